@@ -1,0 +1,125 @@
+"""Configuration, read in one place.
+
+Every setting comes from an environment variable with a default that suits a
+local run from the repository. Connections are Airflow connection ids; the
+embedded PostgreSQL fills in only the ones that are not set
+(``AIRFLOW_CONN_<ID>`` always wins).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+SOURCE_CONNECTIONS: dict[str, str] = {
+    "app": "source_app",
+    "billing": "source_billing",
+    "crm": "source_crm",
+    "games": "source_games",
+}
+WAREHOUSE_CONN_ID = "warehouse"
+SMTP_CONN_ID = "smtp_reports"
+
+# database name in the embedded server for each connection id
+EMBEDDED_DATABASES: dict[str, str] = {
+    WAREHOUSE_CONN_ID: "warehouse",
+    "source_app": "app",
+    "source_billing": "billing",
+    "source_crm": "crm",
+    "source_games": "games",
+}
+
+
+def repo_root() -> Path:
+    """The repository the package is installed from (``MERIDIAN_HOME`` overrides)."""
+    env = os.environ.get("MERIDIAN_HOME")
+    if env:
+        return Path(env).resolve()
+    return Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path
+    state_dir: Path  # embedded server data, airflow home
+    landing_dir: Path
+    out_dir: Path
+    pg_port: int
+    smtp_port: int
+    dbt_project_dir: Path
+    late_arrival_days: int
+
+    @property
+    def pgdata(self) -> Path:
+        return self.state_dir / "pgdata"
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.out_dir / "mail"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.out_dir / "reports"
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"environment variable {name}={raw!r} must be a whole number") from exc
+
+
+def settings() -> Settings:
+    root = repo_root()
+    state_dir = Path(os.environ.get("MERIDIAN_STATE_DIR", root / ".meridian")).resolve()
+    return Settings(
+        root=root,
+        state_dir=state_dir,
+        landing_dir=Path(os.environ.get("MERIDIAN_LANDING_DIR", root / "data" / "landing")).resolve(),
+        out_dir=Path(os.environ.get("MERIDIAN_OUT_DIR", root / "out")).resolve(),
+        pg_port=_int_env("MERIDIAN_PG_PORT", 54329),
+        smtp_port=_int_env("MERIDIAN_SMTP_PORT", 8025),
+        dbt_project_dir=Path(os.environ.get("MERIDIAN_DBT_PROJECT_DIR", root / "dbt_project")).resolve(),
+        late_arrival_days=_int_env("MERIDIAN_LATE_ARRIVAL_DAYS", 3),
+    )
+
+
+def embedded_uri(conn_id: str, port: int | None = None) -> str:
+    """The embedded default URI of a connection id (trust auth on loopback, no password)."""
+    if conn_id == SMTP_CONN_ID:
+        return f"smtp://127.0.0.1:{port or settings().smtp_port}"
+    try:
+        database = EMBEDDED_DATABASES[conn_id]
+    except KeyError as exc:
+        known = ", ".join(sorted([*EMBEDDED_DATABASES, SMTP_CONN_ID]))
+        raise KeyError(f"unknown connection id {conn_id!r}; known ids: {known}") from exc
+    return f"postgres://postgres@127.0.0.1:{port or settings().pg_port}/{database}"
+
+
+def connection_env() -> dict[str, str]:
+    """``AIRFLOW_CONN_*`` variables for every connection id not already set in the environment."""
+    env: dict[str, str] = {}
+    for conn_id in [*EMBEDDED_DATABASES, SMTP_CONN_ID]:
+        var = f"AIRFLOW_CONN_{conn_id.upper()}"
+        if not os.environ.get(var):
+            env[var] = embedded_uri(conn_id)
+    return env
+
+
+def postgres_dsn(conn_id: str) -> str:
+    """A libpq URI for a connection id outside Airflow: the env variable, else the embedded default."""
+    uri = os.environ.get(f"AIRFLOW_CONN_{conn_id.upper()}")
+    if uri:
+        return normalize_postgres_uri(uri)
+    return embedded_uri(conn_id)
+
+
+def normalize_postgres_uri(uri: str) -> str:
+    """Airflow writes ``postgres://``/``postgresql://``; libpq accepts both, drop Airflow-only query args."""
+    if uri.startswith("postgresql+psycopg2://"):
+        uri = "postgresql://" + uri.split("://", 1)[1]
+    return uri
