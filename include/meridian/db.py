@@ -1,0 +1,64 @@
+"""Database connections by Airflow connection id.
+
+Resolution order for a connection id: the ``AIRFLOW_CONN_<ID>`` environment
+variable, then an Airflow connection of that id (when running inside Airflow),
+then the embedded default on 127.0.0.1. Every session runs in UTC.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg2
+import psycopg2.extensions
+
+from meridian.config import embedded_uri, normalize_postgres_uri
+
+log = logging.getLogger(__name__)
+
+
+def dsn(conn_id: str) -> str:
+    env = os.environ.get(f"AIRFLOW_CONN_{conn_id.upper()}")
+    if env:
+        return normalize_postgres_uri(env)
+    try:
+        from airflow.sdk import BaseHook  # only inside Airflow
+
+        return normalize_postgres_uri(BaseHook.get_connection(conn_id).get_uri())
+    except Exception:  # noqa: BLE001 - not in Airflow, or no such connection: use the embedded default
+        log.debug("connection %s not found in Airflow; using the embedded default", conn_id)
+    return embedded_uri(conn_id)
+
+
+def connect(conn_id: str, *, autocommit: bool = False) -> psycopg2.extensions.connection:
+    """Open a psycopg2 connection for ``conn_id`` with the session time zone set to UTC."""
+    uri = dsn(conn_id)
+    try:
+        conn = psycopg2.connect(uri, options="-c timezone=UTC", application_name="meridian")
+    except psycopg2.OperationalError as exc:
+        safe = uri.split("@")[-1]
+        raise ConnectionError(
+            f"cannot connect to connection id {conn_id!r} (…@{safe}): {exc.args[0].strip()}. "
+            f"Set AIRFLOW_CONN_{conn_id.upper()} or start the embedded warehouse with `meridian warehouse start`."
+        ) from exc
+    conn.autocommit = autocommit
+    return conn
+
+
+@contextmanager
+def connection(conn_id: str, *, autocommit: bool = False) -> Iterator[psycopg2.extensions.connection]:
+    """A connection that commits on success, rolls back on error, and always closes."""
+    conn = connect(conn_id, autocommit=autocommit)
+    try:
+        yield conn
+        if not autocommit:
+            conn.commit()
+    except BaseException:
+        if not autocommit:
+            conn.rollback()
+        raise
+    finally:
+        conn.close()
