@@ -1,0 +1,104 @@
+"""Warehouse objects the pipeline owns outside dbt: schemas, raw tables, audit tables.
+
+Everything is ``create ... if not exists``: running it again is harmless, and the
+pipeline runs it before every extract so a fresh warehouse needs no set-up.
+"""
+
+from __future__ import annotations
+
+import psycopg2.extensions
+
+from meridian.sources.schema import TABLES
+
+SCHEMAS = ("raw", "staging", "intermediate", "marts", "audit", "reporting")
+
+EVENT_FILES_TABLE = "app__event_files"
+
+AUDIT_DDL = """
+create table if not exists audit.batches (
+    batch_id bigserial primary key,
+    source text not null,
+    table_name text not null,
+    as_of_date date not null,
+    window_start timestamptz,
+    window_end timestamptz not null,
+    file_name text,
+    file_checksum text,
+    landed integer not null,
+    accepted integer,
+    quarantined integer,
+    duplicates integer,
+    loaded_at timestamptz not null default clock_timestamp(),
+    reconciled_at timestamptz
+);
+create table if not exists audit.watermarks (
+    source text not null,
+    table_name text not null,
+    watermark timestamptz not null,
+    batch_id bigint not null,
+    updated_at timestamptz not null default clock_timestamp(),
+    primary key (source, table_name)
+);
+create table if not exists audit.loaded_files (
+    file_name text not null,
+    checksum text not null,
+    batch_id bigint not null,
+    lines integer not null,
+    loaded_at timestamptz not null default clock_timestamp(),
+    primary key (file_name, checksum)
+);
+create table if not exists audit.pipeline_runs (
+    dag_id text not null,
+    run_id text not null,
+    task_id text not null,
+    started_at timestamptz not null,
+    ended_at timestamptz,
+    state text not null,
+    rows_in bigint,
+    rows_out bigint,
+    error text,
+    primary key (dag_id, run_id, task_id)
+);
+"""
+
+
+def raw_table_ddl() -> list[str]:
+    statements = []
+    for table in TABLES:
+        cols = ",\n    ".join(f"{name} {ctype}" for name, ctype in table.columns)
+        statements.append(
+            f"create table if not exists raw.{table.raw_table} (\n    {cols},\n"
+            "    _batch_id bigint not null,\n    _loaded_at timestamptz not null\n)"
+        )
+        statements.append(
+            f"create index if not exists {table.raw_table}__batch on raw.{table.raw_table} (_batch_id)"
+        )
+    statements.append(
+        f"""create table if not exists raw.{EVENT_FILES_TABLE} (
+    _file_name text not null,
+    _line_number integer not null,
+    _line text,
+    record jsonb,
+    _batch_id bigint not null,
+    _loaded_at timestamptz not null
+)"""
+    )
+    statements.append(
+        f"create index if not exists {EVENT_FILES_TABLE}__batch on raw.{EVENT_FILES_TABLE} (_batch_id)"
+    )
+    return statements
+
+
+def ensure_warehouse(conn: psycopg2.extensions.connection) -> None:
+    """Create the schemas, raw tables and audit tables the pipeline needs (idempotent)."""
+    with conn.cursor() as cur:
+        # one bootstrap at a time: concurrent "create if not exists" can still collide
+        cur.execute("select pg_advisory_xact_lock(hashtext('meridian.bootstrap'))")
+        for schema in SCHEMAS:
+            cur.execute(f"create schema if not exists {schema}")
+        for statement in raw_table_ddl():
+            cur.execute(statement)
+        cur.execute(AUDIT_DDL)
+        from meridian.reports.schema import ensure_reporting_schema
+
+        ensure_reporting_schema(conn)
