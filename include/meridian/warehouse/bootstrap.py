@@ -14,6 +14,13 @@ SCHEMAS = ("raw", "staging", "intermediate", "marts", "audit", "reporting")
 
 EVENT_FILES_TABLE = "app__event_files"
 
+# The loader sets these two settings in its transaction, so COPY fills the batch
+# columns without rewriting every row; an insert without them fails on not null.
+BATCH_COLUMNS = (
+    "_batch_id bigint not null default nullif(current_setting('meridian.batch_id', true), '')::bigint,\n"
+    "    _loaded_at timestamptz not null default nullif(current_setting('meridian.loaded_at', true), '')::timestamptz"
+)
+
 AUDIT_DDL = """
 create table if not exists audit.batches (
     batch_id bigserial primary key,
@@ -68,7 +75,7 @@ def raw_table_ddl() -> list[str]:
         cols = ",\n    ".join(f"{name} {ctype}" for name, ctype in table.columns)
         statements.append(
             f"create table if not exists raw.{table.raw_table} (\n    {cols},\n"
-            "    _batch_id bigint not null,\n    _loaded_at timestamptz not null\n)"
+            f"    {BATCH_COLUMNS}\n)"
         )
         statements.append(
             f"create index if not exists {table.raw_table}__batch on raw.{table.raw_table} (_batch_id)"
@@ -79,8 +86,7 @@ def raw_table_ddl() -> list[str]:
     _line_number integer not null,
     _line text,
     record jsonb,
-    _batch_id bigint not null,
-    _loaded_at timestamptz not null
+    {BATCH_COLUMNS}
 )"""
     )
     statements.append(

@@ -1,0 +1,64 @@
+"""What the extract_sources DAG's tasks call: one function per task."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+
+import psycopg2
+
+from meridian import db
+from meridian.config import SOURCE_CONNECTIONS, WAREHOUSE_CONN_ID, settings
+from meridian.extract.event_files import load_landing_dir
+from meridian.extract.tables import extract_table
+from meridian.sources.schema import table as source_table
+from meridian.warehouse.bootstrap import ensure_warehouse
+
+log = logging.getLogger(__name__)
+
+
+def prepare_warehouse() -> None:
+    with db.connection(WAREHOUSE_CONN_ID) as conn:
+        ensure_warehouse(conn)
+
+
+def extract_source_table(source: str, name: str, as_of: date) -> dict:
+    """Extract one SOURCES.md table for ``as_of``; returns the batch as a dict (for XCom and logs)."""
+    table = source_table(source, name)
+    conn_id = SOURCE_CONNECTIONS[source]
+    with db.connection(conn_id) as source_conn, db.connection(WAREHOUSE_CONN_ID) as warehouse_conn:
+        try:
+            result = extract_table(table, as_of, source_conn, warehouse_conn)
+        except psycopg2.errors.UndefinedTable as exc:
+            raise RuntimeError(
+                f"table public.{name} is missing in connection {conn_id!r}: every table of SOURCES.md must exist "
+                f"(it may be empty). Create it or point AIRFLOW_CONN_{conn_id.upper()} at the right database."
+            ) from exc
+        except psycopg2.errors.UndefinedColumn as exc:
+            raise RuntimeError(
+                f"table public.{name} in connection {conn_id!r} lacks a column SOURCES.md requires: "
+                f"{exc.pgerror.strip() if exc.pgerror else exc}"
+            ) from exc
+    log.info(result.describe())
+    payload = asdict(result)
+    payload["window_start"] = result.window_start.isoformat()
+    payload["window_end"] = result.window_end.isoformat()
+    return payload
+
+
+def load_event_files(as_of: date, landing_dir: Path | None = None) -> dict:
+    landing = landing_dir or settings().landing_dir
+    with db.connection(WAREHOUSE_CONN_ID) as warehouse_conn:
+        results = load_landing_dir(landing, as_of, warehouse_conn)
+    loaded = [result for result in results if result.batch_id is not None]
+    summary = {
+        "landing_dir": str(landing),
+        "files_loaded": len(loaded),
+        "files_skipped_as_loaded_before": len(results) - len(loaded),
+        "lines": sum(result.landed for result in loaded),
+        "lines_not_json_objects": sum(result.malformed for result in loaded),
+    }
+    log.info("event files: %s", summary)
+    return summary

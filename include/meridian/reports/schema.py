@@ -1,0 +1,138 @@
+"""The ``reporting`` schema: ``scheduled_reports`` and ``report_deliveries`` (METRICS.md, Reporting).
+
+``ensure_reporting_schema`` is idempotent (``create ... if not exists``); it
+does not alter tables that already exist, so a change to the allowed report
+types or formats later needs a migration of the check constraints.
+
+``report_deliveries`` holds one row per (report, period): ``period_start`` and
+``period_end`` are the period's first and last day (inclusive), ``status`` is
+``rendered`` (files written, not known to be sent), ``sent`` or ``failed``,
+``attempts`` counts SMTP send attempts, ``files`` the attachments' paths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import psycopg2.extensions
+from psycopg2.extras import Json
+
+from meridian.reports.registry import FORMAT_NAMES, FREQUENCIES, REPORT_TYPE_NAMES
+
+
+def _quoted(values: Sequence[str]) -> str:
+    return ", ".join(f"'{value}'" for value in values)
+
+
+def reporting_ddl() -> list[str]:
+    """The statements that create the schema (constants only: no user input is interpolated)."""
+    return [
+        "create schema if not exists reporting",
+        f"""
+        create table if not exists reporting.scheduled_reports (
+            id bigserial primary key,
+            tenant_id text not null,
+            name text not null,
+            report_type text not null default 'revenue_summary'
+                constraint scheduled_reports_report_type_check check (report_type in ({_quoted(REPORT_TYPE_NAMES)})),
+            frequency text not null default 'monthly'
+                constraint scheduled_reports_frequency_check check (frequency in ({_quoted(FREQUENCIES)})),
+            formats text[] not null default '{{pdf,csv}}'
+                constraint scheduled_reports_formats_check
+                check (formats <@ array[{_quoted(FORMAT_NAMES)}]::text[] and cardinality(formats) > 0),
+            recipients text[] not null,
+            parameters jsonb not null default '{{}}',
+            last_run_at timestamptz,
+            next_run_at timestamptz not null,
+            is_active boolean not null default true,
+            created_at timestamptz not null default now(),
+            updated_at timestamptz not null default now()
+        )
+        """,
+        """
+        create index if not exists scheduled_reports_due_idx
+            on reporting.scheduled_reports (next_run_at) where is_active
+        """,
+        "create index if not exists scheduled_reports_tenant_idx on reporting.scheduled_reports (tenant_id)",
+        """
+        create table if not exists reporting.report_deliveries (
+            id bigserial primary key,
+            report_id bigint not null references reporting.scheduled_reports (id),
+            period_start date not null,
+            period_end date not null,
+            status text not null
+                constraint report_deliveries_status_check check (status in ('rendered', 'sent', 'failed')),
+            attempts integer not null default 0,
+            files text[],
+            sent_at timestamptz,
+            error text,
+            created_at timestamptz not null default now(),
+            updated_at timestamptz not null default now(),
+            constraint report_deliveries_report_period_key unique (report_id, period_start),
+            constraint report_deliveries_period_check check (period_end >= period_start)
+        )
+        """,
+    ]
+
+
+def ensure_reporting_schema(conn: psycopg2.extensions.connection) -> None:
+    """Create schema ``reporting`` and its tables if missing. Commits unless the connection is autocommit.
+
+    Concurrent first runs are serialised with a transaction-level advisory lock
+    (``create ... if not exists`` alone can race on the catalog).
+    """
+    with conn.cursor() as cur:
+        cur.execute("select pg_advisory_xact_lock(hashtext('meridian.reporting.schema'))")
+        for statement in reporting_ddl():
+            cur.execute(statement)
+    if not conn.autocommit:
+        conn.commit()
+
+
+def demo_recipient(tenant_id: str) -> str:
+    return f"finance@{tenant_id}.example.com"
+
+
+def seed_demo_schedules(
+    conn: psycopg2.extensions.connection,
+    tenant_ids: list[str],
+    first_run_at: datetime,
+) -> list[int]:
+    """One monthly ``revenue_summary`` (PDF + CSV to ``finance@<tenant>.example.com``) per tenant that has none.
+
+    ``first_run_at`` is the first due time, e.g. the 1st of a month at 00:00
+    UTC (the report due then covers the month before). Returns the ids of the
+    rows inserted; a tenant that already has any scheduled report is left
+    alone, so a rerun (or a user's own schedules) is never duplicated or
+    overwritten. Commits unless the connection is autocommit.
+    """
+    if first_run_at.tzinfo is None:
+        raise ValueError(f"first_run_at must be timezone-aware (UTC), got naive {first_run_at!r}")
+    inserted: list[int] = []
+    with conn.cursor() as cur:
+        cur.execute("select pg_advisory_xact_lock(hashtext('meridian.reporting.seed'))")
+        for tenant_id in tenant_ids:
+            cur.execute(
+                """
+                insert into reporting.scheduled_reports
+                    (tenant_id, name, report_type, frequency, formats, recipients, parameters, next_run_at)
+                select %(tenant_id)s, %(name)s, 'revenue_summary', 'monthly', array['pdf', 'csv'],
+                       array[%(recipient)s], %(parameters)s, %(first_run_at)s
+                where not exists (select 1 from reporting.scheduled_reports where tenant_id = %(tenant_id)s)
+                returning id
+                """,
+                {
+                    "tenant_id": tenant_id,
+                    "name": f"Monthly revenue summary ({tenant_id})",
+                    "recipient": demo_recipient(tenant_id),
+                    "parameters": Json({}),
+                    "first_run_at": first_run_at,
+                },
+            )
+            row = cur.fetchone()
+            if row:
+                inserted.append(row[0])
+    if not conn.autocommit:
+        conn.commit()
+    return inserted
