@@ -64,6 +64,7 @@ class Metric:
     column: str
     label: str
     kind: str = MONEY
+    higher_is_better: bool = True  # colours the change green when it goes this way
 
 
 @dataclass(frozen=True)
@@ -228,7 +229,7 @@ REVENUE_SUMMARY = ReportType(
                 Metric("net_revenue", "Net revenue"),
                 Metric("paying_customers", "Paying customers", COUNT),
                 Metric("new_customers", "New customers", COUNT),
-                Metric("churned_customers", "Churned customers", COUNT),
+                Metric("churned_customers", "Churned customers", COUNT, higher_is_better=False),
                 Metric("payments_succeeded", "Payments succeeded", COUNT),
             ),
         ),
@@ -273,14 +274,14 @@ REVENUE_SUMMARY = ReportType(
                 Metric("new_mrr", "New MRR"),
                 Metric("expansion_mrr", "Expansion MRR"),
                 Metric("reactivation_mrr", "Reactivation MRR"),
-                Metric("contraction_mrr", "Contraction MRR"),
-                Metric("churned_mrr", "Churned MRR"),
+                Metric("contraction_mrr", "Contraction MRR", higher_is_better=False),
+                Metric("churned_mrr", "Churned MRR", higher_is_better=False),
                 Metric("ending_mrr", "Ending MRR"),
                 Metric("arpu", "ARPU"),
-                Metric("logo_churn_rate", "Logo churn", RATE),
+                Metric("logo_churn_rate", "Logo churn", RATE, higher_is_better=False),
                 Metric("net_mrr_retention_rate", "Net MRR retention", RATE),
                 Metric("gross_revenue", "Gross revenue"),
-                Metric("refunds", "Refunds"),
+                Metric("refunds", "Refunds", higher_is_better=False),
                 Metric("net_revenue", "Net revenue"),
                 Metric("payments_attempted", "Payments attempted", COUNT),
                 Metric("payments_succeeded", "Payments succeeded", COUNT),

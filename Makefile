@@ -1,0 +1,53 @@
+# Meridian: `make demo` runs the whole pipeline on generated data; `make test` runs the tests.
+# Both create .venv and install everything on first use.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.meridian-installed
+
+.PHONY: install demo test bench ui lint warehouse-start warehouse-stop warehouse-status clean system-deps
+
+$(STAMP): requirements.txt include/pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required, found " + sys.version' 
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e include
+	touch $(STAMP)
+
+install: $(STAMP)
+	@$(BIN)/meridian dbt-parse >/dev/null
+
+# poppler-utils (pdftoppm) lets the report tests look at rendered PDF pages
+system-deps:
+	@command -v pdftoppm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; \
+	  else echo "pdftoppm not found: install poppler-utils (the PDF page checks need it)"; exit 1; fi; }
+
+demo: install
+	$(BIN)/meridian demo
+
+test: install system-deps
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/meridian bench
+
+ui: install
+	$(BIN)/meridian ui
+
+lint: install
+	$(BIN)/ruff check dags include plugins tests
+
+warehouse-start: install
+	$(BIN)/meridian warehouse start
+warehouse-stop: install
+	$(BIN)/meridian warehouse stop
+warehouse-status: install
+	$(BIN)/meridian warehouse status
+
+clean:
+	-$(BIN)/meridian warehouse stop
+	rm -rf .meridian out data dbt_project/target dbt_project/logs

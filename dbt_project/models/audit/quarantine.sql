@@ -1,0 +1,110 @@
+{#-
+    audit.quarantine: every landed row staging did not accept because it broke a
+    rule of SOURCES.md, with every reason code that applies.
+
+    record is the row as landed, keyed by its source column names; for an
+    event-file line it is the line's JSON object, or, for a line that is not a
+    JSON object, {"file": ..., "line_number": ..., "line": ...}. Duplicates are
+    not quarantined (they count in audit.batches.duplicates). quarantined_at is
+    the row's _loaded_at, so a rebuild gives the same table.
+-#}
+{%- set tables = [
+    ('app', 'organizations'),
+    ('app', 'users'),
+    ('billing', 'plans'),
+    ('billing', 'subscription_events'),
+    ('billing', 'payments'),
+    ('billing', 'refunds'),
+    ('billing', 'webhook_deliveries'),
+    ('crm', 'sales_reps'),
+    ('crm', 'leads'),
+    ('crm', 'proposals'),
+    ('crm', 'customers'),
+    ('games', 'tournaments'),
+    ('games', 'tournament_entries'),
+] %}
+
+with
+
+{% for source_name, table_name in tables %}
+quarantined_{{ table_name }} as (
+
+    select
+        '{{ source_name }}' as source,
+        '{{ table_name }}' as table_name,
+        {{ landed_record(source_columns(source_name ~ '__' ~ table_name)) | indent(8) }} as record,
+        reasons,
+        _batch_id as batch_id,
+        _loaded_at as quarantined_at
+    from {{ ref('base_' ~ source_name ~ '__' ~ table_name) }}
+    where row_status = 'quarantined'
+
+),
+
+{% endfor %}
+events as (
+
+    select * from {{ ref('base_app__events') }}
+
+),
+
+event_files as (
+
+    select * from {{ ref('base_app__event_files') }}
+
+),
+
+quarantined_db_events as (
+
+    select
+        'app' as source,
+        'events' as table_name,
+        {{ landed_record(source_columns('app__events')) | indent(8) }} as record,
+        reasons,
+        _batch_id as batch_id,
+        _loaded_at as quarantined_at
+    from events
+    where row_status = 'quarantined'
+        and origin = 'db'
+
+),
+
+quarantined_file_events as (
+
+    select
+        'app' as source,
+        'event_files' as table_name,
+        case
+            when jsonb_typeof(event_files.record) = 'object' then event_files.record
+            else jsonb_build_object(
+                'file', event_files._file_name,
+                'line_number', event_files._line_number,
+                'line', coalesce(event_files._line, cast(event_files.record as text))
+            )
+        end as record,
+        events.reasons,
+        events._batch_id as batch_id,
+        events._loaded_at as quarantined_at
+    from events
+    inner join event_files
+        on events._batch_id = event_files._batch_id
+        and events._file_name = event_files._file_name
+        and events._line_number = event_files._line_number
+    where events.row_status = 'quarantined'
+        and events.origin = 'file'
+
+),
+
+final as (
+
+    {% for source_name, table_name in tables %}
+    select * from quarantined_{{ table_name }}
+    union all
+    {% endfor %}
+    select * from quarantined_db_events
+    union all
+    select * from quarantined_file_events
+
+)
+
+select * from final

@@ -1,0 +1,115 @@
+{#-
+    Every line of every landed event file, parsed into the columns of app.events.
+
+    Materialized as a table (not a view, unlike the staging default): event files
+    carry up to millions of lines and base_app__events reads them once per build.
+
+    Parsing never fails: text fields take the JSON value's text, timestamps go
+    through safe_cast_timestamptz (null when unparseable) and country must fit
+    char(2). is_malformed marks a line that is not a JSON object or has a field
+    of the wrong type (an object or array where text is expected, a timestamp
+    that does not parse, a country longer than 2 characters); base_app__events
+    turns it into reason `invalid_json`.
+
+    Visibility: a file is loaded whole by the run of its batch's as-of date
+    (audit.batches.as_of_date), so a line is visible to runs of that date and
+    later; lines of batches missing from audit.batches (raw filled by hand) fall
+    back to their received_at, like app.events rows. Every line is kept here
+    with is_visible; invisible lines are counted as deferred in batch_outcomes.
+-#}
+{{ config(materialized='table') }}
+
+{%- set text_fields = ['id', 'tenant_id', 'user_id', 'session_id', 'event_type', 'platform', 'app_version'] %}
+{%- set timestamp_fields = ['occurred_at', 'received_at'] %}
+
+with
+
+event_file_lines as (
+
+    select * from {{ source('raw', 'app__event_files') }}
+
+),
+
+batches as (
+
+    select * from {{ source('audit', 'batches') }}
+
+),
+
+extracted as (
+
+    select
+        _file_name,
+        _line_number,
+        _line,
+        record,
+        coalesce(jsonb_typeof(record) = 'object', false) as is_json_object,
+        {%- for field in text_fields %}
+        record ->> '{{ field }}' as {{ field }},
+        {%- endfor %}
+        nullif(record -> 'properties', 'null'::jsonb) as properties,
+        record ->> 'country' as country_text,
+        {%- for field in timestamp_fields %}
+        record ->> '{{ field }}' as {{ field }}_text,
+        {%- endfor %}
+        _batch_id,
+        _loaded_at
+    from event_file_lines
+
+),
+
+typed as (
+
+    select
+        extracted.*,
+        case when char_length(country_text) <= 2 then cast(country_text as char(2)) end as country,
+        {%- for field in timestamp_fields %}
+        {{ safe_cast_timestamptz(field ~ '_text') }} as {{ field }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from extracted
+
+),
+
+checked as (
+
+    select
+        typed.*,
+        (
+            not is_json_object
+            {%- for field in text_fields + ['country'] %}
+            or coalesce(jsonb_typeof(record -> '{{ field }}') in ('object', 'array'), false)
+            {%- endfor %}
+            or (country_text is not null and country is null)
+            {%- for field in timestamp_fields %}
+            or ({{ field }}_text is not null and {{ field }} is null)
+            {%- endfor %}
+        ) as is_malformed
+    from typed
+
+),
+
+final as (
+
+    select
+        checked._file_name,
+        checked._line_number,
+        checked._line,
+        checked.record,
+        {%- for column in source_columns('app__events') %}
+        checked.{{ column }},
+        {%- endfor %}
+        checked.is_malformed,
+        coalesce(
+            batches.as_of_date <= {{ as_of_date() }},
+            checked.received_at < {{ as_of_end() }},
+            true
+        ) as is_visible,
+        checked._batch_id,
+        checked._loaded_at
+    from checked
+    left join batches
+        on checked._batch_id = batches.batch_id
+
+)
+
+select * from final

@@ -1,0 +1,36 @@
+with
+
+base_events as (
+
+    select * from {{ ref('base_app__events') }}
+
+),
+
+current_events as (
+
+    -- the first accepted landed copy of each event id
+    select * from base_events
+    where is_current
+
+),
+
+final as (
+
+    select
+        cast(id as text) as id,
+        cast(tenant_id as text) as tenant_id,
+        cast(user_id as text) as user_id,
+        cast(session_id as text) as session_id,
+        cast(event_type as text) as event_type,
+        cast(properties as jsonb) as properties,
+        cast(platform as text) as platform,
+        cast(app_version as text) as app_version,
+        cast(country as char(2)) as country,
+        cast(occurred_at as timestamptz) as occurred_at,
+        cast(received_at as timestamptz) as received_at,
+        origin
+    from current_events
+
+)
+
+select * from final

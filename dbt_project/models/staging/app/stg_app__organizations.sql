@@ -1,0 +1,30 @@
+with
+
+base_organizations as (
+
+    select * from {{ ref('base_app__organizations') }}
+
+),
+
+current_organizations as (
+
+    -- the latest accepted version of each id
+    select * from base_organizations
+    where is_current
+
+),
+
+final as (
+
+    select
+        cast(id as text) as id,
+        cast(tenant_id as text) as tenant_id,
+        cast(name as text) as name,
+        cast(currency as char(3)) as currency,
+        cast(created_at as timestamptz) as created_at,
+        cast(updated_at as timestamptz) as updated_at
+    from current_organizations
+
+)
+
+select * from final

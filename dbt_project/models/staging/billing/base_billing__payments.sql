@@ -1,0 +1,67 @@
+{{ config(materialized='table') }}
+
+with
+
+landed_payments as (
+
+    select
+        {{ source_columns('billing__payments') | join(',\n        ') }},
+        _batch_id,
+        _loaded_at
+    from {{ source('raw', 'billing__payments') }}
+    -- rows changed after the as-of date are not visible: reruns of a past date see the same rows
+    where updated_at < {{ as_of_end() }}
+
+),
+
+organizations as (
+
+    select * from {{ ref('base_app__organizations') }}
+
+),
+
+tenants as (
+
+    {{ known_tenants('organizations') }}
+
+),
+
+validated as (
+
+    select
+        landed_payments.*,
+        {{ row_hash(source_columns('billing__payments'), 'landed_payments') }} as _row_hash,
+        {{ reason_codes([
+            unknown_tenant('landed_payments.tenant_id', 'tenants.known_tenant_id'),
+            missing_required(['id', 'tenant_id', 'user_id', 'amount_cents', 'currency', 'method', 'status', 'attempt_number', 'created_at']),
+            implausible_timestamp(['created_at', 'settled_at', 'updated_at']),
+            invalid_enum({'method': ['card', 'wallet', 'bank_transfer', 'crypto'], 'status': ['pending', 'succeeded', 'failed', 'refunded']}),
+            negative_amount(['amount_cents']),
+            currency_mismatch('landed_payments.currency', 'tenants.tenant_currency'),
+        ]) }} as reasons
+    from landed_payments
+    left join tenants
+        on landed_payments.tenant_id = tenants.known_tenant_id
+
+),
+
+classified as (
+
+    select
+        validated.*,
+        {{ row_status('_loaded_at, _batch_id') }} as row_status
+    from validated
+
+),
+
+final as (
+
+    select
+        classified.*,
+        -- staging keeps the latest accepted version of each id
+        {{ is_current_version('updated_at desc, _loaded_at desc, _batch_id desc, _row_hash') }} as is_current
+    from classified
+
+)
+
+select * from final

@@ -1,0 +1,83 @@
+{{ config(materialized='table') }}
+
+with
+
+landed_refunds as (
+
+    select
+        {{ source_columns('billing__refunds') | join(',\n        ') }},
+        _batch_id,
+        _loaded_at
+    from {{ source('raw', 'billing__refunds') }}
+    -- rows changed after the as-of date are not visible: reruns of a past date see the same rows
+    where updated_at < {{ as_of_end() }}
+
+),
+
+organizations as (
+
+    select * from {{ ref('base_app__organizations') }}
+
+),
+
+tenants as (
+
+    {{ known_tenants('organizations') }}
+
+),
+
+payments as (
+
+    select * from {{ ref('base_billing__payments') }}
+
+),
+
+known_payments as (
+
+    -- every payment id landed at the as-of date, whatever its status
+    select distinct id as known_payment_id
+    from payments
+    where id is not null
+
+),
+
+validated as (
+
+    select
+        landed_refunds.*,
+        {{ row_hash(source_columns('billing__refunds'), 'landed_refunds') }} as _row_hash,
+        {{ reason_codes([
+            unknown_tenant('landed_refunds.tenant_id', 'tenants.known_tenant_id'),
+            missing_required(['id', 'tenant_id', 'payment_id', 'amount_cents', 'created_at']),
+            implausible_timestamp(['created_at', 'updated_at']),
+            negative_amount(['amount_cents']),
+            orphan_reference('landed_refunds.payment_id', 'known_payments.known_payment_id'),
+        ]) }} as reasons
+    from landed_refunds
+    left join tenants
+        on landed_refunds.tenant_id = tenants.known_tenant_id
+    left join known_payments
+        on landed_refunds.payment_id = known_payments.known_payment_id
+
+),
+
+classified as (
+
+    select
+        validated.*,
+        {{ row_status('_loaded_at, _batch_id') }} as row_status
+    from validated
+
+),
+
+final as (
+
+    select
+        classified.*,
+        -- staging keeps the latest accepted version of each id
+        {{ is_current_version('updated_at desc, _loaded_at desc, _batch_id desc, _row_hash') }} as is_current
+    from classified
+
+)
+
+select * from final

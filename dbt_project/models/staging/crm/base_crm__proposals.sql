@@ -1,0 +1,84 @@
+{{ config(materialized='table') }}
+
+with
+
+landed_proposals as (
+
+    select
+        {{ source_columns('crm__proposals') | join(',\n        ') }},
+        _batch_id,
+        _loaded_at
+    from {{ source('raw', 'crm__proposals') }}
+    -- rows changed after the as-of date are not visible: reruns of a past date see the same rows
+    where updated_at < {{ as_of_end() }}
+
+),
+
+organizations as (
+
+    select * from {{ ref('base_app__organizations') }}
+
+),
+
+tenants as (
+
+    {{ known_tenants('organizations') }}
+
+),
+
+leads as (
+
+    select * from {{ ref('base_crm__leads') }}
+
+),
+
+known_leads as (
+
+    -- every lead id landed at the as-of date, whatever its status
+    select distinct id as known_lead_id
+    from leads
+    where id is not null
+
+),
+
+validated as (
+
+    select
+        landed_proposals.*,
+        {{ row_hash(source_columns('crm__proposals'), 'landed_proposals') }} as _row_hash,
+        {{ reason_codes([
+            unknown_tenant('landed_proposals.tenant_id', 'tenants.known_tenant_id'),
+            missing_required(['id', 'tenant_id', 'lead_id', 'amount_cents', 'status', 'created_at']),
+            implausible_timestamp(['created_at', 'sent_at', 'decided_at', 'updated_at']),
+            invalid_enum({'status': ['draft', 'sent', 'accepted', 'rejected', 'expired']}),
+            negative_amount(['amount_cents']),
+            orphan_reference('landed_proposals.lead_id', 'known_leads.known_lead_id'),
+        ]) }} as reasons
+    from landed_proposals
+    left join tenants
+        on landed_proposals.tenant_id = tenants.known_tenant_id
+    left join known_leads
+        on landed_proposals.lead_id = known_leads.known_lead_id
+
+),
+
+classified as (
+
+    select
+        validated.*,
+        {{ row_status('_loaded_at, _batch_id') }} as row_status
+    from validated
+
+),
+
+final as (
+
+    select
+        classified.*,
+        -- staging keeps the latest accepted version of each id
+        {{ is_current_version('updated_at desc, _loaded_at desc, _batch_id desc, _row_hash') }} as is_current
+    from classified
+
+)
+
+select * from final

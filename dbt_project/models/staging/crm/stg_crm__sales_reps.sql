@@ -1,0 +1,29 @@
+with
+
+base_sales_reps as (
+
+    select * from {{ ref('base_crm__sales_reps') }}
+
+),
+
+current_sales_reps as (
+
+    -- the latest accepted version of each id
+    select * from base_sales_reps
+    where is_current
+
+),
+
+final as (
+
+    select
+        cast(id as text) as id,
+        cast(tenant_id as text) as tenant_id,
+        cast(name as text) as name,
+        cast(email as text) as email,
+        cast(updated_at as timestamptz) as updated_at
+    from current_sales_reps
+
+)
+
+select * from final

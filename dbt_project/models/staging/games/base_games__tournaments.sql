@@ -1,0 +1,66 @@
+{{ config(materialized='table') }}
+
+with
+
+landed_tournaments as (
+
+    select
+        {{ source_columns('games__tournaments') | join(',\n        ') }},
+        _batch_id,
+        _loaded_at
+    from {{ source('raw', 'games__tournaments') }}
+    -- rows changed after the as-of date are not visible: reruns of a past date see the same rows
+    where updated_at < {{ as_of_end() }}
+
+),
+
+organizations as (
+
+    select * from {{ ref('base_app__organizations') }}
+
+),
+
+tenants as (
+
+    {{ known_tenants('organizations') }}
+
+),
+
+validated as (
+
+    select
+        landed_tournaments.*,
+        {{ row_hash(source_columns('games__tournaments'), 'landed_tournaments') }} as _row_hash,
+        {{ reason_codes([
+            unknown_tenant('landed_tournaments.tenant_id', 'tenants.known_tenant_id'),
+            missing_required(['id', 'tenant_id', 'format', 'status', 'created_at']),
+            implausible_timestamp(['created_at', 'started_at', 'ended_at', 'updated_at']),
+            invalid_enum({'format': ['single_elimination', 'double_elimination', 'round_robin', 'swiss', 'battle_royale'], 'status': ['scheduled', 'running', 'completed', 'canceled']}),
+            negative_amount(['entry_fee_cents']),
+        ]) }} as reasons
+    from landed_tournaments
+    left join tenants
+        on landed_tournaments.tenant_id = tenants.known_tenant_id
+
+),
+
+classified as (
+
+    select
+        validated.*,
+        {{ row_status('_loaded_at, _batch_id') }} as row_status
+    from validated
+
+),
+
+final as (
+
+    select
+        classified.*,
+        -- staging keeps the latest accepted version of each id
+        {{ is_current_version('updated_at desc, _loaded_at desc, _batch_id desc, _row_hash') }} as is_current
+    from classified
+
+)
+
+select * from final

@@ -1,0 +1,31 @@
+with
+
+base_tournament_entries as (
+
+    select * from {{ ref('base_games__tournament_entries') }}
+
+),
+
+current_tournament_entries as (
+
+    -- the latest accepted version of each id
+    select * from base_tournament_entries
+    where is_current
+
+),
+
+final as (
+
+    select
+        cast(id as text) as id,
+        cast(tenant_id as text) as tenant_id,
+        cast(tournament_id as text) as tournament_id,
+        cast(user_id as text) as user_id,
+        cast(registered_at as timestamptz) as registered_at,
+        cast(placement as integer) as placement,
+        cast(updated_at as timestamptz) as updated_at
+    from current_tournament_entries
+
+)
+
+select * from final

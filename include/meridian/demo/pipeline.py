@@ -1,0 +1,180 @@
+"""The demo: generated data through every stage, ending in reports and mail.
+
+Runs exactly what production runs, on this checkout: the embedded PostgreSQL,
+then ``airflow dags test`` of extract_sources, transform_warehouse and
+deliver_reports for one as-of date, with the local SMTP sink catching mail in
+out/mail/. Prints what to look at next.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, time as dtime, timezone
+from pathlib import Path
+
+from meridian import db
+from meridian.airflow_env import airflow_env, run_airflow, run_dbt
+from meridian.config import WAREHOUSE_CONN_ID, settings
+from meridian.dbt_config import manifest_path
+from meridian.warehouse import embedded
+from meridian.warehouse.bootstrap import SCHEMAS, ensure_warehouse
+
+DAG_CHAIN = ("extract_sources", "transform_warehouse", "deliver_reports")
+
+
+@dataclass
+class ChainTimings:
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def total(self) -> float:
+        return sum(self.seconds.values())
+
+
+def step(message: str) -> None:
+    print(f"\n==> {message}", flush=True)
+
+
+def reset_warehouse() -> None:
+    """Drop the warehouse schemas so the demo starts from an empty warehouse (sources are kept)."""
+    with db.connection(WAREHOUSE_CONN_ID) as conn, conn.cursor() as cur:
+        for schema in SCHEMAS:
+            cur.execute(f"drop schema if exists {schema} cascade")
+        cur.execute("drop schema if exists snapshots cascade")
+
+
+def restore_archived_files(landing_dir: Path) -> int:
+    """Move archived event files back to the landing dir (a demo rerun without regeneration)."""
+    archive = landing_dir / "archive"
+    if not archive.exists():
+        return 0
+    moved = 0
+    for path in sorted(archive.glob("*.jsonl*")):
+        shutil.move(str(path), landing_dir / path.name)
+        moved += 1
+    return moved
+
+
+def ensure_manifest(env: dict[str, str]) -> None:
+    run_dbt(["parse", "--quiet"], env=env)
+    if not manifest_path().exists():
+        raise RuntimeError(f"dbt parse did not write {manifest_path()}")
+
+
+def run_chain(as_of: date, env: dict[str, str], log_dir: Path, dags: tuple[str, ...] = DAG_CHAIN) -> ChainTimings:
+    timings = ChainTimings()
+    for dag_id in dags:
+        started = time.monotonic()
+        print(f"    airflow dags test {dag_id} {as_of} ...", end="", flush=True)
+        run_airflow(["dags", "test", dag_id, as_of.isoformat()], env=env, capture=log_dir / f"{dag_id}.log")
+        timings.seconds[dag_id] = time.monotonic() - started
+        print(f" done in {timings.seconds[dag_id]:.1f}s (log {log_dir / f'{dag_id}.log'})", flush=True)
+    return timings
+
+
+def mart_row_counts() -> dict[str, int]:
+    with db.connection(WAREHOUSE_CONN_ID) as conn, conn.cursor() as cur:
+        cur.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts' order by table_name"
+        )
+        names = [row[0] for row in cur.fetchall()]
+        counts = {}
+        for name in names:
+            cur.execute(f'select count(*) from marts."{name}"')
+            counts[name] = cur.fetchone()[0]
+        return counts
+
+
+def batch_totals() -> tuple[int, int, int, int]:
+    with db.connection(WAREHOUSE_CONN_ID) as conn, conn.cursor() as cur:
+        cur.execute(
+            "select coalesce(sum(landed),0), coalesce(sum(accepted),0), coalesce(sum(quarantined),0), "
+            "coalesce(sum(duplicates),0) from audit.batches"
+        )
+        return tuple(int(value) for value in cur.fetchone())  # type: ignore[return-value]
+
+
+def seed_schedules(as_of: date) -> list[str]:
+    """One monthly revenue_summary per tenant, due at the start of the as-of month (so it is due now)."""
+    from meridian.reports.schema import seed_demo_schedules
+
+    first_run = datetime.combine(as_of.replace(day=1), dtime.min, tzinfo=timezone.utc)
+    with db.connection(WAREHOUSE_CONN_ID) as conn:
+        ensure_warehouse(conn)
+        with conn.cursor() as cur:
+            cur.execute("select distinct id from staging.stg_app__organizations order by id")
+            tenants = [row[0] for row in cur.fetchall()]
+        seed_demo_schedules(conn, tenants, first_run)
+    return tenants
+
+
+def run_demo(*, as_of: date | None, seed: int, tenants: int, users: int, days: int, skip_generate: bool) -> int:
+    from meridian.demo.generate import DEFAULT_END_DATE, generate
+    from meridian.mailsink import start_background
+
+    cfg = settings()
+    step("Starting the embedded PostgreSQL")
+    print("    " + embedded.start().describe())
+    end_date = DEFAULT_END_DATE
+    if skip_generate:
+        restored = restore_archived_files(cfg.landing_dir)
+        print(f"    reusing generated sources ({restored} event files restored from archive)")
+    else:
+        step(f"Generating demo data: {tenants} tenants, {users:,} users, {days} days (seed {seed})")
+        summary = generate(seed=seed, tenants=tenants, users=users, days=days, progress=True)
+        end_date = summary.end_date
+        print(f"    {sum(summary.row_counts.values()):,} source rows and {len(summary.event_files)} event files "
+              f"in {summary.seconds:.1f}s")
+    as_of = as_of or end_date
+
+    step("Preparing a fresh warehouse, the dbt manifest and the Airflow metadata DB")
+    env = airflow_env()
+    log_dir = cfg.state_dir / "logs" / "demo"
+    reset_warehouse()
+    if cfg.mail_dir.exists():
+        shutil.rmtree(cfg.mail_dir)
+    if cfg.reports_dir.exists():
+        shutil.rmtree(cfg.reports_dir)
+    ensure_manifest(env)
+    run_airflow(["db", "migrate"], env=env, capture=log_dir / "db_migrate.log")
+
+    step(f"Running the pipeline for as-of date {as_of}")
+    sink = start_background(cfg.smtp_port)
+    try:
+        timings = run_chain(as_of, env, log_dir, DAG_CHAIN[:2])
+        tenant_ids = seed_schedules(as_of)
+        print(f"    scheduled a monthly revenue_summary for {', '.join(tenant_ids)}")
+        timings.seconds.update(run_chain(as_of, env, log_dir, DAG_CHAIN[2:]).seconds)
+    finally:
+        sink.stop()
+    print(f"    pipeline finished in {timings.total:.1f}s "
+          f"({', '.join(f'{name} {secs:.1f}s' for name, secs in timings.seconds.items())})")
+    print_summary(as_of)
+    return 0
+
+
+def print_summary(as_of: date) -> None:
+    cfg = settings()
+    step(f"What to look at (as of {as_of})")
+    landed, accepted, quarantined, duplicates = batch_totals()
+    print(f"    raw rows landed {landed:,} = accepted {accepted:,} + quarantined {quarantined:,} "
+          f"+ duplicates {duplicates:,}")
+    print("    marts (schema marts of the warehouse database):")
+    for name, count in mart_row_counts().items():
+        print(f"      {name:<28} {count:>10,} rows")
+    reports = sorted(path for path in cfg.reports_dir.rglob("*") if path.is_file()) if cfg.reports_dir.exists() else []
+    print(f"    reports ({cfg.reports_dir}):")
+    for path in reports:
+        print(f"      {path.relative_to(cfg.root) if path.is_relative_to(cfg.root) else path}")
+    mails = sorted(cfg.mail_dir.glob("*.eml")) if cfg.mail_dir.exists() else []
+    print(f"    delivered mail ({cfg.mail_dir}): {len(mails)} message(s)")
+    for path in mails:
+        print(f"      {path.name}")
+    uri = f"postgres://postgres@127.0.0.1:{cfg.pg_port}/warehouse"
+    print("\nNext:")
+    print(f"    psql {uri} -c 'select * from marts.fct_monthly_revenue order by 1, 2'")
+    print("    make ui            # Airflow UI on http://localhost:8080 with these DAG runs "
+          "(password in .meridian/airflow/simple_auth_manager_passwords.json.generated)")
+    print("    open out/reports/  # the rendered PDF and CSV reports; out/mail/ holds the sent messages")

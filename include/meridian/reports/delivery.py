@@ -1,0 +1,463 @@
+"""Deliver the scheduled reports that are due: render, e-mail, record.
+
+``deliver_due_reports(now)`` takes ``now`` from the caller (the DAG run's
+logical time, or ``run_after`` for asset-triggered runs), never from the wall
+clock, so a rerun of a past run decides the same things. The wall clock only
+stamps what really happened: the PDF's "Generated" line, the e-mail's Date
+header and ``sent_at``.
+
+Due and periods
+    A report is due when ``is_active`` and ``next_run_at <= now``. The report
+    due at ``next_run_at`` covers the period that ends there
+    (:mod:`meridian.reports.periods`: monthly due 2024-04-01 → March 2024;
+    weekly → the 7 days before; daily → the day before). After a period is
+    delivered (or found already sent), ``last_run_at`` becomes that due time
+    and ``next_run_at`` moves on by the frequency; missed periods are caught
+    up oldest first, at most ``max_periods_per_report`` per call (the next run
+    continues).
+
+Exactly once per (report, period)
+    ``report_deliveries`` has one row per (report_id, period_start), written
+    *before* the e-mail goes out and committed on its own:
+
+    1. row ``sent``: never sent again; the schedule just moves on;
+    2. otherwise the files are rendered and the row is upserted as
+       ``rendered``, then the message is sent, then the row becomes ``sent``
+       with ``sent_at``;
+    3. **resend rule**: a row still ``rendered`` when a run reaches it was
+       left by an attempt that was killed between writing the row and marking
+       it sent; we cannot know whether the server accepted that message, and
+       we prefer a possible duplicate to a lost report, so it is rendered and
+       sent again (once; it is ``sent`` afterwards). The window is the few
+       milliseconds between the server's acceptance and the commit of
+       ``sent``; the Message-ID is the same for both copies, so mail clients
+       can collapse them;
+    4. a ``failed`` row (SMTP down, bad configuration) is retried by the next
+       run, and the schedule does not move on until the period is sent, so
+       fixing a bad recipient delivers the missed periods.
+
+    Each report is processed under a row lock on its ``scheduled_reports`` row
+    (``for no key update skip locked``), so two runs at once (a scheduled one
+    and a manual one) never deliver the same report concurrently, and a
+    ``rendered`` row seen under the lock is known to be a dead attempt's.
+
+Validation
+    ``report_type``, ``formats``, ``recipients`` (a simple e-mail pattern) and
+    ``parameters`` (per report type, :mod:`meridian.reports.registry`) are
+    checked per report; an invalid report gets a ``failed`` row whose error
+    names the bad field, and the others still go out.
+
+Waiting for the marts
+    A report type may name a freshness check (revenue_summary:
+    ``marts.fct_daily_kpis.kpi_date``); while the marts stop before the
+    period's last day for the tenant the report waits (no row written, nothing
+    sent) and a later run delivers it. The 15-minute schedule can fire before
+    the nightly build has covered the day; the marts asset then triggers the
+    delivery once it has.
+
+Failures and retries
+    SMTP errors are retried with exponential backoff inside one call
+    (:func:`meridian.reports.mail.send_message`); a delivery that still fails
+    is ``failed`` with the error. :class:`DeliveryResult` says whether a
+    failure is worth an Airflow task retry (``retryable``: SMTP or database
+    trouble) or needs a configuration fix.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg2.extensions
+
+from meridian.config import SMTP_CONN_ID, WAREHOUSE_CONN_ID, settings
+from meridian.db import connect
+from meridian.reports.data import freshness_gap, load_report_data
+from meridian.reports.mail import SendError, SmtpConfigError, SmtpSettings, build_message, send_message, smtp_settings
+from meridian.reports.periods import Period, as_utc, check_frequency, next_due, period_for
+from meridian.reports.registry import ReportConfigError, ReportType, get_report_type
+from meridian.reports.render import check_formats, render_report, slug
+
+log = logging.getLogger(__name__)
+
+EMAIL_PATTERN = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
+)
+
+SENT = "sent"
+ALREADY_SENT = "already_sent"
+FAILED = "failed"
+WAITING = "waiting"
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    report_id: int
+    tenant_id: str
+    status: str  # sent, already_sent, failed, waiting
+    period_start: date | None = None
+    period_end: date | None = None
+    files: tuple[str, ...] = ()
+    recipients: tuple[str, ...] = ()
+    attempts: int = 0
+    error: str | None = None
+    retryable: bool = False  # a failure an Airflow retry may fix (SMTP or database trouble)
+    refused: tuple[str, ...] = field(default=())  # recipients the server refused while accepting others
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "report_id": self.report_id,
+            "tenant_id": self.tenant_id,
+            "status": self.status,
+            "period_start": self.period_start.isoformat() if self.period_start else None,
+            "period_end": self.period_end.isoformat() if self.period_end else None,
+            "files": list(self.files),
+            "recipients": list(self.recipients),
+            "attempts": self.attempts,
+            "error": self.error,
+            "retryable": self.retryable,
+        }
+
+
+@dataclass(frozen=True)
+class ScheduledReport:
+    id: int
+    tenant_id: str
+    name: str
+    report_type: str
+    frequency: str
+    formats: list[str]
+    recipients: list[str]
+    parameters: Any
+    next_run_at: datetime
+
+
+@dataclass(frozen=True)
+class ValidReport:
+    report_type: ReportType
+    formats: list[str]
+    recipients: list[str]
+    parameters: dict[str, Any]
+
+
+def validate_recipients(recipients: Sequence[str] | None) -> list[str]:
+    if not recipients:
+        raise ReportConfigError("recipients", "is empty; list at least one e-mail address")
+    cleaned = []
+    for index, recipient in enumerate(recipients):
+        address = (recipient or "").strip()
+        if not EMAIL_PATTERN.fullmatch(address):
+            raise ReportConfigError("recipients", f"{recipient!r} (item {index + 1}) is not a valid e-mail address")
+        cleaned.append(address)
+    return list(dict.fromkeys(cleaned))
+
+
+def validate_report(report: ScheduledReport) -> ValidReport:
+    """Check one scheduled report; raises :class:`ReportConfigError` naming the first bad field."""
+    if not report.tenant_id or not report.tenant_id.strip():
+        raise ReportConfigError("tenant_id", "is empty")
+    check_frequency(report.frequency)
+    report_type = get_report_type(report.report_type)
+    formats = check_formats(report.formats)
+    recipients = validate_recipients(report.recipients)
+    parameters = report_type.resolve_parameters(report.parameters)
+    return ValidReport(report_type, formats, recipients, parameters)
+
+
+def report_folder(out_dir: Path, report: ScheduledReport, period: Period) -> Path:
+    return out_dir / slug(report.tenant_id) / f"report-{report.id}" / period.slug
+
+
+class _Deliverer:
+    """One call of deliver_due_reports: its connections, SMTP settings and options."""
+
+    def __init__(
+        self,
+        *,
+        now: datetime,
+        lock_conn: psycopg2.extensions.connection,
+        write_conn: psycopg2.extensions.connection,
+        read_conn: psycopg2.extensions.connection,
+        smtp_conn_id: str,
+        out_dir: Path,
+        max_periods_per_report: int,
+        smtp_attempts: int,
+        smtp_backoff_seconds: float,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.now = now
+        self.lock_conn = lock_conn
+        self.write_conn = write_conn
+        self.read_conn = read_conn
+        self.smtp_conn_id = smtp_conn_id
+        self.out_dir = out_dir
+        self.max_periods = max_periods_per_report
+        self.smtp_attempts = smtp_attempts
+        self.smtp_backoff_seconds = smtp_backoff_seconds
+        self.clock = clock
+        self._smtp: SmtpSettings | None = None
+
+    # --- database -----------------------------------------------------------------------------
+
+    def due_report_ids(self) -> list[int]:
+        with self.lock_conn.cursor() as cur:
+            cur.execute(
+                """
+                select id from reporting.scheduled_reports
+                where is_active and next_run_at <= %s
+                order by next_run_at, id
+                """,
+                (self.now,),
+            )
+            ids = [row[0] for row in cur.fetchall()]
+        self.lock_conn.commit()
+        return ids
+
+    def lock_report(self, report_id: int) -> ScheduledReport | None:
+        """Lock the schedule row for this call; None if it is no longer due or another run holds it."""
+        with self.lock_conn.cursor() as cur:
+            cur.execute(
+                """
+                select id, tenant_id, name, report_type, frequency, formats, recipients, parameters, next_run_at
+                from reporting.scheduled_reports
+                where id = %s and is_active and next_run_at <= %s
+                for no key update skip locked
+                """,
+                (report_id, self.now),
+            )
+            row = cur.fetchone()
+        if row is None:
+            return None
+        return ScheduledReport(*row[:5], list(row[5] or []), list(row[6] or []), row[7], row[8])
+
+    def advance(self, report: ScheduledReport, due_at: datetime) -> datetime:
+        following = next_due(due_at, report.frequency)
+        with self.lock_conn.cursor() as cur:
+            cur.execute(
+                """
+                update reporting.scheduled_reports
+                set last_run_at = %s, next_run_at = %s, updated_at = now()
+                where id = %s
+                """,
+                (due_at, following, report.id),
+            )
+        return following
+
+    def delivery_status(self, report_id: int, period: Period) -> str | None:
+        with self.write_conn.cursor() as cur:
+            cur.execute(
+                "select status from reporting.report_deliveries where report_id = %s and period_start = %s",
+                (report_id, period.start),
+            )
+            row = cur.fetchone()
+        return row[0] if row else None
+
+    def mark_rendered(self, report_id: int, period: Period, files: Sequence[Path]) -> bool:
+        """Upsert the row as ``rendered`` before sending; False when it is already ``sent``."""
+        with self.write_conn.cursor() as cur:
+            cur.execute(
+                """
+                insert into reporting.report_deliveries
+                    (report_id, period_start, period_end, status, attempts, files)
+                values (%s, %s, %s, 'rendered', 0, %s)
+                on conflict (report_id, period_start) do update
+                set period_end = excluded.period_end, status = 'rendered', files = excluded.files,
+                    error = null, updated_at = now()
+                where reporting.report_deliveries.status <> 'sent'
+                returning id
+                """,
+                (report_id, period.start, period.end, [str(path) for path in files]),
+            )
+            return cur.fetchone() is not None
+
+    def mark_sent(self, report_id: int, period: Period, attempts: int, note: str | None) -> None:
+        with self.write_conn.cursor() as cur:
+            cur.execute(
+                """
+                update reporting.report_deliveries
+                set status = 'sent', sent_at = clock_timestamp(), attempts = attempts + %s, error = %s,
+                    updated_at = now()
+                where report_id = %s and period_start = %s
+                """,
+                (attempts, note, report_id, period.start),
+            )
+
+    def mark_failed(self, report_id: int, period: Period, error: str, attempts: int = 0) -> None:
+        with self.write_conn.cursor() as cur:
+            cur.execute(
+                """
+                insert into reporting.report_deliveries
+                    (report_id, period_start, period_end, status, attempts, error)
+                values (%s, %s, %s, 'failed', %s, %s)
+                on conflict (report_id, period_start) do update
+                set status = 'failed', attempts = reporting.report_deliveries.attempts + excluded.attempts,
+                    error = excluded.error, updated_at = now()
+                where reporting.report_deliveries.status <> 'sent'
+                """,
+                (report_id, period.start, period.end, attempts, error),
+            )
+
+    # --- one report -----------------------------------------------------------------------------
+
+    def smtp(self) -> SmtpSettings:
+        if self._smtp is None:
+            self._smtp = smtp_settings(self.smtp_conn_id)
+        return self._smtp
+
+    def deliver_report(self, report_id: int) -> list[DeliveryResult]:
+        report = self.lock_report(report_id)
+        if report is None:
+            self.lock_conn.rollback()
+            log.info("scheduled report %s is no longer due or another run is delivering it; skipped", report_id)
+            return []
+        results: list[DeliveryResult] = []
+        try:
+            due_at = as_utc(report.next_run_at)
+            for _ in range(self.max_periods):
+                if due_at > self.now:
+                    break
+                result = self.deliver_period(report, due_at)
+                results.append(result)
+                if result.status not in (SENT, ALREADY_SENT):
+                    break
+                due_at = self.advance(report, due_at)
+            self.lock_conn.commit()
+        except Exception as exc:
+            self.lock_conn.rollback()
+            log.exception("delivering scheduled report %s failed", report.id)
+            results.append(DeliveryResult(report.id, report.tenant_id, FAILED, error=f"{type(exc).__name__}: {exc}",
+                                          retryable=True))
+        return results
+
+    def deliver_period(self, report: ScheduledReport, due_at: datetime) -> DeliveryResult:
+        try:
+            period = period_for(due_at, report.frequency)
+        except ReportConfigError as exc:
+            return DeliveryResult(report.id, report.tenant_id, FAILED, error=f"invalid {exc}")
+
+        def result(status: str, **kwargs: Any) -> DeliveryResult:
+            return DeliveryResult(report.id, report.tenant_id, status, period.start, period.end, **kwargs)
+
+        if self.delivery_status(report.id, period) == SENT:
+            log.info("report %s for %s was sent before; not sending again", report.id, period.label)
+            return result(ALREADY_SENT)
+
+        try:
+            valid = validate_report(report)
+        except ReportConfigError as exc:
+            error = f"invalid {exc.field}: {exc.message} (scheduled report {report.id}, tenant {report.tenant_id!r})"
+            self.mark_failed(report.id, period, error)
+            log.error("report %s for %s not sent: %s", report.id, period.label, error)
+            return result(FAILED, error=error)
+
+        try:
+            gap = freshness_gap(self.read_conn, valid.report_type, report.tenant_id, period)
+            if gap:
+                log.info("report %s for %s waits for the marts: %s", report.id, period.label, gap)
+                return result(WAITING, error=f"waiting for the marts: {gap}")
+            data = load_report_data(
+                self.read_conn, valid.report_type, report.tenant_id, period, valid.parameters,
+                generated_at=self.clock(), report_name=report.name,
+            )
+        finally:
+            self.read_conn.rollback()  # end the read-only snapshot
+        files = render_report(data, valid.formats, report_folder(self.out_dir, report, period))
+
+        if not self.mark_rendered(report.id, period, files):
+            return result(ALREADY_SENT, files=tuple(map(str, files)))
+        try:
+            smtp = self.smtp()
+        except SmtpConfigError as exc:
+            error = f"invalid SMTP connection {self.smtp_conn_id!r}: {exc}"
+            self.mark_failed(report.id, period, error)
+            return result(FAILED, files=tuple(map(str, files)), error=error)
+
+        message = build_message(data, files, valid.recipients, sender=smtp.from_email, report_id=report.id)
+        try:
+            attempts, refused = send_message(
+                smtp, message, attempts=self.smtp_attempts, backoff_seconds=self.smtp_backoff_seconds
+            )
+        except SendError as exc:
+            self.mark_failed(report.id, period, str(exc), exc.attempts)
+            log.error("report %s for %s not sent: %s", report.id, period.label, exc)
+            return result(FAILED, files=tuple(map(str, files)), recipients=tuple(valid.recipients),
+                          attempts=exc.attempts, error=str(exc), retryable=exc.retryable)
+        note = f"refused by the server: {', '.join(sorted(refused))}" if refused else None
+        self.mark_sent(report.id, period, attempts, note)
+        log.info("report %s (%s) for %s sent to %s", report.id, report.tenant_id, period.label,
+                 ", ".join(valid.recipients))
+        return result(SENT, files=tuple(map(str, files)), recipients=tuple(valid.recipients), attempts=attempts,
+                      error=note, refused=tuple(sorted(refused)))
+
+
+def deliver_due_reports(
+    now: datetime,
+    *,
+    warehouse_conn_id: str = WAREHOUSE_CONN_ID,
+    smtp_conn_id: str = SMTP_CONN_ID,
+    out_dir: Path | str | None = None,
+    max_periods_per_report: int = 24,
+    smtp_attempts: int = 3,
+    smtp_backoff_seconds: float = 2.0,
+    clock: Callable[[], datetime] | None = None,
+) -> list[DeliveryResult]:
+    """Deliver every report due at ``now`` (the run's logical time); see the module docstring.
+
+    Files go to ``out_dir`` (default ``settings().reports_dir``) under
+    ``<tenant>/report-<id>/<period>/``. Returns one result per period handled,
+    oldest first within a report. ``clock`` (default: the wall clock, UTC)
+    only stamps the files' generation time.
+    """
+    if now is None:
+        raise ValueError("now is required: pass the DAG run's logical date (or run_after)")
+    now = as_utc(now)
+    target = Path(out_dir) if out_dir is not None else settings().reports_dir
+    lock_conn = connect(warehouse_conn_id)
+    write_conn = connect(warehouse_conn_id, autocommit=True)
+    read_conn = connect(warehouse_conn_id)
+    read_conn.set_session(isolation_level="REPEATABLE READ", readonly=True)
+    try:
+        deliverer = _Deliverer(
+            now=now,
+            lock_conn=lock_conn,
+            write_conn=write_conn,
+            read_conn=read_conn,
+            smtp_conn_id=smtp_conn_id,
+            out_dir=target,
+            max_periods_per_report=max(1, max_periods_per_report),
+            smtp_attempts=smtp_attempts,
+            smtp_backoff_seconds=smtp_backoff_seconds,
+            clock=clock or (lambda: datetime.now(UTC)),
+        )
+        results: list[DeliveryResult] = []
+        for report_id in deliverer.due_report_ids():
+            results += deliverer.deliver_report(report_id)
+        return results
+    finally:
+        for conn in (read_conn, write_conn, lock_conn):
+            conn.close()
+
+
+def run_time(logical_date: datetime | None, run_after: datetime | None) -> datetime:
+    """The ``now`` of a DAG run: its logical date, or ``run_after`` for asset-triggered runs (no logical date)."""
+    moment = logical_date or run_after
+    if moment is None:
+        raise ValueError("the DAG run has neither a logical date nor run_after")
+    return as_utc(moment)
+
+
+def summarize(results: Sequence[DeliveryResult]) -> dict[str, Any]:
+    """Counts by status and the failures, for the task's return value (XCom) and logs."""
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[result.status] = counts.get(result.status, 0) + 1
+    return {
+        "counts": counts,
+        "failures": [result.as_dict() for result in results if result.status == FAILED],
+        "retryable_failures": sum(1 for result in results if result.status == FAILED and result.retryable),
+    }

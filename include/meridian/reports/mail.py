@@ -1,0 +1,319 @@
+"""The report e-mail: the SMTP connection, the message, sending with retries.
+
+Connection id ``smtp_reports``, resolved like the database ones
+(:mod:`meridian.db`): the ``AIRFLOW_CONN_SMTP_REPORTS`` environment variable
+(a URI such as ``smtp://127.0.0.1:8025`` or Airflow's JSON form), then an
+Airflow connection of that id, then the embedded default (the local sink).
+
+Why smtplib and not ``airflow.providers.smtp.hooks.smtp.SmtpHook``: the hook
+(provider 3.2) turns SSL *and* STARTTLS on unless the connection carries
+``disable_ssl``/``disable_tls`` extras, so the plain ``smtp://127.0.0.1:8025``
+the embedded setup and the docker-compose Mailpit use fails with it; its
+``send_email_smtp`` builds its own HTML-only MIME message from file paths (no
+plain-text part, no custom Message-ID) and retries immediately, without
+backoff. So the message is an :class:`email.message.EmailMessage` built here
+and sent with :mod:`smtplib`, from the same connection and honouring the
+hook's extras with the same names:
+
+- ``from_email`` the sender (default ``Meridian Reports <reports@meridian.local>``);
+- ``disable_ssl``: SSL from the first byte when ``false``; when absent, only on port 465;
+- ``disable_tls``: ``true`` never sends STARTTLS, ``false`` requires it; when
+  absent, STARTTLS is used if the server offers it;
+- ``timeout`` seconds (default 30); login and password from the connection, if set.
+
+Sending retries transient failures (connection refused or dropped, 4xx
+replies, timeouts) with exponential backoff; 5xx replies (recipient or sender
+refused, authentication failed) are not retried.
+
+The Message-ID is fixed per (report, period), so in the rare case a report is
+sent twice (see :mod:`meridian.reports.delivery`) mail clients can collapse
+the copies.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import smtplib
+import ssl
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formatdate
+from html import escape
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from meridian.config import SMTP_CONN_ID, embedded_uri
+from meridian.reports.data import ReportData
+from meridian.reports.summary import coverage_note, headline_tiles
+
+log = logging.getLogger(__name__)
+
+DEFAULT_FROM = "Meridian Reports <reports@meridian.local>"
+MIME_TYPES = {
+    ".pdf": ("application", "pdf"),
+    ".csv": ("text", "csv"),
+    ".xlsx": ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    ".html": ("text", "html"),
+}
+
+
+class SmtpConfigError(ValueError):
+    """The SMTP connection is unusable; the message names the connection and where it came from."""
+
+
+class SendError(RuntimeError):
+    def __init__(self, message: str, attempts: int, retryable: bool) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    login: str | None = None
+    password: str | None = field(default=None, repr=False)
+    use_ssl: bool = False
+    starttls: str = "auto"  # never | auto | always
+    from_email: str = DEFAULT_FROM
+    timeout: float = 30.0
+    source: str = ""  # where the settings came from, for error messages
+
+    def describe(self) -> str:
+        return f"{self.host}:{self.port} ({self.source})"
+
+
+def _flag(extras: dict[str, Any], name: str) -> bool | None:
+    value = extras.get(name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise SmtpConfigError(f"extra {name}={value!r} must be true or false")
+
+
+def _settings_from_parts(host: str | None, port: int | None, login: str | None, password: str | None,
+                         extras: dict[str, Any], source: str) -> SmtpSettings:
+    if not host:
+        raise SmtpConfigError(f"no host in the SMTP connection from {source}")
+    disable_ssl = _flag(extras, "disable_ssl")
+    use_ssl = (disable_ssl is False) or (disable_ssl is None and port == 465)
+    disable_tls = _flag(extras, "disable_tls")
+    starttls = "never" if use_ssl or disable_tls else ("always" if disable_tls is False else "auto")
+    try:
+        timeout = float(extras.get("timeout", 30))
+    except (TypeError, ValueError) as exc:
+        raise SmtpConfigError(f"extra timeout={extras.get('timeout')!r} from {source} must be seconds") from exc
+    return SmtpSettings(
+        host=host,
+        port=int(port or (465 if use_ssl else 25)),
+        login=login or None,
+        password=password or None,
+        use_ssl=use_ssl,
+        starttls=starttls,
+        from_email=str(extras.get("from_email") or DEFAULT_FROM),
+        timeout=timeout,
+        source=source,
+    )
+
+
+def parse_smtp_uri(uri: str, source: str) -> SmtpSettings:
+    """``smtp://[login:password@]host[:port][?from_email=..&disable_tls=true]`` or Airflow's JSON form."""
+    text = uri.strip()
+    if text.startswith("{"):
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SmtpConfigError(f"{source} is not valid JSON: {exc}") from exc
+        extras = parsed.get("extra") or {}
+        if isinstance(extras, str):
+            extras = json.loads(extras or "{}")
+        return _settings_from_parts(parsed.get("host"), parsed.get("port"), parsed.get("login"),
+                                    parsed.get("password"), dict(extras), source)
+    parts = urlsplit(text)
+    if parts.scheme not in ("smtp", "smtps", "email"):
+        raise SmtpConfigError(f"{source} has scheme {parts.scheme!r}; expected smtp://host:port")
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise SmtpConfigError(f"{source} has an invalid port: {exc}") from exc
+    extras: dict[str, Any] = dict(parse_qsl(parts.query))
+    if "__extra__" in extras:  # Airflow's URI form for nested extras
+        extras.update(json.loads(extras.pop("__extra__")))
+    if parts.scheme == "smtps" and "disable_ssl" not in extras:
+        extras["disable_ssl"] = "false"
+    return _settings_from_parts(
+        parts.hostname, port, unquote(parts.username) if parts.username else None,
+        unquote(parts.password) if parts.password else None, extras, source,
+    )
+
+
+def smtp_settings(conn_id: str = SMTP_CONN_ID) -> SmtpSettings:
+    """Resolve ``conn_id``: environment variable, then Airflow connection, then the embedded sink."""
+    variable = f"AIRFLOW_CONN_{conn_id.upper()}"
+    uri = os.environ.get(variable)
+    if uri:
+        return parse_smtp_uri(uri, f"environment variable {variable}")
+    try:
+        from airflow.sdk import BaseHook  # only inside Airflow
+
+        conn = BaseHook.get_connection(conn_id)
+        return _settings_from_parts(conn.host, conn.port, conn.login, conn.password, dict(conn.extra_dejson),
+                                    f"Airflow connection {conn_id!r}")
+    except SmtpConfigError:
+        raise
+    except Exception:  # noqa: BLE001 - not in Airflow, or no such connection: use the embedded default
+        log.debug("connection %s not found in Airflow; using the embedded default", conn_id)
+    if conn_id != SMTP_CONN_ID:
+        raise SmtpConfigError(f"no SMTP connection {conn_id!r}: set {variable}=smtp://host:port")
+    return parse_smtp_uri(embedded_uri(conn_id), "the embedded default (local mail sink)")
+
+
+def subject_for(data: ReportData) -> str:
+    return f"Meridian {data.report_type.title.lower()} — {data.tenant_id} — {data.period.label}"
+
+
+def _body(data: ReportData, files: Sequence[Path]) -> tuple[str, str]:
+    tiles = headline_tiles(data)
+    period = data.period
+    intro = (
+        f"{data.report_type.title} for {data.tenant_id}, {period.label} "
+        f"({period.start.isoformat()} to {period.end.isoformat()})."
+    )
+    note = coverage_note(data)
+    missing = [f"{section.section.title}: {section.note}" for section in data.sections if not section.available]
+    text_lines = [intro, ""]
+    if note:
+        text_lines += [note, ""]
+    if tiles:
+        width = max(len(tile.label) for tile in tiles)
+        text_lines += [f"{tile.label.ljust(width)}  {tile.value}  ({tile.change.text})" for tile in tiles]
+    else:
+        text_lines.append("Headline figures are not available for this period.")
+    if missing:
+        text_lines += ["", "Not available:"] + [f"- {line}" for line in missing]
+    text_lines += ["", "Attached: " + ", ".join(path.name for path in files), "", "— Meridian"]
+
+    rows = "".join(
+        f"<tr><td style='padding:4px 12px 4px 0;color:#616e7c'>{escape(tile.label)}</td>"
+        f"<td style='padding:4px 12px;font-weight:bold;text-align:right'>{escape(tile.value)}</td>"
+        f"<td style='padding:4px 0;color:#616e7c'>{escape(tile.change.text)}</td></tr>"
+        for tile in tiles
+    )
+    html_parts = [
+        "<html><body style='font-family:Helvetica,Arial,sans-serif;color:#1f2933'>",
+        f"<h2 style='margin:0 0 8px'>{escape(subject_for(data))}</h2>",
+        f"<p>{escape(intro)}</p>",
+    ]
+    if note:
+        html_parts.append(f"<p style='color:#616e7c'><i>{escape(note)}</i></p>")
+    html_parts.append(f"<table>{rows}</table>" if tiles else
+                      "<p>Headline figures are not available for this period.</p>")
+    if missing:
+        html_parts.append("<p>Not available:</p><ul>" + "".join(f"<li>{escape(m)}</li>" for m in missing) + "</ul>")
+    html_parts.append("<p>Attached: " + escape(", ".join(path.name for path in files)) + "</p>")
+    html_parts.append("<p style='color:#616e7c'>— Meridian</p></body></html>")
+    return "\n".join(text_lines), "".join(html_parts)
+
+
+def build_message(
+    data: ReportData,
+    files: Sequence[Path],
+    recipients: Sequence[str],
+    *,
+    sender: str,
+    report_id: int,
+) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = subject_for(data)
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message["Date"] = formatdate(localtime=False, usegmt=True)
+    domain = sender.rsplit("@", 1)[-1].strip(" >") or "meridian.local"
+    message["Message-ID"] = f"<report-{report_id}-{data.period.start.isoformat()}@{domain}>"
+    message["X-Meridian-Report-Id"] = str(report_id)
+    message["X-Meridian-Tenant"] = data.tenant_id
+    message["X-Meridian-Period"] = f"{data.period.start.isoformat()}/{data.period.end.isoformat()}"
+    text, html = _body(data, files)
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    for path in files:
+        maintype, subtype = MIME_TYPES.get(path.suffix.lower(), ("application", "octet-stream"))
+        message.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name)
+    return message
+
+
+def _open(settings: SmtpSettings) -> smtplib.SMTP:
+    if settings.use_ssl:
+        client: smtplib.SMTP = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout,
+                                                context=ssl.create_default_context())
+    else:
+        client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+    try:
+        client.ehlo()
+        if settings.starttls == "always" or (settings.starttls == "auto" and client.has_extn("starttls")):
+            client.starttls(context=ssl.create_default_context())
+            client.ehlo()
+        if settings.login and settings.password:
+            client.login(settings.login, settings.password)
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code < 500 for code, _ in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code < 500
+    return isinstance(exc, (smtplib.SMTPException, OSError))
+
+
+def send_message(
+    settings: SmtpSettings,
+    message: EmailMessage,
+    *,
+    attempts: int = 3,
+    backoff_seconds: float = 2.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[int, dict[str, Any]]:
+    """Send ``message``; returns (attempts used, recipients the server refused while accepting others).
+
+    Raises :class:`SendError` after ``attempts`` transient failures (waiting
+    ``backoff_seconds`` × 2ⁿ between them) or at the first permanent one.
+    """
+    last: BaseException | None = None
+    for attempt in range(1, max(1, attempts) + 1):
+        try:
+            client = _open(settings)
+            try:
+                refused = client.send_message(message)
+            finally:
+                try:
+                    client.quit()
+                except (smtplib.SMTPException, OSError):
+                    client.close()
+            return attempt, dict(refused)
+        except (smtplib.SMTPException, OSError) as exc:
+            last = exc
+            retryable = _retryable(exc)
+            log.warning("SMTP attempt %s/%s to %s failed: %s", attempt, attempts, settings.describe(), exc)
+            if not retryable:
+                raise SendError(f"SMTP {settings.describe()} refused the message: {exc}", attempt, False) from exc
+            if attempt < attempts:
+                sleep(backoff_seconds * 2 ** (attempt - 1))
+    raise SendError(
+        f"SMTP {settings.describe()} failed {attempts} times; last error: {last!r}", max(1, attempts), True
+    ) from last

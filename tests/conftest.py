@@ -1,0 +1,65 @@
+"""Shared fixtures: a throwaway embedded PostgreSQL for the whole test session.
+
+The test server has its own state dir and port, so tests never touch the demo's
+warehouse. Every meridian setting and AIRFLOW_CONN_* variable the code reads is
+pointed at it before any test runs.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def test_env() -> Iterator[dict[str, str]]:
+    """Point meridian at a session-private state dir, landing dir, output dir and ports."""
+    base = Path(tempfile.mkdtemp(prefix="meridian-test-"))
+    os.chmod(base, 0o755)  # the embedded server runs as the pgserver user when tests run as root
+    values = {
+        "MERIDIAN_STATE_DIR": str(base / "state"),
+        "MERIDIAN_LANDING_DIR": str(base / "landing"),
+        "MERIDIAN_OUT_DIR": str(base / "out"),
+        "MERIDIAN_PG_PORT": str(free_port()),
+        "MERIDIAN_SMTP_PORT": str(free_port()),
+        "AIRFLOW_HOME": str(base / "airflow"),
+    }
+    saved = {key: os.environ.get(key) for key in values}
+    for key in list(os.environ):
+        if key.startswith("AIRFLOW_CONN_"):
+            saved[key] = os.environ.pop(key)
+    os.environ.update(values)
+    from meridian.config import connection_env
+
+    conn_env = connection_env()
+    os.environ.update(conn_env)
+    for key in conn_env:
+        saved.setdefault(key, None)
+    yield {**values, **conn_env, "base": str(base)}
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def warehouse_server(test_env: dict[str, str]) -> Iterator[dict[str, str]]:
+    """A running embedded PostgreSQL with the warehouse and source databases."""
+    from meridian.warehouse import embedded
+
+    status = embedded.start()
+    assert status.running, status.describe()
+    yield test_env
+    embedded.stop()

@@ -1,0 +1,873 @@
+"""An independent, pure-Python reference implementation of the Meridian metric definitions.
+
+The end-to-end test computes the marts a second way with this module and compares them
+with what the pipeline (extract -> raw -> dbt) built. Nothing here is shared with the
+dbt models: it reads the contract (/work/shared/SOURCES.md and METRICS.md) and the table
+spec in ``meridian.sources.schema`` (column lists, ENUMS, required columns) only.
+
+Inputs
+------
+``sources``
+    ``{table_name: [row, ...]}`` with the rows of each source table as read by a plain
+    ``select * from public.<table>`` (psycopg2 types: ``timestamptz`` -> timezone-aware
+    ``datetime``, ``jsonb`` -> parsed Python value, ``char(n)`` -> blank-padded ``str``,
+    ``integer`` -> ``int``, ``numeric`` -> ``Decimal``). Keys are bare table names
+    (``"users"``) or qualified ones (``"app.users"``); a missing table counts as empty.
+``event_file_lines``
+    the lines of the landing files (``*.jsonl`` / ``*.jsonl.gz``), as plain ``str`` or as
+    :class:`EventFileLine` (file, line_number, text); :func:`read_event_files` reads them.
+``as_of``
+    the run's as-of ``date``. Its end, ``as_of + 1 day`` at 00:00 UTC, bounds everything.
+
+Interpretation choices (where the contract leaves room; the dbt models must agree)
+---------------------------------------------------------------------------------
+Validation (SOURCES.md):
+
+1.  Visibility: a row whose extraction key (``updated_at`` for mutable tables,
+    ``received_at`` for ``events``, ``subscription_events`` and event-file lines) is at or
+    after the end of the as-of date is invisible: not validated, not quarantined, not
+    counted. A row whose key is null (or an unparseable file timestamp) is visible.
+2.  Empty means null: a text value that is ``''`` (for ``char(n)`` columns: only blanks,
+    as PostgreSQL pads ``''`` to ``'   '``) is treated as null everywhere: it is
+    ``missing_required`` for a required column, is not an ``invalid_enum`` for an
+    optional enum column, and is null in the accepted rows (a ``''`` user_id is no user).
+    Whitespace in ``text`` columns is significant (``' '`` is not empty). ``char(n)``
+    values are right-trimmed in the accepted rows.
+3.  Tenants: the known tenants are the ids of all *visible* organization rows, whatever
+    their own validity; ``currency_mismatch`` compares with that row's currency, and only
+    when both currencies are non-null (case-sensitive). It is checked on every table with
+    a ``currency`` column (organizations, plans, payments) and skipped for unknown tenants.
+4.  ``orphan_reference``: a non-null reference (refunds.payment_id, tournament_entries.
+    tournament_id, proposals.lead_id) is known when a *visible* row of the parent table
+    has that id (whatever the parent's validity or tenant). A null reference is only
+    ``missing_required``. No other reference is checked (subscription_events.plan_id is not).
+5.  ``future_timestamp`` applies to app events only (DB rows and file lines), strictly
+    ``occurred_at > received_at + 1 day``; not to subscription_events.
+6.  ``implausible_timestamp``: any non-null ``timestamptz`` column of the table (including
+    updated_at, deleted_at, settled_at, ...) strictly before 2000-01-01T00:00:00Z.
+7.  ``negative_amount`` applies to columns named ``amount_cents`` only (not entry_fee_cents).
+8.  ``invalid_enum``: exactly the columns of ``ENUMS`` (case-sensitive); app event_type
+    and events.platform are free text.
+9.  Event files: a line that does not parse as JSON (NaN/Infinity rejected as jsonb does)
+    or is not an object is quarantined with ``invalid_json`` only, as
+    ``{"file", "line_number", "line"}``. Blank (whitespace-only) lines are not records and
+    are skipped. Keys other than the app.events columns are ignored; absent keys are null.
+    Scalar values are read as ``->>`` would (numbers/booleans as their JSON text);
+    timestamps are ISO-8601 (a naive one is UTC); an unparseable timestamp is null.
+    ``properties`` must be a JSON object or null (absent or JSON null); anything else is
+    ``invalid_json`` (for DB rows too).
+10. Duplicates: every event id counts once over DB rows and file lines. Among the visible
+    versions of one id the kept one is the earliest ``received_at`` (nulls last), then a
+    DB row before a file line, then the earlier file line; the kept version alone is
+    validated, the others are counted as duplicates (also when their content differs).
+    Mutable tables keep the version with the latest ``updated_at`` per id. Rows without an
+    id are never merged (each one is ``missing_required``).
+
+Metrics (METRICS.md):
+
+11. Activity after the end of the as-of date (an event occurring up to a day after it
+    arrived, a signup_at in the future, ...) is ignored by every metric: marts end at as-of.
+12. Covered range of a tenant: from the UTC date of its earliest accepted signup_at, event
+    occurred_at (with or without user), subscription event occurred_at or payment
+    created_at, through as-of. Functions with ``zero_rows=True`` (the default) return a row
+    for every grain value in that range, zeros included (payments: every method in ENUMS).
+13. Active users and funnel users are keyed by (tenant_id, user_id) of the event; the user
+    need not exist in ``users``. Deleted users (deleted_at set) still count everywhere.
+14. MRR: subscriptions are keyed by (tenant_id, subscription_id); events are ordered by
+    (occurred_at, received_at, id). The state of the last event with ``occurred_at < t``
+    holds at instant ``t``; the customer is that event's user_id. The plan is looked up by
+    (tenant_id, plan_id) among accepted plans, with its current amount and interval for all
+    of history; an unknown or quarantined plan contributes 0. A customer's MRR is the exact
+    sum of ``amount_cents * quantity`` (``/ 12`` for yearly) over its subscriptions, then
+    ``/ 100`` rounded once to 2 places (half away from zero). Movements compare those
+    rounded values. ``previous_mrr`` of the tenant's first month is the MRR at its start
+    (0 by construction). "> 0 at an earlier month end" means at the end of any earlier
+    covered month. A customer with a subscription but MRR 0 is in ``customer_mrr_at`` with 0.
+15. Retention: cohorts are users by signup_at UTC week (Monday) / month; with
+    ``include_empty_cohorts`` every week/month of the covered range is a cohort, empty
+    ones as (0, 0). A user is retained in period n when it has an accepted event with
+    occurred_at inside period n (activity before signup in period 0 counts). A period has
+    started when its first day <= as_of; the period in progress counts activity to as-of.
+16. Funnels: ``onboarding`` steps are app events (entity = the event's user, null user_id
+    ignored); ``sales`` steps are CRM business events (entity = lead): lead_created =
+    leads.created_at, lead_qualified = leads.qualified_at, proposal_sent = sent_at of any
+    of the lead's proposals (any status), proposal_accepted = decided_at of the lead's
+    proposals with status ``accepted``, customer_created = created_at of customers whose
+    lead_id is the lead (same tenant), all from accepted rows. Entry = earliest step-1 time;
+    step k is reached at the earliest step-k time >= the step k-1 time and
+    <= entry + window_days (inclusive). cohort_week = Monday of the entry's UTC date. With
+    ``zero_rows`` every (week, funnel, step) from the tenant's covered start (or its first
+    funnel entry, if earlier) to the as-of week is a row.
+17. Payments daily: payment_date = created_at UTC date; succeeded = status ``succeeded`` or
+    ``refunded``; success_rate is a ``Decimal`` rounded to 4 places (numeric(7,4)), None
+    when succeeded + failed = 0; latency = settled_at - created_at in ms (float) of
+    succeeded attempts that have settled_at (negative values kept), p95 by
+    :func:`percentile_cont` (PostgreSQL's formula), None when there is none.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from meridian.sources.schema import ENUMS, TABLES, SourceTable
+
+Row = dict[str, Any]
+Accepted = Mapping[str, Sequence[Row]]
+
+PLAUSIBLE_SINCE = datetime(2000, 1, 1, tzinfo=UTC)
+MAX_CLOCK_SKEW = timedelta(days=1)
+SPECS: dict[str, SourceTable] = {spec.name: spec for spec in TABLES}
+APPEND_ONLY = frozenset(spec.name for spec in TABLES if spec.extract_key == "received_at")
+# (child table, reference column, parent table) checked by orphan_reference
+REFERENCES: tuple[tuple[str, str, str], ...] = (
+    ("refunds", "payment_id", "payments"),
+    ("tournament_entries", "tournament_id", "tournaments"),
+    ("proposals", "lead_id", "leads"),
+)
+REASON_ORDER: tuple[str, ...] = (
+    "unknown_tenant",
+    "missing_required",
+    "future_timestamp",
+    "implausible_timestamp",
+    "invalid_enum",
+    "negative_amount",
+    "currency_mismatch",
+    "invalid_json",
+    "orphan_reference",
+)
+PAYMENT_METHODS: tuple[str, ...] = ENUMS[("payments", "method")]
+SUCCEEDED_PAYMENT = frozenset({"succeeded", "refunded"})
+MRR_STATUSES = frozenset({"active", "past_due"})
+MAX_PERIOD = 12
+FILE_SOURCE = "event_file"
+
+
+# --------------------------------------------------------------------------- dates
+
+
+def end_of_day(day: date) -> datetime:
+    """The instant a UTC day ends: the next day at 00:00 UTC."""
+    return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+
+
+def start_of_day(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def utc_date(instant: datetime) -> date:
+    return instant.astimezone(UTC).date()
+
+
+def week_start(day: date) -> date:
+    """Monday of the ISO week containing ``day``."""
+    return day - timedelta(days=day.weekday())
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def add_months(day: date, months: int) -> date:
+    """The 1st of the month ``months`` after the month of ``day``."""
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _days(first: date, last: date) -> Iterable[date]:
+    for offset in range((last - first).days + 1):
+        yield first + timedelta(days=offset)
+
+
+# --------------------------------------------------------------------------- event files
+
+
+class EventFileLine(NamedTuple):
+    """One line of a landing file (``line_number`` counts from 1)."""
+
+    file: str
+    line_number: int
+    text: str
+
+
+def read_event_files(*paths: str | Path) -> list[EventFileLine]:
+    """The lines of ``*.jsonl`` and ``*.jsonl.gz`` files; a directory means its files (not recursive).
+
+    Files are read in name order, split on ``\\n`` only (JSON strings may hold U+2028),
+    decoded as UTF-8 (undecodable bytes replaced).
+    """
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(p for p in path.iterdir() if p.is_file() and p.name.endswith((".jsonl", ".jsonl.gz")))
+        else:
+            files.append(path)
+    lines: list[EventFileLine] = []
+    for path in sorted(files, key=lambda p: p.name):
+        data = gzip.decompress(path.read_bytes()) if path.name.endswith(".gz") else path.read_bytes()
+        for number, text in enumerate(data.decode("utf-8", errors="replace").split("\n"), start=1):
+            lines.append(EventFileLine(path.name, number, text.removesuffix("\r")))
+    return lines
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _parse_json_object(text: str) -> dict[str, Any] | None:
+    """The JSON object on a line, or None when the line is not one."""
+    try:
+        value = json.loads(text, parse_constant=_reject_constant)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _json_text(value: Any) -> str | None:
+    """A JSON value read as text, as PostgreSQL's ``->>`` does."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value, separators=(", ", ": "))
+
+
+# --------------------------------------------------------------------------- normalization
+
+
+def _to_utc(value: Any) -> datetime | None:
+    """A timestamp as an aware UTC datetime; None when null or unparseable. Naive means UTC."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _normalize(spec: SourceTable, row: Mapping[str, Any], *, from_file: bool) -> Row:
+    """The row with contract columns typed: UTC timestamps, trimmed char(n), '' as None."""
+    out: Row = {} if from_file else dict(row)
+    for name, ctype in spec.columns:
+        value = row.get(name)
+        if ctype == "timestamptz":
+            value = _to_utc(value)
+        elif ctype == "jsonb":
+            pass  # validated as is: an object or null
+        elif from_file:
+            value = _json_text(value)
+        if isinstance(value, str):
+            if ctype.startswith("char"):
+                value = value.rstrip(" ")
+            if value == "":
+                value = None
+        out[name] = value
+    return out
+
+
+# --------------------------------------------------------------------------- validation
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """A rejected row: ``record`` is the row as landed, ``reasons`` its reason codes."""
+
+    source: str  # app, billing, crm, games or event_file
+    table: str
+    record: Mapping[str, Any]
+    reasons: tuple[str, ...]
+
+
+@dataclass
+class ValidationResult:
+    accepted: dict[str, list[Row]]
+    quarantined: list[Quarantined] = field(default_factory=list)
+    duplicates: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Candidate:
+    table: str
+    source: str
+    record: Mapping[str, Any]
+    row: Row
+    order: int  # input order: DB rows first, then file lines
+
+
+def _table_name(key: str) -> str:
+    name = key.split(".")[-1]
+    if name not in SPECS:
+        raise ValueError(f"unknown source table {key!r}; expected one of {sorted(SPECS)}")
+    return name
+
+
+def _dedupe(table: str, candidates: list[_Candidate]) -> tuple[list[_Candidate], int]:
+    """One version per id (see the module notes); rows without id are all kept."""
+    best: dict[str, _Candidate] = {}
+    without_id: list[_Candidate] = []
+    duplicates = 0
+    key_column = SPECS[table].extract_key
+    for candidate in candidates:
+        row_id = candidate.row["id"]
+        if row_id is None:
+            without_id.append(candidate)
+            continue
+        current = best.get(row_id)
+        if current is None:
+            best[row_id] = candidate
+            continue
+        duplicates += 1
+        new_key, old_key = candidate.row[key_column], current.row[key_column]
+        if table in APPEND_ONLY:  # earliest received_at, nulls last, then input order
+            replace = new_key is not None and (old_key is None or new_key < old_key)
+        else:  # latest updated_at, nulls first, ties to the later row
+            replace = old_key is None or (new_key is not None and new_key >= old_key)
+        if replace:
+            best[row_id] = candidate
+    kept = sorted([*best.values(), *without_id], key=lambda c: c.order)
+    return kept, duplicates
+
+
+@dataclass(frozen=True)
+class _Context:
+    org_currency: dict[str, str | None]
+    parent_ids: dict[str, set[str]]
+
+
+def _reasons(table: str, row: Row, ctx: _Context) -> tuple[str, ...]:
+    spec = SPECS[table]
+    reasons: set[str] = set()
+    tenant = row["tenant_id"]
+    if tenant is None or tenant not in ctx.org_currency:
+        reasons.add("unknown_tenant")
+    if any(row[column] is None for column in spec.required):
+        reasons.add("missing_required")
+    if table == "events" and row["occurred_at"] is not None and row["received_at"] is not None:
+        if row["occurred_at"] - row["received_at"] > MAX_CLOCK_SKEW:
+            reasons.add("future_timestamp")
+    for name, ctype in spec.columns:
+        if ctype == "timestamptz" and row[name] is not None and row[name] < PLAUSIBLE_SINCE:
+            reasons.add("implausible_timestamp")
+        allowed = ENUMS.get((table, name))
+        if allowed is not None and row[name] is not None and row[name] not in allowed:
+            reasons.add("invalid_enum")
+    if "amount_cents" in row and row["amount_cents"] is not None and row["amount_cents"] < 0:
+        reasons.add("negative_amount")
+    if "currency" in spec.column_names and tenant in ctx.org_currency:
+        expected = ctx.org_currency[tenant]
+        if row["currency"] is not None and expected is not None and row["currency"] != expected:
+            reasons.add("currency_mismatch")
+    if table == "events" and row["properties"] is not None and not isinstance(row["properties"], dict):
+        reasons.add("invalid_json")
+    for child, column, parent in REFERENCES:
+        if table == child and row[column] is not None and row[column] not in ctx.parent_ids[parent]:
+            reasons.add("orphan_reference")
+    return tuple(code for code in REASON_ORDER if code in reasons)
+
+
+def validate(
+    sources: Mapping[str, Sequence[Mapping[str, Any]]],
+    event_file_lines: Iterable[str | EventFileLine],
+    as_of: date,
+) -> ValidationResult:
+    """Split the visible source rows into accepted rows and quarantined ones (SOURCES.md)."""
+    cutoff = end_of_day(as_of)
+    candidates: dict[str, list[_Candidate]] = {name: [] for name in SPECS}
+    quarantined: list[Quarantined] = []
+    order = 0
+    for key, rows in sources.items():
+        table = _table_name(key)
+        spec = SPECS[table]
+        for record in rows:
+            row = _normalize(spec, record, from_file=False)
+            if row[spec.extract_key] is not None and row[spec.extract_key] >= cutoff:
+                continue  # not extracted yet at this as-of date
+            candidates[table].append(_Candidate(table, spec.source, record, row, order))
+            order += 1
+    events = SPECS["events"]
+    for number, item in enumerate(event_file_lines, start=1):
+        line = item if isinstance(item, EventFileLine) else EventFileLine("", number, item)
+        if not line.text.strip():
+            continue
+        obj = _parse_json_object(line.text)
+        if obj is None:
+            record = {"file": line.file, "line_number": line.line_number, "line": line.text}
+            quarantined.append(Quarantined(FILE_SOURCE, "events", record, ("invalid_json",)))
+            continue
+        row = _normalize(events, obj, from_file=True)
+        if row["received_at"] is not None and row["received_at"] >= cutoff:
+            continue
+        candidates["events"].append(_Candidate("events", FILE_SOURCE, obj, row, order))
+        order += 1
+
+    ctx = _Context(
+        org_currency={c.row["id"]: c.row["currency"] for c in candidates["organizations"] if c.row["id"] is not None},
+        parent_ids={
+            parent: {c.row["id"] for c in candidates[parent] if c.row["id"] is not None} for _, _, parent in REFERENCES
+        },
+    )
+    result = ValidationResult(accepted={name: [] for name in SPECS}, quarantined=quarantined)
+    for table, table_candidates in candidates.items():
+        kept, result.duplicates[table] = _dedupe(table, table_candidates)
+        for candidate in kept:
+            reasons = _reasons(table, candidate.row, ctx)
+            if reasons:
+                result.quarantined.append(Quarantined(candidate.source, table, candidate.record, reasons))
+            else:
+                result.accepted[table].append(candidate.row)
+    return result
+
+
+def accepted_rows(
+    sources: Mapping[str, Sequence[Mapping[str, Any]]],
+    event_file_lines: Iterable[str | EventFileLine],
+    as_of: date,
+) -> dict[str, list[Row]]:
+    """The accepted, deduplicated, normalized rows of every table at ``as_of``.
+
+    ``events`` holds DB events and file events together (file events carry exactly the
+    app.events columns). Every timestamp is an aware UTC datetime.
+    """
+    return validate(sources, event_file_lines, as_of).accepted
+
+
+def read_source_tables(connect: Callable[[str], Any]) -> dict[str, list[Row]]:
+    """Every source table read with ``select * from public.<table>``.
+
+    ``connect(source)`` returns an open DB-API connection to the ``app``, ``billing``,
+    ``crm`` or ``games`` database (session time zone UTC); this closes it.
+    """
+    out: dict[str, list[Row]] = {}
+    for source in sorted({spec.source for spec in TABLES}):
+        conn = connect(source)
+        try:
+            cur = conn.cursor()
+            for spec in (s for s in TABLES if s.source == source):
+                cur.execute(f"select * from public.{spec.name}")
+                names = [d[0] for d in cur.description]
+                out[spec.name] = [dict(zip(names, values, strict=True)) for values in cur.fetchall()]
+        finally:
+            conn.close()
+    return out
+
+
+# --------------------------------------------------------------------------- covered range
+
+
+def _visible(instant: datetime | None, as_of: date) -> bool:
+    return instant is not None and instant < end_of_day(as_of)
+
+
+def covered_ranges(accepted: Accepted, as_of: date) -> dict[str, tuple[date, date]]:
+    """{tenant_id: (first activity date, as_of)} for tenants with activity on or before as_of."""
+    first: dict[str, datetime] = {}
+    for table, column in (
+        ("users", "signup_at"),
+        ("events", "occurred_at"),
+        ("subscription_events", "occurred_at"),
+        ("payments", "created_at"),
+    ):
+        for row in accepted.get(table, ()):
+            instant = row[column]
+            if instant is not None and (row["tenant_id"] not in first or instant < first[row["tenant_id"]]):
+                first[row["tenant_id"]] = instant
+    return {tenant: (utc_date(instant), as_of) for tenant, instant in first.items() if utc_date(instant) <= as_of}
+
+
+# --------------------------------------------------------------------------- users
+
+
+def daily_active_users(accepted: Accepted, as_of: date, *, zero_rows: bool = True) -> dict[tuple[str, date], int]:
+    """{(tenant_id, date): distinct users with an accepted event that occurred on that UTC date}."""
+    users: dict[tuple[str, date], set[str]] = defaultdict(set)
+    for event in accepted.get("events", ()):
+        if event["user_id"] is not None and _visible(event["occurred_at"], as_of):
+            users[(event["tenant_id"], utc_date(event["occurred_at"]))].add(event["user_id"])
+    counts = {key: len(ids) for key, ids in users.items()}
+    return _with_daily_zeros(counts, accepted, as_of) if zero_rows else counts
+
+
+def new_users(accepted: Accepted, as_of: date, *, zero_rows: bool = True) -> dict[tuple[str, date], int]:
+    """{(tenant_id, date): users whose signup_at is on that UTC date}."""
+    counts: dict[tuple[str, date], int] = defaultdict(int)
+    for user in accepted.get("users", ()):
+        if _visible(user["signup_at"], as_of):
+            counts[(user["tenant_id"], utc_date(user["signup_at"]))] += 1
+    return _with_daily_zeros(dict(counts), accepted, as_of) if zero_rows else dict(counts)
+
+
+def _with_daily_zeros(
+    counts: dict[tuple[str, date], int], accepted: Accepted, as_of: date
+) -> dict[tuple[str, date], int]:
+    out = {
+        (tenant, day): 0
+        for tenant, (first, last) in covered_ranges(accepted, as_of).items()
+        for day in _days(first, last)
+    }
+    out.update(counts)
+    return out
+
+
+# --------------------------------------------------------------------------- MRR
+
+
+class _SubscriptionState(NamedTuple):
+    occurred_at: datetime
+    received_at: datetime
+    id: str
+    user_id: str
+    status: str
+    plan_id: str
+    quantity: int
+
+
+def cents_to_units(cents: Fraction | int) -> Decimal:
+    """Cents as currency units, rounded to 2 places half away from zero (numeric(14,2))."""
+    cents = Fraction(cents)
+    whole = math.floor(abs(cents) + Fraction(1, 2))
+    return (Decimal(whole if cents >= 0 else -whole) / 100).quantize(Decimal("0.01"))
+
+
+class MrrCalculator:
+    """Customer MRR at any instant from the accepted subscription events and plans."""
+
+    def __init__(self, accepted: Accepted) -> None:
+        self.plans: dict[tuple[str, str], Row] = {
+            (plan["tenant_id"], plan["id"]): plan for plan in accepted.get("plans", ())
+        }
+        timelines: dict[tuple[str, str], list[_SubscriptionState]] = defaultdict(list)
+        for ev in accepted.get("subscription_events", ()):
+            timelines[(ev["tenant_id"], ev["subscription_id"])].append(
+                _SubscriptionState(
+                    ev["occurred_at"],
+                    ev["received_at"],
+                    ev["id"],
+                    ev["user_id"],
+                    ev["status"],
+                    ev["plan_id"],
+                    ev["quantity"],
+                )
+            )
+        self.timelines = {key: sorted(states) for key, states in timelines.items()}
+        self._times = {key: [s.occurred_at for s in states] for key, states in self.timelines.items()}
+        self._cache: dict[datetime, dict[tuple[str, str], Decimal]] = {}
+
+    def subscription_mrr_cents(self, tenant_id: str, state: _SubscriptionState) -> Fraction:
+        if state.status not in MRR_STATUSES:
+            return Fraction(0)
+        plan = self.plans.get((tenant_id, state.plan_id))
+        if plan is None:
+            return Fraction(0)
+        monthly = Fraction(plan["amount_cents"]) * state.quantity
+        return monthly / 12 if plan["billing_interval"] == "year" else monthly
+
+    def at(self, instant: datetime) -> dict[tuple[str, str], Decimal]:
+        """{(tenant_id, user_id): MRR} for every customer with a subscription event before ``instant``."""
+        if instant not in self._cache:
+            cents: dict[tuple[str, str], Fraction] = defaultdict(Fraction)
+            for (tenant, sub_id), states in self.timelines.items():
+                index = bisect_left(self._times[(tenant, sub_id)], instant)  # events with occurred_at < instant
+                if index:
+                    state = states[index - 1]
+                    cents[(tenant, state.user_id)] += self.subscription_mrr_cents(tenant, state)
+            self._cache[instant] = {key: cents_to_units(value) for key, value in cents.items()}
+        return self._cache[instant]
+
+
+def customer_mrr_at(accepted: Accepted, at: datetime) -> dict[tuple[str, str], Decimal]:
+    """{(tenant_id, user_id): customer MRR at instant ``at``} (events with occurred_at < at apply)."""
+    return MrrCalculator(accepted).at(at)
+
+
+def month_end_instant(month: date, as_of: date) -> datetime:
+    """End of ``month``: the next month's start, or the end of as-of for the as-of month."""
+    if month == month_start(as_of):
+        return end_of_day(as_of)
+    return start_of_day(add_months(month, 1))
+
+
+def _movement(mrr: Decimal, previous: Decimal, was_positive_before: bool) -> str:
+    if previous == 0 and mrr > 0:
+        return "reactivation" if was_positive_before else "new"
+    if previous > 0 and mrr == 0:
+        return "churn"
+    if mrr > previous:
+        return "expansion"
+    if mrr < previous:
+        return "contraction"
+    return "unchanged"
+
+
+def mrr_movements(accepted: Accepted, as_of: date) -> dict[tuple[str, date, str], tuple[Decimal, Decimal, str]]:
+    """{(tenant_id, revenue_month, user_id): (mrr, previous_mrr, movement)}, rows where either is > 0."""
+    calc = MrrCalculator(accepted)
+    zero = Decimal("0.00")
+    out: dict[tuple[str, date, str], tuple[Decimal, Decimal, str]] = {}
+    for tenant, (first, _) in sorted(covered_ranges(accepted, as_of).items()):
+        positive_before: set[str] = set()
+        month = month_start(first)
+        while month <= as_of:
+            previous = {u: v for (t, u), v in calc.at(start_of_day(month)).items() if t == tenant}
+            current = {u: v for (t, u), v in calc.at(month_end_instant(month, as_of)).items() if t == tenant}
+            for user in sorted(previous.keys() | current.keys()):
+                mrr, prev = current.get(user, zero), previous.get(user, zero)
+                if mrr > 0 or prev > 0:
+                    out[(tenant, month, user)] = (mrr, prev, _movement(mrr, prev, user in positive_before))
+            positive_before |= {u for u, v in current.items() if v > 0}
+            month = add_months(month, 1)
+    return out
+
+
+# --------------------------------------------------------------------------- retention
+
+
+def _period_start(grain: str, start: date, n: int) -> date:
+    return start + timedelta(days=7 * n) if grain == "week" else add_months(start, n)
+
+
+def _period_index(grain: str, start: date, day: date) -> int:
+    if grain == "week":
+        return (day - start).days // 7
+    return (day.year - start.year) * 12 + day.month - start.month
+
+
+def _grain_start(grain: str, day: date) -> date:
+    return week_start(day) if grain == "week" else month_start(day)
+
+
+def retention_cohorts(
+    accepted: Accepted, as_of: date, *, include_empty_cohorts: bool = True
+) -> dict[tuple[str, str, date, int], tuple[int, int]]:
+    """{(tenant_id, cohort_grain, cohort_start, period_number): (cohort_size, retained_users)}.
+
+    Grains ``week`` and ``month``, periods 0..12 that have started by ``as_of``.
+    """
+    active_days: dict[tuple[str, str], set[date]] = defaultdict(set)
+    for event in accepted.get("events", ()):
+        if event["user_id"] is not None and _visible(event["occurred_at"], as_of):
+            active_days[(event["tenant_id"], event["user_id"])].add(utc_date(event["occurred_at"]))
+    ranges = covered_ranges(accepted, as_of)
+    out: dict[tuple[str, str, date, int], tuple[int, int]] = {}
+    for grain in ("week", "month"):
+        cohorts: dict[tuple[str, date], list[str]] = defaultdict(list)
+        for user in accepted.get("users", ()):
+            if _visible(user["signup_at"], as_of):
+                cohorts[(user["tenant_id"], _grain_start(grain, utc_date(user["signup_at"])))].append(user["id"])
+        starts = set(cohorts)
+        if include_empty_cohorts:
+            for tenant, (first, last) in ranges.items():
+                start = _grain_start(grain, first)
+                while start <= last:
+                    starts.add((tenant, start))
+                    start = _period_start(grain, start, 1)
+        for tenant, start in starts:
+            members = cohorts.get((tenant, start), [])
+            retained: dict[int, int] = defaultdict(int)
+            for user_id in members:
+                periods = {_period_index(grain, start, day) for day in active_days.get((tenant, user_id), ())}
+                for n in periods:
+                    if 0 <= n <= MAX_PERIOD:
+                        retained[n] += 1
+            for n in range(MAX_PERIOD + 1):
+                if _period_start(grain, start, n) > as_of:
+                    break
+                out[(tenant, grain, start, n)] = (len(members), retained[n])
+    return out
+
+
+# --------------------------------------------------------------------------- funnels
+
+
+@dataclass(frozen=True)
+class Funnel:
+    name: str
+    entity: str  # "user" (app events) or "lead" (CRM business events)
+    steps: tuple[str, ...]
+    window_days: int
+
+
+ONBOARDING = Funnel(
+    "onboarding",
+    "user",
+    (
+        "app_open",
+        "registration_start",
+        "registration_complete",
+        "match_created",
+        "message_sent",
+        "subscription_view",
+        "subscription_purchase",
+    ),
+    30,
+)
+SALES = Funnel(
+    "sales", "lead", ("lead_created", "lead_qualified", "proposal_sent", "proposal_accepted", "customer_created"), 180
+)
+FUNNELS: tuple[Funnel, ...] = (ONBOARDING, SALES)
+
+
+class StepEvent(NamedTuple):
+    tenant_id: str
+    entity_id: str
+    step: str
+    at: datetime
+
+
+def crm_business_events(accepted: Accepted) -> list[StepEvent]:
+    """The CRM-derived business events of the ``sales`` funnel, entity = lead id."""
+    out: list[StepEvent] = []
+    leads = {(lead["tenant_id"], lead["id"]) for lead in accepted.get("leads", ())}
+    for lead in accepted.get("leads", ()):
+        for step, column in (("lead_created", "created_at"), ("lead_qualified", "qualified_at")):
+            if lead[column] is not None:
+                out.append(StepEvent(lead["tenant_id"], lead["id"], step, lead[column]))
+    for proposal in accepted.get("proposals", ()):
+        key = (proposal["tenant_id"], proposal["lead_id"])
+        if key not in leads:
+            continue
+        if proposal["sent_at"] is not None:
+            out.append(StepEvent(*key, "proposal_sent", proposal["sent_at"]))
+        if proposal["status"] == "accepted" and proposal["decided_at"] is not None:
+            out.append(StepEvent(*key, "proposal_accepted", proposal["decided_at"]))
+    for customer in accepted.get("customers", ()):
+        key = (customer["tenant_id"], customer["lead_id"])
+        if customer["lead_id"] is not None and key in leads:
+            out.append(StepEvent(*key, "customer_created", customer["created_at"]))
+    return out
+
+
+def _step_events(accepted: Accepted, funnel: Funnel) -> Iterable[StepEvent]:
+    if funnel.entity == "lead":
+        return crm_business_events(accepted)
+    return (
+        StepEvent(e["tenant_id"], e["user_id"], e["event_type"], e["occurred_at"])
+        for e in accepted.get("events", ())
+        if e["user_id"] is not None
+    )
+
+
+def funnel_progress(accepted: Accepted, as_of: date, funnel: Funnel) -> dict[tuple[str, str], list[datetime]]:
+    """{(tenant_id, entity_id): [time step 1 reached, time step 2 reached, ...]} for entities that entered."""
+    times: dict[tuple[str, str], dict[str, list[datetime]]] = defaultdict(lambda: defaultdict(list))
+    for event in _step_events(accepted, funnel):
+        if event.step in funnel.steps and _visible(event.at, as_of):
+            times[(event.tenant_id, event.entity_id)][event.step].append(event.at)
+    window = timedelta(days=funnel.window_days)
+    out: dict[tuple[str, str], list[datetime]] = {}
+    for entity, by_step in times.items():
+        if not by_step.get(funnel.steps[0]):
+            continue
+        reached = [min(by_step[funnel.steps[0]])]
+        deadline = reached[0] + window
+        for step in funnel.steps[1:]:
+            candidates = sorted(by_step.get(step, ()))
+            index = bisect_left(candidates, reached[-1])  # first step event at or after the previous step
+            if index == len(candidates) or candidates[index] > deadline:
+                break
+            reached.append(candidates[index])
+        out[entity] = reached
+    return out
+
+
+def funnel_counts(
+    accepted: Accepted, as_of: date, funnels: Sequence[Funnel] = FUNNELS, *, zero_rows: bool = True
+) -> dict[tuple[str, str, date, int], int]:
+    """{(tenant_id, funnel_name, cohort_week, step_number): entities_reached} (steps numbered from 1)."""
+    counts: dict[tuple[str, str, date, int], int] = defaultdict(int)
+    first_week: dict[str, date] = {
+        tenant: week_start(first) for tenant, (first, _) in covered_ranges(accepted, as_of).items()
+    }
+    for funnel in funnels:
+        for (tenant, _), reached in funnel_progress(accepted, as_of, funnel).items():
+            cohort_week = week_start(utc_date(reached[0]))
+            first_week[tenant] = min(first_week.get(tenant, cohort_week), cohort_week)
+            for step_number in range(1, len(reached) + 1):
+                counts[(tenant, funnel.name, cohort_week, step_number)] += 1
+    if not zero_rows:
+        return dict(counts)
+    out: dict[tuple[str, str, date, int], int] = {}
+    for tenant, week in first_week.items():
+        while week <= as_of:
+            for funnel in funnels:
+                for step_number in range(1, len(funnel.steps) + 1):
+                    out[(tenant, funnel.name, week, step_number)] = 0
+            week += timedelta(days=7)
+    out.update(counts)
+    return out
+
+
+# --------------------------------------------------------------------------- payments
+
+
+def percentile_cont(values: Iterable[float], fraction: float) -> float | None:
+    """PostgreSQL's ``percentile_cont``: linear interpolation between the closest ranks; None if empty."""
+    ordered = sorted(float(v) for v in values)
+    if not ordered:
+        return None
+    position = fraction * (len(ordered) - 1)
+    lower, upper = math.floor(position), math.ceil(position)
+    low, high = ordered[lower], ordered[upper]
+    return low + (high - low) * (position - lower)
+
+
+def _milliseconds(delta: timedelta) -> float:
+    return (delta // timedelta(microseconds=1)) / 1000
+
+
+def _rate(numerator: int, denominator: int) -> Decimal | None:
+    if denominator == 0:
+        return None
+    return (Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+
+
+def _payment_day(attempts: list[Row]) -> dict[str, Any]:
+    statuses = [p["status"] for p in attempts]
+    succeeded = sum(status in SUCCEEDED_PAYMENT for status in statuses)
+    failed = statuses.count("failed")
+    latencies = [
+        _milliseconds(p["settled_at"] - p["created_at"])
+        for p in attempts
+        if p["status"] in SUCCEEDED_PAYMENT and p["settled_at"] is not None
+    ]
+    return {
+        "attempts": len(attempts),
+        "succeeded": succeeded,
+        "failed": failed,
+        "pending": statuses.count("pending"),
+        "success_rate": _rate(succeeded, succeeded + failed),
+        "latency_p95_ms": percentile_cont(latencies, 0.95),
+    }
+
+
+def payments_daily(
+    accepted: Accepted, as_of: date, *, zero_rows: bool = True
+) -> dict[tuple[str, date, str], dict[str, Any]]:
+    """{(tenant_id, payment_date, method): {attempts, succeeded, failed, pending, success_rate, latency_p95_ms}}."""
+    groups: dict[tuple[str, date, str], list[Row]] = defaultdict(list)
+    for payment in accepted.get("payments", ()):
+        if _visible(payment["created_at"], as_of):
+            groups[(payment["tenant_id"], utc_date(payment["created_at"]), payment["method"])].append(payment)
+    keys = set(groups)
+    if zero_rows:
+        keys |= {
+            (tenant, day, method)
+            for tenant, (first, last) in covered_ranges(accepted, as_of).items()
+            for day in _days(first, last)
+            for method in PAYMENT_METHODS
+        }
+    return {key: _payment_day(groups.get(key, [])) for key in sorted(keys)}

@@ -1,0 +1,831 @@
+"""Unit tests of the reference implementation in ``expected.py``, on tiny hand-made inputs."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import expected as ex
+
+T0 = datetime(2024, 1, 2, 10, 0, tzinfo=UTC)
+AS_OF = date(2024, 1, 31)
+SECOND = timedelta(seconds=1)
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "organizations": dict(id="acme", tenant_id="acme", name="Acme", currency="USD", created_at=T0, updated_at=T0),
+    "users": dict(
+        id="u1",
+        tenant_id="acme",
+        email="a@example.com",
+        signup_at=T0,
+        platform="ios",
+        country="US",
+        acquisition_channel="ads",
+        deleted_at=None,
+        updated_at=T0,
+    ),
+    "events": dict(
+        id="e1",
+        tenant_id="acme",
+        user_id="u1",
+        session_id="x",
+        event_type="app_open",
+        properties={},
+        platform="ios",
+        app_version="1.0",
+        country="US",
+        occurred_at=T0,
+        received_at=T0,
+    ),
+    "plans": dict(
+        id="basic",
+        tenant_id="acme",
+        name="Basic",
+        billing_interval="month",
+        amount_cents=1000,
+        currency="USD",
+        updated_at=T0,
+    ),
+    "subscription_events": dict(
+        id="se1",
+        tenant_id="acme",
+        subscription_id="s1",
+        user_id="u1",
+        event_type="activated",
+        status="active",
+        plan_id="basic",
+        quantity=1,
+        occurred_at=T0,
+        received_at=T0,
+    ),
+    "payments": dict(
+        id="p1",
+        tenant_id="acme",
+        user_id="u1",
+        invoice_id="i1",
+        subscription_id="s1",
+        amount_cents=1000,
+        currency="USD",
+        method="card",
+        status="succeeded",
+        failure_reason=None,
+        attempt_number=1,
+        resource=None,
+        created_at=T0,
+        settled_at=T0 + SECOND,
+        updated_at=T0,
+    ),
+    "refunds": dict(
+        id="r1", tenant_id="acme", payment_id="p1", amount_cents=500, reason="asked", created_at=T0, updated_at=T0
+    ),
+    "webhook_deliveries": dict(
+        id="w1",
+        tenant_id="acme",
+        event_type="payment.succeeded",
+        endpoint="https://h",
+        status="delivered",
+        attempts=1,
+        response_ms=40,
+        created_at=T0,
+        delivered_at=T0,
+        updated_at=T0,
+    ),
+    "sales_reps": dict(id="rep1", tenant_id="acme", name="Rep", email="rep@example.com", updated_at=T0),
+    "leads": dict(
+        id="l1",
+        tenant_id="acme",
+        owner_id="rep1",
+        source="web",
+        status="new",
+        score=50,
+        created_at=T0,
+        first_contact_at=None,
+        qualified_at=None,
+        converted_at=None,
+        updated_at=T0,
+    ),
+    "proposals": dict(
+        id="pr1",
+        tenant_id="acme",
+        lead_id="l1",
+        owner_id="rep1",
+        amount_cents=100000,
+        win_probability=Decimal("0.5"),
+        status="draft",
+        created_at=T0,
+        sent_at=None,
+        decided_at=None,
+        updated_at=T0,
+    ),
+    "customers": dict(
+        id="c1",
+        tenant_id="acme",
+        lead_id="l1",
+        name="Cust",
+        segment="smb",
+        status="active",
+        health_score=90,
+        created_at=T0,
+        churned_at=None,
+        updated_at=T0,
+    ),
+    "tournaments": dict(
+        id="t1",
+        tenant_id="acme",
+        name="Cup",
+        format="swiss",
+        status="scheduled",
+        entry_fee_cents=500,
+        created_at=T0,
+        started_at=None,
+        ended_at=None,
+        updated_at=T0,
+    ),
+    "tournament_entries": dict(
+        id="te1", tenant_id="acme", tournament_id="t1", user_id="u1", registered_at=T0, placement=None, updated_at=T0
+    ),
+}
+
+
+def row(table: str, **values: Any) -> dict[str, Any]:
+    return {**DEFAULTS[table], **values}
+
+
+def at(text: str) -> datetime:
+    """A UTC instant from 'YYYY-MM-DD[ HH:MM[:SS]]'."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def full_sources(**overrides: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """One valid row in every table, with some tables replaced."""
+    sources = {table: [row(table)] for table in DEFAULTS}
+    sources.update(overrides)
+    return sources
+
+
+def sources_with(**tables: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The organization acme (USD) plus the given tables."""
+    return {"organizations": [row("organizations")], **tables}
+
+
+def file_line(**values: Any) -> str:
+    event = {**DEFAULTS["events"], **values}
+    return json.dumps({k: v.isoformat() if isinstance(v, datetime) else v for k, v in event.items()})
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def test_one_valid_row_per_table_is_accepted() -> None:
+    result = ex.validate(full_sources(), [], AS_OF)
+    assert result.quarantined == []
+    assert {table: len(rows) for table, rows in result.accepted.items()} == {table: 1 for table in DEFAULTS}
+
+
+def test_qualified_table_names_and_missing_tables_are_accepted() -> None:
+    accepted = ex.accepted_rows({"app.organizations": [row("organizations")], "app.users": [row("users")]}, [], AS_OF)
+    assert [u["id"] for u in accepted["users"]] == ["u1"]
+    assert accepted["payments"] == []
+    with pytest.raises(ValueError, match="unknown source table"):
+        ex.accepted_rows({"app.userz": []}, [], AS_OF)
+
+
+CASES: list[tuple[str, str, dict[str, Any], tuple[str, ...]]] = [
+    ("tenant null", "users", dict(tenant_id=None), ("unknown_tenant", "missing_required")),
+    ("tenant unknown", "users", dict(tenant_id="initech"), ("unknown_tenant",)),
+    ("required null", "users", dict(signup_at=None), ("missing_required",)),
+    ("required empty", "payments", dict(user_id=""), ("missing_required",)),
+    ("required char blank", "plans", dict(currency="   "), ("missing_required",)),
+    ("id empty", "sales_reps", dict(id=""), ("missing_required",)),
+    ("optional empty", "users", dict(email=""), ()),
+    ("future by 1 day + 1 s", "events", dict(occurred_at=T0 + timedelta(days=1) + SECOND), ("future_timestamp",)),
+    ("future by exactly 1 day", "events", dict(occurred_at=T0 + timedelta(days=1)), ()),
+    ("past is fine", "events", dict(occurred_at=T0 - timedelta(days=30)), ()),
+    ("implausible optional ts", "users", dict(deleted_at=at("1999-12-31 23:59:59")), ("implausible_timestamp",)),
+    ("implausible settled_at", "payments", dict(settled_at=at("1970-01-01")), ("implausible_timestamp",)),
+    ("2000-01-01 is plausible", "leads", dict(first_contact_at=at("2000-01-01")), ()),
+    ("bad platform", "users", dict(platform="IOS"), ("invalid_enum",)),
+    ("optional enum empty", "users", dict(platform=""), ()),
+    ("bad interval", "plans", dict(billing_interval="week"), ("invalid_enum",)),
+    ("bad subscription event type", "subscription_events", dict(event_type="paused"), ("invalid_enum",)),
+    ("bad subscription status", "subscription_events", dict(status="paused"), ("invalid_enum",)),
+    ("bad webhook status", "webhook_deliveries", dict(status="lost"), ("invalid_enum",)),
+    ("bad segment", "customers", dict(segment="huge"), ("invalid_enum",)),
+    ("bad format", "tournaments", dict(format="ladder"), ("invalid_enum",)),
+    ("app event_type is free", "events", dict(event_type="brand_new_type"), ()),
+    ("webhook event_type is free", "webhook_deliveries", dict(event_type="anything"), ()),
+    ("negative refund", "refunds", dict(amount_cents=-1), ("negative_amount",)),
+    ("negative plan", "plans", dict(amount_cents=-100), ("negative_amount",)),
+    ("zero amount", "payments", dict(amount_cents=0), ()),
+    ("currency mismatch", "payments", dict(currency="EUR"), ("currency_mismatch",)),
+    ("currency mismatch plan", "plans", dict(currency="usd"), ("currency_mismatch",)),
+    ("properties string", "events", dict(properties="{}"), ("invalid_json",)),
+    ("properties array", "events", dict(properties=[1]), ("invalid_json",)),
+    ("properties null", "events", dict(properties=None), ()),
+    ("orphan refund", "refunds", dict(payment_id="p404"), ("orphan_reference",)),
+    ("orphan entry", "tournament_entries", dict(tournament_id="t404"), ("orphan_reference",)),
+    ("orphan proposal", "proposals", dict(lead_id="l404"), ("orphan_reference",)),
+    ("null reference", "refunds", dict(payment_id=None), ("missing_required",)),
+    (
+        "several reasons",
+        "payments",
+        dict(amount_cents=-5, currency="EUR", method="cash"),
+        ("invalid_enum", "negative_amount", "currency_mismatch"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("table", "changes", "reasons"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_validation_rule(table: str, changes: dict[str, Any], reasons: tuple[str, ...]) -> None:
+    bad = row(table, **changes)
+    result = ex.validate(full_sources(**{table: [bad]}), [], AS_OF)
+    if reasons:
+        assert [(q.table, q.reasons) for q in result.quarantined] == [(table, reasons)]
+        assert result.quarantined[0].record == bad  # the row as landed
+        assert result.accepted[table] == []
+    else:
+        assert result.quarantined == []
+        assert len(result.accepted[table]) == 1
+
+
+def test_accepted_rows_are_normalized() -> None:
+    cet = timezone(timedelta(hours=1))
+    accepted = ex.accepted_rows(
+        sources_with(
+            users=[row("users", email="", country="US", signup_at=datetime(2024, 1, 2, 0, 30, tzinfo=cet))],
+            plans=[row("plans", currency="USD")],
+        ),
+        [],
+        AS_OF,
+    )
+    user = accepted["users"][0]
+    assert user["email"] is None
+    assert user["signup_at"] == at("2024-01-01 23:30") and user["signup_at"].tzinfo == UTC
+
+
+def test_reference_to_quarantined_but_visible_parent_is_known() -> None:
+    bad_payment = row("payments", currency="EUR")
+    result = ex.validate(sources_with(payments=[bad_payment], refunds=[row("refunds")]), [], AS_OF)
+    assert [q.table for q in result.quarantined] == ["payments"]
+    assert len(result.accepted["refunds"]) == 1
+
+
+def test_reference_to_parent_not_yet_visible_is_an_orphan() -> None:
+    later = ex.end_of_day(AS_OF)
+    result = ex.validate(sources_with(leads=[row("leads", updated_at=later)], proposals=[row("proposals")]), [], AS_OF)
+    assert [(q.table, q.reasons) for q in result.quarantined] == [("proposals", ("orphan_reference",))]
+    assert result.accepted["leads"] == []
+
+
+def test_tenant_is_known_through_any_visible_organization_row() -> None:
+    odd_org = row("organizations", id="globex", tenant_id="globex", currency="EUR", created_at=at("1990-01-01"))
+    result = ex.validate(
+        {
+            "organizations": [row("organizations"), odd_org],
+            "payments": [row("payments", tenant_id="globex", currency="EUR")],
+        },
+        [],
+        AS_OF,
+    )
+    assert [(q.table, q.reasons) for q in result.quarantined] == [("organizations", ("implausible_timestamp",))]
+    assert len(result.accepted["payments"]) == 1
+
+
+def test_rows_changed_after_the_as_of_date_are_invisible() -> None:
+    end = ex.end_of_day(AS_OF)
+    result = ex.validate(
+        sources_with(
+            users=[row("users", id="late", updated_at=end), row("users", id="last", updated_at=end - SECOND / 10**6)],
+            events=[
+                row("events", id="late", received_at=end, occurred_at=end),
+                row("events", id="bad-late", tenant_id=None, received_at=end + SECOND),
+            ],
+            subscription_events=[row("subscription_events", received_at=end)],
+            payments=[row("payments", updated_at=None)],  # a null extraction key is visible
+        ),
+        [file_line(id="file-late", received_at=end), file_line(id="file-ok", received_at=end - SECOND)],
+        AS_OF,
+    )
+    assert result.quarantined == []
+    assert [u["id"] for u in result.accepted["users"]] == ["last"]
+    assert [e["id"] for e in result.accepted["events"]] == ["file-ok"]
+    assert result.accepted["subscription_events"] == []
+    assert len(result.accepted["payments"]) == 1
+
+
+# --------------------------------------------------------------------------- event files
+
+
+def test_event_file_lines() -> None:
+    lines = [
+        file_line(id="f1", occurred_at="2024-01-02T10:00:00Z", received_at="2024-01-02T12:00:00+02:00"),
+        "",
+        "   ",
+        "{not json",
+        "[1, 2]",
+        '"a string"',
+        file_line(id="f2").replace('"properties": {}', '"properties": NaN'),
+        file_line(id="f3", properties="{}"),
+        file_line(id="f4", properties=None),
+        json.dumps({k: v for k, v in json.loads(file_line(id="f5")).items() if k != "properties"}),
+        file_line(id="f6", user_id=42, occurred_at="yesterday"),
+        file_line(id="f7", extra_field="ignored"),
+    ]
+    result = ex.validate(sources_with(), lines, AS_OF)
+    quarantined = [(q.source, q.record.get("id") or q.record.get("line"), q.reasons) for q in result.quarantined]
+    assert quarantined == [
+        ("event_file", "{not json", ("invalid_json",)),
+        ("event_file", "[1, 2]", ("invalid_json",)),
+        ("event_file", '"a string"', ("invalid_json",)),
+        ("event_file", lines[6], ("invalid_json",)),  # NaN is not valid JSON for jsonb
+        ("event_file", "f3", ("invalid_json",)),
+        ("event_file", "f6", ("missing_required",)),  # an unparseable timestamp is null
+    ]
+    assert result.quarantined[0].record == {"file": "", "line_number": 4, "line": "{not json"}
+    events = {e["id"]: e for e in result.accepted["events"]}
+    assert sorted(events) == ["f1", "f4", "f5", "f7"]
+    assert events["f1"]["occurred_at"] == events["f1"]["received_at"] == at("2024-01-02 10:00")
+    assert set(events["f7"]) == set(DEFAULTS["events"])
+
+
+def test_numbers_in_file_lines_read_as_text() -> None:
+    accepted = ex.accepted_rows(sources_with(), [file_line(id=7, user_id=42)], AS_OF)
+    assert (accepted["events"][0]["id"], accepted["events"][0]["user_id"]) == ("7", "42")
+
+
+def test_event_ids_count_once_across_db_and_files() -> None:
+    db_event = row("events", id="e1")
+    late_copy = file_line(id="e1", received_at=(T0 + SECOND).isoformat(), tenant_id=None)
+    result = ex.validate(
+        sources_with(events=[db_event]),
+        [file_line(id="e1"), file_line(id="e1"), late_copy, file_line(id="e2")],
+        AS_OF,
+    )
+    assert result.quarantined == []  # the kept version of e1 is the earliest received DB row
+    assert sorted(e["id"] for e in result.accepted["events"]) == ["e1", "e2"]
+    assert result.accepted["events"][0]["session_id"] == "x"
+    assert result.duplicates["events"] == 3
+
+
+def test_earliest_received_version_of_an_event_is_kept() -> None:
+    result = ex.validate(
+        sources_with(events=[row("events", id="e1", received_at=T0 + SECOND, properties={"from": "db"})]),
+        [file_line(id="e1", received_at=T0.isoformat(), properties={"from": "file"})],
+        AS_OF,
+    )
+    assert [e["properties"] for e in result.accepted["events"]] == [{"from": "file"}]
+
+
+def test_read_event_files(tmp_path: Path) -> None:
+    (tmp_path / "b.jsonl").write_text('{"id": "x"}\n\n{"id": "y"}\n', encoding="utf-8")
+    (tmp_path / "a.jsonl.gz").write_bytes(gzip.compress(b'{"id": "z"}\r\nnot json'))
+    (tmp_path / "notes.txt").write_text("ignored", encoding="utf-8")
+    lines = ex.read_event_files(tmp_path)
+    assert lines == [
+        ex.EventFileLine("a.jsonl.gz", 1, '{"id": "z"}'),
+        ex.EventFileLine("a.jsonl.gz", 2, "not json"),
+        ex.EventFileLine("b.jsonl", 1, '{"id": "x"}'),
+        ex.EventFileLine("b.jsonl", 2, ""),
+        ex.EventFileLine("b.jsonl", 3, '{"id": "y"}'),
+        ex.EventFileLine("b.jsonl", 4, ""),
+    ]
+    result = ex.validate(sources_with(), lines, AS_OF)
+    assert [q.record for q in result.quarantined if q.reasons == ("invalid_json",)] == [
+        {"file": "a.jsonl.gz", "line_number": 2, "line": "not json"}
+    ]
+
+
+# --------------------------------------------------------------------------- users
+
+
+def event(event_id: str, user: str | None, occurred: str, event_type: str = "app_open", **kw: Any) -> dict[str, Any]:
+    when = at(occurred)
+    return row(
+        "events",
+        id=event_id,
+        user_id=user,
+        event_type=event_type,
+        occurred_at=when,
+        received_at=kw.pop("received_at", when),
+        **kw,
+    )
+
+
+def test_daily_active_users_and_covered_range() -> None:
+    plus2 = timezone(timedelta(hours=2))
+    accepted = ex.accepted_rows(
+        sources_with(
+            events=[
+                event("a", "u1", "2024-01-03 08:00"),
+                event("b", "u1", "2024-01-03 09:00", "message_sent"),
+                event("c", "u2", "2024-01-03 23:59:59"),
+                event("d", None, "2024-01-02 12:00"),  # no user: starts the range, counts nobody
+                row(
+                    "events",
+                    id="e",
+                    user_id="u3",
+                    occurred_at=datetime(2024, 1, 6, 1, 0, tzinfo=plus2),
+                    received_at=at("2024-01-05 23:30"),
+                ),  # UTC date 2024-01-05
+                event("f", "u4", "2024-01-06 00:30", received_at=at("2024-01-05 23:00")),  # occurs after as-of
+                event("g", "u5", "2024-01-04 10:00", tenant_id="initech"),  # quarantined
+            ]
+        ),
+        [],
+        date(2024, 1, 5),
+    )
+    assert ex.covered_ranges(accepted, date(2024, 1, 5)) == {"acme": (date(2024, 1, 2), date(2024, 1, 5))}
+    assert ex.daily_active_users(accepted, date(2024, 1, 5)) == {
+        ("acme", date(2024, 1, 2)): 0,
+        ("acme", date(2024, 1, 3)): 2,
+        ("acme", date(2024, 1, 4)): 0,
+        ("acme", date(2024, 1, 5)): 1,
+    }
+    assert ex.daily_active_users(accepted, date(2024, 1, 5), zero_rows=False) == {
+        ("acme", date(2024, 1, 3)): 2,
+        ("acme", date(2024, 1, 5)): 1,
+    }
+
+
+def test_new_users_by_signup_date() -> None:
+    as_of = date(2024, 1, 4)
+    accepted = ex.accepted_rows(
+        sources_with(
+            users=[
+                row("users", id="u1", signup_at=at("2024-01-02 00:00")),
+                row("users", id="u2", signup_at=at("2024-01-02 23:59"), deleted_at=at("2024-01-03")),
+                row("users", id="u3", signup_at=at("2024-01-04 12:00")),
+                row("users", id="u4", signup_at=at("2024-01-05 12:00")),  # signs up after as-of
+            ]
+        ),
+        [],
+        as_of,
+    )
+    assert ex.new_users(accepted, as_of) == {
+        ("acme", date(2024, 1, 2)): 2,
+        ("acme", date(2024, 1, 3)): 0,
+        ("acme", date(2024, 1, 4)): 1,
+    }
+
+
+# --------------------------------------------------------------------------- MRR
+
+
+def sub_event(
+    event_id: str,
+    user: str,
+    sub: str,
+    occurred: str,
+    status: str,
+    plan: str = "basic",
+    quantity: int = 1,
+    event_type: str = "plan_changed",
+    received: str | None = None,
+) -> dict[str, Any]:
+    return row(
+        "subscription_events",
+        id=event_id,
+        user_id=user,
+        subscription_id=sub,
+        event_type=event_type,
+        status=status,
+        plan_id=plan,
+        quantity=quantity,
+        occurred_at=at(occurred),
+        received_at=at(received or occurred),
+    )
+
+
+PLANS = [
+    row("plans", id="basic", amount_cents=1000),
+    row("plans", id="pro", amount_cents=2000),
+    row("plans", id="annual", billing_interval="year", amount_cents=9999),
+]
+MRR_AS_OF = date(2024, 6, 15)
+MRR_EVENTS = [  # deliberately out of order
+    sub_event("x09", "u1", "s1", "2024-06-12 00:00", "past_due", event_type="past_due"),
+    sub_event("x01", "u1", "s1", "2024-01-10 00:00", "trialing", event_type="created"),
+    sub_event("x02", "u1", "s1", "2024-01-20 00:00", "active", event_type="activated"),
+    sub_event("x03", "u1", "s1", "2024-02-05 00:00", "active", plan="pro"),
+    sub_event("x04", "u1", "s1", "2024-03-03 00:00", "active", plan="basic"),
+    sub_event("x06", "u1", "s1", "2024-05-01 00:00", "canceled", event_type="canceled"),  # applies to May
+    sub_event("x07", "u1", "s1", "2024-06-10 00:00", "active", event_type="reactivated"),
+    sub_event("x10", "u1", "s1", "2024-06-16 01:00", "canceled", received="2024-06-15 23:00"),  # after as-of
+    sub_event("y01", "u2", "s2", "2024-03-01 00:00", "active", plan="annual", event_type="activated"),
+    sub_event("z01", "u3", "s3", "2024-02-01 00:00", "active", plan="ghost", event_type="activated"),
+    sub_event("w01", "u4", "s4", "2024-02-03 00:00", "active", event_type="activated"),
+    sub_event("w02", "u4", "s4", "2024-02-20 00:00", "canceled", event_type="canceled"),
+    sub_event("w03", "u4", "s4", "2024-04-02 00:00", "active", quantity=3, event_type="reactivated"),
+    sub_event("v01", "u5", "s5", "2024-04-10 00:00", "active", event_type="activated"),
+    sub_event("v02", "u5", "s6", "2024-04-11 00:00", "active", plan="pro", quantity=2, event_type="activated"),
+    sub_event("v03", "u5", "s5", "2024-05-11 00:00", "active", quantity=2, event_type="quantity_changed"),
+]
+
+
+def mrr_accepted() -> dict[str, list[dict[str, Any]]]:
+    accepted = ex.accepted_rows(sources_with(plans=PLANS, subscription_events=MRR_EVENTS), [], MRR_AS_OF)
+    assert len(accepted["subscription_events"]) == len(MRR_EVENTS)
+    return accepted
+
+
+def test_customer_mrr_at_an_instant() -> None:
+    accepted = mrr_accepted()
+    assert ex.customer_mrr_at(accepted, at("2024-01-15")) == {("acme", "u1"): Decimal("0.00")}  # trialing
+    assert ex.customer_mrr_at(accepted, at("2024-01-20")) == {("acme", "u1"): Decimal("0.00")}  # not yet (<)
+    assert ex.customer_mrr_at(accepted, at("2024-01-20 00:00:01"))[("acme", "u1")] == Decimal("10.00")
+    at_may = ex.customer_mrr_at(accepted, at("2024-05-01"))
+    assert at_may[("acme", "u2")] == Decimal("8.33")  # 9999 / 12 cents
+    assert at_may[("acme", "u3")] == Decimal("0.00")  # unknown plan
+    assert at_may[("acme", "u5")] == Decimal("50.00")  # 10 + 2 * 20 over two subscriptions
+    assert ex.customer_mrr_at(accepted, at("2024-06-13"))[("acme", "u1")] == Decimal("10.00")  # past_due counts
+
+
+def test_mrr_movements_every_type() -> None:
+    movements = ex.mrr_movements(mrr_accepted(), MRR_AS_OF)
+
+    def of(user: str) -> dict[str, tuple[str, str, str]]:
+        return {m.isoformat()[:7]: (str(v[0]), str(v[1]), v[2]) for (t, m, u), v in movements.items() if u == user}
+
+    assert of("u1") == {
+        "2024-01": ("10.00", "0.00", "new"),
+        "2024-02": ("20.00", "10.00", "expansion"),
+        "2024-03": ("10.00", "20.00", "contraction"),
+        "2024-04": ("10.00", "10.00", "unchanged"),
+        "2024-05": ("0.00", "10.00", "churn"),
+        "2024-06": ("10.00", "0.00", "reactivation"),  # the as-of month ends with the as-of date
+    }
+    assert of("u2") == {
+        m: ("8.33", "0.00" if m == "2024-03" else "8.33", "new" if m == "2024-03" else "unchanged")
+        for m in ("2024-03", "2024-04", "2024-05", "2024-06")
+    }
+    assert of("u3") == {}
+    # canceled within February: never > 0 at a month end, so April is new, not a reactivation
+    assert of("u4") == {
+        "2024-04": ("30.00", "0.00", "new"),
+        "2024-05": ("30.00", "30.00", "unchanged"),
+        "2024-06": ("30.00", "30.00", "unchanged"),
+    }
+    assert of("u5") == {
+        "2024-04": ("50.00", "0.00", "new"),
+        "2024-05": ("60.00", "50.00", "expansion"),
+        "2024-06": ("60.00", "60.00", "unchanged"),
+    }
+    assert {t for t, _, _ in movements} == {"acme"}
+
+
+def test_reactivation_decided_before_expansion_and_churn_to_zero_quantity() -> None:
+    events = [
+        sub_event("a1", "u1", "s1", "2024-01-05", "active", event_type="activated"),
+        sub_event("a2", "u1", "s1", "2024-02-05", "canceled", event_type="canceled"),
+        sub_event("a3", "u1", "s1", "2024-03-05", "active", plan="pro", event_type="reactivated"),
+        sub_event("a4", "u1", "s1", "2024-04-05", "active", plan="pro", quantity=0, event_type="quantity_changed"),
+    ]
+    accepted = ex.accepted_rows(sources_with(plans=PLANS, subscription_events=events), [], date(2024, 4, 30))
+    got = {m.month: v[2] for (_, m, _), v in ex.mrr_movements(accepted, date(2024, 4, 30)).items()}
+    assert got == {1: "new", 2: "churn", 3: "reactivation", 4: "churn"}
+
+
+def test_cents_to_units_rounds_once_half_away_from_zero() -> None:
+    assert ex.cents_to_units(Fraction(9999, 12)) == Decimal("8.33")
+    assert ex.cents_to_units(Fraction(1, 2)) == Decimal("0.01")
+    assert ex.cents_to_units(Fraction(-1, 2)) == Decimal("-0.01")
+    assert ex.cents_to_units(Fraction(1000, 12) * 3) == Decimal("2.50")
+
+
+# --------------------------------------------------------------------------- retention
+
+
+def test_retention_cohorts_week_and_month() -> None:
+    as_of = date(2024, 1, 24)  # a Wednesday
+    accepted = ex.accepted_rows(
+        sources_with(
+            users=[
+                row("users", id="u1", signup_at=at("2024-01-01 09:00")),
+                row("users", id="u2", signup_at=at("2024-01-03 09:00")),
+                row("users", id="u3", signup_at=at("2024-01-10 09:00")),
+            ],
+            events=[
+                event("a", "u1", "2024-01-01 10:00"),
+                event("b", "u1", "2024-01-09 10:00"),
+                event("c", "u1", "2024-01-22 10:00"),
+                event("d", "u2", "2024-01-02 10:00"),  # before its signup, same period 0
+                event("e", "u9", "2024-01-09 10:00"),  # not a cohort user
+            ],
+        ),
+        [],
+        as_of,
+    )
+    cohorts = ex.retention_cohorts(accepted, as_of)
+    weeks = {(start.isoformat(), n): v for (_, grain, start, n), v in cohorts.items() if grain == "week"}
+    assert weeks == {
+        ("2024-01-01", 0): (2, 2),
+        ("2024-01-01", 1): (2, 1),
+        ("2024-01-01", 2): (2, 0),
+        ("2024-01-01", 3): (2, 1),
+        ("2024-01-08", 0): (1, 0),
+        ("2024-01-08", 1): (1, 0),
+        ("2024-01-08", 2): (1, 0),
+        ("2024-01-15", 0): (0, 0),
+        ("2024-01-15", 1): (0, 0),
+        ("2024-01-22", 0): (0, 0),
+    }
+    months = {(start, n): v for (_, grain, start, n), v in cohorts.items() if grain == "month"}
+    assert months == {(date(2024, 1, 1), 0): (3, 2)}
+    non_empty = ex.retention_cohorts(accepted, as_of, include_empty_cohorts=False)
+    assert {start for (_, g, start, _) in non_empty if g == "week"} == {date(2024, 1, 1), date(2024, 1, 8)}
+
+
+def test_retention_stops_at_period_twelve() -> None:
+    as_of = date(2025, 6, 1)
+    accepted = ex.accepted_rows(
+        sources_with(
+            users=[row("users", signup_at=at("2024-01-15"))],
+            events=[event("a", "u1", "2025-01-20"), event("b", "u1", "2025-02-03")],
+        ),
+        [],
+        as_of,
+    )
+    months = {
+        n: v
+        for (_, g, start, n), v in ex.retention_cohorts(accepted, as_of).items()
+        if g == "month" and start == date(2024, 1, 1)
+    }
+    assert sorted(months) == list(range(13))
+    assert months[12] == (1, 1) and months[0] == (1, 0)
+
+
+# --------------------------------------------------------------------------- funnels
+
+
+def test_onboarding_funnel_out_of_order_events() -> None:
+    as_of = date(2024, 3, 31)
+    accepted = ex.accepted_rows(
+        sources_with(
+            events=[
+                # user a: out of order; steps only count at or after the previous step
+                event("a1", "a", "2024-01-03 10:00", "registration_start"),
+                event("a2", "a", "2024-01-03 10:02", "registration_complete"),
+                event("a3", "a", "2024-01-03 10:05", "app_open"),
+                event("a4", "a", "2024-01-03 10:10", "registration_start"),
+                event("a5", "a", "2024-01-03 10:15", "match_created"),
+                event("a6", "a", "2024-01-03 10:20", "registration_complete"),
+                event("a7", "a", "2024-01-04 10:00", "app_open"),
+                event("a8", "a", "2024-01-04 10:00", "message_sent"),  # step 4 never reached, so nothing after
+                # user b: enters on Sunday 2024-01-07 (week of 2024-01-01); step 2 outside the 30-day window
+                event("b1", "b", "2024-01-07 12:00", "app_open"),
+                event("b2", "b", "2024-02-06 12:00:01", "registration_start"),
+                # user c: same instant counts ("at or after"); exactly 30 days counts
+                event("c1", "c", "2024-01-08 09:00", "app_open"),
+                event("c2", "c", "2024-01-08 09:00", "registration_start"),
+                event("c3", "c", "2024-02-07 09:00", "registration_complete"),
+                # no user: ignored; a user who never opens the app never enters
+                event("n1", None, "2024-01-08 09:00", "app_open"),
+                event("d1", "d", "2024-01-08 09:00", "registration_start"),
+            ]
+        ),
+        [],
+        as_of,
+    )
+    progress = ex.funnel_progress(accepted, as_of, ex.ONBOARDING)
+    assert progress[("acme", "a")] == [at("2024-01-03 10:05"), at("2024-01-03 10:10"), at("2024-01-03 10:20")]
+    assert progress[("acme", "b")] == [at("2024-01-07 12:00")]
+    assert len(progress[("acme", "c")]) == 3
+    assert set(progress) == {("acme", "a"), ("acme", "b"), ("acme", "c")}
+    counts = ex.funnel_counts(accepted, as_of, [ex.ONBOARDING], zero_rows=False)
+    assert counts == {
+        ("acme", "onboarding", date(2024, 1, 1), 1): 2,
+        ("acme", "onboarding", date(2024, 1, 1), 2): 1,
+        ("acme", "onboarding", date(2024, 1, 1), 3): 1,
+        ("acme", "onboarding", date(2024, 1, 8), 1): 1,
+        ("acme", "onboarding", date(2024, 1, 8), 2): 1,
+        ("acme", "onboarding", date(2024, 1, 8), 3): 1,
+    }
+    full = ex.funnel_counts(accepted, as_of, [ex.ONBOARDING])
+    weeks = sorted({week for (_, _, week, _) in full})
+    assert weeks[0] == date(2024, 1, 1) and weeks[-1] == date(2024, 3, 25) and len(weeks) == 13
+    assert len(full) == 13 * 7 and full[("acme", "onboarding", date(2024, 1, 1), 7)] == 0
+
+
+def test_sales_funnel_from_crm_timestamps() -> None:
+    as_of = date(2024, 3, 31)
+    accepted = ex.accepted_rows(
+        sources_with(
+            users=[row("users", signup_at=at("2024-01-01"))],
+            leads=[
+                row("leads", id="l1", created_at=at("2024-01-02"), qualified_at=at("2024-01-05")),
+                row("leads", id="l2", created_at=at("2024-01-10"), qualified_at=at("2024-01-09")),  # qualified "before"
+            ],
+            proposals=[
+                row(
+                    "proposals",
+                    id="p1",
+                    lead_id="l1",
+                    status="rejected",
+                    sent_at=at("2024-01-06"),
+                    decided_at=at("2024-01-08"),
+                ),
+                row(
+                    "proposals",
+                    id="p2",
+                    lead_id="l1",
+                    status="accepted",
+                    sent_at=at("2024-01-10"),
+                    decided_at=at("2024-01-12"),
+                ),
+                row(
+                    "proposals",
+                    id="p3",
+                    lead_id="l2",
+                    status="accepted",
+                    sent_at=at("2024-01-11"),
+                    decided_at=at("2024-01-12"),
+                ),
+            ],
+            customers=[
+                row("customers", id="c1", lead_id="l1", created_at=at("2024-01-15")),
+                row("customers", id="c2", lead_id=None, created_at=at("2024-01-15")),
+            ],
+        ),
+        [],
+        as_of,
+    )
+    assert ex.funnel_progress(accepted, as_of, ex.SALES) == {
+        ("acme", "l1"): [at("2024-01-02"), at("2024-01-05"), at("2024-01-06"), at("2024-01-12"), at("2024-01-15")],
+        ("acme", "l2"): [at("2024-01-10")],
+    }
+    counts = ex.funnel_counts(accepted, as_of, [ex.SALES], zero_rows=False)
+    assert counts == {("acme", "sales", date(2024, 1, 1), n): 1 for n in range(1, 6)} | {
+        ("acme", "sales", date(2024, 1, 8), 1): 1
+    }
+
+
+# --------------------------------------------------------------------------- payments
+
+
+def payment(pid: str, created: str, status: str, latency_ms: int | None = None, method: str = "card") -> dict:
+    created_at = at(created)
+    settled = None if latency_ms is None else created_at + timedelta(milliseconds=latency_ms)
+    return row(
+        "payments",
+        id=pid,
+        created_at=created_at,
+        settled_at=settled,
+        status=status,
+        method=method,
+        updated_at=created_at,
+    )
+
+
+def test_payments_daily() -> None:
+    as_of = date(2024, 1, 3)
+    accepted = ex.accepted_rows(
+        sources_with(
+            payments=[
+                payment("p1", "2024-01-02 10:00", "succeeded", 100),
+                payment("p2", "2024-01-02 11:00", "refunded", 400),
+                payment("p3", "2024-01-02 12:00", "succeeded", 300),
+                payment("p4", "2024-01-02 23:59:59", "succeeded"),  # no settled_at: no latency
+                payment("p5", "2024-01-02 13:00", "failed", 50),  # failures have no latency
+                payment("p6", "2024-01-02 14:00", "pending"),
+                payment("p7", "2024-01-02 14:00", "succeeded", 200),
+                payment("p8", "2024-01-03 09:00", "pending", method="wallet"),
+            ]
+        ),
+        [],
+        as_of,
+    )
+    daily = ex.payments_daily(accepted, as_of)
+    assert daily[("acme", date(2024, 1, 2), "card")] == {
+        "attempts": 7,
+        "succeeded": 5,
+        "failed": 1,
+        "pending": 1,
+        "success_rate": Decimal("0.8333"),
+        "latency_p95_ms": 385.0,
+    }
+    assert daily[("acme", date(2024, 1, 3), "wallet")] == {
+        "attempts": 1,
+        "succeeded": 0,
+        "failed": 0,
+        "pending": 1,
+        "success_rate": None,
+        "latency_p95_ms": None,
+    }
+    assert daily[("acme", date(2024, 1, 3), "crypto")]["attempts"] == 0
+    assert len(daily) == 2 * 4  # every covered day x every method
+    assert len(ex.payments_daily(accepted, as_of, zero_rows=False)) == 2
+
+
+def test_percentile_cont() -> None:
+    assert ex.percentile_cont([100, 200, 300, 400], 0.95) == 385.0
+    assert ex.percentile_cont([400, 100, 300, 200], 0.5) == 250.0
+    assert ex.percentile_cont([1.0, 7, 13, 29, 31], 0.95) == pytest.approx(30.6)
+    assert ex.percentile_cont([42], 0.99) == 42.0
+    assert ex.percentile_cont([], 0.95) is None
