@@ -11,7 +11,8 @@ from __future__ import annotations
 import shutil
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, time as dtime, timezone
+from datetime import UTC, date, datetime
+from datetime import time as dtime
 from pathlib import Path
 
 from meridian import db
@@ -100,7 +101,7 @@ def seed_schedules(as_of: date) -> list[str]:
     """One monthly revenue_summary per tenant, due at the start of the as-of month (so it is due now)."""
     from meridian.reports.schema import seed_demo_schedules
 
-    first_run = datetime.combine(as_of.replace(day=1), dtime.min, tzinfo=timezone.utc)
+    first_run = datetime.combine(as_of.replace(day=1), dtime.min, tzinfo=UTC)
     with db.connection(WAREHOUSE_CONN_ID) as conn:
         ensure_warehouse(conn)
         with conn.cursor() as cur:

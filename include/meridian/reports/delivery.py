@@ -356,17 +356,23 @@ class _Deliverer:
             return result(FAILED, error=error)
 
         try:
-            gap = freshness_gap(self.read_conn, valid.report_type, report.tenant_id, period)
-            if gap:
-                log.info("report %s for %s waits for the marts: %s", report.id, period.label, gap)
-                return result(WAITING, error=f"waiting for the marts: {gap}")
-            data = load_report_data(
-                self.read_conn, valid.report_type, report.tenant_id, period, valid.parameters,
-                generated_at=self.clock(), report_name=report.name,
-            )
-        finally:
-            self.read_conn.rollback()  # end the read-only snapshot
-        files = render_report(data, valid.formats, report_folder(self.out_dir, report, period))
+            try:
+                gap = freshness_gap(self.read_conn, valid.report_type, report.tenant_id, period)
+                if gap:
+                    log.info("report %s for %s waits for the marts: %s", report.id, period.label, gap)
+                    return result(WAITING, error=f"waiting for the marts: {gap}")
+                data = load_report_data(
+                    self.read_conn, valid.report_type, report.tenant_id, period, valid.parameters,
+                    generated_at=self.clock(), report_name=report.name,
+                )
+            finally:
+                self.read_conn.rollback()  # end the read-only snapshot
+            files = render_report(data, valid.formats, report_folder(self.out_dir, report, period))
+        except (psycopg2.Error, OSError, ValueError) as exc:
+            error = f"rendering failed: {type(exc).__name__}: {exc}"
+            self.mark_failed(report.id, period, error)
+            log.exception("report %s for %s not rendered", report.id, period.label)
+            return result(FAILED, error=error, retryable=True)
 
         if not self.mark_rendered(report.id, period, files):
             return result(ALREADY_SENT, files=tuple(map(str, files)))
