@@ -22,12 +22,15 @@ Logic: `include/meridian/reports/` (see `delivery.py`).
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, get_current_context, task
 
 from meridian.assets import MARTS_ASSET
+
+log = logging.getLogger(__name__)
 
 
 @dag(
@@ -67,10 +70,10 @@ def deliver_reports() -> None:
         now = run_time(dag_run.logical_date, dag_run.run_after)
         summary = summarize(deliver(now, warehouse_conn_id="warehouse", smtp_conn_id="smtp_reports"))
         summary["now"] = now.isoformat()
-        print(f"deliver_due_reports as of {summary['now']}: {summary['counts']}")
+        log.info("deliveries as of %s: %s", summary["now"], summary["counts"])
         for failure in summary["failures"]:
-            print(f"failed: report {failure['report_id']} ({failure['tenant_id']}) "
-                  f"{failure['period_start']}: {failure['error']}")
+            log.warning("report %s (%s) for %s failed: %s", failure["report_id"], failure["tenant_id"],
+                        failure["period_start"], failure["error"])
         if summary["retryable_failures"]:
             raise RuntimeError(
                 f"{summary['retryable_failures']} report deliveries failed on SMTP or database errors; "

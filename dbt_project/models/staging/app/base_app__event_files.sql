@@ -95,6 +95,7 @@ final as (
         checked._line_number,
         checked._line,
         checked.record,
+        checked.is_json_object,
         {%- for column in source_columns('app__events') %}
         checked.{{ column }},
         {%- endfor %}

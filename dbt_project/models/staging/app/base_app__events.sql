@@ -60,6 +60,7 @@ landed_events as (
         cast(null as text) as _file_name,
         cast(null as integer) as _line_number,
         {{ source_columns('app__events') | join(',\n        ') }},
+        true as is_json_object,
         false as is_malformed,
         _batch_id,
         _loaded_at
@@ -72,6 +73,7 @@ landed_events as (
         _file_name,
         _line_number,
         {{ source_columns('app__events') | join(',\n        ') }},
+        is_json_object,
         is_malformed,
         _batch_id,
         _loaded_at
@@ -84,13 +86,17 @@ validated as (
     select
         landed_events.*,
         {{ row_hash(source_columns('app__events'), 'landed_events') }} as _row_hash,
-        {{ reason_codes([
-            unknown_tenant('landed_events.tenant_id', 'tenants.known_tenant_id'),
-            missing_required(['id', 'tenant_id', 'event_type', 'occurred_at', 'received_at']),
-            future_timestamp('occurred_at', 'received_at'),
-            implausible_timestamp(['occurred_at', 'received_at']),
-            invalid_json('properties', 'is_malformed'),
-        ]) }} as reasons
+        case
+            -- a line that is not a JSON object has no fields to check
+            when not landed_events.is_json_object then array['invalid_json']
+            else {{ reason_codes([
+                unknown_tenant('landed_events.tenant_id', 'tenants.known_tenant_id'),
+                missing_required(['id', 'tenant_id', 'event_type', 'occurred_at', 'received_at']),
+                future_timestamp('occurred_at', 'received_at'),
+                implausible_timestamp(['occurred_at', 'received_at']),
+                invalid_json('properties', 'is_malformed'),
+            ]) | indent(4) }}
+        end as reasons
     from landed_events
     left join tenants
         on landed_events.tenant_id = tenants.known_tenant_id

@@ -1,0 +1,149 @@
+{{ config(materialized='table') }}
+
+{#- Funnel progress (METRICS.md fct_funnel_steps), for every funnel of the seed
+    funnel_definitions: an entity enters at its first step-1 event; it reaches step
+    k at its first step-k event at or after the time it reached step k − 1, if that
+    event is within window_days of entering (so a later step-k event can never
+    count either). One row per entity, funnel and step reached.
+
+    Computed step by step with a recursive CTE. Postgres allows no aggregate in a
+    recursive term, so "the first step-k event at or after t" is found by an
+    equi-join instead: it is the step-k event with occurred_at >= t whose previous
+    step-k event (of the same entity) is before t. The recursive CTE is nested in a
+    subquery so dbt unit tests can prepend their fixture CTEs. -#}
+
+with
+
+funnel_definitions as (
+
+    select * from {{ ref('funnel_definitions') }}
+
+),
+
+business_events as (
+
+    select * from {{ ref('int_business_events') }}
+
+),
+
+funnel_windows as (
+
+    select
+        funnel_name,
+        max(window_days) as window_days
+    from funnel_definitions
+    group by funnel_name
+
+),
+
+step_events as (
+
+    select distinct
+        business_events.tenant_id,
+        funnel_definitions.funnel_name,
+        funnel_definitions.step_number,
+        business_events.entity_type,
+        business_events.entity_id,
+        business_events.occurred_at
+    from business_events
+    inner join funnel_definitions
+        on business_events.event_type = funnel_definitions.event_type
+
+),
+
+step_events_with_previous as (
+
+    select
+        *,
+        lag(occurred_at) over (
+            partition by tenant_id, funnel_name, step_number, entity_type, entity_id
+            order by occurred_at
+        ) as previous_step_event_at
+    from step_events
+
+),
+
+entries as (
+
+    select
+        tenant_id,
+        funnel_name,
+        entity_type,
+        entity_id,
+        min(occurred_at) as entered_at
+    from step_events
+    where step_number = 1
+    group by tenant_id, funnel_name, entity_type, entity_id
+
+),
+
+steps_reached as (
+
+    select * from (
+
+        with recursive progress as (
+
+            select
+                entries.tenant_id,
+                entries.funnel_name,
+                entries.entity_type,
+                entries.entity_id,
+                entries.entered_at,
+                1 as step_number,
+                entries.entered_at as reached_at,
+                cast(null as timestamptz) as previous_step_reached_at
+            from entries
+
+            union all
+
+            select
+                progress.tenant_id,
+                progress.funnel_name,
+                progress.entity_type,
+                progress.entity_id,
+                progress.entered_at,
+                progress.step_number + 1 as step_number,
+                next_step.occurred_at as reached_at,
+                progress.reached_at as previous_step_reached_at
+            from progress
+            inner join funnel_windows
+                on progress.funnel_name = funnel_windows.funnel_name
+            inner join step_events_with_previous as next_step
+                on progress.tenant_id = next_step.tenant_id
+                and progress.funnel_name = next_step.funnel_name
+                and progress.entity_type = next_step.entity_type
+                and progress.entity_id = next_step.entity_id
+                and next_step.step_number = progress.step_number + 1
+                and next_step.occurred_at >= progress.reached_at
+                and (
+                    next_step.previous_step_event_at is null
+                    or next_step.previous_step_event_at < progress.reached_at
+                )
+                and next_step.occurred_at <= progress.entered_at + funnel_windows.window_days * interval '1 day'
+
+        )
+
+        select * from progress
+
+    ) as recursion
+
+),
+
+final as (
+
+    select
+        tenant_id,
+        funnel_name,
+        entity_type,
+        entity_id,
+        step_number,
+        entered_at,
+        {{ truncate_to_period("'week'", utc_date('entered_at')) }} as cohort_week,
+        reached_at,
+        previous_step_reached_at,
+        cast(extract(epoch from reached_at - previous_step_reached_at) as numeric(14, 3)) as seconds_from_previous
+    from steps_reached
+
+)
+
+select * from final
