@@ -1,0 +1,128 @@
+"""One real pipeline run shared by the end-to-end tests.
+
+Generates a small dataset, runs ``airflow dags test extract_sources`` and
+``transform_warehouse`` for an earlier as-of date and then for the last
+generated day (so the second run is incremental on the first), and keeps
+everything the tests compare: the source rows, the event-file lines, and the
+marts.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg2.extras
+import pytest
+
+from meridian import db
+from meridian.sources.schema import TABLES
+
+SEED = 20261031
+SIZE = {"tenants": 2, "users": 500, "days": 75}
+
+
+def read_source_rows() -> dict[str, list[dict]]:
+    """Every source table as a list of dicts (``select *``), keyed by table name."""
+    rows: dict[str, list[dict]] = {}
+    for spec in TABLES:
+        with db.connection(f"source_{spec.source}") as conn:
+            with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+                cur.execute(f"select * from public.{spec.name}")
+                rows[spec.name] = [dict(row) for row in cur.fetchall()]
+    return rows
+
+
+def read_event_file_lines(landing_dir: Path) -> list[tuple[str, int, str]]:
+    """(file name, line number, text) of every non-blank line in the landing dir and its archive."""
+    lines = []
+    paths = sorted([*landing_dir.glob("*.jsonl*"), *(landing_dir / "archive").glob("*.jsonl*")])
+    for path in paths:
+        opener = gzip.open if path.name.endswith(".gz") else open
+        with opener(path, "rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+                if text.strip():
+                    lines.append((path.name, number, text))
+    return lines
+
+
+def snapshot_schema(schema: str) -> dict[str, list[tuple]]:
+    """Every table of ``schema`` as sorted rows (for exact comparisons between runs)."""
+    with db.connection("warehouse") as conn, conn.cursor() as cur:
+        cur.execute(
+            "select table_name from information_schema.tables where table_schema = %s and table_type = 'BASE TABLE'",
+            (schema,),
+        )
+        names = sorted(row[0] for row in cur.fetchall())
+        snapshot = {}
+        for name in names:
+            cur.execute(f'select * from {schema}."{name}"')
+            snapshot[name] = sorted(cur.fetchall(), key=repr)
+        return snapshot
+
+
+def query(sql: str, params: tuple = ()) -> list[dict]:
+    with db.connection("warehouse") as conn:
+        with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+            cur.execute(sql, params)
+            return [dict(row) for row in cur.fetchall()]
+
+
+def run_dag(dag_id: str, as_of, env, log_dir: Path) -> float:
+    from meridian.airflow_env import run_airflow
+
+    started = time.monotonic()
+    run_airflow(["dags", "test", dag_id, as_of.isoformat()], env=env, capture=log_dir / f"{dag_id}-{as_of}.log")
+    return time.monotonic() - started
+
+
+@pytest.fixture(scope="session")
+def pipeline(warehouse_server):
+    """Generate, then run extract + transform twice (an earlier day, then the last day)."""
+    from meridian.airflow_env import airflow_env, run_airflow
+    from meridian.config import settings
+    from meridian.demo.generate import generate
+    from meridian.demo.pipeline import ensure_manifest, reset_warehouse
+
+    cfg = settings()
+    summary = generate(seed=SEED, progress=False, **SIZE)
+    file_lines = read_event_file_lines(cfg.landing_dir)
+    sources = read_source_rows()
+    reset_warehouse()
+    env = airflow_env()
+    log_dir = cfg.state_dir / "logs" / "e2e"
+    ensure_manifest(env)
+    run_airflow(["db", "migrate"], env=env, capture=log_dir / "db_migrate.log")
+    as_of = summary.end_date
+    earlier = as_of - timedelta(days=4)
+    timings = {}
+    for day in (earlier, as_of):
+        for dag_id in ("extract_sources", "transform_warehouse"):
+            timings[(dag_id, day)] = run_dag(dag_id, day, env, log_dir)
+    return {
+        "summary": summary,
+        "as_of": as_of,
+        "earlier": earlier,
+        "sources": sources,
+        "file_lines": file_lines,
+        "env": env,
+        "log_dir": log_dir,
+        "timings": timings,
+        "marts": snapshot_schema("marts"),
+    }
+
+
+def parse_lines(file_lines: list[tuple[str, int, str]]) -> list[dict]:
+    """The event-file lines as the expected-values module takes them."""
+    parsed = []
+    for name, number, text in file_lines:
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = None
+        parsed.append({"file": name, "line_number": number, "line": text, "value": value})
+    return parsed
