@@ -72,8 +72,13 @@ def deliver_reports() -> None:
         summary["now"] = now.isoformat()
         log.info("deliveries as of %s: %s", summary["now"], summary["counts"])
         for failure in summary["failures"]:
-            log.warning("report %s (%s) for %s failed: %s", failure["report_id"], failure["tenant_id"],
-                        failure["period_start"], failure["error"])
+            log.warning(
+                "report %s (%s) for %s failed: %s",
+                failure["report_id"],
+                failure["tenant_id"],
+                failure["period_start"],
+                failure["error"],
+            )
         if summary["retryable_failures"]:
             raise RuntimeError(
                 f"{summary['retryable_failures']} report deliveries failed on SMTP or database errors; "

@@ -53,7 +53,7 @@ def test_one_dag_per_file_named_like_the_file(dagbag):
 
 @pytest.mark.parametrize("dag_id", sorted(EXPECTED_DAGS))
 def test_house_rules(dagbag, dag_id):
-    dag = dagbag.get_dag(dag_id)
+    dag = dagbag.dags[dag_id]
     assert dag.tags and "meridian" in dag.tags, f"{dag_id} needs tags including 'meridian'"
     assert dag.doc_md and len(dag.doc_md) > 100, f"{dag_id} needs doc_md"
     assert dag.max_active_runs == 1
@@ -65,10 +65,10 @@ def test_house_rules(dagbag, dag_id):
 def test_dags_are_chained_by_assets(dagbag):
     from meridian.assets import MARTS_ASSET, RAW_ASSET
 
-    extract = dagbag.get_dag("extract_sources")
+    extract = dagbag.dags["extract_sources"]
     outlets = {outlet.uri for task in extract.tasks for outlet in task.outlets}
     assert RAW_ASSET.uri in outlets
-    transform = dagbag.get_dag("transform_warehouse")
+    transform = dagbag.dags["transform_warehouse"]
     assert RAW_ASSET.uri in str(transform.timetable.summary) or RAW_ASSET.uri in repr(transform.timetable)
     outlets = {outlet.uri for task in transform.tasks for outlet in task.outlets}
     assert MARTS_ASSET.uri in outlets
@@ -81,6 +81,6 @@ def test_transform_renders_every_dbt_model_as_a_task(dagbag):
 
     manifest = json.loads(manifest_path().read_text())
     models = {node["name"] for node in manifest["nodes"].values() if node["resource_type"] == "model"}
-    task_ids = {task.task_id for task in dagbag.get_dag("transform_warehouse").tasks}
+    task_ids = {task.task_id for task in dagbag.dags["transform_warehouse"].tasks}
     missing = [name for name in models if not any(task_id.startswith(f"dbt.{name}") for task_id in task_ids)]
     assert models and not missing, f"models without a task: {missing}"

@@ -59,8 +59,7 @@ class MailSinkHandler:
             content = content.encode("utf-8")
         recipients = list(envelope.rcpt_tos)
         header = (
-            f"X-Sink-Envelope-From: {envelope.mail_from}\r\n"
-            f"X-Sink-Envelope-To: {', '.join(recipients)}\r\n"
+            f"X-Sink-Envelope-From: {envelope.mail_from}\r\nX-Sink-Envelope-To: {', '.join(recipients)}\r\n"
         ).encode()
         self.mail_dir.mkdir(parents=True, exist_ok=True)
         path = self._path_for(recipients)
@@ -84,6 +83,10 @@ class SinkHandle:
         """The value for ``AIRFLOW_CONN_SMTP_REPORTS``."""
         return f"smtp://{self.host}:{self.port}"
 
+    def stop(self) -> None:
+        """Same as :func:`stop` (``handle.stop()``)."""
+        stop(self)
+
     def messages(self) -> list[Path]:
         """The ``.eml`` files written so far, oldest first."""
         return sorted(self.mail_dir.glob("*.eml"))
@@ -104,6 +107,9 @@ def start_background(port: int | None = None, *, host: str = "127.0.0.1", mail_d
         port = free_port(host)
     target = Path(mail_dir) if mail_dir is not None else cfg.mail_dir
     target.mkdir(parents=True, exist_ok=True)
+    protocol_log = logging.getLogger("mail.log")  # aiosmtpd logs every SMTP command at INFO
+    if protocol_log.level == logging.NOTSET:
+        protocol_log.setLevel(logging.WARNING)
     controller = Controller(MailSinkHandler(target), hostname=host, port=port, ready_timeout=10)
     try:
         controller.start()

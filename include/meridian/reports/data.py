@@ -93,7 +93,9 @@ def _table_identifier(section: Section) -> sql.Composed:
     return sql.SQL("{}.{}").format(sql.Identifier(section.schema_name), sql.Identifier(section.table_name))
 
 
-def _select_rows(cur: psycopg2.extensions.cursor, section: Section, tenant_id: str, start: date, end: date) -> list[Row]:
+def _select_rows(
+    cur: psycopg2.extensions.cursor, section: Section, tenant_id: str, start: date, end: date
+) -> list[Row]:
     columns = sql.SQL(", ").join(sql.Identifier(column) for column in section.columns)
     query = sql.SQL(
         "select {columns} from {table} where tenant_id = %s and {period} between %s and %s order by {period}"
@@ -178,8 +180,9 @@ def load_report_data(
     )
 
 
-def freshness_gap(conn: psycopg2.extensions.connection, report_type: ReportType, tenant_id: str,
-                  period: Period) -> str | None:
+def freshness_gap(
+    conn: psycopg2.extensions.connection, report_type: ReportType, tenant_id: str, period: Period
+) -> str | None:
     """Why the marts are not ready for this period yet, or None when they are (or cannot be checked)."""
     check = report_type.freshness
     if check is None:

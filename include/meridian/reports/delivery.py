@@ -86,7 +86,9 @@ from meridian.reports.render import check_formats, render_report, slug
 log = logging.getLogger(__name__)
 
 EMAIL_PATTERN = re.compile(
-    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+"  # local part
+    r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"  # first domain label
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"  # at least one more label
 )
 
 SENT = "sent"
@@ -330,8 +332,11 @@ class _Deliverer:
         except Exception as exc:
             self.lock_conn.rollback()
             log.exception("delivering scheduled report %s failed", report.id)
-            results.append(DeliveryResult(report.id, report.tenant_id, FAILED, error=f"{type(exc).__name__}: {exc}",
-                                          retryable=True))
+            results.append(
+                DeliveryResult(
+                    report.id, report.tenant_id, FAILED, error=f"{type(exc).__name__}: {exc}", retryable=True
+                )
+            )
         return results
 
     def deliver_period(self, report: ScheduledReport, due_at: datetime) -> DeliveryResult:
@@ -362,8 +367,13 @@ class _Deliverer:
                     log.info("report %s for %s waits for the marts: %s", report.id, period.label, gap)
                     return result(WAITING, error=f"waiting for the marts: {gap}")
                 data = load_report_data(
-                    self.read_conn, valid.report_type, report.tenant_id, period, valid.parameters,
-                    generated_at=self.clock(), report_name=report.name,
+                    self.read_conn,
+                    valid.report_type,
+                    report.tenant_id,
+                    period,
+                    valid.parameters,
+                    generated_at=self.clock(),
+                    report_name=report.name,
                 )
             finally:
                 self.read_conn.rollback()  # end the read-only snapshot
@@ -391,14 +401,27 @@ class _Deliverer:
         except SendError as exc:
             self.mark_failed(report.id, period, str(exc), exc.attempts)
             log.error("report %s for %s not sent: %s", report.id, period.label, exc)
-            return result(FAILED, files=tuple(map(str, files)), recipients=tuple(valid.recipients),
-                          attempts=exc.attempts, error=str(exc), retryable=exc.retryable)
+            return result(
+                FAILED,
+                files=tuple(map(str, files)),
+                recipients=tuple(valid.recipients),
+                attempts=exc.attempts,
+                error=str(exc),
+                retryable=exc.retryable,
+            )
         note = f"refused by the server: {', '.join(sorted(refused))}" if refused else None
         self.mark_sent(report.id, period, attempts, note)
-        log.info("report %s (%s) for %s sent to %s", report.id, report.tenant_id, period.label,
-                 ", ".join(valid.recipients))
-        return result(SENT, files=tuple(map(str, files)), recipients=tuple(valid.recipients), attempts=attempts,
-                      error=note, refused=tuple(sorted(refused)))
+        log.info(
+            "report %s (%s) for %s sent to %s", report.id, report.tenant_id, period.label, ", ".join(valid.recipients)
+        )
+        return result(
+            SENT,
+            files=tuple(map(str, files)),
+            recipients=tuple(valid.recipients),
+            attempts=attempts,
+            error=note,
+            refused=tuple(sorted(refused)),
+        )
 
 
 def deliver_due_reports(

@@ -103,8 +103,9 @@ def _flag(extras: dict[str, Any], name: str) -> bool | None:
     raise SmtpConfigError(f"extra {name}={value!r} must be true or false")
 
 
-def _settings_from_parts(host: str | None, port: int | None, login: str | None, password: str | None,
-                         extras: dict[str, Any], source: str) -> SmtpSettings:
+def _settings_from_parts(
+    host: str | None, port: int | None, login: str | None, password: str | None, extras: dict[str, Any], source: str
+) -> SmtpSettings:
     if not host:
         raise SmtpConfigError(f"no host in the SMTP connection from {source}")
     disable_ssl = _flag(extras, "disable_ssl")
@@ -139,8 +140,9 @@ def parse_smtp_uri(uri: str, source: str) -> SmtpSettings:
         extras = parsed.get("extra") or {}
         if isinstance(extras, str):
             extras = json.loads(extras or "{}")
-        return _settings_from_parts(parsed.get("host"), parsed.get("port"), parsed.get("login"),
-                                    parsed.get("password"), dict(extras), source)
+        return _settings_from_parts(
+            parsed.get("host"), parsed.get("port"), parsed.get("login"), parsed.get("password"), dict(extras), source
+        )
     parts = urlsplit(text)
     if parts.scheme not in ("smtp", "smtps", "email"):
         raise SmtpConfigError(f"{source} has scheme {parts.scheme!r}; expected smtp://host:port")
@@ -154,8 +156,12 @@ def parse_smtp_uri(uri: str, source: str) -> SmtpSettings:
     if parts.scheme == "smtps" and "disable_ssl" not in extras:
         extras["disable_ssl"] = "false"
     return _settings_from_parts(
-        parts.hostname, port, unquote(parts.username) if parts.username else None,
-        unquote(parts.password) if parts.password else None, extras, source,
+        parts.hostname,
+        port,
+        unquote(parts.username) if parts.username else None,
+        unquote(parts.password) if parts.password else None,
+        extras,
+        source,
     )
 
 
@@ -169,8 +175,9 @@ def smtp_settings(conn_id: str = SMTP_CONN_ID) -> SmtpSettings:
         from airflow.sdk import BaseHook  # only inside Airflow
 
         conn = BaseHook.get_connection(conn_id)
-        return _settings_from_parts(conn.host, conn.port, conn.login, conn.password, dict(conn.extra_dejson),
-                                    f"Airflow connection {conn_id!r}")
+        return _settings_from_parts(
+            conn.host, conn.port, conn.login, conn.password, dict(conn.extra_dejson), f"Airflow connection {conn_id!r}"
+        )
     except SmtpConfigError:
         raise
     except Exception:  # noqa: BLE001 - not in Airflow, or no such connection: use the embedded default
@@ -218,8 +225,9 @@ def _body(data: ReportData, files: Sequence[Path]) -> tuple[str, str]:
     ]
     if note:
         html_parts.append(f"<p style='color:#616e7c'><i>{escape(note)}</i></p>")
-    html_parts.append(f"<table>{rows}</table>" if tiles else
-                      "<p>Headline figures are not available for this period.</p>")
+    html_parts.append(
+        f"<table>{rows}</table>" if tiles else "<p>Headline figures are not available for this period.</p>"
+    )
     if missing:
         html_parts.append("<p>Not available:</p><ul>" + "".join(f"<li>{escape(m)}</li>" for m in missing) + "</ul>")
     html_parts.append("<p>Attached: " + escape(", ".join(path.name for path in files)) + "</p>")
@@ -256,8 +264,9 @@ def build_message(
 
 def _open(settings: SmtpSettings) -> smtplib.SMTP:
     if settings.use_ssl:
-        client: smtplib.SMTP = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout,
-                                                context=ssl.create_default_context())
+        client: smtplib.SMTP = smtplib.SMTP_SSL(
+            settings.host, settings.port, timeout=settings.timeout, context=ssl.create_default_context()
+        )
     else:
         client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
     try:

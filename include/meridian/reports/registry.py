@@ -211,8 +211,9 @@ REVENUE_SUMMARY = ReportType(
     freshness=FreshnessCheck("marts.fct_daily_kpis", "kpi_date"),
     parameters=(
         Parameter("trend_months", 12, "months shown in the MRR trend chart", _int_between(3, 36)),
-        Parameter("currency", None, "ISO code shown after money amounts (marts hold the tenant's currency)",
-                  _currency_code),
+        Parameter(
+            "currency", None, "ISO code shown after money amounts (marts hold the tenant's currency)", _currency_code
+        ),
     ),
     sections=(
         Section(
@@ -293,7 +294,6 @@ REVENUE_SUMMARY = ReportType(
 REPORT_TYPES: dict[str, ReportType] = {report_type.name: report_type for report_type in (REVENUE_SUMMARY,)}
 
 
-
 def _check_registry() -> None:
     for report_type in REPORT_TYPES.values():
         if report_type.name not in REPORT_TYPE_NAMES:
@@ -303,7 +303,9 @@ def _check_registry() -> None:
                 raise ValueError(f"section {report_type.name}.{section.key} has unknown kind {section.kind!r}")
             for aggregate in section.aggregates:
                 if aggregate.function not in AGGREGATE_SQL:
-                    raise ValueError(f"section {report_type.name}.{section.key}: unknown aggregate {aggregate.function!r}")
+                    raise ValueError(
+                        f"section {report_type.name}.{section.key}: unknown aggregate {aggregate.function!r}"
+                    )
 
 
 _check_registry()

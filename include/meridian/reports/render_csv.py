@@ -48,8 +48,9 @@ def csv_rows(data: ReportData) -> list[tuple[str, ...]]:
             assert section.group_by is not None
             for row in section_data.rows:
                 for aggregate in section.aggregates:
-                    rows.append((*prefix, section.key, row[section.group_by], aggregate.name,
-                                 csv_value(row[aggregate.name])))
+                    rows.append(
+                        (*prefix, section.key, row[section.group_by], aggregate.name, csv_value(row[aggregate.name]))
+                    )
             continue
         for row in section_data.rows:
             key = csv_value(row[section.period_column])

@@ -56,16 +56,25 @@ TILES_PER_ROW = 4
 def _styles() -> dict[str, ParagraphStyle]:
     base = getSampleStyleSheet()
     return {
-        "title": ParagraphStyle("title", parent=base["Title"], alignment=TA_LEFT, textColor=INK, fontSize=20,
-                                leading=24, spaceAfter=2 * mm),
+        "title": ParagraphStyle(
+            "title", parent=base["Title"], alignment=TA_LEFT, textColor=INK, fontSize=20, leading=24, spaceAfter=2 * mm
+        ),
         "meta": ParagraphStyle("meta", parent=base["Normal"], textColor=MUTED, fontSize=9.5, leading=13),
-        "h2": ParagraphStyle("h2", parent=base["Heading2"], textColor=INK, fontSize=13, leading=16,
-                             spaceBefore=6 * mm, spaceAfter=2.5 * mm),
+        "h2": ParagraphStyle(
+            "h2",
+            parent=base["Heading2"],
+            textColor=INK,
+            fontSize=13,
+            leading=16,
+            spaceBefore=6 * mm,
+            spaceAfter=2.5 * mm,
+        ),
         "body": ParagraphStyle("body", parent=base["Normal"], textColor=INK, fontSize=9.5, leading=12.5),
         "note": ParagraphStyle("note", parent=base["Italic"], textColor=MUTED, fontSize=9.5, leading=12.5),
         "tile_label": ParagraphStyle("tile_label", parent=base["Normal"], textColor=MUTED, fontSize=8, leading=10),
-        "tile_value": ParagraphStyle("tile_value", parent=base["Normal"], textColor=INK, fontName="Helvetica-Bold",
-                                     fontSize=13, leading=16),
+        "tile_value": ParagraphStyle(
+            "tile_value", parent=base["Normal"], textColor=INK, fontName="Helvetica-Bold", fontSize=13, leading=16
+        ),
         "tile_change": ParagraphStyle("tile_change", parent=base["Normal"], fontSize=7.5, leading=9.5),
         "cell": ParagraphStyle("cell", parent=base["Normal"], textColor=INK, fontSize=9, leading=11),
     }
@@ -148,25 +157,31 @@ def _tiles(data: ReportData, styles: dict[str, ParagraphStyle]) -> Table:
     cells = []
     for tile in headline_tiles(data):
         change_style = ParagraphStyle("change", parent=styles["tile_change"], textColor=_change_color(tile.change))
-        cells.append([
-            _paragraph(tile.label, styles["tile_label"]),
-            _paragraph(tile.value, styles["tile_value"]),
-            _paragraph(tile.change.text or " ", change_style),
-        ])
-    rows = [cells[index:index + TILES_PER_ROW] for index in range(0, len(cells), TILES_PER_ROW)]
+        cells.append(
+            [
+                _paragraph(tile.label, styles["tile_label"]),
+                _paragraph(tile.value, styles["tile_value"]),
+                _paragraph(tile.change.text or " ", change_style),
+            ]
+        )
+    rows = [cells[index : index + TILES_PER_ROW] for index in range(0, len(cells), TILES_PER_ROW)]
     if rows and len(rows[-1]) < TILES_PER_ROW:
         rows[-1] += [""] * (TILES_PER_ROW - len(rows[-1]))
     width = CONTENT_WIDTH / TILES_PER_ROW
     table = Table(rows, colWidths=[width] * TILES_PER_ROW)
-    table.setStyle(TableStyle([
-        ("BACKGROUND", (0, 0), (-1, -1), TILE_BG),
-        ("BOX", (0, 0), (-1, -1), 0.5, RULE),
-        ("INNERGRID", (0, 0), (-1, -1), 2, colors.white),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("TOPPADDING", (0, 0), (-1, -1), 5),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
-        ("LEFTPADDING", (0, 0), (-1, -1), 6),
-    ]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("BACKGROUND", (0, 0), (-1, -1), TILE_BG),
+                ("BOX", (0, 0), (-1, -1), 0.5, RULE),
+                ("INNERGRID", (0, 0), (-1, -1), 2, colors.white),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("TOPPADDING", (0, 0), (-1, -1), 5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
+                ("LEFTPADDING", (0, 0), (-1, -1), 6),
+            ]
+        )
+    )
     return table
 
 
@@ -268,8 +283,7 @@ def _breakdown_table(data: ReportData, section: SectionData) -> Table:
 def _metric_table(data: ReportData, section: SectionData, styles: dict[str, ParagraphStyle]) -> Table:
     rows: list[list[Any]] = [["", month_label(data.month), month_label(data.previous_month), "Change"]]
     for row in metric_table_rows(data, section):
-        change_style = ParagraphStyle("change", parent=styles["cell"], textColor=_change_color(row.change),
-                                      alignment=2)
+        change_style = ParagraphStyle("change", parent=styles["cell"], textColor=_change_color(row.change), alignment=2)
         text = row.change.text.split(" vs ")[0] if row.change.text else ""
         rows.append([row.label, row.current, row.previous, Paragraph(escape(text), change_style)])
     widths = [CONTENT_WIDTH * 0.34, CONTENT_WIDTH * 0.22, CONTENT_WIDTH * 0.22, CONTENT_WIDTH * 0.22]

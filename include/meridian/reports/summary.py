@@ -49,10 +49,12 @@ def change_between(current: Any, previous: Any, kind: str, previous_label: str) 
     current, previous = Decimal(current), Decimal(previous)
     diff = current - previous
     direction = "up" if diff > 0 else "down" if diff < 0 else "flat"
+    if diff == 0:
+        return Change(f"no change vs {previous_label}", direction)
     if kind == RATE:
         return Change(f"{diff * 100:+.1f} pp vs {previous_label}", direction)
     if previous == 0:
-        return Change(f"{'flat' if diff == 0 else 'from 0'} vs {previous_label}", direction)
+        return Change(f"up from 0 vs {previous_label}" if diff > 0 else f"down from 0 vs {previous_label}", direction)
     return Change(f"{diff / abs(previous) * 100:+.1f}% vs {previous_label}", direction)
 
 

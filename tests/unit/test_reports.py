@@ -1,0 +1,393 @@
+"""Report types, periods, the reporting schema and rendering (PDF + CSV) against a real PostgreSQL.
+
+The marts are created by hand here (the dbt models are built elsewhere), with
+rows for two tenants whose numbers differ, so leaks between tenants show.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from meridian import db
+from meridian.reports.data import load_report_data
+from meridian.reports.periods import add_months, month_start, next_due, period_for
+from meridian.reports.registry import REPORT_TYPES, REVENUE_SUMMARY, ReportConfigError, get_report_type
+from meridian.reports.render import check_formats, render_report
+from meridian.reports.schema import ensure_reporting_schema, seed_demo_schedules
+
+PG_PORT = 54404
+MARCH = date(2024, 3, 1)
+GENERATED_AT = datetime(2024, 4, 1, 0, 5, tzinfo=UTC)
+
+MONTHLY_REVENUE_DDL = """
+create table marts.fct_monthly_revenue (
+    tenant_id text not null, revenue_month date not null,
+    starting_mrr numeric(14,2), new_mrr numeric(14,2), expansion_mrr numeric(14,2),
+    reactivation_mrr numeric(14,2), contraction_mrr numeric(14,2), churned_mrr numeric(14,2),
+    ending_mrr numeric(14,2), net_new_mrr numeric(14,2), arr numeric(14,2),
+    paying_customers integer, new_customers integer, churned_customers integer, reactivated_customers integer,
+    logo_churn_rate numeric(7,4), gross_mrr_churn_rate numeric(7,4), net_mrr_retention_rate numeric(9,4),
+    arpu numeric(14,2), ltv numeric(14,2),
+    gross_revenue numeric(14,2), refunds numeric(14,2), net_revenue numeric(14,2),
+    payments_attempted integer, payments_succeeded integer, refund_count integer,
+    primary key (tenant_id, revenue_month)
+)
+"""
+MOVEMENTS_DDL = """
+create table marts.fct_mrr_movements (
+    tenant_id text not null, revenue_month date not null, user_id text not null,
+    mrr numeric(14,2), previous_mrr numeric(14,2), mrr_change numeric(14,2), movement text,
+    primary key (tenant_id, revenue_month, user_id)
+)
+"""
+# tenant -> (base MRR, step per month); globex's numbers are distinctive so a leak shows
+TENANTS = {"acme": (Decimal("1000.00"), Decimal("150.00")), "globex": (Decimal("777000.00"), Decimal("7.77"))}
+MOVEMENTS = {
+    "acme": [
+        ("u1", "new", "0", "100.00"),
+        ("u2", "expansion", "50.00", "80.00"),
+        ("u3", "churn", "80.00", "0"),
+        ("u4", "contraction", "60.00", "40.00"),
+        ("u5", "reactivation", "0", "30.00"),
+        ("u6", "unchanged", "25.00", "25.00"),
+    ],
+    "globex": [("g1", "new", "0", "99991.11"), ("g2", "churn", "88882.22", "0")],
+}
+
+
+def monthly_revenue_rows(tenant: str, months: int = 12) -> list[dict]:
+    base, step = TENANTS[tenant]
+    rows = []
+    for index in range(months):
+        ending = base + step * index
+        starting = ending - step
+        rows.append(
+            {
+                "tenant_id": tenant,
+                "revenue_month": month_start(MARCH, index - months + 1),
+                "starting_mrr": starting,
+                "new_mrr": step + 20,
+                "expansion_mrr": Decimal("30.00"),
+                "reactivation_mrr": Decimal("0.00"),
+                "contraction_mrr": Decimal("20.00"),
+                "churned_mrr": Decimal("30.00"),
+                "ending_mrr": ending,
+                "net_new_mrr": step,
+                "arr": ending * 12,
+                "paying_customers": 10 + index,
+                "new_customers": 2,
+                "churned_customers": 1,
+                "reactivated_customers": 0,
+                "logo_churn_rate": Decimal("0.0500"),
+                "gross_mrr_churn_rate": Decimal("0.0400"),
+                "net_mrr_retention_rate": Decimal("1.0100"),
+                "arpu": (ending / (10 + index)).quantize(Decimal("0.01")),
+                "ltv": None,
+                "gross_revenue": ending - 10,
+                "refunds": Decimal("10.00"),
+                "net_revenue": ending - 20,
+                "payments_attempted": 20 + index,
+                "payments_succeeded": 18 + index,
+                "refund_count": 1,
+            }
+        )
+    return rows
+
+
+def create_marts(conn, tenants=("acme", "globex")) -> None:
+    with conn.cursor() as cur:
+        cur.execute("drop schema if exists marts cascade")
+        cur.execute("create schema marts")
+        cur.execute(MONTHLY_REVENUE_DDL)
+        cur.execute(MOVEMENTS_DDL)
+        for tenant in tenants:
+            for row in monthly_revenue_rows(tenant):
+                columns = ", ".join(row)
+                cur.execute(
+                    f"insert into marts.fct_monthly_revenue ({columns}) values ({', '.join(['%s'] * len(row))})",
+                    list(row.values()),
+                )
+            for user_id, movement, previous, current in MOVEMENTS[tenant]:
+                cur.execute(
+                    "insert into marts.fct_mrr_movements values (%s, %s, %s, %s, %s, %s, %s)",
+                    (
+                        tenant,
+                        MARCH,
+                        user_id,
+                        Decimal(current),
+                        Decimal(previous),
+                        Decimal(current) - Decimal(previous),
+                        movement,
+                    ),
+                )
+    conn.commit()
+
+
+@pytest.fixture(scope="module")
+def warehouse() -> Iterator[Path]:
+    """An embedded PostgreSQL of this module's own (port 54404, throwaway state dir) with the marts."""
+    from meridian.warehouse import embedded
+
+    base = Path(tempfile.mkdtemp(prefix="meridian-reports-test-"))
+    os.chmod(base, 0o755)  # the server runs as the pgserver user when tests run as root
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MERIDIAN_STATE_DIR", str(base / "state"))
+        patch.setenv("MERIDIAN_PG_PORT", str(PG_PORT))
+        patch.setenv("MERIDIAN_OUT_DIR", str(base / "out"))
+        patch.setenv("AIRFLOW_CONN_WAREHOUSE", f"postgres://postgres@127.0.0.1:{PG_PORT}/warehouse")
+        embedded.start()
+        try:
+            with db.connection("warehouse") as conn:
+                create_marts(conn)
+            yield base
+        finally:
+            embedded.stop()
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def load(
+    tenant: str,
+    due: datetime = datetime(2024, 4, 1, tzinfo=UTC),
+    frequency: str = "monthly",
+    parameters: dict | None = None,
+):
+    report_type = REVENUE_SUMMARY
+    with db.connection("warehouse") as conn:
+        return load_report_data(
+            conn,
+            report_type,
+            tenant,
+            period_for(due, frequency),
+            report_type.resolve_parameters(parameters or {}),
+            generated_at=GENERATED_AT,
+        )
+
+
+def pdf_text(path: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True).stdout
+
+
+def read_csv(path: Path) -> list[dict]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+# --- periods ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("due", "frequency", "start", "end", "label"),
+    [
+        (datetime(2024, 4, 1, tzinfo=UTC), "monthly", date(2024, 3, 1), date(2024, 3, 31), "March 2024"),
+        (datetime(2024, 4, 17, 9, 30, tzinfo=UTC), "monthly", date(2024, 3, 1), date(2024, 3, 31), "March 2024"),
+        (datetime(2024, 1, 1, tzinfo=UTC), "monthly", date(2023, 12, 1), date(2023, 12, 31), "December 2023"),
+        (datetime(2024, 3, 1, tzinfo=UTC), "monthly", date(2024, 2, 1), date(2024, 2, 29), "February 2024"),
+        (datetime(2024, 4, 1, tzinfo=UTC), "weekly", date(2024, 3, 25), date(2024, 3, 31), "25–31 March 2024"),
+        (datetime(2024, 4, 2, tzinfo=UTC), "daily", date(2024, 4, 1), date(2024, 4, 1), "1 April 2024"),
+    ],
+)
+def test_period_covered_by_a_due_report(due, frequency, start, end, label):
+    period = period_for(due, frequency)
+    assert (period.start, period.end, period.label) == (start, end, label)
+
+
+def test_next_due_moves_by_the_frequency():
+    due = datetime(2024, 1, 31, 6, 0, tzinfo=UTC)
+    assert next_due(due, "daily") == datetime(2024, 2, 1, 6, 0, tzinfo=UTC)
+    assert next_due(due, "weekly") == datetime(2024, 2, 7, 6, 0, tzinfo=UTC)
+    assert next_due(datetime(2024, 12, 1, tzinfo=UTC), "monthly") == datetime(2025, 1, 1, tzinfo=UTC)
+    assert add_months(due, 1) == datetime(2024, 2, 29, 6, 0, tzinfo=UTC)  # clamped
+
+
+# --- registry and validation --------------------------------------------------------------------
+
+
+def test_registry_is_data_and_every_read_is_per_tenant():
+    assert "revenue_summary" in REPORT_TYPES
+    assert set(REVENUE_SUMMARY.tables) == {"marts.fct_monthly_revenue", "marts.fct_mrr_movements"}
+    for section in REVENUE_SUMMARY.sections:
+        assert section.columns[0] == "tenant_id"
+
+
+@pytest.mark.parametrize(
+    ("call", "field", "fragment"),
+    [
+        (lambda: get_report_type("payments"), "report_type", "not implemented yet"),
+        (lambda: get_report_type("bogus"), "report_type", "unknown report type 'bogus'"),
+        (lambda: REVENUE_SUMMARY.resolve_parameters({"trend_months": 99}), "parameters.trend_months", "3 to 36"),
+        (lambda: REVENUE_SUMMARY.resolve_parameters({"colour": "red"}), "parameters.colour", "not a parameter"),
+        (lambda: REVENUE_SUMMARY.resolve_parameters({"currency": "euro"}), "parameters.currency", "ISO 4217"),
+        (lambda: check_formats(["pdf", "xlsx"]), "formats", "'xlsx' is not implemented yet"),
+        (lambda: check_formats(["docx"]), "formats", "unknown format 'docx'"),
+    ],
+)
+def test_bad_configuration_names_the_field(call, field, fragment):
+    with pytest.raises(ReportConfigError) as caught:
+        call()
+    assert caught.value.field == field
+    assert fragment in str(caught.value)
+
+
+# --- schema -------------------------------------------------------------------------------------
+
+
+def test_reporting_schema_is_idempotent_and_seeding_once_per_tenant(warehouse):
+    first_run = datetime(2024, 4, 1, tzinfo=UTC)
+    with db.connection("warehouse") as conn:
+        ensure_reporting_schema(conn)
+        ensure_reporting_schema(conn)
+        with conn.cursor() as cur:
+            cur.execute("truncate reporting.report_deliveries, reporting.scheduled_reports restart identity")
+        conn.commit()
+        assert len(seed_demo_schedules(conn, ["acme", "globex"], first_run)) == 2
+        assert seed_demo_schedules(conn, ["acme", "globex", "initech"], first_run) == [3]
+        with conn.cursor() as cur:
+            cur.execute("""select tenant_id, report_type, frequency, formats, recipients, parameters, next_run_at,
+                                  is_active from reporting.scheduled_reports order by id""")
+            rows = cur.fetchall()
+    assert [row[0] for row in rows] == ["acme", "globex", "initech"]
+    assert rows[0][1:] == (
+        "revenue_summary",
+        "monthly",
+        ["pdf", "csv"],
+        ["finance@acme.example.com"],
+        {},
+        first_run,
+        True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("report_type", "'bogus'"), ("frequency", "'hourly'"), ("formats", "array['pdf','docx']")],
+)
+def test_reporting_schema_checks_allowed_values(warehouse, column, value):
+    with db.connection("warehouse") as conn:
+        ensure_reporting_schema(conn)
+        with conn.cursor() as cur, pytest.raises(psycopg2.errors.CheckViolation):
+            cur.execute(
+                f"insert into reporting.scheduled_reports (tenant_id, name, recipients, next_run_at, {column}) "
+                f"values ('acme', 'x', array['a@b.example.com'], now(), {value})"
+            )
+        conn.rollback()
+
+
+# --- reading the marts --------------------------------------------------------------------------
+
+
+def test_sections_read_one_tenant_and_the_right_window(warehouse):
+    data = load("acme")
+    headline = data.section("headline")
+    assert [row["revenue_month"] for row in headline.rows] == [date(2024, 2, 1), MARCH]
+    assert {row["tenant_id"] for section in data.sections for row in section.rows if "tenant_id" in row} == {"acme"}
+    trend = data.section("mrr_trend")
+    assert len(trend.rows) == 12 and trend.rows[-1]["ending_mrr"] == Decimal("2650.00")
+    movements = {row["movement"]: row for row in data.section("mrr_movements").rows}
+    assert list(movements) == ["new", "expansion", "reactivation", "contraction", "churn"]  # unchanged left out
+    assert movements["churn"]["customers"] == 1 and movements["churn"]["mrr_change"] == Decimal("-80.00")
+    assert movements["expansion"]["mrr_change"] == Decimal("30.00")
+    assert len(load("acme", parameters={"trend_months": 6}).section("mrr_trend").rows) == 6
+
+
+def test_missing_mart_table_or_column_makes_the_section_not_available(warehouse):
+    with db.connection("warehouse") as conn:
+        with conn.cursor() as cur:
+            cur.execute("alter table marts.fct_mrr_movements rename to fct_mrr_movements_old")
+            cur.execute("alter table marts.fct_monthly_revenue drop column arpu")
+        data = load_report_data(
+            conn,
+            REVENUE_SUMMARY,
+            "acme",
+            period_for(datetime(2024, 4, 1, tzinfo=UTC), "monthly"),
+            {"trend_months": 12},
+            generated_at=GENERATED_AT,
+        )
+        conn.rollback()  # DDL is transactional: the marts are back as they were
+    movements, revenue = data.section("mrr_movements"), data.section("revenue")
+    assert not movements.available and movements.note == "not available: marts.fct_mrr_movements does not exist yet"
+    assert not revenue.available and "no column arpu" in revenue.note
+    assert data.section("headline").available
+    folder = warehouse / "out" / "missing"
+    pdf, csv_path = render_report(data, ["pdf", "csv"], folder)
+    text = pdf_text(pdf)
+    assert "Not available: marts.fct_mrr_movements does not exist yet" in text
+    statuses = [row for row in read_csv(csv_path) if row["metric"] == "status"]
+    assert {row["section"] for row in statuses} == {"mrr_movements", "revenue"}
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+
+def test_render_pdf_and_csv(warehouse):
+    data = load("acme")
+    pdf, csv_path = render_report(data, ["pdf", "csv"], warehouse / "out" / "acme")
+    assert pdf.name == "revenue_summary_acme_2024-03.pdf" and csv_path.suffix == ".csv"
+    assert pdf.read_bytes().startswith(b"%PDF")
+
+    if shutil.which("pdftoppm"):
+        pages = warehouse / "out" / "pages"
+        pages.mkdir(exist_ok=True)
+        subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(pages / "page")], check=True)
+        assert len(list(pages.glob("page*.png"))) >= 1
+    if shutil.which("pdftotext"):
+        text = pdf_text(pdf)
+        for expected in (
+            "Meridian revenue summary",
+            "acme",
+            "March 2024",
+            "Generated 2024-04-01 00:05 UTC",
+            "2,650.00",
+            "+6.0% vs Feb 2024",
+            "MRR trend",
+            "MRR movements",
+            "Reactivation",
+            "Page 1 of",
+        ):
+            assert expected in text, expected
+
+    rows = read_csv(csv_path)
+    assert {row["tenant_id"] for row in rows} == {"acme"}
+    assert {(row["period_start"], row["period_end"]) for row in rows} == {("2024-03-01", "2024-03-31")}
+    mart = {row["revenue_month"].isoformat(): row for row in monthly_revenue_rows("acme")}
+    checked = 0
+    for row in rows:
+        if row["section"] in ("headline", "mrr_trend", "revenue"):
+            expected = mart[row["key"]][row["metric"]]
+            assert (Decimal(row["value"]) if row["value"] else None) == expected, row
+            checked += 1
+    assert checked == 2 * 8 + 12 + 2 * 15
+    movements = {
+        (row["key"], row["metric"]): Decimal(row["value"]) for row in rows if row["section"] == "mrr_movements"
+    }
+    assert movements[("new", "mrr_change")] == Decimal("100.00")
+    assert movements[("contraction", "customers")] == 1
+
+
+def test_tenant_isolation_in_rendered_files(warehouse):
+    acme_pdf, acme_csv = render_report(load("acme"), ["pdf", "csv"], warehouse / "out" / "iso-acme")
+    globex_pdf, globex_csv = render_report(load("globex"), ["pdf", "csv"], warehouse / "out" / "iso-globex")
+    acme_text = acme_csv.read_text() + pdf_text(acme_pdf)
+    globex_text = globex_csv.read_text() + pdf_text(globex_pdf)
+    for leak in ("globex", "777", "99991", "88882"):
+        assert leak not in acme_text, leak
+    assert "99991.11" in globex_text and "acme" not in globex_text
+
+
+def test_weekly_report_reads_the_month_that_contains_it(warehouse):
+    data = load("acme", due=datetime(2024, 4, 1, tzinfo=UTC), frequency="weekly")
+    assert data.month == MARCH
+    (pdf,) = render_report(data, ["pdf"], warehouse / "out" / "weekly")
+    text = " ".join(pdf_text(pdf).split())
+    assert "25–31 March 2024" in text or "25-31 March 2024" in text
+    assert "month to date" in text
