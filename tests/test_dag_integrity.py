@@ -69,9 +69,11 @@ def test_dags_are_chained_by_assets(dagbag):
     outlets = {outlet.uri for task in extract.tasks for outlet in task.outlets}
     assert RAW_ASSET.uri in outlets
     transform = dagbag.dags["transform_warehouse"]
-    assert RAW_ASSET.uri in str(transform.timetable.summary) or RAW_ASSET.uri in repr(transform.timetable)
+    assert RAW_ASSET.uri in repr(transform.timetable.asset_condition)
     outlets = {outlet.uri for task in transform.tasks for outlet in task.outlets}
     assert MARTS_ASSET.uri in outlets
+    deliver = dagbag.dags["deliver_reports"]
+    assert MARTS_ASSET.uri in repr(deliver.timetable.asset_condition)
 
 
 def test_transform_renders_every_dbt_model_as_a_task(dagbag):
