@@ -14,54 +14,63 @@ Inputs
     ``integer`` -> ``int``, ``numeric`` -> ``Decimal``). Keys are bare table names
     (``"users"``) or qualified ones (``"app.users"``); a missing table counts as empty.
 ``event_file_lines``
-    the lines of the landing files (``*.jsonl`` / ``*.jsonl.gz``), as plain ``str`` or as
-    :class:`EventFileLine` (file, line_number, text); :func:`read_event_files` reads them.
+    the lines of the landing files (``*.jsonl`` / ``*.jsonl.gz``, decompressed), each a
+    plain ``str``, an :class:`EventFileLine` / ``(file, line_number, text)`` tuple, or a
+    mapping with ``file``, ``line_number``, ``line``; :func:`read_event_files` reads them.
 ``as_of``
     the run's as-of ``date``. Its end, ``as_of + 1 day`` at 00:00 UTC, bounds everything.
 
 Interpretation choices (where the contract leaves room; the dbt models must agree)
 ---------------------------------------------------------------------------------
-Validation (SOURCES.md):
+Validation (SOURCES.md). Where a choice was open, the reading taken is the literal one,
+and it matches the staging models as written so far (dbt_project/models/staging):
 
-1.  Visibility: a row whose extraction key (``updated_at`` for mutable tables,
-    ``received_at`` for ``events``, ``subscription_events`` and event-file lines) is at or
-    after the end of the as-of date is invisible: not validated, not quarantined, not
-    counted. A row whose key is null (or an unparseable file timestamp) is visible.
-2.  Empty means null: a text value that is ``''`` (for ``char(n)`` columns: only blanks,
-    as PostgreSQL pads ``''`` to ``'   '``) is treated as null everywhere: it is
-    ``missing_required`` for a required column, is not an ``invalid_enum`` for an
-    optional enum column, and is null in the accepted rows (a ``''`` user_id is no user).
-    Whitespace in ``text`` columns is significant (``' '`` is not empty). ``char(n)``
-    values are right-trimmed in the accepted rows.
-3.  Tenants: the known tenants are the ids of all *visible* organization rows, whatever
-    their own validity; ``currency_mismatch`` compares with that row's currency, and only
-    when both currencies are non-null (case-sensitive). It is checked on every table with
-    a ``currency`` column (organizations, plans, payments) and skipped for unknown tenants.
-4.  ``orphan_reference``: a non-null reference (refunds.payment_id, tournament_entries.
-    tournament_id, proposals.lead_id) is known when a *visible* row of the parent table
-    has that id (whatever the parent's validity or tenant). A null reference is only
+1.  Visibility = what the extract window ``[watermark, end of as-of)`` can have read: a
+    database row is visible when its extraction key (``updated_at`` for mutable tables,
+    ``received_at`` for ``events`` and ``subscription_events``) is before the end of the
+    as-of date; a row whose key is null is never extracted, so never visible. Invisible
+    rows are not validated, quarantined or counted. An event-file line is visible when
+    its ``received_at`` is before the end of as-of or is null/unparseable; with
+    ``files_loaded_whole=True`` every line is (a file is loaded whole by its run).
+2.  ``''`` is a value: it is ``missing_required`` in a required column, ``invalid_enum``
+    in an enum column (also when the column is optional), and it stays ``''`` in the
+    accepted rows (a ``''`` user_id is a user). ``char(n)`` values lose their blank
+    padding (PostgreSQL reads ``''`` in ``char(3)`` as ``'   '``, which is empty).
+    Whitespace in ``text`` columns is significant (``' '`` is not empty).
+3.  Tenants: the known tenants are the ids of all visible organization rows, whatever
+    their own validity, each with the currency of its latest version. An organization's
+    own ``tenant_id`` must equal its ``id`` (else ``unknown_tenant``). ``currency_mismatch``
+    is checked on plans and payments, only for a known tenant and when both currencies
+    are non-null, case-sensitively.
+4.  ``orphan_reference``: a non-empty reference (refunds.payment_id, tournament_entries.
+    tournament_id, proposals.lead_id) is known when a visible row of the parent table has
+    that id, whatever the parent's validity or tenant. An empty reference is only
     ``missing_required``. No other reference is checked (subscription_events.plan_id is not).
-5.  ``future_timestamp`` applies to app events only (DB rows and file lines), strictly
-    ``occurred_at > received_at + 1 day``; not to subscription_events.
+5.  ``future_timestamp``: ``occurred_at > received_at + 1 day`` (strictly), on app events
+    (DB rows and file lines) and on subscription_events.
 6.  ``implausible_timestamp``: any non-null ``timestamptz`` column of the table (including
     updated_at, deleted_at, settled_at, ...) strictly before 2000-01-01T00:00:00Z.
-7.  ``negative_amount`` applies to columns named ``amount_cents`` only (not entry_fee_cents).
-8.  ``invalid_enum``: exactly the columns of ``ENUMS`` (case-sensitive); app event_type
-    and events.platform are free text.
-9.  Event files: a line that does not parse as JSON (NaN/Infinity rejected as jsonb does)
-    or is not an object is quarantined with ``invalid_json`` only, as
-    ``{"file", "line_number", "line"}``. Blank (whitespace-only) lines are not records and
-    are skipped. Keys other than the app.events columns are ignored; absent keys are null.
-    Scalar values are read as ``->>`` would (numbers/booleans as their JSON text);
-    timestamps are ISO-8601 (a naive one is UTC); an unparseable timestamp is null.
-    ``properties`` must be a JSON object or null (absent or JSON null); anything else is
-    ``invalid_json`` (for DB rows too).
-10. Duplicates: every event id counts once over DB rows and file lines. Among the visible
-    versions of one id the kept one is the earliest ``received_at`` (nulls last), then a
-    DB row before a file line, then the earlier file line; the kept version alone is
-    validated, the others are counted as duplicates (also when their content differs).
-    Mutable tables keep the version with the latest ``updated_at`` per id. Rows without an
-    id are never merged (each one is ``missing_required``).
+7.  ``negative_amount``: columns named ``amount_cents`` only (not entry_fee_cents).
+8.  ``invalid_enum``: exactly the columns of ``ENUMS``, case-sensitive; app event_type,
+    events.platform and webhook event_type are free text.
+9.  Event files: a line that does not parse as JSON (NaN/Infinity rejected, as jsonb
+    does) or is not an object is quarantined with ``invalid_json`` alone, as
+    ``{"file", "line_number", "line"}``. Blank (whitespace-only) lines are not records
+    and are skipped. Keys other than the app.events columns are ignored; absent keys
+    are null. Scalars read as ``->>`` does (numbers and booleans as their JSON text).
+    Timestamps must be ISO-8601 ``YYYY-MM-DD[( |T)hh:mm[:ss[.f]][Z|+hh[[:]mm]]]``
+    (no offset = UTC). A field of the wrong type (object/array where text is expected,
+    a timestamp that does not parse, a country longer than 2 characters) makes the
+    line ``invalid_json``, and the field is null (so a bad required timestamp is also
+    ``missing_required``). ``properties`` must be an object or null (absent or JSON
+    null), else ``invalid_json`` (DB rows too).
+10. Duplicates and versions: within a table, a row whose id (non-empty) and contract
+    columns equal those of an earlier landed row is a duplicate: counted, not validated.
+    Landing order is the database rows in input order, then the file lines in input
+    order. Every other row is validated; among the accepted versions of one id, events
+    and subscription events keep the first landed, mutable tables the latest
+    ``updated_at`` (ties to the later landed). Event ids are shared by DB rows and file
+    lines.
 
 Metrics (METRICS.md):
 
@@ -70,9 +79,11 @@ Metrics (METRICS.md):
 12. Covered range of a tenant: from the UTC date of its earliest accepted signup_at, event
     occurred_at (with or without user), subscription event occurred_at or payment
     created_at, through as-of. Functions with ``zero_rows=True`` (the default) return a row
-    for every grain value in that range, zeros included (payments: every method in ENUMS).
+    for every grain value in that range, zeros included (payments: every method the tenant
+    has used by as-of, on every day of the range; a tenant without payments has no rows).
 13. Active users and funnel users are keyed by (tenant_id, user_id) of the event; the user
-    need not exist in ``users``. Deleted users (deleted_at set) still count everywhere.
+    need not exist in ``users``; a null user_id is nobody. Deleted users (deleted_at set)
+    still count everywhere.
 14. MRR: subscriptions are keyed by (tenant_id, subscription_id); events are ordered by
     (occurred_at, received_at, id). The state of the last event with ``occurred_at < t``
     holds at instant ``t``; the customer is that event's user_id. The plan is looked up by
@@ -102,7 +113,8 @@ Metrics (METRICS.md):
     ``refunded``; success_rate is a ``Decimal`` rounded to 4 places (numeric(7,4)), None
     when succeeded + failed = 0; latency = settled_at - created_at in ms (float) of
     succeeded attempts that have settled_at (negative values kept), p95 by
-    :func:`percentile_cont` (PostgreSQL's formula), None when there is none.
+    :func:`percentile_cont` (PostgreSQL's formula), unrounded (the mart stores it as
+    numeric(14,2): compare after rounding to 2 places), None when there is none.
 """
 
 from __future__ import annotations
@@ -110,6 +122,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import re
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -129,6 +142,7 @@ PLAUSIBLE_SINCE = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_CLOCK_SKEW = timedelta(days=1)
 SPECS: dict[str, SourceTable] = {spec.name: spec for spec in TABLES}
 APPEND_ONLY = frozenset(spec.name for spec in TABLES if spec.extract_key == "received_at")
+EVENT_TABLES = APPEND_ONLY  # tables with occurred_at and received_at: events, subscription_events
 # (child table, reference column, parent table) checked by orphan_reference
 REFERENCES: tuple[tuple[str, str, str], ...] = (
     ("refunds", "payment_id", "payments"),
@@ -146,7 +160,6 @@ REASON_ORDER: tuple[str, ...] = (
     "invalid_json",
     "orphan_reference",
 )
-PAYMENT_METHODS: tuple[str, ...] = ENUMS[("payments", "method")]
 SUCCEEDED_PAYMENT = frozenset({"succeeded", "refunded"})
 MRR_STATUSES = frozenset({"active", "past_due"})
 MAX_PERIOD = 12
@@ -221,6 +234,24 @@ def read_event_files(*paths: str | Path) -> list[EventFileLine]:
     return lines
 
 
+LineInput = str | EventFileLine | tuple[str, int, str] | Mapping[str, Any]
+
+
+def as_event_file_line(item: LineInput, position: int) -> EventFileLine:
+    """One input line as an EventFileLine.
+
+    Accepts a plain ``str`` (file "" and line number = ``position``, counting from 1),
+    an :class:`EventFileLine` or ``(file, line_number, text)`` tuple, or a mapping
+    with keys ``file``, ``line_number`` and ``line`` (other keys are ignored).
+    """
+    if isinstance(item, str):
+        return EventFileLine("", position, item)
+    if isinstance(item, Mapping):
+        return EventFileLine(str(item["file"]), int(item["line_number"]), str(item["line"]))
+    file, line_number, text = item
+    return EventFileLine(str(file), int(line_number), text)
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
@@ -245,39 +276,93 @@ def _json_text(value: Any) -> str | None:
 
 # --------------------------------------------------------------------------- normalization
 
+# date, optional time (hh:mm[:ss[.fraction]]), optional Z / +hh / +hhmm / +hh:mm offset
+ISO_TIMESTAMP = re.compile(
+    r"(?P<date>\d{4}-\d{2}-\d{2})"
+    r"(?:[Tt ](?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.(?P<fraction>\d+))?)?"
+    r"\s*(?P<zone>[Zz]|[+-]\d{2}(?::?\d{2})?)?)?"
+)
+
+
+def parse_iso_timestamp(text: str) -> datetime | None:
+    """An ISO-8601 timestamp as an aware UTC datetime (no offset means UTC); None when it is not one."""
+    match = ISO_TIMESTAMP.fullmatch(text)
+    if match is None:
+        return None
+    try:
+        day = date.fromisoformat(match["date"])
+        fraction = Decimal("0." + (match["fraction"] or "0"))
+        micros = int((fraction * 1_000_000).to_integral_value(rounding=ROUND_HALF_UP))
+        local = datetime(
+            day.year,
+            day.month,
+            day.day,
+            int(match["hour"] or 0),
+            int(match["minute"] or 0),
+            int(match["second"] or 0),
+        ) + timedelta(microseconds=micros)
+    except ValueError:
+        return None
+    zone = match["zone"]
+    if zone is None or zone in "Zz":
+        return local.replace(tzinfo=UTC)
+    digits = zone[1:].replace(":", "")
+    offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
+    return (local - offset if zone[0] == "+" else local + offset).replace(tzinfo=UTC)
+
 
 def _to_utc(value: Any) -> datetime | None:
-    """A timestamp as an aware UTC datetime; None when null or unparseable. Naive means UTC."""
+    """A database timestamp as an aware UTC datetime (naive means UTC); strings are parsed as ISO-8601."""
     if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip())
-        except ValueError:
-            return None
+        return parse_iso_timestamp(value)
     if not isinstance(value, datetime):
         return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _normalize(spec: SourceTable, row: Mapping[str, Any], *, from_file: bool) -> Row:
-    """The row with contract columns typed: UTC timestamps, trimmed char(n), '' as None."""
-    out: Row = {} if from_file else dict(row)
+def _normalize_db_row(spec: SourceTable, record: Mapping[str, Any]) -> Row:
+    """A database row with its contract columns typed: UTC timestamps, char(n) without the padding."""
+    row: Row = dict(record)
     for name, ctype in spec.columns:
-        value = row.get(name)
+        value = record.get(name)
         if ctype == "timestamptz":
-            value = _to_utc(value)
-        elif ctype == "jsonb":
-            pass  # validated as is: an object or null
-        elif from_file:
-            value = _json_text(value)
-        if isinstance(value, str):
-            if ctype.startswith("char"):
-                value = value.rstrip(" ")
-            if value == "":
-                value = None
-        out[name] = value
-    return out
+            if not (isinstance(value, datetime) and value.tzinfo is UTC):
+                value = _to_utc(value)
+        elif ctype.startswith("char") and isinstance(value, str):
+            value = value.rstrip(" ")
+        row[name] = value
+    return row
+
+
+def _normalize_file_row(obj: Mapping[str, Any]) -> tuple[Row, bool]:
+    """An event-file object as an app.events row, and whether a field has the wrong type.
+
+    Wrong types: an object or array where text is expected, a timestamp that is not
+    ISO-8601, a country longer than 2 characters (those fields become null).
+    """
+    row: Row = {}
+    malformed = False
+    for name, ctype in SPECS["events"].columns:
+        value = obj.get(name)
+        if ctype == "jsonb":
+            row[name] = value
+            continue
+        if isinstance(value, (dict, list)):
+            malformed = True
+        text = _json_text(value)
+        if ctype == "timestamptz":
+            row[name] = parse_iso_timestamp(text) if text is not None else None
+            malformed = malformed or (text is not None and row[name] is None)
+        elif ctype.startswith("char") and text is not None:
+            malformed = malformed or len(text) > 2
+            row[name] = text.rstrip(" ") if len(text) <= 2 else None
+        else:
+            row[name] = text
+    return row, malformed
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or value == ""
 
 
 # --------------------------------------------------------------------------- validation
@@ -295,18 +380,25 @@ class Quarantined:
 
 @dataclass
 class ValidationResult:
+    """The outcome of validation at an as-of date.
+
+    ``duplicates``: later copies of an id with identical content (not validated);
+    ``superseded``: accepted versions of an id that are not the one kept.
+    """
+
     accepted: dict[str, list[Row]]
     quarantined: list[Quarantined] = field(default_factory=list)
     duplicates: dict[str, int] = field(default_factory=dict)
+    superseded: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
-class _Candidate:
+class _Landed:
     table: str
     source: str
-    record: Mapping[str, Any]
-    row: Row
-    order: int  # input order: DB rows first, then file lines
+    record: Mapping[str, Any]  # as landed
+    row: Row  # normalized
+    malformed: bool = False  # an event-file field of the wrong type
 
 
 def _table_name(key: str) -> str:
@@ -316,134 +408,193 @@ def _table_name(key: str) -> str:
     return name
 
 
-def _dedupe(table: str, candidates: list[_Candidate]) -> tuple[list[_Candidate], int]:
-    """One version per id (see the module notes); rows without id are all kept."""
-    best: dict[str, _Candidate] = {}
-    without_id: list[_Candidate] = []
-    duplicates = 0
-    key_column = SPECS[table].extract_key
-    for candidate in candidates:
-        row_id = candidate.row["id"]
-        if row_id is None:
-            without_id.append(candidate)
-            continue
-        current = best.get(row_id)
-        if current is None:
-            best[row_id] = candidate
-            continue
-        duplicates += 1
-        new_key, old_key = candidate.row[key_column], current.row[key_column]
-        if table in APPEND_ONLY:  # earliest received_at, nulls last, then input order
-            replace = new_key is not None and (old_key is None or new_key < old_key)
-        else:  # latest updated_at, nulls first, ties to the later row
-            replace = old_key is None or (new_key is not None and new_key >= old_key)
-        if replace:
-            best[row_id] = candidate
-    kept = sorted([*best.values(), *without_id], key=lambda c: c.order)
-    return kept, duplicates
+def _content(spec: SourceTable, row: Row) -> tuple[Any, ...]:
+    """The row's contract columns, hashable: what "identical content" compares."""
+    return tuple(
+        json.dumps(row[name], sort_keys=True) if ctype == "jsonb" else row[name] for name, ctype in spec.columns
+    )
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """What the validation rules look at in one table."""
+
+    table: str
+    required: tuple[str, ...]
+    timestamps: tuple[str, ...]
+    enums: tuple[tuple[str, frozenset[str]], ...]
+    has_amount: bool
+    has_currency: bool
+    is_event: bool
+    references: tuple[tuple[str, str], ...]  # (column, parent table)
+
+    @classmethod
+    def of(cls, spec: SourceTable) -> _Rules:
+        names = spec.column_names
+        return cls(
+            table=spec.name,
+            required=spec.required,
+            timestamps=tuple(name for name, ctype in spec.columns if ctype == "timestamptz"),
+            enums=tuple((name, frozenset(ENUMS[(spec.name, name)])) for name in names if (spec.name, name) in ENUMS),
+            has_amount="amount_cents" in names,
+            has_currency="currency" in names and spec.name != "organizations",
+            is_event=spec.name in EVENT_TABLES,
+            references=tuple((column, parent) for child, column, parent in REFERENCES if child == spec.name),
+        )
+
+
+RULES: dict[str, _Rules] = {name: _Rules.of(spec) for name, spec in SPECS.items()}
 
 
 @dataclass(frozen=True)
 class _Context:
-    org_currency: dict[str, str | None]
+    tenant_currency: dict[str, str | None]
     parent_ids: dict[str, set[str]]
 
 
-def _reasons(table: str, row: Row, ctx: _Context) -> tuple[str, ...]:
-    spec = SPECS[table]
+def _reasons(table: str, landed: _Landed, ctx: _Context) -> tuple[str, ...]:
+    rules, row = RULES[table], landed.row
     reasons: set[str] = set()
     tenant = row["tenant_id"]
-    if tenant is None or tenant not in ctx.org_currency:
+    known = row["id"] if table == "organizations" else (tenant if tenant in ctx.tenant_currency else None)
+    if tenant is None or tenant != known:
         reasons.add("unknown_tenant")
-    if any(row[column] is None for column in spec.required):
+    if any(_is_missing(row[column]) for column in rules.required):
         reasons.add("missing_required")
-    if table == "events" and row["occurred_at"] is not None and row["received_at"] is not None:
+    if rules.is_event and row["occurred_at"] is not None and row["received_at"] is not None:
         if row["occurred_at"] - row["received_at"] > MAX_CLOCK_SKEW:
             reasons.add("future_timestamp")
-    for name, ctype in spec.columns:
-        if ctype == "timestamptz" and row[name] is not None and row[name] < PLAUSIBLE_SINCE:
-            reasons.add("implausible_timestamp")
-        allowed = ENUMS.get((table, name))
-        if allowed is not None and row[name] is not None and row[name] not in allowed:
-            reasons.add("invalid_enum")
-    if "amount_cents" in row and row["amount_cents"] is not None and row["amount_cents"] < 0:
+    if any(row[name] is not None and row[name] < PLAUSIBLE_SINCE for name in rules.timestamps):
+        reasons.add("implausible_timestamp")
+    if any(row[name] is not None and row[name] not in allowed for name, allowed in rules.enums):
+        reasons.add("invalid_enum")
+    if rules.has_amount and row["amount_cents"] is not None and row["amount_cents"] < 0:
         reasons.add("negative_amount")
-    if "currency" in spec.column_names and tenant in ctx.org_currency:
-        expected = ctx.org_currency[tenant]
+    if rules.has_currency and tenant in ctx.tenant_currency:
+        expected = ctx.tenant_currency[tenant]
         if row["currency"] is not None and expected is not None and row["currency"] != expected:
             reasons.add("currency_mismatch")
-    if table == "events" and row["properties"] is not None and not isinstance(row["properties"], dict):
+    if table == "events" and (landed.malformed or not isinstance(row["properties"], (dict, type(None)))):
         reasons.add("invalid_json")
-    for child, column, parent in REFERENCES:
-        if table == child and row[column] is not None and row[column] not in ctx.parent_ids[parent]:
+    for column, parent in rules.references:
+        if not _is_missing(row[column]) and row[column] not in ctx.parent_ids[parent]:
             reasons.add("orphan_reference")
     return tuple(code for code in REASON_ORDER if code in reasons)
 
 
-def validate(
+def _land(
     sources: Mapping[str, Sequence[Mapping[str, Any]]],
-    event_file_lines: Iterable[str | EventFileLine],
+    event_file_lines: Iterable[LineInput],
     as_of: date,
-) -> ValidationResult:
-    """Split the visible source rows into accepted rows and quarantined ones (SOURCES.md)."""
+    files_loaded_whole: bool,
+) -> tuple[dict[str, list[_Landed]], list[Quarantined]]:
+    """The rows visible at ``as_of`` in landing order (DB rows, then file lines), and the non-object lines."""
     cutoff = end_of_day(as_of)
-    candidates: dict[str, list[_Candidate]] = {name: [] for name in SPECS}
-    quarantined: list[Quarantined] = []
-    order = 0
-    for key, rows in sources.items():
+    landed: dict[str, list[_Landed]] = {name: [] for name in SPECS}
+    not_objects: list[Quarantined] = []
+    for key, records in sources.items():
         table = _table_name(key)
         spec = SPECS[table]
-        for record in rows:
-            row = _normalize(spec, record, from_file=False)
-            if row[spec.extract_key] is not None and row[spec.extract_key] >= cutoff:
-                continue  # not extracted yet at this as-of date
-            candidates[table].append(_Candidate(table, spec.source, record, row, order))
-            order += 1
-    events = SPECS["events"]
+        for record in records:
+            row = _normalize_db_row(spec, record)
+            extracted_by = row[spec.extract_key]
+            if extracted_by is not None and extracted_by < cutoff:  # the extract window ends with the as-of date
+                landed[table].append(_Landed(table, spec.source, record, row))
     for number, item in enumerate(event_file_lines, start=1):
-        line = item if isinstance(item, EventFileLine) else EventFileLine("", number, item)
+        line = as_event_file_line(item, number)
         if not line.text.strip():
             continue
         obj = _parse_json_object(line.text)
         if obj is None:
             record = {"file": line.file, "line_number": line.line_number, "line": line.text}
-            quarantined.append(Quarantined(FILE_SOURCE, "events", record, ("invalid_json",)))
+            not_objects.append(Quarantined(FILE_SOURCE, "events", record, ("invalid_json",)))
             continue
-        row = _normalize(events, obj, from_file=True)
-        if row["received_at"] is not None and row["received_at"] >= cutoff:
-            continue
-        candidates["events"].append(_Candidate("events", FILE_SOURCE, obj, row, order))
-        order += 1
+        row, malformed = _normalize_file_row(obj)
+        if files_loaded_whole or row["received_at"] is None or row["received_at"] < cutoff:
+            landed["events"].append(_Landed("events", FILE_SOURCE, obj, row, malformed))
+    return landed, not_objects
 
+
+def validate(
+    sources: Mapping[str, Sequence[Mapping[str, Any]]],
+    event_file_lines: Iterable[LineInput],
+    as_of: date,
+    *,
+    files_loaded_whole: bool = False,
+) -> ValidationResult:
+    """Split the rows visible at ``as_of`` into accepted, quarantined, duplicate and superseded ones.
+
+    ``files_loaded_whole``: every event-file line is visible (the file was loaded by
+    this run or an earlier one) instead of only lines received by the end of as-of.
+    """
+    landed, quarantined = _land(sources, event_file_lines, as_of, files_loaded_whole)
+    latest_org: dict[str, Row] = {}
+    for org in (entry.row for entry in landed["organizations"]):
+        if not _is_missing(org["id"]) and (
+            org["id"] not in latest_org or _later(org["updated_at"], latest_org[org["id"]]["updated_at"])
+        ):
+            latest_org[org["id"]] = org
     ctx = _Context(
-        org_currency={c.row["id"]: c.row["currency"] for c in candidates["organizations"] if c.row["id"] is not None},
+        tenant_currency={org_id: org["currency"] for org_id, org in latest_org.items()},
         parent_ids={
-            parent: {c.row["id"] for c in candidates[parent] if c.row["id"] is not None} for _, _, parent in REFERENCES
+            parent: {entry.row["id"] for entry in landed[parent] if not _is_missing(entry.row["id"])}
+            for _, _, parent in REFERENCES
         },
     )
-    result = ValidationResult(accepted={name: [] for name in SPECS}, quarantined=quarantined)
-    for table, table_candidates in candidates.items():
-        kept, result.duplicates[table] = _dedupe(table, table_candidates)
-        for candidate in kept:
-            reasons = _reasons(table, candidate.row, ctx)
+    result = ValidationResult(accepted={}, quarantined=quarantined)
+    for table, entries in landed.items():
+        spec = SPECS[table]
+        earlier: dict[str, list[_Landed]] = defaultdict(list)  # non-duplicate rows landed so far, by id
+        versions: dict[str, list[Row]] = defaultdict(list)
+        duplicates = 0
+        for entry in entries:
+            row_id = entry.row["id"]
+            if not _is_missing(row_id):
+                if any(_content(spec, entry.row) == _content(spec, other.row) for other in earlier[row_id]):
+                    duplicates += 1
+                    continue
+                earlier[row_id].append(entry)
+            reasons = _reasons(table, entry, ctx)
             if reasons:
-                result.quarantined.append(Quarantined(candidate.source, table, candidate.record, reasons))
+                result.quarantined.append(Quarantined(entry.source, table, entry.record, reasons))
             else:
-                result.accepted[table].append(candidate.row)
+                versions[entry.row["id"]].append(entry.row)
+        result.duplicates[table] = duplicates
+        result.superseded[table] = sum(len(rows) - 1 for rows in versions.values())
+        result.accepted[table] = [_current_version(table, rows) for rows in versions.values()]
     return result
+
+
+def _later(candidate: datetime | None, current: datetime | None) -> bool:
+    """Whether a version with extraction key ``candidate`` supersedes one with ``current`` (ties: later landed)."""
+    return current is None or (candidate is not None and candidate >= current)
+
+
+def _current_version(table: str, rows: list[Row]) -> Row:
+    """Events: the first landed accepted copy; mutable tables: the latest updated_at."""
+    if table in APPEND_ONLY:
+        return rows[0]
+    current = rows[0]
+    for row in rows[1:]:
+        if _later(row["updated_at"], current["updated_at"]):
+            current = row
+    return current
 
 
 def accepted_rows(
     sources: Mapping[str, Sequence[Mapping[str, Any]]],
-    event_file_lines: Iterable[str | EventFileLine],
+    event_file_lines: Iterable[LineInput],
     as_of: date,
+    *,
+    files_loaded_whole: bool = False,
 ) -> dict[str, list[Row]]:
-    """The accepted, deduplicated, normalized rows of every table at ``as_of``.
+    """The accepted rows of every table at ``as_of``, one per id.
 
     ``events`` holds DB events and file events together (file events carry exactly the
-    app.events columns). Every timestamp is an aware UTC datetime.
+    app.events columns). Every timestamp is an aware UTC datetime; char(n) values are
+    unpadded; other values are as landed ('' stays '').
     """
-    return validate(sources, event_file_lines, as_of).accepted
+    return validate(sources, event_file_lines, as_of, files_loaded_whole=files_loaded_whole).accepted
 
 
 def read_source_tables(connect: Callable[[str], Any]) -> dict[str, list[Row]]:
@@ -864,10 +1015,13 @@ def payments_daily(
             groups[(payment["tenant_id"], utc_date(payment["created_at"]), payment["method"])].append(payment)
     keys = set(groups)
     if zero_rows:
+        methods: dict[str, set[str]] = defaultdict(set)  # the methods each tenant has used by as-of
+        for tenant, _, method in groups:
+            methods[tenant].add(method)
         keys |= {
             (tenant, day, method)
             for tenant, (first, last) in covered_ranges(accepted, as_of).items()
             for day in _days(first, last)
-            for method in PAYMENT_METHODS
+            for method in methods[tenant]
         }
     return {key: _payment_day(groups.get(key, [])) for key in sorted(keys)}

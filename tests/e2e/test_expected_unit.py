@@ -202,17 +202,26 @@ CASES: list[tuple[str, str, dict[str, Any], tuple[str, ...]]] = [
     ("tenant unknown", "users", dict(tenant_id="initech"), ("unknown_tenant",)),
     ("required null", "users", dict(signup_at=None), ("missing_required",)),
     ("required empty", "payments", dict(user_id=""), ("missing_required",)),
-    ("required char blank", "plans", dict(currency="   "), ("missing_required",)),
+    ("required char blank", "plans", dict(currency="   "), ("missing_required", "currency_mismatch")),
     ("id empty", "sales_reps", dict(id=""), ("missing_required",)),
     ("optional empty", "users", dict(email=""), ()),
     ("future by 1 day + 1 s", "events", dict(occurred_at=T0 + timedelta(days=1) + SECOND), ("future_timestamp",)),
     ("future by exactly 1 day", "events", dict(occurred_at=T0 + timedelta(days=1)), ()),
     ("past is fine", "events", dict(occurred_at=T0 - timedelta(days=30)), ()),
+    (
+        "future subscription event",
+        "subscription_events",
+        dict(occurred_at=T0 + timedelta(days=2)),
+        ("future_timestamp",),
+    ),
+    ("organization of another tenant", "organizations", dict(tenant_id="globex"), ("unknown_tenant",)),
     ("implausible optional ts", "users", dict(deleted_at=at("1999-12-31 23:59:59")), ("implausible_timestamp",)),
     ("implausible settled_at", "payments", dict(settled_at=at("1970-01-01")), ("implausible_timestamp",)),
     ("2000-01-01 is plausible", "leads", dict(first_contact_at=at("2000-01-01")), ()),
     ("bad platform", "users", dict(platform="IOS"), ("invalid_enum",)),
-    ("optional enum empty", "users", dict(platform=""), ()),
+    ("optional enum empty", "users", dict(platform=""), ("invalid_enum",)),
+    ("optional enum null", "users", dict(platform=None), ()),
+    ("required enum empty", "payments", dict(method=""), ("missing_required", "invalid_enum")),
     ("bad interval", "plans", dict(billing_interval="week"), ("invalid_enum",)),
     ("bad subscription event type", "subscription_events", dict(event_type="paused"), ("invalid_enum",)),
     ("bad subscription status", "subscription_events", dict(status="paused"), ("invalid_enum",)),
@@ -266,7 +275,7 @@ def test_accepted_rows_are_normalized() -> None:
         AS_OF,
     )
     user = accepted["users"][0]
-    assert user["email"] is None
+    assert user["email"] == ""  # '' is a value, kept as landed
     assert user["signup_at"] == at("2024-01-01 23:30") and user["signup_at"].tzinfo == UTC
 
 
@@ -308,16 +317,27 @@ def test_rows_changed_after_the_as_of_date_are_invisible() -> None:
                 row("events", id="bad-late", tenant_id=None, received_at=end + SECOND),
             ],
             subscription_events=[row("subscription_events", received_at=end)],
-            payments=[row("payments", updated_at=None)],  # a null extraction key is visible
+            payments=[row("payments", updated_at=None)],  # a null extraction key is never extracted
         ),
-        [file_line(id="file-late", received_at=end), file_line(id="file-ok", received_at=end - SECOND)],
+        [
+            file_line(id="file-late", received_at=end),
+            file_line(id="file-ok", received_at=end - SECOND),
+            file_line(id="file-no-key", received_at=None),  # visible, then missing_required
+        ],
         AS_OF,
     )
-    assert result.quarantined == []
+    assert [(q.record["id"], q.reasons) for q in result.quarantined] == [("file-no-key", ("missing_required",))]
     assert [u["id"] for u in result.accepted["users"]] == ["last"]
     assert [e["id"] for e in result.accepted["events"]] == ["file-ok"]
     assert result.accepted["subscription_events"] == []
-    assert len(result.accepted["payments"]) == 1
+    assert result.accepted["payments"] == []
+
+
+def test_files_loaded_whole_makes_every_line_visible() -> None:
+    late = file_line(id="file-late", received_at=ex.end_of_day(AS_OF) + timedelta(days=3))
+    assert ex.accepted_rows(sources_with(), [late], AS_OF)["events"] == []
+    accepted = ex.accepted_rows(sources_with(), [late], AS_OF, files_loaded_whole=True)
+    assert [e["id"] for e in accepted["events"]] == ["file-late"]
 
 
 # --------------------------------------------------------------------------- event files
@@ -337,6 +357,9 @@ def test_event_file_lines() -> None:
         json.dumps({k: v for k, v in json.loads(file_line(id="f5")).items() if k != "properties"}),
         file_line(id="f6", user_id=42, occurred_at="yesterday"),
         file_line(id="f7", extra_field="ignored"),
+        file_line(id="f8", session_id={"nested": True}),
+        file_line(id="f9", country="USA"),
+        file_line(id="f10", received_at=1704189600),
     ]
     result = ex.validate(sources_with(), lines, AS_OF)
     quarantined = [(q.source, q.record.get("id") or q.record.get("line"), q.reasons) for q in result.quarantined]
@@ -346,7 +369,10 @@ def test_event_file_lines() -> None:
         ("event_file", '"a string"', ("invalid_json",)),
         ("event_file", lines[6], ("invalid_json",)),  # NaN is not valid JSON for jsonb
         ("event_file", "f3", ("invalid_json",)),
-        ("event_file", "f6", ("missing_required",)),  # an unparseable timestamp is null
+        ("event_file", "f6", ("missing_required", "invalid_json")),  # an unparseable timestamp is null
+        ("event_file", "f8", ("invalid_json",)),  # an object where text is expected
+        ("event_file", "f9", ("invalid_json",)),  # a country that does not fit char(2)
+        ("event_file", "f10", ("missing_required", "invalid_json")),  # a number is no timestamp
     ]
     assert result.quarantined[0].record == {"file": "", "line_number": 4, "line": "{not json"}
     events = {e["id"]: e for e in result.accepted["events"]}
@@ -362,25 +388,68 @@ def test_numbers_in_file_lines_read_as_text() -> None:
 
 def test_event_ids_count_once_across_db_and_files() -> None:
     db_event = row("events", id="e1")
-    late_copy = file_line(id="e1", received_at=(T0 + SECOND).isoformat(), tenant_id=None)
+    changed_copy = file_line(id="e1", received_at=(T0 + SECOND).isoformat(), tenant_id=None)
     result = ex.validate(
         sources_with(events=[db_event]),
-        [file_line(id="e1"), file_line(id="e1"), late_copy, file_line(id="e2")],
+        [file_line(id="e1"), file_line(id="e1"), changed_copy, file_line(id="e2")],
         AS_OF,
     )
-    assert result.quarantined == []  # the kept version of e1 is the earliest received DB row
     assert sorted(e["id"] for e in result.accepted["events"]) == ["e1", "e2"]
-    assert result.accepted["events"][0]["session_id"] == "x"
-    assert result.duplicates["events"] == 3
+    assert result.duplicates["events"] == 2  # identical copies of the DB row
+    # a copy with other content is validated on its own
+    assert [(q.record["id"], q.reasons) for q in result.quarantined] == [("e1", ("unknown_tenant", "missing_required"))]
 
 
-def test_earliest_received_version_of_an_event_is_kept() -> None:
+def test_first_landed_accepted_version_of_an_event_is_kept() -> None:
     result = ex.validate(
         sources_with(events=[row("events", id="e1", received_at=T0 + SECOND, properties={"from": "db"})]),
         [file_line(id="e1", received_at=T0.isoformat(), properties={"from": "file"})],
         AS_OF,
     )
+    assert [e["properties"] for e in result.accepted["events"]] == [{"from": "db"}]
+    assert result.superseded["events"] == 1
+    # a quarantined first copy does not hide a valid later one
+    result = ex.validate(
+        sources_with(events=[row("events", id="e1", properties="oops")]),
+        [file_line(id="e1", properties={"from": "file"})],
+        AS_OF,
+    )
     assert [e["properties"] for e in result.accepted["events"]] == [{"from": "file"}]
+    assert [q.reasons for q in result.quarantined] == [("invalid_json",)]
+
+
+def test_latest_accepted_version_of_a_mutable_row_is_kept() -> None:
+    versions = [
+        row("users", platform="web", updated_at=T0 + timedelta(hours=2)),
+        row("users", platform="ios", updated_at=T0),
+        row("users", platform="tv", updated_at=T0 + timedelta(hours=3)),  # invalid: quarantined
+        row("users", platform="web", updated_at=T0 + timedelta(hours=2)),  # identical: a duplicate
+    ]
+    result = ex.validate(sources_with(users=versions), [], AS_OF)
+    assert [u["platform"] for u in result.accepted["users"]] == ["web"]
+    assert (result.duplicates["users"], result.superseded["users"], len(result.quarantined)) == (1, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "instant"),
+    [
+        ("2024-01-02T10:00:00Z", "2024-01-02 10:00:00"),
+        ("2024-01-02t10:00:00z", "2024-01-02 10:00:00"),
+        ("2024-01-02 10:00", "2024-01-02 10:00:00"),
+        ("2024-01-02", "2024-01-02 00:00:00"),
+        ("2024-01-02T10:00:00+0530", "2024-01-02 04:30:00"),
+        ("2024-01-02T10:00:00-03", "2024-01-02 13:00:00"),
+        ("2024-01-02T10:00:00.5 +01:00", "2024-01-02 09:00:00.5"),
+        ("2024-01-02T10:00:00.1234567Z", "2024-01-02 10:00:00.123457"),
+        ("2024-02-30T10:00:00Z", None),
+        ("now", None),
+        ("20240102T100000Z", None),
+        ("2024-01-02T10Z", None),
+        (" 2024-01-02", None),
+    ],
+)
+def test_parse_iso_timestamp(text: str, instant: str | None) -> None:
+    assert ex.parse_iso_timestamp(text) == (at(instant) if instant else None)
 
 
 def test_read_event_files(tmp_path: Path) -> None:
@@ -818,8 +887,8 @@ def test_payments_daily() -> None:
         "success_rate": None,
         "latency_p95_ms": None,
     }
-    assert daily[("acme", date(2024, 1, 3), "crypto")]["attempts"] == 0
-    assert len(daily) == 2 * 4  # every covered day x every method
+    assert daily[("acme", date(2024, 1, 3), "card")]["attempts"] == 0
+    assert len(daily) == 2 * 2  # every covered day x every method the tenant used
     assert len(ex.payments_daily(accepted, as_of, zero_rows=False)) == 2
 
 
@@ -829,3 +898,20 @@ def test_percentile_cont() -> None:
     assert ex.percentile_cont([1.0, 7, 13, 29, 31], 0.95) == pytest.approx(30.6)
     assert ex.percentile_cont([42], 0.99) == 42.0
     assert ex.percentile_cont([], 0.95) is None
+
+
+def test_event_file_line_shapes() -> None:
+    text = file_line(id="f1")
+    shapes = [
+        text,
+        ex.EventFileLine("a.jsonl", 3, text),
+        ("a.jsonl", 3, text),
+        {"file": "a.jsonl", "line_number": 3, "line": text, "value": None},
+    ]
+    for shape in shapes:
+        assert [e["id"] for e in ex.accepted_rows(sources_with(), [shape], AS_OF)["events"]] == ["f1"]
+    result = ex.validate(sources_with(), [("a.jsonl", 3, "oops"), "oops"], AS_OF)
+    assert [q.record for q in result.quarantined] == [
+        {"file": "a.jsonl", "line_number": 3, "line": "oops"},
+        {"file": "", "line_number": 2, "line": "oops"},
+    ]
