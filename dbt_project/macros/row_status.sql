@@ -1,13 +1,11 @@
-{#- The landing status of a base-model row, given its _row_hash and reasons:
-    'duplicate' when a row landed earlier (landing_order: the order rows
-    landed in, ending in a stable tiebreak) has the same id and identical
-    content; else 'quarantined' when any reason code applies; else 'accepted'.
-    Rows without an id are never duplicates (they cannot be matched). -#}
-{% macro row_status(landing_order) -%}
+{#- The landing status of a base-model row from its reasons and _copy_number
+    (row_number over the rows with the same id and _row_hash in landing order):
+    'duplicate' when an identical row with the same id landed earlier
+    (_copy_number > 1); else 'quarantined' when any reason code applies; else
+    'accepted'. Rows without an id are never duplicates (nothing to match). -#}
+{% macro row_status() -%}
     case
-        when id is not null and id <> ''
-            and row_number() over (partition by id, _row_hash order by {{ landing_order }}) > 1
-            then 'duplicate'
+        when id is not null and id <> '' and _copy_number > 1 then 'duplicate'
         when cardinality(reasons) > 0 then 'quarantined'
         else 'accepted'
     end

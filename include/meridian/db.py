@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -24,12 +25,13 @@ def dsn(conn_id: str) -> str:
     env = os.environ.get(f"AIRFLOW_CONN_{conn_id.upper()}")
     if env:
         return normalize_postgres_uri(env)
-    try:
-        from airflow.sdk import BaseHook  # only inside Airflow
+    if "airflow.sdk" in sys.modules:  # inside an Airflow process: ask its connections (UI, secrets backends)
+        try:
+            from airflow.sdk import BaseHook
 
-        return normalize_postgres_uri(BaseHook.get_connection(conn_id).get_uri())
-    except Exception:  # noqa: BLE001 - not in Airflow, or no such connection: use the embedded default
-        log.debug("connection %s not found in Airflow; using the embedded default", conn_id)
+            return normalize_postgres_uri(BaseHook.get_connection(conn_id).get_uri())
+        except Exception:  # noqa: BLE001 - no such connection: fall back to the embedded default
+            log.info("connection %s is not defined in Airflow; using the embedded default", conn_id)
     return embedded_uri(conn_id)
 
 

@@ -1,11 +1,12 @@
 {#-
     audit.batch_outcomes: per landed batch, how staging classified its rows at
-    this as-of date: accepted, quarantined, duplicates. The reconcile_batches
-    task copies the counts into audit.batches and checks
+    this as-of date: accepted, quarantined, duplicates (classified is their
+    sum), beside what the batch landed (audit.batches.landed). The
+    reconcile_batches task copies the counts into audit.batches and checks
     landed = accepted + quarantined + duplicates for every batch loaded by runs
-    up to the as-of date. deferred counts event-file lines not visible at this
-    as-of date (their batch was loaded by a later run); it is 0 for the batches
-    the check covers.
+    up to the as-of date (is_reconcilable); the same check runs as a dbt test.
+    deferred counts event-file lines not visible at this as-of date (their batch
+    was loaded by a later run).
 -#}
 {%- set base_models = [
     'base_app__organizations',
@@ -40,6 +41,12 @@ classified_rows as (
 
 ),
 
+batches as (
+
+    select * from {{ ref('base_audit__batches') }}
+
+),
+
 deferred_rows as (
 
     select
@@ -63,18 +70,39 @@ counted as (
 
 ),
 
-final as (
+outcomes as (
 
     select
         coalesce(counted.batch_id, deferred_rows.batch_id) as batch_id,
-        cast(coalesce(counted.accepted, 0) as integer) as accepted,
-        cast(coalesce(counted.quarantined, 0) as integer) as quarantined,
-        cast(coalesce(counted.duplicates, 0) as integer) as duplicates,
-        cast(coalesce(counted.accepted, 0) + coalesce(counted.quarantined, 0) + coalesce(counted.duplicates, 0) as integer) as classified,
-        cast(coalesce(deferred_rows.row_count, 0) as integer) as deferred
+        coalesce(counted.accepted, 0) as accepted,
+        coalesce(counted.quarantined, 0) as quarantined,
+        coalesce(counted.duplicates, 0) as duplicates,
+        coalesce(deferred_rows.row_count, 0) as deferred
     from counted
     full outer join deferred_rows
         on counted.batch_id = deferred_rows.batch_id
+
+),
+
+final as (
+
+    -- every recorded batch (one whose rows all went missing shows with zero counts)
+    -- and every batch id seen in raw (one missing from audit.batches shows with landed null)
+    select
+        coalesce(outcomes.batch_id, batches.batch_id) as batch_id,
+        batches.source,
+        batches.table_name,
+        batches.as_of_date,
+        batches.landed,
+        cast(coalesce(outcomes.accepted, 0) as integer) as accepted,
+        cast(coalesce(outcomes.quarantined, 0) as integer) as quarantined,
+        cast(coalesce(outcomes.duplicates, 0) as integer) as duplicates,
+        cast(coalesce(outcomes.accepted + outcomes.quarantined + outcomes.duplicates, 0) as integer) as classified,
+        cast(coalesce(outcomes.deferred, 0) as integer) as deferred,
+        coalesce(batches.as_of_date <= {{ as_of_date() }}, false) as is_reconcilable
+    from outcomes
+    full outer join batches
+        on outcomes.batch_id = batches.batch_id
 
 )
 

@@ -48,9 +48,9 @@ events as (
 
 ),
 
-event_files as (
+event_file_lines as (
 
-    select * from {{ ref('base_app__event_files') }}
+    select * from {{ ref('base_app__event_file_lines') }}
 
 ),
 
@@ -75,21 +75,21 @@ quarantined_file_events as (
         'app' as source,
         'event_files' as table_name,
         case
-            when jsonb_typeof(event_files.record) = 'object' then event_files.record
+            when jsonb_typeof(event_file_lines.record) = 'object' then event_file_lines.record
             else jsonb_build_object(
-                'file', event_files._file_name,
-                'line_number', event_files._line_number,
-                'line', coalesce(event_files._line, cast(event_files.record as text))
+                'file', event_file_lines._file_name,
+                'line_number', event_file_lines._line_number,
+                'line', coalesce(event_file_lines._line, cast(event_file_lines.record as text))
             )
         end as record,
         events.reasons,
         events._batch_id as batch_id,
         events._loaded_at as quarantined_at
     from events
-    inner join event_files
-        on events._batch_id = event_files._batch_id
-        and events._file_name = event_files._file_name
-        and events._line_number = event_files._line_number
+    inner join event_file_lines
+        on events._batch_id = event_file_lines._batch_id
+        and events._file_name = event_file_lines._file_name
+        and events._line_number = event_file_lines._line_number
     where events.row_status = 'quarantined'
         and events.origin = 'file'
 

@@ -4,7 +4,9 @@ One connection per source database, one transaction each: the tables are
 created if missing (``SourceTable.create_sql``), truncated, filled, and
 committed together at the end, so a failed generation leaves the previous data
 in place. COPY runs on a background thread fed by a small queue: PostgreSQL
-parses and indexes one chunk while Python generates the next.
+parses and indexes one chunk while Python generates the next. The tables are
+truncated in the loading transaction, so COPY can use ``FREEZE`` (rows written
+already frozen: no hint-bit rewrite on first read).
 
 Rows are COPY text format lines (tab-separated, ``\\N`` for null).
 """
@@ -126,7 +128,8 @@ class SourceLoader:
             try:
                 with self._conns[table.source].cursor() as cur:
                     cur.copy_expert(
-                        f"copy public.{table.name} ({columns}) from stdin", io.BytesIO(text.encode("utf-8"))
+                        f"copy public.{table.name} ({columns}) from stdin with (freeze)",
+                        io.BytesIO(text.encode("utf-8")),
                     )
             except BaseException as exc:  # noqa: BLE001 - handed to the main thread
                 self._error = exc

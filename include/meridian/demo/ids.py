@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import random
-
 
 class Ids:
     def __init__(self) -> None:
@@ -18,14 +16,8 @@ class Ids:
         """The last number handed out for ``prefix`` (0 before the first)."""
         return self._counters.get(prefix, 0)
 
-    def advance(self, prefix: str, number: int) -> None:
-        """Record that numbers up to ``number`` were handed out by a hot loop that counts itself."""
+    def skip_to(self, prefix: str, number: int) -> None:
+        """Numbers up to ``number`` were handed out by a hot loop that counts on its own."""
+        if number < self.last(prefix):
+            raise ValueError(f"counter {prefix} cannot go back from {self.last(prefix)} to {number}")
         self._counters[prefix] = number
-
-
-def stream(seed: int, *parts: object) -> random.Random:
-    """An independent random stream per (seed, domain, tenant): one domain's changes leave the others alone.
-
-    ``random.Random`` seeds a ``str`` through SHA-512, so streams do not depend on PYTHONHASHSEED.
-    """
-    return random.Random(":".join([str(seed), *(str(part) for part in parts)]))

@@ -14,12 +14,13 @@ import gzip
 import os
 import shutil
 import tempfile
+from datetime import timedelta
 from operator import itemgetter
 from pathlib import Path
 
 from meridian.demo.timeline import Window
 
-PATTERNS = ("*.jsonl", "*.jsonl.gz")
+OLD_FILES = "*.jsonl*"  # also archive copies renamed on a name clash, e.g. events_x.jsonl.<checksum>.gz
 GZIP_SHARE = 0.3
 
 # day index (0 = start_date) -> [(received ms, line with newline), ...]
@@ -44,9 +45,9 @@ class LandingWriter:
             entries = buckets[day_index]
             entries.sort(key=itemgetter(0))  # stable: ties keep generation order
             data = "".join(line for _, line in entries).encode("utf-8")
-            day = window.date_of(window.start_ms).toordinal() + day_index
+            day = window.start_date + timedelta(days=day_index)
             gzipped = gzip_draws[day_index % len(gzip_draws)] < GZIP_SHARE
-            name = file_name(tenant_id, _iso_day(day), gzipped)
+            name = file_name(tenant_id, day.isoformat(), gzipped)
             if gzipped:
                 data = gzip.compress(data, compresslevel=6, mtime=0)
             path = self._staging / name
@@ -60,10 +61,9 @@ class LandingWriter:
         for folder in (self.landing_dir, self.landing_dir / "archive"):
             if not folder.is_dir():
                 continue
-            for pattern in PATTERNS:
-                for old in folder.glob(pattern):
-                    if old.is_file():
-                        old.unlink()
+            for old in folder.glob(OLD_FILES):
+                if old.is_file():
+                    old.unlink()
         published = []
         for staged in self._staged:
             target = self.landing_dir / staged.name
@@ -75,8 +75,3 @@ class LandingWriter:
     def discard(self) -> None:
         shutil.rmtree(self._staging, ignore_errors=True)
 
-
-def _iso_day(ordinal: int) -> str:
-    from datetime import date
-
-    return date.fromordinal(ordinal).isoformat()

@@ -39,12 +39,16 @@ class Window:
 
     start_date: date
     end_date: date
+    start_ms: int = field(init=False)  # the first instant of start_date
+    now_ms: int = field(init=False)  # the end of end_date: nothing generated happens at or after it
     _prefixes: list[str] = field(init=False, repr=False)
     _hms: list[str] = field(init=False, repr=False)
     _millis: list[str] = field(init=False, repr=False)
     _first_day: int = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        self.start_ms = day_ms(self.start_date)
+        self.now_ms = day_ms(self.end_date) + DAY
         first = self.start_date - timedelta(days=_LOOKBACK_DAYS)
         count = (self.end_date - first).days + 1 + _LOOKAHEAD_DAYS
         self._first_day = (first - _EPOCH).days
@@ -56,21 +60,16 @@ class Window:
     def days(self) -> int:
         return (self.end_date - self.start_date).days + 1
 
-    @property
-    def start_ms(self) -> int:
-        return day_ms(self.start_date)
-
-    @property
-    def now_ms(self) -> int:
-        """The end of the last covered day: nothing generated happens at or after it."""
-        return day_ms(self.end_date) + DAY
-
     def day_index(self, ms: int) -> int:
         """Days since start_date (negative before the window)."""
         return (ms - self.start_ms) // DAY
 
     def date_of(self, ms: int) -> date:
         return _EPOCH + timedelta(days=ms // DAY)
+
+    def format_tables(self) -> tuple[int, list[str], list[str], list[str]]:
+        """(first day number, day prefixes, "HH:MM:SS." per second of day, "mmm+00:00" per ms) for inlined fmt."""
+        return self._first_day, self._prefixes, self._hms, self._millis
 
     def fmt(self, ms: int) -> str:
         day, rest = divmod(ms, DAY)

@@ -51,29 +51,60 @@ step_events as (
 
 ),
 
-step_events_with_previous as (
+step_events_with_entry as (
 
+    -- entering = the entity's first step-1 event (a window, not a join: no range
+    -- join between events and entries)
     select
         *,
-        lag(occurred_at) over (
-            partition by tenant_id, funnel_name, step_number, entity_type, entity_id
-            order by occurred_at
-        ) as previous_step_event_at
+        min(occurred_at) filter (where step_number = 1) over (
+            partition by tenant_id, funnel_name, entity_type, entity_id
+        ) as entered_at
     from step_events
 
 ),
 
-entries as (
+entries as materialized (
 
-    select
+    select distinct
         tenant_id,
         funnel_name,
         entity_type,
         entity_id,
-        min(occurred_at) as entered_at
-    from step_events
+        entered_at
+    from step_events_with_entry
     where step_number = 1
-    group by tenant_id, funnel_name, entity_type, entity_id
+
+),
+
+later_step_events as materialized (
+
+    -- only events of entered entities between entering and the end of the window
+    -- can be reached; an earlier step-k event is before any time step k − 1 can be
+    -- reached, so dropping it leaves "the first step-k event at or after t" unchanged
+    select
+        step_events_with_entry.tenant_id,
+        step_events_with_entry.funnel_name,
+        step_events_with_entry.step_number,
+        step_events_with_entry.entity_type,
+        step_events_with_entry.entity_id,
+        step_events_with_entry.occurred_at,
+        lag(step_events_with_entry.occurred_at) over (
+            partition by
+                step_events_with_entry.tenant_id,
+                step_events_with_entry.funnel_name,
+                step_events_with_entry.step_number,
+                step_events_with_entry.entity_type,
+                step_events_with_entry.entity_id
+            order by step_events_with_entry.occurred_at
+        ) as previous_step_event_at
+    from step_events_with_entry
+    inner join funnel_windows
+        on step_events_with_entry.funnel_name = funnel_windows.funnel_name
+    where step_events_with_entry.step_number > 1
+        and step_events_with_entry.occurred_at >= step_events_with_entry.entered_at
+        and step_events_with_entry.occurred_at
+            <= step_events_with_entry.entered_at + funnel_windows.window_days * interval '1 day'
 
 ),
 
@@ -106,9 +137,7 @@ steps_reached as (
                 next_step.occurred_at as reached_at,
                 progress.reached_at as previous_step_reached_at
             from progress
-            inner join funnel_windows
-                on progress.funnel_name = funnel_windows.funnel_name
-            inner join step_events_with_previous as next_step
+            inner join later_step_events as next_step
                 on progress.tenant_id = next_step.tenant_id
                 and progress.funnel_name = next_step.funnel_name
                 and progress.entity_type = next_step.entity_type
@@ -119,7 +148,7 @@ steps_reached as (
                     next_step.previous_step_event_at is null
                     or next_step.previous_step_event_at < progress.reached_at
                 )
-                and next_step.occurred_at <= progress.entered_at + funnel_windows.window_days * interval '1 day'
+                -- later_step_events holds only events within the window of entering
 
         )
 

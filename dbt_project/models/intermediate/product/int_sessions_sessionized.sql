@@ -1,15 +1,21 @@
-{{ config(materialized='table') }}
+{{ config(
+    materialized='table',
+    pre_hook="set local work_mem = '256MB'",
+) }}
 
 {#- Sessionization (METRICS.md "Session"): a session is a maximal run of one user's
     events with no gap over var('session_gap_minutes') (30) minutes. One row per
     accepted app event that occurred by the end of the as-of date, carrying the
-    session it belongs to; events without a user_id are kept (they count in event
-    totals) but belong to no session (session_key null).
+    start of the session it belongs to; events without a user_id are kept (they
+    count in event totals) but belong to no session (session_started_at null).
 
     Departs from "one row per session" on purpose: the event-level table is read by
     the session mart, the daily activity model and the business events, so the
-    staging events are scanned and sorted once. session_key = md5 of tenant, user
-    and the session's start instant (UTC, microseconds): deterministic across runs. -#}
+    staging events are scanned and sorted once (the pre-hook gives that one sort
+    enough memory to stay off disk). A session is identified by (tenant_id, user_id,
+    session_started_at); fct_sessions turns that into its md5 session_key. Events of
+    a user at the same instant are one block: which of them carries
+    is_session_start is arbitrary, nothing else depends on their order. -#}
 
 with
 
@@ -34,14 +40,14 @@ events_in_range as (
 
 ),
 
-user_events_with_previous as (
+events_with_previous as (
 
+    -- events without a user share one partition per tenant; their flags are dropped below
     select
         *,
         lag(occurred_at) over user_timeline as previous_occurred_at
     from events_in_range
-    where user_id is not null
-    window user_timeline as (partition by tenant_id, user_id order by occurred_at, event_id)
+    window user_timeline as (partition by tenant_id, user_id order by occurred_at)
 
 ),
 
@@ -52,8 +58,8 @@ session_starts_flagged as (
         (
             previous_occurred_at is null
             or occurred_at - previous_occurred_at > interval '1 minute' * {{ var('session_gap_minutes') }}
-        ) as is_session_start
-    from user_events_with_previous
+        ) as is_gap_before
+    from events_with_previous
 
 ),
 
@@ -63,58 +69,29 @@ session_starts_carried as (
     -- start flags' times is the start of the session the event is in
     select
         *,
-        max(case when is_session_start then occurred_at end) over (
+        -- the default (range) frame includes events at the same instant, so every
+        -- event of a tied block sees the block's start flag whatever their order
+        max(case when is_gap_before then occurred_at end) over (
             partition by tenant_id, user_id
-            order by occurred_at, event_id
-            rows between unbounded preceding and current row
-        ) as session_started_at
+            order by occurred_at
+        ) as carried_session_start
     from session_starts_flagged
-
-),
-
-user_events_sessionized as (
-
-    select
-        event_id,
-        tenant_id,
-        user_id,
-        event_type,
-        platform,
-        occurred_at,
-        {{ utc_date('occurred_at') }} as event_date,
-        is_session_start,
-        session_started_at,
-        md5(
-            tenant_id || '|' || user_id || '|'
-            || to_char(session_started_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-        ) as session_key
-    from session_starts_carried
-
-),
-
-anonymous_events as (
-
-    select
-        event_id,
-        tenant_id,
-        user_id,
-        event_type,
-        platform,
-        occurred_at,
-        {{ utc_date('occurred_at') }} as event_date,
-        false as is_session_start,
-        cast(null as timestamptz) as session_started_at,
-        cast(null as text) as session_key
-    from events_in_range
-    where user_id is null
 
 ),
 
 final as (
 
-    select * from user_events_sessionized
-    union all
-    select * from anonymous_events
+    select
+        event_id,
+        tenant_id,
+        user_id,
+        event_type,
+        platform,
+        occurred_at,
+        {{ utc_date('occurred_at') }} as event_date,
+        user_id is not null and is_gap_before as is_session_start,
+        case when user_id is not null then carried_session_start end as session_started_at
+    from session_starts_carried
 
 )
 

@@ -1,15 +1,18 @@
 {#-
-    Every line of every landed event file, parsed into the columns of app.events.
+    Every line of every landed event file, parsed into the columns of app.events
+    (the line itself stays in base_app__event_file_lines).
 
     Materialized as a table (not a view, unlike the staging default): event files
     carry up to millions of lines and base_app__events reads them once per build.
 
-    Parsing never fails: text fields take the JSON value's text, timestamps go
-    through safe_cast_timestamptz (null when unparseable) and country must fit
-    char(2). is_malformed marks a line that is not a JSON object or has a field
-    of the wrong type (an object or array where text is expected, a timestamp
-    that does not parse, a country longer than 2 characters); base_app__events
-    turns it into reason `invalid_json`.
+    Parsing never fails: text fields take the JSON value's text as ->> reads it
+    (numbers and booleans as their JSON text, objects and arrays too), timestamps
+    go through safe_cast_timestamptz (null when not ISO-8601), country is null
+    when longer than 2 characters. is_malformed marks a line that is not a JSON
+    object or has a field of the wrong type (an object or array where text is
+    expected, a timestamp that does not parse, a country too long):
+    base_app__events gives it reason `invalid_json`, and a required timestamp
+    that did not parse is also `missing_required`.
 
     Visibility: a file is loaded whole by the run of its batch's as-of date
     (audit.batches.as_of_date), so a line is visible to runs of that date and
@@ -26,13 +29,13 @@ with
 
 event_file_lines as (
 
-    select * from {{ source('raw', 'app__event_files') }}
+    select * from {{ ref('base_app__event_file_lines') }}
 
 ),
 
 batches as (
 
-    select * from {{ source('audit', 'batches') }}
+    select * from {{ ref('base_audit__batches') }}
 
 ),
 
@@ -64,9 +67,16 @@ typed as (
         extracted.*,
         case when char_length(country_text) <= 2 then cast(country_text as char(2)) end as country,
         {%- for field in timestamp_fields %}
-        {{ safe_cast_timestamptz(field ~ '_text') }} as {{ field }}{{ ',' if not loop.last }}
+        parsed_timestamps.{{ field }}{{ ',' if not loop.last }}
         {%- endfor %}
     from extracted
+    -- a function call in from is evaluated once per line, where a plain expression would be
+    -- inlined and parsed again wherever it is used (is_malformed); unnest keeps the plan parallel
+    cross join lateral unnest(
+        {%- for field in timestamp_fields %}
+        array[{{ safe_cast_timestamptz('extracted.' ~ field ~ '_text') | indent(8) }}]{{ ',' if not loop.last }}
+        {%- endfor %}
+    ) as parsed_timestamps ({{ timestamp_fields | join(', ') }})
 
 ),
 
@@ -74,15 +84,17 @@ checked as (
 
     select
         typed.*,
-        (
+        coalesce(
             not is_json_object
-            {%- for field in text_fields + ['country'] %}
-            or coalesce(jsonb_typeof(record -> '{{ field }}') in ('object', 'array'), false)
+            -- an object or array is no text value (the prefix test spares most jsonb lookups)
+            {%- for field in text_fields %}
+            or (left({{ field }}, 1) in ('{', '[') and jsonb_typeof(record -> '{{ field }}') in ('object', 'array'))
             {%- endfor %}
             or (country_text is not null and country is null)
             {%- for field in timestamp_fields %}
             or ({{ field }}_text is not null and {{ field }} is null)
-            {%- endfor %}
+            {%- endfor %},
+            false
         ) as is_malformed
     from typed
 
@@ -93,8 +105,6 @@ final as (
     select
         checked._file_name,
         checked._line_number,
-        checked._line,
-        checked.record,
         checked.is_json_object,
         {%- for column in source_columns('app__events') %}
         checked.{{ column }},

@@ -19,7 +19,14 @@ with
 landed_db_events as (
 
     select
-        {{ source_columns('app__events') | join(',\n        ') }},
+        {%- for column in source_columns('app__events') %}
+        {%- if column == 'properties' %}
+        -- JSON null is no properties, as an absent or null field in an event file
+        nullif(properties, 'null'::jsonb) as properties,
+        {%- else %}
+        {{ column }},
+        {%- endif %}
+        {%- endfor %}
         _batch_id,
         _loaded_at
     from {{ source('raw', 'app__events') }}
@@ -91,7 +98,7 @@ validated as (
             when not landed_events.is_json_object then array['invalid_json']
             else {{ reason_codes([
                 unknown_tenant('landed_events.tenant_id', 'tenants.known_tenant_id'),
-                missing_required(['id', 'tenant_id', 'event_type', 'occurred_at', 'received_at']),
+                missing_required(['id', 'tenant_id', 'event_type', 'occurred_at', 'received_at'], source_column_types('app__events')),
                 future_timestamp('occurred_at', 'received_at'),
                 implausible_timestamp(['occurred_at', 'received_at']),
                 invalid_json('properties', 'is_malformed'),
@@ -103,12 +110,23 @@ validated as (
 
 ),
 
-classified as (
+numbered as (
 
     select
         validated.*,
-        {{ row_status('_loaded_at, _batch_id, origin, _file_name, _line_number') }} as row_status
+        -- reasons closes the order only to have the parallel workers compute it below the
+        -- sort (2M rows); it never breaks a tie between rows that differ
+        {{ copy_number('_loaded_at, _batch_id, origin, _file_name, _line_number, reasons') }} as _copy_number
     from validated
+
+),
+
+classified as (
+
+    select
+        numbered.*,
+        {{ row_status() }} as row_status
+    from numbered
 
 ),
 

@@ -1,3 +1,18 @@
+{#-
+    Every landed version of app.organizations whose updated_at is before the end of
+    the as-of date, validated against SOURCES.md: reasons lists every rule the
+    row breaks, row_status says whether it is accepted, quarantined or a
+    duplicate (same id and content as a row landed earlier), is_current marks
+    the latest accepted version of its id, the row stg_app__organizations keeps.
+    An organization is its own tenant: tenant_id must equal id (unknown_tenant
+    otherwise). The other base models check tenants and currencies against the
+    organizations landed here (known_tenants).
+
+    Materialized as a table (not a view, unlike the staging default): the
+    classification is read by the stg view, audit.quarantine and
+    audit.batch_outcomes, and computing it takes window functions over every
+    landed version.
+-#}
 {{ config(materialized='table') }}
 
 with
@@ -21,19 +36,28 @@ validated as (
         {{ row_hash(source_columns('app__organizations'), 'landed_organizations') }} as _row_hash,
         {{ reason_codes([
             unknown_tenant('tenant_id', "case when tenant_id = id then id end"),
-            missing_required(['id', 'tenant_id']),
+            missing_required(['id', 'tenant_id'], source_column_types('app__organizations')),
             implausible_timestamp(['created_at', 'updated_at']),
         ]) }} as reasons
     from landed_organizations
 
 ),
 
-classified as (
+numbered as (
 
     select
         validated.*,
-        {{ row_status('_loaded_at, _batch_id') }} as row_status
+        {{ copy_number('_loaded_at, _batch_id') }} as _copy_number
     from validated
+
+),
+
+classified as (
+
+    select
+        numbered.*,
+        {{ row_status() }} as row_status
+    from numbered
 
 ),
 

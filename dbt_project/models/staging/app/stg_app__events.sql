@@ -1,3 +1,8 @@
+{#-
+    One row per app event id: the first accepted landed copy, whether it came
+    from app.events or an event file (origin). Columns and types are the
+    SOURCES.md contract, enforced in _app__models.yml.
+-#}
 with
 
 base_events as (
@@ -8,7 +13,7 @@ base_events as (
 
 current_events as (
 
-    -- the first accepted landed copy of each event id
+    -- the first accepted landed copy of each id (append-only)
     select * from base_events
     where is_current
 

@@ -1,3 +1,15 @@
+{#-
+    Every landed version of billing.subscription_events whose received_at is before the end of
+    the as-of date, validated against SOURCES.md: reasons lists every rule the
+    row breaks, row_status says whether it is accepted, quarantined or a
+    duplicate (same id and content as a row landed earlier), is_current marks
+    the first accepted landed copy of its id, the row stg_billing__subscription_events keeps.
+
+    Materialized as a table (not a view, unlike the staging default): the
+    classification is read by the stg view, audit.quarantine and
+    audit.batch_outcomes, and computing it takes window functions over every
+    landed version.
+-#}
 {{ config(materialized='table') }}
 
 with
@@ -33,7 +45,7 @@ validated as (
         {{ row_hash(source_columns('billing__subscription_events'), 'landed_subscription_events') }} as _row_hash,
         {{ reason_codes([
             unknown_tenant('landed_subscription_events.tenant_id', 'tenants.known_tenant_id'),
-            missing_required(['id', 'tenant_id', 'subscription_id', 'user_id', 'status', 'plan_id', 'quantity', 'occurred_at', 'received_at']),
+            missing_required(['id', 'tenant_id', 'subscription_id', 'user_id', 'status', 'plan_id', 'quantity', 'occurred_at', 'received_at'], source_column_types('billing__subscription_events')),
             implausible_timestamp(['occurred_at', 'received_at']),
             invalid_enum({'event_type': ['created', 'activated', 'plan_changed', 'quantity_changed', 'past_due', 'canceled', 'reactivated'], 'status': ['trialing', 'active', 'past_due', 'canceled']}),
             future_timestamp('occurred_at', 'received_at'),
@@ -44,12 +56,21 @@ validated as (
 
 ),
 
-classified as (
+numbered as (
 
     select
         validated.*,
-        {{ row_status('_loaded_at, _batch_id') }} as row_status
+        {{ copy_number('_loaded_at, _batch_id') }} as _copy_number
     from validated
+
+),
+
+classified as (
+
+    select
+        numbered.*,
+        {{ row_status() }} as row_status
+    from numbered
 
 ),
 
@@ -57,8 +78,8 @@ final as (
 
     select
         classified.*,
-        -- staging keeps the latest accepted version of each id
-        {{ is_current_version('received_at desc, _loaded_at desc, _batch_id desc, _row_hash') }} as is_current
+        -- append-only: staging keeps the first accepted landed copy of each id
+        {{ is_current_version('_loaded_at, _batch_id, _row_hash') }} as is_current
     from classified
 
 )

@@ -1,3 +1,15 @@
+{#-
+    Every landed version of billing.webhook_deliveries whose updated_at is before the end of
+    the as-of date, validated against SOURCES.md: reasons lists every rule the
+    row breaks, row_status says whether it is accepted, quarantined or a
+    duplicate (same id and content as a row landed earlier), is_current marks
+    the latest accepted version of its id, the row stg_billing__webhook_deliveries keeps.
+
+    Materialized as a table (not a view, unlike the staging default): the
+    classification is read by the stg view, audit.quarantine and
+    audit.batch_outcomes, and computing it takes window functions over every
+    landed version.
+-#}
 {{ config(materialized='table') }}
 
 with
@@ -33,7 +45,7 @@ validated as (
         {{ row_hash(source_columns('billing__webhook_deliveries'), 'landed_webhook_deliveries') }} as _row_hash,
         {{ reason_codes([
             unknown_tenant('landed_webhook_deliveries.tenant_id', 'tenants.known_tenant_id'),
-            missing_required(['id', 'tenant_id', 'event_type', 'status', 'attempts', 'created_at']),
+            missing_required(['id', 'tenant_id', 'event_type', 'status', 'attempts', 'created_at'], source_column_types('billing__webhook_deliveries')),
             implausible_timestamp(['created_at', 'delivered_at', 'updated_at']),
             invalid_enum({'status': ['pending', 'delivered', 'failed']}),
         ]) }} as reasons
@@ -43,12 +55,21 @@ validated as (
 
 ),
 
-classified as (
+numbered as (
 
     select
         validated.*,
-        {{ row_status('_loaded_at, _batch_id') }} as row_status
+        {{ copy_number('_loaded_at, _batch_id') }} as _copy_number
     from validated
+
+),
+
+classified as (
+
+    select
+        numbered.*,
+        {{ row_status() }} as row_status
+    from numbered
 
 ),
 

@@ -1,3 +1,8 @@
+{#-
+    One row per billing.subscription_events id: its first accepted copy landed by the
+    as-of date. Columns and types are the SOURCES.md contract, enforced in
+    _billing__models.yml.
+-#}
 with
 
 base_subscription_events as (
@@ -8,7 +13,7 @@ base_subscription_events as (
 
 current_subscription_events as (
 
-    -- the latest accepted version of each id
+    -- the first accepted landed copy of each id (append-only)
     select * from base_subscription_events
     where is_current
 

@@ -1,3 +1,15 @@
+{#-
+    Every landed version of crm.customers whose updated_at is before the end of
+    the as-of date, validated against SOURCES.md: reasons lists every rule the
+    row breaks, row_status says whether it is accepted, quarantined or a
+    duplicate (same id and content as a row landed earlier), is_current marks
+    the latest accepted version of its id, the row stg_crm__customers keeps.
+
+    Materialized as a table (not a view, unlike the staging default): the
+    classification is read by the stg view, audit.quarantine and
+    audit.batch_outcomes, and computing it takes window functions over every
+    landed version.
+-#}
 {{ config(materialized='table') }}
 
 with
@@ -33,7 +45,7 @@ validated as (
         {{ row_hash(source_columns('crm__customers'), 'landed_customers') }} as _row_hash,
         {{ reason_codes([
             unknown_tenant('landed_customers.tenant_id', 'tenants.known_tenant_id'),
-            missing_required(['id', 'tenant_id', 'status', 'created_at']),
+            missing_required(['id', 'tenant_id', 'status', 'created_at'], source_column_types('crm__customers')),
             implausible_timestamp(['created_at', 'churned_at', 'updated_at']),
             invalid_enum({'segment': ['smb', 'mid_market', 'enterprise'], 'status': ['onboarding', 'active', 'at_risk', 'churned']}),
         ]) }} as reasons
@@ -43,12 +55,21 @@ validated as (
 
 ),
 
-classified as (
+numbered as (
 
     select
         validated.*,
-        {{ row_status('_loaded_at, _batch_id') }} as row_status
+        {{ copy_number('_loaded_at, _batch_id') }} as _copy_number
     from validated
+
+),
+
+classified as (
+
+    select
+        numbered.*,
+        {{ row_status() }} as row_status
+    from numbered
 
 ),
 

@@ -1,3 +1,8 @@
+{#-
+    One row per crm.proposals id: its latest accepted version landed by the
+    as-of date. Columns and types are the SOURCES.md contract, enforced in
+    _crm__models.yml.
+-#}
 with
 
 base_proposals as (

@@ -1,3 +1,17 @@
+{#-
+    Every landed version of games.tournament_entries whose updated_at is before the end of
+    the as-of date, validated against SOURCES.md: reasons lists every rule the
+    row breaks, row_status says whether it is accepted, quarantined or a
+    duplicate (same id and content as a row landed earlier), is_current marks
+    the latest accepted version of its id, the row stg_games__tournament_entries keeps.
+    tournament_id must match a tournament landed by the as-of date (any status) or the row is an
+    orphan_reference.
+
+    Materialized as a table (not a view, unlike the staging default): the
+    classification is read by the stg view, audit.quarantine and
+    audit.batch_outcomes, and computing it takes window functions over every
+    landed version.
+-#}
 {{ config(materialized='table') }}
 
 with
@@ -48,7 +62,7 @@ validated as (
         {{ row_hash(source_columns('games__tournament_entries'), 'landed_tournament_entries') }} as _row_hash,
         {{ reason_codes([
             unknown_tenant('landed_tournament_entries.tenant_id', 'tenants.known_tenant_id'),
-            missing_required(['id', 'tenant_id', 'tournament_id', 'user_id']),
+            missing_required(['id', 'tenant_id', 'tournament_id', 'user_id'], source_column_types('games__tournament_entries')),
             implausible_timestamp(['registered_at', 'updated_at']),
             orphan_reference('landed_tournament_entries.tournament_id', 'known_tournaments.known_tournament_id'),
         ]) }} as reasons
@@ -60,12 +74,21 @@ validated as (
 
 ),
 
-classified as (
+numbered as (
 
     select
         validated.*,
-        {{ row_status('_loaded_at, _batch_id') }} as row_status
+        {{ copy_number('_loaded_at, _batch_id') }} as _copy_number
     from validated
+
+),
+
+classified as (
+
+    select
+        numbered.*,
+        {{ row_status() }} as row_status
+    from numbered
 
 ),
 

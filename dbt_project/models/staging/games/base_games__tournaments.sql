@@ -1,3 +1,15 @@
+{#-
+    Every landed version of games.tournaments whose updated_at is before the end of
+    the as-of date, validated against SOURCES.md: reasons lists every rule the
+    row breaks, row_status says whether it is accepted, quarantined or a
+    duplicate (same id and content as a row landed earlier), is_current marks
+    the latest accepted version of its id, the row stg_games__tournaments keeps.
+
+    Materialized as a table (not a view, unlike the staging default): the
+    classification is read by the stg view, audit.quarantine and
+    audit.batch_outcomes, and computing it takes window functions over every
+    landed version.
+-#}
 {{ config(materialized='table') }}
 
 with
@@ -33,10 +45,9 @@ validated as (
         {{ row_hash(source_columns('games__tournaments'), 'landed_tournaments') }} as _row_hash,
         {{ reason_codes([
             unknown_tenant('landed_tournaments.tenant_id', 'tenants.known_tenant_id'),
-            missing_required(['id', 'tenant_id', 'format', 'status', 'created_at']),
+            missing_required(['id', 'tenant_id', 'format', 'status', 'created_at'], source_column_types('games__tournaments')),
             implausible_timestamp(['created_at', 'started_at', 'ended_at', 'updated_at']),
             invalid_enum({'format': ['single_elimination', 'double_elimination', 'round_robin', 'swiss', 'battle_royale'], 'status': ['scheduled', 'running', 'completed', 'canceled']}),
-            negative_amount(['entry_fee_cents']),
         ]) }} as reasons
     from landed_tournaments
     left join tenants
@@ -44,12 +55,21 @@ validated as (
 
 ),
 
-classified as (
+numbered as (
 
     select
         validated.*,
-        {{ row_status('_loaded_at, _batch_id') }} as row_status
+        {{ copy_number('_loaded_at, _batch_id') }} as _copy_number
     from validated
+
+),
+
+classified as (
+
+    select
+        numbered.*,
+        {{ row_status() }} as row_status
+    from numbered
 
 ),
 

@@ -1,3 +1,8 @@
+{#-
+    One row per games.tournament_entries id: its latest accepted version landed by the
+    as-of date. Columns and types are the SOURCES.md contract, enforced in
+    _games__models.yml.
+-#}
 with
 
 base_tournament_entries as (

@@ -1,0 +1,110 @@
+{#- Payment attempts per tenant, day and method (METRICS.md fct_payments_daily).
+    Every measure is on payment_date = the UTC date of created_at (so revenue here is
+    by attempt date, unlike fct_daily_kpis which counts succeeded payments at
+    settled_at). One row per day of the tenant's covered range (tenant_spine) ×
+    every method the tenant has used by the as-of date (zeros on days without
+    attempts, including days before the method's first use); a tenant without
+    payments has no rows. succeeded = status succeeded or refunded; unique_payers =
+    distinct users with a succeeded attempt; avg_value = revenue / succeeded;
+    latencies = settled_at − created_at of succeeded attempts (ms, percentile_cont);
+    averages, percentiles and rates are null when they have nothing to average. -#}
+
+with
+
+days as (
+
+    {{ tenant_spine('day') }}
+
+),
+
+payment_attempts as (
+
+    select * from {{ ref('int_payments_attempts') }}
+
+),
+
+tenant_methods as (
+
+    select distinct
+        tenant_id,
+        method
+    from payment_attempts
+
+),
+
+day_method_grid as (
+
+    select
+        days.tenant_id,
+        days.period_start as payment_date,
+        tenant_methods.method
+    from days
+    inner join tenant_methods
+        on days.tenant_id = tenant_methods.tenant_id
+
+),
+
+daily_method_attempts as (
+
+    select
+        tenant_id,
+        payment_date,
+        method,
+        count(*) as attempts,
+        count(*) filter (where is_succeeded) as succeeded,
+        count(*) filter (where is_failed) as failed,
+        count(*) filter (where is_pending) as pending,
+        coalesce(sum(amount_cents) filter (where is_succeeded), 0) as revenue_cents,
+        count(distinct user_id) filter (where is_succeeded) as unique_payers,
+        avg(settlement_latency_ms) as latency_avg_ms,
+        percentile_cont(array[0.5, 0.95, 0.99]) within group (order by settlement_latency_ms) as latency_percentiles_ms
+    from payment_attempts
+    group by tenant_id, payment_date, method
+
+),
+
+joined as (
+
+    select
+        day_method_grid.tenant_id,
+        day_method_grid.payment_date,
+        day_method_grid.method,
+        coalesce(daily_method_attempts.attempts, 0) as attempts,
+        coalesce(daily_method_attempts.succeeded, 0) as succeeded,
+        coalesce(daily_method_attempts.failed, 0) as failed,
+        coalesce(daily_method_attempts.pending, 0) as pending,
+        coalesce(daily_method_attempts.revenue_cents, 0) as revenue_cents,
+        coalesce(daily_method_attempts.unique_payers, 0) as unique_payers,
+        daily_method_attempts.latency_avg_ms,
+        daily_method_attempts.latency_percentiles_ms
+    from day_method_grid
+    left join daily_method_attempts
+        on day_method_grid.tenant_id = daily_method_attempts.tenant_id
+        and day_method_grid.payment_date = daily_method_attempts.payment_date
+        and day_method_grid.method = daily_method_attempts.method
+
+),
+
+final as (
+
+    select
+        cast(tenant_id as text) as tenant_id,
+        cast(payment_date as date) as payment_date,
+        cast(method as text) as method,
+        cast(attempts as integer) as attempts,
+        cast(succeeded as integer) as succeeded,
+        cast(failed as integer) as failed,
+        cast(pending as integer) as pending,
+        {{ safe_rate('succeeded', 'succeeded + failed') }} as success_rate,
+        {{ cents_to_money('revenue_cents') }} as revenue,
+        cast(unique_payers as integer) as unique_payers,
+        {{ cents_to_money('revenue_cents / nullif(cast(succeeded as numeric), 0)') }} as avg_value,
+        cast(round(latency_avg_ms, 2) as numeric(14, 2)) as latency_avg_ms,
+        cast(round(cast(latency_percentiles_ms[1] as numeric), 2) as numeric(14, 2)) as latency_p50_ms,
+        cast(round(cast(latency_percentiles_ms[2] as numeric), 2) as numeric(14, 2)) as latency_p95_ms,
+        cast(round(cast(latency_percentiles_ms[3] as numeric), 2) as numeric(14, 2)) as latency_p99_ms
+    from joined
+
+)
+
+select * from final

@@ -1,0 +1,144 @@
+{#- Funnel conversion by entry week (METRICS.md fct_funnel_steps): one row per
+    tenant, funnel of the seed funnel_definitions, cohort week and step, zeros for
+    weeks nobody entered. Each funnel's weeks run from the tenant's covered start
+    (tenant_spine), or from the funnel's first entry if that is earlier (CRM leads
+    may predate the first app activity), to the as-of week. Progress comes from
+    int_funnel_progress. Step 1 has conversion rates of 1 (null with no entries),
+    drop_off 0 and no median time from previous. -#}
+
+with
+
+tenant_coverage as (
+
+    select * from {{ ref('int_tenant_coverage') }}
+
+),
+
+funnel_definitions as (
+
+    select * from {{ ref('funnel_definitions') }}
+
+),
+
+funnel_progress as (
+
+    select * from {{ ref('int_funnel_progress') }}
+
+),
+
+first_entries as (
+
+    select
+        tenant_id,
+        funnel_name,
+        min(cohort_week) as first_entry_week
+    from funnel_progress
+    where step_number = 1
+    group by tenant_id, funnel_name
+
+),
+
+funnel_series as (
+
+    -- every tenant with a covered range or an entry × every funnel of the seed
+    select
+        tenants.tenant_id,
+        funnels.funnel_name,
+        first_entries.first_entry_week as start_date
+    from (
+        select tenant_id from tenant_coverage where covered_from_date is not null
+        union
+        select tenant_id from first_entries
+    ) as tenants
+    cross join (select distinct funnel_name from funnel_definitions) as funnels
+    left join first_entries
+        on tenants.tenant_id = first_entries.tenant_id
+        and funnels.funnel_name = first_entries.funnel_name
+
+),
+
+funnel_weeks as (
+
+    {{ tenant_spine('week', extra_starts='funnel_series', keys=['funnel_name']) }}
+
+),
+
+step_grid as (
+
+    select
+        funnel_weeks.tenant_id,
+        funnel_definitions.funnel_name,
+        funnel_weeks.period_start as cohort_week,
+        funnel_definitions.step_number,
+        funnel_definitions.step_name
+    from funnel_weeks
+    inner join funnel_definitions
+        on funnel_weeks.funnel_name = funnel_definitions.funnel_name
+
+),
+
+steps_reached as (
+
+    select
+        tenant_id,
+        funnel_name,
+        cohort_week,
+        step_number,
+        count(*) as entities_reached,
+        percentile_cont(0.5) within group (order by seconds_from_previous) as median_seconds_from_previous
+    from funnel_progress
+    group by tenant_id, funnel_name, cohort_week, step_number
+
+),
+
+joined as (
+
+    select
+        step_grid.tenant_id,
+        step_grid.funnel_name,
+        step_grid.cohort_week,
+        step_grid.step_number,
+        step_grid.step_name,
+        coalesce(steps_reached.entities_reached, 0) as entities_reached,
+        steps_reached.median_seconds_from_previous
+    from step_grid
+    left join steps_reached
+        on step_grid.tenant_id = steps_reached.tenant_id
+        and step_grid.funnel_name = steps_reached.funnel_name
+        and step_grid.cohort_week = steps_reached.cohort_week
+        and step_grid.step_number = steps_reached.step_number
+
+),
+
+with_previous_steps as (
+
+    select
+        *,
+        coalesce(lag(entities_reached) over funnel_week_steps, entities_reached) as previous_step_entities,
+        first_value(entities_reached) over funnel_week_steps as entered_entities
+    from joined
+    window funnel_week_steps as (
+        partition by tenant_id, funnel_name, cohort_week
+        order by step_number
+    )
+
+),
+
+final as (
+
+    select
+        cast(tenant_id as text) as tenant_id,
+        cast(funnel_name as text) as funnel_name,
+        cast(cohort_week as date) as cohort_week,
+        cast(step_number as integer) as step_number,
+        cast(step_name as text) as step_name,
+        cast(entities_reached as integer) as entities_reached,
+        {{ safe_rate('entities_reached', 'previous_step_entities') }} as conversion_from_previous_rate,
+        {{ safe_rate('entities_reached', 'entered_entities') }} as conversion_from_start_rate,
+        cast(previous_step_entities - entities_reached as integer) as drop_off,
+        cast(round(cast(median_seconds_from_previous as numeric), 2) as numeric(14, 2)) as median_seconds_from_previous
+    from with_previous_steps
+
+)
+
+select * from final

@@ -1,0 +1,248 @@
+{#- Signup cohorts by week and by month (METRICS.md fct_retention_cohorts). One row
+    per tenant, cohort_grain, cohort_start of the tenant's covered range (tenant_spine,
+    so cohorts with no signups are rows with cohort_size 0) and period_number
+    0 .. var('cohort_periods') whose period has started by the as-of date. Period n
+    of a week cohort is the week cohort_start + 7n days, of a month cohort the month
+    cohort_start + n months (periods_between). Activity, sessions and payments
+    before the cohort start (n < 0) count nowhere; paid conversion before it counts
+    from period 0. Per-user averages and rates are null when cohort_size is 0. -#}
+
+with
+
+weeks as (
+
+    {{ tenant_spine('week') }}
+
+),
+
+months as (
+
+    {{ tenant_spine('month') }}
+
+),
+
+users as (
+
+    select * from {{ ref('stg_app__users') }}
+
+),
+
+user_activity as (
+
+    select * from {{ ref('int_user_activity_daily') }}
+
+),
+
+payment_attempts as (
+
+    select * from {{ ref('int_payments_attempts') }}
+
+),
+
+customer_milestones as (
+
+    select * from {{ ref('int_customer_milestones') }}
+
+),
+
+cohorts as (
+
+    select tenant_id, 'week' as cohort_grain, period_start as cohort_start
+    from weeks
+
+    union all
+
+    select tenant_id, 'month' as cohort_grain, period_start as cohort_start
+    from months
+
+),
+
+period_numbers as (
+
+    select period_number
+    from generate_series(0, {{ var('cohort_periods') }}) as periods (period_number)
+
+),
+
+cohort_periods as (
+
+    select
+        cohorts.tenant_id,
+        cohorts.cohort_grain,
+        cohorts.cohort_start,
+        period_numbers.period_number,
+        case cohorts.cohort_grain
+            when 'week' then cohorts.cohort_start + 7 * period_numbers.period_number
+            else cast(cohorts.cohort_start + period_numbers.period_number * interval '1 month' as date)
+        end as period_start
+    from cohorts
+    cross join period_numbers
+
+),
+
+started_cohort_periods as (
+
+    select * from cohort_periods
+    where period_start <= {{ as_of_date() }}
+
+),
+
+cohort_users as (
+
+    select
+        users.tenant_id,
+        grains.cohort_grain,
+        {{ truncate_to_period('grains.cohort_grain', utc_date('users.signup_at')) }} as cohort_start,
+        users.id as user_id,
+        {{ utc_date('customer_milestones.first_paid_at') }} as first_paid_date
+    from users
+    cross join (values ('week'), ('month')) as grains (cohort_grain)
+    left join customer_milestones
+        on users.tenant_id = customer_milestones.tenant_id
+        and users.id = customer_milestones.user_id
+    where users.signup_at < {{ as_of_end() }}
+
+),
+
+cohort_sizes as (
+
+    select
+        tenant_id,
+        cohort_grain,
+        cohort_start,
+        count(*) as cohort_size
+    from cohort_users
+    group by tenant_id, cohort_grain, cohort_start
+
+),
+
+user_activity_periods as (
+
+    select
+        cohort_users.tenant_id,
+        cohort_users.cohort_grain,
+        cohort_users.cohort_start,
+        cohort_users.user_id,
+        {{ periods_between('cohort_users.cohort_grain', 'cohort_users.cohort_start', 'user_activity.activity_date') }} as period_number,
+        sum(user_activity.sessions_started) as sessions_started
+    from cohort_users
+    inner join user_activity
+        on cohort_users.tenant_id = user_activity.tenant_id
+        and cohort_users.user_id = user_activity.user_id
+        and user_activity.activity_date >= cohort_users.cohort_start
+    group by 1, 2, 3, 4, 5
+
+),
+
+period_activity as (
+
+    select
+        tenant_id,
+        cohort_grain,
+        cohort_start,
+        period_number,
+        count(*) as retained_users,
+        sum(sessions_started) as sessions_started
+    from user_activity_periods
+    group by tenant_id, cohort_grain, cohort_start, period_number
+
+),
+
+period_revenue as (
+
+    select
+        cohort_users.tenant_id,
+        cohort_users.cohort_grain,
+        cohort_users.cohort_start,
+        {{ periods_between('cohort_users.cohort_grain', 'cohort_users.cohort_start', 'payment_attempts.succeeded_date') }} as period_number,
+        sum(payment_attempts.amount_cents) as revenue_cents
+    from cohort_users
+    inner join payment_attempts
+        on cohort_users.tenant_id = payment_attempts.tenant_id
+        and cohort_users.user_id = payment_attempts.user_id
+        and payment_attempts.is_succeeded
+        and payment_attempts.succeeded_date >= cohort_users.cohort_start
+    group by 1, 2, 3, 4
+
+),
+
+period_conversions as (
+
+    -- users whose MRR first went > 0 in period n (before the cohort start: period 0)
+    select
+        tenant_id,
+        cohort_grain,
+        cohort_start,
+        greatest(
+            {{ periods_between('cohort_grain', 'cohort_start', 'first_paid_date') }},
+            0
+        ) as period_number,
+        count(*) as converted_users
+    from cohort_users
+    where first_paid_date is not null
+    group by 1, 2, 3, 4
+
+),
+
+joined as (
+
+    select
+        started_cohort_periods.tenant_id,
+        started_cohort_periods.cohort_grain,
+        started_cohort_periods.cohort_start,
+        started_cohort_periods.period_number,
+        started_cohort_periods.period_start,
+        coalesce(cohort_sizes.cohort_size, 0) as cohort_size,
+        coalesce(period_activity.retained_users, 0) as retained_users,
+        coalesce(period_activity.sessions_started, 0) as sessions_started,
+        coalesce(period_revenue.revenue_cents, 0) as revenue_cents,
+        sum(coalesce(period_revenue.revenue_cents, 0)) over cohort_periods_to_date as cumulative_revenue_cents,
+        sum(coalesce(period_conversions.converted_users, 0)) over cohort_periods_to_date as converted_users
+    from started_cohort_periods
+    left join cohort_sizes
+        on started_cohort_periods.tenant_id = cohort_sizes.tenant_id
+        and started_cohort_periods.cohort_grain = cohort_sizes.cohort_grain
+        and started_cohort_periods.cohort_start = cohort_sizes.cohort_start
+    left join period_activity
+        on started_cohort_periods.tenant_id = period_activity.tenant_id
+        and started_cohort_periods.cohort_grain = period_activity.cohort_grain
+        and started_cohort_periods.cohort_start = period_activity.cohort_start
+        and started_cohort_periods.period_number = period_activity.period_number
+    left join period_revenue
+        on started_cohort_periods.tenant_id = period_revenue.tenant_id
+        and started_cohort_periods.cohort_grain = period_revenue.cohort_grain
+        and started_cohort_periods.cohort_start = period_revenue.cohort_start
+        and started_cohort_periods.period_number = period_revenue.period_number
+    left join period_conversions
+        on started_cohort_periods.tenant_id = period_conversions.tenant_id
+        and started_cohort_periods.cohort_grain = period_conversions.cohort_grain
+        and started_cohort_periods.cohort_start = period_conversions.cohort_start
+        and started_cohort_periods.period_number = period_conversions.period_number
+    window cohort_periods_to_date as (
+        partition by started_cohort_periods.tenant_id, started_cohort_periods.cohort_grain, started_cohort_periods.cohort_start
+        order by started_cohort_periods.period_number
+        rows between unbounded preceding and current row
+    )
+
+),
+
+final as (
+
+    select
+        cast(tenant_id as text) as tenant_id,
+        cast(cohort_grain as text) as cohort_grain,
+        cast(cohort_start as date) as cohort_start,
+        cast(period_number as integer) as period_number,
+        cast(period_start as date) as period_start,
+        cast(cohort_size as integer) as cohort_size,
+        cast(retained_users as integer) as retained_users,
+        {{ safe_rate('retained_users', 'cohort_size') }} as retention_rate,
+        cast(round(sessions_started / nullif(cast(cohort_size as numeric), 0), 4) as numeric(12, 4)) as avg_sessions_per_user,
+        {{ cents_to_money('revenue_cents') }} as revenue,
+        {{ cents_to_money('cumulative_revenue_cents / nullif(cast(cohort_size as numeric), 0)') }} as cumulative_revenue_per_user,
+        {{ safe_rate('converted_users', 'cohort_size') }} as paid_conversion_rate
+    from joined
+
+)
+
+select * from final

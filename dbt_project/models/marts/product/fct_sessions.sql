@@ -1,0 +1,55 @@
+{#- One row per session (METRICS.md "Session"), from the sessionized events: it
+    belongs to the day it starts (session_date, UTC); duration = last event − first
+    event; platform of its first event (if several events share the first instant,
+    the alphabetically first platform among them). session_key = md5 of tenant_id,
+    user_id and the start instant in UTC with microseconds: deterministic across runs. -#}
+
+with
+
+sessionized_events as (
+
+    select * from {{ ref('int_sessions_sessionized') }}
+
+),
+
+sessions as (
+
+    select
+        tenant_id,
+        user_id,
+        session_started_at as started_at,
+        max(occurred_at) as ended_at,
+        count(*) as events,
+        count(*) filter (where event_type = 'screen_view') as screens_viewed,
+        count(*) filter (where event_type = 'match_created') as matches,
+        count(*) filter (where event_type = 'message_sent') as messages,
+        min(platform) filter (where occurred_at = session_started_at) as platform
+    from sessionized_events
+    where session_started_at is not null
+    group by tenant_id, user_id, session_started_at
+
+),
+
+final as (
+
+    select
+        cast(tenant_id as text) as tenant_id,
+        md5(
+            tenant_id || '|' || user_id || '|'
+            || to_char(started_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+        ) as session_key,
+        cast(user_id as text) as user_id,
+        cast(started_at as timestamptz) as started_at,
+        cast(ended_at as timestamptz) as ended_at,
+        {{ utc_date('started_at') }} as session_date,
+        cast(extract(epoch from ended_at - started_at) as numeric(12, 3)) as duration_seconds,
+        cast(events as integer) as events,
+        cast(screens_viewed as integer) as screens_viewed,
+        cast(matches as integer) as matches,
+        cast(messages as integer) as messages,
+        cast(platform as text) as platform
+    from sessions
+
+)
+
+select * from final

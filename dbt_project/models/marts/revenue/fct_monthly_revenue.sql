@@ -1,0 +1,140 @@
+{#- Monthly revenue per tenant (METRICS.md fct_monthly_revenue), one row per tenant
+    and month of its covered range (tenant_spine), zeros in months without activity.
+    The MRR bridge sums fct_mrr_movements, whose amounts are customer month-end MRR
+    already rounded to the cent, so ending = starting + new + expansion +
+    reactivation − contraction − churned holds exactly. The as-of month's "end" is the
+    end of the as-of date. Payments and refunds come from int_revenue_daily (each on
+    its own date). Rates are null when their denominator is 0; ltv is
+    arpu / logo_churn_rate computed from the unrounded ratio. -#}
+
+with
+
+months as (
+
+    {{ tenant_spine('month') }}
+
+),
+
+mrr_movements as (
+
+    select * from {{ ref('fct_mrr_movements') }}
+
+),
+
+revenue as (
+
+    select * from {{ ref('int_revenue_daily') }}
+
+),
+
+monthly_mrr as (
+
+    select
+        tenant_id,
+        revenue_month,
+        sum(previous_mrr) as starting_mrr,
+        sum(mrr_change) filter (where movement = 'new') as new_mrr,
+        sum(mrr_change) filter (where movement = 'expansion') as expansion_mrr,
+        sum(mrr_change) filter (where movement = 'reactivation') as reactivation_mrr,
+        -sum(mrr_change) filter (where movement = 'contraction') as contraction_mrr,
+        -sum(mrr_change) filter (where movement = 'churn') as churned_mrr,
+        sum(mrr) as ending_mrr,
+        count(*) filter (where mrr > 0) as paying_customers,
+        count(*) filter (where previous_mrr > 0) as starting_paying_customers,
+        count(*) filter (where movement = 'new') as new_customers,
+        count(*) filter (where movement = 'churn') as churned_customers,
+        count(*) filter (where movement = 'reactivation') as reactivated_customers
+    from mrr_movements
+    group by tenant_id, revenue_month
+
+),
+
+monthly_payments as (
+
+    select
+        tenant_id,
+        {{ truncate_to_period("'month'", 'revenue_date') }} as revenue_month,
+        sum(gross_revenue_cents) as gross_revenue_cents,
+        sum(refund_cents) as refund_cents,
+        sum(net_revenue_cents) as net_revenue_cents,
+        sum(payments_attempted) as payments_attempted,
+        sum(payments_succeeded) as payments_succeeded,
+        sum(refund_count) as refund_count
+    from revenue
+    group by tenant_id, {{ truncate_to_period("'month'", 'revenue_date') }}
+
+),
+
+joined as (
+
+    select
+        months.tenant_id,
+        months.period_start as revenue_month,
+        coalesce(monthly_mrr.starting_mrr, 0) as starting_mrr,
+        coalesce(monthly_mrr.new_mrr, 0) as new_mrr,
+        coalesce(monthly_mrr.expansion_mrr, 0) as expansion_mrr,
+        coalesce(monthly_mrr.reactivation_mrr, 0) as reactivation_mrr,
+        coalesce(monthly_mrr.contraction_mrr, 0) as contraction_mrr,
+        coalesce(monthly_mrr.churned_mrr, 0) as churned_mrr,
+        coalesce(monthly_mrr.ending_mrr, 0) as ending_mrr,
+        coalesce(monthly_mrr.paying_customers, 0) as paying_customers,
+        coalesce(monthly_mrr.starting_paying_customers, 0) as starting_paying_customers,
+        coalesce(monthly_mrr.new_customers, 0) as new_customers,
+        coalesce(monthly_mrr.churned_customers, 0) as churned_customers,
+        coalesce(monthly_mrr.reactivated_customers, 0) as reactivated_customers,
+        coalesce(monthly_payments.gross_revenue_cents, 0) as gross_revenue_cents,
+        coalesce(monthly_payments.refund_cents, 0) as refund_cents,
+        coalesce(monthly_payments.net_revenue_cents, 0) as net_revenue_cents,
+        coalesce(monthly_payments.payments_attempted, 0) as payments_attempted,
+        coalesce(monthly_payments.payments_succeeded, 0) as payments_succeeded,
+        coalesce(monthly_payments.refund_count, 0) as refund_count
+    from months
+    left join monthly_mrr
+        on months.tenant_id = monthly_mrr.tenant_id
+        and months.period_start = monthly_mrr.revenue_month
+    left join monthly_payments
+        on months.tenant_id = monthly_payments.tenant_id
+        and months.period_start = monthly_payments.revenue_month
+
+),
+
+final as (
+
+    select
+        cast(tenant_id as text) as tenant_id,
+        cast(revenue_month as date) as revenue_month,
+        cast(starting_mrr as numeric(14, 2)) as starting_mrr,
+        cast(new_mrr as numeric(14, 2)) as new_mrr,
+        cast(expansion_mrr as numeric(14, 2)) as expansion_mrr,
+        cast(reactivation_mrr as numeric(14, 2)) as reactivation_mrr,
+        cast(contraction_mrr as numeric(14, 2)) as contraction_mrr,
+        cast(churned_mrr as numeric(14, 2)) as churned_mrr,
+        cast(ending_mrr as numeric(14, 2)) as ending_mrr,
+        cast(ending_mrr - starting_mrr as numeric(14, 2)) as net_new_mrr,
+        cast(ending_mrr * 12 as numeric(14, 2)) as arr,
+        cast(paying_customers as integer) as paying_customers,
+        cast(new_customers as integer) as new_customers,
+        cast(churned_customers as integer) as churned_customers,
+        cast(reactivated_customers as integer) as reactivated_customers,
+        {{ safe_rate('churned_customers', 'starting_paying_customers') }} as logo_churn_rate,
+        {{ safe_rate('contraction_mrr + churned_mrr', 'starting_mrr') }} as gross_mrr_churn_rate,
+        {{ safe_rate('starting_mrr + expansion_mrr - contraction_mrr - churned_mrr', 'starting_mrr', 'numeric(9, 4)') }} as net_mrr_retention_rate,
+        cast(round(ending_mrr / nullif(paying_customers, 0), 2) as numeric(14, 2)) as arpu,
+        cast(
+            round(
+                (ending_mrr / nullif(paying_customers, 0))
+                / nullif(cast(churned_customers as numeric) / nullif(starting_paying_customers, 0), 0),
+                2
+            ) as numeric(14, 2)
+        ) as ltv,
+        {{ cents_to_money('gross_revenue_cents') }} as gross_revenue,
+        {{ cents_to_money('refund_cents') }} as refunds,
+        {{ cents_to_money('net_revenue_cents') }} as net_revenue,
+        cast(payments_attempted as integer) as payments_attempted,
+        cast(payments_succeeded as integer) as payments_succeeded,
+        cast(refund_count as integer) as refund_count
+    from joined
+
+)
+
+select * from final

@@ -1,0 +1,28 @@
+{#-
+    The landed batches as the extract_sources DAG recorded them in audit.batches
+    (a view): what each batch landed, and the as-of date of the run that loaded
+    it. batch_outcomes sets staging's counts beside `landed`; event-file lines
+    are visible from their batch's as-of date on.
+-#}
+with
+
+batches as (
+
+    select * from {{ source('audit', 'batches') }}
+
+),
+
+final as (
+
+    select
+        batch_id,
+        source,
+        table_name,
+        as_of_date,
+        file_name,
+        landed
+    from batches
+
+)
+
+select * from final

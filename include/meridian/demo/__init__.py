@@ -1,0 +1,1 @@
+"""The demo: generated source data (:mod:`meridian.demo.generate`) run through the whole pipeline."""
