@@ -30,6 +30,7 @@ def dbt_env_templates() -> dict[str, str]:
         "MERIDIAN_WAREHOUSE_USER": f"{{{{ {conn}.login }}}}",
         "MERIDIAN_WAREHOUSE_PASSWORD": f"{{{{ {conn}.password or '' }}}}",
         "MERIDIAN_WAREHOUSE_DB": f"{{{{ {conn}.schema }}}}",
+        "PGTZ": "UTC",  # libpq sets the session time zone: marts are UTC calendar days
     }
 
 
@@ -58,7 +59,7 @@ def cosmos_kwargs() -> dict[str, Any]:
         ),
         "render_config": RenderConfig(
             load_method=LoadMode.DBT_MANIFEST if has_manifest else LoadMode.DBT_LS,
-            test_behavior=TestBehavior.AFTER_EACH,
+            test_behavior=TestBehavior.BUILD,
             emit_datasets=False,
         ),
         "operator_args": {

@@ -31,6 +31,8 @@ SERVER_OPTIONS = {
     "timezone": "UTC",
     "log_timezone": "UTC",
     "jit": "off",
+    "wal_level": "minimal",  # bulk loads into new tables write almost no WAL
+    "max_wal_senders": "0",
 }
 
 
