@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from types import SimpleNamespace
 
 import pytest
@@ -34,7 +34,7 @@ def test_bad_port_setting_names_the_variable(monkeypatch):
 
 
 def test_as_of_is_the_logical_date():
-    context = {"logical_date": datetime(2024, 3, 31, 0, 0, tzinfo=timezone.utc)}
+    context = {"logical_date": datetime(2024, 3, 31, 0, 0, tzinfo=UTC)}
     assert as_of_date(context) == date(2024, 3, 31)
 
 
@@ -42,10 +42,10 @@ def test_asset_triggered_run_takes_the_as_of_from_the_event():
     events = {"raw": [SimpleNamespace(extra={"as_of_date": "2024-03-30"}),
                       SimpleNamespace(extra={"as_of_date": "2024-03-31"})]}
     context = {"logical_date": None, "triggering_asset_events": events,
-               "dag_run": SimpleNamespace(run_after=datetime(2024, 4, 5, tzinfo=timezone.utc))}
+               "dag_run": SimpleNamespace(run_after=datetime(2024, 4, 5, tzinfo=UTC))}
     assert as_of_date(context) == date(2024, 3, 31)
 
 
 def test_without_logical_date_or_event_the_run_after_date_is_used():
-    context = {"logical_date": None, "dag_run": SimpleNamespace(run_after=datetime(2024, 4, 5, 3, tzinfo=timezone.utc))}
+    context = {"logical_date": None, "dag_run": SimpleNamespace(run_after=datetime(2024, 4, 5, 3, tzinfo=UTC))}
     assert as_of_date(context) == date(2024, 4, 5)

@@ -28,7 +28,7 @@ from meridian.reports.mail import parse_smtp_uri
 from meridian.reports.periods import month_start
 from meridian.reports.schema import ensure_reporting_schema
 
-PG_PORT = 54404
+PG_PORT = free_port()  # a port of its own, beside the session server
 APRIL_1 = datetime(2024, 4, 1, tzinfo=UTC)
 TENANT_MRR = {"acme": Decimal("1000.00"), "globex": Decimal("777000.00")}
 
@@ -70,7 +70,7 @@ def create_marts(conn) -> None:
 
 @pytest.fixture(scope="module")
 def warehouse() -> Iterator[Path]:
-    """An embedded PostgreSQL of this module's own (port 54404, throwaway state dir) with marts and schema."""
+    """An embedded PostgreSQL of this module's own (its own port and throwaway state dir) with marts and schema."""
     from meridian.warehouse import embedded
 
     base = Path(tempfile.mkdtemp(prefix="meridian-delivery-test-"))

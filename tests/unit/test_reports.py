@@ -25,8 +25,9 @@ from meridian.reports.periods import add_months, month_start, next_due, period_f
 from meridian.reports.registry import REPORT_TYPES, REVENUE_SUMMARY, ReportConfigError, get_report_type
 from meridian.reports.render import check_formats, render_report
 from meridian.reports.schema import ensure_reporting_schema, seed_demo_schedules
+from tests.conftest import free_port
 
-PG_PORT = 54404
+PG_PORT = free_port()  # a port of its own, beside the session server
 MARCH = date(2024, 3, 1)
 GENERATED_AT = datetime(2024, 4, 1, 0, 5, tzinfo=UTC)
 
@@ -136,7 +137,7 @@ def create_marts(conn, tenants=("acme", "globex")) -> None:
 
 @pytest.fixture(scope="module")
 def warehouse() -> Iterator[Path]:
-    """An embedded PostgreSQL of this module's own (port 54404, throwaway state dir) with the marts."""
+    """An embedded PostgreSQL of this module's own (its own port and throwaway state dir) with the marts."""
     from meridian.warehouse import embedded
 
     base = Path(tempfile.mkdtemp(prefix="meridian-reports-test-"))
