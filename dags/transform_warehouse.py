@@ -14,8 +14,10 @@ DOC = """
 ### transform_warehouse
 
 Runs on every update of the raw asset (emitted by `extract_sources`). Each dbt
-model and its tests are tasks of the `dbt` group (rendered by astronomer-cosmos
-from the project's manifest): staging views and checked base tables, the
+model (and seed) is a task of the `dbt` group, rendered by astronomer-cosmos
+from the project's manifest; the task runs `dbt build` for its node, so the
+model's data and unit tests run right after it and a failure stops its
+downstream models: staging views and checked base tables, the
 quarantine (`audit.quarantine`), intermediate models and the marts of
 METRICS.md. Afterwards `reconcile_batches` fills accepted / quarantined /
 duplicate counts into `audit.batches` and checks `landed = accepted +
