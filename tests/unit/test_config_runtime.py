@@ -12,6 +12,8 @@ from meridian.runtime import as_of_date
 
 
 def test_env_connection_wins_over_embedded_default(monkeypatch):
+    for conn_id in [*config.EMBEDDED_DATABASES, config.SMTP_CONN_ID]:
+        monkeypatch.delenv(f"AIRFLOW_CONN_{conn_id.upper()}", raising=False)
     monkeypatch.setenv("AIRFLOW_CONN_SOURCE_CRM", "postgres://u:p@db.internal:5432/crm")
     monkeypatch.delenv("AIRFLOW_CONN_SOURCE_APP", raising=False)
     monkeypatch.setenv("MERIDIAN_PG_PORT", "6543")
