@@ -1,22 +1,30 @@
 {#- Cast a text expression to timestamptz, or null when it is not an ISO-8601
     timestamp: YYYY-MM-DD, optionally followed by T (or a space) and
     hh:mm[:ss[.fraction]] (00:00 to 23:59:59, no leap second, no 24:00),
-    optionally followed by Z or a ±hh[[:]mm] offset.
+    optionally followed by Z or a ±hh[[:]mm] offset (up to ±15:59, as
+    PostgreSQL allows).
     Values without an offset are UTC, whatever the session time zone. Never
     fails, so a bad value in an event file cannot break a build: the pattern
     rejects words PostgreSQL would otherwise accept ('now', 'today',
-    'infinity', 'epoch') and DateStyle-dependent forms ('10/31/2026');
-    pg_input_is_valid (PostgreSQL 16+) rejects impossible dates such as
-    2026-02-30. Non-capturing groups and [0-9]: the pattern runs twice per
-    event-file line, and this spelling runs faster in PostgreSQL's regex engine. -#}
+    'infinity', 'epoch') and DateStyle-dependent forms ('10/31/2026'), and the
+    day-of-month check rejects impossible dates such as 2026-02-30. It uses no
+    PostgreSQL 16+ function, so the warehouse may be any supported version.
+    Nested CASEs fix the evaluation order: the casts only see values that
+    passed the pattern. Non-capturing groups and [0-9]: the pattern runs twice
+    per event-file line, and this spelling runs faster in PostgreSQL's regex engine. -#}
 {% macro safe_cast_timestamptz(expression) -%}
     case
-        when ({{ expression }}) ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]+)?)?\s*(?:[Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)?)?$'
-            and pg_input_is_valid({{ expression }}, 'timestamptz')
+        when ({{ expression }}) ~ '^(?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])(?:[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]+)?)?\s*(?:[Zz]|[+-](?:0[0-9]|1[0-5])(?::?[0-5][0-9])?)?)?$'
             then case
-                -- the first 10 characters are the date: any Z, + or - after them is an offset
-                when substr({{ expression }}, 11) ~ '[Zz+-]' then cast({{ expression }} as timestamptz)
-                else cast({{ expression }} as timestamp) at time zone 'UTC'
+                when cast(substr({{ expression }}, 9, 2) as integer) <= extract(day from (
+                    make_date(cast(substr({{ expression }}, 1, 4) as integer), cast(substr({{ expression }}, 6, 2) as integer), 1)
+                    + interval '1 month' - interval '1 day'
+                ))
+                    then case
+                        -- the first 10 characters are the date: any Z, + or - after them is an offset
+                        when substr({{ expression }}, 11) ~ '[Zz+-]' then cast({{ expression }} as timestamptz)
+                        else cast({{ expression }} as timestamp) at time zone 'UTC'
+                    end
             end
     end
 {%- endmacro %}
