@@ -18,15 +18,13 @@ from meridian.demo.pipeline import (
     ensure_manifest,
     reset_warehouse,
     restore_archived_files,
-    run_chain,
-    seed_schedules,
+    run_full_chain,
 )
 from meridian.warehouse import embedded
 
 
 def run_bench(*, seed: int, tenants: int, users: int, days: int) -> int:
     from meridian.demo.generate import generate
-    from meridian.mailsink import start_background
 
     cfg = settings()
     embedded.start()
@@ -40,13 +38,7 @@ def run_bench(*, seed: int, tenants: int, users: int, days: int) -> int:
     ensure_manifest(env)
     run_airflow(["db", "migrate"], env=env, capture=log_dir / "db_migrate.log")
 
-    sink = start_background(cfg.smtp_port)
-    try:
-        timings = run_chain(as_of, env, log_dir, DAG_CHAIN[:2])
-        seed_schedules(as_of)
-        timings.seconds.update(run_chain(as_of, env, log_dir, DAG_CHAIN[2:]).seconds)
-    finally:
-        sink.stop()
+    timings = run_full_chain(as_of, env, log_dir)
     landed = batch_totals()[0]
 
     print("bare dbt build (same data, same as-of date) ...", flush=True)

@@ -75,6 +75,22 @@ def run_chain(as_of: date, env: dict[str, str], log_dir: Path, dags: tuple[str, 
     return timings
 
 
+def run_full_chain(as_of: date, env: dict[str, str], log_dir: Path) -> ChainTimings:
+    """extract_sources and transform_warehouse, a monthly report per tenant, then deliver_reports,
+    with the local SMTP sink catching the mail."""
+    from meridian.mailsink import start_background
+
+    sink = start_background(settings().smtp_port)
+    try:
+        timings = run_chain(as_of, env, log_dir, DAG_CHAIN[:2])
+        tenant_ids = seed_schedules(as_of)
+        print(f"    scheduled a monthly revenue_summary for {', '.join(tenant_ids)}")
+        timings.seconds.update(run_chain(as_of, env, log_dir, DAG_CHAIN[2:]).seconds)
+    finally:
+        sink.stop()
+    return timings
+
+
 def mart_row_counts() -> dict[str, int]:
     with db.connection(WAREHOUSE_CONN_ID) as conn, conn.cursor() as cur:
         cur.execute(
@@ -113,7 +129,6 @@ def seed_schedules(as_of: date) -> list[str]:
 
 def run_demo(*, as_of: date | None, seed: int, tenants: int, users: int, days: int, skip_generate: bool) -> int:
     from meridian.demo.generate import DEFAULT_END_DATE, generate
-    from meridian.mailsink import start_background
 
     cfg = settings()
     step("Starting the embedded PostgreSQL")
@@ -142,14 +157,7 @@ def run_demo(*, as_of: date | None, seed: int, tenants: int, users: int, days: i
     run_airflow(["db", "migrate"], env=env, capture=log_dir / "db_migrate.log")
 
     step(f"Running the pipeline for as-of date {as_of}")
-    sink = start_background(cfg.smtp_port)
-    try:
-        timings = run_chain(as_of, env, log_dir, DAG_CHAIN[:2])
-        tenant_ids = seed_schedules(as_of)
-        print(f"    scheduled a monthly revenue_summary for {', '.join(tenant_ids)}")
-        timings.seconds.update(run_chain(as_of, env, log_dir, DAG_CHAIN[2:]).seconds)
-    finally:
-        sink.stop()
+    timings = run_full_chain(as_of, env, log_dir)
     print(f"    pipeline finished in {timings.total:.1f}s "
           f"({', '.join(f'{name} {secs:.1f}s' for name, secs in timings.seconds.items())})")
     print_summary(as_of)
