@@ -176,6 +176,9 @@ def test_monthly_report_due_april_1_covers_march_and_goes_out_once(sink, tmp_pat
     assert "globex" not in csv_text and "777" not in csv_text
     body = message.get_body(("plain",)).get_content()
     assert "MRR" in body and "1,500.00" in body
+    html_body = message.get_body(("html",)).get_content()
+    assert "MRR" in html_body and "1,500.00" in html_body and "revenue_summary_acme_2024-03.pdf" in html_body
+    assert "globex" not in html_body and "777" not in html_body
 
     assert deliveries(report_id) == [(date(2024, 3, 1), date(2024, 3, 31), "sent", 1, True, None)]
     assert schedule(report_id) == (APRIL_1, datetime(2024, 5, 1, tzinfo=UTC))

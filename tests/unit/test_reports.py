@@ -1,4 +1,4 @@
-"""Report types, periods, the reporting schema and rendering (PDF + CSV) against a real PostgreSQL.
+"""Report types, periods, the reporting schema and rendering (PDF, CSV, XLSX, HTML) against a real PostgreSQL.
 
 The marts are created by hand here (the dbt models are built elsewhere), with
 rows for two tenants whose numbers differ, so leaks between tenants show.
@@ -7,7 +7,9 @@ rows for two tenants whose numbers differ, so leaks between tenants show.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -16,14 +18,18 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import openpyxl
 import psycopg2
 import pytest
 
 from meridian import db
+from meridian.reports import render
 from meridian.reports.data import load_report_data
+from meridian.reports.mail import build_message
 from meridian.reports.periods import add_months, month_start, next_due, period_for
 from meridian.reports.registry import REPORT_TYPES, REVENUE_SUMMARY, ReportConfigError, get_report_type
 from meridian.reports.render import check_formats, render_report
+from meridian.reports.render_html import email_html, html_document
 from meridian.reports.schema import ensure_reporting_schema, seed_demo_schedules
 from tests.conftest import free_port
 
@@ -175,6 +181,23 @@ def load(
         )
 
 
+def sheet_values(ws) -> list[list]:
+    return [list(row) for row in ws.iter_rows(values_only=True)]
+
+
+def workbook_text(path: Path) -> str:
+    """Every cell value of every sheet, and the workbook's properties, as one string."""
+    book = openpyxl.load_workbook(path)
+    values = [str(value) for ws in book.worksheets for row in ws.iter_rows(values_only=True) for value in row]
+    values += [str(book.properties.title), str(book.properties.subject)]
+    return "\n".join(values)
+
+
+def html_text(page: str) -> str:
+    """The visible text of a page (tags dropped, whitespace collapsed)."""
+    return " ".join(re.sub(r"<[^>]+>", " ", page).split())
+
+
 def pdf_text(path: Path) -> str:
     return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True).stdout
 
@@ -229,7 +252,6 @@ def test_registry_is_data_and_every_read_is_per_tenant():
         (lambda: REVENUE_SUMMARY.resolve_parameters({"trend_months": 99}), "parameters.trend_months", "3 to 36"),
         (lambda: REVENUE_SUMMARY.resolve_parameters({"colour": "red"}), "parameters.colour", "not a parameter"),
         (lambda: REVENUE_SUMMARY.resolve_parameters({"currency": "euro"}), "parameters.currency", "ISO 4217"),
-        (lambda: check_formats(["pdf", "xlsx"]), "formats", "'xlsx' is not implemented yet"),
         (lambda: check_formats(["docx"]), "formats", "unknown format 'docx'"),
     ],
 )
@@ -238,6 +260,16 @@ def test_bad_configuration_names_the_field(call, field, fragment):
         call()
     assert caught.value.field == field
     assert fragment in str(caught.value)
+
+
+def test_check_formats_accepts_every_allowed_format_and_names_unimplemented_ones(monkeypatch):
+    assert check_formats(["pdf", "csv", "xlsx", "html", "csv"]) == ["pdf", "csv", "xlsx", "html"]
+    assert set(render.RENDERERS) == {"pdf", "csv", "xlsx", "html"}
+    # an allowed format without a renderer still fails validation naming the field
+    monkeypatch.delitem(render.RENDERERS, "xlsx")
+    with pytest.raises(ReportConfigError) as caught:
+        check_formats(["pdf", "xlsx"])
+    assert caught.value.field == "formats" and "'xlsx' is not implemented yet" in str(caught.value)
 
 
 # --- schema -------------------------------------------------------------------------------------
@@ -267,6 +299,19 @@ def test_reporting_schema_is_idempotent_and_seeding_once_per_tenant(warehouse):
         first_run,
         True,
     )
+
+
+def test_reporting_schema_allows_every_format(warehouse):
+    with db.connection("warehouse") as conn:
+        ensure_reporting_schema(conn)
+        with conn.cursor() as cur:
+            cur.execute(
+                "insert into reporting.scheduled_reports (tenant_id, name, recipients, next_run_at, formats) "
+                "values ('acme', 'all formats', array['a@b.example.com'], now(), array['pdf','csv','xlsx','html']) "
+                "returning formats"
+            )
+            assert cur.fetchone()[0] == ["pdf", "csv", "xlsx", "html"]
+        conn.rollback()
 
 
 @pytest.mark.parametrize(
@@ -326,6 +371,18 @@ def test_missing_mart_table_or_column_makes_the_section_not_available(warehouse)
     statuses = [row for row in read_csv(csv_path) if row["metric"] == "status"]
     assert {row["section"] for row in statuses} == {"mrr_movements", "revenue"}
 
+    xlsx, html_path = render_report(data, ["xlsx", "html"], folder)
+    book = openpyxl.load_workbook(xlsx)
+    assert book.sheetnames == ["Summary", "Headline", "MRR trend", "MRR movements", "Revenue and payments"]
+    assert book["MRR movements"]["A2"].value == "Not available: marts.fct_mrr_movements does not exist yet."
+    assert "no column arpu" in book["Revenue and payments"]["A2"].value
+    assert book["Headline"].freeze_panes == "A2"  # the available sections are still there
+    summary = sheet_values(book["Summary"])
+    assert ["MRR movements", "Not available: marts.fct_mrr_movements does not exist yet"] in summary
+    page = html_path.read_text(encoding="utf-8")
+    assert "Not available: marts.fct_mrr_movements does not exist yet." in page
+    assert "no column arpu" in page and 'class="tiles"' in page
+
 
 # --- rendering ----------------------------------------------------------------------------------
 
@@ -383,6 +440,169 @@ def test_tenant_isolation_in_rendered_files(warehouse):
     for leak in ("globex", "777", "99991", "88882"):
         assert leak not in acme_text, leak
     assert "99991.11" in globex_text and "acme" not in globex_text
+
+
+def test_render_xlsx(warehouse):
+    data = load("acme")
+    (path,) = render_report(data, ["xlsx"], warehouse / "out" / "xlsx")
+    assert path.name == "revenue_summary_acme_2024-03.xlsx"
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["Summary", "Headline", "MRR trend", "MRR movements", "Revenue and payments"]
+
+    summary = {row[0]: row[1] for row in sheet_values(book["Summary"]) if row[0]}
+    assert summary["Tenant"] == "acme" and summary["Period"] == "March 2024"
+    assert summary["Period start"] == datetime(2024, 3, 1) and summary["Period end"] == datetime(2024, 3, 31)
+    assert summary["Generated (UTC)"] == datetime(2024, 4, 1, 0, 5)
+    assert summary["Headline"] == "Available"
+    assert book["Summary"]["A1"].font.b and book["Summary"].freeze_panes == "A2"
+
+    mart = {row["revenue_month"]: row for row in monthly_revenue_rows("acme")}
+    kinds = {}
+    for key, sheet in (("headline", "Headline"), ("revenue", "Revenue and payments")):
+        ws = book[sheet]
+        assert ws.freeze_panes == "A2"
+        assert [cell.value for cell in ws[1]] == [
+            "Metric",
+            "Column",
+            "March 2024",
+            "February 2024",
+            "Change",
+            "Change %",
+        ]
+        assert all(cell.font.b for cell in ws[1])
+        metrics = REVENUE_SUMMARY.section(key).metrics
+        for row_number, metric in enumerate(metrics, start=2):
+            label, column, current, previous, change = (ws.cell(row_number, c) for c in range(1, 6))
+            assert (label.value, column.value) == (metric.label, metric.column)
+            for cell, month in ((current, MARCH), (previous, date(2024, 2, 1))):
+                assert isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool), cell
+                assert Decimal(str(cell.value)) == mart[month][metric.column], (sheet, metric.column)
+            kinds[metric.kind] = current
+            expected_format = {"money": "#,##0.00", "rate": "0.0%", "count": "#,##0"}[metric.kind]
+            assert current.number_format == previous.number_format == change.number_format == expected_format
+            if metric.kind == "count":
+                assert isinstance(current.value, int)
+    assert set(kinds) == {"money", "count", "rate"}
+    ending = book["Headline"]["C2"]
+    assert ending.value == 2650 and ending.number_format == "#,##0.00"
+    assert Decimal(str(book["Headline"]["E2"].value)) == Decimal("150.00")  # change vs February
+    assert (
+        round(book["Headline"]["F2"].value, 4) == round(150 / 2500, 4)
+        and book["Headline"]["F2"].number_format == "0.0%"
+    )
+
+    trend = book["MRR trend"]
+    assert trend.freeze_panes == "A2" and [c.value for c in trend[1]] == ["Month", "Ending MRR"]
+    trend_rows = sheet_values(trend)[1:]
+    assert len(trend_rows) == 12
+    assert [(month.date(), Decimal(str(value))) for month, value in trend_rows] == [
+        (month, mart[month]["ending_mrr"]) for month in sorted(mart)
+    ]
+    assert trend["A2"].number_format == "mmm yyyy" and trend["B2"].number_format == "#,##0.00"
+    assert len(trend._charts) == 1
+
+    movements = book["MRR movements"]
+    assert movements.freeze_panes == "A2"
+    assert [c.value for c in movements[1]] == ["Movement", "Key", "Customers", "MRR change"]
+    rows = {row[1]: row for row in sheet_values(movements)[1:] if row[0]}
+    assert rows["new"][2] == 1 and Decimal(str(rows["new"][3])) == Decimal("100.00")
+    assert Decimal(str(rows["churn"][3])) == Decimal("-80.00") and rows["churn"][2] == 1
+    net = next(row for row in sheet_values(movements) if row[0] == "Net")
+    assert net[2] == 5 and Decimal(str(net[3])) == Decimal("100") + 30 + 30 - 20 - 80
+    assert movements["C2"].number_format == "#,##0" and movements["D2"].number_format == "#,##0.00"
+    for ws in book.worksheets:  # columns are sized to their contents
+        assert ws.column_dimensions["A"].width >= 10
+
+
+def test_xlsx_money_format_carries_the_currency_parameter(warehouse):
+    data = load("acme", parameters={"currency": "EUR"})
+    (path,) = render_report(data, ["xlsx"], warehouse / "out" / "xlsx-eur")
+    book = openpyxl.load_workbook(path)
+    assert book["Headline"]["C2"].number_format == '#,##0.00 "EUR"'
+    assert book["Headline"]["C6"].number_format == "#,##0"  # counts stay plain
+    assert {row[0]: row[1] for row in sheet_values(book["Summary"]) if row[0]}["Currency"] == "EUR"
+
+
+def test_render_html(warehouse):
+    data = load("acme")
+    (path,) = render_report(data, ["html"], warehouse / "out" / "html")
+    assert path.name == "revenue_summary_acme_2024-03.html"
+    page = path.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "<style>" in page and "@media print" in page
+    # self-contained: no scripts, stylesheets, images or fonts fetched from anywhere
+    assert "<script" not in page and "<link" not in page and "<img" not in page
+    assert not re.search(r"(src|href)\s*=", page) and "@import" not in page and "url(" not in page
+    assert page.count("<svg") == 1 and "<polyline" in page and page.count("<circle") == 12
+
+    text = html_text(page)
+    for expected in (
+        "Meridian revenue summary",
+        "Tenant acme",
+        "March 2024 (2024-03-01 to 2024-03-31, monthly)",
+        "Generated 2024-04-01 00:05 UTC",
+        "MRR 2,650.00 +6.0% vs Feb 2024",
+        "ARR 31,800.00",
+        "Paying customers 21",
+        "Churned customers 1 no change vs Feb 2024",
+        "MRR trend",
+        "Movement Customers MRR change",
+        "New 1 100.00",
+        "Churn 1 -80.00",
+        "Net 5 60.00",
+        "Logo churn 5.0% 5.0%",
+        "Net MRR retention 101.0%",
+    ):
+        assert expected in text, expected
+    assert 'class="change good">+6.0% vs Feb 2024' in page
+
+
+def test_html_and_email_escape_every_value(warehouse):
+    hostile = '<script>alert("x")</script> & Co'
+    data = dataclasses.replace(load("acme"), tenant_id=hostile, report_name="Q1 <b>board</b>")
+    for page in (html_document(data), email_html(data, [Path("a<b>.pdf")])):
+        assert "<script" not in page and "<b>board" not in page and "a<b>.pdf" not in page
+        assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co" in page
+    (path,) = render_report(data, ["html"], warehouse / "out" / "html-escape")
+    assert "<script" not in path.read_text(encoding="utf-8")
+    assert "<" not in path.name and ">" not in path.name
+
+
+def test_email_html_body_has_the_headline_kpis(warehouse):
+    data = load("acme")
+    files = render_report(data, ["pdf", "csv", "xlsx", "html"], warehouse / "out" / "mail")
+    assert [path.suffix for path in files] == [".pdf", ".csv", ".xlsx", ".html"]
+    message = build_message(data, files, ["finance@acme.example.com"], sender="r@meridian.local", report_id=7)
+    body = message.get_body(("html",)).get_content()
+    text = html_text(body)
+    assert "MRR 2,650.00 +6.0% vs Feb 2024" in text and "Net revenue 2,630.00" in text
+    assert "revenue_summary_acme_2024-03.xlsx" in text
+    assert "<style" not in body  # mail clients drop style blocks: everything is inline
+    plain = message.get_body(("plain",)).get_content()
+    assert "2,650.00" in plain and "Attached: revenue_summary_acme_2024-03.pdf" in plain
+    attachments = {part.get_filename(): part.get_content_type() for part in message.iter_attachments()}
+    assert attachments == {
+        "revenue_summary_acme_2024-03.pdf": "application/pdf",
+        "revenue_summary_acme_2024-03.csv": "text/csv",
+        "revenue_summary_acme_2024-03.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "revenue_summary_acme_2024-03.html": "text/html",
+    }
+
+
+def test_tenant_isolation_in_xlsx_and_html(warehouse):
+    acme = load("acme")
+    globex = load("globex")
+    acme_xlsx, acme_html = render_report(acme, ["xlsx", "html"], warehouse / "out" / "iso2-acme")
+    globex_xlsx, globex_html = render_report(globex, ["xlsx", "html"], warehouse / "out" / "iso2-globex")
+    acme_text = "\n".join(
+        [workbook_text(acme_xlsx), acme_html.read_text(encoding="utf-8"), email_html(acme, [acme_xlsx])]
+    )
+    globex_text = "\n".join(
+        [workbook_text(globex_xlsx), globex_html.read_text(encoding="utf-8"), email_html(globex, [globex_xlsx])]
+    )
+    for leak in ("globex", "777", "99991", "88882"):
+        assert leak not in acme_text, leak
+    assert "acme" not in globex_text
+    assert "99991.11" in workbook_text(globex_xlsx) and "99,991.11" in globex_html.read_text(encoding="utf-8")
 
 
 def test_weekly_report_reads_the_month_that_contains_it(warehouse):

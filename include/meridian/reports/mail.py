@@ -42,13 +42,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate
-from html import escape
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from meridian.config import SMTP_CONN_ID, embedded_uri
 from meridian.reports.data import ReportData
+from meridian.reports.render_html import email_html, heading, intro
 from meridian.reports.summary import coverage_note, headline_tiles
 
 log = logging.getLogger(__name__)
@@ -188,19 +188,15 @@ def smtp_settings(conn_id: str = SMTP_CONN_ID) -> SmtpSettings:
 
 
 def subject_for(data: ReportData) -> str:
-    return f"Meridian {data.report_type.title.lower()} — {data.tenant_id} — {data.period.label}"
+    return heading(data)
 
 
 def _body(data: ReportData, files: Sequence[Path]) -> tuple[str, str]:
+    """The plain-text body and the HTML alternative (:func:`meridian.reports.render_html.email_html`)."""
     tiles = headline_tiles(data)
-    period = data.period
-    intro = (
-        f"{data.report_type.title} for {data.tenant_id}, {period.label} "
-        f"({period.start.isoformat()} to {period.end.isoformat()})."
-    )
     note = coverage_note(data)
     missing = [f"{section.section.title}: {section.note}" for section in data.sections if not section.available]
-    text_lines = [intro, ""]
+    text_lines = [intro(data), ""]
     if note:
         text_lines += [note, ""]
     if tiles:
@@ -212,27 +208,7 @@ def _body(data: ReportData, files: Sequence[Path]) -> tuple[str, str]:
         text_lines += ["", "Not available:"] + [f"- {line}" for line in missing]
     text_lines += ["", "Attached: " + ", ".join(path.name for path in files), "", "— Meridian"]
 
-    rows = "".join(
-        f"<tr><td style='padding:4px 12px 4px 0;color:#616e7c'>{escape(tile.label)}</td>"
-        f"<td style='padding:4px 12px;font-weight:bold;text-align:right'>{escape(tile.value)}</td>"
-        f"<td style='padding:4px 0;color:#616e7c'>{escape(tile.change.text)}</td></tr>"
-        for tile in tiles
-    )
-    html_parts = [
-        "<html><body style='font-family:Helvetica,Arial,sans-serif;color:#1f2933'>",
-        f"<h2 style='margin:0 0 8px'>{escape(subject_for(data))}</h2>",
-        f"<p>{escape(intro)}</p>",
-    ]
-    if note:
-        html_parts.append(f"<p style='color:#616e7c'><i>{escape(note)}</i></p>")
-    html_parts.append(
-        f"<table>{rows}</table>" if tiles else "<p>Headline figures are not available for this period.</p>"
-    )
-    if missing:
-        html_parts.append("<p>Not available:</p><ul>" + "".join(f"<li>{escape(m)}</li>" for m in missing) + "</ul>")
-    html_parts.append("<p>Attached: " + escape(", ".join(path.name for path in files)) + "</p>")
-    html_parts.append("<p style='color:#616e7c'>— Meridian</p></body></html>")
-    return "\n".join(text_lines), "".join(html_parts)
+    return "\n".join(text_lines), email_html(data, files)
 
 
 def build_message(

@@ -3,8 +3,10 @@
 :data:`RENDERERS` maps a format name to ``"module:function"``; each function
 takes ``(data, folder)``, writes one file into ``folder`` and returns its
 path. Renderers are imported on first use, so rendering a CSV does not load
-reportlab. Formats METRICS.md allows but not implemented yet (``xlsx``,
-``html``) fail validation with a message naming ``formats``.
+reportlab nor openpyxl. All the formats METRICS.md allows are implemented
+(``pdf``, ``csv``, ``xlsx``, ``html``); a format allowed by
+:data:`~meridian.reports.registry.FORMAT_NAMES` without a renderer here would
+fail validation with a message naming ``formats`` ("not implemented yet").
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from meridian.reports.registry import FORMAT_NAMES, ReportConfigError
 RENDERERS: dict[str, str] = {
     "pdf": "meridian.reports.render_pdf:render_pdf",
     "csv": "meridian.reports.render_csv:render_csv",
+    "xlsx": "meridian.reports.render_xlsx:render_xlsx",
+    "html": "meridian.reports.render_html:render_html",
 }
 
 Renderer = Callable[[ReportData, Path], Path]
