@@ -60,6 +60,9 @@ def cosmos_kwargs() -> dict[str, Any]:
         "render_config": RenderConfig(
             load_method=LoadMode.DBT_MANIFEST if has_manifest else LoadMode.DBT_LS,
             test_behavior=TestBehavior.BUILD,
+            # a test over several models (the singular invariant tests) runs in a task of its own once all
+            # of them are built, instead of inside the first parent's build
+            should_detach_multiple_parents_tests=True,
             emit_datasets=False,
         ),
         "operator_args": {
