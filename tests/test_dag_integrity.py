@@ -86,3 +86,30 @@ def test_transform_renders_every_dbt_model_as_a_task(dagbag):
     task_ids = {task.task_id for task in dagbag.dags["transform_warehouse"].tasks}
     missing = [name for name in models if not any(task_id.startswith(f"dbt.{name}") for task_id in task_ids)]
     assert models and not missing, f"models without a task: {missing}"
+
+
+def test_tests_over_several_models_run_after_all_of_them(dagbag):
+    """A test reading several models gets its own task, downstream of every parent's build task."""
+    import json
+
+    from meridian.dbt_config import manifest_path
+
+    manifest = json.loads(manifest_path().read_text())
+    dag = dagbag.dags["transform_warehouse"]
+    tasks = {task.task_id: task for task in dag.tasks}
+    multi_parent = [
+        node for node in manifest["nodes"].values()
+        if node["resource_type"] == "test"
+        and len({dep for dep in node["depends_on"]["nodes"] if dep.startswith("model.")}) > 1
+    ]
+    assert multi_parent, "expected cross-model tests (tests/assert_*.sql)"
+    for node in multi_parent:
+        task = tasks.get(f"dbt.{node['name']}_test")
+        assert task is not None, f"no task of its own for {node['name']}"
+        upstream = task.get_flat_relative_ids(upstream=True)
+        for dep in node["depends_on"]["nodes"]:
+            if dep.startswith("model."):
+                model = dep.split(".")[-1]
+                assert f"dbt.{model}_model_build" in upstream or f"dbt.{model}_run" in upstream, (
+                    f"{node['name']} can run before {model} is built"
+                )
