@@ -191,8 +191,10 @@ class _Deliverer:
         smtp_attempts: int,
         smtp_backoff_seconds: float,
         clock: Callable[[], datetime],
+        report_ids: Sequence[int] | None = None,
     ) -> None:
         self.now = now
+        self.report_ids = None if report_ids is None else sorted({int(report_id) for report_id in report_ids})
         self.lock_conn = lock_conn
         self.write_conn = write_conn
         self.read_conn = read_conn
@@ -212,9 +214,10 @@ class _Deliverer:
                 """
                 select id from reporting.scheduled_reports
                 where is_active and next_run_at <= %s
+                  and (%s::bigint[] is null or id = any(%s::bigint[]))
                 order by next_run_at, id
                 """,
-                (self.now,),
+                (self.now, self.report_ids, self.report_ids),
             )
             ids = [row[0] for row in cur.fetchall()]
         self.lock_conn.commit()
@@ -434,8 +437,12 @@ def deliver_due_reports(
     smtp_attempts: int = 3,
     smtp_backoff_seconds: float = 2.0,
     clock: Callable[[], datetime] | None = None,
+    report_ids: Sequence[int] | None = None,
 ) -> list[DeliveryResult]:
     """Deliver every report due at ``now`` (the run's logical time); see the module docstring.
+
+    ``report_ids`` (default: all) restricts the call to those scheduled reports
+    (``meridian reports run-now``); the due and exactly-once rules are the same.
 
     Files go to ``out_dir`` (default ``settings().reports_dir``) under
     ``<tenant>/report-<id>/<period>/``. Returns one result per period handled,
@@ -462,6 +469,7 @@ def deliver_due_reports(
             smtp_attempts=smtp_attempts,
             smtp_backoff_seconds=smtp_backoff_seconds,
             clock=clock or (lambda: datetime.now(UTC)),
+            report_ids=report_ids,
         )
         results: list[DeliveryResult] = []
         for report_id in deliverer.due_report_ids():

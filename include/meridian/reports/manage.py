@@ -1,0 +1,380 @@
+"""Managing scheduled reports: create, list, pause/resume, run now, render ad hoc (``meridian reports``).
+
+The functions here take plain values (no argparse) so they can be tested and
+reused. A bad value raises :class:`~meridian.reports.registry.ReportConfigError`
+naming the field *before* anything is written; an unknown report id raises
+:class:`ReportNotFoundError`.
+
+``run_now`` goes through :func:`meridian.reports.delivery.deliver_due_reports`
+restricted to one report, so the due and exactly-once rules are the scheduled
+run's: the periods due at ``now`` are delivered oldest first, a period already
+sent is not sent again, and ``next_run_at`` is never moved forward by hand
+(which would skip periods). ``render_adhoc`` only reads the marts and writes
+files: nothing is sent or recorded.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg2.extensions
+from psycopg2.extras import Json
+
+from meridian.config import WAREHOUSE_CONN_ID
+from meridian.db import connection
+from meridian.reports.data import freshness_gap, load_report_data
+from meridian.reports.delivery import DeliveryResult, deliver_due_reports, validate_recipients
+from meridian.reports.periods import Period, as_utc, check_frequency, month_start, period_for
+from meridian.reports.registry import ReportConfigError, get_report_type
+from meridian.reports.render import check_formats, render_report
+from meridian.reports.schema import ensure_reporting_schema
+
+
+class ReportNotFoundError(LookupError):
+    """No scheduled report has this id."""
+
+    def __init__(self, report_id: int) -> None:
+        super().__init__(f"no scheduled report with id {report_id}")
+        self.report_id = report_id
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    id: int
+    tenant_id: str
+    name: str
+    report_type: str
+    frequency: str
+    formats: list[str]
+    recipients: list[str]
+    parameters: dict[str, Any]
+    last_run_at: datetime | None
+    next_run_at: datetime
+    is_active: bool
+    updated_at: datetime
+
+
+_COLUMNS = (
+    "id, tenant_id, name, report_type, frequency, formats, recipients, parameters, "
+    "last_run_at, next_run_at, is_active, updated_at"
+)
+
+
+def _row(values: Sequence[Any]) -> ReportRow:
+    values = list(values)
+    values[5] = list(values[5] or [])
+    values[6] = list(values[6] or [])
+    values[7] = values[7] if values[7] is not None else {}
+    return ReportRow(*values)
+
+
+# --- parsing and validation -----------------------------------------------------------------------
+
+
+def split_list(value: str | Sequence[str] | None) -> list[str]:
+    """``"a, b,c"`` → ``["a", "b", "c"]``; a list is stripped item by item; empties are dropped."""
+    if value is None:
+        return []
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return [item.strip() for item in items if item and item.strip()]
+
+
+def parse_parameters(value: str | dict[str, Any] | None) -> dict[str, Any]:
+    """A JSON object (text or dict); raises :class:`ReportConfigError` naming ``parameters``."""
+    if value is None or value == "":
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ReportConfigError("parameters", f"{value!r} is not valid JSON ({exc.msg})") from None
+    if not isinstance(value, dict):
+        raise ReportConfigError("parameters", f"must be a JSON object, got {json.dumps(value)}")
+    return value
+
+
+def parse_moment(value: str | date | datetime | None, field_name: str) -> datetime | None:
+    """``YYYY-MM-DD`` (00:00 UTC) or an ISO date-time (naive = UTC) → aware UTC datetime."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return as_utc(value)
+    if isinstance(value, date):
+        return datetime.combine(value, time.min, tzinfo=UTC)
+    try:
+        if len(value.strip()) == 10:
+            return datetime.combine(date.fromisoformat(value.strip()), time.min, tzinfo=UTC)
+        return as_utc(datetime.fromisoformat(value.strip()))
+    except ValueError:
+        raise ReportConfigError(field_name, f"{value!r} is not a date (YYYY-MM-DD) or ISO date-time") from None
+
+
+def next_period_boundary(now: datetime, frequency: str) -> datetime:
+    """The first period boundary strictly after ``now`` (UTC): next midnight, next Monday, next 1st of a month."""
+    check_frequency(frequency)
+    now = as_utc(now)
+    today = datetime.combine(now.date(), time.min, tzinfo=UTC)
+    if frequency == "daily":
+        return today + timedelta(days=1)
+    if frequency == "weekly":
+        return today + timedelta(days=7 - now.weekday())  # Monday 00:00; a Monday gives the next Monday
+    return datetime.combine(month_start(now.date(), 1), time.min, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class NewReport:
+    tenant_id: str
+    name: str
+    report_type: str
+    frequency: str
+    formats: list[str]
+    recipients: list[str]
+    parameters: dict[str, Any]
+    next_run_at: datetime
+
+
+def validate_new_report(
+    *,
+    tenant: str,
+    name: str,
+    report_type: str,
+    frequency: str,
+    formats: str | Sequence[str],
+    recipients: str | Sequence[str],
+    parameters: str | dict[str, Any] | None = None,
+    first_run: str | date | datetime | None = None,
+    now: datetime | None = None,
+) -> NewReport:
+    """Every field checked with the registry's validators; raises :class:`ReportConfigError` naming the first bad one."""
+    tenant = (tenant or "").strip()
+    if not tenant:
+        raise ReportConfigError("tenant_id", "is empty")
+    name = (name or "").strip()
+    if not name:
+        raise ReportConfigError("name", "is empty")
+    kind = get_report_type(report_type)
+    check_frequency(frequency)
+    format_list = check_formats(split_list(formats))
+    recipient_list = validate_recipients(split_list(recipients))
+    params = parse_parameters(parameters)
+    kind.resolve_parameters(params)
+    next_run_at = parse_moment(first_run, "first_run") or next_period_boundary(now or datetime.now(UTC), frequency)
+    return NewReport(tenant, name, kind.name, frequency, format_list, recipient_list, params, next_run_at)
+
+
+# --- the schedule table -----------------------------------------------------------------------------
+
+
+def create_report(conn: psycopg2.extensions.connection, report: NewReport) -> int:
+    """Insert a validated report; returns its id (the caller commits)."""
+    ensure_reporting_schema(conn)
+    with conn.cursor() as cur:
+        cur.execute(
+            """
+            insert into reporting.scheduled_reports
+                (tenant_id, name, report_type, frequency, formats, recipients, parameters, next_run_at)
+            values (%s, %s, %s, %s, %s, %s, %s, %s)
+            returning id
+            """,
+            (
+                report.tenant_id,
+                report.name,
+                report.report_type,
+                report.frequency,
+                report.formats,
+                report.recipients,
+                Json(report.parameters),
+                report.next_run_at,
+            ),
+        )
+        return cur.fetchone()[0]
+
+
+def list_reports(
+    conn: psycopg2.extensions.connection, *, tenant: str | None = None, include_paused: bool = False
+) -> list[ReportRow]:
+    """The scheduled reports, by tenant then id; paused ones only with ``include_paused``."""
+    ensure_reporting_schema(conn)
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""
+            select {_COLUMNS} from reporting.scheduled_reports
+            where (%(tenant)s::text is null or tenant_id = %(tenant)s)
+              and (%(all)s or is_active)
+            order by tenant_id, id
+            """,
+            {"tenant": tenant, "all": include_paused},
+        )
+        return [_row(values) for values in cur.fetchall()]
+
+
+def get_report(conn: psycopg2.extensions.connection, report_id: int) -> ReportRow:
+    ensure_reporting_schema(conn)
+    with conn.cursor() as cur:
+        cur.execute(f"select {_COLUMNS} from reporting.scheduled_reports where id = %s", (report_id,))
+        values = cur.fetchone()
+    if values is None:
+        raise ReportNotFoundError(report_id)
+    return _row(values)
+
+
+def set_active(conn: psycopg2.extensions.connection, report_id: int, active: bool) -> ReportRow:
+    """Pause (``False``) or resume (``True``) a report; returns the updated row.
+
+    Resuming keeps ``next_run_at``: periods that fell due while the report was
+    paused are delivered by the next run, oldest first (nothing is skipped).
+    """
+    ensure_reporting_schema(conn)
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""
+            update reporting.scheduled_reports set is_active = %s, updated_at = now()
+            where id = %s
+            returning {_COLUMNS}
+            """,
+            (active, report_id),
+        )
+        values = cur.fetchone()
+    if values is None:
+        raise ReportNotFoundError(report_id)
+    return _row(values)
+
+
+def _when(moment: datetime | None) -> str:
+    return as_utc(moment).strftime("%Y-%m-%d %H:%M UTC") if moment else "-"
+
+
+def format_table(rows: Sequence[ReportRow]) -> str:
+    """A plain-text table of the reports (or a line saying there are none)."""
+    if not rows:
+        return "no scheduled reports"
+    header = ("id", "tenant", "name", "type", "frequency", "formats", "recipients", "next_run_at", "active")
+    body = [
+        (
+            str(row.id),
+            row.tenant_id,
+            row.name,
+            row.report_type,
+            row.frequency,
+            ",".join(row.formats),
+            ",".join(row.recipients),
+            _when(row.next_run_at),
+            "yes" if row.is_active else "paused",
+        )
+        for row in rows
+    ]
+    widths = [max(len(line[index]) for line in (header, *body)) for index in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+             for line in (header, *body)]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+# --- run now ----------------------------------------------------------------------------------------
+
+
+def run_now(
+    report_id: int,
+    *,
+    now: datetime | None = None,
+    warehouse_conn_id: str = WAREHOUSE_CONN_ID,
+    out_dir: Path | str | None = None,
+    **delivery_options: Any,
+) -> tuple[ReportRow, list[DeliveryResult]]:
+    """Deliver the periods of one report that are due at ``now`` (default: the wall clock), as a run would.
+
+    Raises :class:`ReportNotFoundError` for an unknown id and
+    :class:`ReportConfigError` (field ``is_active``) for a paused report.
+    Returns the report as it was before the call and the delivery results
+    (empty when nothing is due at ``now``).
+    """
+    moment = as_utc(now) if now is not None else datetime.now(UTC)
+    with connection(warehouse_conn_id) as conn:
+        report = get_report(conn, report_id)
+    if not report.is_active:
+        raise ReportConfigError("is_active", f"scheduled report {report_id} is paused; resume it first")
+    results = deliver_due_reports(
+        moment, warehouse_conn_id=warehouse_conn_id, out_dir=out_dir, report_ids=[report_id], **delivery_options
+    )
+    return report, results
+
+
+def describe_result(result: DeliveryResult) -> str:
+    period = f"{result.period_start}..{result.period_end}" if result.period_start else "-"
+    line = f"report {result.report_id} ({result.tenant_id}) {period}: {result.status}"
+    if result.recipients and result.status == "sent":
+        line += f" to {', '.join(result.recipients)}"
+    if result.error:
+        line += f" — {result.error}"
+    return line
+
+
+# --- render ad hoc ----------------------------------------------------------------------------------
+
+
+def parse_period(value: str, frequency: str) -> Period:
+    """The period named by ``value`` for ``frequency``; raises :class:`ReportConfigError` naming ``period``.
+
+    - monthly: ``YYYY-MM`` (or any ``YYYY-MM-DD`` in the month);
+    - weekly: ``YYYY-MM-DD``, the first of the 7 days;
+    - daily: ``YYYY-MM-DD``, the day.
+    """
+    check_frequency(frequency)
+    text = (value or "").strip()
+    try:
+        if frequency == "monthly" and len(text) == 7:
+            day = date.fromisoformat(f"{text}-01")
+        else:
+            day = date.fromisoformat(text)
+    except ValueError:
+        shape = "YYYY-MM" if frequency == "monthly" else "YYYY-MM-DD"
+        raise ReportConfigError("period", f"{value!r} is not a {frequency} period ({shape})") from None
+    if frequency == "monthly":
+        due = month_start(day, 1)
+    elif frequency == "weekly":
+        due = day + timedelta(days=7)
+    else:
+        due = day + timedelta(days=1)
+    return period_for(datetime.combine(due, time.min, tzinfo=UTC), frequency)
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    period: Period
+    files: list[Path]
+    warning: str | None  # the marts do not cover the period yet for the tenant
+
+
+def render_adhoc(
+    *,
+    tenant: str,
+    report_type: str,
+    period: str,
+    out_dir: Path | str,
+    frequency: str = "monthly",
+    formats: str | Sequence[str] = ("pdf", "csv", "xlsx", "html"),
+    parameters: str | dict[str, Any] | None = None,
+    name: str | None = None,
+    warehouse_conn_id: str = WAREHOUSE_CONN_ID,
+) -> RenderResult:
+    """Render one report for any tenant and period into ``out_dir``; reads the marts only, sends and records nothing."""
+    tenant = (tenant or "").strip()
+    if not tenant:
+        raise ReportConfigError("tenant_id", "is empty")
+    kind = get_report_type(report_type)
+    the_period = parse_period(period, frequency)
+    format_list = check_formats(split_list(formats))
+    resolved = kind.resolve_parameters(parse_parameters(parameters))
+    with connection(warehouse_conn_id) as conn:
+        conn.set_session(readonly=True)
+        warning = freshness_gap(conn, kind, tenant, the_period)
+        data = load_report_data(
+            conn, kind, tenant, the_period, resolved, generated_at=datetime.now(UTC), report_name=name
+        )
+    files = render_report(data, format_list, Path(out_dir))
+    return RenderResult(the_period, files, warning)
