@@ -110,34 +110,9 @@ validated as (
 
 ),
 
-numbered as (
-
-    select
-        validated.*,
-        -- reasons closes the order only to have the parallel workers compute it below the
-        -- sort (2M rows); it never breaks a tie between rows that differ
-        {{ copy_number('_loaded_at, _batch_id, origin, _file_name, _line_number, reasons') }} as _copy_number
-    from validated
-
-),
-
-classified as (
-
-    select
-        numbered.*,
-        {{ row_status() }} as row_status
-    from numbered
-
-),
-
-final as (
-
-    select
-        classified.*,
-        -- staging counts each event id once: its first accepted landed copy
-        {{ is_current_version('_loaded_at, _batch_id, origin, _file_name, _line_number') }} as is_current
-    from classified
-
-)
+-- reasons closes the order only to have the parallel workers compute it below the
+-- sort (2M rows); it never breaks a tie between rows that differ
+-- staging counts each event id once: its first accepted landed copy
+{{ classify_landed_rows('validated', '_loaded_at, _batch_id, origin, _file_name, _line_number, reasons', '_loaded_at, _batch_id, origin, _file_name, _line_number') }}
 
 select * from final

@@ -56,32 +56,7 @@ validated as (
 
 ),
 
-numbered as (
-
-    select
-        validated.*,
-        {{ copy_number('_loaded_at, _batch_id') }} as _copy_number
-    from validated
-
-),
-
-classified as (
-
-    select
-        numbered.*,
-        {{ row_status() }} as row_status
-    from numbered
-
-),
-
-final as (
-
-    select
-        classified.*,
-        -- append-only: staging keeps the first accepted landed copy of each id
-        {{ is_current_version('_loaded_at, _batch_id, _row_hash') }} as is_current
-    from classified
-
-)
+-- append-only: staging keeps the first accepted landed copy of each id
+{{ classify_landed_rows('validated', '_loaded_at, _batch_id', '_loaded_at, _batch_id, _row_hash') }}
 
 select * from final

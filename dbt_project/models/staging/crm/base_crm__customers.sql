@@ -55,32 +55,7 @@ validated as (
 
 ),
 
-numbered as (
-
-    select
-        validated.*,
-        {{ copy_number('_loaded_at, _batch_id') }} as _copy_number
-    from validated
-
-),
-
-classified as (
-
-    select
-        numbered.*,
-        {{ row_status() }} as row_status
-    from numbered
-
-),
-
-final as (
-
-    select
-        classified.*,
-        -- staging keeps the latest accepted version of each id
-        {{ is_current_version('updated_at desc, _loaded_at desc, _batch_id desc, _row_hash') }} as is_current
-    from classified
-
-)
+-- staging keeps the latest accepted version of each id
+{{ classify_landed_rows('validated', '_loaded_at, _batch_id', 'updated_at desc, _loaded_at desc, _batch_id desc, _row_hash') }}
 
 select * from final
