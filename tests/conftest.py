@@ -8,9 +8,11 @@ pointed at it before any test runs.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -63,3 +65,28 @@ def warehouse_server(test_env: dict[str, str]) -> Iterator[dict[str, str]]:
     assert status.running, status.describe()
     yield test_env
     embedded.stop()
+
+
+@contextmanager
+def private_warehouse(prefix: str) -> Iterator[Path]:
+    """An embedded PostgreSQL of a test module's own: a free port and a throwaway state dir.
+
+    For modules that need a warehouse shaped by hand (marts created by the test) beside the
+    session server; MERIDIAN_* and AIRFLOW_CONN_WAREHOUSE point at it until the block ends.
+    """
+    from meridian.warehouse import embedded
+
+    port = free_port()
+    base = Path(tempfile.mkdtemp(prefix=prefix))
+    os.chmod(base, 0o755)  # the server runs as the pgserver user when tests run as root
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MERIDIAN_STATE_DIR", str(base / "state"))
+        patch.setenv("MERIDIAN_PG_PORT", str(port))
+        patch.setenv("MERIDIAN_OUT_DIR", str(base / "out"))
+        patch.setenv("AIRFLOW_CONN_WAREHOUSE", f"postgres://postgres@127.0.0.1:{port}/warehouse")
+        embedded.start()
+        try:
+            yield base
+        finally:
+            embedded.stop()
+            shutil.rmtree(base, ignore_errors=True)

@@ -9,9 +9,6 @@ the marts, and the row lock between concurrent runs.
 from __future__ import annotations
 
 import email
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -27,8 +24,8 @@ from meridian.reports.delivery import deliver_due_reports, run_time, summarize
 from meridian.reports.mail import parse_smtp_uri
 from meridian.reports.periods import month_start
 from meridian.reports.schema import ensure_reporting_schema
+from tests.conftest import private_warehouse
 
-PG_PORT = free_port()  # a port of its own, beside the session server
 APRIL_1 = datetime(2024, 4, 1, tzinfo=UTC)
 TENANT_MRR = {"acme": Decimal("1000.00"), "globex": Decimal("777000.00")}
 
@@ -70,25 +67,12 @@ def create_marts(conn) -> None:
 
 @pytest.fixture(scope="module")
 def warehouse() -> Iterator[Path]:
-    """An embedded PostgreSQL of this module's own (its own port and throwaway state dir) with marts and schema."""
-    from meridian.warehouse import embedded
-
-    base = Path(tempfile.mkdtemp(prefix="meridian-delivery-test-"))
-    os.chmod(base, 0o755)  # the server runs as the pgserver user when tests run as root
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MERIDIAN_STATE_DIR", str(base / "state"))
-        patch.setenv("MERIDIAN_PG_PORT", str(PG_PORT))
-        patch.setenv("MERIDIAN_OUT_DIR", str(base / "out"))
-        patch.setenv("AIRFLOW_CONN_WAREHOUSE", f"postgres://postgres@127.0.0.1:{PG_PORT}/warehouse")
-        embedded.start()
-        try:
-            with db.connection("warehouse") as conn:
-                create_marts(conn)
-                ensure_reporting_schema(conn)
-            yield base
-        finally:
-            embedded.stop()
-            shutil.rmtree(base, ignore_errors=True)
+    """A private embedded PostgreSQL (its own port and throwaway state dir) with marts and schema."""
+    with private_warehouse("meridian-delivery-test-") as base:
+        with db.connection("warehouse") as conn:
+            create_marts(conn)
+            ensure_reporting_schema(conn)
+        yield base
 
 
 @pytest.fixture

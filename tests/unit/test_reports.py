@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import os
 import re
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -31,9 +29,8 @@ from meridian.reports.registry import REPORT_TYPES, REVENUE_SUMMARY, ReportConfi
 from meridian.reports.render import check_formats, render_report
 from meridian.reports.render_html import email_html, html_document
 from meridian.reports.schema import ensure_reporting_schema, seed_demo_schedules
-from tests.conftest import free_port
+from tests.conftest import private_warehouse
 
-PG_PORT = free_port()  # a port of its own, beside the session server
 MARCH = date(2024, 3, 1)
 GENERATED_AT = datetime(2024, 4, 1, 0, 5, tzinfo=UTC)
 
@@ -143,24 +140,11 @@ def create_marts(conn, tenants=("acme", "globex")) -> None:
 
 @pytest.fixture(scope="module")
 def warehouse() -> Iterator[Path]:
-    """An embedded PostgreSQL of this module's own (its own port and throwaway state dir) with the marts."""
-    from meridian.warehouse import embedded
-
-    base = Path(tempfile.mkdtemp(prefix="meridian-reports-test-"))
-    os.chmod(base, 0o755)  # the server runs as the pgserver user when tests run as root
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MERIDIAN_STATE_DIR", str(base / "state"))
-        patch.setenv("MERIDIAN_PG_PORT", str(PG_PORT))
-        patch.setenv("MERIDIAN_OUT_DIR", str(base / "out"))
-        patch.setenv("AIRFLOW_CONN_WAREHOUSE", f"postgres://postgres@127.0.0.1:{PG_PORT}/warehouse")
-        embedded.start()
-        try:
-            with db.connection("warehouse") as conn:
-                create_marts(conn)
-            yield base
-        finally:
-            embedded.stop()
-            shutil.rmtree(base, ignore_errors=True)
+    """A private embedded PostgreSQL (its own port and throwaway state dir) with the marts."""
+    with private_warehouse("meridian-reports-test-") as base:
+        with db.connection("warehouse") as conn:
+            create_marts(conn)
+        yield base
 
 
 def load(

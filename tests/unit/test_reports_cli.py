@@ -7,9 +7,6 @@ globex) and a real SMTP server (the aiosmtpd sink) for run-now.
 from __future__ import annotations
 
 import email
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email import policy
@@ -22,32 +19,17 @@ from meridian.cli import main
 from meridian.mailsink import SinkHandle, start_background, stop
 from meridian.reports.manage import next_period_boundary, parse_period
 from meridian.reports.schema import ensure_reporting_schema
-from tests.conftest import free_port
+from tests.conftest import private_warehouse
 from tests.unit.test_reports import create_marts
-
-PG_PORT = free_port()
 
 
 @pytest.fixture(scope="module")
 def warehouse() -> Iterator[Path]:
-    from meridian.warehouse import embedded
-
-    base = Path(tempfile.mkdtemp(prefix="meridian-reports-cli-test-"))
-    os.chmod(base, 0o755)  # the server runs as the pgserver user when tests run as root
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MERIDIAN_STATE_DIR", str(base / "state"))
-        patch.setenv("MERIDIAN_PG_PORT", str(PG_PORT))
-        patch.setenv("MERIDIAN_OUT_DIR", str(base / "out"))
-        patch.setenv("AIRFLOW_CONN_WAREHOUSE", f"postgres://postgres@127.0.0.1:{PG_PORT}/warehouse")
-        embedded.start()
-        try:
-            with db.connection("warehouse") as conn:
-                create_marts(conn)
-                ensure_reporting_schema(conn)
-            yield base
-        finally:
-            embedded.stop()
-            shutil.rmtree(base, ignore_errors=True)
+    with private_warehouse("meridian-reports-cli-test-") as base:
+        with db.connection("warehouse") as conn:
+            create_marts(conn)
+            ensure_reporting_schema(conn)
+        yield base
 
 
 @pytest.fixture
