@@ -16,23 +16,21 @@ from contextlib import contextmanager
 import psycopg2
 import psycopg2.extensions
 
-from meridian.config import embedded_uri, normalize_postgres_uri
+from meridian.config import normalize_postgres_uri, postgres_dsn
 
 log = logging.getLogger(__name__)
 
 
 def dsn(conn_id: str) -> str:
-    env = os.environ.get(f"AIRFLOW_CONN_{conn_id.upper()}")
-    if env:
-        return normalize_postgres_uri(env)
-    if "airflow.sdk" in sys.modules:  # inside an Airflow process: ask its connections (UI, secrets backends)
+    if not os.environ.get(f"AIRFLOW_CONN_{conn_id.upper()}") and "airflow.sdk" in sys.modules:
+        # inside an Airflow process, a connection defined in Airflow (UI, secrets backend) comes next
         try:
             from airflow.sdk import BaseHook
 
             return normalize_postgres_uri(BaseHook.get_connection(conn_id).get_uri())
         except Exception:  # noqa: BLE001 - no such connection: fall back to the embedded default
             log.info("connection %s is not defined in Airflow; using the embedded default", conn_id)
-    return embedded_uri(conn_id)
+    return postgres_dsn(conn_id)
 
 
 def connect(conn_id: str, *, autocommit: bool = False) -> psycopg2.extensions.connection:
