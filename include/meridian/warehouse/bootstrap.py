@@ -66,6 +66,40 @@ create table if not exists audit.pipeline_runs (
     error text,
     primary key (dag_id, run_id, task_id)
 );
+create table if not exists audit.dbt_node_results (
+    run_id text not null,
+    invocation_id text not null,
+    command text not null,
+    node text not null,
+    resource_type text not null,
+    status text not null,
+    execution_seconds numeric(10,3),
+    rows_affected bigint,
+    failures bigint,
+    message text,
+    as_of_date date,
+    completed_at timestamptz not null default clock_timestamp(),
+    primary key (invocation_id, node)
+);
+create table if not exists audit.data_quality_alerts (
+    alert_id bigserial primary key,
+    alert_type text not null check (alert_type in
+        ('missing_data', 'data_spike', 'data_drop', 'freshness', 'test_failure', 'new_event_type', 'quarantine')),
+    table_name text,
+    column_name text,
+    message text not null,
+    severity text not null check (severity in ('low', 'medium', 'high', 'critical')),
+    threshold numeric,
+    actual_value numeric,
+    detected_at timestamptz not null default clock_timestamp(),
+    is_resolved boolean not null default false,
+    tenant_id text,
+    as_of_date date,
+    dedup_key text,
+    notified_at timestamptz
+);
+create unique index if not exists data_quality_alerts__dedup
+    on audit.data_quality_alerts (dedup_key) where dedup_key is not null;
 """
 
 
