@@ -1,0 +1,190 @@
+{#- KPI trends per tenant and day (METRICS.md fct_kpi_trends): for every day of the
+    tenant's covered range (as_of_date; the run's as-of date is the latest) and
+    every metric and comparison, the value over the current window against the
+    window before it. Windows end on as_of_date: `day` = that day vs the day before,
+    `week` = the 7 days ending as_of_date vs the 7 days before them, `month` = 30 vs
+    the 30 before.
+
+    How each metric aggregates over a window ("sums for counts and money,
+    recomputed ratios for rates, point values for mrr"):
+    - new_users, gross_revenue, net_revenue, payments_succeeded: sums of the daily
+      values of fct_daily_kpis (revenue and succeeded payments on their settled date).
+    - active_users: distinct users active in the window, not a sum of daily counts
+      (a user active on 3 days of the week is one active user): fct_daily_kpis'
+      active_users (day), wau (7 days) and mau (30 days) at the window's last day.
+    - payment_success_rate: succeeded / (succeeded + failed) of the payment attempts
+      created in the window, recomputed from the window's counts (fct_payments_daily,
+      by attempt date, as its success_rate); null when there were none.
+    - avg_payment_value: window gross_revenue / window payments_succeeded (null
+      without succeeded payments).
+    - mrr: point values, MRR at the end of as_of_date vs at the end of the previous
+      window's last day (as_of_date − 1, − 7, − 30).
+    Days before the tenant's covered range had no activity: windows reaching back
+    before it count them as zeros (so the previous value of a count, money or mrr is
+    0 there, and a rate is null).
+
+    change = current − previous; change_percent = 100 × change / |previous| (a
+    percentage, null when previous is 0 or change is null); direction is `up`, `down` or
+    `flat` by the sign of change, null when change is null (a rate without
+    attempts in one of the windows). Window functions over the dense daily marts,
+    one pass per tenant: every date costs the same as the as-of date alone. -#}
+
+{%- set comparisons = [('day', 1), ('week', 7), ('month', 30)] %}
+{%- set active_users_column = {'day': 'active_users', 'week': 'wau', 'month': 'mau'} %}
+
+with
+
+daily_kpis as (
+
+    select * from {{ ref('fct_daily_kpis') }}
+
+),
+
+payments_daily as (
+
+    select * from {{ ref('fct_payments_daily') }}
+
+),
+
+daily_payment_outcomes as (
+
+    select
+        tenant_id,
+        payment_date,
+        sum(succeeded) as attempts_succeeded,
+        sum(failed) as attempts_failed
+    from payments_daily
+    group by tenant_id, payment_date
+
+),
+
+daily as (
+
+    select
+        daily_kpis.tenant_id,
+        daily_kpis.kpi_date,
+        daily_kpis.active_users,
+        daily_kpis.wau,
+        daily_kpis.mau,
+        daily_kpis.new_users,
+        daily_kpis.gross_revenue,
+        daily_kpis.net_revenue,
+        daily_kpis.payments_succeeded,
+        daily_kpis.mrr,
+        coalesce(daily_payment_outcomes.attempts_succeeded, 0) as attempts_succeeded,
+        coalesce(daily_payment_outcomes.attempts_failed, 0) as attempts_failed
+    from daily_kpis
+    left join daily_payment_outcomes
+        on daily_kpis.tenant_id = daily_payment_outcomes.tenant_id
+        and daily_kpis.kpi_date = daily_payment_outcomes.payment_date
+
+),
+
+windowed as (
+
+    select
+        tenant_id,
+        kpi_date,
+        {%- for comparison, days in comparisons %}
+        -- {{ comparison }}: sums over the {{ days }} day(s) ending kpi_date and the {{ days }} before
+        {%- for measure in ['new_users', 'gross_revenue', 'net_revenue', 'payments_succeeded', 'attempts_succeeded', 'attempts_failed'] %}
+        sum({{ measure }}) over current_{{ comparison }} as {{ measure }}_current_{{ comparison }},
+        coalesce(sum({{ measure }}) over previous_{{ comparison }}, 0) as {{ measure }}_previous_{{ comparison }},
+        {%- endfor %}
+        -- {{ comparison }}: point values on kpi_date and {{ days }} day(s) before
+        {{ active_users_column[comparison] }} as active_users_current_{{ comparison }},
+        coalesce(sum({{ active_users_column[comparison] }}) over point_{{ comparison }}, 0) as active_users_previous_{{ comparison }},
+        mrr as mrr_current_{{ comparison }},
+        coalesce(sum(mrr) over point_{{ comparison }}, 0) as mrr_previous_{{ comparison }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from daily
+    window
+        {%- for comparison, days in comparisons %}
+        current_{{ comparison }} as (
+            partition by tenant_id order by kpi_date
+            range between interval '{{ days - 1 }} days' preceding and current row
+        ),
+        previous_{{ comparison }} as (
+            partition by tenant_id order by kpi_date
+            range between interval '{{ 2 * days - 1 }} days' preceding and interval '{{ days }} days' preceding
+        ),
+        point_{{ comparison }} as (
+            partition by tenant_id order by kpi_date
+            range between interval '{{ days }} days' preceding and interval '{{ days }} days' preceding
+        ){{ ',' if not loop.last }}
+        {%- endfor %}
+
+),
+
+metric_values as (
+
+    select
+        windowed.tenant_id,
+        windowed.kpi_date as as_of_date,
+        metric_values.metric,
+        metric_values.metric_unit,
+        metric_values.comparison,
+        metric_values.window_days,
+        metric_values.current_value,
+        metric_values.previous_value
+    from windowed
+    cross join lateral (
+        values
+        {%- for comparison, days in comparisons %}
+        ('active_users', 'count', '{{ comparison }}', {{ days }}, cast(active_users_current_{{ comparison }} as numeric), cast(active_users_previous_{{ comparison }} as numeric)),
+        ('new_users', 'count', '{{ comparison }}', {{ days }}, cast(new_users_current_{{ comparison }} as numeric), cast(new_users_previous_{{ comparison }} as numeric)),
+        ('gross_revenue', 'money', '{{ comparison }}', {{ days }}, cast(gross_revenue_current_{{ comparison }} as numeric), cast(gross_revenue_previous_{{ comparison }} as numeric)),
+        ('net_revenue', 'money', '{{ comparison }}', {{ days }}, cast(net_revenue_current_{{ comparison }} as numeric), cast(net_revenue_previous_{{ comparison }} as numeric)),
+        ('payments_succeeded', 'count', '{{ comparison }}', {{ days }}, cast(payments_succeeded_current_{{ comparison }} as numeric), cast(payments_succeeded_previous_{{ comparison }} as numeric)),
+        (
+            'payment_success_rate', 'rate', '{{ comparison }}', {{ days }},
+            cast({{ safe_rate('attempts_succeeded_current_' ~ comparison, 'attempts_succeeded_current_' ~ comparison ~ ' + attempts_failed_current_' ~ comparison) }} as numeric),
+            cast({{ safe_rate('attempts_succeeded_previous_' ~ comparison, 'attempts_succeeded_previous_' ~ comparison ~ ' + attempts_failed_previous_' ~ comparison) }} as numeric)
+        ),
+        (
+            'avg_payment_value', 'money', '{{ comparison }}', {{ days }},
+            round(gross_revenue_current_{{ comparison }} / nullif(payments_succeeded_current_{{ comparison }}, 0), 2),
+            round(gross_revenue_previous_{{ comparison }} / nullif(payments_succeeded_previous_{{ comparison }}, 0), 2)
+        ),
+        ('mrr', 'money', '{{ comparison }}', {{ days }}, cast(mrr_current_{{ comparison }} as numeric), cast(mrr_previous_{{ comparison }} as numeric)){{ ',' if not loop.last }}
+        {%- endfor %}
+    ) as metric_values (metric, metric_unit, comparison, window_days, current_value, previous_value)
+
+),
+
+compared as (
+
+    select
+        *,
+        current_value - previous_value as change
+    from metric_values
+
+),
+
+final as (
+
+    select
+        cast(tenant_id as text) as tenant_id,
+        cast(as_of_date as date) as as_of_date,
+        cast(metric as text) as metric,
+        cast(comparison as text) as comparison,
+        cast(current_value as numeric(18, 4)) as current_value,
+        cast(previous_value as numeric(18, 4)) as previous_value,
+        cast(change as numeric(18, 4)) as change,
+        cast(round(100 * change / nullif(abs(previous_value), 0), 2) as numeric(18, 2)) as change_percent,
+        cast(
+            case
+                when change > 0 then 'up'
+                when change < 0 then 'down'
+                when change = 0 then 'flat'
+            end
+            as text
+        ) as direction,
+        cast(metric_unit as text) as metric_unit,
+        cast(window_days as integer) as window_days,
+        cast(as_of_date - window_days as date) as previous_as_of_date
+    from compared
+
+)
+
+select * from final

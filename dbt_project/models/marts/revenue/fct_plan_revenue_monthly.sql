@@ -1,0 +1,233 @@
+{#- Subscriptions and revenue per tenant, month and plan (METRICS.md
+    fct_plan_revenue_monthly). Rows: every month of the tenant's covered range
+    (tenant_spine) × every plan of the tenant (dim_plans: its billing plans and any
+    plan id its subscriptions reference), zeros where nothing happened.
+
+    - active_subscriptions: subscriptions on the plan whose state at the end of the
+      month (for the as-of month, the end of the as-of date) has status active or
+      past_due, the statuses that carry MRR (int_subscription_month_ends).
+    - mrr: their MRR at that instant, summed exactly over the plan and rounded once
+      to the cent (so across plans it may differ by a cent from the sum of customer
+      MRR in fct_monthly_revenue when yearly plans make fractional cents).
+    - new_subscriptions: subscriptions whose first `active` status starts in the
+      month (as in fct_daily_kpis), on the plan of that event.
+    - canceled_subscriptions: subscriptions that entered status `canceled` in the
+      month (an event with status canceled whose previous state, if any, was not
+      canceled), on the plan of that event; a subscription canceled twice in a
+      month counts once.
+    - gross_revenue: succeeded payments (status succeeded or refunded) settled in
+      the month whose subscription was on the plan when the payment was created
+      (the state in force at created_at; a payment created before the
+      subscription's first event takes the plan of that first event). Payments
+      without a known subscription are not plan revenue. -#}
+
+with
+
+months as (
+
+    {{ tenant_spine('month') }}
+
+),
+
+plans as (
+
+    select * from {{ ref('dim_plans') }}
+
+),
+
+subscription_states as (
+
+    select * from {{ ref('int_subscription_states') }}
+
+),
+
+subscription_events as (
+
+    select * from {{ ref('stg_billing__subscription_events') }}
+
+),
+
+subscription_month_ends as (
+
+    select * from {{ ref('int_subscription_month_ends') }}
+
+),
+
+payment_attempts as (
+
+    select * from {{ ref('int_payments_attempts') }}
+
+),
+
+month_plan_grid as (
+
+    select
+        months.tenant_id,
+        months.period_start as revenue_month,
+        plans.plan_id,
+        plans.plan_name
+    from months
+    inner join plans
+        on months.tenant_id = plans.tenant_id
+
+),
+
+month_end_plan_subscriptions as (
+
+    select
+        tenant_id,
+        revenue_month,
+        plan_id,
+        count(*) as active_subscriptions,
+        sum(subscription_arr_cents) as arr_cents
+    from subscription_month_ends
+    where is_mrr_bearing
+    group by tenant_id, revenue_month, plan_id
+
+),
+
+states_in_order as (
+
+    -- the order of int_subscription_states: occurred_at, then received_at, then id
+    select
+        subscription_states.*,
+        row_number() over (
+            partition by subscription_states.tenant_id, subscription_states.subscription_id
+            order by subscription_states.valid_from, subscription_events.received_at, subscription_states.subscription_event_id
+        ) as event_number
+    from subscription_states
+    inner join subscription_events
+        on subscription_states.tenant_id = subscription_events.tenant_id
+        and subscription_states.subscription_event_id = subscription_events.id
+
+),
+
+states_with_previous as (
+
+    select
+        *,
+        lag(status) over (partition by tenant_id, subscription_id order by event_number) as previous_status
+    from states_in_order
+
+),
+
+monthly_new_subscriptions as (
+
+    select
+        tenant_id,
+        {{ truncate_to_period("'month'", utc_date('valid_from')) }} as revenue_month,
+        plan_id,
+        count(distinct subscription_id) as new_subscriptions
+    from subscription_states
+    where is_first_activation
+    group by tenant_id, {{ truncate_to_period("'month'", utc_date('valid_from')) }}, plan_id
+
+),
+
+monthly_canceled_subscriptions as (
+
+    select
+        tenant_id,
+        {{ truncate_to_period("'month'", utc_date('valid_from')) }} as revenue_month,
+        plan_id,
+        count(distinct subscription_id) as canceled_subscriptions
+    from states_with_previous
+    where status = 'canceled'
+        and previous_status is distinct from 'canceled'
+    group by tenant_id, {{ truncate_to_period("'month'", utc_date('valid_from')) }}, plan_id
+
+),
+
+first_states as (
+
+    -- the subscription's earliest state, for payments created before its first event
+    select
+        tenant_id,
+        subscription_id,
+        plan_id
+    from states_in_order
+    where event_number = 1
+
+),
+
+subscription_payments as (
+
+    select
+        payment_attempts.tenant_id,
+        {{ truncate_to_period("'month'", 'payment_attempts.succeeded_date') }} as revenue_month,
+        coalesce(state_at_creation.plan_id, first_states.plan_id) as plan_id,
+        payment_attempts.amount_cents
+    from payment_attempts
+    inner join first_states
+        on payment_attempts.tenant_id = first_states.tenant_id
+        and payment_attempts.subscription_id = first_states.subscription_id
+    left join subscription_states as state_at_creation
+        on payment_attempts.tenant_id = state_at_creation.tenant_id
+        and payment_attempts.subscription_id = state_at_creation.subscription_id
+        and state_at_creation.valid_from <= payment_attempts.created_at
+        and (state_at_creation.valid_to is null or state_at_creation.valid_to > payment_attempts.created_at)
+    where payment_attempts.is_succeeded
+
+),
+
+monthly_plan_revenue as (
+
+    select
+        tenant_id,
+        revenue_month,
+        plan_id,
+        sum(amount_cents) as gross_revenue_cents
+    from subscription_payments
+    group by tenant_id, revenue_month, plan_id
+
+),
+
+joined as (
+
+    select
+        month_plan_grid.tenant_id,
+        month_plan_grid.revenue_month,
+        month_plan_grid.plan_id,
+        month_plan_grid.plan_name,
+        coalesce(month_end_plan_subscriptions.active_subscriptions, 0) as active_subscriptions,
+        coalesce(monthly_new_subscriptions.new_subscriptions, 0) as new_subscriptions,
+        coalesce(monthly_canceled_subscriptions.canceled_subscriptions, 0) as canceled_subscriptions,
+        coalesce(month_end_plan_subscriptions.arr_cents, 0) as arr_cents,
+        coalesce(monthly_plan_revenue.gross_revenue_cents, 0) as gross_revenue_cents
+    from month_plan_grid
+    left join month_end_plan_subscriptions
+        on month_plan_grid.tenant_id = month_end_plan_subscriptions.tenant_id
+        and month_plan_grid.revenue_month = month_end_plan_subscriptions.revenue_month
+        and month_plan_grid.plan_id = month_end_plan_subscriptions.plan_id
+    left join monthly_new_subscriptions
+        on month_plan_grid.tenant_id = monthly_new_subscriptions.tenant_id
+        and month_plan_grid.revenue_month = monthly_new_subscriptions.revenue_month
+        and month_plan_grid.plan_id = monthly_new_subscriptions.plan_id
+    left join monthly_canceled_subscriptions
+        on month_plan_grid.tenant_id = monthly_canceled_subscriptions.tenant_id
+        and month_plan_grid.revenue_month = monthly_canceled_subscriptions.revenue_month
+        and month_plan_grid.plan_id = monthly_canceled_subscriptions.plan_id
+    left join monthly_plan_revenue
+        on month_plan_grid.tenant_id = monthly_plan_revenue.tenant_id
+        and month_plan_grid.revenue_month = monthly_plan_revenue.revenue_month
+        and month_plan_grid.plan_id = monthly_plan_revenue.plan_id
+
+),
+
+final as (
+
+    select
+        cast(tenant_id as text) as tenant_id,
+        cast(revenue_month as date) as revenue_month,
+        cast(plan_id as text) as plan_id,
+        cast(plan_name as text) as plan_name,
+        cast(active_subscriptions as integer) as active_subscriptions,
+        cast(new_subscriptions as integer) as new_subscriptions,
+        cast(canceled_subscriptions as integer) as canceled_subscriptions,
+        {{ cents_to_money('arr_cents / 12.0') }} as mrr,
+        {{ cents_to_money('gross_revenue_cents') }} as gross_revenue
+    from joined
+
+)
+
+select * from final

@@ -1,0 +1,221 @@
+{#- Revenue per tenant and period (METRICS.md fct_revenue_by_period), one row per
+    tenant, period_type (day, week, month, quarter, year) and period of the tenant's
+    covered range (tenant_spine of each grain), zeros in periods without activity.
+
+    Day measures come from int_revenue_daily (each on its own date: succeeded
+    payments on settled_at, refunds on their created_at, payment attempts on
+    created_at); a longer period is the sum of its days, so every rollup agrees
+    with the day rows (assert_revenue_by_period_agrees_across_period_types).
+    new_revenue is not additive: per period type, it sums the succeeded payments of
+    the period whose payer's first succeeded payment (int_payer_first_payments) is
+    in the same period, so a payer's second payment a week after the first is new
+    revenue of the month but not of the second week.
+
+    period_end is the tenant_spine's: exclusive, the next period's start. mrr is
+    the tenant's MRR (sum of customer MRR, int_customer_mrr_daily) at the end of the
+    period's last day; for the period holding the as-of date, which has not ended,
+    at the end of the as-of date (mrr_measured_on_date says which day). arr = mrr × 12.
+    A table: the coarse periods need all their days anyway, and it reads only the
+    sparse revenue intermediates. -#}
+
+with
+
+revenue_daily as (
+
+    select * from {{ ref('int_revenue_daily') }}
+
+),
+
+customer_mrr_changes as (
+
+    select * from {{ ref('int_customer_mrr_daily') }}
+
+),
+
+payment_attempts as (
+
+    select * from {{ ref('int_payments_attempts') }}
+
+),
+
+payer_first_payments as (
+
+    select * from {{ ref('int_payer_first_payments') }}
+
+),
+
+days as (
+
+    {{ tenant_spine('day') }}
+
+),
+
+periods as (
+
+    {%- for grain in ['day', 'week', 'month', 'quarter', 'year'] %}
+
+    select
+        '{{ grain }}' as period_type,
+        spine.*
+    from ({{ tenant_spine(grain) }}) as spine
+    {%- if not loop.last %}
+
+    union all
+    {%- endif %}
+    {%- endfor %}
+
+),
+
+period_types as (
+
+    select period_type
+    from (values ('day'), ('week'), ('month'), ('quarter'), ('year')) as grains (period_type)
+
+),
+
+daily_mrr_changes as (
+
+    select
+        tenant_id,
+        mrr_date,
+        sum(mrr_change) as mrr_change
+    from customer_mrr_changes
+    group by tenant_id, mrr_date
+
+),
+
+daily as (
+
+    -- every covered day with its measures and the tenant's MRR at the end of the day
+    select
+        days.tenant_id,
+        days.period_start as revenue_date,
+        coalesce(revenue_daily.gross_revenue_cents, 0) as gross_revenue_cents,
+        coalesce(revenue_daily.refund_cents, 0) as refund_cents,
+        coalesce(revenue_daily.refund_count, 0) as refund_count,
+        coalesce(revenue_daily.net_revenue_cents, 0) as net_revenue_cents,
+        coalesce(revenue_daily.payments_attempted, 0) as payments_attempted,
+        coalesce(revenue_daily.payments_succeeded, 0) as payments_succeeded,
+        sum(coalesce(daily_mrr_changes.mrr_change, 0)) over (
+            partition by days.tenant_id
+            order by days.period_start
+            rows between unbounded preceding and current row
+        ) as mrr
+    from days
+    left join revenue_daily
+        on days.tenant_id = revenue_daily.tenant_id
+        and days.period_start = revenue_daily.revenue_date
+    left join daily_mrr_changes
+        on days.tenant_id = daily_mrr_changes.tenant_id
+        and days.period_start = daily_mrr_changes.mrr_date
+
+),
+
+period_sums as (
+
+    select
+        daily.tenant_id,
+        period_types.period_type,
+        {{ truncate_to_period('period_types.period_type', 'daily.revenue_date') }} as period_start,
+        sum(daily.gross_revenue_cents) as gross_revenue_cents,
+        sum(daily.refund_cents) as refund_cents,
+        sum(daily.refund_count) as refund_count,
+        sum(daily.net_revenue_cents) as net_revenue_cents,
+        sum(daily.payments_attempted) as payments_attempted,
+        sum(daily.payments_succeeded) as payments_succeeded
+    from daily
+    cross join period_types
+    group by
+        daily.tenant_id,
+        period_types.period_type,
+        {{ truncate_to_period('period_types.period_type', 'daily.revenue_date') }}
+
+),
+
+new_revenue_payments as (
+
+    -- a succeeded payment is new revenue of every period type whose period holds
+    -- both the payment and the payer's first succeeded payment
+    select
+        payment_attempts.tenant_id,
+        period_types.period_type,
+        {{ truncate_to_period('period_types.period_type', 'payment_attempts.succeeded_date') }} as period_start,
+        payment_attempts.amount_cents
+    from payment_attempts
+    inner join payer_first_payments
+        on payment_attempts.tenant_id = payer_first_payments.tenant_id
+        and payment_attempts.user_id = payer_first_payments.user_id
+    cross join period_types
+    where payment_attempts.is_succeeded
+        and {{ truncate_to_period('period_types.period_type', 'payment_attempts.succeeded_date') }}
+        = {{ truncate_to_period('period_types.period_type', 'payer_first_payments.first_payment_date') }}
+
+),
+
+period_new_revenue as (
+
+    select
+        tenant_id,
+        period_type,
+        period_start,
+        sum(amount_cents) as new_revenue_cents
+    from new_revenue_payments
+    group by tenant_id, period_type, period_start
+
+),
+
+joined as (
+
+    select
+        periods.tenant_id,
+        periods.period_type,
+        periods.period_start,
+        periods.period_end,
+        least(periods.period_end - 1, {{ as_of_date() }}) as mrr_measured_on_date,
+        periods.period_end <= {{ as_of_date() }} + 1 as is_complete,
+        coalesce(period_sums.gross_revenue_cents, 0) as gross_revenue_cents,
+        coalesce(period_sums.refund_cents, 0) as refund_cents,
+        coalesce(period_sums.refund_count, 0) as refund_count,
+        coalesce(period_sums.net_revenue_cents, 0) as net_revenue_cents,
+        coalesce(period_sums.payments_attempted, 0) as payments_attempted,
+        coalesce(period_sums.payments_succeeded, 0) as payments_succeeded,
+        coalesce(period_new_revenue.new_revenue_cents, 0) as new_revenue_cents,
+        coalesce(period_end_mrr.mrr, 0) as mrr
+    from periods
+    left join period_sums
+        on periods.tenant_id = period_sums.tenant_id
+        and periods.period_type = period_sums.period_type
+        and periods.period_start = period_sums.period_start
+    left join period_new_revenue
+        on periods.tenant_id = period_new_revenue.tenant_id
+        and periods.period_type = period_new_revenue.period_type
+        and periods.period_start = period_new_revenue.period_start
+    left join daily as period_end_mrr
+        on periods.tenant_id = period_end_mrr.tenant_id
+        and least(periods.period_end - 1, {{ as_of_date() }}) = period_end_mrr.revenue_date
+
+),
+
+final as (
+
+    select
+        cast(tenant_id as text) as tenant_id,
+        cast(period_type as text) as period_type,
+        cast(period_start as date) as period_start,
+        cast(period_end as date) as period_end,
+        {{ cents_to_money('gross_revenue_cents') }} as total_revenue,
+        {{ cents_to_money('refund_cents') }} as refund_amount,
+        cast(refund_count as integer) as refund_count,
+        {{ cents_to_money('net_revenue_cents') }} as net_revenue,
+        cast(payments_attempted as integer) as payment_count,
+        cast(payments_succeeded as integer) as payment_success_count,
+        {{ cents_to_money('new_revenue_cents') }} as new_revenue,
+        cast(mrr as numeric(14, 2)) as mrr,
+        cast(mrr * 12 as numeric(14, 2)) as arr,
+        cast(mrr_measured_on_date as date) as mrr_measured_on_date,
+        cast(is_complete as boolean) as is_complete
+    from joined
+
+)
+
+select * from final
