@@ -49,6 +49,10 @@ class Settings:
     smtp_port: int
     dbt_project_dir: Path
     late_arrival_days: int
+    # data-quality monitoring (meridian.quality): where high/critical alerts are e-mailed, and the share of
+    # a source table's rows landed by one as-of date's batches above which quarantine raises an alert
+    ops_email: str = "ops@meridian.local"
+    quarantine_alert_rate: float = 0.02
 
     @property
     def pgdata(self) -> Path:
@@ -73,6 +77,19 @@ def _int_env(name: str, default: int) -> int:
         raise ValueError(f"environment variable {name}={raw!r} must be a whole number") from exc
 
 
+def _rate_env(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ValueError(f"environment variable {name}={raw!r} must be a fraction between 0 and 1") from exc
+    if not 0 <= value <= 1:
+        raise ValueError(f"environment variable {name}={raw!r} must be a fraction between 0 and 1")
+    return value
+
+
 def settings() -> Settings:
     root = repo_root()
     state_dir = Path(os.environ.get("MERIDIAN_STATE_DIR", root / ".meridian")).resolve()
@@ -85,6 +102,8 @@ def settings() -> Settings:
         smtp_port=_int_env("MERIDIAN_SMTP_PORT", 8025),
         dbt_project_dir=Path(os.environ.get("MERIDIAN_DBT_PROJECT_DIR", root / "dbt_project")).resolve(),
         late_arrival_days=_int_env("MERIDIAN_LATE_ARRIVAL_DAYS", 3),
+        ops_email=os.environ.get("MERIDIAN_OPS_EMAIL") or "ops@meridian.local",
+        quarantine_alert_rate=_rate_env("MERIDIAN_QUARANTINE_ALERT_RATE", 0.02),
     )
 
 
