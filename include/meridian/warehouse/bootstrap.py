@@ -54,6 +54,8 @@ create table if not exists audit.loaded_files (
     loaded_at timestamptz not null default clock_timestamp(),
     primary key (file_name, checksum)
 );
+-- one row per Airflow task try (meridian.quality.pipeline_runs callbacks): state 'running' from the
+-- start of the try, then its final state (success, failed, up_for_retry, skipped)
 create table if not exists audit.pipeline_runs (
     dag_id text not null,
     run_id text not null,
@@ -64,8 +66,26 @@ create table if not exists audit.pipeline_runs (
     rows_in bigint,
     rows_out bigint,
     error text,
-    primary key (dag_id, run_id, task_id)
+    map_index integer not null default -1,
+    try_number integer not null default 1,
+    primary key (dag_id, run_id, task_id, map_index, try_number)
 );
+-- tables created before tries were recorded: one row per task; add the try columns and key once
+do $$
+begin
+    if not exists (
+        select 1 from information_schema.columns
+        where table_schema = 'audit' and table_name = 'pipeline_runs' and column_name = 'try_number'
+    ) then
+        alter table audit.pipeline_runs
+            add column map_index integer not null default -1,
+            add column try_number integer not null default 1,
+            drop constraint pipeline_runs_pkey,
+            add primary key (dag_id, run_id, task_id, map_index, try_number);
+    end if;
+end
+$$;
+create index if not exists pipeline_runs__started on audit.pipeline_runs (started_at);
 create table if not exists audit.dbt_node_results (
     run_id text not null,
     invocation_id text not null,
@@ -81,6 +101,8 @@ create table if not exists audit.dbt_node_results (
     completed_at timestamptz not null default clock_timestamp(),
     primary key (invocation_id, node)
 );
+create index if not exists dbt_node_results__run on audit.dbt_node_results (run_id);
+create index if not exists dbt_node_results__as_of on audit.dbt_node_results (as_of_date);
 create table if not exists audit.data_quality_alerts (
     alert_id bigserial primary key,
     alert_type text not null check (alert_type in
@@ -100,6 +122,10 @@ create table if not exists audit.data_quality_alerts (
 );
 create unique index if not exists data_quality_alerts__dedup
     on audit.data_quality_alerts (dedup_key) where dedup_key is not null;
+-- what meridian.quality.notify reads: the alerts still to be e-mailed
+create index if not exists data_quality_alerts__to_notify
+    on audit.data_quality_alerts (alert_id) where notified_at is null and severity in ('high', 'critical');
+create index if not exists data_quality_alerts__as_of on audit.data_quality_alerts (as_of_date);
 """
 
 
