@@ -5,19 +5,24 @@ Renders and e-mails each tenant's scheduled reports (`reporting.scheduled_report
 and records every delivery in `reporting.report_deliveries`.
 
 - **Schedule**: when `transform_warehouse` updates the marts asset, and every 15 minutes (UTC).
-- **"Now"** is the run's logical date; asset-triggered runs have none and use `run_after`.
-  A report is due when `next_run_at <= now`; it covers the period ending at its due time
-  (monthly due 2024-04-01 → March 2024); missed periods are caught up oldest first.
-- **Exactly once** per (report, period): the delivery row is written before sending and marked
-  `sent` after; a `sent` period is never sent again, a `rendered` one left by a killed attempt is
-  resent, a `failed` one is retried by the next run.
+- **"Now"** is the run's logical date (the end of its data interval), never the wall clock, so
+  `airflow dags test deliver_reports DATE` delivers what was due at DATE; asset-triggered runs
+  have no logical date and use `run_after`. A report is due when `is_active` and
+  `next_run_at <= now`; it covers the period ending at its due time (monthly due 2024-04-01 →
+  March 2024); missed periods are caught up oldest first.
+- **Exactly once** per (report, period): the delivery row is written before sending, stamped
+  (`data_sent_at`) just before the message's content goes to the SMTP server, and marked `sent`
+  after. A period is resent automatically only while the server is known not to hold it; a
+  delivery killed after its content went out is *not* resent but held as `failed` ("outcome
+  unknown") with a high alert, until `meridian reports resolve` says whether it arrived.
 - **Connections**: `warehouse` (PostgreSQL), `smtp_reports` (e.g. `smtp://127.0.0.1:8025`, the
   local sink `python -m meridian.mailsink`).
 - **Failures**: a report with bad configuration (recipient, format, parameter) gets a `failed`
-  row naming the field and does not stop the others; the task fails (and retries with backoff)
-  only for SMTP or database trouble.
+  row naming the field and does not stop the others; SMTP errors are retried with backoff inside
+  the task; every failed delivery raises a data-quality alert (`audit.data_quality_alerts`); the
+  task fails (and retries with backoff) only for SMTP or database trouble.
 
-Logic: `include/meridian/reports/` (see `delivery.py`).
+Logic: `include/meridian/reports/` (see `delivery.py`); columns and rules: `docs/reporting.md`.
 """
 
 from __future__ import annotations
@@ -56,10 +61,10 @@ def deliver_reports() -> None:
     @task
     def ensure_reporting_schema() -> None:
         from meridian.db import connection
-        from meridian.reports.schema import ensure_reporting_schema as ensure
+        from meridian.reports.schema import ensure_delivery_schema
 
         with connection("warehouse") as conn:
-            ensure(conn)
+            ensure_delivery_schema(conn)
 
     @task
     def deliver_due_reports() -> dict:
@@ -67,7 +72,7 @@ def deliver_reports() -> None:
         from meridian.reports.delivery import run_time, summarize
 
         dag_run = get_current_context()["dag_run"]
-        now = run_time(dag_run.logical_date, dag_run.run_after)
+        now = run_time(dag_run.logical_date, dag_run.run_after, dag_run.data_interval_end)
         summary = summarize(deliver(now, warehouse_conn_id="warehouse", smtp_conn_id="smtp_reports"))
         summary["now"] = now.isoformat()
         log.info("deliveries as of %s: %s", summary["now"], summary["counts"])
@@ -78,6 +83,12 @@ def deliver_reports() -> None:
                 failure["tenant_id"],
                 failure["period_start"],
                 failure["error"],
+            )
+        if summary["needs_review"]:
+            log.error(
+                "%s deliveries may have reached the SMTP server before the attempt stopped; they are not resent "
+                "until `meridian reports resolve` settles them (see the alerts)",
+                summary["needs_review"],
             )
         if summary["retryable_failures"]:
             raise RuntimeError(

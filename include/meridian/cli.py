@@ -9,7 +9,7 @@
     meridian dbt-parse                            build dbt_project/target/manifest.json for Cosmos
     meridian mail-sink                            run the local SMTP sink (writes out/mail/*.eml)
     meridian ui                                   airflow standalone on :8080 over this checkout
-    meridian reports create|list|pause|resume|run-now|render   manage scheduled reports
+    meridian reports create|list|pause|resume|run-now|render|resolve   manage scheduled reports
 """
 
 from __future__ import annotations
@@ -162,6 +162,12 @@ def cmd_reports(args: argparse.Namespace) -> int:
                 for path in result.files:
                     print(f"  {path}")
             return 1 if any(result.status == "failed" for result in results) else 0
+        elif args.action == "resolve":
+            with connection("warehouse") as conn:
+                _, _, done = manage.resolve_delivery(
+                    conn, args.id, args.period, manage.RESEND if args.resend else manage.MARK_SENT
+                )
+            print(done)
         elif args.action == "render":
             rendered = manage.render_adhoc(
                 tenant=args.tenant, report_type=args.type, period=args.period, frequency=args.frequency,
@@ -225,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     sink.set_defaults(func=cmd_mail_sink)
     sub.add_parser("ui", help="serve the Airflow UI (airflow standalone) on :8080").set_defaults(func=cmd_ui)
 
-    reports = sub.add_parser("reports", help="create, list, pause, resume, run or render scheduled reports")
+    reports = sub.add_parser("reports", help="create, list, pause, resume, run, render or resolve scheduled reports")
     actions = reports.add_subparsers(dest="action", required=True)
     create = actions.add_parser("create", help="schedule a report (validated before it is inserted)")
     create.add_argument("--tenant", required=True)
@@ -247,6 +253,13 @@ def build_parser() -> argparse.ArgumentParser:
     run_now.add_argument("id", type=int)
     run_now.add_argument("--as-of", type=_date, default=None, help="deliver as of YYYY-MM-DD 00:00 UTC (default: now)")
     run_now.add_argument("--out", default=None, help="folder for the files (default: the reports output dir)")
+    resolve = actions.add_parser(
+        "resolve", help="settle a delivery whose outcome is unknown: it arrived (--mark-sent) or not (--resend)")
+    resolve.add_argument("id", type=int)
+    resolve.add_argument("--period", required=True, help="monthly YYYY-MM; weekly/daily YYYY-MM-DD (first day)")
+    outcome = resolve.add_mutually_exclusive_group(required=True)
+    outcome.add_argument("--mark-sent", action="store_true", help="the message arrived: record it sent, move on")
+    outcome.add_argument("--resend", action="store_true", help="it did not arrive: the next run sends it again")
     render = actions.add_parser("render", help="render a report to a folder; sends and records nothing")
     render.add_argument("--tenant", required=True)
     render.add_argument("--type", default="revenue_summary")

@@ -1,9 +1,11 @@
 """Report delivery against a real PostgreSQL and a real SMTP server (the aiosmtpd sink).
 
 Covers: period semantics, exactly once per (report, period) including the
-resend of a 'rendered' row left by a killed attempt, catch-up oldest first,
-validation failures that do not stop other reports, SMTP retries, waiting for
-the marts, and the row lock between concurrent runs.
+resend of a 'rendered' row whose content never went out, catch-up oldest
+first, validation failures that name the field, raise an alert and do not stop
+other reports, SMTP retries, waiting for the marts, and the row lock between
+concurrent runs. Kills and broken connections mid-send:
+test_delivery_exactly_once.py.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ import pytest
 
 from meridian import db
 from meridian.mailsink import SinkHandle, free_port, start_background, stop
-from meridian.reports.delivery import deliver_due_reports, run_time, summarize
+from meridian.reports.delivery import deliver_due_reports, run_time, summarize, validate_recipients
 from meridian.reports.mail import parse_smtp_uri
 from meridian.reports.periods import month_start
-from meridian.reports.schema import ensure_reporting_schema
+from meridian.reports.registry import ReportConfigError
+from meridian.reports.schema import ensure_delivery_schema
 from tests.conftest import private_warehouse
 
 APRIL_1 = datetime(2024, 4, 1, tzinfo=UTC)
@@ -71,7 +74,7 @@ def warehouse() -> Iterator[Path]:
     with private_warehouse("meridian-delivery-test-") as base:
         with db.connection("warehouse") as conn:
             create_marts(conn)
-            ensure_reporting_schema(conn)
+            ensure_delivery_schema(conn)
         yield base
 
 
@@ -80,6 +83,7 @@ def sink(warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
     """A real SMTP server on a free port, empty reporting tables, AIRFLOW_CONN_SMTP_REPORTS pointing at it."""
     with db.connection("warehouse") as conn, conn.cursor() as cur:
         cur.execute("truncate reporting.report_deliveries, reporting.scheduled_reports restart identity")
+        cur.execute("truncate audit.data_quality_alerts")
     handle = start_background(0, mail_dir=tmp_path / "mail")
     monkeypatch.setenv("AIRFLOW_CONN_SMTP_REPORTS", handle.uri)
     try:
@@ -175,7 +179,14 @@ def test_monthly_report_due_april_1_covers_march_and_goes_out_once(sink, tmp_pat
     assert schedule(report_id)[1] == datetime(2024, 5, 1, tzinfo=UTC)
 
 
-def test_rendered_row_left_by_a_killed_attempt_is_resent_once(sink, tmp_path):
+def alerts() -> list[tuple]:
+    with db.connection("warehouse") as conn, conn.cursor() as cur:
+        cur.execute("select severity, table_name, dedup_key, message from audit.data_quality_alerts order by 1")
+        return cur.fetchall()
+
+
+def test_rendered_row_whose_content_never_went_out_is_sent_once(sink, tmp_path):
+    """A claimed row (data_sent_at null) left by an attempt killed before the content went out."""
     report_id = add_report("acme")
     with db.connection("warehouse") as conn, conn.cursor() as cur:
         cur.execute(
@@ -230,6 +241,10 @@ def test_weekly_and_daily_periods(sink, tmp_path, frequency, due, start, end):
     [
         ("recipients", ["finance@acme.example.com", "not-an-email"], "invalid recipients: 'not-an-email'"),
         ("parameters", '{"trend_months": 99}', "invalid parameters.trend_months"),
+        ("recipients", ["Finance <finance@acme.example.com>"], "invalid recipients: 'Finance <finance@acme"),
+        ("parameters", '{"trend_months": 99}', "invalid parameters.trend_months"),
+        ("parameters", '{"colour": "red"}', "invalid parameters.colour: is not a parameter"),
+        ("parameters", "[1, 2]", "invalid parameters: must be a JSON object"),
         ("report_type", "payments", "invalid report_type: 'payments' is not implemented yet"),
     ],
 )
@@ -244,6 +259,9 @@ def test_invalid_report_fails_with_the_field_named_and_others_go_out(sink, tmp_p
     assert schedule(bad) == (None, APRIL_1)  # stays due until fixed
     (message,) = mails(sink)
     assert message["X-Sink-Envelope-To"] == "finance@globex.example.com"
+    ((severity, table, key, text),) = alerts()
+    assert (severity, table, key) == ("high", "reporting.report_deliveries", f"delivery:{bad}:2024-03-01")
+    assert fragment in text and "March 2024" in text and "acme" in text
 
     if column == "recipients":  # fixed: the missed period goes out on the next run
         with db.connection("warehouse") as conn, conn.cursor() as cur:
@@ -301,10 +319,39 @@ def test_a_report_locked_by_another_run_is_skipped(sink, tmp_path):
     assert [r.status for r in deliver(APRIL_1, tmp_path)] == ["sent"]
 
 
-def test_run_time_uses_logical_date_else_run_after():
+def test_run_time_uses_the_data_interval_end_else_logical_date_else_run_after():
     logical, run_after = datetime(2024, 4, 1, tzinfo=UTC), datetime(2024, 4, 1, 0, 7, tzinfo=UTC)
+    assert run_time(logical, run_after, logical) == logical
     assert run_time(logical, run_after) == logical
     assert run_time(None, run_after) == run_after
+    with pytest.raises(ValueError):
+        run_time(None, None)
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["a@x.com", "first.last+tag@sub.example.co.uk", "o'brien@example.ie", "x_y-z@mail-host.example.org"],
+)
+def test_valid_recipients(address):
+    assert validate_recipients([f"  {address} ", address]) == [address]
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "not-an-email", "a@b", "a@@x.com", "a@x..com", ".a@x.com", "a.@x.com", "a..b@x.com", "a b@x.com",
+        "a@-x.com", "a@x.c", "Finance <a@x.com>", "a@x.com,b@x.com", "", f"{'a' * 65}@x.com", None, 42,
+    ],
+)
+def test_invalid_recipients_are_rejected_naming_the_item(address):
+    with pytest.raises(ReportConfigError) as raised:
+        validate_recipients(["ok@x.com", address])
+    assert raised.value.field == "recipients" and "(item 2)" in raised.value.message
+
+
+def test_no_recipients_is_rejected():
+    with pytest.raises(ReportConfigError, match="recipients: is empty"):
+        validate_recipients([])
 
 
 @pytest.mark.parametrize(

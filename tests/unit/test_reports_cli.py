@@ -132,6 +132,7 @@ def test_default_first_run_is_the_next_period_boundary(clean, capsys):
         ("--frequency", "hourly", "frequency", "'hourly'"),
         ("--formats", "pdf,docx", "formats", "'docx'"),
         ("--recipients", "a@x.com,not-an-address", "recipients", "'not-an-address'"),
+        ("--recipients", "a@x.com,b@x..com", "recipients", "'b@x..com' (item 2)"),
         ("--parameters", "{trend_months: 6}", "parameters", "{trend_months: 6}"),
         ("--parameters", "[1, 2]", "parameters", "JSON object"),
         ("--parameters", '{"trend_months": 99}', "parameters.trend_months", "99"),
@@ -148,9 +149,10 @@ def test_create_rejects_bad_fields_before_inserting(clean, capsys, option, value
     assert count_reports() == 0
 
 
-@pytest.mark.parametrize("action", ["pause", "resume", "run-now"])
+@pytest.mark.parametrize("action", ["pause", "resume", "run-now", "resolve"])
 def test_unknown_id_is_a_clear_error(clean, capsys, action):
-    assert main(["reports", action, "999"]) == 2
+    extra = ["--period", "2024-03", "--resend"] if action == "resolve" else []
+    assert main(["reports", action, "999", *extra]) == 2
     assert "no scheduled report with id 999" in capsys.readouterr().err
 
 

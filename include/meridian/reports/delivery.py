@@ -17,28 +17,51 @@ Due and periods
     continues).
 
 Exactly once per (report, period)
-    ``report_deliveries`` has one row per (report_id, period_start), written
-    *before* the e-mail goes out and committed on its own:
+    ``report_deliveries`` has one row per (report_id, period_start). Every
+    write to it commits on its own, in this order:
 
-    1. row ``sent``: never sent again; the schedule just moves on;
-    2. otherwise the files are rendered and the row is upserted as
-       ``rendered``, then the message is sent, then the row becomes ``sent``
-       with ``sent_at``;
-    3. **resend rule**: a row still ``rendered`` when a run reaches it was
-       left by an attempt that was killed between writing the row and marking
-       it sent; we cannot know whether the server accepted that message, and
-       we prefer a possible duplicate to a lost report, so it is rendered and
-       sent again (once; it is ``sent`` afterwards). The window is the few
-       milliseconds between the server's acceptance and the commit of
-       ``sent``; the Message-ID is the same for both copies, so mail clients
-       can collapse them;
-    4. a ``failed`` row (SMTP down, bad configuration) is retried by the next
-       run, and the schedule does not move on until the period is sent, so
-       fixing a bad recipient delivers the missed periods.
+    1. the files are rendered and the row is upserted as ``rendered`` with the
+       message's ``message_id`` (the same for every attempt) and
+       ``data_sent_at`` null: the claim;
+    2. the SMTP session opens (MAIL, RCPT, DATA); just before the message's
+       content goes out, ``data_sent_at`` is set;
+    3. on the server's 250 reply the row becomes ``sent`` with ``sent_at``.
+
+    **Resend rule**: a period is sent automatically only while the SMTP server
+    is known not to hold it:
+
+    - a ``sent`` row is never sent again; the schedule just moves on;
+    - no row, or a ``rendered``/``failed`` row with ``data_sent_at`` null: the
+      content never went out, or the server refused it with a reply (4xx/5xx),
+      so it is rendered and sent (again). This covers an attempt killed before
+      step 2, an SMTP server that was down, a bad recipient fixed since;
+    - a row with ``data_sent_at`` set that is not ``sent``: an attempt was
+      killed, or the connection broke, after the content went out and before
+      ``sent`` was recorded. The server may have accepted it (it may even have
+      replied 250 just before the kill), so it is **not resent**: the row is
+      ``failed`` with an error starting "outcome unknown" that names the
+      Message-ID, a high-severity alert is raised, and the report's schedule
+      holds at that period (later periods wait, nothing is skipped). A person
+      checks the mail server's log or the recipients for the Message-ID and
+      runs ``meridian reports resolve ID --period P --mark-sent`` (it arrived:
+      the schedule moves on) or ``--resend`` (it did not: the next run sends
+      it). Duplicates are thus impossible without a person's decision; the
+      price is that the few milliseconds between the content going out and
+      ``sent`` being committed can hold a report for review instead of
+      sending it twice.
+
+    Within one call, SMTP failures before the content goes out, and 4xx replies
+    to it, are retried with exponential backoff (:func:`meridian.reports.mail.send_message`);
+    a broken connection after it is never retried. A period that still fails
+    is ``failed`` and raises a data-quality alert (``audit.data_quality_alerts``,
+    type ``missing_data``, table ``reporting.report_deliveries``, severity
+    high, one per (report, period): ``dedup_key`` ``delivery:<id>:<period_start>``);
+    the next run retries it and the schedule does not move on until it is sent.
 
     Each report is processed under a row lock on its ``scheduled_reports`` row
-    (``for no key update skip locked``), so two runs at once (a scheduled one
-    and a manual one) never deliver the same report concurrently, and a
+    (``for no key update skip locked``): the lock is the claim's lease. Two runs
+    at once (a scheduled one and ``run-now``) never deliver the same report
+    concurrently, and a killed run's lock ends with its database session, so a
     ``rendered`` row seen under the lock is known to be a dead attempt's.
 
 Validation
@@ -55,12 +78,11 @@ Waiting for the marts
     the nightly build has covered the day; the marts asset then triggers the
     delivery once it has.
 
-Failures and retries
-    SMTP errors are retried with exponential backoff inside one call
-    (:func:`meridian.reports.mail.send_message`); a delivery that still fails
-    is ``failed`` with the error. :class:`DeliveryResult` says whether a
-    failure is worth an Airflow task retry (``retryable``: SMTP or database
-    trouble) or needs a configuration fix.
+Failures
+    A failed period does not stop the other reports. :class:`DeliveryResult`
+    says whether a failure is worth an Airflow task retry (``retryable``: SMTP
+    or database trouble), needs a configuration fix, or needs a person to
+    decide (``needs_review``: outcome unknown, see above).
 """
 
 from __future__ import annotations
@@ -77,24 +99,38 @@ import psycopg2.extensions
 
 from meridian.config import SMTP_CONN_ID, WAREHOUSE_CONN_ID, settings
 from meridian.db import connect
+from meridian.quality.alerts import Alert, record_alert
 from meridian.reports.data import freshness_gap, load_report_data
-from meridian.reports.mail import SendError, SmtpConfigError, SmtpSettings, build_message, send_message, smtp_settings
+from meridian.reports.mail import (
+    SendError,
+    SmtpConfigError,
+    SmtpSettings,
+    build_message,
+    message_id,
+    send_message,
+    smtp_settings,
+)
 from meridian.reports.periods import Period, as_utc, check_frequency, next_due, period_for
 from meridian.reports.registry import ReportConfigError, ReportType, get_report_type
 from meridian.reports.render import check_formats, render_report, slug
+from meridian.reports.schema import ensure_delivery_schema
 
 log = logging.getLogger(__name__)
 
 EMAIL_PATTERN = re.compile(
-    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+"  # local part
-    r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"  # first domain label
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"  # at least one more label
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"  # local part, dots only between
+    r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"  # first domain label
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"  # more labels
+    r"\.[A-Za-z]{2,63}"  # top-level domain
 )
 
 SENT = "sent"
 ALREADY_SENT = "already_sent"
 FAILED = "failed"
 WAITING = "waiting"
+
+ALERT_TABLE = "reporting.report_deliveries"
+OUTCOME_UNKNOWN = "outcome unknown"
 
 
 @dataclass(frozen=True)
@@ -110,6 +146,7 @@ class DeliveryResult:
     error: str | None = None
     retryable: bool = False  # a failure an Airflow retry may fix (SMTP or database trouble)
     refused: tuple[str, ...] = field(default=())  # recipients the server refused while accepting others
+    needs_review: bool = False  # the server may have accepted it: not resent until a person decides
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -123,6 +160,7 @@ class DeliveryResult:
             "attempts": self.attempts,
             "error": self.error,
             "retryable": self.retryable,
+            "needs_review": self.needs_review,
         }
 
 
@@ -147,13 +185,30 @@ class ValidReport:
     parameters: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class DeliveryRow:
+    status: str
+    data_sent_at: datetime | None
+    message_id: str | None
+    error: str | None
+
+
 def validate_recipients(recipients: Sequence[str] | None) -> list[str]:
+    """Plain addresses (``name@example.com``, no display names), trimmed, without repeats.
+
+    Raises :class:`ReportConfigError` naming ``recipients`` and the bad item.
+    """
     if not recipients:
         raise ReportConfigError("recipients", "is empty; list at least one e-mail address")
     cleaned = []
     for index, recipient in enumerate(recipients):
-        address = (recipient or "").strip()
-        if not EMAIL_PATTERN.fullmatch(address):
+        address = (recipient or "").strip() if isinstance(recipient, str) else recipient
+        if (
+            not isinstance(address, str)
+            or not EMAIL_PATTERN.fullmatch(address)
+            or len(address) > 254
+            or len(address.rsplit("@", 1)[0]) > 64
+        ):
             raise ReportConfigError("recipients", f"{recipient!r} (item {index + 1}) is not a valid e-mail address")
         cleaned.append(address)
     return list(dict.fromkeys(cleaned))
@@ -173,6 +228,13 @@ def validate_report(report: ScheduledReport) -> ValidReport:
 
 def report_folder(out_dir: Path, report: ScheduledReport, period: Period) -> Path:
     return out_dir / slug(report.tenant_id) / f"report-{report.id}" / period.slug
+
+
+def resolve_hint(report_id: int, period: Period) -> str:
+    """The commands that settle an outcome-unknown delivery."""
+    value = period.slug if period.frequency == "monthly" else period.start.isoformat()
+    command = f"meridian reports resolve {report_id} --period {value}"
+    return f"`{command} --mark-sent` if it arrived, `{command} --resend` if not"
 
 
 class _Deliverer:
@@ -206,7 +268,7 @@ class _Deliverer:
         self.clock = clock
         self._smtp: SmtpSettings | None = None
 
-    # --- database -----------------------------------------------------------------------------
+    # --- the schedule (lock_conn: one transaction per report, holding its row lock) ----------------
 
     def due_report_ids(self) -> list[int]:
         with self.lock_conn.cursor() as cur:
@@ -253,32 +315,53 @@ class _Deliverer:
             )
         return following
 
-    def delivery_status(self, report_id: int, period: Period) -> str | None:
+    # --- the delivery rows (write_conn: autocommit, every write commits on its own) ----------------
+
+    def delivery_row(self, report_id: int, period: Period) -> DeliveryRow | None:
         with self.write_conn.cursor() as cur:
             cur.execute(
-                "select status from reporting.report_deliveries where report_id = %s and period_start = %s",
+                """
+                select status, data_sent_at, message_id, error from reporting.report_deliveries
+                where report_id = %s and period_start = %s
+                """,
                 (report_id, period.start),
             )
             row = cur.fetchone()
-        return row[0] if row else None
+        return DeliveryRow(*row) if row else None
 
-    def mark_rendered(self, report_id: int, period: Period, files: Sequence[Path]) -> bool:
-        """Upsert the row as ``rendered`` before sending; False when it is already ``sent``."""
+    def claim(self, report_id: int, period: Period, files: Sequence[Path], mail_id: str) -> bool:
+        """Upsert the row as ``rendered`` before sending; False when it is ``sent`` or its outcome is unknown."""
         with self.write_conn.cursor() as cur:
             cur.execute(
                 """
                 insert into reporting.report_deliveries
-                    (report_id, period_start, period_end, status, attempts, files)
-                values (%s, %s, %s, 'rendered', 0, %s)
+                    (report_id, period_start, period_end, status, attempts, files, message_id)
+                values (%s, %s, %s, 'rendered', 0, %s, %s)
                 on conflict (report_id, period_start) do update
                 set period_end = excluded.period_end, status = 'rendered', files = excluded.files,
-                    error = null, updated_at = now()
+                    message_id = excluded.message_id, error = null, updated_at = now()
                 where reporting.report_deliveries.status <> 'sent'
+                  and reporting.report_deliveries.data_sent_at is null
                 returning id
                 """,
-                (report_id, period.start, period.end, [str(path) for path in files]),
+                (report_id, period.start, period.end, [str(path) for path in files], mail_id),
             )
             return cur.fetchone() is not None
+
+    def mark_data_sent(self, report_id: int, period: Period) -> None:
+        """Record that the content is about to go out: from now on the period is not resent automatically."""
+        with self.write_conn.cursor() as cur:
+            cur.execute(
+                """
+                update reporting.report_deliveries
+                set data_sent_at = clock_timestamp(), updated_at = now()
+                where report_id = %s and period_start = %s and status = 'rendered'
+                returning id
+                """,
+                (report_id, period.start),
+            )
+            if cur.fetchone() is None:
+                raise RuntimeError(f"delivery row of report {report_id} for {period.start} is no longer 'rendered'")
 
     def mark_sent(self, report_id: int, period: Period, attempts: int, note: str | None) -> None:
         with self.write_conn.cursor() as cur:
@@ -292,7 +375,10 @@ class _Deliverer:
                 (attempts, note, report_id, period.start),
             )
 
-    def mark_failed(self, report_id: int, period: Period, error: str, attempts: int = 0) -> None:
+    def mark_failed(
+        self, report_id: int, period: Period, error: str, attempts: int = 0, *, refused_by_server: bool = False
+    ) -> None:
+        """Upsert the row as ``failed``; ``refused_by_server`` clears ``data_sent_at`` (the server replied no)."""
         with self.write_conn.cursor() as cur:
             cur.execute(
                 """
@@ -301,13 +387,38 @@ class _Deliverer:
                 values (%s, %s, %s, 'failed', %s, %s)
                 on conflict (report_id, period_start) do update
                 set status = 'failed', attempts = reporting.report_deliveries.attempts + excluded.attempts,
-                    error = excluded.error, updated_at = now()
+                    error = excluded.error, updated_at = now(),
+                    data_sent_at = case when %s then null else reporting.report_deliveries.data_sent_at end
                 where reporting.report_deliveries.status <> 'sent'
                 """,
-                (report_id, period.start, period.end, attempts, error),
+                (report_id, period.start, period.end, attempts, error, refused_by_server),
             )
 
-    # --- one report -----------------------------------------------------------------------------
+    def alert(self, report: ScheduledReport, period: Period, error: str, *, severity: str = "high",
+              kind: str = "") -> None:
+        """A data-quality alert for this (report, period); raised once (``dedup_key``), never fails the delivery."""
+        alert = Alert(
+            alert_type="missing_data",
+            table_name=ALERT_TABLE,
+            severity=severity,
+            message=(
+                f"scheduled report {report.id} ({report.name!r}, {report.report_type}, tenant {report.tenant_id}) "
+                f"for {period.label} ({period.start}..{period.end}): {error}"
+            ),
+            tenant_id=report.tenant_id,
+            as_of_date=period.end,
+            dedup_key=f"delivery:{report.id}:{period.start.isoformat()}{f':{kind}' if kind else ''}",
+        )
+        try:
+            record_alert(self.write_conn, alert)
+        except psycopg2.Error:
+            log.exception("could not record the alert for report %s, period %s", report.id, period.start)
+
+    def fail(self, report: ScheduledReport, period: Period, error: str, **kwargs: Any) -> None:
+        self.mark_failed(report.id, period, error, **kwargs)
+        self.alert(report, period, error)
+
+    # --- one report ---------------------------------------------------------------------------------
 
     def smtp(self) -> SmtpSettings:
         if self._smtp is None:
@@ -351,16 +462,25 @@ class _Deliverer:
         def result(status: str, **kwargs: Any) -> DeliveryResult:
             return DeliveryResult(report.id, report.tenant_id, status, period.start, period.end, **kwargs)
 
-        if self.delivery_status(report.id, period) == SENT:
+        row = self.delivery_row(report.id, period)
+        if row is not None and row.status == SENT:
             log.info("report %s for %s was sent before; not sending again", report.id, period.label)
             return result(ALREADY_SENT)
+        if row is not None and row.data_sent_at is not None:
+            return self.hold_for_review(report, period, row, result)
 
         try:
             valid = validate_report(report)
         except ReportConfigError as exc:
             error = f"invalid {exc.field}: {exc.message} (scheduled report {report.id}, tenant {report.tenant_id!r})"
-            self.mark_failed(report.id, period, error)
+            self.fail(report, period, error)
             log.error("report %s for %s not sent: %s", report.id, period.label, error)
+            return result(FAILED, error=error)
+        try:
+            smtp = self.smtp()
+        except SmtpConfigError as exc:
+            error = f"invalid SMTP connection {self.smtp_conn_id!r}: {exc}"
+            self.fail(report, period, error)
             return result(FAILED, error=error)
 
         try:
@@ -381,50 +501,69 @@ class _Deliverer:
             finally:
                 self.read_conn.rollback()  # end the read-only snapshot
             files = render_report(data, valid.formats, report_folder(self.out_dir, report, period))
+            message = build_message(data, files, valid.recipients, sender=smtp.from_email, report_id=report.id)
         except (psycopg2.Error, OSError, ValueError) as exc:
             error = f"rendering failed: {type(exc).__name__}: {exc}"
-            self.mark_failed(report.id, period, error)
+            self.fail(report, period, error)
             log.exception("report %s for %s not rendered", report.id, period.label)
             return result(FAILED, error=error, retryable=True)
 
-        if not self.mark_rendered(report.id, period, files):
-            return result(ALREADY_SENT, files=tuple(map(str, files)))
-        try:
-            smtp = self.smtp()
-        except SmtpConfigError as exc:
-            error = f"invalid SMTP connection {self.smtp_conn_id!r}: {exc}"
-            self.mark_failed(report.id, period, error)
-            return result(FAILED, files=tuple(map(str, files)), error=error)
-
-        message = build_message(data, files, valid.recipients, sender=smtp.from_email, report_id=report.id)
+        mail_id = message["Message-ID"] or message_id(report.id, period.start, smtp.from_email)
+        if not self.claim(report.id, period, files, mail_id):  # cannot happen under the row lock; be safe
+            return result(FAILED, error="the delivery row changed under the lock; not sent", retryable=True)
+        sent_files = tuple(map(str, files))
         try:
             attempts, refused = send_message(
-                smtp, message, attempts=self.smtp_attempts, backoff_seconds=self.smtp_backoff_seconds
+                smtp,
+                message,
+                attempts=self.smtp_attempts,
+                backoff_seconds=self.smtp_backoff_seconds,
+                before_data=lambda: self.mark_data_sent(report.id, period),
             )
         except SendError as exc:
-            self.mark_failed(report.id, period, str(exc), exc.attempts)
+            if exc.outcome_unknown:
+                error = (
+                    f"{OUTCOME_UNKNOWN}: {exc}. Not resent automatically: look for Message-ID {mail_id} in the "
+                    f"mail server's log or with the recipients, then run {resolve_hint(report.id, period)}"
+                )
+                self.mark_failed(report.id, period, error, exc.attempts)
+                self.alert(report, period, error, kind="outcome-unknown")
+                log.error("report %s for %s: %s", report.id, period.label, error)
+                return result(FAILED, files=sent_files, recipients=tuple(valid.recipients), attempts=exc.attempts,
+                              error=error, needs_review=True)
+            self.fail(report, period, str(exc), attempts=exc.attempts, refused_by_server=True)
             log.error("report %s for %s not sent: %s", report.id, period.label, exc)
-            return result(
-                FAILED,
-                files=tuple(map(str, files)),
-                recipients=tuple(valid.recipients),
-                attempts=exc.attempts,
-                error=str(exc),
-                retryable=exc.retryable,
-            )
+            return result(FAILED, files=sent_files, recipients=tuple(valid.recipients), attempts=exc.attempts,
+                          error=str(exc), retryable=exc.retryable)
         note = f"refused by the server: {', '.join(sorted(refused))}" if refused else None
         self.mark_sent(report.id, period, attempts, note)
+        if refused:
+            self.alert(report, period, f"sent, but the SMTP server refused {', '.join(sorted(refused))}",
+                       severity="medium", kind="refused")
         log.info(
             "report %s (%s) for %s sent to %s", report.id, report.tenant_id, period.label, ", ".join(valid.recipients)
         )
-        return result(
-            SENT,
-            files=tuple(map(str, files)),
-            recipients=tuple(valid.recipients),
-            attempts=attempts,
-            error=note,
-            refused=tuple(sorted(refused)),
-        )
+        return result(SENT, files=sent_files, recipients=tuple(valid.recipients), attempts=attempts, error=note,
+                      refused=tuple(sorted(refused)))
+
+    def hold_for_review(
+        self, report: ScheduledReport, period: Period, row: DeliveryRow, result: Callable[..., DeliveryResult]
+    ) -> DeliveryResult:
+        """A row whose content went out but that is not ``sent``: never resent automatically (see the module doc)."""
+        if row.status == FAILED and row.error and row.error.startswith(OUTCOME_UNKNOWN):
+            error = row.error  # already held and alerted
+        else:
+            error = (
+                f"{OUTCOME_UNKNOWN}: an earlier attempt stopped after handing the message "
+                f"{row.message_id or '(no Message-ID)'} to the SMTP server at {row.data_sent_at:%Y-%m-%d %H:%M:%S} "
+                f"UTC and before recording it sent; the server may have accepted it. Not resent automatically: "
+                f"look for that Message-ID in the mail server's log or with the recipients, then run "
+                f"{resolve_hint(report.id, period)}"
+            )
+            self.mark_failed(report.id, period, error)
+            self.alert(report, period, error, kind="outcome-unknown")
+        log.error("report %s for %s held for review: %s", report.id, period.label, error)
+        return result(FAILED, error=error, needs_review=True)
 
 
 def deliver_due_reports(
@@ -447,7 +586,8 @@ def deliver_due_reports(
     Files go to ``out_dir`` (default ``settings().reports_dir``) under
     ``<tenant>/report-<id>/<period>/``. Returns one result per period handled,
     oldest first within a report. ``clock`` (default: the wall clock, UTC)
-    only stamps the files' generation time.
+    only stamps the files' generation time. The reporting tables and the
+    alerts table are created first if missing.
     """
     if now is None:
         raise ValueError("now is required: pass the DAG run's logical date (or run_after)")
@@ -458,6 +598,7 @@ def deliver_due_reports(
     read_conn = connect(warehouse_conn_id)
     read_conn.set_session(isolation_level="REPEATABLE READ", readonly=True)
     try:
+        ensure_delivery_schema(lock_conn)
         deliverer = _Deliverer(
             now=now,
             lock_conn=lock_conn,
@@ -480,11 +621,18 @@ def deliver_due_reports(
             conn.close()
 
 
-def run_time(logical_date: datetime | None, run_after: datetime | None) -> datetime:
-    """The ``now`` of a DAG run: its logical date, or ``run_after`` for asset-triggered runs (no logical date)."""
-    moment = logical_date or run_after
+def run_time(
+    logical_date: datetime | None, run_after: datetime | None, data_interval_end: datetime | None = None
+) -> datetime:
+    """The ``now`` of a DAG run: the end of its data interval, else its logical date, else ``run_after``.
+
+    For this DAG's cron timetable and for ``airflow dags test deliver_reports
+    DATE`` the three are the same moment (DATE); asset-triggered runs have no
+    logical date and use ``run_after``.
+    """
+    moment = data_interval_end or logical_date or run_after
     if moment is None:
-        raise ValueError("the DAG run has neither a logical date nor run_after")
+        raise ValueError("the DAG run has neither a data interval, a logical date nor run_after")
     return as_utc(moment)
 
 
@@ -497,4 +645,5 @@ def summarize(results: Sequence[DeliveryResult]) -> dict[str, Any]:
         "counts": counts,
         "failures": [result.as_dict() for result in results if result.status == FAILED],
         "retryable_failures": sum(1 for result in results if result.status == FAILED and result.retryable),
+        "needs_review": sum(1 for result in results if result.needs_review),
     }

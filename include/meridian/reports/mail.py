@@ -21,13 +21,21 @@ hook's extras with the same names:
   absent, STARTTLS is used if the server offers it;
 - ``timeout`` seconds (default 30); login and password from the connection, if set.
 
-Sending retries transient failures (connection refused or dropped, 4xx
-replies, timeouts) with exponential backoff; 5xx replies (recipient or sender
-refused, authentication failed) are not retried.
+Sending retries transient failures with exponential backoff, but only while
+the server is known not to hold the message: anything before the message's
+content goes out (connection refused, greeting, MAIL, RCPT, the DATA command),
+and a 4xx reply to the content. 5xx replies (recipient or sender refused,
+authentication failed, content rejected) are not retried. Once the content,
+ending with the final ``.``, has gone out, a dropped connection or a timeout
+before the reply leaves the outcome unknown (the server may have queued the
+message: RFC 1047's duplicate-message problem): that is never retried here, it
+raises :class:`SendError` with ``outcome_unknown`` and the caller decides
+(:mod:`meridian.reports.delivery` does not resend it automatically).
+``send_message(before_data=...)`` calls back just before the content goes out,
+so the caller can record that moment first.
 
-The Message-ID is fixed per (report, period), so in the rare case a report is
-sent twice (see :mod:`meridian.reports.delivery`) mail clients can collapse
-the copies.
+The Message-ID is fixed per (report, period) (:func:`message_id`), the same for
+every attempt, so an operator can look a delivery up in the server's log.
 """
 
 from __future__ import annotations
@@ -35,11 +43,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import smtplib
 import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
@@ -67,10 +77,18 @@ class SmtpConfigError(ValueError):
 
 
 class SendError(RuntimeError):
-    def __init__(self, message: str, attempts: int, retryable: bool) -> None:
+    """Sending failed after ``attempts``; ``retryable``: a later attempt may succeed.
+
+    ``outcome_unknown``: the connection broke after the message's content had
+    gone out and before the server replied, so the server may have accepted it;
+    such a failure is never retryable.
+    """
+
+    def __init__(self, message: str, attempts: int, retryable: bool, outcome_unknown: bool = False) -> None:
         super().__init__(message)
         self.attempts = attempts
-        self.retryable = retryable
+        self.retryable = retryable and not outcome_unknown
+        self.outcome_unknown = outcome_unknown
 
 
 @dataclass(frozen=True)
@@ -211,6 +229,12 @@ def _body(data: ReportData, files: Sequence[Path]) -> tuple[str, str]:
     return "\n".join(text_lines), email_html(data, files)
 
 
+def message_id(report_id: int, period_start: date, sender: str) -> str:
+    """The Message-ID of a (report, period): the same for every attempt, e.g. ``<report-7-2024-03-01@x.com>``."""
+    domain = sender.rsplit("@", 1)[-1].strip(" >") or "meridian.local"
+    return f"<report-{report_id}-{period_start.isoformat()}@{domain}>"
+
+
 def build_message(
     data: ReportData,
     files: Sequence[Path],
@@ -224,8 +248,7 @@ def build_message(
     message["From"] = sender
     message["To"] = ", ".join(recipients)
     message["Date"] = formatdate(localtime=False, usegmt=True)
-    domain = sender.rsplit("@", 1)[-1].strip(" >") or "meridian.local"
-    message["Message-ID"] = f"<report-{report_id}-{data.period.start.isoformat()}@{domain}>"
+    message["Message-ID"] = message_id(report_id, data.period.start, sender)
     message["X-Meridian-Report-Id"] = str(report_id)
     message["X-Meridian-Tenant"] = data.tenant_id
     message["X-Meridian-Period"] = f"{data.period.start.isoformat()}/{data.period.end.isoformat()}"
@@ -238,13 +261,53 @@ def build_message(
     return message
 
 
+class _DataTracking:
+    """``data()`` of :class:`smtplib.SMTP`, with a callback just before the content goes out.
+
+    Same steps as the standard library's (DATA, 354, dot-stuffed content, the
+    final ``.``, the reply), plus ``before_data`` and two attributes:
+    ``data_sent`` (the content has started going out) and ``data_reply`` (the
+    server's reply to it, None until read). ``data_sent and data_reply is None``
+    after an error means the server may hold the message.
+    """
+
+    before_data: Callable[[], None] | None = None
+    data_sent = False
+    data_reply: tuple[int, bytes] | None = None
+
+    def data(self, msg: bytes | str) -> tuple[int, bytes]:
+        self.putcmd("data")  # type: ignore[attr-defined]
+        code, reply = self.getreply()  # type: ignore[attr-defined]
+        if code != 354:
+            raise smtplib.SMTPDataError(code, reply)
+        if isinstance(msg, str):
+            msg = re.sub(r"\r\n|\n|\r", "\r\n", msg).encode("ascii")
+        content = re.sub(rb"(?m)^\.", b"..", msg)
+        if not content.endswith(b"\r\n"):
+            content += b"\r\n"
+        if self.before_data is not None:
+            self.before_data()
+        self.data_sent = True
+        self.send(content + b".\r\n")  # type: ignore[attr-defined]
+        self.data_reply = self.getreply()  # type: ignore[attr-defined]
+        return self.data_reply
+
+
+class _SMTP(_DataTracking, smtplib.SMTP):
+    pass
+
+
+class _SMTPSSL(_DataTracking, smtplib.SMTP_SSL):
+    pass
+
+
 def _open(settings: SmtpSettings) -> smtplib.SMTP:
     if settings.use_ssl:
-        client: smtplib.SMTP = smtplib.SMTP_SSL(
+        client: smtplib.SMTP = _SMTPSSL(
             settings.host, settings.port, timeout=settings.timeout, context=ssl.create_default_context()
         )
     else:
-        client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+        client = _SMTP(settings.host, settings.port, timeout=settings.timeout)
     try:
         client.ehlo()
         if settings.starttls == "always" or (settings.starttls == "auto" and client.has_extn("starttls")):
@@ -273,32 +336,54 @@ def send_message(
     attempts: int = 3,
     backoff_seconds: float = 2.0,
     sleep: Callable[[float], None] = time.sleep,
+    before_data: Callable[[], None] | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """Send ``message``; returns (attempts used, recipients the server refused while accepting others).
 
     Raises :class:`SendError` after ``attempts`` transient failures (waiting
-    ``backoff_seconds`` × 2ⁿ between them) or at the first permanent one.
+    ``backoff_seconds`` × 2ⁿ between them), at the first permanent one, or at
+    once with ``outcome_unknown`` when the connection broke after the content
+    went out and before the server's reply. ``before_data`` is called before
+    each attempt's content goes out; if it raises, nothing is sent and its
+    error propagates.
     """
     last: BaseException | None = None
-    for attempt in range(1, max(1, attempts) + 1):
+    attempts = max(1, attempts)
+    for attempt in range(1, attempts + 1):
+        client: smtplib.SMTP | None = None
         try:
             client = _open(settings)
-            try:
-                refused = client.send_message(message)
-            finally:
-                try:
-                    client.quit()
-                except (smtplib.SMTPException, OSError):
-                    client.close()
-            return attempt, dict(refused)
+            client.before_data = before_data  # type: ignore[attr-defined]
+            refused = client.send_message(message)
         except (smtplib.SMTPException, OSError) as exc:
+            if client is not None:
+                client.close()
             last = exc
+            if client is not None and client.data_sent and client.data_reply is None:  # type: ignore[attr-defined]
+                log.error("SMTP %s: connection lost after the message went out: %s", settings.describe(), exc)
+                raise SendError(
+                    f"SMTP {settings.describe()}: the connection broke after the message was handed over and "
+                    f"before the server replied ({exc!r}); the server may have accepted it",
+                    attempt,
+                    False,
+                    outcome_unknown=True,
+                ) from exc
             retryable = _retryable(exc)
             log.warning("SMTP attempt %s/%s to %s failed: %s", attempt, attempts, settings.describe(), exc)
             if not retryable:
                 raise SendError(f"SMTP {settings.describe()} refused the message: {exc}", attempt, False) from exc
             if attempt < attempts:
                 sleep(backoff_seconds * 2 ** (attempt - 1))
+            continue
+        except BaseException:
+            if client is not None:
+                client.close()
+            raise
+        try:
+            client.quit()
+        except (smtplib.SMTPException, OSError):
+            client.close()
+        return attempt, dict(refused)
     raise SendError(
-        f"SMTP {settings.describe()} failed {attempts} times; last error: {last!r}", max(1, attempts), True
+        f"SMTP {settings.describe()} failed {attempts} times; last error: {last!r}", attempts, True
     ) from last

@@ -10,7 +10,10 @@ restricted to one report, so the due and exactly-once rules are the scheduled
 run's: the periods due at ``now`` are delivered oldest first, a period already
 sent is not sent again, and ``next_run_at`` is never moved forward by hand
 (which would skip periods). ``render_adhoc`` only reads the marts and writes
-files: nothing is sent or recorded.
+files: nothing is sent or recorded. ``resolve_delivery`` settles a delivery
+whose outcome is unknown (the only case the delivery does not decide by
+itself, see :mod:`meridian.reports.delivery`): a person says whether the
+message arrived.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg2.errors
 import psycopg2.extensions
 from psycopg2.extras import Json
 
@@ -302,6 +306,78 @@ def run_now(
         moment, warehouse_conn_id=warehouse_conn_id, out_dir=out_dir, report_ids=[report_id], **delivery_options
     )
     return report, results
+
+
+RESEND = "resend"
+MARK_SENT = "mark-sent"
+
+
+def resolve_delivery(
+    conn: psycopg2.extensions.connection, report_id: int, period: str, action: str
+) -> tuple[ReportRow, Period, str]:
+    """Settle a delivery that is not ``sent``: ``resend`` (the next run sends it) or ``mark-sent``.
+
+    ``mark-sent`` is only for a delivery whose message was handed to the SMTP
+    server (``data_sent_at`` set: outcome unknown) and that a person found
+    arrived; the schedule then moves on at the next run. ``resend`` clears
+    ``data_sent_at`` so the next run (or ``run-now``) renders and sends the
+    period again. Takes the report's row lock without waiting, so it never
+    races a delivery run. Returns the report, the period and what was done
+    (the caller commits).
+    """
+    if action not in (RESEND, MARK_SENT):
+        raise ReportConfigError("action", f"{action!r} is not {RESEND} or {MARK_SENT}")
+    report = get_report(conn, report_id)
+    the_period = parse_period(period, report.frequency)
+    with conn.cursor() as cur:
+        try:
+            cur.execute("select 1 from reporting.scheduled_reports where id = %s for no key update nowait", (report_id,))
+        except psycopg2.errors.LockNotAvailable:
+            raise ReportConfigError(
+                "id", f"a delivery run is working on scheduled report {report_id} now; try again when it ends"
+            ) from None
+        cur.execute(
+            """
+            select status, data_sent_at, message_id from reporting.report_deliveries
+            where report_id = %s and period_start = %s
+            """,
+            (report_id, the_period.start),
+        )
+        row = cur.fetchone()
+        if row is None:
+            raise ReportConfigError("period", f"scheduled report {report_id} has no delivery for {the_period.label}")
+        status, data_sent_at, mail_id = row
+        if status == "sent":
+            raise ReportConfigError("period", f"{the_period.label} of scheduled report {report_id} was sent already")
+        if action == MARK_SENT:
+            if data_sent_at is None:
+                raise ReportConfigError(
+                    "period",
+                    f"the message for {the_period.label} never reached the SMTP server; "
+                    f"the next run sends it (or use --{RESEND})",
+                )
+            cur.execute(
+                """
+                update reporting.report_deliveries
+                set status = 'sent', sent_at = data_sent_at, updated_at = now(),
+                    error = 'marked sent by hand (meridian reports resolve) after: ' || coalesce(error, status)
+                where report_id = %s and period_start = %s
+                """,
+                (report_id, the_period.start),
+            )
+            done = f"{the_period.label} of scheduled report {report_id} marked sent ({mail_id}); the next run moves on"
+        else:
+            cur.execute(
+                """
+                update reporting.report_deliveries
+                set status = 'failed', data_sent_at = null, updated_at = now(),
+                    error = 'resend requested by hand (meridian reports resolve) after: ' || coalesce(error, status)
+                where report_id = %s and period_start = %s
+                """,
+                (report_id, the_period.start),
+            )
+            done = f"{the_period.label} of scheduled report {report_id} will be sent again by the next run"
+    return report, the_period, done
 
 
 def describe_result(result: DeliveryResult) -> str:

@@ -1,13 +1,24 @@
 """The ``reporting`` schema: ``scheduled_reports`` and ``report_deliveries`` (METRICS.md, Reporting).
 
-``ensure_reporting_schema`` is idempotent (``create ... if not exists``); it
-does not alter tables that already exist, so a change to the allowed report
-types or formats later needs a migration of the check constraints.
+``ensure_reporting_schema`` is idempotent (``create ... if not exists``). On
+tables that already exist it only adds the columns listed in
+:data:`ADDED_COLUMNS` when they are missing (checked first, so a schema that is
+up to date takes no table lock); a change to the allowed report types or
+formats later needs a migration of the check constraints.
+
+``scheduled_reports``: a person inserting a row by hand fills ``tenant_id``,
+``name``, ``recipients`` and ``next_run_at`` (the first due time); every other
+column has a default (docs/reporting.md lists them).
 
 ``report_deliveries`` holds one row per (report, period): ``period_start`` and
 ``period_end`` are the period's first and last day (inclusive), ``status`` is
 ``rendered`` (files written, not known to be sent), ``sent`` or ``failed``,
-``attempts`` counts SMTP send attempts, ``files`` the attachments' paths.
+``attempts`` counts SMTP send attempts, ``files`` the attachments' paths,
+``message_id`` the message's Message-ID (the same for every attempt), and
+``data_sent_at`` when the message's content last started going to the SMTP
+server: from then on the server may have accepted it, so a row with
+``data_sent_at`` set that is not ``sent`` is never resent automatically
+(:mod:`meridian.reports.delivery`, "Exactly once").
 """
 
 from __future__ import annotations
@@ -67,6 +78,8 @@ def reporting_ddl() -> list[str]:
             files text[],
             sent_at timestamptz,
             error text,
+            message_id text,
+            data_sent_at timestamptz,
             created_at timestamptz not null default now(),
             updated_at timestamptz not null default now(),
             constraint report_deliveries_report_period_key unique (report_id, period_start),
@@ -76,18 +89,54 @@ def reporting_ddl() -> list[str]:
     ]
 
 
-def ensure_reporting_schema(conn: psycopg2.extensions.connection) -> None:
-    """Create schema ``reporting`` and its tables if missing. Commits unless the connection is autocommit.
+# columns added after the first release: (table, column, type); created on older tables by ensure_reporting_schema
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("report_deliveries", "message_id", "text"),
+    ("report_deliveries", "data_sent_at", "timestamptz"),
+)
 
-    Concurrent first runs are serialised with a transaction-level advisory lock
-    (``create ... if not exists`` alone can race on the catalog).
+
+def ensure_reporting_schema(conn: psycopg2.extensions.connection) -> None:
+    """Create schema ``reporting`` and its tables if missing, add missing :data:`ADDED_COLUMNS`.
+
+    Commits unless the connection is autocommit. Concurrent first runs are
+    serialised with a transaction-level advisory lock (``create ... if not
+    exists`` alone can race on the catalog).
     """
     with conn.cursor() as cur:
         cur.execute("select pg_advisory_xact_lock(hashtext('meridian.reporting.schema'))")
         for statement in reporting_ddl():
             cur.execute(statement)
+        cur.execute(
+            """
+            select table_name, column_name from information_schema.columns
+            where table_schema = 'reporting' and table_name in ('scheduled_reports', 'report_deliveries')
+            """
+        )
+        present = set(cur.fetchall())
+        for table, column, column_type in ADDED_COLUMNS:
+            if (table, column) not in present:  # constants only: no user input is interpolated
+                cur.execute(f"alter table reporting.{table} add column if not exists {column} {column_type}")
     if not conn.autocommit:
         conn.commit()
+
+
+def ensure_delivery_schema(conn: psycopg2.extensions.connection) -> None:
+    """The reporting tables and ``audit.data_quality_alerts`` (where failed deliveries raise alerts).
+
+    The audit tables come from :mod:`meridian.warehouse.bootstrap` (created by
+    every extract run too); creating them here lets a warehouse that only ever
+    ran ``deliver_reports`` record its alerts. Commits unless autocommit.
+    """
+    from meridian.warehouse.bootstrap import AUDIT_DDL
+
+    with conn.cursor() as cur:
+        cur.execute("select pg_advisory_xact_lock(hashtext('meridian.bootstrap'))")  # the bootstrap's lock
+        cur.execute("select to_regclass('audit.data_quality_alerts') is not null")
+        if not cur.fetchone()[0]:
+            cur.execute("create schema if not exists audit")
+            cur.execute(AUDIT_DDL)
+    ensure_reporting_schema(conn)
 
 
 def demo_recipient(tenant_id: str) -> str:
