@@ -1,9 +1,14 @@
-"""The PDF format, drawn with reportlab (platypus for layout, reportlab.graphics for the chart).
+"""The PDF format, drawn with reportlab (platypus for layout, reportlab.graphics for the charts).
 
-Layout: a title block (report, tenant, period, generation time), then each
-section of the report type in order: KPI tiles with the change on the
-previous month, a line chart of the trend, tables; a section whose mart is
-missing says "Not available" with the reason. Every page carries a footer with
+Layout: a title block (report, tenant, period, the period it is compared
+with, generation time), then each section of the report type in order, under
+an area heading where the report groups sections by area (executive,
+comprehensive): KPI tiles with the change on the previous period, line charts
+for trends, bar charts for breakdowns (MRR movements, failure reasons, hours,
+resources), funnel steps as bars, the cohort retention heat-map as a table
+with coloured cells, metric and breakdown tables; a section whose mart is
+missing says "Not available" with the reason. Two consecutive half-width
+sections (the executive trends) share a row. Every page carries a footer with
 the tenant, the period and "Page n of m".
 """
 
@@ -16,8 +21,10 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
 from reportlab.graphics.charts.linecharts import HorizontalLineChart
-from reportlab.graphics.shapes import Drawing, String
+from reportlab.graphics.charts.textlabels import Label
+from reportlab.graphics.shapes import Drawing, Rect, String
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.pagesizes import A4
@@ -27,22 +34,33 @@ from reportlab.pdfgen import canvas as pdfcanvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from meridian.reports.data import ReportData, SectionData
-from meridian.reports.periods import month_start
-from meridian.reports.registry import BREAKDOWN_TABLE, COUNT, KPI_TILES, METRIC_TABLE, TREND_CHART
+from meridian.reports.registry import (
+    BREAKDOWN_TABLE,
+    FUNNEL,
+    HEATMAP,
+    HOUR_OF_DAY,
+    KPI_TILES,
+    METRIC_TABLE,
+    TREND_CHART,
+)
 from meridian.reports.render import file_stem, write_atomically
 from meridian.reports.summary import (
     Change,
     coverage_note,
     format_value,
-    has_period_row,
-    headline_tiles,
     metric_table_rows,
-    month_label,
+    no_data_text,
+    period_label,
+    scope_labels,
+    section_table,
+    section_tiles,
 )
 
 INK = colors.HexColor("#1f2933")
 MUTED = colors.HexColor("#616e7c")
 ACCENT = colors.HexColor("#2563eb")
+SECOND = colors.HexColor("#ea580c")
+NEGATIVE = colors.HexColor("#dc2626")
 GOOD = colors.HexColor("#15803d")
 BAD = colors.HexColor("#b91c1c")
 RULE = colors.HexColor("#d9e2ec")
@@ -51,26 +69,37 @@ PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN = 18 * mm
 CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN
 TILES_PER_ROW = 4
+LINE_COLOURS = (ACCENT, SECOND, colors.HexColor("#9333ea"), colors.HexColor("#0d9488"))
 
 
-def _styles() -> dict[str, ParagraphStyle]:
+def _styles(compact: bool = False) -> dict[str, ParagraphStyle]:
     base = getSampleStyleSheet()
+    gap = 0.55 if compact else 1.0
     return {
         "title": ParagraphStyle(
             "title", parent=base["Title"], alignment=TA_LEFT, textColor=INK, fontSize=20, leading=24, spaceAfter=2 * mm
         ),
         "meta": ParagraphStyle("meta", parent=base["Normal"], textColor=MUTED, fontSize=9.5, leading=13),
+        "area": ParagraphStyle(
+            "area",
+            parent=base["Heading1"],
+            textColor=ACCENT,
+            fontSize=15,
+            leading=18,
+            spaceBefore=7 * mm * gap,
+            spaceAfter=0,
+        ),
         "h2": ParagraphStyle(
             "h2",
             parent=base["Heading2"],
             textColor=INK,
-            fontSize=13,
-            leading=16,
-            spaceBefore=6 * mm,
-            spaceAfter=2.5 * mm,
+            fontSize=12.5 if compact else 13,
+            leading=15,
+            spaceBefore=5.5 * mm * gap,
+            spaceAfter=2.2 * mm * gap,
         ),
         "body": ParagraphStyle("body", parent=base["Normal"], textColor=INK, fontSize=9.5, leading=12.5),
-        "note": ParagraphStyle("note", parent=base["Italic"], textColor=MUTED, fontSize=9.5, leading=12.5),
+        "note": ParagraphStyle("note", parent=base["Italic"], textColor=MUTED, fontSize=8.5, leading=11),
         "tile_label": ParagraphStyle("tile_label", parent=base["Normal"], textColor=MUTED, fontSize=8, leading=10),
         "tile_value": ParagraphStyle(
             "tile_value", parent=base["Normal"], textColor=INK, fontName="Helvetica-Bold", fontSize=13, leading=16
@@ -129,6 +158,7 @@ def _title_block(data: ReportData, styles: dict[str, ParagraphStyle]) -> list[An
         f"<b>Tenant</b> {escape(data.tenant_id)}",
         f"<b>Period</b> {escape(period.label)} ({period.start.isoformat()} to {period.end.isoformat()}, "
         f"{escape(period.frequency)})",
+        f"<b>Compared with</b> {escape(period_label(data.previous_period))}",
         f"<b>Generated</b> {generated}",
     ]
     if data.report_name:
@@ -146,16 +176,14 @@ def _title_block(data: ReportData, styles: dict[str, ParagraphStyle]) -> list[An
 def _unavailable(data: ReportData, section: SectionData, styles: dict[str, ParagraphStyle]) -> Paragraph | None:
     if not section.available:
         return _paragraph((section.note or "not available").capitalize() + ".", styles["note"])
-    if section.section.kind != BREAKDOWN_TABLE and not has_period_row(data, section):
-        return _paragraph(
-            f"No data for {month_label(data.month)} in {section.section.table} for this tenant.", styles["note"]
-        )
+    if not section.has_data:
+        return _paragraph(no_data_text(data, section), styles["note"])
     return None
 
 
-def _tiles(data: ReportData, styles: dict[str, ParagraphStyle]) -> Table:
+def _tiles(data: ReportData, section: SectionData, styles: dict[str, ParagraphStyle]) -> Table:
     cells = []
-    for tile in headline_tiles(data):
+    for tile in section_tiles(data, section):
         change_style = ParagraphStyle("change", parent=styles["tile_change"], textColor=_change_color(tile.change))
         cells.append(
             [
@@ -176,8 +204,8 @@ def _tiles(data: ReportData, styles: dict[str, ParagraphStyle]) -> Table:
                 ("BOX", (0, 0), (-1, -1), 0.5, RULE),
                 ("INNERGRID", (0, 0), (-1, -1), 2, colors.white),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("TOPPADDING", (0, 0), (-1, -1), 5),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
+                ("TOPPADDING", (0, 0), (-1, -1), 4),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
                 ("LEFTPADDING", (0, 0), (-1, -1), 6),
             ]
         )
@@ -191,31 +219,35 @@ def _axis_label(value: float) -> str:
         return f"{value / 1_000_000:.1f}M"
     if magnitude >= 10_000:
         return f"{value / 1_000:.0f}k"
+    if magnitude and magnitude < 10 and value != int(value):
+        return f"{value:.2f}"
     return f"{value:,.0f}"
 
 
-def _trend_chart(data: ReportData, section: SectionData) -> Drawing:
-    assert section.window_start is not None and section.window_end is not None
-    months = []
-    month = section.window_start
-    while month <= section.window_end:
-        months.append(month)
-        month = month_start(month, 1)
-    by_month = {row[section.section.period_column]: row for row in section.rows}
-    series = []
-    for metric in section.section.metrics:
-        values = []
-        for month in months:
-            value = by_month.get(month, {}).get(metric.column)
-            values.append(float(value) if value is not None else None)
-        series.append(values)
-    height = 62 * mm
-    drawing = Drawing(CONTENT_WIDTH, height)
+def _value_range(values: list[float]) -> tuple[float, float]:
+    low, high = (min(values), max(values)) if values else (0.0, 1.0)
+    low = min(0.0, low * 1.1)
+    high = high * 1.1 if high > 0 else (1.0 if low == 0 else 0.0)
+    return low, high
+
+
+def _trend_chart(section: SectionData, width: float = CONTENT_WIDTH, height: float = 60 * mm) -> Drawing:
+    metrics = section.section.metrics
+    series = [
+        [float(point[metric.key]) if point.get(metric.key) is not None else None for point in section.rows]
+        for metric in metrics
+    ]
+    drawing = Drawing(width, height)
     chart = HorizontalLineChart()
-    chart.x, chart.y = 14 * mm, 10 * mm
-    chart.width, chart.height = CONTENT_WIDTH - 18 * mm, height - 16 * mm
+    legend = len(metrics) > 1
+    chart.x, chart.y = 13 * mm, (13 if legend else 9) * mm
+    chart.width, chart.height = width - 16 * mm, height - (19 if legend else 14) * mm
     chart.data = series
-    chart.categoryAxis.categoryNames = [f"{month_label(m, short=True)[:3]} {m.strftime('%y')}" for m in months]
+    labels = [point["label"] for point in section.rows]
+    every = max(1, -(-len(labels) // (8 if width < CONTENT_WIDTH else 12)))
+    chart.categoryAxis.categoryNames = [
+        label if index % every == 0 or index == len(labels) - 1 else "" for index, label in enumerate(labels)
+    ]
     chart.categoryAxis.labels.fontSize = 7
     chart.categoryAxis.labels.fillColor = MUTED
     chart.categoryAxis.strokeColor = RULE
@@ -226,97 +258,264 @@ def _trend_chart(data: ReportData, section: SectionData) -> Drawing:
     chart.valueAxis.visibleGrid = True
     chart.valueAxis.gridStrokeColor = RULE
     present = [value for values in series for value in values if value is not None]
-    low, high = (min(present), max(present)) if present else (0.0, 1.0)
-    chart.valueAxis.valueMin = min(0.0, low)
-    chart.valueAxis.valueMax = high * 1.1 if high > 0 else 1.0
-    chart.lines[0].strokeColor = ACCENT
-    chart.lines[0].strokeWidth = 2
+    chart.valueAxis.valueMin, chart.valueAxis.valueMax = _value_range(present)
+    for index in range(len(series)):
+        chart.lines[index].strokeColor = LINE_COLOURS[index % len(LINE_COLOURS)]
+        chart.lines[index].strokeWidth = 2
     chart.joinedLines = 1
     drawing.add(chart)
+    if legend:
+        x = chart.x
+        for index, metric in enumerate(metrics):
+            colour = LINE_COLOURS[index % len(LINE_COLOURS)]
+            drawing.add(Rect(x, 2 * mm, 6 * mm, 2 * mm, fillColor=colour, strokeColor=None))
+            drawing.add(String(x + 8 * mm, 2 * mm, metric.label, fontSize=7.5, fillColor=INK))
+            x += 12 * mm + len(metric.label) * 1.6 * mm
     if not present:
-        drawing.add(String(CONTENT_WIDTH / 2, height / 2, "no data", textAnchor="middle", fillColor=MUTED))
+        drawing.add(String(width / 2, height / 2, "no data", textAnchor="middle", fillColor=MUTED))
     return drawing
 
 
-def _grid_style(header_rows: int = 1, total_row: bool = False) -> TableStyle:
+def _bars(labels: list[str], values: list[float], *, vertical: bool, height: float | None = None) -> Drawing:
+    """A bar chart of one series; negative values are drawn in red."""
+    if vertical:
+        height = height or 48 * mm
+        drawing = Drawing(CONTENT_WIDTH, height)
+        chart: Any = VerticalBarChart()
+        chart.x, chart.y = 13 * mm, 8 * mm
+        chart.width, chart.height = CONTENT_WIDTH - 16 * mm, height - 12 * mm
+        chart.categoryAxis.labels.fontSize = 6.5
+        chart.categoryAxis.joinAxisMode = "bottom"
+    else:
+        height = height or max(22 * mm, (len(labels) * 6.2 + 10) * mm)
+        drawing = Drawing(CONTENT_WIDTH, height)
+        chart = HorizontalBarChart()
+        chart.x, chart.y = 42 * mm, 6 * mm
+        chart.width, chart.height = CONTENT_WIDTH - 50 * mm, height - 9 * mm
+        chart.categoryAxis.labels.fontSize = 7.5
+        chart.categoryAxis.labels.boxAnchor = "e"
+        chart.categoryAxis.labels.dx = -3
+        chart.categoryAxis.joinAxisMode = "left"
+        labels, values = labels[::-1], values[::-1]  # first category on top
+    chart.data = [values]
+    chart.categoryAxis.categoryNames = [label if len(label) <= 28 else label[:27] + "…" for label in labels]
+    chart.categoryAxis.labels.fillColor = INK
+    chart.categoryAxis.strokeColor = RULE
+    chart.valueAxis.labels.fontSize = 7
+    chart.valueAxis.labels.fillColor = MUTED
+    chart.valueAxis.labelTextFormat = _axis_label
+    chart.valueAxis.strokeColor = RULE
+    chart.valueAxis.visibleGrid = True
+    chart.valueAxis.gridStrokeColor = RULE
+    chart.valueAxis.valueMin, chart.valueAxis.valueMax = _value_range(values)
+    chart.bars[0].fillColor = ACCENT
+    chart.bars[0].strokeColor = None
+    for index, value in enumerate(values):
+        if value < 0:
+            chart.bars[(0, index)].fillColor = NEGATIVE
+    chart.barSpacing = 1
+    drawing.add(chart)
+    if not any(values):
+        drawing.add(Label(x=CONTENT_WIDTH / 2, y=height / 2, text="no data", fillColor=MUTED))
+    return drawing
+
+
+def _grid_style(header_rows: int = 1, total_row: bool = False, font_size: float = 9) -> TableStyle:
     commands: list[tuple[Any, ...]] = [
-        ("FONT", (0, 0), (-1, header_rows - 1), "Helvetica-Bold", 8.5),
-        ("FONT", (0, header_rows), (-1, -1), "Helvetica", 9),
+        ("FONT", (0, 0), (-1, header_rows - 1), "Helvetica-Bold", font_size - 0.5),
+        ("FONT", (0, header_rows), (-1, -1), "Helvetica", font_size),
         ("TEXTCOLOR", (0, 0), (-1, header_rows - 1), MUTED),
         ("TEXTCOLOR", (0, header_rows), (-1, -1), INK),
         ("LINEBELOW", (0, header_rows - 1), (-1, header_rows - 1), 0.75, INK),
         ("LINEBELOW", (0, header_rows), (-1, -1), 0.25, RULE),
         ("ALIGN", (1, 0), (-1, -1), "RIGHT"),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("TOPPADDING", (0, 0), (-1, -1), 3),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+        ("TOPPADDING", (0, 0), (-1, -1), 2.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
     ]
     if total_row:
-        commands += [("FONT", (0, -1), (-1, -1), "Helvetica-Bold", 9), ("LINEABOVE", (0, -1), (-1, -1), 0.75, INK)]
+        commands += [
+            ("FONT", (0, -1), (-1, -1), "Helvetica-Bold", font_size),
+            ("LINEABOVE", (0, -1), (-1, -1), 0.75, INK),
+        ]
     return TableStyle(commands)
 
 
-def _breakdown_table(data: ReportData, section: SectionData) -> Table:
-    definition = section.section
+def _typed_table(data: ReportData, section: SectionData, skip: tuple[str, ...] = ("key",)) -> Table:
+    """The section's table (summary.section_table) with display formatting."""
     currency = data.parameters.get("currency")
-    header = [definition.group_by.replace("_", " ").capitalize() if definition.group_by else ""]
-    header += [aggregate.label for aggregate in definition.aggregates]
-    rows: list[list[str]] = [header]
-    totals: dict[str, Any] = {
-        aggregate.name: 0 if aggregate.kind == COUNT else Decimal("0.00") for aggregate in definition.aggregates
-    }
-    for row in section.rows:
-        cells = [row["label"]]
-        for aggregate in definition.aggregates:
-            value = row[aggregate.name]
-            totals[aggregate.name] += value if value is not None else 0
-            cells.append(format_value(value, aggregate.kind, currency))
-        rows.append(cells)
-    rows.append(["Net"] + [format_value(totals[a.name], a.kind, currency) for a in definition.aggregates])
-    first = CONTENT_WIDTH * 0.4
-    rest = (CONTENT_WIDTH - first) / max(1, len(definition.aggregates))
-    table = Table(rows, colWidths=[first] + [rest] * len(definition.aggregates))
-    table.setStyle(_grid_style(total_row=True))
+    columns, rows = section_table(data, section)
+    keep = [index for index, column in enumerate(columns) if column.name not in skip]
+    header = [columns[index].label for index in keep]
+    body = []
+    for row in rows:
+        cells = []
+        for index in keep:
+            value, kind = row[index]
+            if kind in ("label", "date"):
+                cells.append("" if value is None else str(value))
+            else:
+                cells.append(format_value(value, kind, currency) if value is not None else "")
+        body.append(cells)
+    first = CONTENT_WIDTH * (0.34 if len(keep) <= 5 else 0.26)
+    rest = (CONTENT_WIDTH - first) / max(1, len(keep) - 1)
+    table = Table([header, *body], colWidths=[first] + [rest] * (len(keep) - 1), repeatRows=1)
+    total = section.section.kind == BREAKDOWN_TABLE and bool(section.section.total_label) and bool(section.rows)
+    style = _grid_style(total_row=total, font_size=8.5 if len(keep) > 5 else 9)
+    for position, index in enumerate(keep):
+        if position and columns[index].kind == "label":
+            style.add("ALIGN", (position, 0), (position, -1), "LEFT")
+    table.setStyle(style)
     return table
 
 
-def _metric_table(data: ReportData, section: SectionData, styles: dict[str, ParagraphStyle]) -> Table:
-    rows: list[list[Any]] = [["", month_label(data.month), month_label(data.previous_month), "Change"]]
-    for row in metric_table_rows(data, section):
+def _breakdown(data: ReportData, section: SectionData) -> list[Any]:
+    definition = section.section
+    body: list[Any] = []
+    if definition.bars and section.rows:
+        values = [float(row.get(definition.bars) or 0) for row in section.rows]
+        labels = [row["label"] for row in section.rows]
+        body.append(_bars(labels, values, vertical=definition.group_by == HOUR_OF_DAY))
+    if definition.show_table or not definition.bars:
+        body.append(_typed_table(data, section))
+    return body
+
+
+def _metric_table(data: ReportData, section: SectionData, styles: dict[str, ParagraphStyle]) -> list[Any]:
+    current_label, previous_label = scope_labels(section)
+    rows: list[list[Any]] = [["", current_label, previous_label, "Change"]]
+    table_rows = metric_table_rows(data, section)
+    for row in table_rows:
         change_style = ParagraphStyle("change", parent=styles["cell"], textColor=_change_color(row.change), alignment=2)
         text = row.change.text.split(" vs ")[0] if row.change.text else ""
         rows.append([row.label, row.current, row.previous, Paragraph(escape(text), change_style)])
     widths = [CONTENT_WIDTH * 0.34, CONTENT_WIDTH * 0.22, CONTENT_WIDTH * 0.22, CONTENT_WIDTH * 0.22]
     table = Table(rows, colWidths=widths, repeatRows=1)
     table.setStyle(_grid_style())
+    body: list[Any] = []
+    if section.section.bars:
+        body.append(
+            _bars([row.label for row in table_rows], [float(row.raw_current or 0) for row in table_rows], vertical=False)
+        )
+    body.append(table)
+    return body
+
+
+def _funnel(data: ReportData, section: SectionData) -> list[Any]:
+    metric = section.section.metrics[0].column
+    labels = [f"{row['step_number']}. {row['label']}" for row in section.rows]
+    values = [float(row.get(metric) or 0) for row in section.rows]
+    return [_bars(labels, values, vertical=False), Spacer(1, 1.5 * mm), _typed_table(data, section)]
+
+
+def heat_colour(rate: Decimal | float | None) -> colors.Color:
+    """White to the accent blue by retention (0 → white, 1 → blue)."""
+    if rate is None:
+        return colors.white
+    share = max(0.0, min(1.0, float(rate)))
+    base = (0x25 / 255, 0x63 / 255, 0xEB / 255)
+    return colors.Color(*(1 - (1 - channel) * share for channel in base))
+
+
+def _heatmap(data: ReportData, section: SectionData) -> Table:
+    numbers = section.period_numbers
+    header = ["Cohort", "Users"] + [str(n) for n in numbers]
+    body = []
+    style: list[tuple[Any, ...]] = [
+        ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 7.5),
+        ("FONT", (0, 1), (-1, -1), "Helvetica", 7.5),
+        ("TEXTCOLOR", (0, 0), (-1, 0), MUTED),
+        ("ALIGN", (1, 0), (-1, -1), "CENTER"),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.75, INK),
+        ("TOPPADDING", (0, 0), (-1, -1), 2.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
+        ("INNERGRID", (2, 1), (-1, -1), 0.5, colors.white),
+    ]
+    size_key = section.section.metrics[1].column if len(section.section.metrics) > 1 else "cohort_size"
+    for row_index, row in enumerate(section.rows, start=1):
+        cells = [row["label"], format_value(row.get(size_key), "count")]
+        for column_index, n in enumerate(numbers, start=2):
+            rate = row.get(f"period_{n}")
+            cells.append(format_value(rate, "rate") if rate is not None else "")
+            style.append(("BACKGROUND", (column_index, row_index), (column_index, row_index), heat_colour(rate)))
+            if rate is not None and float(rate) > 0.55:
+                style.append(("TEXTCOLOR", (column_index, row_index), (column_index, row_index), colors.white))
+        body.append(cells)
+    first, size = 26 * mm, 15 * mm
+    rest = (CONTENT_WIDTH - first - size) / max(1, len(numbers))
+    table = Table([header, *body], colWidths=[first, size] + [rest] * len(numbers), repeatRows=1)
+    table.setStyle(TableStyle(style))
     return table
 
 
-def _section_flowables(data: ReportData, section: SectionData, styles: dict[str, ParagraphStyle]) -> list[Any]:
-    heading = _paragraph(section.section.title, styles["h2"])
+def _section_body(data: ReportData, section: SectionData, styles: dict[str, ParagraphStyle], width: float) -> list[Any]:
     missing = _unavailable(data, section, styles)
     if missing is not None:
-        return [KeepTogether([heading, missing])]
+        return [missing]
     kind = section.section.kind
     body: list[Any]
     if kind == KPI_TILES:
-        body = [_tiles(data, styles)]
+        body = [_tiles(data, section, styles)]
     elif kind == TREND_CHART:
-        body = [_trend_chart(data, section)]
+        height = 48 * mm if width < CONTENT_WIDTH else (52 * mm if section.section.area else 60 * mm)
+        body = [_trend_chart(section, width, height)]
     elif kind == BREAKDOWN_TABLE:
-        body = [_breakdown_table(data, section)]
+        body = _breakdown(data, section)
     elif kind == METRIC_TABLE:
-        body = [_metric_table(data, section, styles)]
+        body = _metric_table(data, section, styles)
+    elif kind == FUNNEL:
+        body = _funnel(data, section)
+    elif kind == HEATMAP:
+        body = [_heatmap(data, section)]
     else:  # the registry checks kinds at import; this guards a new kind without a renderer
         raise ValueError(f"the PDF renderer has no layout for section kind {kind!r}")
-    if section.section.description:
-        body.append(Spacer(1, 1.5 * mm))
-        body.append(_paragraph(section.section.description, styles["note"]))
-    return [KeepTogether([heading, *body])]
+    notes = [text for text in (section.caption, section.section.description) if text]
+    if notes:
+        body.append(Spacer(1, 1.2 * mm))
+        body.append(_paragraph(" ".join(notes), styles["note"]))
+    return body
+
+
+def _story(data: ReportData, styles: dict[str, ParagraphStyle]) -> list[Any]:
+    story: list[Any] = _title_block(data, styles)
+    area = None
+    sections = data.sections
+    index = 0
+    while index < len(sections):
+        section = sections[index]
+        definition = section.section
+        lead: list[Any] = []
+        if definition.area and definition.area != area and definition.area != definition.title:
+            lead.append(_paragraph(definition.area, styles["area"]))
+        area = definition.area
+        partner = sections[index + 1] if index + 1 < len(sections) else None
+        if definition.width == "half" and partner is not None and partner.section.width == "half":
+            half = CONTENT_WIDTH / 2 - 3 * mm
+            cells = [
+                [_paragraph(item.section.title, styles["h2"]), *_section_body(data, item, styles, half)]
+                for item in (section, partner)
+            ]
+            pair = Table([cells], colWidths=[CONTENT_WIDTH / 2] * 2)
+            pair.setStyle(
+                TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)])
+            )
+            story.append(KeepTogether([*lead, pair]))
+            index += 2
+            continue
+        heading = _paragraph(definition.title, styles["h2"])
+        body = _section_body(data, section, styles, CONTENT_WIDTH)
+        if definition.kind == HEATMAP or (definition.kind == BREAKDOWN_TABLE and len(section.rows) > 14):
+            story += [KeepTogether([*lead, heading, body[0]]), *body[1:]]
+        else:
+            story.append(KeepTogether([*lead, heading, *body]))
+        index += 1
+    return story
 
 
 def pdf_bytes(data: ReportData) -> bytes:
-    styles = _styles()
+    compact = data.report_type.name == "executive"
+    styles = _styles(compact)
     buffer = io.BytesIO()
     title = f"Meridian {data.report_type.title.lower()} — {data.tenant_id} — {data.period.label}"
     doc = SimpleDocTemplate(
@@ -324,19 +523,15 @@ def pdf_bytes(data: ReportData) -> bytes:
         pagesize=A4,
         leftMargin=MARGIN,
         rightMargin=MARGIN,
-        topMargin=MARGIN,
-        bottomMargin=20 * mm,
+        topMargin=MARGIN if not compact else 14 * mm,
+        bottomMargin=18 * mm,
         title=title,
         author="Meridian",
         subject=f"{data.report_type.name} for tenant {data.tenant_id}, {data.period.start} to {data.period.end}",
     )
-    story: list[Any] = _title_block(data, styles)
-    for section in data.sections:
-        story += _section_flowables(data, section, styles)
-
     footer = f"Meridian · {data.report_type.title} · {data.tenant_id} · {data.period.label}"
     canvas_class = type("ReportCanvas", (_NumberedCanvas,), {"footer_text": footer})
-    doc.build(story, canvasmaker=canvas_class)
+    doc.build(_story(data, styles), canvasmaker=canvas_class)
     return buffer.getvalue()
 
 

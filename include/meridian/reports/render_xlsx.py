@@ -1,14 +1,23 @@
 """The XLSX format, written with openpyxl: a workbook for people who work the numbers further.
 
-Sheets: "Summary" first (report, tenant, period, generation time, the
-coverage note and each section's status), then one sheet per section of the
-report type, named by the section's title. Cells are typed: money is a number
-with the format ``#,##0.00`` (followed by the ``currency`` parameter's code
-when set), rates are the marts' fractions with the format ``0.0%``, counts are
-integers with ``#,##0``, months are dates. Every table has a bold header row
-that stays frozen (``A2``) and columns sized to their contents. A section
-whose mart is missing gets a sheet that says "Not available" and why. The
-values are the marts' own (not rounded for display), so a sheet sums and
+Sheets: "Summary" first (report, tenant, period, the period it is compared
+with, generation time, the coverage note and each sheet's status), then one
+sheet per section of the report type, named by the section's title (with its
+area in the comprehensive report). Each section sheet is the section's typed
+table (:func:`meridian.reports.summary.section_table`): metric sections as
+metric | name | this period | previous period | change | change %; trends as
+one row per point (period start and end, a column per metric) with a line
+chart; breakdowns as one row per group plus the totals row, with a bar chart
+where the PDF draws bars; funnels per step with the recomputed conversions;
+the retention heat-map as cohorts × periods with coloured cells.
+
+Cells are typed: money is a number with the format ``#,##0.00`` (followed by
+the ``currency`` parameter's code when set), rates are fractions with the
+format ``0.0%``, counts are integers with ``#,##0``, other measures
+``#,##0.0``, dates are dates. Every table has a bold header row that stays
+frozen (``A2``) and columns sized to their contents. A section whose mart is
+missing gets a sheet that says "Not available" and why. The values are the
+ones the report computed (not rounded for display), so a sheet sums and
 pivots like the CSV.
 """
 
@@ -22,20 +31,32 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.chart import LineChart, Reference
+from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from meridian.reports.data import ReportData, SectionData
-from meridian.reports.periods import month_start
-from meridian.reports.registry import BREAKDOWN_TABLE, COUNT, KPI_TILES, METRIC_TABLE, MONEY, RATE, TREND_CHART
+from meridian.reports.registry import (
+    BREAKDOWN_TABLE,
+    COUNT,
+    FUNNEL,
+    HEATMAP,
+    KPI_TILES,
+    METRIC_TABLE,
+    MONEY,
+    NUMBER,
+    RATE,
+    TEXT,
+    TREND_CHART,
+)
 from meridian.reports.render import file_stem, write_atomically
-from meridian.reports.summary import coverage_note, has_period_row, month_label
+from meridian.reports.summary import DATE, LABEL, coverage_note, period_label, section_table
 
 MONEY_FORMAT = "#,##0.00"
 RATE_FORMAT = "0.0%"
 COUNT_FORMAT = "#,##0"
+NUMBER_FORMAT = "#,##0.0"
 MONTH_FORMAT = "mmm yyyy"
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
@@ -54,6 +75,8 @@ def number_format(kind: str, currency: str | None = None) -> str:
         return RATE_FORMAT
     if kind == COUNT:
         return COUNT_FORMAT
+    if kind == NUMBER:
+        return NUMBER_FORMAT
     return f'{MONEY_FORMAT} "{currency}"' if currency else MONEY_FORMAT
 
 
@@ -63,7 +86,7 @@ def cell_value(value: Any, kind: str | None = None) -> Any:
         return None
     if kind == COUNT:
         return int(value)
-    if kind in (MONEY, RATE):
+    if kind in (MONEY, RATE, NUMBER):
         return Decimal(value)
     return value
 
@@ -138,99 +161,75 @@ def _unavailable_sheet(ws: Worksheet, section: SectionData) -> None:
     ws.column_dimensions["A"].width = min(MAX_WIDTH * 2, max(40, len(str(ws["A2"].value)) + 2))
 
 
-def _metric_sheet(ws: Worksheet, data: ReportData, section: SectionData) -> None:
-    """KPI tiles and metric tables: metric | this period | previous period | change | change %."""
+def _cell_format(kind: str, currency: str | None) -> str | None:
+    if kind == LABEL or kind == TEXT:
+        return None
+    if kind == DATE:
+        return DATE_FORMAT
+    return number_format(kind, currency)
+
+
+def _table_sheet(ws: Worksheet, data: ReportData, section: SectionData) -> None:
+    """Any section as its typed table (summary.section_table): a frozen header row, typed cells."""
     currency = data.parameters.get("currency")
-    _header(
-        ws,
-        ["Metric", "Column", month_label(data.month), month_label(data.previous_month), "Change", "Change %"],
-    )
-    current_row = section.row_for(data.month) or {}
-    previous_row = section.row_for(data.previous_month) or {}
-    for metric in section.section.metrics:
-        fmt = number_format(metric.kind, currency)
-        current = cell_value(current_row.get(metric.column), metric.kind)
-        previous = cell_value(previous_row.get(metric.column), metric.kind)
-        change = relative = None
-        if current is not None and previous is not None:
-            change = current - previous
-            if metric.kind != RATE and previous != 0:
-                relative = (Decimal(current) - Decimal(previous)) / abs(Decimal(previous))
-        # a rate's change is a difference of fractions: shown as a percentage it reads as points
-        _typed_row(
-            ws,
-            [
-                (metric.label, None),
-                (metric.column, None),
-                (current, fmt),
-                (previous, fmt),
-                (change, fmt),
-                (relative, RATE_FORMAT),
-            ],
-        )
-    if not has_period_row(data, section):
-        _note(ws, f"No data for {month_label(data.month)} in {section.section.table} for this tenant.")
-    elif section.section.kind == METRIC_TABLE and any(m.kind == RATE for m in section.section.metrics):
-        _note(ws, "Rates are fractions shown as percentages; their change is the difference in percentage points.")
-
-
-def _trend_sheet(ws: Worksheet, data: ReportData, section: SectionData) -> None:
+    columns, rows = section_table(data, section)
+    _header(ws, [column.label for column in columns])
+    for row in rows:
+        _typed_row(ws, [(cell_value(value, kind), _cell_format(kind, currency)) for value, kind in row])
     definition = section.section
-    currency = data.parameters.get("currency")
-    _header(ws, ["Month"] + [metric.label for metric in definition.metrics])
-    assert section.window_start is not None and section.window_end is not None
-    by_month = {row[definition.period_column]: row for row in section.rows}
-    month = section.window_start
-    while month <= section.window_end:
-        row = by_month.get(month, {})
-        _typed_row(
-            ws,
-            [(month, MONTH_FORMAT)]
-            + [
-                (cell_value(row.get(metric.column), metric.kind), number_format(metric.kind, currency))
-                for metric in definition.metrics
-            ],
-        )
-        month = month_start(month, 1)
-    last = ws.max_row
-    if last >= 3 and section.rows:
-        chart = LineChart()
-        chart.title = definition.title
-        chart.height, chart.width = 7.5, 16
-        chart.legend.position = "b"
+    if definition.kind == BREAKDOWN_TABLE and definition.total_label and section.rows:
+        for cell in ws[ws.max_row]:
+            cell.font = TOTAL_FONT
+    if definition.kind == HEATMAP:
+        for row in ws.iter_rows(min_row=2, min_col=3):
+            for cell in row:
+                if cell.value is not None:
+                    cell.fill = PatternFill("solid", fgColor=_heat_hex(cell.value))
+    if not section.has_data:
+        _note(ws, f"No data for this period in {definition.table} for this tenant.")
+    notes = [text for text in (section.caption, definition.description) if text]
+    if definition.kind in (KPI_TILES, METRIC_TABLE) and any(m.kind == RATE for m in definition.metrics):
+        notes.append("Rates are fractions shown as percentages; their change is the difference in percentage points.")
+    for text in notes:
+        _note(ws, text)
+    _chart(ws, section, len(rows), len(columns))
+
+
+def _heat_hex(rate: Any) -> str:
+    share = max(0.0, min(1.0, float(rate)))
+    base = (0x25, 0x63, 0xEB)
+    return "".join(f"{round(255 - (255 - channel) * share):02X}" for channel in base)
+
+
+def _chart(ws: Worksheet, section: SectionData, rows: int, columns: int) -> None:
+    definition = section.section
+    if rows < 2:
+        return
+    anchor = f"{get_column_letter(columns + 2)}2"
+    if definition.kind == TREND_CHART:
+        chart: Any = LineChart()
+        first_value = 3
+        values = Reference(ws, min_col=first_value, max_col=2 + len(definition.metrics), min_row=1, max_row=rows + 1)
+        categories = Reference(ws, min_col=1, min_row=2, max_row=rows + 1)
         chart.y_axis.numFmt = number_format(definition.metrics[0].kind) if definition.metrics else MONEY_FORMAT
-        chart.x_axis.number_format = MONTH_FORMAT
-        values = Reference(ws, min_col=2, max_col=1 + len(definition.metrics), min_row=1, max_row=last)
-        chart.add_data(values, titles_from_data=True)
-        chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=last))
-        ws.add_chart(chart, f"{get_column_letter(len(definition.metrics) + 3)}2")
-
-
-def _breakdown_sheet(ws: Worksheet, data: ReportData, section: SectionData) -> None:
-    definition = section.section
-    assert definition.group_by is not None
-    currency = data.parameters.get("currency")
-    label = definition.group_by.replace("_", " ").capitalize()
-    _header(ws, [label, "Key"] + [aggregate.label for aggregate in definition.aggregates])
-    totals: dict[str, Any] = {
-        aggregate.name: 0 if aggregate.kind == COUNT else Decimal("0.00") for aggregate in definition.aggregates
-    }
-    for row in section.rows:
-        cells: list[tuple[Any, str | None]] = [(row["label"], None), (row[definition.group_by], None)]
-        for aggregate in definition.aggregates:
-            value = cell_value(row[aggregate.name], aggregate.kind)
-            totals[aggregate.name] += value if value is not None else 0
-            cells.append((value, number_format(aggregate.kind, currency)))
-        _typed_row(ws, cells)
-    _typed_row(
-        ws,
-        [("Net", None), (None, None)]
-        + [(totals[a.name], number_format(a.kind, currency)) for a in definition.aggregates],
-    )
-    for cell in ws[ws.max_row]:
-        cell.font = TOTAL_FONT
-    if definition.description:
-        _note(ws, definition.description)
+    elif definition.kind == BREAKDOWN_TABLE and definition.bars:
+        chart = BarChart()
+        column = 3 + [a.name for a in definition.aggregates].index(definition.bars)
+        last = rows + 1 - (1 if definition.total_label and section.rows else 0)
+        values = Reference(ws, min_col=column, max_col=column, min_row=1, max_row=last)
+        categories = Reference(ws, min_col=1, min_row=2, max_row=last)
+    elif definition.kind == FUNNEL:
+        chart = BarChart()
+        values = Reference(ws, min_col=3, max_col=3, min_row=1, max_row=rows + 1)
+        categories = Reference(ws, min_col=2, min_row=2, max_row=rows + 1)
+    else:
+        return
+    chart.title = definition.title
+    chart.height, chart.width = 7.5, 16
+    chart.legend.position = "b"
+    chart.add_data(values, titles_from_data=True)
+    chart.set_categories(categories)
+    ws.add_chart(chart, anchor)
 
 
 def _summary_sheet(ws: Worksheet, data: ReportData) -> None:
@@ -249,7 +248,7 @@ def _summary_sheet(ws: Worksheet, data: ReportData) -> None:
         ("Period start", period.start, DATE_FORMAT),
         ("Period end", period.end, DATE_FORMAT),
         ("Frequency", period.frequency, None),
-        ("Figures for", month_label(data.month), None),
+        ("Compared with", period_label(data.previous_period), None),
         ("Generated (UTC)", generated, DATETIME_FORMAT),
     ]
     currency = data.parameters.get("currency")
@@ -266,34 +265,27 @@ def _summary_sheet(ws: Worksheet, data: ReportData) -> None:
     ws.append(["Sheet", "Status"])
     for cell in ws[ws.max_row]:
         cell.font = HEADER_FONT
-    for section in data.sections:
+    for section, title in zip(data.sections, _sheet_titles(data), strict=True):
         status = "Available" if section.available else (section.note or "not available").capitalize()
-        ws.append([section.section.title, status])
+        ws.append([title, status])
     _fit_columns(ws)
     ws.column_dimensions["B"].width = MAX_WIDTH
 
 
-SECTION_SHEETS = {
-    KPI_TILES: _metric_sheet,
-    METRIC_TABLE: _metric_sheet,
-    TREND_CHART: _trend_sheet,
-    BREAKDOWN_TABLE: _breakdown_sheet,
-}
+def _sheet_titles(data: ReportData) -> list[str]:
+    taken = {SUMMARY_SHEET.lower()}
+    return [_sheet_title(section.section.sheet_title, taken) for section in data.sections]
 
 
 def workbook(data: ReportData) -> Workbook:
     book = Workbook()
     _summary_sheet(book.active, data)
-    taken = {SUMMARY_SHEET.lower()}
-    for section in data.sections:
-        ws = book.create_sheet(_sheet_title(section.section.title, taken))
+    for section, title in zip(data.sections, _sheet_titles(data), strict=True):
+        ws = book.create_sheet(title)
         if not section.available:
             _unavailable_sheet(ws, section)
             continue
-        build = SECTION_SHEETS.get(section.section.kind)
-        if build is None:  # the registry checks kinds at import; this guards a new kind without a layout
-            raise ValueError(f"the XLSX renderer has no layout for section kind {section.section.kind!r}")
-        build(ws, data, section)
+        _table_sheet(ws, data, section)
         _fit_columns(ws)
     book.properties.title = f"Meridian {data.report_type.title.lower()} — {data.tenant_id} — {data.period.label}"
     book.properties.creator = "Meridian"

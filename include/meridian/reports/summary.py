@@ -1,9 +1,14 @@
-"""Numbers as people read them, shared by the PDF, the CSV notes and the e-mail body.
+"""Numbers as people read them, shared by the PDF, HTML, XLSX, CSV and the e-mail body.
 
 Money is shown with two decimals (and the ``currency`` parameter's code when
-set), counts with thousands separators, rates as percentages. A change is
-shown against the previous mart period: a relative change for money and
-counts (``+4.2%``), a difference in percentage points for rates (``+1.3 pp``).
+set), counts with thousands separators, rates as percentages, other measures
+with one decimal. A change is shown against the previous period: a relative
+change for money, counts and measures (``+4.2%``), a difference in percentage
+points for rates (``+1.3 pp``).
+
+:func:`section_table` gives every section as one typed table (the XLSX sheet
+and the per-section CSV file), so the spreadsheet formats hold the very values
+the PDF and HTML show.
 """
 
 from __future__ import annotations
@@ -15,9 +20,25 @@ from decimal import Decimal
 from typing import Any
 
 from meridian.reports.data import ReportData, SectionData
-from meridian.reports.registry import COUNT, KPI_TILES, METRIC_TABLE, RATE, Metric
+from meridian.reports.periods import Period
+from meridian.reports.registry import (
+    BREAKDOWN_TABLE,
+    COUNT,
+    FUNNEL,
+    HEATMAP,
+    KPI_TILES,
+    METRIC_TABLE,
+    MONEY,
+    NUMBER,
+    RATE,
+    TEXT,
+    TREND_CHART,
+    Metric,
+)
 
 NOT_AVAILABLE = "n/a"
+DATE = "date"
+LABEL = "label"
 
 
 def month_label(month: date, short: bool = False) -> str:
@@ -25,13 +46,33 @@ def month_label(month: date, short: bool = False) -> str:
     return f"{name} {month.year}"
 
 
+def period_label(period: Period, short: bool = False) -> str:
+    """``March 2024`` / ``Mar 2024``, ``25–31 Mar 2024``, ``31 Mar 2024`` (short forms for comparisons)."""
+    if period.frequency == "monthly":
+        label = month_label(period.start, short)
+        whole = period.end.day == calendar.monthrange(period.end.year, period.end.month)[1]
+        return label if whole else f"{label} to {period.end.day}"
+    if not short:
+        return period.label
+    end = f"{period.end.day} {calendar.month_abbr[period.end.month]} {period.end.year}"
+    if period.start == period.end:
+        return end
+    if period.start.month == period.end.month:
+        return f"{period.start.day}–{end}"
+    return f"{period.start.day} {calendar.month_abbr[period.start.month]} – {end}"
+
+
 def format_value(value: Any, kind: str, currency: str | None = None) -> str:
     if value is None:
         return NOT_AVAILABLE
+    if kind == TEXT:
+        return str(value)
     if kind == RATE:
         return f"{Decimal(value) * 100:.1f}%"
     if kind == COUNT:
         return f"{int(value):,}"
+    if kind == NUMBER:
+        return f"{Decimal(value):,.1f}"
     text = f"{Decimal(value):,.2f}"
     return f"{text} {currency}" if currency else text
 
@@ -44,6 +85,10 @@ class Change:
 
 
 def change_between(current: Any, previous: Any, kind: str, previous_label: str) -> Change:
+    if kind == TEXT:
+        if current is None or previous is None:
+            return Change("", "none")
+        return Change(f"{previous} in {previous_label}" if previous != current else "same as before", "none")
     if current is None or previous is None:
         return Change(f"no data for {previous_label}" if previous is None else "", "none")
     current, previous = Decimal(current), Decimal(previous)
@@ -56,6 +101,15 @@ def change_between(current: Any, previous: Any, kind: str, previous_label: str) 
     if previous == 0:
         return Change(f"up from 0 vs {previous_label}" if diff > 0 else f"down from 0 vs {previous_label}", direction)
     return Change(f"{diff / abs(previous) * 100:+.1f}% vs {previous_label}", direction)
+
+
+def relative_change(current: Any, previous: Any, kind: str) -> tuple[Any, Any]:
+    """(difference, relative change as a fraction or None) of two values; None when one is missing."""
+    if kind == TEXT or current is None or previous is None:
+        return None, None
+    diff = Decimal(current) - Decimal(previous)
+    relative = diff / abs(Decimal(previous)) if kind != RATE and previous != 0 else None
+    return diff, relative
 
 
 @dataclass(frozen=True)
@@ -72,64 +126,194 @@ class TableRow:
     current: str
     previous: str
     change: Change
+    metric: Metric | None = None
+    raw_current: Any = None
+    raw_previous: Any = None
 
 
-def _current_and_previous(data: ReportData, section: SectionData) -> tuple[dict | None, dict | None]:
-    return section.row_for(data.month), section.row_for(data.previous_month)
+def scope_labels(section: SectionData, short: bool = True) -> tuple[str, str]:
+    """Labels of what a tiles or metric section compares: ("Oct 2026", "Sep 2026")."""
+    if section.scope is None or section.previous_scope is None:
+        return "", ""
+    return period_label(section.scope, short), period_label(section.previous_scope, short)
 
 
-def _metric_values(data: ReportData, section: SectionData, metric: Metric) -> tuple[Any, Any, Change]:
-    current_row, previous_row = _current_and_previous(data, section)
-    current = current_row.get(metric.column) if current_row else None
-    previous = previous_row.get(metric.column) if previous_row else None
-    change = change_between(current, previous, metric.kind, month_label(data.previous_month, short=True))
-    if change.direction in ("up", "down"):
+def _change(section: SectionData, metric: Metric, current: Any, previous: Any) -> Change:
+    _, previous_label = scope_labels(section)
+    change = change_between(current, previous, metric.kind, previous_label)
+    if change.direction in ("up", "down") and metric.higher_is_better is not None:
         good = (change.direction == "up") == metric.higher_is_better
         change = Change(change.text, change.direction, good)
-    return current, previous, change
-
-
-def headline_tiles(data: ReportData) -> list[Tile]:
-    """Tiles of the first KPI section (empty when it is not available)."""
-    currency = data.parameters.get("currency")
-    for section in data.sections:
-        if section.section.kind != KPI_TILES or not section.available:
-            continue
-        tiles = []
-        for metric in section.section.metrics:
-            current, _, change = _metric_values(data, section, metric)
-            tiles.append(Tile(metric.label, format_value(current, metric.kind, currency), change, current))
-        return tiles
-    return []
+    return change
 
 
 def metric_table_rows(data: ReportData, section: SectionData) -> list[TableRow]:
     if section.section.kind not in (METRIC_TABLE, KPI_TILES) or not section.available:
         return []
     currency = data.parameters.get("currency")
+    current_row, previous_row = section.current or {}, section.previous or {}
     rows = []
     for metric in section.section.metrics:
-        current, previous, change = _metric_values(data, section, metric)
+        current, previous = current_row.get(metric.key), previous_row.get(metric.key)
         rows.append(
             TableRow(
                 metric.label,
                 format_value(current, metric.kind, currency),
                 format_value(previous, metric.kind, currency),
-                change,
+                _change(section, metric, current, previous),
+                metric,
+                current,
+                previous,
             )
         )
     return rows
 
 
+def section_tiles(data: ReportData, section: SectionData) -> list[Tile]:
+    return [Tile(row.label, row.current, row.change, row.raw_current) for row in metric_table_rows(data, section)]
+
+
+def tile_groups(data: ReportData) -> list[tuple[SectionData, list[Tile]]]:
+    """Every available tiles section with its tiles, in report order."""
+    return [
+        (section, section_tiles(data, section))
+        for section in data.sections
+        if section.section.kind == KPI_TILES and section.has_data
+    ]
+
+
+def headline_tiles(data: ReportData) -> list[Tile]:
+    """Tiles of the first KPI section with data (empty when none is available)."""
+    groups = tile_groups(data)
+    return groups[0][1] if groups else []
+
+
 def has_period_row(data: ReportData, section: SectionData) -> bool:
-    return section.available and section.row_for(data.month) is not None
+    return section.has_data
+
+
+def no_data_text(data: ReportData, section: SectionData) -> str:
+    scope = section.scope or data.period
+    return f"No data for {period_label(scope)} in {section.section.table} for this tenant."
 
 
 def coverage_note(data: ReportData) -> str | None:
-    """Said when the period is not a whole month but the marts are monthly."""
-    if data.report_type.grain == "month" and not data.period.is_whole_month:
+    """Said when some sections read monthly marts for a daily or weekly report."""
+    if data.period.frequency != "monthly" and any(section.caption and section.section.source.grain == "month"
+                                                 for section in data.sections):
         return (
-            f"The warehouse holds these figures by calendar month: they are for {month_label(data.month)}, "
-            "the month that contains this period, month to date as of the latest warehouse build."
+            "Sections read from monthly marts cover the month to date of the period's last day; "
+            "the others cover the period itself against the previous period of the same length."
         )
     return None
+
+
+# --- one typed table per section --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    label: str
+    kind: str | None = None  # None: the kind is per row (metric tables)
+
+
+Cell = tuple[Any, str]  # (value, kind)
+
+
+def section_table(data: ReportData, section: SectionData) -> tuple[list[Column], list[list[Cell]]]:
+    """The section as a header and rows of typed cells (raw values, not rounded for display)."""
+    definition = section.section
+    kind = definition.kind
+    if kind in (KPI_TILES, METRIC_TABLE):
+        current_label, previous_label = scope_labels(section, short=False)
+        columns = [
+            Column("metric", "Metric", LABEL),
+            Column("name", "Name", LABEL),
+            Column("current", current_label or "This period"),
+            Column("previous", previous_label or "Previous period"),
+            Column("change", "Change"),
+            Column("change_pct", "Change %", RATE),
+        ]
+        rows = []
+        for row in metric_table_rows(data, section):
+            assert row.metric is not None
+            diff, relative = relative_change(row.raw_current, row.raw_previous, row.metric.kind)
+            rows.append(
+                [
+                    (row.label, LABEL),
+                    (row.metric.key, LABEL),
+                    (row.raw_current, row.metric.kind),
+                    (row.raw_previous, row.metric.kind),
+                    (diff, row.metric.kind),
+                    (relative, RATE),
+                ]
+            )
+        return columns, rows
+    if kind == TREND_CHART:
+        columns = [Column("period_start", "Period start", DATE), Column("period_end", "Period end", DATE)]
+        columns += [Column(metric.key, metric.label, metric.kind) for metric in definition.metrics]
+        rows = [
+            [(point["period_start"], DATE), (point["period_end"], DATE)]
+            + [(point.get(metric.key), metric.kind) for metric in definition.metrics]
+            for point in section.rows
+        ]
+        return columns, rows
+    if kind == BREAKDOWN_TABLE:
+        group_label = (definition.group_by or "").replace("_", " ").capitalize()
+        columns = [Column("label", group_label, LABEL), Column("key", "Key", LABEL)]
+        columns += [Column(item.name, item.label, item.kind) for item in definition.aggregates]
+        rows = [
+            [(row["label"], LABEL), (row["key"], LABEL)] + [(row.get(item.name), item.kind) for item in definition.aggregates]
+            for row in section.rows
+        ]
+        if definition.total_label and section.total is not None and section.rows:
+            rows.append(
+                [(section.total["label"], LABEL), (None, LABEL)]
+                + [(section.total.get(item.name), item.kind) for item in definition.aggregates]
+            )
+        return columns, rows
+    if kind == FUNNEL:
+        reached = definition.metrics[0]
+        columns = [
+            Column("step_number", "Step", COUNT),
+            Column("step_name", "Step name", LABEL),
+            Column(reached.column, reached.label, COUNT),
+            Column("conversion_from_previous_rate", "From previous step", RATE),
+            Column("conversion_from_start_rate", "From start", RATE),
+            Column("drop_off", "Drop-off", COUNT),
+        ]
+        rows = [[(row.get(column.name if column.name != "step_name" else "label"), column.kind or LABEL)
+                 for column in columns] for row in section.rows]
+        return columns, rows
+    if kind == HEATMAP:
+        size = definition.metrics[1] if len(definition.metrics) > 1 else None
+        size_key = size.column if size else "cohort_size"
+        columns = [Column("cohort_start", "Cohort", DATE), Column(size_key, "Cohort size", COUNT)]
+        columns += [Column(f"period_{n}", f"Period {n}", RATE) for n in section.period_numbers]
+        rows = [
+            [(row["cohort_start"], DATE), (row.get(size_key), COUNT)]
+            + [(row.get(f"period_{n}"), RATE) for n in section.period_numbers]
+            for row in section.rows
+        ]
+        return columns, rows
+    raise ValueError(f"no table layout for section kind {kind!r}")
+
+
+__all__ = [
+    "MONEY",
+    "NOT_AVAILABLE",
+    "Change",
+    "Column",
+    "TableRow",
+    "Tile",
+    "change_between",
+    "coverage_note",
+    "format_value",
+    "headline_tiles",
+    "metric_table_rows",
+    "month_label",
+    "period_label",
+    "section_table",
+    "tile_groups",
+]
