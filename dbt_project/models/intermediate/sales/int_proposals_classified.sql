@@ -1,0 +1,81 @@
+{#- One row per CRM proposal created by the end of the as-of date, with the
+    outcome definitions of the sales marts: won = status accepted, lost =
+    status rejected or expired, each counted in the month of decided_at
+    (decision_month) when decided_at is before the end of the as-of date; a
+    decided status without decided_at counts in no month. The sales cycle of a
+    won proposal is decided_at − its lead's created_at in days (fractional;
+    null when the lead is not an accepted lead of the tenant). rep_id is the
+    owner_id, '(unassigned)' when it is missing, so every proposal has a rep. -#}
+
+with
+
+proposals as (
+
+    select * from {{ ref('stg_crm__proposals') }}
+
+),
+
+leads as (
+
+    select * from {{ ref('stg_crm__leads') }}
+
+),
+
+visible_proposals as (
+
+    select * from proposals
+    where created_at < {{ as_of_end() }}
+
+),
+
+classified as (
+
+    select
+        visible_proposals.tenant_id,
+        visible_proposals.id as proposal_id,
+        visible_proposals.lead_id,
+        coalesce(nullif(visible_proposals.owner_id, ''), '(unassigned)') as rep_id,
+        visible_proposals.amount_cents,
+        visible_proposals.win_probability,
+        visible_proposals.status,
+        visible_proposals.created_at,
+        visible_proposals.decided_at,
+        leads.created_at as lead_created_at,
+        visible_proposals.status = 'accepted'
+        and coalesce(visible_proposals.decided_at < {{ as_of_end() }}, false) as is_won,
+        visible_proposals.status in ('rejected', 'expired')
+        and coalesce(visible_proposals.decided_at < {{ as_of_end() }}, false) as is_lost
+    from visible_proposals
+    left join leads
+        on visible_proposals.tenant_id = leads.tenant_id
+        and visible_proposals.lead_id = leads.id
+
+),
+
+final as (
+
+    select
+        cast(tenant_id as text) as tenant_id,
+        cast(proposal_id as text) as proposal_id,
+        cast(lead_id as text) as lead_id,
+        cast(rep_id as text) as rep_id,
+        cast(amount_cents as bigint) as amount_cents,
+        cast(win_probability as numeric) as win_probability,
+        cast(status as text) as status,
+        cast(created_at as timestamptz) as created_at,
+        cast(decided_at as timestamptz) as decided_at,
+        {{ truncate_to_period("'month'", utc_date('created_at')) }} as created_month,
+        case
+            when is_won or is_lost then {{ truncate_to_period("'month'", utc_date('decided_at')) }}
+        end as decision_month,
+        cast(is_won as boolean) as is_won,
+        cast(is_lost as boolean) as is_lost,
+        cast(lead_created_at as timestamptz) as lead_created_at,
+        case
+            when is_won then cast(extract(epoch from decided_at - lead_created_at) / 86400 as numeric)
+        end as sales_cycle_days
+    from classified
+
+)
+
+select * from final

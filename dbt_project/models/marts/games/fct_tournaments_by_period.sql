@@ -1,0 +1,163 @@
+{#- Tournaments per tenant, period type and period (METRICS.md
+    fct_tournaments_by_period). period_type day, week (Monday), month, quarter
+    and year; period_end is the next period's start (exclusive), as in
+    tenant_spine. Rows: every period of the tenant's covered range, extended
+    back to its first tournament if that is earlier, zeros without
+    tournaments. A tournament counts in the period of its counted_date
+    (started_at, else created_at; int_tournaments_summarized).
+    completion_rate = completed / tournaments; total_players = entries;
+    avg_players = entries / tournaments; avg_duration_minutes over completed
+    tournaments with both times; most_popular_format = the format with the
+    most tournaments, ties to the alphabetically first, null without
+    tournaments; revenue = Σ entry fee × entries. -#}
+
+with
+
+tenant_coverage as (
+
+    select * from {{ ref('int_tenant_coverage') }}
+
+),
+
+tournaments as (
+
+    select * from {{ ref('int_tournaments_summarized') }}
+
+),
+
+first_tournament_dates as (
+
+    select
+        tenant_id,
+        min(counted_date) as first_tournament_date
+    from tournaments
+    group by tenant_id
+
+),
+
+tournament_series as (
+
+    -- every tenant with a covered range or a tournament, from the earlier of the two
+    select
+        tenants.tenant_id,
+        first_tournament_dates.first_tournament_date as start_date
+    from (
+        select tenant_id from tenant_coverage where covered_from_date is not null
+        union
+        select tenant_id from first_tournament_dates
+    ) as tenants
+    left join first_tournament_dates
+        on tenants.tenant_id = first_tournament_dates.tenant_id
+
+),
+
+periods as (
+
+    {%- for period_type in ['day', 'week', 'month', 'quarter', 'year'] %}
+    select
+        '{{ period_type }}' as period_type,
+        spine.*
+    from ({{ tenant_spine(period_type, extra_starts='tournament_series') }}) as spine
+    {{- '\n    union all' if not loop.last }}
+    {%- endfor %}
+
+),
+
+tournament_periods as (
+
+    select
+        periods.tenant_id,
+        periods.period_type,
+        periods.period_start,
+        tournaments.tournament_id,
+        tournaments.format,
+        tournaments.is_completed,
+        tournaments.entries,
+        tournaments.revenue_cents,
+        tournaments.duration_minutes
+    from periods
+    inner join tournaments
+        on periods.tenant_id = tournaments.tenant_id
+        and tournaments.counted_date >= periods.period_start
+        and tournaments.counted_date < periods.period_end
+
+),
+
+period_totals as (
+
+    select
+        tenant_id,
+        period_type,
+        period_start,
+        count(*) as tournament_count,
+        count(*) filter (where is_completed) as completed_count,
+        sum(entries) as total_players,
+        avg(duration_minutes) filter (where is_completed) as avg_duration_minutes,
+        sum(revenue_cents) as revenue_cents
+    from tournament_periods
+    group by tenant_id, period_type, period_start
+
+),
+
+format_ranks as (
+
+    select
+        tenant_id,
+        period_type,
+        period_start,
+        format,
+        row_number() over (
+            partition by tenant_id, period_type, period_start
+            order by count(*) desc, format collate "C" asc
+        ) as format_rank
+    from tournament_periods
+    group by tenant_id, period_type, period_start, format
+
+),
+
+joined as (
+
+    select
+        periods.tenant_id,
+        periods.period_type,
+        periods.period_start,
+        periods.period_end,
+        coalesce(period_totals.tournament_count, 0) as tournament_count,
+        coalesce(period_totals.completed_count, 0) as completed_count,
+        coalesce(period_totals.total_players, 0) as total_players,
+        period_totals.avg_duration_minutes,
+        format_ranks.format as most_popular_format,
+        coalesce(period_totals.revenue_cents, 0) as revenue_cents
+    from periods
+    left join period_totals
+        on periods.tenant_id = period_totals.tenant_id
+        and periods.period_type = period_totals.period_type
+        and periods.period_start = period_totals.period_start
+    left join format_ranks
+        on periods.tenant_id = format_ranks.tenant_id
+        and periods.period_type = format_ranks.period_type
+        and periods.period_start = format_ranks.period_start
+        and format_ranks.format_rank = 1
+
+),
+
+final as (
+
+    select
+        cast(tenant_id as text) as tenant_id,
+        cast(period_type as text) as period_type,
+        cast(period_start as date) as period_start,
+        cast(period_end as date) as period_end,
+        cast(tournament_count as integer) as tournament_count,
+        cast(completed_count as integer) as completed_count,
+        {{ safe_rate('completed_count', 'tournament_count') }} as completion_rate,
+        cast(total_players as integer) as total_players,
+        cast(round(cast(total_players as numeric) / nullif(tournament_count, 0), 2) as numeric(10, 2)) as avg_players,
+        cast(round(avg_duration_minutes, 2) as numeric(10, 2)) as avg_duration_minutes,
+        cast(most_popular_format as text) as most_popular_format,
+        {{ cents_to_money('revenue_cents') }} as revenue
+    from joined
+
+)
+
+select * from final
