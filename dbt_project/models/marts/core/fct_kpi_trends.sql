@@ -1,7 +1,7 @@
 {#- KPI trends per tenant and day (METRICS.md fct_kpi_trends): for every day of the
-    tenant's covered range (as_of_date; the run's as-of date is the latest) and
-    every metric and comparison, the value over the current window against the
-    window before it. Windows end on as_of_date: `day` = that day vs the day before,
+    tenant's covered range (tenant_spine; as_of_date, the run's as-of date being the
+    latest) and every metric and comparison, the value over the current window
+    against the window before it. Windows end on as_of_date: `day` = that day vs the day before,
     `week` = the 7 days ending as_of_date vs the 7 days before them, `month` = 30 vs
     the 30 before.
 
@@ -33,6 +33,12 @@
 {%- set active_users_column = {'day': 'active_users', 'week': 'wau', 'month': 'mau'} %}
 
 with
+
+days as (
+
+    {{ tenant_spine('day') }}
+
+),
 
 daily_kpis as (
 
@@ -128,6 +134,11 @@ metric_values as (
         metric_values.current_value,
         metric_values.previous_value
     from windowed
+    -- one row per day of the covered range (tenant_spine); fct_daily_kpis holds exactly
+    -- these days, and the windows above were computed over all of them
+    inner join days
+        on windowed.tenant_id = days.tenant_id
+        and windowed.kpi_date = days.period_start
     cross join lateral (
         values
         {%- for comparison, days in comparisons %}
