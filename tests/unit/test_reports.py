@@ -25,7 +25,13 @@ from meridian.reports import render
 from meridian.reports.data import load_report_data
 from meridian.reports.mail import build_message
 from meridian.reports.periods import add_months, month_start, next_due, period_for
-from meridian.reports.registry import REPORT_TYPES, REVENUE_SUMMARY, ReportConfigError, get_report_type
+from meridian.reports.registry import (
+    REPORT_TYPE_NAMES,
+    REPORT_TYPES,
+    REVENUE_SUMMARY,
+    ReportConfigError,
+    get_report_type,
+)
 from meridian.reports.render import check_formats, render_report
 from meridian.reports.render_html import email_html, html_document
 from meridian.reports.schema import ensure_reporting_schema, seed_demo_schedules
@@ -222,16 +228,17 @@ def test_next_due_moves_by_the_frequency():
 
 
 def test_registry_is_data_and_every_read_is_per_tenant():
-    assert "revenue_summary" in REPORT_TYPES
-    assert set(REVENUE_SUMMARY.tables) == {"marts.fct_monthly_revenue", "marts.fct_mrr_movements"}
-    for section in REVENUE_SUMMARY.sections:
-        assert section.columns[0] == "tenant_id"
+    assert set(REPORT_TYPES) == set(REPORT_TYPE_NAMES)
+    monthly = {section.table for section in REVENUE_SUMMARY.sections_for("monthly")}
+    assert monthly == {"marts.fct_monthly_revenue", "marts.fct_mrr_movements", "marts.fct_plan_revenue_monthly"}
+    for report_type in REPORT_TYPES.values():
+        for section in report_type.sections:
+            assert section.columns[0] == "tenant_id"
 
 
 @pytest.mark.parametrize(
     ("call", "field", "fragment"),
     [
-        (lambda: get_report_type("payments"), "report_type", "not implemented yet"),
         (lambda: get_report_type("bogus"), "report_type", "unknown report type 'bogus'"),
         (lambda: REVENUE_SUMMARY.resolve_parameters({"trend_months": 99}), "parameters.trend_months", "3 to 36"),
         (lambda: REVENUE_SUMMARY.resolve_parameters({"colour": "red"}), "parameters.colour", "not a parameter"),
@@ -319,10 +326,11 @@ def test_reporting_schema_checks_allowed_values(warehouse, column, value):
 def test_sections_read_one_tenant_and_the_right_window(warehouse):
     data = load("acme")
     headline = data.section("headline")
-    assert [row["revenue_month"] for row in headline.rows] == [date(2024, 2, 1), MARCH]
-    assert {row["tenant_id"] for section in data.sections for row in section.rows if "tenant_id" in row} == {"acme"}
+    assert (headline.scope.start, headline.previous_scope.start) == (MARCH, date(2024, 2, 1))
+    assert headline.current["ending_mrr"] == Decimal("2650.00") and headline.previous["ending_mrr"] == Decimal("2500.00")
     trend = data.section("mrr_trend")
     assert len(trend.rows) == 12 and trend.rows[-1]["ending_mrr"] == Decimal("2650.00")
+    assert not data.section("plan_revenue").available  # the mart is not created here
     movements = {row["movement"]: row for row in data.section("mrr_movements").rows}
     assert list(movements) == ["new", "expansion", "reactivation", "contraction", "churn"]  # unchanged left out
     assert movements["churn"]["customers"] == 1 and movements["churn"]["mrr_change"] == Decimal("-80.00")
@@ -353,11 +361,11 @@ def test_missing_mart_table_or_column_makes_the_section_not_available(warehouse)
     text = pdf_text(pdf)
     assert "Not available: marts.fct_mrr_movements does not exist yet" in text
     statuses = [row for row in read_csv(csv_path) if row["metric"] == "status"]
-    assert {row["section"] for row in statuses} == {"mrr_movements", "revenue"}
+    assert {row["section"] for row in statuses} == {"mrr_movements", "revenue", "plan_revenue"}
 
     xlsx, html_path = render_report(data, ["xlsx", "html"], folder)
     book = openpyxl.load_workbook(xlsx)
-    assert book.sheetnames == ["Summary", "Headline", "MRR trend", "MRR movements", "Revenue and payments"]
+    assert book.sheetnames == ["Summary", "Headline", "MRR trend", "MRR movements", "Revenue and payments", "Revenue by plan"]
     assert book["MRR movements"]["A2"].value == "Not available: marts.fct_mrr_movements does not exist yet."
     assert "no column arpu" in book["Revenue and payments"]["A2"].value
     assert book["Headline"].freeze_panes == "A2"  # the available sections are still there
@@ -431,7 +439,7 @@ def test_render_xlsx(warehouse):
     (path,) = render_report(data, ["xlsx"], warehouse / "out" / "xlsx")
     assert path.name == "revenue_summary_acme_2024-03.xlsx"
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == ["Summary", "Headline", "MRR trend", "MRR movements", "Revenue and payments"]
+    assert book.sheetnames == ["Summary", "Headline", "MRR trend", "MRR movements", "Revenue and payments", "Revenue by plan"]
 
     summary = {row[0]: row[1] for row in sheet_values(book["Summary"]) if row[0]}
     assert summary["Tenant"] == "acme" and summary["Period"] == "March 2024"
@@ -447,7 +455,7 @@ def test_render_xlsx(warehouse):
         assert ws.freeze_panes == "A2"
         assert [cell.value for cell in ws[1]] == [
             "Metric",
-            "Column",
+            "Name",
             "March 2024",
             "February 2024",
             "Change",
@@ -476,13 +484,13 @@ def test_render_xlsx(warehouse):
     )
 
     trend = book["MRR trend"]
-    assert trend.freeze_panes == "A2" and [c.value for c in trend[1]] == ["Month", "Ending MRR"]
+    assert trend.freeze_panes == "A2" and [c.value for c in trend[1]] == ["Period start", "Period end", "Ending MRR"]
     trend_rows = sheet_values(trend)[1:]
     assert len(trend_rows) == 12
-    assert [(month.date(), Decimal(str(value))) for month, value in trend_rows] == [
+    assert [(month.date(), Decimal(str(value))) for month, _, value in trend_rows] == [
         (month, mart[month]["ending_mrr"]) for month in sorted(mart)
     ]
-    assert trend["A2"].number_format == "mmm yyyy" and trend["B2"].number_format == "#,##0.00"
+    assert trend["A2"].number_format == "yyyy-mm-dd" and trend["C2"].number_format == "#,##0.00"
     assert len(trend._charts) == 1
 
     movements = book["MRR movements"]
