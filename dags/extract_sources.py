@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import dag, get_current_context, task
 
 from meridian.assets import RAW_ASSET
+from meridian.quality.pipeline_runs import pipeline_run_callbacks
 from meridian.sources.schema import TABLES
 
 DOC = """
@@ -35,6 +36,8 @@ default_args = {
     "retry_delay": timedelta(seconds=30),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=10),
+    # one audit.pipeline_runs row per task try (state, timings, rows landed, error)
+    **pipeline_run_callbacks(),
 }
 
 
