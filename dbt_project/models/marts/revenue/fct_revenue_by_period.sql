@@ -147,6 +147,7 @@ new_revenue_payments as (
         and payment_attempts.user_id = payer_first_payments.user_id
     cross join period_types
     where payment_attempts.is_succeeded
+        and payment_attempts.succeeded_date <= {{ as_of_date() }}
         and {{ truncate_to_period('period_types.period_type', 'payment_attempts.succeeded_date') }}
         = {{ truncate_to_period('period_types.period_type', 'payer_first_payments.first_payment_date') }}
 

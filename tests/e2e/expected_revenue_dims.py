@@ -1,0 +1,301 @@
+"""Pure-Python reference of fct_revenue_by_period and fct_plan_revenue_monthly.
+
+Read from METRICS.md ("Succeeded payment", "Subscription MRR", the two marts) and the
+interpretation choices documented on the dbt models, computed from the accepted source
+rows of :func:`tests.e2e.expected.accepted_rows` without SQL. Helpers (covered range,
+customer MRR at an instant, date arithmetic) are imported from ``expected.py``.
+
+Readings taken (the dbt models document the same ones):
+
+1.  Everything ends at the end of the as-of date: payments created, refunds created,
+    payments succeeded and subscription events occurred before that instant count.
+    Rows are the periods of the tenant's covered range (``covered_ranges``), and
+    measures count only on days inside that range.
+2.  A succeeded payment (status succeeded or refunded) counts on the UTC date of its
+    settled_at, or of its created_at when settled_at is null. payment_count counts
+    payment rows by created_at date; refunds count on their own created_at.
+3.  Periods: day, week (Monday), month, quarter, year; period_end is exclusive (the next
+    period's start). A period's mrr is the tenant's MRR (sum of customer MRR rounded per
+    customer) at the end of its last day, or of the as-of date for the period in progress.
+4.  new_revenue of a period: its succeeded payments whose payer's first succeeded payment
+    falls in the same period (of the same type).
+5.  Plans: per tenant, its accepted plans plus every plan id its subscription events
+    reference. A subscription's state at instant t is that of its last event (ordered by
+    occurred_at, received_at, id) with occurred_at < t; it is active at a month end when
+    that status is active or past_due, and its MRR is amount × quantity (/ 12 yearly;
+    0 for an unknown plan), summed exactly per plan and rounded once to the cent.
+6.  new_subscriptions: a subscription's first event with status active, in the month of
+    its occurred_at, on that event's plan. canceled_subscriptions: events with status
+    canceled whose previous event (if any) was not canceled, distinct subscriptions per
+    month and plan of the event.
+7.  Plan gross_revenue: succeeded payments on a known subscription, in the month they
+    succeeded, on the plan of the subscription's last event with occurred_at at or
+    before the payment's created_at (the first event's plan if there is none).
+8.  MRR forecast (the method documented on fct_mrr_forecast): base month = the last
+    month whose last day is on or before as-of; growth rates net_new / starting over the
+    6 months ending with it where starting > 0; mean and sample standard deviation
+    rounded to 6 decimals; forecast base × (1 + mean)^k, bounds base × max(0, 1 + mean ∓
+    sd)^k, k = 1..6, rounded to the cent. Month-end MRR comes from
+    ``expected.mrr_movements`` (ending = Σ mrr, starting = Σ previous_mrr).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+from fractions import Fraction
+from typing import Any
+
+from tests.e2e.expected import (
+    MRR_STATUSES,
+    SUCCEEDED_PAYMENT,
+    Accepted,
+    MrrCalculator,
+    add_months,
+    cents_to_units,
+    covered_ranges,
+    end_of_day,
+    month_end_instant,
+    month_start,
+    mrr_movements,
+    utc_date,
+    week_start,
+)
+
+PERIOD_TYPES = ("day", "week", "month", "quarter", "year")
+ZERO = Decimal("0.00")
+
+
+def period_start(period_type: str, day: date) -> date:
+    """The first day of the period of ``period_type`` holding ``day``."""
+    if period_type == "day":
+        return day
+    if period_type == "week":
+        return week_start(day)
+    if period_type == "month":
+        return month_start(day)
+    if period_type == "quarter":
+        return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    if period_type == "year":
+        return date(day.year, 1, 1)
+    raise ValueError(f"unknown period type {period_type!r}")
+
+
+def next_period_start(period_type: str, start: date) -> date:
+    """The start of the period after the one starting on ``start`` (an exclusive period_end)."""
+    if period_type == "day":
+        return start + timedelta(days=1)
+    if period_type == "week":
+        return start + timedelta(days=7)
+    return add_months(start, {"month": 1, "quarter": 3, "year": 12}[period_type])
+
+
+def _succeeded_at(payment: dict[str, Any]) -> datetime:
+    return payment["settled_at"] if payment["settled_at"] is not None else payment["created_at"]
+
+
+def _succeeded_payments(accepted: Accepted, as_of: date) -> list[dict[str, Any]]:
+    """Accepted payments created and succeeded before the end of as-of."""
+    end = end_of_day(as_of)
+    return [
+        payment
+        for payment in accepted.get("payments", ())
+        if payment["status"] in SUCCEEDED_PAYMENT and payment["created_at"] < end and _succeeded_at(payment) < end
+    ]
+
+
+def revenue_by_period(accepted: Accepted, as_of: date) -> dict[tuple[str, str, date], dict[str, Any]]:
+    """{(tenant_id, period_type, period_start): the fct_revenue_by_period measures}."""
+    end = end_of_day(as_of)
+    ranges = covered_ranges(accepted, as_of)
+    # per tenant and day: [gross cents, refund cents, refund count, attempts, succeeded]
+    daily: dict[tuple[str, date], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    succeeded = _succeeded_payments(accepted, as_of)
+    first_payment: dict[tuple[str, str], date] = {}
+    for payment in succeeded:
+        day = utc_date(_succeeded_at(payment))
+        daily[(payment["tenant_id"], day)][0] += payment["amount_cents"]
+        daily[(payment["tenant_id"], day)][4] += 1
+        key = (payment["tenant_id"], payment["user_id"])
+        first_payment[key] = min(first_payment.get(key, day), day)
+    for payment in accepted.get("payments", ()):
+        if payment["created_at"] < end:
+            daily[(payment["tenant_id"], utc_date(payment["created_at"]))][3] += 1
+    for refund in accepted.get("refunds", ()):
+        if refund["created_at"] < end:
+            daily[(refund["tenant_id"], utc_date(refund["created_at"]))][1] += refund["amount_cents"]
+            daily[(refund["tenant_id"], utc_date(refund["created_at"]))][2] += 1
+
+    new_cents: dict[tuple[str, str, date], int] = defaultdict(int)
+    for payment in succeeded:
+        day = utc_date(_succeeded_at(payment))
+        first = first_payment[(payment["tenant_id"], payment["user_id"])]
+        for period_type in PERIOD_TYPES:
+            start = period_start(period_type, day)
+            if start == period_start(period_type, first):
+                new_cents[(payment["tenant_id"], period_type, start)] += payment["amount_cents"]
+
+    calculator = MrrCalculator(accepted)
+    out: dict[tuple[str, str, date], dict[str, Any]] = {}
+    for tenant, (first_day, last_day) in sorted(ranges.items()):
+        for period_type in PERIOD_TYPES:
+            start = period_start(period_type, first_day)
+            while start <= last_day:
+                period_end = next_period_start(period_type, start)
+                measured_on = min(period_end - timedelta(days=1), as_of)
+                totals = [0, 0, 0, 0, 0]
+                day = max(start, first_day)
+                while day < period_end and day <= last_day:
+                    for index, value in enumerate(daily.get((tenant, day), ())):
+                        totals[index] += value
+                    day += timedelta(days=1)
+                mrr = sum(
+                    (value for (t, _user), value in calculator.at(end_of_day(measured_on)).items() if t == tenant),
+                    ZERO,
+                )
+                out[(tenant, period_type, start)] = {
+                    "period_end": period_end,
+                    "total_revenue": cents_to_units(totals[0]),
+                    "refund_amount": cents_to_units(totals[1]),
+                    "refund_count": totals[2],
+                    "net_revenue": cents_to_units(totals[0] - totals[1]),
+                    "payment_count": totals[3],
+                    "payment_success_count": totals[4],
+                    "new_revenue": cents_to_units(new_cents.get((tenant, period_type, start), 0)),
+                    "mrr": mrr,
+                    "arr": mrr * 12,
+                }
+                start = period_end
+    return out
+
+
+def _timelines(accepted: Accepted, as_of: date) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Subscription events that occurred before the end of as-of, per (tenant, subscription), in order."""
+    end = end_of_day(as_of)
+    timelines: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for event in accepted.get("subscription_events", ()):
+        if event["occurred_at"] < end:
+            timelines[(event["tenant_id"], event["subscription_id"])].append(event)
+    return {
+        key: sorted(events, key=lambda e: (e["occurred_at"], e["received_at"], e["id"]))
+        for key, events in timelines.items()
+    }
+
+
+def plan_revenue_monthly(accepted: Accepted, as_of: date) -> dict[tuple[str, date, str], dict[str, Any]]:
+    """{(tenant_id, revenue_month, plan_id): the fct_plan_revenue_monthly measures}."""
+    calculator = MrrCalculator(accepted)  # for the plan prices (subscription_mrr_cents)
+    plans = {(plan["tenant_id"], plan["id"]): plan for plan in accepted.get("plans", ())}
+    timelines = _timelines(accepted, as_of)
+    plan_ids: dict[str, set[str]] = defaultdict(set)
+    for tenant, plan_id in plans:
+        plan_ids[tenant].add(plan_id)
+    for (tenant, _subscription), events in timelines.items():
+        plan_ids[tenant].update(event["plan_id"] for event in events)
+
+    new: dict[tuple[str, date, str], set[str]] = defaultdict(set)
+    canceled: dict[tuple[str, date, str], set[str]] = defaultdict(set)
+    for (tenant, subscription), events in timelines.items():
+        first_active = next((event for event in events if event["status"] == "active"), None)
+        if first_active is not None:
+            new[(tenant, month_start(utc_date(first_active["occurred_at"])), first_active["plan_id"])].add(subscription)
+        previous_status = None
+        for event in events:
+            if event["status"] == "canceled" and previous_status != "canceled":
+                canceled[(tenant, month_start(utc_date(event["occurred_at"])), event["plan_id"])].add(subscription)
+            previous_status = event["status"]
+
+    gross: dict[tuple[str, date, str], int] = defaultdict(int)
+    for payment in _succeeded_payments(accepted, as_of):
+        events = timelines.get((payment["tenant_id"], payment["subscription_id"]))
+        if not events:
+            continue
+        before = [event for event in events if event["occurred_at"] <= payment["created_at"]]
+        plan_id = (before[-1] if before else events[0])["plan_id"]
+        month = month_start(utc_date(_succeeded_at(payment)))
+        gross[(payment["tenant_id"], month, plan_id)] += payment["amount_cents"]
+
+    out: dict[tuple[str, date, str], dict[str, Any]] = {}
+    for tenant, (first_day, _last_day) in sorted(covered_ranges(accepted, as_of).items()):
+        month = month_start(first_day)
+        while month <= as_of:
+            instant = month_end_instant(month, as_of)
+            active: dict[str, int] = defaultdict(int)
+            mrr_cents: dict[str, Fraction] = defaultdict(Fraction)
+            for (event_tenant, _subscription), events in timelines.items():
+                in_force = [event for event in events if event["occurred_at"] < instant]
+                if event_tenant != tenant or not in_force or in_force[-1]["status"] not in MRR_STATUSES:
+                    continue
+                state = in_force[-1]
+                active[state["plan_id"]] += 1
+                mrr_cents[state["plan_id"]] += calculator.subscription_mrr_cents(
+                    tenant,
+                    _State(state["status"], state["plan_id"], state["quantity"]),
+                )
+            for plan_id in sorted(plan_ids[tenant]):
+                key = (tenant, month, plan_id)
+                plan = plans.get((tenant, plan_id))
+                out[key] = {
+                    "plan_name": plan["name"] if plan else None,
+                    "active_subscriptions": active.get(plan_id, 0),
+                    "new_subscriptions": len(new.get(key, ())),
+                    "canceled_subscriptions": len(canceled.get(key, ())),
+                    "mrr": cents_to_units(mrr_cents.get(plan_id, Fraction(0))),
+                    "gross_revenue": cents_to_units(gross.get(key, 0)),
+                }
+            month = add_months(month, 1)
+    return out
+
+
+def _round(value: Decimal, places: str) -> Decimal:
+    return value.quantize(Decimal(places), rounding=ROUND_HALF_UP)
+
+
+def mrr_forecast(accepted: Accepted, as_of: date) -> dict[tuple[str, date], dict[str, Any]]:
+    """{(tenant_id, forecast_month): forecast_mrr, bounds, base and growth figures}."""
+    starting: dict[tuple[str, date], Decimal] = defaultdict(Decimal)
+    ending: dict[tuple[str, date], Decimal] = defaultdict(Decimal)
+    for (tenant, month, _user), (mrr, previous, _movement) in mrr_movements(accepted, as_of).items():
+        starting[(tenant, month)] += previous
+        ending[(tenant, month)] += mrr
+    base_month = add_months(month_start(as_of + timedelta(days=1)), -1)
+    out: dict[tuple[str, date], dict[str, Any]] = {}
+    with localcontext() as context:
+        context.prec = 40
+        for tenant, (first_day, _last_day) in sorted(covered_ranges(accepted, as_of).items()):
+            rates = []
+            for back in range(6):
+                month = add_months(base_month, -back)
+                if month >= month_start(first_day) and starting[(tenant, month)] > 0:
+                    rates.append((ending[(tenant, month)] - starting[(tenant, month)]) / starting[(tenant, month)])
+            mean = _round(sum(rates, Decimal(0)) / len(rates), "0.000001") if rates else Decimal(0)
+            if len(rates) > 1:
+                average = sum(rates, Decimal(0)) / len(rates)
+                variance = sum(((rate - average) ** 2 for rate in rates), Decimal(0)) / (len(rates) - 1)
+                spread = _round(variance.sqrt(), "0.000001")
+            else:
+                spread = Decimal(0)
+            base = ending[(tenant, base_month)] if base_month >= month_start(first_day) else ZERO
+            for ahead in range(1, 7):
+                out[(tenant, add_months(base_month, ahead))] = {
+                    "months_ahead": ahead,
+                    "base_month": base_month,
+                    "base_mrr": _round(base, "0.01"),
+                    "history_months": len(rates),
+                    "growth_rate": mean,
+                    "growth_rate_stddev": spread,
+                    "forecast_mrr": _round(base * (1 + mean) ** ahead, "0.01"),
+                    "lower_bound_mrr": _round(base * max(1 + mean - spread, Decimal(0)) ** ahead, "0.01"),
+                    "upper_bound_mrr": _round(base * (1 + mean + spread) ** ahead, "0.01"),
+                }
+    return out
+
+
+class _State:
+    """The fields of a subscription state that ``MrrCalculator.subscription_mrr_cents`` reads."""
+
+    def __init__(self, status: str, plan_id: str, quantity: int) -> None:
+        self.status = status
+        self.plan_id = plan_id
+        self.quantity = quantity
