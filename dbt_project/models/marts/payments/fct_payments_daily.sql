@@ -3,6 +3,7 @@
     incremental_strategy='delete+insert',
     unique_key=['tenant_id', 'payment_date', 'method'],
     on_schema_change='fail',
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where payment_date >= {{ incremental_window_start() }}{% endif %}",
 ) }}
 
 {#- Payment attempts per tenant, day and method (METRICS.md fct_payments_daily).
@@ -16,11 +17,17 @@
     latencies = settled_at − created_at of succeeded attempts (ms, percentile_cont);
     averages, percentiles and rates are null when they have nothing to average.
 
-    Incremental (delete+insert on the grain): a run rebuilds the days from
-    incremental_window_start on (late_arrival_days before the newest day built).
-    A (tenant, method) series the table does not hold yet (a tenant's first
-    payment, a method's first use) is built over the whole covered range, so its
-    zero rows before the window exist as after a full refresh. -#}
+    Incremental (delete+insert on the grain): a run rebuilds
+    - the days from incremental_window_start on (the as-of date − var
+      late_arrival_days, which the DAG widens after skipped days); a pre-hook first
+      deletes the table's rows from that day on, so a rerun of an earlier date
+      leaves no later rows behind;
+    - older days holding a payment row that changed in the window (its updated_at,
+      the extraction key, is in it: a payment settled, failed or refunded late
+      becomes visible only then);
+    - the whole covered range of a (tenant, method) series the table does not hold
+      yet (a tenant's first payment, a method's first use), so its zero rows before
+      the window exist as after a full refresh. -#}
 
 with
 
@@ -33,6 +40,12 @@ days as (
 payment_attempts as (
 
     select * from {{ ref('int_payments_attempts') }}
+
+),
+
+payments as (
+
+    select * from {{ ref('stg_billing__payments') }}
 
 ),
 
@@ -58,7 +71,6 @@ built_methods as (
 
 tenant_methods_flagged as (
 
-    -- a series not in the table yet is built over the whole covered range
     select
         tenant_methods.tenant_id,
         tenant_methods.method,
@@ -76,8 +88,20 @@ tenant_methods_flagged as (
 
 ),
 
+changed_days as (
+
+    -- days of the payment rows that changed in the window
+    select distinct
+        tenant_id,
+        {{ utc_date('created_at') }} as changed_date
+    from payments
+    where {{ in_incremental_window(utc_date('updated_at'), 'payment_date') }}
+
+),
+
 day_method_grid as (
 
+    -- the (day, method) rows this run builds
     select
         days.tenant_id,
         days.period_start as payment_date,
@@ -85,8 +109,12 @@ day_method_grid as (
     from days
     inner join tenant_methods_flagged
         on days.tenant_id = tenant_methods_flagged.tenant_id
+    left join changed_days
+        on days.tenant_id = changed_days.tenant_id
+        and days.period_start = changed_days.changed_date
     where {{ in_incremental_window('days.period_start', 'payment_date') }}
         or tenant_methods_flagged.is_new_series
+        or changed_days.changed_date is not null
 
 ),
 
@@ -94,11 +122,10 @@ attempts_to_count as (
 
     select payment_attempts.*
     from payment_attempts
-    inner join tenant_methods_flagged
-        on payment_attempts.tenant_id = tenant_methods_flagged.tenant_id
-        and payment_attempts.method = tenant_methods_flagged.method
-    where {{ in_incremental_window('payment_attempts.payment_date', 'payment_date') }}
-        or tenant_methods_flagged.is_new_series
+    inner join day_method_grid
+        on payment_attempts.tenant_id = day_method_grid.tenant_id
+        and payment_attempts.payment_date = day_method_grid.payment_date
+        and payment_attempts.method = day_method_grid.method
 
 ),
 

@@ -1,0 +1,179 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['tenant_id', 'hour_start'],
+    on_schema_change='fail',
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where hour_start at time zone 'UTC' >= {{ incremental_window_start() }}{% endif %}",
+) }}
+
+{#- Payment attempts per tenant and UTC hour (METRICS.md fct_payments_hourly; peak
+    hours are read from it). As in fct_payments_daily, every measure is by the hour
+    of the attempt's created_at: attempts = payment rows created in the hour,
+    succeeded = those with status succeeded or refunded, failed, pending, revenue =
+    amount of the succeeded ones; so the hours of a day add up to that day's
+    fct_payments_daily rows. hour_start is the hour's first instant (timestamptz).
+    One row per hour of every day of the tenant's covered range (tenant_spine), 24
+    per day, zeros in hours without attempts.
+
+    Incremental (delete+insert on the grain), as fct_payments_daily: a run rebuilds
+    the hours of the days from incremental_window_start on (the as-of date − var
+    late_arrival_days, which the DAG widens after skipped days; a pre-hook first
+    deletes the table's rows from that day on, so a rerun of an earlier date leaves
+    no later rows behind), of older days holding a payment row that changed in the
+    window (updated_at in it), and of the whole covered range of a tenant the table
+    does not hold yet. -#}
+
+with
+
+days as (
+
+    {{ tenant_spine('day') }}
+
+),
+
+payment_attempts as (
+
+    select * from {{ ref('int_payments_attempts') }}
+
+),
+
+payments as (
+
+    select * from {{ ref('stg_billing__payments') }}
+
+),
+
+tenants as (
+
+    select distinct tenant_id
+    from days
+
+),
+
+{% if is_incremental() %}
+built_tenants as (
+
+    select distinct tenant_id
+    from {{ this }}
+
+),
+{% endif %}
+
+tenants_flagged as (
+
+    select
+        tenants.tenant_id,
+        {%- if is_incremental() %}
+        built_tenants.tenant_id is null as is_new_series
+        {%- else %}
+        false as is_new_series
+        {%- endif %}
+    from tenants
+    {%- if is_incremental() %}
+    left join built_tenants
+        on tenants.tenant_id = built_tenants.tenant_id
+    {%- endif %}
+
+),
+
+changed_days as (
+
+    -- days of the payment rows that changed in the window
+    select distinct
+        tenant_id,
+        {{ utc_date('created_at') }} as changed_date
+    from payments
+    where {{ in_incremental_window(utc_date('updated_at'), 'hour_start') }}
+
+),
+
+days_to_build as (
+
+    select
+        days.tenant_id,
+        days.period_start
+    from days
+    inner join tenants_flagged
+        on days.tenant_id = tenants_flagged.tenant_id
+    left join changed_days
+        on days.tenant_id = changed_days.tenant_id
+        and days.period_start = changed_days.changed_date
+    where {{ in_incremental_window('days.period_start', 'hour_start') }}
+        or tenants_flagged.is_new_series
+        or changed_days.changed_date is not null
+
+),
+
+hours as (
+
+    select
+        days_to_build.tenant_id,
+        (cast(days_to_build.period_start as timestamp) + hour_offsets.hour_offset * interval '1 hour') at time zone 'UTC' as hour_start
+    from days_to_build
+    cross join generate_series(0, 23) as hour_offsets (hour_offset)
+
+),
+
+attempts_to_count as (
+
+    select
+        payment_attempts.tenant_id,
+        date_trunc('hour', payment_attempts.created_at at time zone 'UTC') at time zone 'UTC' as hour_start,
+        payment_attempts.amount_cents,
+        payment_attempts.is_succeeded,
+        payment_attempts.is_failed,
+        payment_attempts.is_pending
+    from payment_attempts
+    inner join days_to_build
+        on payment_attempts.tenant_id = days_to_build.tenant_id
+        and payment_attempts.payment_date = days_to_build.period_start
+
+),
+
+hourly_attempts as (
+
+    select
+        tenant_id,
+        hour_start,
+        count(*) as attempts,
+        count(*) filter (where is_succeeded) as succeeded,
+        count(*) filter (where is_failed) as failed,
+        count(*) filter (where is_pending) as pending,
+        coalesce(sum(amount_cents) filter (where is_succeeded), 0) as revenue_cents
+    from attempts_to_count
+    group by tenant_id, hour_start
+
+),
+
+joined as (
+
+    select
+        hours.tenant_id,
+        hours.hour_start,
+        coalesce(hourly_attempts.attempts, 0) as attempts,
+        coalesce(hourly_attempts.succeeded, 0) as succeeded,
+        coalesce(hourly_attempts.failed, 0) as failed,
+        coalesce(hourly_attempts.pending, 0) as pending,
+        coalesce(hourly_attempts.revenue_cents, 0) as revenue_cents
+    from hours
+    left join hourly_attempts
+        on hours.tenant_id = hourly_attempts.tenant_id
+        and hours.hour_start = hourly_attempts.hour_start
+
+),
+
+final as (
+
+    select
+        cast(tenant_id as text) as tenant_id,
+        cast(hour_start as timestamptz) as hour_start,
+        cast(attempts as integer) as attempts,
+        cast(succeeded as integer) as succeeded,
+        cast(failed as integer) as failed,
+        {{ cents_to_money('revenue_cents') }} as revenue,
+        cast(pending as integer) as pending
+    from joined
+
+)
+
+select * from final

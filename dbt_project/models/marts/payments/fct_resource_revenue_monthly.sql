@@ -1,0 +1,116 @@
+{#- Succeeded payments per tenant, month and resource: the "top resources" view
+    (METRICS.md fct_resource_revenue_monthly). A succeeded payment (status succeeded
+    or refunded) counts in the UTC month of its settled_at (succeeded_date of
+    int_payments_attempts; created_at when it has no settled_at), as in the revenue
+    marts; revenue is the gross amount (refunds are not subtracted). A payment
+    without resource counts as '(none)'. Rows: every month of the tenant's covered
+    range (tenant_spine) × every resource of the tenant's succeeded payments by the
+    as-of date, zeros in months without sales; a tenant without succeeded payments
+    has no rows. rank = rank() by revenue, descending, within the tenant's month:
+    1 = most revenue, equal revenue shares a rank (the next rank skips), zero rows
+    rank last. -#}
+
+with
+
+months as (
+
+    {{ tenant_spine('month') }}
+
+),
+
+payment_attempts as (
+
+    select * from {{ ref('int_payments_attempts') }}
+
+),
+
+succeeded_payments as (
+
+    select
+        tenant_id,
+        {{ truncate_to_period("'month'", 'succeeded_date') }} as revenue_month,
+        coalesce(resource, '(none)') as resource,
+        user_id,
+        amount_cents
+    from payment_attempts
+    where is_succeeded
+        and succeeded_date <= {{ as_of_date() }}
+
+),
+
+tenant_resources as (
+
+    select distinct
+        tenant_id,
+        resource
+    from succeeded_payments
+
+),
+
+month_resource_grid as (
+
+    select
+        months.tenant_id,
+        months.period_start as revenue_month,
+        tenant_resources.resource
+    from months
+    inner join tenant_resources
+        on months.tenant_id = tenant_resources.tenant_id
+
+),
+
+monthly_resource_revenue as (
+
+    select
+        tenant_id,
+        revenue_month,
+        resource,
+        count(*) as payments_succeeded,
+        sum(amount_cents) as revenue_cents,
+        count(distinct user_id) as unique_payers
+    from succeeded_payments
+    group by tenant_id, revenue_month, resource
+
+),
+
+joined as (
+
+    select
+        month_resource_grid.tenant_id,
+        month_resource_grid.revenue_month,
+        month_resource_grid.resource,
+        coalesce(monthly_resource_revenue.payments_succeeded, 0) as payments_succeeded,
+        coalesce(monthly_resource_revenue.revenue_cents, 0) as revenue_cents,
+        coalesce(monthly_resource_revenue.unique_payers, 0) as unique_payers
+    from month_resource_grid
+    left join monthly_resource_revenue
+        on month_resource_grid.tenant_id = monthly_resource_revenue.tenant_id
+        and month_resource_grid.revenue_month = monthly_resource_revenue.revenue_month
+        and month_resource_grid.resource = monthly_resource_revenue.resource
+
+),
+
+ranked as (
+
+    select
+        *,
+        rank() over (partition by tenant_id, revenue_month order by revenue_cents desc) as revenue_rank
+    from joined
+
+),
+
+final as (
+
+    select
+        cast(tenant_id as text) as tenant_id,
+        cast(revenue_month as date) as revenue_month,
+        cast(resource as text) as resource,
+        cast(payments_succeeded as integer) as payments_succeeded,
+        {{ cents_to_money('revenue_cents') }} as revenue,
+        cast(unique_payers as integer) as unique_payers,
+        cast(revenue_rank as integer) as rank
+    from ranked
+
+)
+
+select * from final

@@ -1,0 +1,170 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['tenant_id', 'event_date', 'event_type', 'platform'],
+    on_schema_change='fail',
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where event_date >= {{ incremental_window_start() }}{% endif %}",
+) }}
+
+{#- Accepted app events per tenant, UTC day, event_type and platform (METRICS.md
+    fct_event_counts_daily), from the sessionized events (every accepted event that
+    occurred by the end of the as-of date, those without a user included). events =
+    events of the day; unique_users = distinct users among them (events without a
+    user count in events only). A null platform is keyed '(none)' (the grain columns
+    are not null; '' stays ''). Rows: every day of the tenant's covered range
+    (tenant_spine) × every (event_type, platform) combination seen in the tenant's
+    events by the as-of date, zeros on days without such events (as methods in
+    fct_payments_daily); combinations never seen get no rows.
+
+    Incremental (delete+insert on the grain): a run rebuilds the days from
+    incremental_window_start on (the as-of date − var late_arrival_days, which the
+    DAG widens after skipped days); a pre-hook first deletes the table's rows from
+    that day on, so a rerun of an earlier date leaves no later rows behind. A
+    (tenant, event_type, platform) series the table does not hold yet (a new event
+    type or platform) is built over the whole covered range, so its zero rows
+    before the window exist as after a full refresh. Events are append-only: one
+    that arrives later than the window waits for the next full refresh. -#}
+
+with
+
+days as (
+
+    {{ tenant_spine('day') }}
+
+),
+
+sessionized_events as (
+
+    select * from {{ ref('int_sessions_sessionized') }}
+
+),
+
+keyed_events as (
+
+    select
+        tenant_id,
+        event_date,
+        event_type,
+        coalesce(platform, '(none)') as platform,
+        user_id
+    from sessionized_events
+
+),
+
+tenant_combinations as (
+
+    select distinct
+        tenant_id,
+        event_type,
+        platform
+    from keyed_events
+
+),
+
+{% if is_incremental() %}
+built_combinations as (
+
+    select distinct
+        tenant_id,
+        event_type,
+        platform
+    from {{ this }}
+
+),
+{% endif %}
+
+combinations_flagged as (
+
+    select
+        tenant_combinations.tenant_id,
+        tenant_combinations.event_type,
+        tenant_combinations.platform,
+        {%- if is_incremental() %}
+        built_combinations.tenant_id is null as is_new_series
+        {%- else %}
+        false as is_new_series
+        {%- endif %}
+    from tenant_combinations
+    {%- if is_incremental() %}
+    left join built_combinations
+        on tenant_combinations.tenant_id = built_combinations.tenant_id
+        and tenant_combinations.event_type = built_combinations.event_type
+        and tenant_combinations.platform = built_combinations.platform
+    {%- endif %}
+
+),
+
+day_combination_grid as (
+
+    -- the (day, event_type, platform) rows this run builds
+    select
+        days.tenant_id,
+        days.period_start as event_date,
+        combinations_flagged.event_type,
+        combinations_flagged.platform
+    from days
+    inner join combinations_flagged
+        on days.tenant_id = combinations_flagged.tenant_id
+    where {{ in_incremental_window('days.period_start', 'event_date') }}
+        or combinations_flagged.is_new_series
+
+),
+
+events_to_count as (
+
+    select keyed_events.*
+    from keyed_events
+    inner join day_combination_grid
+        on keyed_events.tenant_id = day_combination_grid.tenant_id
+        and keyed_events.event_date = day_combination_grid.event_date
+        and keyed_events.event_type = day_combination_grid.event_type
+        and keyed_events.platform = day_combination_grid.platform
+
+),
+
+daily_event_counts as (
+
+    select
+        tenant_id,
+        event_date,
+        event_type,
+        platform,
+        count(*) as events,
+        count(distinct user_id) as unique_users
+    from events_to_count
+    group by tenant_id, event_date, event_type, platform
+
+),
+
+joined as (
+
+    select
+        day_combination_grid.tenant_id,
+        day_combination_grid.event_date,
+        day_combination_grid.event_type,
+        day_combination_grid.platform,
+        coalesce(daily_event_counts.events, 0) as events,
+        coalesce(daily_event_counts.unique_users, 0) as unique_users
+    from day_combination_grid
+    left join daily_event_counts
+        on day_combination_grid.tenant_id = daily_event_counts.tenant_id
+        and day_combination_grid.event_date = daily_event_counts.event_date
+        and day_combination_grid.event_type = daily_event_counts.event_type
+        and day_combination_grid.platform = daily_event_counts.platform
+
+),
+
+final as (
+
+    select
+        cast(tenant_id as text) as tenant_id,
+        cast(event_date as date) as event_date,
+        cast(event_type as text) as event_type,
+        cast(platform as text) as platform,
+        cast(events as integer) as events,
+        cast(unique_users as integer) as unique_users
+    from joined
+
+)
+
+select * from final

@@ -1,0 +1,217 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['tenant_id', 'hour_start'],
+    on_schema_change='fail',
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where hour_start at time zone 'UTC' >= {{ incremental_window_start() }}{% endif %}",
+) }}
+
+{#- Product activity per tenant and UTC hour (METRICS.md fct_hourly_activity).
+    hour_start is the hour's first instant (timestamptz). From the sessionized events
+    (int_sessions_sessionized, the one session definition): active_users = distinct
+    users with an event in the hour; events and messages (`message_sent`) count
+    every event of the hour, those without a user included (as in fct_daily_kpis);
+    sessions_started = sessions whose first event is in the hour (a session belongs
+    to the hour it starts). new_users = users whose signup_at is in the hour. One row
+    per hour of every day of the tenant's covered range (tenant_spine), 24 per day,
+    zeros in hours without activity.
+
+    Incremental (delete+insert on the grain): a run rebuilds the hours of the days
+    from incremental_window_start on (the as-of date − var late_arrival_days, which
+    the DAG widens after skipped days; a pre-hook first deletes the table's rows
+    from that day on, so a rerun of an earlier date leaves no later rows behind), of
+    older days holding the signup of a user row that changed in the window (users
+    are read by updated_at: a user who signed up long ago becomes visible when the
+    row is first extracted), and of the whole covered range of a tenant the table
+    does not hold yet. Events are append-only: one that arrives later than the
+    window waits for the next full refresh. -#}
+
+with
+
+days as (
+
+    {{ tenant_spine('day') }}
+
+),
+
+sessionized_events as (
+
+    select * from {{ ref('int_sessions_sessionized') }}
+
+),
+
+users as (
+
+    select * from {{ ref('stg_app__users') }}
+
+),
+
+signups as (
+
+    select
+        tenant_id,
+        signup_at,
+        updated_at
+    from users
+    where signup_at < {{ as_of_end() }}
+
+),
+
+tenants as (
+
+    select distinct tenant_id
+    from days
+
+),
+
+{% if is_incremental() %}
+built_tenants as (
+
+    select distinct tenant_id
+    from {{ this }}
+
+),
+{% endif %}
+
+tenants_flagged as (
+
+    select
+        tenants.tenant_id,
+        {%- if is_incremental() %}
+        built_tenants.tenant_id is null as is_new_series
+        {%- else %}
+        false as is_new_series
+        {%- endif %}
+    from tenants
+    {%- if is_incremental() %}
+    left join built_tenants
+        on tenants.tenant_id = built_tenants.tenant_id
+    {%- endif %}
+
+),
+
+changed_days as (
+
+    -- signup days of the user rows that changed in the window
+    select distinct
+        tenant_id,
+        {{ utc_date('signup_at') }} as changed_date
+    from signups
+    where {{ in_incremental_window(utc_date('updated_at'), 'hour_start') }}
+
+),
+
+days_to_build as (
+
+    select
+        days.tenant_id,
+        days.period_start
+    from days
+    inner join tenants_flagged
+        on days.tenant_id = tenants_flagged.tenant_id
+    left join changed_days
+        on days.tenant_id = changed_days.tenant_id
+        and days.period_start = changed_days.changed_date
+    where {{ in_incremental_window('days.period_start', 'hour_start') }}
+        or tenants_flagged.is_new_series
+        or changed_days.changed_date is not null
+
+),
+
+hours as (
+
+    select
+        days_to_build.tenant_id,
+        (cast(days_to_build.period_start as timestamp) + hour_offsets.hour_offset * interval '1 hour') at time zone 'UTC' as hour_start
+    from days_to_build
+    cross join generate_series(0, 23) as hour_offsets (hour_offset)
+
+),
+
+events_to_count as (
+
+    select
+        sessionized_events.tenant_id,
+        date_trunc('hour', sessionized_events.occurred_at at time zone 'UTC') at time zone 'UTC' as hour_start,
+        sessionized_events.user_id,
+        sessionized_events.event_type,
+        sessionized_events.is_session_start
+    from sessionized_events
+    inner join days_to_build
+        on sessionized_events.tenant_id = days_to_build.tenant_id
+        and sessionized_events.event_date = days_to_build.period_start
+
+),
+
+signups_to_count as (
+
+    select
+        signups.tenant_id,
+        date_trunc('hour', signups.signup_at at time zone 'UTC') at time zone 'UTC' as hour_start
+    from signups
+    inner join days_to_build
+        on signups.tenant_id = days_to_build.tenant_id
+        and {{ utc_date('signups.signup_at') }} = days_to_build.period_start
+
+),
+
+hourly_events as (
+
+    select
+        tenant_id,
+        hour_start,
+        count(distinct user_id) as active_users,
+        count(*) as events,
+        count(*) filter (where is_session_start) as sessions_started,
+        count(*) filter (where event_type = 'message_sent') as messages
+    from events_to_count
+    group by tenant_id, hour_start
+
+),
+
+hourly_signups as (
+
+    select
+        tenant_id,
+        hour_start,
+        count(*) as new_users
+    from signups_to_count
+    group by tenant_id, hour_start
+
+),
+
+joined as (
+
+    select
+        hours.tenant_id,
+        hours.hour_start,
+        coalesce(hourly_events.active_users, 0) as active_users,
+        coalesce(hourly_events.events, 0) as events,
+        coalesce(hourly_events.sessions_started, 0) as sessions_started,
+        coalesce(hourly_signups.new_users, 0) as new_users,
+        coalesce(hourly_events.messages, 0) as messages
+    from hours
+    left join hourly_events
+        on hours.tenant_id = hourly_events.tenant_id
+        and hours.hour_start = hourly_events.hour_start
+    left join hourly_signups
+        on hours.tenant_id = hourly_signups.tenant_id
+        and hours.hour_start = hourly_signups.hour_start
+
+),
+
+final as (
+
+    select
+        cast(tenant_id as text) as tenant_id,
+        cast(hour_start as timestamptz) as hour_start,
+        cast(active_users as integer) as active_users,
+        cast(events as integer) as events,
+        cast(sessions_started as integer) as sessions_started,
+        cast(new_users as integer) as new_users,
+        cast(messages as integer) as messages
+    from joined
+
+)
+
+select * from final
