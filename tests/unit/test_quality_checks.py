@@ -33,6 +33,7 @@ from meridian.quality.dbt_results import (
     alerts_from_freshness,
     alerts_from_run_results,
     freshness_sources,
+    record_dbt_artifact,
     record_run_results,
 )
 from meridian.warehouse.bootstrap import ensure_warehouse
@@ -310,3 +311,12 @@ def test_freshness_sources_from_manifest() -> None:
         "source.p.raw.b": {"freshness": {"warn_after": {"count": None, "period": None}, "error_after": None}},
     }}
     assert freshness_sources(manifest) == ["source.p.raw.a"]
+
+
+def test_record_dbt_artifact_records_nodes_and_alerts_once(conn) -> None:
+    path = FIXTURES / "run_results_build_one_failing_test.json"
+    first = record_dbt_artifact(path, run_id="r1", as_of=AS_OF, command="build")
+    second = record_dbt_artifact(path, run_id="r1", as_of=AS_OF, command="build")
+    assert (first["nodes"], first["alerts"], first["new_alerts"]) == (5, 1, 1)
+    assert (second["nodes"], second["alerts"], second["new_alerts"]) == (5, 1, 0)
+    assert [r["alert_type"] for r in alert_rows(conn)] == ["test_failure"]

@@ -1,13 +1,18 @@
 """audit.data_quality_alerts: one place that records an alert.
 
-Every producer (dbt test failures, source freshness, quarantine share, new
-event types, volume anomalies, failed report deliveries) calls
-:func:`record_alert`. ``dedup_key`` makes raising the same alert again (a
-retried task, a rerun of the same as-of date) a no-op: the first row stays.
+Every producer calls :func:`record_alert` (or :func:`record_alerts`):
+dbt test failures and source freshness (:mod:`meridian.quality.dbt_results`),
+quarantine share, new event types and volume anomalies
+(:mod:`meridian.quality.checks`), failed report deliveries
+(:mod:`meridian.reports.delivery`). ``dedup_key`` makes raising the same alert
+again (a retried task, a rerun of the same as-of date) a no-op: the first row
+stays. High and critical alerts are mailed to operations once each by
+:mod:`meridian.quality.notify` (``notified_at``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -57,3 +62,8 @@ def record_alert(conn: psycopg2.extensions.connection, alert: Alert) -> int | No
         )
         row = cur.fetchone()
     return row[0] if row else None
+
+
+def record_alerts(conn: psycopg2.extensions.connection, alerts: Iterable[Alert]) -> int:
+    """Record each of ``alerts`` (:func:`record_alert`); returns how many were new. Does not commit."""
+    return sum(1 for alert in alerts if record_alert(conn, alert) is not None)

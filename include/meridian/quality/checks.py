@@ -56,7 +56,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import psycopg2.extensions
 
 from meridian.config import settings
-from meridian.quality.alerts import Alert, record_alert
+from meridian.quality.alerts import Alert, record_alerts
 from meridian.sources.schema import KNOWN_EVENT_TYPES
 
 log = logging.getLogger(__name__)
@@ -328,7 +328,7 @@ def run_data_quality_checks(
         *event_alerts(conn, as_of),
         *payment_alerts(conn, as_of),
     ]
-    recorded = sum(1 for alert in alerts if record_alert(conn, alert) is not None)
+    recorded = record_alerts(conn, alerts)
     log.info(
         "data-quality checks for %s: %s alert(s), %s new; %s",
         as_of, len(alerts), recorded, ", ".join(f"{a.alert_type}/{a.severity}: {a.message}" for a in alerts) or "none",

@@ -43,17 +43,19 @@ Without an as-of date the artifact's invocation id stands in for it.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import psycopg2.extensions
 import psycopg2.extras
 
-from meridian.quality.alerts import Alert
+from meridian.quality.alerts import Alert, record_alerts
 
 log = logging.getLogger(__name__)
 
@@ -373,3 +375,46 @@ def alerts_from_freshness(
         ))
     return alerts
 
+
+
+def load_artifact(artifact: Mapping[str, Any] | str | Path) -> dict:
+    """A dbt artifact as a dict: given parsed, or read from a ``run_results.json`` / ``sources.json`` path."""
+    if isinstance(artifact, Mapping):
+        return dict(artifact)
+    return json.loads(Path(artifact).read_text())
+
+
+def record_dbt_artifact(
+    artifact: Mapping[str, Any] | str | Path,
+    *,
+    run_id: str,
+    as_of: date | None,
+    command: str,
+    manifest: Mapping[str, Any] | str | Path | None = None,
+    conn_id: str | None = None,
+) -> dict:
+    """Everything for one dbt invocation in one transaction: node rows, then its alerts; returns a summary.
+
+    ``artifact``: run_results.json or sources.json (parsed or a path);
+    ``manifest`` (parsed or a path, optional): names tested models precisely
+    and, for freshness, which sources must have a result (module doc).
+    Opens its own connection to the warehouse (``conn_id``, default
+    ``warehouse``) and commits. The summary is :func:`record_run_results`'s
+    plus ``alerts`` (found) and ``new_alerts`` (recorded now, not seen before).
+    """
+    from meridian import db
+    from meridian.config import WAREHOUSE_CONN_ID
+
+    results = load_artifact(artifact)
+    parsed_manifest = load_artifact(manifest) if manifest is not None else None
+    expected = freshness_sources(parsed_manifest) if parsed_manifest and is_freshness_artifact(results) else None
+    if is_freshness_artifact(results):
+        alerts = alerts_from_freshness(results, as_of, expected_sources=expected)
+    else:
+        alerts = alerts_from_run_results(results, as_of, manifest=parsed_manifest)
+    with db.connection(conn_id or WAREHOUSE_CONN_ID) as conn:
+        summary = record_run_results(conn, results, run_id=run_id, as_of=as_of, command=command,
+                                     expected_sources=expected)
+        summary["alerts"] = len(alerts)
+        summary["new_alerts"] = record_alerts(conn, alerts)
+    return summary
