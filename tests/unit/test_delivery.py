@@ -100,6 +100,7 @@ def add_report(
     recipients: list[str] | None = None,
     report_type: str = "revenue_summary",
     parameters: str = "{}",
+    name: str | None = None,
 ) -> int:
     with db.connection("warehouse") as conn, conn.cursor() as cur:
         cur.execute(
@@ -108,7 +109,7 @@ def add_report(
                values (%s, %s, %s, %s, %s, %s::jsonb, %s) returning id""",
             (
                 tenant,
-                f"{tenant} {frequency}",
+                name or f"{tenant} {frequency}",
                 report_type,
                 frequency,
                 recipients or [f"finance@{tenant}.example.com"],
@@ -245,11 +246,11 @@ def test_weekly_and_daily_periods(sink, tmp_path, frequency, due, start, end):
         ("parameters", '{"trend_months": 99}', "invalid parameters.trend_months"),
         ("parameters", '{"colour": "red"}', "invalid parameters.colour: is not a parameter"),
         ("parameters", "[1, 2]", "invalid parameters: must be a JSON object"),
-        ("report_type", "payments", "invalid report_type: 'payments' is not implemented yet"),
+        ("tenant", " ", "invalid tenant_id: is empty"),
     ],
 )
 def test_invalid_report_fails_with_the_field_named_and_others_go_out(sink, tmp_path, column, value, fragment):
-    bad = add_report("acme", **{column: value})
+    bad = add_report(value, name="acme monthly") if column == "tenant" else add_report("acme", **{column: value})
     good = add_report("globex")
     results = {r.report_id: r for r in deliver(APRIL_1, tmp_path)}
     assert results[good].status == "sent"
@@ -261,7 +262,7 @@ def test_invalid_report_fails_with_the_field_named_and_others_go_out(sink, tmp_p
     assert message["X-Sink-Envelope-To"] == "finance@globex.example.com"
     ((severity, table, key, text),) = alerts()
     assert (severity, table, key) == ("high", "reporting.report_deliveries", f"delivery:{bad}:2024-03-01")
-    assert fragment in text and "March 2024" in text and "acme" in text
+    assert fragment in text and "March 2024" in text and "acme monthly" in text
 
     if column == "recipients":  # fixed: the missed period goes out on the next run
         with db.connection("warehouse") as conn, conn.cursor() as cur:

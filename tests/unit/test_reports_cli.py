@@ -128,7 +128,6 @@ def test_default_first_run_is_the_next_period_boundary(clean, capsys):
     "option, value, field, fragment",
     [
         ("--type", "revenue_sumary", "report_type", "'revenue_sumary'"),
-        ("--type", "payments", "report_type", "not implemented"),
         ("--frequency", "hourly", "frequency", "'hourly'"),
         ("--formats", "pdf,docx", "formats", "'docx'"),
         ("--recipients", "a@x.com,not-an-address", "recipients", "'not-an-address'"),
