@@ -199,3 +199,26 @@ def test_callbacks_never_raise(monkeypatch: pytest.MonkeyPatch, caplog: pytest.L
         callback(context())  # the warehouse is unreachable: logged, not raised
     callback({"not": "a context"})
     assert "could not record" in caplog.text
+
+
+def test_bootstrap_migrates_a_pipeline_runs_table_keyed_per_task(conn) -> None:
+    with conn.cursor() as cur:
+        cur.execute("drop table audit.pipeline_runs")
+        cur.execute("""create table audit.pipeline_runs (dag_id text not null, run_id text not null,
+                       task_id text not null, started_at timestamptz not null, ended_at timestamptz,
+                       state text not null, rows_in bigint, rows_out bigint, error text,
+                       primary key (dag_id, run_id, task_id))""")
+        cur.execute("insert into audit.pipeline_runs values ('d', 'r', 't', now(), null, 'success', 1, 2, null)")
+    conn.commit()
+    ensure_warehouse(conn)
+    ensure_warehouse(conn)  # a second bootstrap changes nothing
+    conn.commit()
+    with conn.cursor() as cur:
+        cur.execute("select pg_get_constraintdef(oid) from pg_constraint "
+                    "where conrelid = 'audit.pipeline_runs'::regclass and contype = 'p'")
+        assert cur.fetchone()[0] == "PRIMARY KEY (dag_id, run_id, task_id, map_index, try_number)"
+        cur.execute("select task_id, map_index, try_number, rows_out from audit.pipeline_runs")
+        assert cur.fetchall() == [("t", -1, 1, 2)]
+    conn.commit()
+    pipeline_run_callbacks()["on_success_callback"](context(try_number=2, returned={"rows_out": 5}))
+    assert [(r[1], r[2]) for r in run_rows(conn)] == [(1, "success"), (2, "success")]
