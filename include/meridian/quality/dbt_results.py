@@ -397,7 +397,8 @@ def record_dbt_artifact(
 
     ``artifact``: run_results.json or sources.json (parsed or a path);
     ``manifest`` (parsed or a path, optional): names tested models precisely
-    and, for freshness, which sources must have a result (module doc).
+    and, for freshness, which sources must have a result (module doc): every
+    source with a freshness config, so run ``dbt source freshness`` unselected.
     Opens its own connection to the warehouse (``conn_id``, default
     ``warehouse``) and commits. The summary is :func:`record_run_results`'s
     plus ``alerts`` (found) and ``new_alerts`` (recorded now, not seen before).
