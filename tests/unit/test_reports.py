@@ -327,7 +327,9 @@ def test_sections_read_one_tenant_and_the_right_window(warehouse):
     data = load("acme")
     headline = data.section("headline")
     assert (headline.scope.start, headline.previous_scope.start) == (MARCH, date(2024, 2, 1))
-    assert headline.current["ending_mrr"] == Decimal("2650.00") and headline.previous["ending_mrr"] == Decimal("2500.00")
+    assert headline.current["ending_mrr"] == Decimal("2650.00") and headline.previous["ending_mrr"] == Decimal(
+        "2500.00"
+    )
     trend = data.section("mrr_trend")
     assert len(trend.rows) == 12 and trend.rows[-1]["ending_mrr"] == Decimal("2650.00")
     assert not data.section("plan_revenue").available  # the mart is not created here
@@ -365,7 +367,14 @@ def test_missing_mart_table_or_column_makes_the_section_not_available(warehouse)
 
     xlsx, html_path = render_report(data, ["xlsx", "html"], folder)
     book = openpyxl.load_workbook(xlsx)
-    assert book.sheetnames == ["Summary", "Headline", "MRR trend", "MRR movements", "Revenue and payments", "Revenue by plan"]
+    assert book.sheetnames == [
+        "Summary",
+        "Headline",
+        "MRR trend",
+        "MRR movements",
+        "Revenue and payments",
+        "Revenue by plan",
+    ]
     assert book["MRR movements"]["A2"].value == "Not available: marts.fct_mrr_movements does not exist yet."
     assert "no column arpu" in book["Revenue and payments"]["A2"].value
     assert book["Headline"].freeze_panes == "A2"  # the available sections are still there
@@ -439,7 +448,14 @@ def test_render_xlsx(warehouse):
     (path,) = render_report(data, ["xlsx"], warehouse / "out" / "xlsx")
     assert path.name == "revenue_summary_acme_2024-03.xlsx"
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == ["Summary", "Headline", "MRR trend", "MRR movements", "Revenue and payments", "Revenue by plan"]
+    assert book.sheetnames == [
+        "Summary",
+        "Headline",
+        "MRR trend",
+        "MRR movements",
+        "Revenue and payments",
+        "Revenue by plan",
+    ]
 
     summary = {row[0]: row[1] for row in sheet_values(book["Summary"]) if row[0]}
     assert summary["Tenant"] == "acme" and summary["Period"] == "March 2024"

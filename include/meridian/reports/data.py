@@ -36,11 +36,9 @@ from meridian.reports.registry import (
     COUNT,
     COUNT_DISTINCT,
     COUNT_ROWS,
-    DAY,
     FUNNEL,
     HEATMAP,
     HOUR,
-    HOUR_OF_DAY,
     KPI_TILES,
     LAST,
     MAX,
@@ -310,8 +308,10 @@ def _plan(section: Section, period: Period, parameters: Mapping[str, Any]) -> _P
         return _Plan(section, previous_scope.start, scope.end, scope, previous_scope)
     if grain == COHORT:
         unit_days = 31 if period.frequency == "monthly" else 7
-        start = month_start(period.end, -section.cohorts) if period.frequency == "monthly" else monday(
-            period.end - timedelta(days=unit_days * section.cohorts)
+        start = (
+            month_start(period.end, -section.cohorts)
+            if period.frequency == "monthly"
+            else monday(period.end - timedelta(days=unit_days * section.cohorts))
         )
         return _Plan(section, start, period.end, period)
     if grain == WEEK_COHORT:
@@ -397,9 +397,7 @@ def _period_rows(rows: list[Row], source: Source, scope: Period) -> list[Row]:
         )
         if is_natural:
             own = [
-                row
-                for row in rows
-                if row.get("period_type") == natural and row[source.period_column] == scope.start
+                row for row in rows if row.get("period_type") == natural and row[source.period_column] == scope.start
             ]
             if own:
                 return own
@@ -567,8 +565,9 @@ def _shape(plan: _Plan, rows: list[Row], period: Period) -> SectionData:
             else:
                 bucket_rows = _rows_in(rows, source, start, end)
             values = _metric_values(section, bucket_rows) or {metric.key: None for metric in section.metrics}
-            points.append({"period_start": start, "period_end": end, "label": bucket_label(start, plan.unit or "day"),
-                           **values})
+            points.append(
+                {"period_start": start, "period_end": end, "label": bucket_label(start, plan.unit or "day"), **values}
+            )
         while points and all(points[0][metric.key] is None for metric in section.metrics):
             points.pop(0)  # before the tenant's data starts
         data.rows = points
@@ -577,11 +576,11 @@ def _shape(plan: _Plan, rows: list[Row], period: Period) -> SectionData:
         data.rows, data.total = _breakdown(section, _rows_in(rows, source, plan.scope.start, plan.scope.end))
     elif kind == FUNNEL:
         assert plan.weeks is not None
-        data.rows = _funnel(section, [row for row in rows if plan.weeks[0] <= row[source.period_column] <= plan.weeks[1]])
+        data.rows = _funnel(
+            section, [row for row in rows if plan.weeks[0] <= row[source.period_column] <= plan.weeks[1]]
+        )
         if data.rows:
-            data.caption = (
-                f"Cohort weeks starting {plan.weeks[0].isoformat()} to {monday(plan.weeks[1]).isoformat()}."
-            )
+            data.caption = f"Cohort weeks starting {plan.weeks[0].isoformat()} to {monday(plan.weeks[1]).isoformat()}."
     elif kind == HEATMAP:
         data.rows, data.period_numbers = _heatmap(section, rows, period)
     return data
@@ -615,7 +614,9 @@ def _load_sections(
             continue
         missing = [column for column in section.columns if column not in columns]
         if missing:
-            plans.append(SectionData(section, False, f"not available: {section.table} has no column {', '.join(missing)}"))
+            plans.append(
+                SectionData(section, False, f"not available: {section.table} has no column {', '.join(missing)}")
+            )
             continue
         plan = _plan(section, period, parameters)
         plans.append(plan)

@@ -370,7 +370,10 @@ COMMON_PARAMETERS = (
         "currency", None, "ISO code shown after money amounts (marts hold the tenant's currency)", _currency_code
     ),
     Parameter(
-        "trend_periods", None, "points of every trend chart (default 30 days, 12 weeks or 12 months)", _int_between(3, 60)
+        "trend_periods",
+        None,
+        "points of every trend chart (default 30 days, 12 weeks or 12 months)",
+        _int_between(3, 60),
     ),
     Parameter("csv_layout", "long", "csv format: 'long' (one tidy file) or 'zip' (one CSV per section)", _csv_layout),
 )
@@ -903,11 +906,14 @@ TOURNAMENT_SECTIONS = (
             _COMPLETION,
             _PLAYERS,
             Metric(
-                "total_players", "Players per tournament", NUMBER, agg=RATIO, over=("tournament_count",), name="avg_players"
+                "total_players",
+                "Players per tournament",
+                NUMBER,
+                agg=RATIO,
+                over=("tournament_count",),
+                name="avg_players",
             ),
-            Metric(
-                "avg_duration_minutes", "Avg duration (min)", NUMBER, None, agg=WEIGHTED, over=("completed_count",)
-            ),
+            Metric("avg_duration_minutes", "Avg duration (min)", NUMBER, None, agg=WEIGHTED, over=("completed_count",)),
             Metric("most_popular_format", "Most popular format", TEXT, None, agg=LAST),
             _TOURNAMENT_REVENUE,
         ),
@@ -1020,14 +1026,19 @@ EXECUTIVE = ReportType(
     freshness=FRESHNESS,
     parameters=COMMON_PARAMETERS,
     sections=(
-        _tiles("revenue", "Revenue", DAILY_KPIS, (_MRR_END, _NET_REVENUE, _PAYING_END, Metric(
-            "new_subscriptions", "New subscriptions", COUNT))),
+        _tiles(
+            "revenue",
+            "Revenue",
+            DAILY_KPIS,
+            (_MRR_END, _NET_REVENUE, _PAYING_END, Metric("new_subscriptions", "New subscriptions", COUNT)),
+        ),
         _tiles("users", "Users", DAILY_KPIS, (_DAU, _NEW_USERS, _MAU, _STICKINESS)),
         _tiles("payments", "Payments", PAYMENTS_DAILY, (_SUCCESS_RATE, _PAYMENT_REVENUE, _ATTEMPTS, _LATENCY)),
         _tiles("sales", "Sales", SALES_MONTHLY, (_PIPELINE, _WIN_RATE, _WON, _LEADS)),
         _tiles("customers", "Customer success", CUSTOMER_HEALTH, (_CUSTOMERS, _AT_RISK, _HEALTH, _CRITICAL)),
-        _tiles("tournaments", "Tournaments", TOURNAMENTS, (_TOURNAMENT_COUNT, _COMPLETION, _PLAYERS,
-                                                           _TOURNAMENT_REVENUE)),
+        _tiles(
+            "tournaments", "Tournaments", TOURNAMENTS, (_TOURNAMENT_COUNT, _COMPLETION, _PLAYERS, _TOURNAMENT_REVENUE)
+        ),
         Section(
             key="mrr_trend",
             title="MRR",

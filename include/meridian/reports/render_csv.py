@@ -60,8 +60,10 @@ def csv_rows(data: ReportData) -> list[tuple[str, ...]]:
             rows.append((*prefix, section.key, "", "status", section_data.note or "not available"))
             continue
         if section.kind in (KPI_TILES, METRIC_TABLE):
-            for scope, values in ((section_data.scope, section_data.current), (section_data.previous_scope,
-                                                                                section_data.previous)):
+            for scope, values in (
+                (section_data.scope, section_data.current),
+                (section_data.previous_scope, section_data.previous),
+            ):
                 if scope is None or values is None:
                     continue
                 for metric in section.metrics:
@@ -72,8 +74,13 @@ def csv_rows(data: ReportData) -> list[tuple[str, ...]]:
             for point in section_data.rows:
                 for metric in section.metrics:
                     rows.append(
-                        (*prefix, section.key, csv_value(point["period_start"]), metric.key,
-                         csv_value(point.get(metric.key)))
+                        (
+                            *prefix,
+                            section.key,
+                            csv_value(point["period_start"]),
+                            metric.key,
+                            csv_value(point.get(metric.key)),
+                        )
                     )
         elif section.kind == BREAKDOWN_TABLE:
             groups = list(section_data.rows)
@@ -86,8 +93,12 @@ def csv_rows(data: ReportData) -> list[tuple[str, ...]]:
                         (*prefix, section.key, csv_value(row["key"]), metric, csv_value(row.get(aggregate.name)))
                     )
         elif section.kind == FUNNEL:
-            names = (section.metrics[0].column, "conversion_from_previous_rate", "conversion_from_start_rate",
-                     "drop_off")
+            names = (
+                section.metrics[0].column,
+                "conversion_from_previous_rate",
+                "conversion_from_start_rate",
+                "drop_off",
+            )
             for row in section_data.rows:
                 rows.append((*prefix, section.key, str(row["step_number"]), "step_name", row["label"]))
                 for name in names:
@@ -118,12 +129,19 @@ def section_files(data: ReportData) -> list[tuple[str, bytes]]:
     for number, section in enumerate(data.sections, start=1):
         name = f"{number:02d}_{section.section.key}.csv"
         if not section.available:
-            files.append((name, _csv_text(["status", "source"], [[section.note or "not available",
-                                                                  section.section.table]])))
+            files.append(
+                (name, _csv_text(["status", "source"], [[section.note or "not available", section.section.table]]))
+            )
             continue
         columns, rows = section_table(data, section)
-        files.append((name, _csv_text([column.name for column in columns],
-                                      [[csv_value(value) for value, _ in row] for row in rows])))
+        files.append(
+            (
+                name,
+                _csv_text(
+                    [column.name for column in columns], [[csv_value(value) for value, _ in row] for row in rows]
+                ),
+            )
+        )
     return files
 
 

@@ -227,7 +227,9 @@ def trend_svg(data: ReportData, section: SectionData, width: int = 720, height: 
     def y(value: float) -> float:
         return top + plot_h * (1 - (value - y_min) / (y_max - y_min))
 
-    title = f"{section.section.title}, {points[0]['label']} to {points[-1]['label']}" if points else section.section.title
+    title = (
+        f"{section.section.title}, {points[0]['label']} to {points[-1]['label']}" if points else section.section.title
+    )
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="{_e(title)}" font-family="Helvetica,Arial,sans-serif" font-size="11">',
@@ -243,7 +245,7 @@ def trend_svg(data: ReportData, section: SectionData, width: int = 720, height: 
         tick += step
     every = max(1, -(-len(points) // (12 if width >= 600 else 6)))
     for index, point in enumerate(points):
-        if index % every == 0 or index == len(points) - 1:
+        if (len(points) - 1 - index) % every == 0:
             parts.append(
                 f'<text x="{x(index):.1f}" y="{height - 8}" text-anchor="middle" fill="{MUTED}">'
                 f"{_e(point['label'])}</text>"
@@ -274,10 +276,14 @@ def trend_svg(data: ReportData, section: SectionData, width: int = 720, height: 
     parts.append("</svg>")
     legend = ""
     if len(metrics) > 1:
-        legend = '<p class="legend">' + "".join(
-            f'<span><i style="background:{LINE_COLOURS[n % len(LINE_COLOURS)]}"></i>{_e(m.label)}</span>'
-            for n, m in enumerate(metrics)
-        ) + "</p>"
+        legend = (
+            '<p class="legend">'
+            + "".join(
+                f'<span><i style="background:{LINE_COLOURS[n % len(LINE_COLOURS)]}"></i>{_e(m.label)}</span>'
+                for n, m in enumerate(metrics)
+            )
+            + "</p>"
+        )
     return f'<div class="chart">{"".join(parts)}</div>{legend}'
 
 
@@ -307,7 +313,9 @@ def _typed_table(data: ReportData, section: SectionData, skip: tuple[str, ...] =
         cells = []
         for index in keep:
             value, kind = row[index]
-            text = "" if value is None else (str(value) if kind in (LABEL, DATE) else format_value(value, kind, currency))
+            text = (
+                "" if value is None else (str(value) if kind in (LABEL, DATE) else format_value(value, kind, currency))
+            )
             cells.append(f"<td>{_e(text)}</td>")
         css = ' class="total"' if has_total and number == len(rows) else ""
         body.append(f"<tr{css}>{''.join(cells)}</tr>")
@@ -342,8 +350,10 @@ def _metric_table(data: ReportData, section: SectionData) -> str:
         )
     table = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
     if section.section.bars:
-        table = bars_html([row.label for row in rows], [row.raw_current for row in rows],
-                          [row.current for row in rows]) + table
+        table = (
+            bars_html([row.label for row in rows], [row.raw_current for row in rows], [row.current for row in rows])
+            + table
+        )
     return table
 
 
@@ -421,7 +431,9 @@ def _sections(data: ReportData) -> str:
             parts.append(f'<h2 class="area">{_e(definition.area)}</h2>')
         area = definition.area
         if definition.width == "half" and index + 1 < len(sections) and sections[index + 1].section.width == "half":
-            parts.append(f'<div class="pair">{_section(data, sections[index])}{_section(data, sections[index + 1])}</div>')
+            parts.append(
+                f'<div class="pair">{_section(data, sections[index])}{_section(data, sections[index + 1])}</div>'
+            )
             index += 2
             continue
         parts.append(_section(data, sections[index]))

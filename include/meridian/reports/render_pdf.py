@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+from reportlab import rl_config
 from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
 from reportlab.graphics.charts.linecharts import HorizontalLineChart
 from reportlab.graphics.charts.textlabels import Label
@@ -56,6 +57,9 @@ from meridian.reports.summary import (
     section_tiles,
 )
 
+# attribute validation on every chart node costs about half of the drawing time; the charts here are fixed code
+rl_config.shapeChecking = 0
+
 INK = colors.HexColor("#1f2933")
 MUTED = colors.HexColor("#616e7c")
 ACCENT = colors.HexColor("#2563eb")
@@ -74,7 +78,7 @@ LINE_COLOURS = (ACCENT, SECOND, colors.HexColor("#9333ea"), colors.HexColor("#0d
 
 def _styles(compact: bool = False) -> dict[str, ParagraphStyle]:
     base = getSampleStyleSheet()
-    gap = 0.55 if compact else 1.0
+    gap = 0.45 if compact else 1.0
     return {
         "title": ParagraphStyle(
             "title", parent=base["Title"], alignment=TA_LEFT, textColor=INK, fontSize=20, leading=24, spaceAfter=2 * mm
@@ -87,7 +91,7 @@ def _styles(compact: bool = False) -> dict[str, ParagraphStyle]:
             fontSize=15,
             leading=18,
             spaceBefore=7 * mm * gap,
-            spaceAfter=0,
+            spaceAfter=0 if not compact else -2 * mm,
         ),
         "h2": ParagraphStyle(
             "h2",
@@ -244,9 +248,9 @@ def _trend_chart(section: SectionData, width: float = CONTENT_WIDTH, height: flo
     chart.width, chart.height = width - 16 * mm, height - (19 if legend else 14) * mm
     chart.data = series
     labels = [point["label"] for point in section.rows]
-    every = max(1, -(-len(labels) // (8 if width < CONTENT_WIDTH else 12)))
-    chart.categoryAxis.categoryNames = [
-        label if index % every == 0 or index == len(labels) - 1 else "" for index, label in enumerate(labels)
+    every = max(1, -(-len(labels) // (5 if width < CONTENT_WIDTH else 12)))
+    chart.categoryAxis.categoryNames = [  # evenly spaced, counted back from the report's own period
+        label if (len(labels) - 1 - index) % every == 0 else "" for index, label in enumerate(labels)
     ]
     chart.categoryAxis.labels.fontSize = 7
     chart.categoryAxis.labels.fillColor = MUTED
@@ -395,7 +399,9 @@ def _metric_table(data: ReportData, section: SectionData, styles: dict[str, Para
     body: list[Any] = []
     if section.section.bars:
         body.append(
-            _bars([row.label for row in table_rows], [float(row.raw_current or 0) for row in table_rows], vertical=False)
+            _bars(
+                [row.label for row in table_rows], [float(row.raw_current or 0) for row in table_rows], vertical=False
+            )
         )
     body.append(table)
     return body
@@ -458,7 +464,7 @@ def _section_body(data: ReportData, section: SectionData, styles: dict[str, Para
     if kind == KPI_TILES:
         body = [_tiles(data, section, styles)]
     elif kind == TREND_CHART:
-        height = 48 * mm if width < CONTENT_WIDTH else (52 * mm if section.section.area else 60 * mm)
+        height = 38 * mm if width < CONTENT_WIDTH else (52 * mm if section.section.area else 60 * mm)
         body = [_trend_chart(section, width, height)]
     elif kind == BREAKDOWN_TABLE:
         body = _breakdown(data, section)
@@ -497,9 +503,7 @@ def _story(data: ReportData, styles: dict[str, ParagraphStyle]) -> list[Any]:
                 for item in (section, partner)
             ]
             pair = Table([cells], colWidths=[CONTENT_WIDTH / 2] * 2)
-            pair.setStyle(
-                TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)])
-            )
+            pair.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
             story.append(KeepTogether([*lead, pair]))
             index += 2
             continue

@@ -16,7 +16,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from meridian.reports.data import ReportData, SectionData
@@ -108,7 +108,11 @@ def relative_change(current: Any, previous: Any, kind: str) -> tuple[Any, Any]:
     if kind == TEXT or current is None or previous is None:
         return None, None
     diff = Decimal(current) - Decimal(previous)
-    relative = diff / abs(Decimal(previous)) if kind != RATE and previous != 0 else None
+    relative = (
+        (diff / abs(Decimal(previous))).quantize(Decimal("0.0001"), ROUND_HALF_UP)
+        if kind != RATE and previous != 0
+        else None
+    )
     return diff, relative
 
 
@@ -199,8 +203,9 @@ def no_data_text(data: ReportData, section: SectionData) -> str:
 
 def coverage_note(data: ReportData) -> str | None:
     """Said when some sections read monthly marts for a daily or weekly report."""
-    if data.period.frequency != "monthly" and any(section.caption and section.section.source.grain == "month"
-                                                 for section in data.sections):
+    if data.period.frequency != "monthly" and any(
+        section.caption and section.section.source.grain == "month" for section in data.sections
+    ):
         return (
             "Sections read from monthly marts cover the month to date of the period's last day; "
             "the others cover the period itself against the previous period of the same length."
@@ -264,7 +269,8 @@ def section_table(data: ReportData, section: SectionData) -> tuple[list[Column],
         columns = [Column("label", group_label, LABEL), Column("key", "Key", LABEL)]
         columns += [Column(item.name, item.label, item.kind) for item in definition.aggregates]
         rows = [
-            [(row["label"], LABEL), (row["key"], LABEL)] + [(row.get(item.name), item.kind) for item in definition.aggregates]
+            [(row["label"], LABEL), (row["key"], LABEL)]
+            + [(row.get(item.name), item.kind) for item in definition.aggregates]
             for row in section.rows
         ]
         if definition.total_label and section.total is not None and section.rows:
@@ -283,8 +289,13 @@ def section_table(data: ReportData, section: SectionData) -> tuple[list[Column],
             Column("conversion_from_start_rate", "From start", RATE),
             Column("drop_off", "Drop-off", COUNT),
         ]
-        rows = [[(row.get(column.name if column.name != "step_name" else "label"), column.kind or LABEL)
-                 for column in columns] for row in section.rows]
+        rows = [
+            [
+                (row.get(column.name if column.name != "step_name" else "label"), column.kind or LABEL)
+                for column in columns
+            ]
+            for row in section.rows
+        ]
         return columns, rows
     if kind == HEATMAP:
         size = definition.metrics[1] if len(definition.metrics) > 1 else None
