@@ -8,7 +8,7 @@
 2. starts a private embedded PostgreSQL (a free port, a throwaway state dir),
    creates the same ``marts`` tables there and fills them with copies of those
    rows under 100 tenant ids (``<tenant>-001`` … ``<tenant>-100``);
-3. schedules one monthly ``revenue_summary`` (PDF + CSV) per tenant, all due
+3. schedules one monthly report (``revenue_summary`` unless told; PDF + CSV) per tenant, all due
    at the start of the month after the data's last day (so they cover the
    last month the marts reach);
 4. starts a local SMTP server (the aiosmtpd sink, on a free port) and times
@@ -152,7 +152,9 @@ def load_copies(conn: psycopg2.extensions.connection, template: Template, tenant
     return rows
 
 
-def schedule_reports(conn: psycopg2.extensions.connection, tenants: list[str], due: datetime) -> None:
+def schedule_reports(
+    conn: psycopg2.extensions.connection, tenants: list[str], due: datetime, report_type: str = "revenue_summary"
+) -> None:
     from meridian.reports.schema import ensure_delivery_schema
 
     ensure_delivery_schema(conn)
@@ -160,10 +162,11 @@ def schedule_reports(conn: psycopg2.extensions.connection, tenants: list[str], d
         for index, tenant in enumerate(tenants, start=1):
             cur.execute(
                 """
-                insert into reporting.scheduled_reports (tenant_id, name, recipients, next_run_at)
-                values (%s, %s, %s, %s)
+                insert into reporting.scheduled_reports (tenant_id, name, report_type, recipients, next_run_at)
+                values (%s, %s, %s, %s, %s)
                 """,
-                (tenant, f"Monthly revenue summary ({tenant})", [f"finance-{index:03d}@bench.example.com"], due),
+                (tenant, f"Monthly {report_type} ({tenant})", report_type,
+                 [f"finance-{index:03d}@bench.example.com"], due),
             )
     conn.commit()
 
@@ -210,7 +213,9 @@ def private_warehouse(base: Path) -> Iterator[None]:
             embedded.stop()
 
 
-def bench_delivery(tenants: int = 100, *, tenant_id: str | None = None, quiet: bool = False) -> dict[str, Any]:
+def bench_delivery(
+    tenants: int = 100, *, tenant_id: str | None = None, report_type: str = "revenue_summary", quiet: bool = False
+) -> dict[str, Any]:
     """Time delivering one due monthly report to each of ``tenants`` tenants (see the module docstring)."""
     from meridian.mailsink import start_background, stop
     from meridian.reports.delivery import deliver_due_reports, summarize
@@ -231,7 +236,7 @@ def bench_delivery(tenants: int = 100, *, tenant_id: str | None = None, quiet: b
         with private_warehouse(base):
             with connection(WAREHOUSE_CONN_ID) as conn:
                 copied = load_copies(conn, template, names)
-                schedule_reports(conn, names, due)
+                schedule_reports(conn, names, due, report_type)
             sink = start_background(0, mail_dir=base / "mail")
             try:
                 with _environment({"AIRFLOW_CONN_SMTP_REPORTS": sink.uri}):
@@ -247,6 +252,7 @@ def bench_delivery(tenants: int = 100, *, tenant_id: str | None = None, quiet: b
     summary = summarize(results)
     figures = {
         "tenants": tenants,
+        "report_type": report_type,
         "template_tenant": template.tenant_id,
         "mart_rows_copied": copied,
         "due": due.isoformat(),
@@ -260,7 +266,7 @@ def bench_delivery(tenants: int = 100, *, tenant_id: str | None = None, quiet: b
     if summary["failures"]:
         figures["first_failure"] = summary["failures"][0]["error"]
     say(
-        f"delivery bench: {tenants} tenants' reports for {figures['period']} in {seconds:.1f} s "
+        f"delivery bench: {tenants} tenants' {report_type} for {figures['period']} in {seconds:.1f} s "
         f"({figures['seconds_per_report']:.2f} s each); statuses {summary['counts']}; "
         f"{messages} messages received; under 5 minutes: {'yes' if seconds < FIVE_MINUTES else 'NO'}"
     )
@@ -271,8 +277,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m meridian.reports.bench_delivery", description=__doc__.splitlines()[0])
     parser.add_argument("--tenants", type=int, default=100)
     parser.add_argument("--tenant", default=None, help="the tenant whose marts are copied (default: the largest)")
+    parser.add_argument("--type", default="revenue_summary", help="report type (default revenue_summary)")
     args = parser.parse_args(argv)
-    figures = bench_delivery(args.tenants, tenant_id=args.tenant)
+    figures = bench_delivery(args.tenants, tenant_id=args.tenant, report_type=args.type)
     ok = figures["statuses"].get("sent", 0) == args.tenants == figures["messages_received"]
     return 0 if ok else 1
 
