@@ -2,7 +2,9 @@
 
 :data:`RENDERERS` maps a format name to ``"module:function"``; each function
 takes ``(data, folder)``, writes one file into ``folder`` and returns its
-path. Renderers are imported on first use, so rendering a CSV does not load
+path (the ``csv`` format writes one tidy ``.csv``, or with the report
+parameter ``csv_layout: "zip"`` a ``_csv.zip`` of one CSV per section).
+Renderers are imported on first use, so rendering a CSV does not load
 reportlab nor openpyxl. All the formats METRICS.md allows are implemented
 (``pdf``, ``csv``, ``xlsx``, ``html``); a format allowed by
 :data:`~meridian.reports.registry.FORMAT_NAMES` without a renderer here would

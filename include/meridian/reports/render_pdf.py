@@ -24,7 +24,6 @@ from xml.sax.saxutils import escape
 from reportlab import rl_config
 from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
 from reportlab.graphics.charts.linecharts import HorizontalLineChart
-from reportlab.graphics.charts.textlabels import Label
 from reportlab.graphics.shapes import Drawing, Rect, String
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_LEFT
@@ -320,7 +319,7 @@ def _bars(labels: list[str], values: list[float], *, vertical: bool, height: flo
     chart.barSpacing = 1
     drawing.add(chart)
     if not any(values):
-        drawing.add(Label(x=CONTENT_WIDTH / 2, y=height / 2, text="no data", fillColor=MUTED))
+        drawing.add(String(CONTENT_WIDTH / 2, height / 2, "all zero", textAnchor="middle", fillColor=MUTED))
     return drawing
 
 
@@ -350,7 +349,16 @@ def _typed_table(data: ReportData, section: SectionData, skip: tuple[str, ...] =
     currency = data.parameters.get("currency")
     columns, rows = section_table(data, section)
     keep = [index for index, column in enumerate(columns) if column.name not in skip]
-    header = [columns[index].label for index in keep]
+    header_style = ParagraphStyle(
+        "header", fontName="Helvetica-Bold", fontSize=8 if len(keep) > 5 else 8.5, leading=9.5, textColor=MUTED
+    )
+    header = [
+        Paragraph(
+            escape(columns[index].label),
+            header_style if position == 0 or columns[index].kind == "label" else _right(header_style),
+        )
+        for position, index in enumerate(keep)
+    ]
     body = []
     for row in rows:
         cells = []
@@ -371,6 +379,10 @@ def _typed_table(data: ReportData, section: SectionData, skip: tuple[str, ...] =
             style.add("ALIGN", (position, 0), (position, -1), "LEFT")
     table.setStyle(style)
     return table
+
+
+def _right(style: ParagraphStyle) -> ParagraphStyle:
+    return ParagraphStyle(f"{style.name}_right", parent=style, alignment=2)
 
 
 def _breakdown(data: ReportData, section: SectionData) -> list[Any]:

@@ -285,7 +285,7 @@ def section_table(data: ReportData, section: SectionData) -> tuple[list[Column],
             Column("step_number", "Step", COUNT),
             Column("step_name", "Step name", LABEL),
             Column(reached.column, reached.label, COUNT),
-            Column("conversion_from_previous_rate", "From previous step", RATE),
+            Column("conversion_from_previous_rate", "From previous", RATE),
             Column("conversion_from_start_rate", "From start", RATE),
             Column("drop_off", "Drop-off", COUNT),
         ]
