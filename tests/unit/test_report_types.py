@@ -70,11 +70,13 @@ DUE = {
     "daily": datetime(2026, 10, 31, 6, tzinfo=UTC),  # 30 October vs 29 October
     "weekly": datetime(2026, 10, 29, 6, tzinfo=UTC),  # Thu 22 – Wed 28 October vs 15 – 21 October
     "monthly": datetime(2026, 10, 1, 6, tzinfo=UTC),  # September vs August
+    "weekly-monday": datetime(2026, 10, 26, 6, tzinfo=UTC),  # Mon 19 – Sun 25 October: the marts' own weeks
 }
 EXPECTED_PERIODS = {
     "daily": ((date(2026, 10, 30), date(2026, 10, 30)), (date(2026, 10, 29), date(2026, 10, 29))),
     "weekly": ((date(2026, 10, 22), date(2026, 10, 28)), (date(2026, 10, 15), date(2026, 10, 21))),
     "monthly": ((date(2026, 9, 1), date(2026, 9, 30)), (date(2026, 8, 1), date(2026, 8, 31))),
+    "weekly-monday": ((date(2026, 10, 19), date(2026, 10, 25)), (date(2026, 10, 12), date(2026, 10, 18))),
 }
 GROUP_VALUES = {
     "movement": ["new", "expansion", "reactivation", "contraction", "churn", "unchanged"],
@@ -316,14 +318,15 @@ def warehouse() -> Iterator[Path]:
         yield base
 
 
-def load(report_name: str, frequency: str, tenant: str = "acme", parameters: dict | None = None):
+def load(report_name: str, case: str, tenant: str = "acme", parameters: dict | None = None):
+    """``case`` is a frequency, or ``weekly-monday`` for a weekly report due on a Monday."""
     report_type = REPORT_TYPES[report_name]
     with db.connection("warehouse") as conn:
         return load_report_data(
             conn,
             report_type,
             tenant,
-            period_for(DUE[frequency], frequency),
+            period_for(DUE[case], case.split("-")[0]),
             report_type.resolve_parameters(parameters or {}),
             generated_at=GENERATED_AT,
         )
@@ -468,10 +471,11 @@ def test_every_report_type_renders_in_every_format(warehouse, report_name, frequ
         assert f'id="{section.section.key}"' in page
 
 
-@pytest.mark.parametrize("frequency", ["daily", "weekly", "monthly"])
-def test_xlsx_and_csv_numbers_equal_the_marts(warehouse, frequency):
-    data = load("comprehensive", frequency)
-    folder = warehouse / "out" / "numbers" / frequency
+@pytest.mark.parametrize("case", ["daily", "weekly", "weekly-monday", "monthly"])
+def test_xlsx_and_csv_numbers_equal_the_marts(warehouse, case):
+    data = load("comprehensive", case)
+    frequency = case.split("-")[0]
+    folder = warehouse / "out" / "numbers" / case
     (csv_path, xlsx) = render_report(data, ["csv", "xlsx"], folder)
     book = openpyxl.load_workbook(xlsx)
     long_rows = {(row["section"], row["key"], row["metric"]): row["value"] for row in read_long_csv(csv_path)}
@@ -482,7 +486,7 @@ def test_xlsx_and_csv_numbers_equal_the_marts(warehouse, frequency):
             section = section_data.section
             if section.kind not in (KPI_TILES, METRIC_TABLE):
                 continue
-            current_scope, previous_scope = EXPECTED_PERIODS[frequency]
+            current_scope, previous_scope = EXPECTED_PERIODS[case]
             if section.source.grain == MONTH:  # monthly marts: the month of the period's last day, and the one before
                 month = current_scope[1].replace(day=1)
                 current_scope = (month, current_scope[1])
@@ -504,7 +508,7 @@ def test_xlsx_and_csv_numbers_equal_the_marts(warehouse, frequency):
         assert checked > 60
 
         # breakdowns: every summed aggregate of every group, and the totals row
-        start, end = EXPECTED_PERIODS[frequency][0]
+        start, end = EXPECTED_PERIODS[case][0]
         for section_data in data.sections:
             section = section_data.section
             if section.kind != BREAKDOWN_TABLE:
