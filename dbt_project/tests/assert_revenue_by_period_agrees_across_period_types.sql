@@ -44,8 +44,8 @@ day_rollups as (
     from periods
     left join days
         on periods.tenant_id = days.tenant_id
-        and days.period_start >= periods.period_start
-        and days.period_start < periods.period_end
+        and periods.period_start <= days.period_start
+        and periods.period_end > days.period_start
     group by periods.tenant_id, periods.period_type, periods.period_start
 
 ),
@@ -58,13 +58,14 @@ period_mismatches as (
         periods.period_start,
         case
             when day_rollups.day_rows = 0 then 'no day rows in the period'
-            when periods.total_revenue is distinct from day_rollups.total_revenue then 'total_revenue'
-            when periods.refund_amount is distinct from day_rollups.refund_amount then 'refund_amount'
-            when periods.refund_count is distinct from day_rollups.refund_count then 'refund_count'
-            when periods.net_revenue is distinct from day_rollups.net_revenue then 'net_revenue'
-            when periods.payment_count is distinct from day_rollups.payment_count then 'payment_count'
-            when periods.payment_success_count is distinct from day_rollups.payment_success_count then 'payment_success_count'
-            when periods.mrr is distinct from day_rollups.last_day_mrr then 'mrr differs from the last day'
+            when not coalesce(periods.total_revenue = day_rollups.total_revenue, false) then 'total_revenue'
+            when not coalesce(periods.refund_amount = day_rollups.refund_amount, false) then 'refund_amount'
+            when not coalesce(periods.refund_count = day_rollups.refund_count, false) then 'refund_count'
+            when not coalesce(periods.net_revenue = day_rollups.net_revenue, false) then 'net_revenue'
+            when not coalesce(periods.payment_count = day_rollups.payment_count, false) then 'payment_count'
+            when not coalesce(periods.payment_success_count = day_rollups.payment_success_count, false)
+                then 'payment_success_count'
+            when not coalesce(periods.mrr = day_rollups.last_day_mrr, false) then 'mrr differs from the last day'
         end as reason
     from periods
     inner join day_rollups

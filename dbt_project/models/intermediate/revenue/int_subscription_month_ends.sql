@@ -49,10 +49,10 @@ states_at_month_end as (
     from month_ends
     inner join subscription_states
         on month_ends.tenant_id = subscription_states.tenant_id
-        and subscription_states.valid_from < month_ends.month_end_at
+        and month_ends.month_end_at > subscription_states.valid_from
         and (
             subscription_states.valid_to is null
-            or subscription_states.valid_to >= month_ends.month_end_at
+            or month_ends.month_end_at <= subscription_states.valid_to
         )
     where subscription_states.status <> 'canceled'
 
@@ -69,8 +69,8 @@ final as (
         status,
         plan_id,
         quantity,
-        status in ('active', 'past_due') as is_mrr_bearing,
-        subscription_arr_cents
+        subscription_arr_cents,
+        status in ('active', 'past_due') as is_mrr_bearing
     from states_at_month_end
 
 )

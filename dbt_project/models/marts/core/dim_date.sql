@@ -34,9 +34,9 @@ final as (
     select
         cast(tenant_id as text) as tenant_id,
         cast(calendar_date as date) as calendar_date,
-        cast(extract(year from calendar_date) as integer) as year,
-        cast(extract(quarter from calendar_date) as integer) as quarter,
-        cast(extract(month from calendar_date) as integer) as month,
+        cast(extract(year from calendar_date) as integer) as calendar_year,
+        cast(extract(quarter from calendar_date) as integer) as quarter_of_year,
+        cast(extract(month from calendar_date) as integer) as month_of_year,
         cast(trim(to_char(calendar_date, 'Month')) as text) as month_name,
         cast(extract(day from calendar_date) as integer) as day_of_month,
         cast(extract(doy from calendar_date) as integer) as day_of_year,

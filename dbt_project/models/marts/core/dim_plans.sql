@@ -44,11 +44,17 @@ referenced_plans as (
 
 all_plan_ids as (
 
-    select tenant_id, id as plan_id from plans
+    select
+        tenant_id,
+        id as plan_id
+    from plans
 
     union
 
-    select tenant_id, plan_id from referenced_plans
+    select
+        tenant_id,
+        plan_id
+    from referenced_plans
 
 ),
 
@@ -60,7 +66,8 @@ current_book as (
         count(*) as active_subscriptions,
         sum(subscription_arr_cents) as arr_cents
     from subscription_month_ends
-    where revenue_month = {{ truncate_to_period("'month'", as_of_date()) }}
+    where
+        revenue_month = {{ truncate_to_period("'month'", as_of_date()) }}
         and is_mrr_bearing
     group by tenant_id, plan_id
 
@@ -75,7 +82,8 @@ final as (
         plans.id is not null as is_known_plan,
         cast(plans.billing_interval as text) as billing_interval,
         {{ cents_to_money('plans.amount_cents') }} as amount,
-        {{ cents_to_money("plans.amount_cents / case when plans.billing_interval = 'year' then 12.0 else 1 end") }} as monthly_amount,
+        {{ cents_to_money("plans.amount_cents / case when plans.billing_interval = 'year' then 12.0 else 1 end") }}
+            as monthly_amount,
         cast(plans.currency as text) as currency,
         cast(plans.updated_at as timestamptz) as updated_at,
         cast(referenced_plans.first_subscribed_at as timestamptz) as first_subscribed_at,

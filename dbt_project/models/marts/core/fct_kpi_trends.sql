@@ -29,8 +29,8 @@
     attempts in one of the windows). Window functions over the dense daily marts,
     one pass per tenant: every date costs the same as the as-of date alone. -#}
 
-{%- set comparisons = [('day', 1), ('week', 7), ('month', 30)] %}
-{%- set active_users_column = {'day': 'active_users', 'week': 'wau', 'month': 'mau'} %}
+{%- set comparisons = [('day', 1), ('week', 7), ('month', 30)] -%}
+{%- set active_users_column = {'day': 'active_users', 'week': 'wau', 'month': 'mau'} -%}
 
 with
 
@@ -86,80 +86,124 @@ daily as (
 
 ),
 
-windowed as (
+comparison_windows as (
 
-    select
-        tenant_id,
-        kpi_date,
-        {%- for comparison, days in comparisons %}
-        -- {{ comparison }}: sums over the {{ days }} day(s) ending kpi_date and the {{ days }} before
-        {%- for measure in ['new_users', 'gross_revenue', 'net_revenue', 'payments_succeeded', 'attempts_succeeded', 'attempts_failed'] %}
-        sum({{ measure }}) over current_{{ comparison }} as {{ measure }}_current_{{ comparison }},
-        coalesce(sum({{ measure }}) over previous_{{ comparison }}, 0) as {{ measure }}_previous_{{ comparison }},
-        {%- endfor %}
-        -- {{ comparison }}: point values on kpi_date and {{ days }} day(s) before
-        {{ active_users_column[comparison] }} as active_users_current_{{ comparison }},
-        coalesce(sum({{ active_users_column[comparison] }}) over point_{{ comparison }}, 0) as active_users_previous_{{ comparison }},
-        mrr as mrr_current_{{ comparison }},
-        coalesce(sum(mrr) over point_{{ comparison }}, 0) as mrr_previous_{{ comparison }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    from daily
-    window
-        {%- for comparison, days in comparisons %}
-        current_{{ comparison }} as (
-            partition by tenant_id order by kpi_date
-            range between interval '{{ days - 1 }} days' preceding and current row
-        ),
-        previous_{{ comparison }} as (
-            partition by tenant_id order by kpi_date
-            range between interval '{{ 2 * days - 1 }} days' preceding and interval '{{ days }} days' preceding
-        ),
-        point_{{ comparison }} as (
-            partition by tenant_id order by kpi_date
-            range between interval '{{ days }} days' preceding and interval '{{ days }} days' preceding
-        ){{ ',' if not loop.last }}
-        {%- endfor %}
+    -- per comparison, the window ending kpi_date and the one before it: sums over
+    -- range frames of window_days days (days before the covered range have no row and
+    -- count as zeros), point values on kpi_date and window_days before it
+    {% for comparison, days in comparisons %}
+        select
+            tenant_id,
+            kpi_date,
+            '{{ comparison }}' as comparison,
+            {{ days }} as window_days,
+            {{ active_users_column[comparison] }} as active_users_current,
+            coalesce(sum({{ active_users_column[comparison] }}) over point_window, 0) as active_users_previous,
+            sum(new_users) over current_window as new_users_current,
+            coalesce(sum(new_users) over previous_window, 0) as new_users_previous,
+            sum(gross_revenue) over current_window as gross_revenue_current,
+            coalesce(sum(gross_revenue) over previous_window, 0) as gross_revenue_previous,
+            sum(net_revenue) over current_window as net_revenue_current,
+            coalesce(sum(net_revenue) over previous_window, 0) as net_revenue_previous,
+            sum(payments_succeeded) over current_window as payments_succeeded_current,
+            coalesce(sum(payments_succeeded) over previous_window, 0) as payments_succeeded_previous,
+            sum(attempts_succeeded) over current_window as attempts_succeeded_current,
+            coalesce(sum(attempts_succeeded) over previous_window, 0) as attempts_succeeded_previous,
+            sum(attempts_failed) over current_window as attempts_failed_current,
+            coalesce(sum(attempts_failed) over previous_window, 0) as attempts_failed_previous,
+            mrr as mrr_current,
+            coalesce(sum(mrr) over point_window, 0) as mrr_previous
+        from daily
+        window
+            current_window as (
+                partition by tenant_id order by kpi_date
+                range between interval '{{ days - 1 }} days' preceding and current row
+            ),
+            previous_window as (
+                partition by tenant_id order by kpi_date
+                range between interval '{{ 2 * days - 1 }} days' preceding and interval '{{ days }} days' preceding
+            ),
+            point_window as (
+                partition by tenant_id order by kpi_date
+                range between interval '{{ days }} days' preceding and interval '{{ days }} days' preceding
+            )
+        {% if not loop.last %}
+            union all
+        {% endif %}
+    {% endfor %}
 
 ),
 
 metric_values as (
 
     select
-        windowed.tenant_id,
-        windowed.kpi_date as as_of_date,
+        comparison_windows.tenant_id,
+        comparison_windows.kpi_date as as_of_date,
+        comparison_windows.comparison,
+        comparison_windows.window_days,
         metric_values.metric,
         metric_values.metric_unit,
-        metric_values.comparison,
-        metric_values.window_days,
         metric_values.current_value,
         metric_values.previous_value
-    from windowed
+    from comparison_windows
     -- one row per day of the covered range (tenant_spine); fct_daily_kpis holds exactly
     -- these days, and the windows above were computed over all of them
     inner join days
-        on windowed.tenant_id = days.tenant_id
-        and windowed.kpi_date = days.period_start
+        on comparison_windows.tenant_id = days.tenant_id
+        and comparison_windows.kpi_date = days.period_start
     cross join lateral (
         values
-        {%- for comparison, days in comparisons %}
-        ('active_users', 'count', '{{ comparison }}', {{ days }}, cast(active_users_current_{{ comparison }} as numeric), cast(active_users_previous_{{ comparison }} as numeric)),
-        ('new_users', 'count', '{{ comparison }}', {{ days }}, cast(new_users_current_{{ comparison }} as numeric), cast(new_users_previous_{{ comparison }} as numeric)),
-        ('gross_revenue', 'money', '{{ comparison }}', {{ days }}, cast(gross_revenue_current_{{ comparison }} as numeric), cast(gross_revenue_previous_{{ comparison }} as numeric)),
-        ('net_revenue', 'money', '{{ comparison }}', {{ days }}, cast(net_revenue_current_{{ comparison }} as numeric), cast(net_revenue_previous_{{ comparison }} as numeric)),
-        ('payments_succeeded', 'count', '{{ comparison }}', {{ days }}, cast(payments_succeeded_current_{{ comparison }} as numeric), cast(payments_succeeded_previous_{{ comparison }} as numeric)),
         (
-            'payment_success_rate', 'rate', '{{ comparison }}', {{ days }},
-            cast({{ safe_rate('attempts_succeeded_current_' ~ comparison, 'attempts_succeeded_current_' ~ comparison ~ ' + attempts_failed_current_' ~ comparison) }} as numeric),
-            cast({{ safe_rate('attempts_succeeded_previous_' ~ comparison, 'attempts_succeeded_previous_' ~ comparison ~ ' + attempts_failed_previous_' ~ comparison) }} as numeric)
+            'active_users', 'count',
+            cast(comparison_windows.active_users_current as numeric),
+            cast(comparison_windows.active_users_previous as numeric)
         ),
         (
-            'avg_payment_value', 'money', '{{ comparison }}', {{ days }},
-            round(gross_revenue_current_{{ comparison }} / nullif(payments_succeeded_current_{{ comparison }}, 0), 2),
-            round(gross_revenue_previous_{{ comparison }} / nullif(payments_succeeded_previous_{{ comparison }}, 0), 2)
+            'new_users', 'count',
+            cast(comparison_windows.new_users_current as numeric),
+            cast(comparison_windows.new_users_previous as numeric)
         ),
-        ('mrr', 'money', '{{ comparison }}', {{ days }}, cast(mrr_current_{{ comparison }} as numeric), cast(mrr_previous_{{ comparison }} as numeric)){{ ',' if not loop.last }}
-        {%- endfor %}
-    ) as metric_values (metric, metric_unit, comparison, window_days, current_value, previous_value)
+        (
+            'gross_revenue', 'money',
+            cast(comparison_windows.gross_revenue_current as numeric),
+            cast(comparison_windows.gross_revenue_previous as numeric)
+        ),
+        (
+            'net_revenue', 'money',
+            cast(comparison_windows.net_revenue_current as numeric),
+            cast(comparison_windows.net_revenue_previous as numeric)
+        ),
+        (
+            'payments_succeeded', 'count',
+            cast(comparison_windows.payments_succeeded_current as numeric),
+            cast(comparison_windows.payments_succeeded_previous as numeric)
+        ),
+        (
+            'payment_success_rate', 'rate',
+            cast({{ safe_rate(
+                'comparison_windows.attempts_succeeded_current',
+                'comparison_windows.attempts_succeeded_current + comparison_windows.attempts_failed_current'
+            ) }} as numeric),
+            cast({{ safe_rate(
+                'comparison_windows.attempts_succeeded_previous',
+                'comparison_windows.attempts_succeeded_previous + comparison_windows.attempts_failed_previous'
+            ) }} as numeric)
+        ),
+        (
+            'avg_payment_value', 'money',
+            round(
+                comparison_windows.gross_revenue_current / nullif(comparison_windows.payments_succeeded_current, 0), 2
+            ),
+            round(
+                comparison_windows.gross_revenue_previous / nullif(comparison_windows.payments_succeeded_previous, 0), 2
+            )
+        ),
+        (
+            'mrr', 'money',
+            cast(comparison_windows.mrr_current as numeric),
+            cast(comparison_windows.mrr_previous as numeric)
+        )
+    ) as metric_values (metric, metric_unit, current_value, previous_value)
 
 ),
 

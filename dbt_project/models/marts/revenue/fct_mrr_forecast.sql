@@ -1,5 +1,5 @@
 {#- MRR forecast per tenant for the next 6 months (METRICS.md fct_mrr_forecast),
-    from fct_monthly_revenue. The method (method = 'trailing_mean_growth'):
+    from fct_monthly_revenue. The method (forecast_method = 'trailing_mean_growth'):
 
     1. Base month: the last complete month, i.e. the last month whose last day is
        on or before the as-of date (the as-of month itself when the as-of date is
@@ -14,7 +14,7 @@
        deviation, both rounded to 6 decimals and used as rounded. With one month
        of history the standard deviation is 0 (nothing to estimate a spread
        from); with none, both are 0 and the projection is flat at base_mrr
-       (method 'flat_no_history').
+       (forecast_method 'flat_no_history').
     4. For months_ahead k = 1..6 (forecast_month = base month + k months):
        forecast_mrr = base_mrr × (1 + growth_rate)^k, lower_bound_mrr =
        base_mrr × max(0, 1 + growth_rate − growth_rate_stddev)^k and
@@ -61,8 +61,8 @@ history as (
     from base_months
     inner join monthly_revenue
         on base_months.tenant_id = monthly_revenue.tenant_id
-        and monthly_revenue.revenue_month > base_months.base_month - interval '6 months'
-        and monthly_revenue.revenue_month <= base_months.base_month
+        and base_months.base_month - interval '6 months' < monthly_revenue.revenue_month
+        and base_months.base_month >= monthly_revenue.revenue_month
     where monthly_revenue.starting_mrr > 0
 
 ),
@@ -133,7 +133,7 @@ final as (
         cast(
             case when history_months = 0 then 'flat_no_history' else 'trailing_mean_growth' end
             as text
-        ) as method
+        ) as forecast_method
     from projected
 
 )

@@ -93,7 +93,10 @@ states_in_order as (
         subscription_states.*,
         row_number() over (
             partition by subscription_states.tenant_id, subscription_states.subscription_id
-            order by subscription_states.valid_from, subscription_events.received_at, subscription_states.subscription_event_id
+            order by
+                subscription_states.valid_from,
+                subscription_events.received_at,
+                subscription_states.subscription_event_id
         ) as event_number
     from subscription_states
     inner join subscription_events
@@ -132,8 +135,9 @@ monthly_canceled_subscriptions as (
         plan_id,
         count(distinct subscription_id) as canceled_subscriptions
     from states_with_previous
-    where status = 'canceled'
-        and previous_status is distinct from 'canceled'
+    where
+        status = 'canceled'
+        and (previous_status is null or previous_status <> 'canceled')
     group by tenant_id, {{ truncate_to_period("'month'", utc_date('valid_from')) }}, plan_id
 
 ),
@@ -164,8 +168,8 @@ subscription_payments as (
     left join subscription_states as state_at_creation
         on payment_attempts.tenant_id = state_at_creation.tenant_id
         and payment_attempts.subscription_id = state_at_creation.subscription_id
-        and state_at_creation.valid_from <= payment_attempts.created_at
-        and (state_at_creation.valid_to is null or state_at_creation.valid_to > payment_attempts.created_at)
+        and payment_attempts.created_at >= state_at_creation.valid_from
+        and (state_at_creation.valid_to is null or payment_attempts.created_at < state_at_creation.valid_to)
     where payment_attempts.is_succeeded
 
 ),

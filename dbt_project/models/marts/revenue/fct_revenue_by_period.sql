@@ -50,19 +50,64 @@ days as (
 
 ),
 
+weeks as (
+
+    {{ tenant_spine('week') }}
+
+),
+
+months as (
+
+    {{ tenant_spine('month') }}
+
+),
+
+quarters as (
+
+    {{ tenant_spine('quarter') }}
+
+),
+
+years as (
+
+    {{ tenant_spine('year') }}
+
+),
+
 periods as (
 
-    {%- for grain in ['day', 'week', 'month', 'quarter', 'year'] %}
-
     select
-        '{{ grain }}' as period_type,
-        spine.*
-    from ({{ tenant_spine(grain) }}) as spine
-    {%- if not loop.last %}
+        'day' as period_type,
+        days.*
+    from days
 
     union all
-    {%- endif %}
-    {%- endfor %}
+
+    select
+        'week' as period_type,
+        weeks.*
+    from weeks
+
+    union all
+
+    select
+        'month' as period_type,
+        months.*
+    from months
+
+    union all
+
+    select
+        'quarter' as period_type,
+        quarters.*
+    from quarters
+
+    union all
+
+    select
+        'year' as period_type,
+        years.*
+    from years
 
 ),
 
@@ -132,35 +177,38 @@ period_sums as (
 
 ),
 
-new_revenue_payments as (
+succeeded_payment_periods as (
 
-    -- a succeeded payment is new revenue of every period type whose period holds
-    -- both the payment and the payer's first succeeded payment
+    -- every succeeded payment by the as-of date, in its period of each type, with the
+    -- period (of that type) of its payer's first succeeded payment
     select
         payment_attempts.tenant_id,
         period_types.period_type,
+        payment_attempts.amount_cents,
         {{ truncate_to_period('period_types.period_type', 'payment_attempts.succeeded_date') }} as period_start,
-        payment_attempts.amount_cents
+        {{ truncate_to_period('period_types.period_type', 'payer_first_payments.first_payment_date') }}
+            as first_payment_period_start
     from payment_attempts
     inner join payer_first_payments
         on payment_attempts.tenant_id = payer_first_payments.tenant_id
         and payment_attempts.user_id = payer_first_payments.user_id
     cross join period_types
-    where payment_attempts.is_succeeded
+    where
+        payment_attempts.is_succeeded
         and payment_attempts.succeeded_date <= {{ as_of_date() }}
-        and {{ truncate_to_period('period_types.period_type', 'payment_attempts.succeeded_date') }}
-        = {{ truncate_to_period('period_types.period_type', 'payer_first_payments.first_payment_date') }}
 
 ),
 
 period_new_revenue as (
 
+    -- new revenue: the payments in the same period as their payer's first payment
     select
         tenant_id,
         period_type,
         period_start,
         sum(amount_cents) as new_revenue_cents
-    from new_revenue_payments
+    from succeeded_payment_periods
+    where period_start = first_payment_period_start
     group by tenant_id, period_type, period_start
 
 ),
