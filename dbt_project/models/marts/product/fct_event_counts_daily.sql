@@ -22,8 +22,10 @@
     that day on, so a rerun of an earlier date leaves no later rows behind. A
     (tenant, event_type, platform) series the table does not hold yet (a new event
     type or platform) is built over the whole covered range, so its zero rows
-    before the window exist as after a full refresh. Events are append-only: one
-    that arrives later than the window waits for the next full refresh. -#}
+    before the window exist as after a full refresh. An older day whose event count
+    no longer matches the table's (an event that arrived later than the window) is
+    rebuilt too: counting the events per day is cheap next to the distinct users
+    per type and platform. -#}
 
 with
 
@@ -61,6 +63,17 @@ tenant_combinations as (
 
 ),
 
+daily_totals as (
+
+    select
+        tenant_id,
+        event_date,
+        count(*) as events
+    from keyed_events
+    group by tenant_id, event_date
+
+),
+
 {% if is_incremental() %}
 built_combinations as (
 
@@ -71,7 +84,41 @@ built_combinations as (
     from {{ this }}
 
 ),
+
+built_daily_totals as (
+
+    select
+        tenant_id,
+        event_date,
+        sum(events) as events
+    from {{ this }}
+    group by tenant_id, event_date
+
+),
 {% endif %}
+
+changed_days as (
+
+    -- days whose event count differs from the table's: events that arrived after
+    -- their day was last built, later than the window
+    {%- if is_incremental() %}
+    select
+        coalesce(daily_totals.tenant_id, built_daily_totals.tenant_id) as tenant_id,
+        coalesce(daily_totals.event_date, built_daily_totals.event_date) as changed_date
+    from daily_totals
+    full outer join built_daily_totals
+        on daily_totals.tenant_id = built_daily_totals.tenant_id
+        and daily_totals.event_date = built_daily_totals.event_date
+    where coalesce(daily_totals.events, 0) <> coalesce(built_daily_totals.events, 0)
+    {%- else %}
+    select
+        tenant_id,
+        event_date as changed_date
+    from daily_totals
+    where false
+    {%- endif %}
+
+),
 
 combinations_flagged as (
 
@@ -105,8 +152,12 @@ day_combination_grid as (
     from days
     inner join combinations_flagged
         on days.tenant_id = combinations_flagged.tenant_id
+    left join changed_days
+        on days.tenant_id = changed_days.tenant_id
+        and days.period_start = changed_days.changed_date
     where {{ in_incremental_window('days.period_start', 'event_date') }}
         or combinations_flagged.is_new_series
+        or changed_days.changed_date is not null
 
 ),
 

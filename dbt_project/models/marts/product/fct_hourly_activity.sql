@@ -20,11 +20,11 @@
     from incremental_window_start on (the as-of date − var late_arrival_days, which
     the DAG widens after skipped days; a pre-hook first deletes the table's rows
     from that day on, so a rerun of an earlier date leaves no later rows behind), of
-    older days holding the signup of a user row that changed in the window (users
-    are read by updated_at: a user who signed up long ago becomes visible when the
-    row is first extracted), and of the whole covered range of a tenant the table
-    does not hold yet. Events are append-only: one that arrives later than the
-    window waits for the next full refresh. -#}
+    older days whose event, session-start or signup count no longer matches the
+    table's (an event that arrived later than the window; a user who signed up long
+    ago but became visible only now, users being read by updated_at), and of the
+    whole covered range of a tenant the table does not hold yet. Counting per day
+    is cheap next to the distinct users per hour. -#}
 
 with
 
@@ -50,8 +50,7 @@ signups as (
 
     select
         tenant_id,
-        signup_at,
-        updated_at
+        signup_at
     from users
     where signup_at < {{ as_of_end() }}
 
@@ -90,14 +89,77 @@ tenants_flagged as (
 
 ),
 
+daily_totals as (
+
+    select
+        tenant_id,
+        activity_date,
+        sum(events) as events,
+        sum(sessions_started) as sessions_started,
+        sum(new_users) as new_users
+    from (
+        select
+            tenant_id,
+            event_date as activity_date,
+            count(*) as events,
+            count(*) filter (where is_session_start) as sessions_started,
+            0 as new_users
+        from sessionized_events
+        group by tenant_id, event_date
+
+        union all
+
+        select
+            tenant_id,
+            {{ utc_date('signup_at') }} as activity_date,
+            0 as events,
+            0 as sessions_started,
+            count(*) as new_users
+        from signups
+        group by tenant_id, {{ utc_date('signup_at') }}
+    ) as daily_counts
+    group by tenant_id, activity_date
+
+),
+
+{% if is_incremental() %}
+built_daily_totals as (
+
+    select
+        tenant_id,
+        {{ utc_date('hour_start') }} as activity_date,
+        sum(events) as events,
+        sum(sessions_started) as sessions_started,
+        sum(new_users) as new_users
+    from {{ this }}
+    group by tenant_id, {{ utc_date('hour_start') }}
+
+),
+{% endif %}
+
 changed_days as (
 
-    -- signup days of the user rows that changed in the window
-    select distinct
+    -- days whose counts differ from the table's: events that arrived after their
+    -- day was last built (later than the window) or sessions they split or joined,
+    -- and users who became visible late (users are read by updated_at)
+    {%- if is_incremental() %}
+    select
+        coalesce(daily_totals.tenant_id, built_daily_totals.tenant_id) as tenant_id,
+        coalesce(daily_totals.activity_date, built_daily_totals.activity_date) as changed_date
+    from daily_totals
+    full outer join built_daily_totals
+        on daily_totals.tenant_id = built_daily_totals.tenant_id
+        and daily_totals.activity_date = built_daily_totals.activity_date
+    where coalesce(daily_totals.events, 0) <> coalesce(built_daily_totals.events, 0)
+        or coalesce(daily_totals.sessions_started, 0) <> coalesce(built_daily_totals.sessions_started, 0)
+        or coalesce(daily_totals.new_users, 0) <> coalesce(built_daily_totals.new_users, 0)
+    {%- else %}
+    select
         tenant_id,
-        {{ utc_date('signup_at') }} as changed_date
-    from signups
-    where {{ in_incremental_window(utc_date('updated_at'), 'hour_start') }}
+        activity_date as changed_date
+    from daily_totals
+    where false
+    {%- endif %}
 
 ),
 
