@@ -58,33 +58,34 @@ tenant_methods as (
 
 ),
 
-{% if is_incremental() %}
 built_methods as (
 
+    -- the series already in the table (none on a full refresh: every series is new)
+    {%- if is_incremental() %}
     select distinct
         tenant_id,
         method
     from {{ this }}
+    {%- else %}
+    select
+        tenant_id,
+        method
+    from tenant_methods
+    where false
+    {%- endif %}
 
 ),
-{% endif %}
 
 tenant_methods_flagged as (
 
     select
         tenant_methods.tenant_id,
         tenant_methods.method,
-        {%- if is_incremental() %}
         built_methods.method is null as is_new_series
-        {%- else %}
-        false as is_new_series
-        {%- endif %}
     from tenant_methods
-    {%- if is_incremental() %}
     left join built_methods
         on tenant_methods.tenant_id = built_methods.tenant_id
         and tenant_methods.method = built_methods.method
-    {%- endif %}
 
 ),
 
@@ -154,14 +155,14 @@ joined as (
         day_method_grid.tenant_id,
         day_method_grid.payment_date,
         day_method_grid.method,
+        daily_method_attempts.latency_avg_ms,
+        daily_method_attempts.latency_percentiles_ms,
         coalesce(daily_method_attempts.attempts, 0) as attempts,
         coalesce(daily_method_attempts.succeeded, 0) as succeeded,
         coalesce(daily_method_attempts.failed, 0) as failed,
         coalesce(daily_method_attempts.pending, 0) as pending,
         coalesce(daily_method_attempts.revenue_cents, 0) as revenue_cents,
-        coalesce(daily_method_attempts.unique_payers, 0) as unique_payers,
-        daily_method_attempts.latency_avg_ms,
-        daily_method_attempts.latency_percentiles_ms
+        coalesce(daily_method_attempts.unique_payers, 0) as unique_payers
     from day_method_grid
     left join daily_method_attempts
         on day_method_grid.tenant_id = daily_method_attempts.tenant_id
@@ -175,7 +176,7 @@ final as (
     select
         cast(tenant_id as text) as tenant_id,
         cast(payment_date as date) as payment_date,
-        cast(method as text) as method,
+        cast(method as text) as method,  -- noqa: RF04
         cast(attempts as integer) as attempts,
         cast(succeeded as integer) as succeeded,
         cast(failed as integer) as failed,

@@ -50,29 +50,28 @@ tenants as (
 
 ),
 
-{% if is_incremental() %}
 built_tenants as (
 
+    -- the tenants already in the table (none on a full refresh: every tenant is new)
+    {%- if is_incremental() %}
     select distinct tenant_id
     from {{ this }}
+    {%- else %}
+    select tenant_id
+    from tenants
+    where false
+    {%- endif %}
 
 ),
-{% endif %}
 
 tenants_flagged as (
 
     select
         tenants.tenant_id,
-        {%- if is_incremental() %}
         built_tenants.tenant_id is null as is_new_series
-        {%- else %}
-        false as is_new_series
-        {%- endif %}
     from tenants
-    {%- if is_incremental() %}
     left join built_tenants
         on tenants.tenant_id = built_tenants.tenant_id
-    {%- endif %}
 
 ),
 
@@ -108,7 +107,9 @@ hours as (
 
     select
         days_to_build.tenant_id,
-        (cast(days_to_build.period_start as timestamp) + hour_offsets.hour_offset * interval '1 hour') at time zone 'UTC' as hour_start
+        (
+            cast(days_to_build.period_start as timestamp) + hour_offsets.hour_offset * interval '1 hour'
+        ) at time zone 'UTC' as hour_start
     from days_to_build
     cross join generate_series(0, 23) as hour_offsets (hour_offset)
 
@@ -118,11 +119,11 @@ attempts_to_count as (
 
     select
         payment_attempts.tenant_id,
-        date_trunc('hour', payment_attempts.created_at at time zone 'UTC') at time zone 'UTC' as hour_start,
         payment_attempts.amount_cents,
         payment_attempts.is_succeeded,
         payment_attempts.is_failed,
-        payment_attempts.is_pending
+        payment_attempts.is_pending,
+        date_trunc('hour', payment_attempts.created_at at time zone 'UTC') at time zone 'UTC' as hour_start
     from payment_attempts
     inner join days_to_build
         on payment_attempts.tenant_id = days_to_build.tenant_id

@@ -28,10 +28,10 @@ succeeded_payments as (
 
     select
         tenant_id,
-        {{ truncate_to_period("'month'", 'succeeded_date') }} as revenue_month,
-        coalesce(resource, '(none)') as resource,
         user_id,
-        amount_cents
+        amount_cents,
+        {{ truncate_to_period("'month'", 'succeeded_date') }} as revenue_month,
+        coalesce(resource, '(none)') as resource_name
     from payment_attempts
     where is_succeeded
         and succeeded_date <= {{ as_of_date() }}
@@ -42,7 +42,7 @@ tenant_resources as (
 
     select distinct
         tenant_id,
-        resource
+        resource_name
     from succeeded_payments
 
 ),
@@ -52,7 +52,7 @@ month_resource_grid as (
     select
         months.tenant_id,
         months.period_start as revenue_month,
-        tenant_resources.resource
+        tenant_resources.resource_name
     from months
     inner join tenant_resources
         on months.tenant_id = tenant_resources.tenant_id
@@ -64,12 +64,12 @@ monthly_resource_revenue as (
     select
         tenant_id,
         revenue_month,
-        resource,
+        resource_name,
         count(*) as payments_succeeded,
         sum(amount_cents) as revenue_cents,
         count(distinct user_id) as unique_payers
     from succeeded_payments
-    group by tenant_id, revenue_month, resource
+    group by tenant_id, revenue_month, resource_name
 
 ),
 
@@ -78,7 +78,7 @@ joined as (
     select
         month_resource_grid.tenant_id,
         month_resource_grid.revenue_month,
-        month_resource_grid.resource,
+        month_resource_grid.resource_name,
         coalesce(monthly_resource_revenue.payments_succeeded, 0) as payments_succeeded,
         coalesce(monthly_resource_revenue.revenue_cents, 0) as revenue_cents,
         coalesce(monthly_resource_revenue.unique_payers, 0) as unique_payers
@@ -86,7 +86,7 @@ joined as (
     left join monthly_resource_revenue
         on month_resource_grid.tenant_id = monthly_resource_revenue.tenant_id
         and month_resource_grid.revenue_month = monthly_resource_revenue.revenue_month
-        and month_resource_grid.resource = monthly_resource_revenue.resource
+        and month_resource_grid.resource_name = monthly_resource_revenue.resource_name
 
 ),
 
@@ -104,11 +104,11 @@ final as (
     select
         cast(tenant_id as text) as tenant_id,
         cast(revenue_month as date) as revenue_month,
-        cast(resource as text) as resource,
+        cast(resource_name as text) as resource,  -- noqa: RF04
         cast(payments_succeeded as integer) as payments_succeeded,
         {{ cents_to_money('revenue_cents') }} as revenue,
         cast(unique_payers as integer) as unique_payers,
-        cast(revenue_rank as integer) as rank
+        cast(revenue_rank as integer) as rank  -- noqa: RF04
     from ranked
 
 )

@@ -47,8 +47,8 @@ keyed_events as (
         tenant_id,
         event_date,
         event_type,
-        coalesce(platform, '(none)') as platform,
-        user_id
+        user_id,
+        coalesce(platform, '(none)') as platform
     from sessionized_events
 
 ),
@@ -74,34 +74,51 @@ daily_totals as (
 
 ),
 
-{% if is_incremental() %}
 built_combinations as (
 
+    -- the series already in the table (none on a full refresh: every series is new)
+    {%- if is_incremental() %}
     select distinct
         tenant_id,
         event_type,
         platform
     from {{ this }}
+    {%- else %}
+    select
+        tenant_id,
+        event_type,
+        platform
+    from tenant_combinations
+    where false
+    {%- endif %}
 
 ),
 
 built_daily_totals as (
 
+    -- the table's events per day (none on a full refresh)
+    {%- if is_incremental() %}
     select
         tenant_id,
         event_date,
         sum(events) as events
     from {{ this }}
     group by tenant_id, event_date
+    {%- else %}
+    select
+        tenant_id,
+        event_date,
+        events
+    from daily_totals
+    where false
+    {%- endif %}
 
 ),
-{% endif %}
 
 changed_days as (
 
     -- days whose event count differs from the table's: events that arrived after
-    -- their day was last built, later than the window
-    {%- if is_incremental() %}
+    -- their day was last built, later than the window (every day on a full refresh)
     select
         coalesce(daily_totals.tenant_id, built_daily_totals.tenant_id) as tenant_id,
         coalesce(daily_totals.event_date, built_daily_totals.event_date) as changed_date
@@ -110,13 +127,6 @@ changed_days as (
         on daily_totals.tenant_id = built_daily_totals.tenant_id
         and daily_totals.event_date = built_daily_totals.event_date
     where coalesce(daily_totals.events, 0) <> coalesce(built_daily_totals.events, 0)
-    {%- else %}
-    select
-        tenant_id,
-        event_date as changed_date
-    from daily_totals
-    where false
-    {%- endif %}
 
 ),
 
@@ -126,18 +136,12 @@ combinations_flagged as (
         tenant_combinations.tenant_id,
         tenant_combinations.event_type,
         tenant_combinations.platform,
-        {%- if is_incremental() %}
         built_combinations.tenant_id is null as is_new_series
-        {%- else %}
-        false as is_new_series
-        {%- endif %}
     from tenant_combinations
-    {%- if is_incremental() %}
     left join built_combinations
         on tenant_combinations.tenant_id = built_combinations.tenant_id
         and tenant_combinations.event_type = built_combinations.event_type
         and tenant_combinations.platform = built_combinations.platform
-    {%- endif %}
 
 ),
 

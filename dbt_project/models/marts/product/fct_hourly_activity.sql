@@ -63,29 +63,28 @@ tenants as (
 
 ),
 
-{% if is_incremental() %}
 built_tenants as (
 
+    -- the tenants already in the table (none on a full refresh: every tenant is new)
+    {%- if is_incremental() %}
     select distinct tenant_id
     from {{ this }}
+    {%- else %}
+    select tenant_id
+    from tenants
+    where false
+    {%- endif %}
 
 ),
-{% endif %}
 
 tenants_flagged as (
 
     select
         tenants.tenant_id,
-        {%- if is_incremental() %}
         built_tenants.tenant_id is null as is_new_series
-        {%- else %}
-        false as is_new_series
-        {%- endif %}
     from tenants
-    {%- if is_incremental() %}
     left join built_tenants
         on tenants.tenant_id = built_tenants.tenant_id
-    {%- endif %}
 
 ),
 
@@ -122,9 +121,10 @@ daily_totals as (
 
 ),
 
-{% if is_incremental() %}
 built_daily_totals as (
 
+    -- the table's counts per day (none on a full refresh)
+    {%- if is_incremental() %}
     select
         tenant_id,
         {{ utc_date('hour_start') }} as activity_date,
@@ -133,16 +133,25 @@ built_daily_totals as (
         sum(new_users) as new_users
     from {{ this }}
     group by tenant_id, {{ utc_date('hour_start') }}
+    {%- else %}
+    select
+        tenant_id,
+        activity_date,
+        events,
+        sessions_started,
+        new_users
+    from daily_totals
+    where false
+    {%- endif %}
 
 ),
-{% endif %}
 
 changed_days as (
 
-    -- days whose counts differ from the table's: events that arrived after their
-    -- day was last built (later than the window) or sessions they split or joined,
-    -- and users who became visible late (users are read by updated_at)
-    {%- if is_incremental() %}
+    -- days whose counts differ from the table's (every day on a full refresh):
+    -- events that arrived after their day was last built (later than the window)
+    -- or sessions they split or joined, and users who became visible late (users
+    -- are read by updated_at)
     select
         coalesce(daily_totals.tenant_id, built_daily_totals.tenant_id) as tenant_id,
         coalesce(daily_totals.activity_date, built_daily_totals.activity_date) as changed_date
@@ -150,16 +159,10 @@ changed_days as (
     full outer join built_daily_totals
         on daily_totals.tenant_id = built_daily_totals.tenant_id
         and daily_totals.activity_date = built_daily_totals.activity_date
-    where coalesce(daily_totals.events, 0) <> coalesce(built_daily_totals.events, 0)
+    where
+        coalesce(daily_totals.events, 0) <> coalesce(built_daily_totals.events, 0)
         or coalesce(daily_totals.sessions_started, 0) <> coalesce(built_daily_totals.sessions_started, 0)
         or coalesce(daily_totals.new_users, 0) <> coalesce(built_daily_totals.new_users, 0)
-    {%- else %}
-    select
-        tenant_id,
-        activity_date as changed_date
-    from daily_totals
-    where false
-    {%- endif %}
 
 ),
 
@@ -184,7 +187,9 @@ hours as (
 
     select
         days_to_build.tenant_id,
-        (cast(days_to_build.period_start as timestamp) + hour_offsets.hour_offset * interval '1 hour') at time zone 'UTC' as hour_start
+        (
+            cast(days_to_build.period_start as timestamp) + hour_offsets.hour_offset * interval '1 hour'
+        ) at time zone 'UTC' as hour_start
     from days_to_build
     cross join generate_series(0, 23) as hour_offsets (hour_offset)
 
@@ -194,10 +199,10 @@ events_to_count as (
 
     select
         sessionized_events.tenant_id,
-        date_trunc('hour', sessionized_events.occurred_at at time zone 'UTC') at time zone 'UTC' as hour_start,
         sessionized_events.user_id,
         sessionized_events.event_type,
-        sessionized_events.is_session_start
+        sessionized_events.is_session_start,
+        date_trunc('hour', sessionized_events.occurred_at at time zone 'UTC') at time zone 'UTC' as hour_start
     from sessionized_events
     inner join days_to_build
         on sessionized_events.tenant_id = days_to_build.tenant_id
