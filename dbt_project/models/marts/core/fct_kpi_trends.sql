@@ -92,44 +92,44 @@ comparison_windows as (
     -- range frames of window_days days (days before the covered range have no row and
     -- count as zeros), point values on kpi_date and window_days before it
     {% for comparison, days in comparisons %}
-        select
-            tenant_id,
-            kpi_date,
-            '{{ comparison }}' as comparison,
-            {{ days }} as window_days,
-            {{ active_users_column[comparison] }} as active_users_current,
-            coalesce(sum({{ active_users_column[comparison] }}) over point_window, 0) as active_users_previous,
-            sum(new_users) over current_window as new_users_current,
-            coalesce(sum(new_users) over previous_window, 0) as new_users_previous,
-            sum(gross_revenue) over current_window as gross_revenue_current,
-            coalesce(sum(gross_revenue) over previous_window, 0) as gross_revenue_previous,
-            sum(net_revenue) over current_window as net_revenue_current,
-            coalesce(sum(net_revenue) over previous_window, 0) as net_revenue_previous,
-            sum(payments_succeeded) over current_window as payments_succeeded_current,
-            coalesce(sum(payments_succeeded) over previous_window, 0) as payments_succeeded_previous,
-            sum(attempts_succeeded) over current_window as attempts_succeeded_current,
-            coalesce(sum(attempts_succeeded) over previous_window, 0) as attempts_succeeded_previous,
-            sum(attempts_failed) over current_window as attempts_failed_current,
-            coalesce(sum(attempts_failed) over previous_window, 0) as attempts_failed_previous,
-            mrr as mrr_current,
-            coalesce(sum(mrr) over point_window, 0) as mrr_previous
-        from daily
-        window
-            current_window as (
-                partition by tenant_id order by kpi_date
-                range between interval '{{ days - 1 }} days' preceding and current row
-            ),
-            previous_window as (
-                partition by tenant_id order by kpi_date
-                range between interval '{{ 2 * days - 1 }} days' preceding and interval '{{ days }} days' preceding
-            ),
-            point_window as (
-                partition by tenant_id order by kpi_date
-                range between interval '{{ days }} days' preceding and interval '{{ days }} days' preceding
-            )
-        {% if not loop.last %}
-            union all
-        {% endif %}
+    select
+        tenant_id,
+        kpi_date,
+        '{{ comparison }}' as comparison,
+        {{ days }} as window_days,
+        {{ active_users_column[comparison] }} as active_users_current,
+        coalesce(sum({{ active_users_column[comparison] }}) over point_window, 0) as active_users_previous,
+        sum(new_users) over current_window as new_users_current,
+        coalesce(sum(new_users) over previous_window, 0) as new_users_previous,
+        sum(gross_revenue) over current_window as gross_revenue_current,
+        coalesce(sum(gross_revenue) over previous_window, 0) as gross_revenue_previous,
+        sum(net_revenue) over current_window as net_revenue_current,
+        coalesce(sum(net_revenue) over previous_window, 0) as net_revenue_previous,
+        sum(payments_succeeded) over current_window as payments_succeeded_current,
+        coalesce(sum(payments_succeeded) over previous_window, 0) as payments_succeeded_previous,
+        sum(attempts_succeeded) over current_window as attempts_succeeded_current,
+        coalesce(sum(attempts_succeeded) over previous_window, 0) as attempts_succeeded_previous,
+        sum(attempts_failed) over current_window as attempts_failed_current,
+        coalesce(sum(attempts_failed) over previous_window, 0) as attempts_failed_previous,
+        mrr as mrr_current,
+        coalesce(sum(mrr) over point_window, 0) as mrr_previous
+    from daily
+    window
+        current_window as (
+            partition by tenant_id order by kpi_date
+            range between interval '{{ days - 1 }} days' preceding and current row
+        ),
+        previous_window as (
+            partition by tenant_id order by kpi_date
+            range between interval '{{ 2 * days - 1 }} days' preceding and interval '{{ days }} days' preceding
+        ),
+        point_window as (
+            partition by tenant_id order by kpi_date
+            range between interval '{{ days }} days' preceding and interval '{{ days }} days' preceding
+        )
+    {% if not loop.last %}
+    union all
+    {% endif %}
     {% endfor %}
 
 ),
