@@ -1,5 +1,9 @@
 {{ config(
-    materialized='table',
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='event_date',
+    on_schema_change='fail',
+    indexes=[{'columns': ['event_date']}, {'columns': ['tenant_id', 'user_id', 'occurred_at']}],
     pre_hook="set local work_mem = '256MB'",
 ) }}
 
@@ -16,6 +20,10 @@
     session_started_at); fct_sessions turns that into its md5 session_key. Events of
     a user at the same instant are one block: which of them carries
     is_session_start is arbitrary, nothing else depends on their order. -#}
+
+{%- set window_start -%}
+    cast({{ incremental_window_start('event_date') }} as timestamp) at time zone 'UTC'
+{%- endset %}
 
 with
 
@@ -36,7 +44,75 @@ events_in_range as (
         platform,
         occurred_at
     from events
-    where occurred_at < {{ as_of_end() }}
+    where
+        occurred_at < {{ as_of_end() }}
+        {%- if is_incremental() %}
+        and occurred_at >= {{ window_start }}
+        {%- endif %}
+
+),
+{% if is_incremental() %}
+window_users as (
+
+    select distinct
+        tenant_id,
+        user_id
+    from events_in_range
+    where user_id is not null
+
+),
+
+-- each window user's last event before the window, as the table holds it
+context_events as (
+
+    select
+        window_users.tenant_id,
+        window_users.user_id,
+        earlier.occurred_at,
+        earlier.session_started_at
+    from window_users
+    cross join lateral (
+        select
+            sessionized.occurred_at,
+            sessionized.session_started_at
+        from {{ this }} as sessionized
+        where
+            sessionized.tenant_id = window_users.tenant_id
+            and sessionized.user_id = window_users.user_id
+            and sessionized.occurred_at < {{ window_start }}
+        order by sessionized.occurred_at desc
+        limit 1
+    ) as earlier
+
+),
+{% endif %}
+timeline as (
+
+    select
+        event_id,
+        tenant_id,
+        user_id,
+        event_type,
+        platform,
+        occurred_at,
+        false as is_context,
+        cast(null as timestamptz) as context_session_started_at
+    from events_in_range
+    {%- if is_incremental() %}
+
+    union all
+
+    select
+        null as event_id,
+        tenant_id,
+        user_id,
+        null as event_type,
+        null as platform,
+        occurred_at,
+        true as is_context,
+        session_started_at as context_session_started_at
+    from context_events
+    {%- endif %}
 
 ),
 
@@ -46,7 +122,7 @@ events_with_previous as (
     select
         *,
         lag(occurred_at) over user_timeline as previous_occurred_at
-    from events_in_range
+    from timeline
     window user_timeline as (partition by tenant_id, user_id order by occurred_at)
 
 ),
@@ -71,7 +147,12 @@ session_starts_carried as (
         *,
         -- the default (range) frame includes events at the same instant, so every
         -- event of a tied block sees the block's start flag whatever their order
-        max(case when is_gap_before then occurred_at end) over (
+        max(
+            case
+                when is_context then context_session_started_at
+                when is_gap_before then occurred_at
+            end
+        ) over (
             partition by tenant_id, user_id
             order by occurred_at
         ) as carried_session_start
@@ -92,6 +173,7 @@ final as (
         user_id is not null and is_gap_before as is_session_start,
         case when user_id is not null then carried_session_start end as session_started_at
     from session_starts_carried
+    where not is_context
 
 )
 

@@ -19,8 +19,21 @@
     later; lines of batches missing from audit.batches (raw filled by hand) fall
     back to their received_at, like app.events rows. Every line is kept here
     with is_visible; invisible lines are counted as deferred in batch_outcomes.
+
+    Incremental by batch: a run parses only the lines of batches that became
+    visible since the last run (new_batches; whole files, so a batch is visible
+    or not as a whole) and replaces that batch's rows (delete+insert on
+    _batch_id), so an invisible batch kept by a full refresh is replaced when it
+    becomes visible. Lines whose batch is missing from audit.batches (raw filled
+    by hand) are read only by a full refresh.
 -#}
-{{ config(materialized='table') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='_batch_id',
+    on_schema_change='fail',
+    indexes=[{'columns': ['_batch_id']}],
+) }}
 
 {%- set text_fields = ['id', 'tenant_id', 'user_id', 'session_id', 'event_type', 'platform', 'app_version'] %}
 {%- set timestamp_fields = ['occurred_at', 'received_at'] %}
@@ -38,6 +51,22 @@ batches as (
     select * from {{ ref('base_audit__batches') }}
 
 ),
+{% if is_incremental() %}
+new_batches as (
+
+    -- visible at this as-of date and not yet parsed as visible
+    select batches.batch_id
+    from batches
+    where
+        batches.as_of_date <= {{ as_of_date() }}
+        and not exists (
+            select 1
+            from {{ this }} as parsed
+            where parsed._batch_id = batches.batch_id and parsed.is_visible
+        )
+
+),
+{% endif %}
 
 extracted as (
 
@@ -58,6 +87,9 @@ extracted as (
         _batch_id,
         _loaded_at
     from event_file_lines
+    {%- if is_incremental() %}
+    where _batch_id in (select new_batches.batch_id from new_batches)
+    {%- endif %}
 
 ),
 

@@ -11,11 +11,34 @@
     Both origins share one duplicate detection: the same event id with identical
     content landing again, from the database or a file, is a duplicate of the
     first landed copy. is_current marks the first accepted landed copy of each id.
+
+    Incremental by batch: a run validates only the rows of batches visible at
+    its as-of date that are not in the table yet (new_batches) and classifies
+    them against the rows already there: a copy identical to an earlier landed
+    one is a duplicate, and an id that already has an accepted copy gets no new
+    current row (events are append-only, so earlier rows never change).
 -#}
-{{ config(materialized='table') }}
+-- depends_on: {{ ref('base_audit__batches') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='_batch_id',
+    on_schema_change='fail',
+    indexes=[{'columns': ['_batch_id']}, {'columns': ['id']}, {'columns': ['occurred_at']}],
+) }}
 
 with
+{% if is_incremental() %}
+new_batches as (
 
+    select batches.batch_id
+    from {{ ref('base_audit__batches') }} as batches
+    where
+        batches.as_of_date <= {{ as_of_date() }}
+        and not exists (select 1 from {{ this }} as landed where landed._batch_id = batches.batch_id)
+
+),
+{% endif %}
 landed_db_events as (
 
     select
@@ -32,6 +55,9 @@ landed_db_events as (
     from {{ source('raw', 'app__events') }}
     -- rows received after the as-of date are not visible: reruns of a past date see the same rows
     where received_at < {{ as_of_end() }}
+    {%- if is_incremental() %}
+        and _batch_id in (select new_batches.batch_id from new_batches)
+    {%- endif %}
 
 ),
 
@@ -45,6 +71,9 @@ landed_file_events as (
 
     select * from event_files
     where is_visible
+    {%- if is_incremental() %}
+        and _batch_id in (select new_batches.batch_id from new_batches)
+    {%- endif %}
 
 ),
 
@@ -113,6 +142,62 @@ validated as (
 -- reasons closes the order only to have the parallel workers compute it below the
 -- sort (2M rows); it never breaks a tie between rows that differ
 -- staging counts each event id once: its first accepted landed copy
-{{ classify_landed_rows('validated', '_loaded_at, _batch_id, origin, _file_name, _line_number, reasons', '_loaded_at, _batch_id, origin, _file_name, _line_number') }}
+{% if is_incremental() %}
+-- the new rows' ids as the table already holds them: identical copies landed before, and
+-- whether an accepted copy exists (then that one stays the current row)
+earlier_copies as (
 
+    select
+        landed.id as copied_id,
+        landed._row_hash as copied_row_hash,
+        count(*) as copies
+    from {{ this }} as landed
+    where landed.id in (select validated.id from validated)
+    group by landed.id, landed._row_hash
+
+),
+
+earlier_accepted as (
+
+    select distinct landed.id as accepted_id
+    from {{ this }} as landed
+    where landed.id in (select validated.id from validated) and landed.row_status = 'accepted'
+
+),
+
+numbered as (
+
+    select
+        validated.*,
+        {{ copy_number('_loaded_at, _batch_id, origin, _file_name, _line_number, reasons') }}
+        + coalesce(earlier_copies.copies, 0) as _copy_number
+    from validated
+    left join earlier_copies
+        on validated.id = earlier_copies.copied_id and validated._row_hash = earlier_copies.copied_row_hash
+
+),
+
+classified as (
+
+    select
+        numbered.*,
+        {{ row_status() }} as row_status
+    from numbered
+
+),
+
+final as (
+
+    select
+        classified.*,
+        {{ is_current_version('_loaded_at, _batch_id, origin, _file_name, _line_number') }}
+        and earlier_accepted.accepted_id is null as is_current
+    from classified
+    left join earlier_accepted
+        on classified.id = earlier_accepted.accepted_id
+
+)
+{% else %}
+{{ classify_landed_rows('validated', '_loaded_at, _batch_id, origin, _file_name, _line_number, reasons', '_loaded_at, _batch_id, origin, _file_name, _line_number') }}
+{% endif %}
 select * from final
