@@ -22,7 +22,7 @@
     is_session_start is arbitrary, nothing else depends on their order. -#}
 
 {%- set window_start -%}
-    cast({{ incremental_window_start('event_date') }} as timestamp) at time zone 'UTC'
+    cast({{ incremental_window_start() }} as timestamp) at time zone 'UTC'
 {%- endset %}
 
 with

@@ -2,13 +2,40 @@
     belongs to the day it starts (session_date, UTC); duration = last event − first
     event; platform of its first event (if several events share the first instant,
     the alphabetically first platform among them). session_key = md5 of tenant_id,
-    user_id and the start instant in UTC with microseconds: deterministic across runs. -#}
+    user_id and the start instant in UTC with microseconds: deterministic across runs.
+
+    Incremental: the pre-hook clears the sessions starting in the window
+    (incremental_window_start on), and the run rebuilds every session that has
+    an event in the window, including one that started before it and goes on
+    into it (replaced by session_key). -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='session_key',
+    on_schema_change='fail',
+    indexes=[{'columns': ['session_key']}, {'columns': ['session_date']}],
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where session_date >= {{ incremental_window_start() }}{% endif %}",
+) }}
 
 with
 
 sessionized_events as (
 
     select * from {{ ref('int_sessions_sessionized') }}
+    {%- if is_incremental() %}
+    -- every event of a session that has an event in the window (sessions start at their first event)
+    where
+        (tenant_id, user_id, session_started_at) in (
+            select tenant_id, user_id, session_started_at
+            from {{ ref('int_sessions_sessionized') }}
+            where event_date >= {{ incremental_window_start() }} and session_started_at is not null
+        )
+        and occurred_at >= (
+            select min(session_started_at)
+            from {{ ref('int_sessions_sessionized') }}
+            where event_date >= {{ incremental_window_start() }}
+        )
+    {%- endif %}
 
 ),
 

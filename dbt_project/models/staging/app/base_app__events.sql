@@ -152,7 +152,8 @@ earlier_copies as (
         landed._row_hash as copied_row_hash,
         count(*) as copies
     from {{ this }} as landed
-    where landed.id in (select validated.id from validated)
+    -- rows without an id number their copies together, as in a full build
+    where landed.id in (select validated.id from validated) or landed.id is null
     group by landed.id, landed._row_hash
 
 ),
@@ -173,7 +174,8 @@ numbered as (
         + coalesce(earlier_copies.copies, 0) as _copy_number
     from validated
     left join earlier_copies
-        on validated.id = earlier_copies.copied_id and validated._row_hash = earlier_copies.copied_row_hash
+        on validated.id is not distinct from earlier_copies.copied_id
+        and validated._row_hash = earlier_copies.copied_row_hash
 
 ),
 
