@@ -1,31 +1,38 @@
-"""transform_warehouse: build the dbt layers (staging, intermediate, marts, audit) with Cosmos."""
+"""transform_warehouse: build the dbt project (staging, intermediate, marts, audit) for the run's as-of date."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import dag, get_current_context, task
-from cosmos import DbtTaskGroup
+from airflow.sdk import Param, dag, get_current_context, task
 
 from meridian.assets import MARTS_ASSET, RAW_ASSET
-from meridian.dbt_config import AS_OF_TASK_ID, cosmos_kwargs
 
 DOC = """
 ### transform_warehouse
 
-Runs on every update of the raw asset (emitted by `extract_sources`). Each dbt
-model (and seed) is a task of the `dbt` group, rendered by astronomer-cosmos
-from the project's manifest; the task runs `dbt build` for its node, so the
-model's data and unit tests run right after it and a failure stops its
-downstream models: staging views and checked base tables, the
-quarantine (`audit.quarantine`), intermediate models and the marts of
-METRICS.md. Afterwards `reconcile_batches` fills accepted / quarantined /
-duplicate counts into `audit.batches` and checks `landed = accepted +
-quarantined + duplicates` for every batch, and `publish_marts` emits the marts
-asset that schedules `deliver_reports`.
+Runs on every update of the raw asset (emitted by `extract_sources`) and builds
+the dbt project for the run's as-of date (`resolve_as_of`: the logical date, or
+the as-of date carried by the raw asset event).
 
-The as-of date (`resolve_as_of`) is the run's logical date, or the as-of date
-carried by the raw asset event; dbt gets it as the `as_of_date` var.
+1. `plan_transform` decides **incremental or full refresh**: full on the first
+   build, on request (param `full_refresh`), for a backfill (an as-of date before
+   the last build) and once a week (`MERIDIAN_FULL_REFRESH_WEEKDAY`, default
+   Sunday); otherwise incremental, with the `late_arrival_days` lookback (default
+   3, `MERIDIAN_LATE_ARRIVAL_DAYS`) widened by any skipped days.
+2. `build_models` runs one `dbt build` in-process (seeds, snapshot, models, data
+   tests right after each model, singular invariant tests after their models)
+   and `dbt source freshness`. Every node's outcome goes to
+   `audit.dbt_node_results`; failed tests and stale sources raise rows in
+   `audit.data_quality_alerts`; the task fails, naming the failed nodes, when a
+   node failed.
+3. `check_data_quality` raises quarantine, new-event-type and volume alerts and
+   emails the high and critical ones to the operations address.
+4. `reconcile_batches` checks `landed = accepted + quarantined + duplicates`
+   for every batch.
+5. `generate_docs` refreshes the dbt docs site (menu *Docs → dbt docs*) on
+   full-refresh runs and whenever the project changed.
+6. `publish_marts` emits the marts asset that schedules `deliver_reports`.
 """
 
 default_args = {
@@ -46,9 +53,12 @@ default_args = {
     default_args=default_args,
     tags=["meridian", "dbt"],
     doc_md=DOC,
+    params={
+        "full_refresh": Param(False, type="boolean", description="Rebuild every incremental model from scratch."),
+    },
 )
 def transform_warehouse():
-    @task(task_id=AS_OF_TASK_ID)
+    @task
     def resolve_as_of() -> str:
         """The as-of date of this run (YYYY-MM-DD)."""
         from meridian.runtime import as_of_date_str
@@ -62,24 +72,64 @@ def transform_warehouse():
         prepare()
 
     @task
-    def reconcile_batches() -> dict:
-        """Copy dbt's per-batch outcomes into audit.batches; fail if any batch does not add up."""
-        from meridian.quality.batches import reconcile_batches as reconcile
-        from meridian.runtime import as_of_date
+    def plan_transform(as_of: str) -> dict:
+        """Incremental or full refresh, and the lookback, for this as-of date."""
+        from datetime import date
 
-        return reconcile(as_of_date(get_current_context()))
-
-    @task(outlets=[MARTS_ASSET])
-    def publish_marts() -> str:
-        from meridian.runtime import as_of_date_str
+        from meridian import db
+        from meridian.config import WAREHOUSE_CONN_ID
+        from meridian.transform.plan import plan_run
 
         context = get_current_context()
-        as_of = as_of_date_str(context)
+        requested = bool(context["params"].get("full_refresh", False))
+        with db.connection(WAREHOUSE_CONN_ID) as conn:
+            plan = plan_run(conn, date.fromisoformat(as_of), requested_full_refresh=requested)
+        return plan.as_dict()
+
+    @task
+    def build_models(plan: dict) -> dict:
+        """One in-process `dbt build` (no unit tests) and `dbt source freshness`; results into audit.*."""
+        from meridian.transform.dbt_run import build_warehouse
+        from meridian.transform.plan import RunPlan
+
+        return build_warehouse(RunPlan.from_dict(plan), run_id=get_current_context()["run_id"])
+
+    @task
+    def check_data_quality(plan: dict) -> dict:
+        """Quarantine share, new event types and volume anomalies; email high/critical alerts."""
+        from meridian.transform.quality import check_and_notify
+        from meridian.transform.plan import RunPlan
+
+        return check_and_notify(RunPlan.from_dict(plan).as_of)
+
+    @task
+    def reconcile_batches(as_of: str) -> dict:
+        """Copy dbt's per-batch outcomes into audit.batches; fail if any batch does not add up."""
+        from datetime import date
+
+        from meridian.quality.batches import reconcile_batches as reconcile
+
+        return reconcile(date.fromisoformat(as_of))
+
+    @task
+    def generate_docs(plan: dict) -> dict:
+        from meridian.transform.dbt_run import generate_docs as generate
+        from meridian.transform.plan import RunPlan
+
+        return generate(RunPlan.from_dict(plan))
+
+    @task(outlets=[MARTS_ASSET])
+    def publish_marts(as_of: str) -> str:
+        context = get_current_context()
         context["outlet_events"][MARTS_ASSET].extra = {"as_of_date": as_of}
         return as_of
 
-    dbt = DbtTaskGroup(group_id="dbt", **cosmos_kwargs())
-    resolve_as_of() >> prepare_warehouse() >> dbt >> reconcile_batches() >> publish_marts()
+    as_of = resolve_as_of()
+    plan = plan_transform(as_of)
+    built = build_models(plan)
+    as_of >> prepare_warehouse() >> plan
+    reconciled = reconcile_batches(as_of)
+    built >> check_data_quality(plan) >> reconciled >> generate_docs(plan) >> publish_marts(as_of)
 
 
 transform_warehouse()

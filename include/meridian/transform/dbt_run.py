@@ -1,0 +1,242 @@
+"""Run dbt in-process for the transform DAG: one parse, then build, source freshness and docs.
+
+One ``dbt build`` over the whole project (seeds, snapshots, models and their
+data tests, in dependency order, tests right after their model so a failure
+stops what depends on it) runs as one task: dbt's own parallelism and one parse
+instead of a process per model, which is what keeps an incremental run short.
+Every node's outcome is written to ``audit.dbt_node_results`` and shows in the
+task log as dbt prints it; failed tests and stale sources become rows of
+``audit.data_quality_alerts``. Unit tests are not part of pipeline runs: they
+check the SQL, not the data, and run with the test suite (`make test`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from meridian import db
+from meridian.config import WAREHOUSE_CONN_ID, settings
+from meridian.transform.plan import TRANSFORM_RUNS_DDL, RunPlan
+
+log = logging.getLogger(__name__)
+
+DOCS_FILES = ("index.html", "manifest.json", "catalog.json")
+
+
+class DbtBuildError(RuntimeError):
+    """dbt build finished with failed nodes (named in the message)."""
+
+
+def target_dir() -> Path:
+    """Where dbt writes run_results, manifest and docs for pipeline runs (``DBT_TARGET_PATH`` overrides)."""
+    return Path(os.environ.get("DBT_TARGET_PATH") or settings().state_dir / "dbt" / "target")
+
+
+def docs_dir() -> Path:
+    """The published docs site (index.html, manifest.json, catalog.json) the Airflow plugin serves."""
+    return Path(os.environ.get("MERIDIAN_DBT_DOCS_DIR") or settings().state_dir / "dbt" / "docs")
+
+
+def profile_env(conn_id: str = WAREHOUSE_CONN_ID) -> dict[str, str]:
+    """MERIDIAN_WAREHOUSE_* for dbt_project/profiles.yml from the warehouse connection, plus PGTZ=UTC."""
+    from meridian.airflow_env import dbt_profile_env
+
+    env = dbt_profile_env({f"AIRFLOW_CONN_{conn_id.upper()}": db.dsn(conn_id)})
+    env["PGTZ"] = "UTC"  # libpq sets the session time zone: marts are UTC calendar days
+    env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
+    return env
+
+
+@contextmanager
+def _environment(values: dict[str, str]):
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@dataclass
+class Dbt:
+    """dbt in this process over the project, parsed once and reused for every command."""
+
+    conn_id: str = WAREHOUSE_CONN_ID
+    target: Path = field(default_factory=target_dir)
+    manifest: Any = None
+
+    def _args(self, command: list[str]) -> list[str]:
+        project = str(settings().dbt_project_dir)
+        return [*command, "--project-dir", project, "--profiles-dir", project, "--target-path", str(self.target)]
+
+    def ensure_parsed(self) -> None:
+        """Parse the project once (partial parsing reuses the previous parse when nothing changed).
+
+        Vars are not passed to the parse: they only matter when SQL compiles, and a
+        parse with other vars than the last one would not be partial.
+        """
+        from dbt.cli.main import dbtRunner
+
+        if self.manifest is not None:
+            return
+        self.target.mkdir(parents=True, exist_ok=True)
+        with _environment(profile_env(self.conn_id)):
+            parsed = dbtRunner().invoke(self._args(["parse"]))
+        if not parsed.success:
+            raise DbtBuildError(f"dbt parse failed: {parsed.exception}")
+        self.manifest = parsed.result
+
+    def invoke(self, command: list[str]) -> Any:
+        from dbt.cli.main import dbtRunner
+
+        self.ensure_parsed()
+        log.info("dbt %s", " ".join(command))
+        with _environment(profile_env(self.conn_id)):
+            return dbtRunner(manifest=self.manifest).invoke(self._args(command))
+
+    def read_artifact(self, name: str) -> dict:
+        return json.loads((self.target / name).read_text())
+
+
+def build_args(plan: RunPlan) -> list[str]:
+    args = ["build", "--exclude-resource-type", "unit_test", "--vars", json.dumps(plan.dbt_vars())]
+    if plan.full_refresh:
+        args.append("--full-refresh")
+    return args
+
+
+def _failed_nodes(run_results: dict) -> list[str]:
+    return [
+        f"{result['unique_id']} ({result['status']})"
+        for result in run_results.get("results", [])
+        if result.get("status") in ("error", "fail", "runtime error")
+    ]
+
+
+def build_warehouse(plan: RunPlan, run_id: str, conn_id: str = WAREHOUSE_CONN_ID) -> dict[str, Any]:
+    """``dbt build`` for the plan, then ``dbt source freshness``; results and alerts into audit.*.
+
+    Raises DbtBuildError after recording, when any node failed.
+    """
+    from meridian.quality.alerts import record_alert
+    from meridian.quality.dbt_results import alerts_from_freshness, alerts_from_run_results, record_run_results
+
+    dbt = Dbt(conn_id=conn_id)
+    invocation = f"{run_id}:{uuid.uuid4().hex[:12]}"
+    with db.connection(conn_id) as conn, conn.cursor() as cur:
+        cur.execute(TRANSFORM_RUNS_DDL)
+        cur.execute(
+            "insert into audit.transform_runs (invocation_id, run_id, as_of_date, full_refresh, reason, "
+            "late_arrival_days, status) values (%s, %s, %s, %s, %s, %s, 'running')",
+            (invocation, run_id, plan.as_of, plan.full_refresh, plan.reason, plan.late_arrival_days),
+        )
+    log.info("transform %s at %s: %s (late_arrival_days=%s)", "full refresh" if plan.full_refresh else "incremental",
+             plan.as_of, plan.reason, plan.late_arrival_days)
+    started = time.monotonic()
+    result = dbt.invoke(build_args(plan))
+    build_seconds = time.monotonic() - started
+    run_results = dbt.read_artifact("run_results.json") if (dbt.target / "run_results.json").exists() else {}
+    failed = _failed_nodes(run_results)
+    if result.exception is not None and not run_results:
+        failed.append(f"dbt build: {result.exception}")
+
+    freshness_started = time.monotonic()
+    freshness = dbt.invoke(["source", "freshness", "--output", str(dbt.target / "sources.json")])
+    freshness_results = dbt.read_artifact("sources.json") if (dbt.target / "sources.json").exists() else {}
+    freshness_seconds = time.monotonic() - freshness_started
+    if freshness.exception is not None:
+        log.warning("dbt source freshness did not run: %s", freshness.exception)
+
+    alerts = []
+    with db.connection(conn_id) as conn:
+        if run_results:
+            record_run_results(conn, run_results, run_id=run_id, as_of=plan.as_of, command="build")
+            alerts += alerts_from_run_results(run_results, plan.as_of)
+        if freshness_results:
+            record_run_results(conn, freshness_results, run_id=run_id, as_of=plan.as_of, command="source freshness")
+            alerts += alerts_from_freshness(freshness_results, plan.as_of)
+        raised = [alert_id for alert in alerts if (alert_id := record_alert(conn, alert)) is not None]
+        with conn.cursor() as cur:
+            cur.execute(
+                "update audit.transform_runs set status = %s, ended_at = clock_timestamp(), nodes = %s, "
+                "failures = %s, seconds = %s where invocation_id = %s",
+                ("failed" if failed else "success", len(run_results.get("results", [])), len(failed),
+                 round(build_seconds, 3), invocation),
+            )
+    summary = {
+        **plan.as_dict(),
+        "invocation_id": invocation,
+        "nodes": len(run_results.get("results", [])),
+        "failed": failed,
+        "build_seconds": round(build_seconds, 1),
+        "freshness_seconds": round(freshness_seconds, 1),
+        "alerts_raised": len(raised),
+    }
+    log.info("dbt build: %s nodes in %.1fs, %s failed; source freshness %.1fs; %s new alert(s)",
+             summary["nodes"], build_seconds, len(failed), freshness_seconds, len(raised))
+    if failed:
+        raise DbtBuildError(f"dbt build failed for {len(failed)} node(s): {', '.join(failed[:20])}")
+    return summary
+
+
+def _manifest_checksum(manifest_file: Path) -> str:
+    manifest = json.loads(manifest_file.read_text())
+    # the nodes' checksums and the project's files, not the generation time
+    nodes = {uid: node.get("checksum", {}).get("checksum") for uid, node in manifest.get("nodes", {}).items()}
+    for section in ("sources", "exposures", "macros"):
+        nodes.update({uid: json.dumps(item.get("description", ""), sort_keys=True) + json.dumps(
+            item.get("config", item.get("meta", {})), sort_keys=True, default=str)
+            for uid, item in manifest.get(section, {}).items()})
+    return hashlib.sha256(json.dumps(nodes, sort_keys=True).encode()).hexdigest()
+
+
+def generate_docs(plan: RunPlan, conn_id: str = WAREHOUSE_CONN_ID, *, force: bool = False) -> dict[str, Any]:
+    """``dbt docs generate`` into the published docs folder when due.
+
+    Due on full-refresh runs, when forced, when no docs are published yet, or
+    when the project changed since they were (the manifest's node checksums
+    differ); otherwise an incremental run keeps the published docs.
+    """
+    published = docs_dir()
+    dbt = Dbt(conn_id=conn_id, target=target_dir().parent / "docs-target")
+    stamp = published / ".project-checksum"
+    reason = None
+    if force:
+        reason = "forced"
+    elif plan.full_refresh:
+        reason = "full refresh run"
+    elif not all((published / name).exists() for name in DOCS_FILES) or not stamp.exists():
+        reason = "no docs published yet"
+    else:
+        dbt.ensure_parsed()
+        if _manifest_checksum(dbt.target / "manifest.json") != stamp.read_text().strip():
+            reason = "the project changed since the docs were generated"
+    if reason is None:
+        log.info("dbt docs are up to date in %s", published)
+        return {"generated": False, "docs_dir": str(published)}
+    started = time.monotonic()
+    result = dbt.invoke(["docs", "generate", "--vars", json.dumps(plan.dbt_vars())])
+    if not result.success:
+        raise DbtBuildError(f"dbt docs generate failed: {result.exception}")
+    published.mkdir(parents=True, exist_ok=True)
+    for name in DOCS_FILES:
+        shutil.copyfile(dbt.target / name, published / f".{name}.tmp")
+        os.replace(published / f".{name}.tmp", published / name)
+    stamp.write_text(_manifest_checksum(dbt.target / "manifest.json"))
+    seconds = time.monotonic() - started
+    log.info("dbt docs generated (%s) in %.1fs into %s", reason, seconds, published)
+    return {"generated": True, "reason": reason, "seconds": round(seconds, 1), "docs_dir": str(published)}
