@@ -8,6 +8,9 @@ Every node's outcome is written to ``audit.dbt_node_results`` and shows in the
 task log as dbt prints it; failed tests and stale sources become rows of
 ``audit.data_quality_alerts``. Unit tests are not part of pipeline runs: they
 check the SQL, not the data, and run with the test suite (`make test`).
+A full-refresh run runs every data test; an incremental run the selector
+``incremental_run`` (dbt_project/selectors.yml): all models, the marts' grain
+and row-invariant tests, batch accounting and the cross-model invariants.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from meridian.transform.plan import TRANSFORM_RUNS_DDL, RunPlan
 log = logging.getLogger(__name__)
 
 DOCS_FILES = ("index.html", "manifest.json", "catalog.json")
+INCREMENTAL_SELECTOR = "incremental_run"  # dbt_project/selectors.yml
 
 
 class DbtBuildError(RuntimeError):
@@ -115,7 +119,11 @@ class Dbt:
 def build_args(plan: RunPlan) -> list[str]:
     args = ["build", "--exclude-resource-type", "unit_test", "--vars", json.dumps(plan.dbt_vars())]
     if plan.full_refresh:
+        # every data test: the weekly full refresh is also the full check of the data
         args.append("--full-refresh")
+    else:
+        # models over the late-arrival window plus the cheap mart and invariant tests (selectors.yml)
+        args += ["--selector", INCREMENTAL_SELECTOR]
     return args
 
 
@@ -155,7 +163,7 @@ def build_warehouse(plan: RunPlan, run_id: str, conn_id: str = WAREHOUSE_CONN_ID
         failed.append(f"dbt build: {result.exception}")
 
     freshness_started = time.monotonic()
-    freshness = dbt.invoke(["source", "freshness", "--output", str(dbt.target / "sources.json")])
+    freshness = dbt.invoke(["source", "freshness"])
     freshness_results = dbt.read_artifact("sources.json") if (dbt.target / "sources.json").exists() else {}
     freshness_seconds = time.monotonic() - freshness_started
     if freshness.exception is not None:
