@@ -76,40 +76,33 @@ def test_dags_are_chained_by_assets(dagbag):
     assert MARTS_ASSET.uri in repr(deliver.timetable.asset_condition)
 
 
-def test_transform_renders_every_dbt_model_as_a_task(dagbag):
-    import json
-
-    from meridian.dbt_config import manifest_path
-
-    manifest = json.loads(manifest_path().read_text())
-    models = {node["name"] for node in manifest["nodes"].values() if node["resource_type"] == "model"}
-    task_ids = {task.task_id for task in dagbag.dags["transform_warehouse"].tasks}
-    missing = [name for name in models if not any(task_id.startswith(f"dbt.{name}") for task_id in task_ids)]
-    assert models and not missing, f"models without a task: {missing}"
-
-
-def test_tests_over_several_models_run_after_all_of_them(dagbag):
-    """A test reading several models gets its own task, downstream of every parent's build task."""
-    import json
-
-    from meridian.dbt_config import manifest_path
-
-    manifest = json.loads(manifest_path().read_text())
+def test_transform_builds_then_checks_then_publishes(dagbag):
+    """The plan comes first, dbt builds once, and the marts asset is emitted only after every check."""
     dag = dagbag.dags["transform_warehouse"]
     tasks = {task.task_id: task for task in dag.tasks}
-    multi_parent = [
-        node for node in manifest["nodes"].values()
-        if node["resource_type"] == "test"
-        and len({dep for dep in node["depends_on"]["nodes"] if dep.startswith("model.")}) > 1
-    ]
-    assert multi_parent, "expected cross-model tests (tests/assert_*.sql)"
-    for node in multi_parent:
-        task = tasks.get(f"dbt.{node['name']}_test")
-        assert task is not None, f"no task of its own for {node['name']}"
-        upstream = task.get_flat_relative_ids(upstream=True)
-        for dep in node["depends_on"]["nodes"]:
-            if dep.startswith("model."):
-                model = dep.split(".")[-1]
-                assert f"dbt.{model}_model_build" in upstream or f"dbt.{model}_run" in upstream, (
-                    f"{node['name']} can run before {model} is built"
-                )
+    assert set(tasks) >= {
+        "resolve_as_of", "prepare_warehouse", "plan_transform", "build_models", "check_data_quality",
+        "reconcile_batches", "generate_docs", "publish_marts",
+    }
+
+    def upstream(task_id: str) -> set[str]:
+        return tasks[task_id].get_flat_relative_ids(upstream=True)
+
+    assert {"prepare_warehouse", "plan_transform"} <= upstream("build_models")
+    assert "build_models" in upstream("check_data_quality")
+    assert "build_models" in upstream("reconcile_batches")
+    assert {"build_models", "check_data_quality", "reconcile_batches", "generate_docs"} <= upstream("publish_marts")
+    assert "full_refresh" in dag.params
+
+
+def test_incremental_selector_keeps_every_model_and_the_invariants():
+    """selectors.yml: incremental runs build every model; the singular invariants stay in."""
+    import yaml
+
+    from meridian.config import settings
+
+    selectors = yaml.safe_load((settings().dbt_project_dir / "selectors.yml").read_text())["selectors"]
+    definition = next(item for item in selectors if item["name"] == "incremental_run")["definition"]
+    methods = {(part.get("method"), part.get("value")) for part in definition["union"] if "method" in part}
+    assert {("resource_type", "model"), ("resource_type", "seed"), ("resource_type", "snapshot"),
+            ("test_type", "singular")} <= methods

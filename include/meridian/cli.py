@@ -6,7 +6,7 @@
     meridian bench                                throughput and timing figures at the demo size
     meridian env                                  export lines for running airflow/dbt by hand
     meridian airflow ARGS... / meridian dbt ARGS...  airflow or dbt with this checkout's environment
-    meridian dbt-parse                            build dbt_project/target/manifest.json for Cosmos
+    meridian dbt-parse                            parse the dbt project (fails early on a broken project)
     meridian mail-sink                            run the local SMTP sink (writes out/mail/*.eml)
     meridian ui                                   airflow standalone on :8080 over this checkout
     meridian reports create|list|pause|resume|run-now|render|resolve   manage scheduled reports
@@ -225,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
         passthrough = sub.add_parser(name, help=f"run {name} with this checkout's environment")
         passthrough.add_argument("rest", nargs=argparse.REMAINDER)
         passthrough.set_defaults(func=func)
-    sub.add_parser("dbt-parse", help="build the dbt manifest Cosmos renders from").set_defaults(func=cmd_dbt_parse)
+    sub.add_parser("dbt-parse", help="parse the dbt project (fails early on a broken project)").set_defaults(func=cmd_dbt_parse)
     sink = sub.add_parser("mail-sink", help="run the local SMTP sink in the foreground")
     sink.add_argument("--port", type=int, default=None)
     sink.set_defaults(func=cmd_mail_sink)
