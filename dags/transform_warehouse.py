@@ -97,8 +97,8 @@ def transform_warehouse():
     @task
     def check_data_quality(plan: dict) -> dict:
         """Quarantine share, new event types and volume anomalies; email high/critical alerts."""
-        from meridian.transform.quality import check_and_notify
         from meridian.transform.plan import RunPlan
+        from meridian.transform.quality import check_and_notify
 
         return check_and_notify(RunPlan.from_dict(plan).as_of)
 

@@ -140,8 +140,7 @@ def build_warehouse(plan: RunPlan, run_id: str, conn_id: str = WAREHOUSE_CONN_ID
 
     Raises DbtBuildError after recording, when any node failed.
     """
-    from meridian.quality.alerts import record_alert
-    from meridian.quality.dbt_results import alerts_from_freshness, alerts_from_run_results, record_run_results
+    from meridian.quality.dbt_results import record_dbt_artifact
 
     dbt = Dbt(conn_id=conn_id)
     invocation = f"{run_id}:{uuid.uuid4().hex[:12]}"
@@ -169,22 +168,24 @@ def build_warehouse(plan: RunPlan, run_id: str, conn_id: str = WAREHOUSE_CONN_ID
     if freshness.exception is not None:
         log.warning("dbt source freshness did not run: %s", freshness.exception)
 
-    alerts = []
-    with db.connection(conn_id) as conn:
-        if run_results:
-            record_run_results(conn, run_results, run_id=run_id, as_of=plan.as_of, command="build")
-            alerts += alerts_from_run_results(run_results, plan.as_of)
-        if freshness_results:
-            record_run_results(conn, freshness_results, run_id=run_id, as_of=plan.as_of, command="source freshness")
-            alerts += alerts_from_freshness(freshness_results, plan.as_of)
-        raised = [alert_id for alert in alerts if (alert_id := record_alert(conn, alert)) is not None]
-        with conn.cursor() as cur:
-            cur.execute(
-                "update audit.transform_runs set status = %s, ended_at = clock_timestamp(), nodes = %s, "
-                "failures = %s, seconds = %s where invocation_id = %s",
-                ("failed" if failed else "success", len(run_results.get("results", [])), len(failed),
-                 round(build_seconds, 3), invocation),
-            )
+    manifest_file = dbt.target / "manifest.json"
+    manifest = manifest_file if manifest_file.exists() else None
+    raised = 0
+    if run_results:
+        recorded = record_dbt_artifact(run_results, run_id=run_id, as_of=plan.as_of, command="build",
+                                       manifest=manifest, conn_id=conn_id)
+        raised += recorded["new_alerts"]
+    if freshness_results:
+        recorded = record_dbt_artifact(freshness_results, run_id=run_id, as_of=plan.as_of,
+                                       command="source freshness", manifest=manifest, conn_id=conn_id)
+        raised += recorded["new_alerts"]
+    with db.connection(conn_id) as conn, conn.cursor() as cur:
+        cur.execute(
+            "update audit.transform_runs set status = %s, ended_at = clock_timestamp(), nodes = %s, "
+            "failures = %s, seconds = %s where invocation_id = %s",
+            ("failed" if failed else "success", len(run_results.get("results", [])), len(failed),
+             round(build_seconds, 3), invocation),
+        )
     summary = {
         **plan.as_dict(),
         "invocation_id": invocation,
@@ -192,10 +193,10 @@ def build_warehouse(plan: RunPlan, run_id: str, conn_id: str = WAREHOUSE_CONN_ID
         "failed": failed,
         "build_seconds": round(build_seconds, 1),
         "freshness_seconds": round(freshness_seconds, 1),
-        "alerts_raised": len(raised),
+        "alerts_raised": raised,
     }
     log.info("dbt build: %s nodes in %.1fs, %s failed; source freshness %.1fs; %s new alert(s)",
-             summary["nodes"], build_seconds, len(failed), freshness_seconds, len(raised))
+             summary["nodes"], build_seconds, len(failed), freshness_seconds, raised)
     if failed:
         raise DbtBuildError(f"dbt build failed for {len(failed)} node(s): {', '.join(failed[:20])}")
     return summary
