@@ -72,12 +72,69 @@ def query(sql: str, params: tuple = ()) -> list[dict]:
             return [dict(row) for row in cur.fetchall()]
 
 
-def run_dag(dag_id: str, as_of, env, log_dir: Path) -> float:
+def run_dag(dag_id: str, as_of, env, log_dir: Path, conf: dict | None = None, label: str = "") -> float:
     from meridian.airflow_env import run_airflow
 
     started = time.monotonic()
-    run_airflow(["dags", "test", dag_id, as_of.isoformat()], env=env, capture=log_dir / f"{dag_id}-{as_of}.log")
+    args = ["dags", "test", dag_id, as_of.isoformat()]
+    if conf:
+        args += ["--conf", json.dumps(conf)]
+    run_airflow(args, env=env, capture=log_dir / f"{dag_id}-{as_of}{label}.log")
     return time.monotonic() - started
+
+
+def insert_late_event(sources: dict[str, list[dict]], file_lines, earlier: date) -> dict:
+    """An app event that occurred the day before ``earlier`` but is received two days later.
+
+    The run at ``earlier`` cannot see it (its extract window ends with that day);
+    the next, incremental run must count it on the day it occurred. The user is
+    one who signed up before that day and has no other event on it, so the
+    day's active users grow by exactly one.
+    """
+    from datetime import datetime, time as clock, timezone
+
+    day = earlier - timedelta(days=1)
+    active = {(row["tenant_id"], row["user_id"]) for row in sources["events"]
+              if row["occurred_at"].astimezone(timezone.utc).date() == day}
+    for _name, _number, text in file_lines:
+        try:
+            value = json.loads(text)
+        except ValueError:
+            continue
+        if isinstance(value, dict) and str(value.get("occurred_at", "")).startswith(day.isoformat()):
+            active.add((value.get("tenant_id"), value.get("user_id")))
+    user = next(
+        row for row in sorted(sources["users"], key=lambda row: (row["tenant_id"], row["id"]))
+        if row["signup_at"] is not None and row["signup_at"].astimezone(timezone.utc).date() < day
+        and (row["tenant_id"], row["id"]) not in active
+    )
+    event = {
+        "id": "evt_late_arrival_0001",
+        "tenant_id": user["tenant_id"],
+        "user_id": user["id"],
+        "session_id": "ses_late_arrival_0001",
+        "event_type": "app_open",
+        "properties": None,
+        "platform": "ios",
+        "app_version": "1.0.0",
+        "country": "US",
+        "occurred_at": datetime.combine(day, clock(12, 0), tzinfo=timezone.utc),
+        "received_at": datetime.combine(earlier + timedelta(days=1), clock(9, 0), tzinfo=timezone.utc),
+    }
+    columns = list(event)
+    with db.connection("source_app") as conn, conn.cursor() as cur:
+        cur.execute(
+            f"insert into public.events ({', '.join(columns)}) values ({', '.join(['%s'] * len(columns))})",
+            [event[column] for column in columns],
+        )
+    sources["events"].append(event)
+    return {"event": event, "day": day, "tenant_id": user["tenant_id"]}
+
+
+def active_users_on(tenant_id: str, day: date) -> int:
+    rows = query("select active_users from marts.fct_daily_kpis where tenant_id = %s and kpi_date = %s",
+                 (tenant_id, day))
+    return rows[0]["active_users"] if rows else 0
 
 
 @pytest.fixture(scope="session")
@@ -92,6 +149,7 @@ def pipeline(warehouse_server):
     summary = generate(seed=SEED, progress=False, **SIZE)
     file_lines = read_event_file_lines(cfg.landing_dir)
     sources = read_source_rows()
+    late = insert_late_event(sources, file_lines, summary.end_date - timedelta(days=4))
     reset_warehouse()
     env = airflow_env()
     log_dir = cfg.state_dir / "logs" / "e2e"
@@ -108,10 +166,16 @@ def pipeline(warehouse_server):
     timings = {}
     for day in (earlier, as_of):
         if day == as_of:
+            late["active_users_before"] = active_users_on(late["tenant_id"], late["day"])
             for path in held_back.iterdir():
                 path.rename(cfg.landing_dir / path.name)
         for dag_id in ("extract_sources", "transform_warehouse"):
             timings[(dag_id, day)] = run_dag(dag_id, day, env, log_dir)
+    late["active_users_after"] = active_users_on(late["tenant_id"], late["day"])
+    marts_incremental = snapshot_schema("marts")
+    # the same as-of date rebuilt from scratch: the incremental run must have produced exactly this
+    timings[("transform_warehouse", "full refresh")] = run_dag(
+        "transform_warehouse", as_of, env, log_dir, conf={"full_refresh": True}, label="-full-refresh")
     return {
         "summary": summary,
         "as_of": as_of,
@@ -122,6 +186,10 @@ def pipeline(warehouse_server):
         "log_dir": log_dir,
         "timings": timings,
         "marts": snapshot_schema("marts"),
+        "marts_incremental": marts_incremental,
+        "late": late,
+        "transform_runs": query("select as_of_date, full_refresh, reason, late_arrival_days, status "
+                                "from audit.transform_runs order by started_at"),
     }
 
 

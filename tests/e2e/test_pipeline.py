@@ -170,3 +170,33 @@ def test_rerun_of_the_same_day_leaves_every_mart_identical(pipeline):
     for dag_id in ("extract_sources", "transform_warehouse"):
         run_dag(dag_id, as_of, pipeline["env"], pipeline["log_dir"])
     assert snapshot_schema("marts") == pipeline["marts"]
+
+
+def test_the_second_run_was_incremental_with_a_widened_lookback(pipeline):
+    runs = pipeline["transform_runs"]
+    assert [run["status"] for run in runs] == ["success"] * len(runs)
+    first, second, rebuild = runs[:3]
+    assert first["full_refresh"] and first["as_of_date"] == pipeline["earlier"]
+    assert not second["full_refresh"] and second["as_of_date"] == pipeline["as_of"]
+    # three skipped days between the two runs widen the default lookback of 3
+    assert second["late_arrival_days"] == 3 + (pipeline["as_of"] - pipeline["earlier"]).days - 1
+    assert rebuild["full_refresh"] and "requested" in rebuild["reason"]
+
+
+def test_an_event_arriving_two_days_late_is_counted_by_the_next_run(pipeline):
+    late = pipeline["late"]
+    received = late["event"]["received_at"].date()
+    assert (received - late["day"]).days == 2
+    assert late["active_users_after"] == late["active_users_before"] + 1
+    session = query(
+        "select events from marts.fct_sessions where tenant_id = %s and user_id = %s and started_at = %s",
+        (late["tenant_id"], late["event"]["user_id"], late["event"]["occurred_at"]),
+    )
+    assert session == [{"events": 1}]
+
+
+def test_the_incremental_run_gives_the_same_marts_as_a_full_refresh(pipeline):
+    incremental, full = pipeline["marts_incremental"], pipeline["marts"]
+    assert set(incremental) == set(full)
+    different = [name for name in full if incremental[name] != full[name]]
+    assert not different, f"marts that differ between the incremental run and a full refresh: {different}"
