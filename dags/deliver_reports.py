@@ -34,6 +34,7 @@ import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, get_current_context, task
 
 from meridian.assets import MARTS_ASSET
+from meridian.quality.pipeline_runs import pipeline_run_callbacks
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ log = logging.getLogger(__name__)
         "retry_delay": timedelta(minutes=1),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=10),
+        # one audit.pipeline_runs row per task try
+        **pipeline_run_callbacks(),
     },
     tags=["meridian", "reports"],
     doc_md=__doc__,

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import Param, dag, get_current_context, task
 
 from meridian.assets import MARTS_ASSET, RAW_ASSET
+from meridian.quality.pipeline_runs import pipeline_run_callbacks
 
 DOC = """
 ### transform_warehouse
@@ -41,6 +42,8 @@ default_args = {
     "retry_delay": timedelta(seconds=30),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=10),
+    # one audit.pipeline_runs row per task try (state, timings, error)
+    **pipeline_run_callbacks(),
 }
 
 
