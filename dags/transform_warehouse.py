@@ -13,10 +13,11 @@ DOC = """
 ### transform_warehouse
 
 Runs on every update of the raw asset (emitted by `extract_sources`) and builds
-the dbt project for the run's as-of date (`resolve_as_of`: the logical date, or
-the as-of date carried by the raw asset event).
+the dbt project for the run's as-of date (the logical date, or the as-of date
+carried by the raw asset event).
 
-1. `plan_transform` decides **incremental or full refresh**: full on the first
+1. `plan_transform` creates any missing warehouse schemas and decides
+   **incremental or full refresh**: full on the first
    build, on request (param `full_refresh`), for a backfill (an as-of date before
    the last build) and once a week (`MERIDIAN_FULL_REFRESH_WEEKDAY`, default
    Sunday); otherwise incremental, with the `late_arrival_days` lookback (default
@@ -62,31 +63,19 @@ default_args = {
 )
 def transform_warehouse():
     @task
-    def resolve_as_of() -> str:
-        """The as-of date of this run (YYYY-MM-DD)."""
-        from meridian.runtime import as_of_date_str
-
-        return as_of_date_str(get_current_context())
-
-    @task
-    def prepare_warehouse() -> None:
-        from meridian.extract.run import prepare_warehouse as prepare
-
-        prepare()
-
-    @task
-    def plan_transform(as_of: str) -> dict:
-        """Incremental or full refresh, and the lookback, for this as-of date."""
-        from datetime import date
-
+    def plan_transform() -> dict:
+        """The as-of date, the warehouse objects, and incremental or full refresh with its lookback."""
         from meridian import db
         from meridian.config import WAREHOUSE_CONN_ID
+        from meridian.extract.run import prepare_warehouse
+        from meridian.runtime import as_of_date
         from meridian.transform.plan import plan_run
 
         context = get_current_context()
+        prepare_warehouse()
         requested = bool(context["params"].get("full_refresh", False))
         with db.connection(WAREHOUSE_CONN_ID) as conn:
-            plan = plan_run(conn, date.fromisoformat(as_of), requested_full_refresh=requested)
+            plan = plan_run(conn, as_of_date(context), requested_full_refresh=requested)
         return plan.as_dict()
 
     @task
@@ -106,13 +95,12 @@ def transform_warehouse():
         return check_and_notify(RunPlan.from_dict(plan).as_of)
 
     @task
-    def reconcile_batches(as_of: str) -> dict:
+    def reconcile_batches(plan: dict) -> dict:
         """Copy dbt's per-batch outcomes into audit.batches; fail if any batch does not add up."""
-        from datetime import date
-
         from meridian.quality.batches import reconcile_batches as reconcile
+        from meridian.transform.plan import RunPlan
 
-        return reconcile(date.fromisoformat(as_of))
+        return reconcile(RunPlan.from_dict(plan).as_of)
 
     @task
     def generate_docs(plan: dict) -> dict:
@@ -122,17 +110,13 @@ def transform_warehouse():
         return generate(RunPlan.from_dict(plan))
 
     @task(outlets=[MARTS_ASSET])
-    def publish_marts(as_of: str) -> str:
-        context = get_current_context()
-        context["outlet_events"][MARTS_ASSET].extra = {"as_of_date": as_of}
+    def publish_marts(plan: dict) -> str:
+        as_of = str(plan["as_of"])
+        get_current_context()["outlet_events"][MARTS_ASSET].extra = {"as_of_date": as_of}
         return as_of
 
-    as_of = resolve_as_of()
-    plan = plan_transform(as_of)
-    built = build_models(plan)
-    as_of >> prepare_warehouse() >> plan
-    reconciled = reconcile_batches(as_of)
-    built >> check_data_quality(plan) >> reconciled >> generate_docs(plan) >> publish_marts(as_of)
+    plan = plan_transform()
+    build_models(plan) >> check_data_quality(plan) >> reconcile_batches(plan) >> generate_docs(plan) >> publish_marts(plan)
 
 
 transform_warehouse()
