@@ -24,7 +24,12 @@
     incremental_strategy='delete+insert',
     unique_key='_batch_id',
     on_schema_change='fail',
-    indexes=[{'columns': ['_batch_id']}, {'columns': ['id']}, {'columns': ['occurred_at']}],
+    indexes=[
+        {'columns': ['_batch_id', 'row_status']},
+        {'columns': ['row_status']},
+        {'columns': ['id']},
+        {'columns': ['occurred_at']},
+    ],
 ) }}
 
 with
