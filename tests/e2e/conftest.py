@@ -95,7 +95,7 @@ def insert_late_event(sources: dict[str, list[dict]], file_lines, earlier: date)
 
     day = earlier - timedelta(days=1)
     active = {(row["tenant_id"], row["user_id"]) for row in sources["events"]
-              if row["occurred_at"].astimezone(timezone.utc).date() == day}
+              if row["occurred_at"] is not None and row["occurred_at"].astimezone(timezone.utc).date() == day}
     for _name, _number, text in file_lines:
         try:
             value = json.loads(text)
