@@ -175,7 +175,13 @@ def _report_figure(kind: str, as_of: date) -> list[tuple[str, str]]:
             from meridian.reports.bench import bench_render
 
             result = bench_render(month=as_of.replace(day=1))
-            return [("comprehensive report, all formats", f"{float(result['seconds']):>12.2f} s")]
+            steps = ", ".join(f"{name} {value:.2f}" for name, value in result["seconds"].items())
+            return [
+                (f"comprehensive report, all formats ({result['tenant_id']}, {result['period']})",
+                 f"{float(result['total_seconds']):>12.2f} s"),
+                ("  of which (s)", steps),
+                ("  sections available", f"{result['sections_available']} of {result['sections']}"),
+            ]
         from meridian.reports.bench_delivery import bench_delivery
 
         result = bench_delivery(tenants=100)

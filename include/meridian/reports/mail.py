@@ -69,6 +69,7 @@ MIME_TYPES = {
     ".csv": ("text", "csv"),
     ".xlsx": ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
     ".html": ("text", "html"),
+    ".zip": ("application", "zip"),
 }
 
 
