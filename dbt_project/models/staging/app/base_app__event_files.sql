@@ -88,7 +88,7 @@ extracted as (
         _loaded_at
     from event_file_lines
     {%- if is_incremental() %}
-    where _batch_id in (select new_batches.batch_id from new_batches)
+    where _batch_id = any(array(select new_batches.batch_id from new_batches))  -- an index scan per batch
     {%- endif %}
 
 ),

@@ -61,7 +61,7 @@ landed_db_events as (
     -- rows received after the as-of date are not visible: reruns of a past date see the same rows
     where received_at < {{ as_of_end() }}
     {%- if is_incremental() %}
-        and _batch_id in (select new_batches.batch_id from new_batches)
+        and _batch_id = any(array(select new_batches.batch_id from new_batches))  -- an index scan per batch
     {%- endif %}
 
 ),
@@ -77,7 +77,7 @@ landed_file_events as (
     select * from event_files
     where is_visible
     {%- if is_incremental() %}
-        and _batch_id in (select new_batches.batch_id from new_batches)
+        and _batch_id = any(array(select new_batches.batch_id from new_batches))  -- an index scan per batch
     {%- endif %}
 
 ),
