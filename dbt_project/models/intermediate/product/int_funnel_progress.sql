@@ -1,4 +1,22 @@
-{{ config(materialized='table') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['tenant_id', 'funnel_name', 'entity_type', 'entity_id'],
+    on_schema_change='fail',
+    indexes=[{'columns': ['tenant_id', 'funnel_name', 'entity_type', 'entity_id']}],
+) }}
+
+{#- The funnels' windows, as literals for the incremental bounds below (read at run time). -#}
+{%- set funnel_windows_days = {} -%}
+{%- if execute and is_incremental() -%}
+    {%- set windows = run_query("select funnel_name, max(window_days) from " ~ ref('funnel_definitions') ~ " group by funnel_name order by funnel_name") -%}
+    {%- for row in windows.rows -%}
+        {%- do funnel_windows_days.update({row[0]: row[1] | int}) -%}
+    {%- endfor -%}
+{%- endif -%}
+{%- set window_start -%}
+    cast({{ incremental_window_start() }} as timestamp) at time zone 'UTC'
+{%- endset %}
 
 {#- Funnel progress (METRICS.md fct_funnel_steps), for every funnel of the seed
     funnel_definitions: an entity enters at its first step-1 event; it reaches step
@@ -36,6 +54,24 @@ funnel_windows as (
 
 ),
 
+{% if is_incremental() %}
+-- entities whose window closed before the lookback: nothing this run adds can change them
+final_entities as (
+
+    select distinct
+        progress.tenant_id,
+        progress.funnel_name,
+        progress.entity_type,
+        progress.entity_id
+    from {{ this }} as progress
+    inner join funnel_windows
+        on progress.funnel_name = funnel_windows.funnel_name
+    where
+        progress.step_number = 1
+        and progress.entered_at < {{ window_start }} - funnel_windows.window_days * interval '1 day'
+
+),
+{% endif %}
 step_events as (
 
     select distinct
@@ -48,6 +84,28 @@ step_events as (
     from business_events
     inner join funnel_definitions
         on business_events.event_type = funnel_definitions.event_type
+    {%- if is_incremental() %}
+    left join final_entities
+        on business_events.tenant_id = final_entities.tenant_id
+        and funnel_definitions.funnel_name = final_entities.funnel_name
+        and business_events.entity_type = final_entities.entity_type
+        and business_events.entity_id = final_entities.entity_id
+    where
+        final_entities.entity_id is null
+        {%- if funnel_windows_days %}
+        -- the widest window as a plain bound the scan of the events can use
+        and business_events.occurred_at >= {{ window_start }} - interval '{{ funnel_windows_days.values() | max }} days'
+        {%- endif %}
+        and (
+            false
+            {%- for funnel_name, window_days in funnel_windows_days.items() %}
+            or (
+                funnel_definitions.funnel_name = '{{ funnel_name }}'
+                and business_events.occurred_at >= {{ window_start }} - interval '{{ window_days }} days'
+            )
+            {%- endfor %}
+        )
+    {%- endif %}
 
 ),
 
