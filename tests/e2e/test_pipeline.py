@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 
 from tests.e2e import expected
-from tests.e2e.conftest import query, run_dag, snapshot_schema
+from tests.e2e.conftest import LATE_ARRIVAL_DAYS, query, run_dag, snapshot_schema
 
 pytestmark = pytest.mark.e2e
 
@@ -178,8 +178,9 @@ def test_the_second_run_was_incremental_with_a_widened_lookback(pipeline):
     first, second, rebuild = runs[:3]
     assert first["full_refresh"] and first["as_of_date"] == pipeline["earlier"]
     assert not second["full_refresh"] and second["as_of_date"] == pipeline["as_of"]
-    # three skipped days between the two runs widen the default lookback of 3
-    assert second["late_arrival_days"] == 3 + (pipeline["as_of"] - pipeline["earlier"]).days - 1
+    # the days skipped between the two runs widen the lookback
+    skipped = (pipeline["as_of"] - pipeline["earlier"]).days - 1
+    assert second["late_arrival_days"] == LATE_ARRIVAL_DAYS + skipped
     assert rebuild["full_refresh"] and "requested" in rebuild["reason"]
 
 
