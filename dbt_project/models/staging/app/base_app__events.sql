@@ -22,7 +22,7 @@ landed_db_events as (
         {%- for column in source_columns('app__events') %}
         {%- if column == 'properties' %}
         -- JSON null is no properties, as an absent or null field in an event file
-        nullif(properties, 'null'::jsonb) as properties,
+        nullif(properties, cast('null' as jsonb)) as properties,
         {%- else %}
         {{ column }},
         {%- endif %}
@@ -113,6 +113,10 @@ validated as (
 -- reasons closes the order only to have the parallel workers compute it below the
 -- sort (2M rows); it never breaks a tie between rows that differ
 -- staging counts each event id once: its first accepted landed copy
-{{ classify_landed_rows('validated', '_loaded_at, _batch_id, origin, _file_name, _line_number, reasons', '_loaded_at, _batch_id, origin, _file_name, _line_number') }}
+{{ classify_landed_rows(
+    'validated',
+    '_loaded_at, _batch_id, origin, _file_name, _line_number, reasons',
+    '_loaded_at, _batch_id, origin, _file_name, _line_number'
+) }}
 
 select * from final
