@@ -43,7 +43,8 @@ compared as (
             when period_zero.tenant_id is null then 'cohort has no period 0 row'
             when not coalesce(retention_cohorts.retained_users <= retention_cohorts.cohort_size, false)
                 then 'retained_users exceeds cohort_size (or is null)'
-            when retention_cohorts.cohort_size is distinct from period_zero.period_zero_cohort_size
+            -- in parentheses: sqlfluff's postgres grammar does not read `is distinct from` bare in a case branch
+            when (retention_cohorts.cohort_size is distinct from period_zero.period_zero_cohort_size)
                 then 'cohort_size differs from the period 0 cohort_size'
         end as violation
     from retention_cohorts

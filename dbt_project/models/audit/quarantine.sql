@@ -78,11 +78,12 @@ quarantined_file_events as (
         'event_files' as table_name,
         case
             when jsonb_typeof(event_file_lines.record) = 'object' then event_file_lines.record
-            else jsonb_build_object(
-                'file', event_file_lines._file_name,
-                'line_number', event_file_lines._line_number,
-                'line', coalesce(event_file_lines._line, cast(event_file_lines.record as text))
-            )
+            else
+                jsonb_build_object(
+                    'file', event_file_lines._file_name,
+                    'line_number', event_file_lines._line_number,
+                    'line', coalesce(event_file_lines._line, cast(event_file_lines.record as text))
+                )
         end as record,
         events.reasons,
         events._batch_id as batch_id,

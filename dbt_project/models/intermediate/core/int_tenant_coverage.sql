@@ -39,26 +39,34 @@ payment_attempts as (
 
 activity_starts as (
 
-    select tenant_id, min(signup_at) as first_at
+    select
+        tenant_id,
+        min(signup_at) as first_at
     from users
     where signup_at < {{ as_of_end() }}
     group by tenant_id
 
     union all
 
-    select tenant_id, min(occurred_at) as first_at
+    select
+        tenant_id,
+        min(occurred_at) as first_at
     from sessionized_events
     group by tenant_id
 
     union all
 
-    select tenant_id, min(valid_from) as first_at
+    select
+        tenant_id,
+        min(valid_from) as first_at
     from subscription_states
     group by tenant_id
 
     union all
 
-    select tenant_id, min(created_at) as first_at
+    select
+        tenant_id,
+        min(created_at) as first_at
     from payment_attempts
     group by tenant_id
 

@@ -161,8 +161,9 @@ later_step_events as materialized (
         on step_events_with_entry.funnel_name = funnel_windows.funnel_name
     where step_events_with_entry.step_number > 1
         and step_events_with_entry.occurred_at >= step_events_with_entry.entered_at
-        and step_events_with_entry.occurred_at
-            <= step_events_with_entry.entered_at + funnel_windows.window_days * interval '1 day'
+        and step_events_with_entry.occurred_at <= (
+            step_events_with_entry.entered_at + funnel_windows.window_days * interval '1 day'
+        )
 
 ),
 

@@ -52,8 +52,8 @@ states as (
     from day_ends
     inner join customer_versions
         on day_ends.tenant_id = customer_versions.tenant_id
+        and day_ends.day_end_at > customer_versions.created_at
         and {{ snapshot_valid_at('day_ends.day_end_at', 'customer_versions') }}
-        and customer_versions.created_at < day_ends.day_end_at
 
 ),
 

@@ -28,9 +28,15 @@ proposals as (
 
 crm_rows as (
 
-    select tenant_id, created_at from leads
+    select
+        tenant_id,
+        created_at
+    from leads
     union all
-    select tenant_id, created_at from proposals
+    select
+        tenant_id,
+        created_at
+    from proposals
 
 ),
 
@@ -45,19 +51,27 @@ first_crm_dates as (
 
 ),
 
+sales_tenants as (
+
+    -- every tenant with a covered range or a CRM row
+    select tenant_id
+    from tenant_coverage
+    where covered_from_date is not null
+    union
+    select tenant_id
+    from first_crm_dates
+
+),
+
 sales_series as (
 
-    -- every tenant with a covered range or a CRM row, starting at the earlier of the two
+    -- each starting at the earlier of its covered start and its first CRM row (tenant_spine takes the least)
     select
-        tenants.tenant_id,
+        sales_tenants.tenant_id,
         first_crm_dates.first_crm_date as start_date
-    from (
-        select tenant_id from tenant_coverage where covered_from_date is not null
-        union
-        select tenant_id from first_crm_dates
-    ) as tenants
+    from sales_tenants
     left join first_crm_dates
-        on tenants.tenant_id = first_crm_dates.tenant_id
+        on sales_tenants.tenant_id = first_crm_dates.tenant_id
 
 ),
 

@@ -116,7 +116,9 @@ final as (
         cast(coalesce(user_payments.payments_succeeded, 0) as integer) as payments_succeeded,
         {{ cents_to_money('coalesce(user_payments.revenue_cents, 0)') }} as lifetime_revenue,
         {{ cents_to_money('coalesce(user_refunds.refund_cents, 0)') }} as lifetime_refunds,
-        {{ cents_to_money('coalesce(user_payments.revenue_cents, 0) - coalesce(user_refunds.refund_cents, 0)') }} as lifetime_net_revenue
+        {{ cents_to_money(
+            'coalesce(user_payments.revenue_cents, 0) - coalesce(user_refunds.refund_cents, 0)'
+        ) }} as lifetime_net_revenue
     from users
     left join user_activity_spans
         on users.tenant_id = user_activity_spans.tenant_id

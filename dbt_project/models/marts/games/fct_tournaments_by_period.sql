@@ -35,19 +35,27 @@ first_tournament_dates as (
 
 ),
 
+tournament_tenants as (
+
+    -- every tenant with a covered range or a tournament
+    select tenant_id
+    from tenant_coverage
+    where covered_from_date is not null
+    union
+    select tenant_id
+    from first_tournament_dates
+
+),
+
 tournament_series as (
 
-    -- every tenant with a covered range or a tournament, from the earlier of the two
+    -- each starting at the earlier of its covered start and its first tournament (tenant_spine takes the least)
     select
-        tenants.tenant_id,
+        tournament_tenants.tenant_id,
         first_tournament_dates.first_tournament_date as start_date
-    from (
-        select tenant_id from tenant_coverage where covered_from_date is not null
-        union
-        select tenant_id from first_tournament_dates
-    ) as tenants
+    from tournament_tenants
     left join first_tournament_dates
-        on tenants.tenant_id = first_tournament_dates.tenant_id
+        on tournament_tenants.tenant_id = first_tournament_dates.tenant_id
 
 ),
 
@@ -78,8 +86,8 @@ tournament_periods as (
     from periods
     inner join tournaments
         on periods.tenant_id = tournaments.tenant_id
-        and tournaments.counted_date >= periods.period_start
-        and tournaments.counted_date < periods.period_end
+        and periods.period_start <= tournaments.counted_date
+        and periods.period_end > tournaments.counted_date
 
 ),
 

@@ -154,25 +154,41 @@ daily_mrr_changes as (
 
 rolling_window_changes as (
 
-    select tenant_id, activity_date as change_date, 1 as wau_change, 0 as mau_change
+    select
+        tenant_id,
+        activity_date as change_date,
+        1 as wau_change,
+        0 as mau_change
     from user_activity
     where previous_activity_date is null or activity_date - previous_activity_date >= 7
 
     union all
 
-    select tenant_id, activity_date + 7 as change_date, -1 as wau_change, 0 as mau_change
+    select
+        tenant_id,
+        activity_date + 7 as change_date,
+        -1 as wau_change,
+        0 as mau_change
     from user_activity
     where next_activity_date is null or next_activity_date - activity_date >= 7
 
     union all
 
-    select tenant_id, activity_date as change_date, 0 as wau_change, 1 as mau_change
+    select
+        tenant_id,
+        activity_date as change_date,
+        0 as wau_change,
+        1 as mau_change
     from user_activity
     where previous_activity_date is null or activity_date - previous_activity_date >= 30
 
     union all
 
-    select tenant_id, activity_date + 30 as change_date, 0 as wau_change, -1 as mau_change
+    select
+        tenant_id,
+        activity_date + 30 as change_date,
+        0 as wau_change,
+        -1 as mau_change
     from user_activity
     where next_activity_date is null or next_activity_date - activity_date >= 30
 
@@ -180,12 +196,20 @@ rolling_window_changes as (
 
 conversion_window_changes as (
 
-    select tenant_id, signup_date as change_date, 1 as signups_30d_change, 0 as converted_30d_change
+    select
+        tenant_id,
+        signup_date as change_date,
+        1 as signups_30d_change,
+        0 as converted_30d_change
     from signups
 
     union all
 
-    select tenant_id, signup_date + 30 as change_date, -1 as signups_30d_change, 0 as converted_30d_change
+    select
+        tenant_id,
+        signup_date + 30 as change_date,
+        -1 as signups_30d_change,
+        0 as converted_30d_change
     from signups
 
     union all
@@ -200,7 +224,11 @@ conversion_window_changes as (
 
     union all
 
-    select tenant_id, signup_date + 30 as change_date, 0 as signups_30d_change, -1 as converted_30d_change
+    select
+        tenant_id,
+        signup_date + 30 as change_date,
+        0 as signups_30d_change,
+        -1 as converted_30d_change
     from signups
     where first_active_date <= signup_date + 29
 

@@ -38,19 +38,36 @@ first_entries as (
 
 ),
 
+tenants as (
+
+    -- every tenant with a covered range or an entry
+    select tenant_id
+    from tenant_coverage
+    where covered_from_date is not null
+
+    union
+
+    select tenant_id
+    from first_entries
+
+),
+
+funnels as (
+
+    select distinct funnel_name
+    from funnel_definitions
+
+),
+
 funnel_series as (
 
-    -- every tenant with a covered range or an entry × every funnel of the seed
+    -- every tenant × every funnel of the seed
     select
         tenants.tenant_id,
         funnels.funnel_name,
         first_entries.first_entry_week as start_date
-    from (
-        select tenant_id from tenant_coverage where covered_from_date is not null
-        union
-        select tenant_id from first_entries
-    ) as tenants
-    cross join (select distinct funnel_name from funnel_definitions) as funnels
+    from tenants
+    cross join funnels
     left join first_entries
         on tenants.tenant_id = first_entries.tenant_id
         and funnels.funnel_name = first_entries.funnel_name

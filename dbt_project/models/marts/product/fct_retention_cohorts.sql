@@ -47,12 +47,18 @@ customer_milestones as (
 
 cohorts as (
 
-    select tenant_id, 'week' as cohort_grain, period_start as cohort_start
+    select
+        tenant_id,
+        'week' as cohort_grain,
+        period_start as cohort_start
     from weeks
 
     union all
 
-    select tenant_id, 'month' as cohort_grain, period_start as cohort_start
+    select
+        tenant_id,
+        'month' as cohort_grain,
+        period_start as cohort_start
     from months
 
 ),
@@ -123,14 +129,17 @@ user_activity_periods as (
         cohort_users.cohort_grain,
         cohort_users.cohort_start,
         cohort_users.user_id,
-        {{ periods_between('cohort_users.cohort_grain', 'cohort_users.cohort_start', 'user_activity.activity_date') }} as period_number,
+        {{ periods_between(
+            'cohort_users.cohort_grain', 'cohort_users.cohort_start', 'user_activity.activity_date'
+        ) }} as period_number,
         sum(user_activity.sessions_started) as sessions_started
     from cohort_users
     inner join user_activity
         on cohort_users.tenant_id = user_activity.tenant_id
         and cohort_users.user_id = user_activity.user_id
         and user_activity.activity_date >= cohort_users.cohort_start
-    group by 1, 2, 3, 4, 5
+    -- grouped by position: period_number is a macro expression
+    group by 1, 2, 3, 4, 5  -- noqa: AM06
 
 ),
 
@@ -154,7 +163,9 @@ period_revenue as (
         cohort_users.tenant_id,
         cohort_users.cohort_grain,
         cohort_users.cohort_start,
-        {{ periods_between('cohort_users.cohort_grain', 'cohort_users.cohort_start', 'payment_attempts.succeeded_date') }} as period_number,
+        {{ periods_between(
+            'cohort_users.cohort_grain', 'cohort_users.cohort_start', 'payment_attempts.succeeded_date'
+        ) }} as period_number,
         sum(payment_attempts.amount_cents) as revenue_cents
     from cohort_users
     inner join payment_attempts
@@ -162,7 +173,8 @@ period_revenue as (
         and cohort_users.user_id = payment_attempts.user_id
         and payment_attempts.is_succeeded
         and payment_attempts.succeeded_date >= cohort_users.cohort_start
-    group by 1, 2, 3, 4
+    -- grouped by position: period_number is a macro expression
+    group by 1, 2, 3, 4  -- noqa: AM06
 
 ),
 
@@ -180,7 +192,8 @@ period_conversions as (
         count(*) as converted_users
     from cohort_users
     where first_paid_date is not null
-    group by 1, 2, 3, 4
+    -- grouped by position: period_number is a macro expression
+    group by 1, 2, 3, 4  -- noqa: AM06
 
 ),
 
@@ -219,7 +232,10 @@ joined as (
         and started_cohort_periods.cohort_start = period_conversions.cohort_start
         and started_cohort_periods.period_number = period_conversions.period_number
     window cohort_periods_to_date as (
-        partition by started_cohort_periods.tenant_id, started_cohort_periods.cohort_grain, started_cohort_periods.cohort_start
+        partition by
+            started_cohort_periods.tenant_id,
+            started_cohort_periods.cohort_grain,
+            started_cohort_periods.cohort_start
         order by started_cohort_periods.period_number
         rows between unbounded preceding and current row
     )
@@ -237,9 +253,13 @@ final as (
         cast(cohort_size as integer) as cohort_size,
         cast(retained_users as integer) as retained_users,
         {{ safe_rate('retained_users', 'cohort_size') }} as retention_rate,
-        cast(round(sessions_started / nullif(cast(cohort_size as numeric), 0), 4) as numeric(12, 4)) as avg_sessions_per_user,
+        cast(
+            round(sessions_started / nullif(cast(cohort_size as numeric), 0), 4) as numeric(12, 4)
+        ) as avg_sessions_per_user,
         {{ cents_to_money('revenue_cents') }} as revenue,
-        {{ cents_to_money('cumulative_revenue_cents / nullif(cast(cohort_size as numeric), 0)') }} as cumulative_revenue_per_user,
+        {{ cents_to_money(
+            'cumulative_revenue_cents / nullif(cast(cohort_size as numeric), 0)'
+        ) }} as cumulative_revenue_per_user,
         {{ safe_rate('converted_users', 'cohort_size') }} as paid_conversion_rate
     from joined
 

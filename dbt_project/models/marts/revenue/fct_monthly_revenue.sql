@@ -118,7 +118,9 @@ final as (
         cast(reactivated_customers as integer) as reactivated_customers,
         {{ safe_rate('churned_customers', 'starting_paying_customers') }} as logo_churn_rate,
         {{ safe_rate('contraction_mrr + churned_mrr', 'starting_mrr') }} as gross_mrr_churn_rate,
-        {{ safe_rate('starting_mrr + expansion_mrr - contraction_mrr - churned_mrr', 'starting_mrr', 'numeric(9, 4)') }} as net_mrr_retention_rate,
+        {{ safe_rate(
+            'starting_mrr + expansion_mrr - contraction_mrr - churned_mrr', 'starting_mrr', 'numeric(9, 4)'
+        ) }} as net_mrr_retention_rate,
         cast(round(ending_mrr / nullif(paying_customers, 0), 2) as numeric(14, 2)) as arpu,
         cast(
             round(

@@ -1,3 +1,11 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['tenant_id', 'as_of_date'],
+    on_schema_change='fail',
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where as_of_date >= {{ incremental_window_start() }}{% endif %}",
+) }}
+
 {#- The CRM customer book per tenant and day (METRICS.md
     fct_customer_health_daily), from the snapshot snp_crm__customers through
     int_customer_states_daily. Rows: every date of the tenant's covered range
@@ -8,27 +16,31 @@
     A date's row is a function of the snapshot versions with updated_at before
     the end of that date only. A version first captured by the run of as-of
     date D was not visible to the run of the day before, so (unless it landed
-    late) its updated_at is after the end of D − 1: it changes dates from D on,
-    which that run rebuilds. Daily incremental runs and a full refresh
-    therefore give the same rows; a version that lands late is caught by the
-    late_arrival_days window like any late row, or by the weekly full refresh.
-    Dates before the snapshot's first run see only the versions that were
-    still current at that run: the snapshot keeps history from its first run on.
+    late) its updated_at is after the end of D − 1 and it changes dates from D
+    on only. Dates before the snapshot's first run see only the versions that
+    were still current at that run: the snapshot keeps history from its first
+    run on.
 
     total_customers, avg_health_score and the bands cover the customers in the
     book (status onboarding, active or at_risk); churned_this_month = status
     churned with churned_at from the 1st of the date's month to the end of the
-    date. Incremental (delete+insert on the grain): a run rebuilds the dates
-    from incremental_window_start on; a tenant the table does not hold yet is
-    built over its whole covered range. -#}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['tenant_id', 'as_of_date'],
-        on_schema_change='fail',
-    )
-}}
+    date.
+
+    Incremental (delete+insert on the grain), so that daily runs give exactly
+    the rows of a full refresh: every date is computed (a few rows per tenant
+    and day) and a run writes
+    - the dates from incremental_window_start on (the as-of date − var
+      late_arrival_days, widened by the DAG after skipped days); a pre-hook
+      first deletes the table's rows from that date on, so a rerun of an
+      earlier date leaves no later rows behind;
+    - any older date whose computed row differs from the table's: a snapshot
+      version that landed late, or a tenant the table does not hold yet. -#}
+
+{#- the contract's columns, in order: the rows computed, held and compared -#}
+{%- set columns = [
+    'tenant_id', 'as_of_date', 'total_customers', 'active', 'onboarding', 'at_risk', 'churned_this_month',
+    'avg_health_score', 'healthy', 'stable', 'at_risk_band', 'critical', 'churned',
+] %}
 
 with
 
@@ -41,41 +53,6 @@ days as (
 customer_states as (
 
     select * from {{ ref('int_customer_states_daily') }}
-
-),
-
-{% if is_incremental() %}
-built_tenants as (
-
-    select distinct tenant_id
-    from {{ this }}
-
-),
-{% endif %}
-
-window_days as (
-
-    -- the incremental window; a tenant the table does not hold yet gets its whole covered range
-    select
-        days.tenant_id,
-        days.period_start as as_of_date
-    from days
-    {%- if is_incremental() %}
-    left join built_tenants
-        on days.tenant_id = built_tenants.tenant_id
-    where {{ in_incremental_window('days.period_start', 'as_of_date') }}
-        or built_tenants.tenant_id is null
-    {%- endif %}
-
-),
-
-window_states as (
-
-    select customer_states.*
-    from customer_states
-    inner join window_days
-        on customer_states.tenant_id = window_days.tenant_id
-        and customer_states.as_of_date = window_days.as_of_date
 
 ),
 
@@ -95,7 +72,7 @@ daily_book as (
         count(*) filter (where is_current_customer and health_band = 'at_risk') as at_risk_band,
         count(*) filter (where is_current_customer and health_band = 'critical') as critical,
         count(*) filter (where status = 'churned') as churned
-    from window_states
+    from customer_states
     group by tenant_id, as_of_date
 
 ),
@@ -103,8 +80,8 @@ daily_book as (
 joined as (
 
     select
-        window_days.tenant_id,
-        window_days.as_of_date,
+        days.tenant_id,
+        days.period_start as as_of_date,
         coalesce(daily_book.total_customers, 0) as total_customers,
         coalesce(daily_book.active, 0) as active,
         coalesce(daily_book.onboarding, 0) as onboarding,
@@ -116,14 +93,14 @@ joined as (
         coalesce(daily_book.at_risk_band, 0) as at_risk_band,
         coalesce(daily_book.critical, 0) as critical,
         coalesce(daily_book.churned, 0) as churned
-    from window_days
+    from days
     left join daily_book
-        on window_days.tenant_id = daily_book.tenant_id
-        and window_days.as_of_date = daily_book.as_of_date
+        on days.tenant_id = daily_book.tenant_id
+        and days.period_start = daily_book.as_of_date
 
 ),
 
-final as (
+computed as (
 
     select
         cast(tenant_id as text) as tenant_id,
@@ -140,6 +117,45 @@ final as (
         cast(critical as integer) as critical,
         cast(churned as integer) as churned
     from joined
+
+),
+
+built_rows as (
+
+    -- the rows the table holds (none on a full refresh)
+    select
+        {{ columns | join(',\n        ') }}
+    {%- if is_incremental() %}
+    from {{ this }}
+    {%- else %}
+    from computed
+    where false
+    {%- endif %}
+
+),
+
+changed_rows as (
+
+    select
+        {{ columns | join(',\n        ') }}
+    from computed
+    except
+    select
+        {{ columns | join(',\n        ') }}
+    from built_rows
+
+),
+
+final as (
+
+    select
+        {{ columns | join(',\n        ') }}
+    from computed
+    where {{ in_incremental_window('as_of_date') }}
+    union
+    select
+        {{ columns | join(',\n        ') }}
+    from changed_rows
 
 )
 

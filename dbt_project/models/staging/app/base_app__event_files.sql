@@ -79,7 +79,7 @@ extracted as (
         {%- for field in text_fields %}
         record ->> '{{ field }}' as {{ field }},
         {%- endfor %}
-        nullif(record -> 'properties', 'null'::jsonb) as properties,
+        nullif(record -> 'properties', cast('null' as jsonb)) as properties,
         record ->> 'country' as country_text,
         {%- for field in timestamp_fields %}
         record ->> '{{ field }}' as {{ field }}_text,
@@ -97,9 +97,9 @@ typed as (
 
     select
         extracted.*,
-        case when char_length(country_text) <= 2 then cast(country_text as char(2)) end as country,
+        case when char_length(extracted.country_text) <= 2 then cast(extracted.country_text as char(2)) end as country,
         {%- for field in timestamp_fields %}
-        parsed_timestamps.{{ field }}{{ ',' if not loop.last }}
+        parsed_timestamps.{{ field }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from extracted
     -- a function call in from is evaluated once per line, where a plain expression would be
@@ -117,14 +117,17 @@ checked as (
     select
         typed.*,
         coalesce(
-            not is_json_object
+            not typed.is_json_object
             -- an object or array is no text value (the prefix test spares most jsonb lookups)
             {%- for field in text_fields %}
-            or (left({{ field }}, 1) in ('{', '[') and jsonb_typeof(record -> '{{ field }}') in ('object', 'array'))
+            or (
+                left(typed.{{ field }}, 1) in ('{', '[')
+                and jsonb_typeof(typed.record -> '{{ field }}') in ('object', 'array')
+            )
             {%- endfor %}
-            or (country_text is not null and country is null)
+            or (typed.country_text is not null and typed.country is null)
             {%- for field in timestamp_fields %}
-            or ({{ field }}_text is not null and {{ field }} is null)
+            or (typed.{{ field }}_text is not null and typed.{{ field }} is null)
             {%- endfor %},
             false
         ) as is_malformed

@@ -50,7 +50,7 @@ landed_db_events as (
         {%- for column in source_columns('app__events') %}
         {%- if column == 'properties' %}
         -- JSON null is no properties, as an absent or null field in an event file
-        nullif(properties, 'null'::jsonb) as properties,
+        nullif(properties, cast('null' as jsonb)) as properties,
         {%- else %}
         {{ column }},
         {%- endif %}
@@ -205,6 +205,10 @@ final as (
 
 )
 {% else %}
-{{ classify_landed_rows('validated', '_loaded_at, _batch_id, origin, _file_name, _line_number, reasons', '_loaded_at, _batch_id, origin, _file_name, _line_number') }}
+{{ classify_landed_rows(
+    'validated',
+    '_loaded_at, _batch_id, origin, _file_name, _line_number, reasons',
+    '_loaded_at, _batch_id, origin, _file_name, _line_number'
+) }}
 {% endif %}
 select * from final

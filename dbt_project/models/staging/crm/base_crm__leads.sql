@@ -56,6 +56,10 @@ validated as (
 ),
 
 -- staging keeps the latest accepted version of each id
-{{ classify_landed_rows('validated', '_loaded_at, _batch_id', 'updated_at desc, _loaded_at desc, _batch_id desc, _row_hash') }}
+{{ classify_landed_rows(
+    'validated',
+    '_loaded_at, _batch_id',
+    'updated_at desc, _loaded_at desc, _batch_id desc, _row_hash'
+) }}
 
 select * from final
