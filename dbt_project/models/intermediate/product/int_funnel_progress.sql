@@ -6,17 +6,9 @@
     indexes=[{'columns': ['tenant_id', 'funnel_name', 'entity_type', 'entity_id']}],
 ) }}
 
-{#- The funnels' windows, as literals for the incremental bounds below (read at run time). -#}
-{%- set funnel_windows_days = {} -%}
-{%- if execute and is_incremental() -%}
-    {%- set windows = run_query("select funnel_name, max(window_days) from " ~ ref('funnel_definitions') ~ " group by funnel_name order by funnel_name") -%}
-    {%- for row in windows.rows -%}
-        {%- do funnel_windows_days.update({row[0]: row[1] | int}) -%}
-    {%- endfor -%}
-{%- endif -%}
-{%- set window_start -%}
-    cast({{ incremental_window_start() }} as timestamp) at time zone 'UTC'
-{%- endset %}
+{#- the funnels' windows as literals for the incremental bounds below -#}
+{%- set funnel_windows_days = funnel_window_days() if is_incremental() else {} -%}
+{%- set window_start -%}cast({{ incremental_window_start() }} as timestamp) at time zone 'UTC'{%- endset %}
 
 {#- Funnel progress (METRICS.md fct_funnel_steps), for every funnel of the seed
     funnel_definitions: an entity enters at its first step-1 event; it reaches step

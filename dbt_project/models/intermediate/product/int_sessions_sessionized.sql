@@ -21,9 +21,7 @@
     a user at the same instant are one block: which of them carries
     is_session_start is arbitrary, nothing else depends on their order. -#}
 
-{%- set window_start -%}
-    cast({{ incremental_window_start() }} as timestamp) at time zone 'UTC'
-{%- endset %}
+{%- set window_start -%}cast({{ incremental_window_start() }} as timestamp) at time zone 'UTC'{%- endset %}
 
 with
 

@@ -19,23 +19,39 @@
 
 with
 
+-- the sessions with an event in the incremental window (none on a full refresh)
+touched_sessions as (
+
+    select distinct
+        recent_events.tenant_id,
+        recent_events.user_id,
+        recent_events.session_started_at
+    from {{ ref('int_sessions_sessionized') }} as recent_events
+    where
+        {{ is_incremental() }}
+        and recent_events.event_date >= {{ incremental_window_start() }}
+        and recent_events.session_started_at is not null
+
+),
+
 sessionized_events as (
 
-    select * from {{ ref('int_sessions_sessionized') }}
-    {%- if is_incremental() %}
-    -- every event of a session that has an event in the window (sessions start at their first event)
+    -- a full refresh reads every event; an incremental run every event of the touched sessions
+    -- (sessions start at their first event)
+    select sessionized.*
+    from {{ ref('int_sessions_sessionized') }} as sessionized
     where
-        (tenant_id, user_id, session_started_at) in (
-            select tenant_id, user_id, session_started_at
-            from {{ ref('int_sessions_sessionized') }}
-            where event_date >= {{ incremental_window_start() }} and session_started_at is not null
+        not {{ is_incremental() }}
+        or (
+            (sessionized.tenant_id, sessionized.user_id, sessionized.session_started_at) in (
+                select
+                    touched_sessions.tenant_id,
+                    touched_sessions.user_id,
+                    touched_sessions.session_started_at
+                from touched_sessions
+            )
+            and sessionized.occurred_at >= (select min(earliest.session_started_at) from touched_sessions as earliest)
         )
-        and occurred_at >= (
-            select min(session_started_at)
-            from {{ ref('int_sessions_sessionized') }}
-            where event_date >= {{ incremental_window_start() }}
-        )
-    {%- endif %}
 
 ),
 

@@ -88,7 +88,8 @@ extracted as (
         _loaded_at
     from event_file_lines
     {%- if is_incremental() %}
-    where _batch_id = any(array(select new_batches.batch_id from new_batches))  -- an index scan per batch
+    -- = any(array(...)): an index scan per new batch
+    where _batch_id = any(array(select new_batches.batch_id from new_batches))
     {%- endif %}
 
 ),

@@ -40,7 +40,11 @@ new_batches as (
     from {{ ref('base_audit__batches') }} as batches
     where
         batches.as_of_date <= {{ as_of_date() }}
-        and not exists (select 1 from {{ this }} as landed where landed._batch_id = batches.batch_id)
+        and not exists (
+            select 1
+            from {{ this }} as landed
+            where landed._batch_id = batches.batch_id
+        )
 
 ),
 {% endif %}
@@ -59,10 +63,12 @@ landed_db_events as (
         _loaded_at
     from {{ source('raw', 'app__events') }}
     -- rows received after the as-of date are not visible: reruns of a past date see the same rows
-    where received_at < {{ as_of_end() }}
-    {%- if is_incremental() %}
-        and _batch_id = any(array(select new_batches.batch_id from new_batches))  -- an index scan per batch
-    {%- endif %}
+    where
+        received_at < {{ as_of_end() }}
+        {%- if is_incremental() %}
+        -- = any(array(...)): an index scan per new batch
+        and _batch_id = any(array(select new_batches.batch_id from new_batches))
+        {%- endif %}
 
 ),
 
@@ -75,10 +81,11 @@ event_files as (
 landed_file_events as (
 
     select * from event_files
-    where is_visible
-    {%- if is_incremental() %}
-        and _batch_id = any(array(select new_batches.batch_id from new_batches))  -- an index scan per batch
-    {%- endif %}
+    where
+        is_visible
+        {%- if is_incremental() %}
+        and _batch_id = any(array(select new_batches.batch_id from new_batches))
+        {%- endif %}
 
 ),
 
