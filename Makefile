@@ -38,8 +38,10 @@ bench: install
 ui: install
 	$(BIN)/meridian ui
 
+# the same checks as tests/test_lint.py (part of `make test`)
 lint: install
 	$(BIN)/ruff check dags include plugins tests
+	$(BIN)/sqlfluff lint dbt_project/models dbt_project/tests dbt_project/snapshots --processes 2 --disable-progress-bar
 
 warehouse-start: install
 	$(BIN)/meridian warehouse start
