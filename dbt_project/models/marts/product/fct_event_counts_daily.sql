@@ -22,10 +22,9 @@
     that day on, so a rerun of an earlier date leaves no later rows behind. A
     (tenant, event_type, platform) series the table does not hold yet (a new event
     type or platform) is built over the whole covered range, so its zero rows
-    before the window exist as after a full refresh. An older day whose event count
-    no longer matches the table's (an event that arrived later than the window) is
-    rebuilt too: counting the events per day is cheap next to the distinct users
-    per type and platform. -#}
+    before the window exist as after a full refresh. An event that arrives later
+    than the window is counted by the next full refresh (weekly): an incremental
+    run reads only the window's events (an index range on event_date). -#}
 
 with
 
@@ -53,24 +52,12 @@ keyed_events as (
 
 ),
 
-tenant_combinations as (
+window_events as (
 
-    select distinct
-        tenant_id,
-        event_type,
-        platform
+    -- every event on a full refresh; the window's events on an incremental run
+    select keyed_events.*
     from keyed_events
-
-),
-
-daily_totals as (
-
-    select
-        tenant_id,
-        event_date,
-        count(*) as events
-    from keyed_events
-    group by tenant_id, event_date
+    where {{ in_incremental_window('keyed_events.event_date', 'event_date') }}
 
 ),
 
@@ -79,101 +66,91 @@ built_combinations as (
     -- the series already in the table (none on a full refresh: every series is new)
     {%- if is_incremental() %}
     select distinct
-        tenant_id,
-        event_type,
-        platform
-    from {{ this }}
+        built.tenant_id,
+        built.event_type,
+        built.platform
+    from {{ this }} as built
     {%- else %}
     select
-        tenant_id,
-        event_type,
-        platform
-    from tenant_combinations
+        window_events.tenant_id,
+        window_events.event_type,
+        window_events.platform
+    from window_events
     where false
     {%- endif %}
 
 ),
 
-built_daily_totals as (
+tenant_combinations as (
 
-    -- the table's events per day (none on a full refresh)
-    {%- if is_incremental() %}
     select
-        tenant_id,
-        event_date,
-        sum(events) as events
-    from {{ this }}
-    group by tenant_id, event_date
-    {%- else %}
+        window_events.tenant_id,
+        window_events.event_type,
+        window_events.platform
+    from window_events
+    union
     select
-        tenant_id,
-        event_date,
-        events
-    from daily_totals
-    where false
-    {%- endif %}
+        built_combinations.tenant_id,
+        built_combinations.event_type,
+        built_combinations.platform
+    from built_combinations
 
 ),
 
-changed_days as (
+new_combinations as (
 
-    -- days whose event count differs from the table's: events that arrived after
-    -- their day was last built, later than the window (every day on a full refresh)
-    select
-        coalesce(daily_totals.tenant_id, built_daily_totals.tenant_id) as tenant_id,
-        coalesce(daily_totals.event_date, built_daily_totals.event_date) as changed_date
-    from daily_totals
-    full outer join built_daily_totals
-        on daily_totals.tenant_id = built_daily_totals.tenant_id
-        and daily_totals.event_date = built_daily_totals.event_date
-    where coalesce(daily_totals.events, 0) <> coalesce(built_daily_totals.events, 0)
-
-),
-
-combinations_flagged as (
-
+    -- series first seen in the window: built over the whole covered range
     select
         tenant_combinations.tenant_id,
         tenant_combinations.event_type,
-        tenant_combinations.platform,
-        built_combinations.tenant_id is null as is_new_series
+        tenant_combinations.platform
     from tenant_combinations
     left join built_combinations
         on tenant_combinations.tenant_id = built_combinations.tenant_id
         and tenant_combinations.event_type = built_combinations.event_type
         and tenant_combinations.platform = built_combinations.platform
+    where {{ is_incremental() }} and built_combinations.tenant_id is null
 
 ),
 
 day_combination_grid as (
 
-    -- the (day, event_type, platform) rows this run builds
+    -- the (day, event_type, platform) rows this run builds: the window's days of every
+    -- series, every day of a new series
     select
         days.tenant_id,
         days.period_start as event_date,
-        combinations_flagged.event_type,
-        combinations_flagged.platform
+        tenant_combinations.event_type,
+        tenant_combinations.platform
     from days
-    inner join combinations_flagged
-        on days.tenant_id = combinations_flagged.tenant_id
-    left join changed_days
-        on days.tenant_id = changed_days.tenant_id
-        and days.period_start = changed_days.changed_date
+    inner join tenant_combinations
+        on days.tenant_id = tenant_combinations.tenant_id
     where {{ in_incremental_window('days.period_start', 'event_date') }}
-        or combinations_flagged.is_new_series
-        or changed_days.changed_date is not null
+    union
+    select
+        days.tenant_id,
+        days.period_start as event_date,
+        new_combinations.event_type,
+        new_combinations.platform
+    from days
+    inner join new_combinations
+        on days.tenant_id = new_combinations.tenant_id
 
 ),
 
 events_to_count as (
 
+    select window_events.*
+    from window_events
+    union all
+    -- a new series' events before the window (none on a full refresh, which reads them all above)
     select keyed_events.*
     from keyed_events
-    inner join day_combination_grid
-        on keyed_events.tenant_id = day_combination_grid.tenant_id
-        and keyed_events.event_date = day_combination_grid.event_date
-        and keyed_events.event_type = day_combination_grid.event_type
-        and keyed_events.platform = day_combination_grid.platform
+    inner join new_combinations
+        on keyed_events.tenant_id = new_combinations.tenant_id
+        and keyed_events.event_type = new_combinations.event_type
+        and keyed_events.platform = new_combinations.platform
+    where not ({{ in_incremental_window('keyed_events.event_date', 'event_date') }})
 
 ),
 

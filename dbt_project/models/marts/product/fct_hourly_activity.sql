@@ -20,11 +20,13 @@
     from incremental_window_start on (the as-of date − var late_arrival_days, which
     the DAG widens after skipped days; a pre-hook first deletes the table's rows
     from that day on, so a rerun of an earlier date leaves no later rows behind), of
-    older days whose event, session-start or signup count no longer matches the
-    table's (an event that arrived later than the window; a user who signed up long
-    ago but became visible only now, users being read by updated_at), and of the
-    whole covered range of a tenant the table does not hold yet. Counting per day
-    is cheap next to the distinct users per hour. -#}
+    older days whose signup count no longer matches the table's (a user who signed
+    up long ago but became visible only now, users being read by updated_at: the
+    users are few, so this check is cheap), and of the whole covered range of a
+    tenant the table does not hold yet. An event that arrives later than the window
+    is counted by the next full refresh (weekly): an incremental run reads only the
+    window's events and those of the days it rebuilds.
+    -#}
 
 with
 
@@ -90,56 +92,31 @@ tenants_flagged as (
 
 daily_totals as (
 
+    -- signups per day (users are few: every day is compared with the table)
     select
         tenant_id,
-        activity_date,
-        sum(events) as events,
-        sum(sessions_started) as sessions_started,
-        sum(new_users) as new_users
-    from (
-        select
-            tenant_id,
-            event_date as activity_date,
-            count(*) as events,
-            count(*) filter (where is_session_start) as sessions_started,
-            0 as new_users
-        from sessionized_events
-        group by tenant_id, event_date
-
-        union all
-
-        select
-            tenant_id,
-            {{ utc_date('signup_at') }} as activity_date,
-            0 as events,
-            0 as sessions_started,
-            count(*) as new_users
-        from signups
-        group by tenant_id, {{ utc_date('signup_at') }}
-    ) as daily_counts
-    group by tenant_id, activity_date
+        {{ utc_date('signup_at') }} as activity_date,
+        count(*) as new_users
+    from signups
+    group by tenant_id, {{ utc_date('signup_at') }}
 
 ),
 
 built_daily_totals as (
 
-    -- the table's counts per day (none on a full refresh)
+    -- the table's new users per day (none on a full refresh)
     {%- if is_incremental() %}
     select
-        tenant_id,
-        {{ utc_date('hour_start') }} as activity_date,
-        sum(events) as events,
-        sum(sessions_started) as sessions_started,
-        sum(new_users) as new_users
-    from {{ this }}
-    group by tenant_id, {{ utc_date('hour_start') }}
+        built.tenant_id,
+        {{ utc_date('built.hour_start') }} as activity_date,
+        sum(built.new_users) as new_users
+    from {{ this }} as built
+    group by built.tenant_id, {{ utc_date('built.hour_start') }}
     {%- else %}
     select
-        tenant_id,
-        activity_date,
-        events,
-        sessions_started,
-        new_users
+        daily_totals.tenant_id,
+        daily_totals.activity_date,
+        daily_totals.new_users
     from daily_totals
     where false
     {%- endif %}
@@ -148,10 +125,8 @@ built_daily_totals as (
 
 changed_days as (
 
-    -- days whose counts differ from the table's (every day on a full refresh):
-    -- events that arrived after their day was last built (later than the window)
-    -- or sessions they split or joined, and users who became visible late (users
-    -- are read by updated_at)
+    -- days whose signup count differs from the table's: users who became visible late
+    -- (every day with signups on a full refresh)
     select
         coalesce(daily_totals.tenant_id, built_daily_totals.tenant_id) as tenant_id,
         coalesce(daily_totals.activity_date, built_daily_totals.activity_date) as changed_date
@@ -159,10 +134,7 @@ changed_days as (
     full outer join built_daily_totals
         on daily_totals.tenant_id = built_daily_totals.tenant_id
         and daily_totals.activity_date = built_daily_totals.activity_date
-    where
-        coalesce(daily_totals.events, 0) <> coalesce(built_daily_totals.events, 0)
-        or coalesce(daily_totals.sessions_started, 0) <> coalesce(built_daily_totals.sessions_started, 0)
-        or coalesce(daily_totals.new_users, 0) <> coalesce(built_daily_totals.new_users, 0)
+    where coalesce(daily_totals.new_users, 0) <> coalesce(built_daily_totals.new_users, 0)
 
 ),
 
@@ -207,6 +179,8 @@ events_to_count as (
     inner join days_to_build
         on sessionized_events.tenant_id = days_to_build.tenant_id
         and sessionized_events.event_date = days_to_build.period_start
+    -- = any(array(...)): an index scan of the days to build, not of every event
+    where sessionized_events.event_date = any(array(select distinct rebuilt.period_start from days_to_build as rebuilt))
 
 ),
 
