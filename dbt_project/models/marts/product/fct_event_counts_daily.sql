@@ -40,8 +40,9 @@ sessionized_events as (
 
 ),
 
-keyed_events as (
+keyed_events as not materialized (
 
+    -- inlined where it is used, so each use keeps its own index-friendly predicate
     select
         tenant_id,
         event_date,
@@ -150,7 +151,10 @@ events_to_count as (
         on keyed_events.tenant_id = new_combinations.tenant_id
         and keyed_events.event_type = new_combinations.event_type
         and keyed_events.platform = new_combinations.platform
-    where not ({{ in_incremental_window('keyed_events.event_date', 'event_date') }})
+    where
+        not ({{ in_incremental_window('keyed_events.event_date', 'event_date') }})
+        -- evaluated once: no new series, no scan of the older events
+        and exists (select 1 from new_combinations)
 
 ),
 
