@@ -46,7 +46,7 @@ funnel_windows as (
 
 ),
 
-{% if is_incremental() %}
+{% if is_incremental() and funnel_windows_days %}
 -- entities whose window closed before the lookback: nothing this run adds can change them
 final_entities as (
 
@@ -66,6 +66,10 @@ final_entities as (
 {% endif %}
 step_events as (
 
+    {%- if is_incremental() and funnel_windows_days %}
+    {%- for funnel_name, window_days in funnel_windows_days.items() %}
+    -- {{ funnel_name }}: its step events since the lookback minus its window (a plain bound on
+    -- occurred_at the scan of the events can use), of entities not final yet
     select distinct
         business_events.tenant_id,
         funnel_definitions.funnel_name,
@@ -76,27 +80,28 @@ step_events as (
     from business_events
     inner join funnel_definitions
         on business_events.event_type = funnel_definitions.event_type
-    {%- if is_incremental() %}
     left join final_entities
         on business_events.tenant_id = final_entities.tenant_id
         and funnel_definitions.funnel_name = final_entities.funnel_name
         and business_events.entity_type = final_entities.entity_type
         and business_events.entity_id = final_entities.entity_id
     where
-        final_entities.entity_id is null
-        {%- if funnel_windows_days %}
-        -- the widest window as a plain bound the scan of the events can use
-        and business_events.occurred_at >= {{ window_start }} - interval '{{ funnel_windows_days.values() | max }} days'
-        {%- endif %}
-        and (
-            false
-            {%- for funnel_name, window_days in funnel_windows_days.items() %}
-            or (
-                funnel_definitions.funnel_name = '{{ funnel_name }}'
-                and business_events.occurred_at >= {{ window_start }} - interval '{{ window_days }} days'
-            )
-            {%- endfor %}
-        )
+        funnel_definitions.funnel_name = '{{ funnel_name }}'
+        and business_events.occurred_at >= {{ window_start }} - interval '{{ window_days }} days'
+        and final_entities.entity_id is null
+    {{ 'union all' if not loop.last }}
+    {%- endfor %}
+    {%- else %}
+    select distinct
+        business_events.tenant_id,
+        funnel_definitions.funnel_name,
+        funnel_definitions.step_number,
+        business_events.entity_type,
+        business_events.entity_id,
+        business_events.occurred_at
+    from business_events
+    inner join funnel_definitions
+        on business_events.event_type = funnel_definitions.event_type
     {%- endif %}
 
 ),

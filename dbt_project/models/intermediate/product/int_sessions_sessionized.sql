@@ -3,7 +3,11 @@
     incremental_strategy='delete+insert',
     unique_key='event_date',
     on_schema_change='fail',
-    indexes=[{'columns': ['event_date']}, {'columns': ['tenant_id', 'user_id', 'occurred_at']}],
+    indexes=[
+        {'columns': ['event_date']},
+        {'columns': ['occurred_at']},
+        {'columns': ['tenant_id', 'user_id', 'occurred_at']},
+    ],
     pre_hook="set local work_mem = '256MB'",
 ) }}
 
