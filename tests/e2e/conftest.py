@@ -12,7 +12,7 @@ from __future__ import annotations
 import gzip
 import json
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from pathlib import Path
 
 import psycopg2.extras
@@ -95,11 +95,12 @@ def insert_late_event(sources: dict[str, list[dict]], file_lines, earlier: date)
     one who signed up before that day and has no other event on it, so the
     day's active users grow by exactly one.
     """
-    from datetime import datetime, time as clock, timezone
+    from datetime import datetime
+    from datetime import time as clock
 
     day = earlier - timedelta(days=1)
     active = {(row["tenant_id"], row["user_id"]) for row in sources["events"]
-              if row["occurred_at"] is not None and row["occurred_at"].astimezone(timezone.utc).date() == day}
+              if row["occurred_at"] is not None and row["occurred_at"].astimezone(UTC).date() == day}
     for _name, _number, text in file_lines:
         try:
             value = json.loads(text)
@@ -109,7 +110,7 @@ def insert_late_event(sources: dict[str, list[dict]], file_lines, earlier: date)
             active.add((value.get("tenant_id"), value.get("user_id")))
     user = next(
         row for row in sorted(sources["users"], key=lambda row: (row["tenant_id"], row["id"]))
-        if row["signup_at"] is not None and row["signup_at"].astimezone(timezone.utc).date() < day
+        if row["signup_at"] is not None and row["signup_at"].astimezone(UTC).date() < day
         and (row["tenant_id"], row["id"]) not in active
     )
     event = {
@@ -122,8 +123,8 @@ def insert_late_event(sources: dict[str, list[dict]], file_lines, earlier: date)
         "platform": "ios",
         "app_version": "1.0.0",
         "country": "US",
-        "occurred_at": datetime.combine(day, clock(12, 0), tzinfo=timezone.utc),
-        "received_at": datetime.combine(earlier + timedelta(days=1), clock(9, 0), tzinfo=timezone.utc),
+        "occurred_at": datetime.combine(day, clock(12, 0), tzinfo=UTC),
+        "received_at": datetime.combine(earlier + timedelta(days=1), clock(9, 0), tzinfo=UTC),
     }
     columns = list(event)
     with db.connection("source_app") as conn, conn.cursor() as cur:

@@ -30,7 +30,7 @@ funnel_definitions as (
 
 ),
 
-business_events as (
+business_events as not materialized (
 
     select * from {{ ref('int_business_events') }}
 
