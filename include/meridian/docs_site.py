@@ -19,12 +19,9 @@ loading the plugin in a scheduler or worker costs nothing.
 from __future__ import annotations
 
 import html
-import os
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from meridian.config import settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -32,7 +29,6 @@ if TYPE_CHECKING:
 DOCS_DAG_ID = "transform_warehouse"  # the DAG whose run generates and publishes the docs
 URL_PREFIX = "/dbt-docs"  # where the app is mounted on the Airflow API server
 NAV_NAME = "dbt docs"
-DOCS_FILES = ("index.html", "manifest.json", "catalog.json")
 
 # the page may be framed by the Airflow UI (same origin) and by nothing else
 FRAME_HEADERS = {"Content-Security-Policy": "frame-ancestors 'self'", "X-Content-Type-Options": "nosniff"}
@@ -40,10 +36,10 @@ FRAME_HEADERS = {"Content-Security-Policy": "frame-ancestors 'self'", "X-Content
 
 def docs_dir() -> Path:
     """The folder the transform DAG publishes the docs into: ``MERIDIAN_DBT_DOCS_DIR``, else <state dir>/dbt/docs."""
-    env = os.environ.get("MERIDIAN_DBT_DOCS_DIR")
-    if env:
-        return Path(env).resolve()
-    return settings().state_dir / "dbt" / "docs"
+    # the DAG's own rule, read on each request (imported here: the plugin module stays light to load)
+    from meridian.transform.dbt_run import docs_dir as published_docs_dir
+
+    return published_docs_dir()
 
 
 def docs_file(folder: Path, name: str) -> Path | None:
