@@ -82,7 +82,7 @@ def run_full_chain(as_of: date, env: dict[str, str], log_dir: Path) -> ChainTimi
     try:
         timings = run_chain(as_of, env, log_dir, DAG_CHAIN[:2])
         tenant_ids = seed_schedules(as_of)
-        print(f"    scheduled a monthly revenue_summary for {', '.join(tenant_ids)}")
+        print(f"    scheduled a monthly revenue_summary and a comprehensive report for {', '.join(tenant_ids)}")
         timings.seconds.update(run_chain(as_of, env, log_dir, DAG_CHAIN[2:]).seconds)
     finally:
         sink.stop()
@@ -112,7 +112,8 @@ def batch_totals() -> tuple[int, int, int, int]:
 
 
 def seed_schedules(as_of: date) -> list[str]:
-    """One monthly revenue_summary per tenant, due at the start of the as-of month (so it is due now)."""
+    """Per tenant, a monthly revenue_summary (PDF + CSV, to finance@) and a monthly comprehensive report
+    (every format, to founders@), due at the start of the as-of month (so they are due now)."""
     from meridian.reports.schema import seed_demo_schedules
 
     first_run = datetime.combine(as_of.replace(day=1), dtime.min, tzinfo=UTC)
@@ -122,6 +123,22 @@ def seed_schedules(as_of: date) -> list[str]:
             cur.execute("select distinct id from staging.stg_app__organizations order by id")
             tenants = [row[0] for row in cur.fetchall()]
         seed_demo_schedules(conn, tenants, first_run)
+        with conn.cursor() as cur:
+            for tenant_id in tenants:
+                cur.execute(
+                    """
+                    insert into reporting.scheduled_reports
+                        (tenant_id, name, report_type, frequency, formats, recipients, next_run_at)
+                    select %(tenant)s, %(name)s, 'comprehensive', 'monthly', array['pdf', 'xlsx', 'csv', 'html'],
+                           array[%(recipient)s], %(first_run)s
+                    where not exists (
+                        select 1 from reporting.scheduled_reports
+                        where tenant_id = %(tenant)s and report_type = 'comprehensive'
+                    )
+                    """,
+                    {"tenant": tenant_id, "name": f"Monthly comprehensive report ({tenant_id})",
+                     "recipient": f"founders@{tenant_id}.example.com", "first_run": first_run},
+                )
     return tenants
 
 
