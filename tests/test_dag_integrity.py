@@ -106,3 +106,21 @@ def test_incremental_selector_keeps_every_model_and_the_invariants():
     methods = {(part.get("method"), part.get("value")) for part in definition["union"] if "method" in part}
     assert {("resource_type", "model"), ("resource_type", "seed"), ("resource_type", "snapshot"),
             ("test_type", "singular")} <= methods
+
+
+def test_every_mart_declares_its_grain_as_a_primary_key():
+    """Incremental runs rely on the marts' primary keys instead of running their grain tests."""
+    import yaml
+
+    from meridian.config import settings
+
+    marts = settings().dbt_project_dir / "models" / "marts"
+    declared, models = {}, set()
+    for path in marts.rglob("*.sql"):
+        models.add(path.stem)
+    for path in marts.rglob("*.yml"):
+        for model in (yaml.safe_load(path.read_text()) or {}).get("models", []):
+            keys = [c for c in model.get("constraints", []) if c.get("type") == "primary_key"]
+            if keys:
+                declared[model["name"]] = keys[0]["columns"]
+    assert models and models == set(declared), f"marts without a primary key: {sorted(models - set(declared))}"
