@@ -25,7 +25,10 @@ def test_dbt_build_passes_and_matches_the_dag_run(pipeline):
     statuses = {}
     for node in run_results["results"]:
         statuses[node["status"]] = statuses.get(node["status"], 0) + 1
-    assert set(statuses) <= {"success", "pass"}, statuses
+        if node["status"] == "no-op":  # exposures have nothing to run
+            assert node["unique_id"].startswith("exposure."), node["unique_id"]
+    assert set(statuses) <= {"success", "pass", "no-op"}, statuses
+    assert statuses.get("success", 0) >= 80 and statuses.get("pass", 0) >= 400, statuses
     unit_tests = [node for node in run_results["results"] if node["unique_id"].startswith("unit_test.")]
     assert len(unit_tests) >= 20, f"only {len(unit_tests)} unit tests ran"
     assert snapshot_schema("marts") == pipeline["marts"]
