@@ -154,7 +154,11 @@ events_to_count as (
     where
         not ({{ in_incremental_window('keyed_events.event_date', 'event_date') }})
         -- evaluated once: no new series, no scan of the older events
-        and exists (select 1 from new_combinations as pending where pending.tenant_id is not null)
+        and exists (
+            select 1
+            from new_combinations as pending
+            where pending.tenant_id is not null
+        )
 
 ),
 
