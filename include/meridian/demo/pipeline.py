@@ -201,4 +201,4 @@ def print_summary(as_of: date) -> None:
     print(f"    psql {uri} -c 'select * from marts.fct_monthly_revenue order by 1, 2'")
     print("    make ui            # Airflow UI on http://localhost:8080 with these DAG runs "
           "(password in .meridian/airflow/simple_auth_manager_passwords.json.generated)")
-    print("    open out/reports/  # the rendered PDF and CSV reports; out/mail/ holds the sent messages")
+    print("    open out/reports/  # the rendered reports (PDF, XLSX, CSV, HTML); out/mail/ holds the sent messages")
