@@ -43,37 +43,8 @@ payments as (
 
 ),
 
-tenants as (
-
-    select distinct tenant_id
-    from days
-
-),
-
-built_tenants as (
-
-    -- the tenants already in the table (none on a full refresh: every tenant is new)
-    {%- if is_incremental() %}
-    select distinct tenant_id
-    from {{ this }}
-    {%- else %}
-    select tenant_id
-    from tenants
-    where false
-    {%- endif %}
-
-),
-
-tenants_flagged as (
-
-    select
-        tenants.tenant_id,
-        built_tenants.tenant_id is null as is_new_series
-    from tenants
-    left join built_tenants
-        on tenants.tenant_id = built_tenants.tenant_id
-
-),
+-- the tenants and whether each is new to the table
+{{ tenants_new_to_table() }}
 
 changed_days as (
 
