@@ -62,26 +62,26 @@ def extract_sources():
     @task
     def extract_table(source: str, name: str) -> dict:
         from meridian.extract.run import extract_source_table
-        from meridian.runtime import as_of_date
+        from meridian.runtime import as_of_instant
 
-        return extract_source_table(source, name, as_of_date(get_current_context()))
+        return extract_source_table(source, name, as_of_instant(get_current_context()))
 
     @task
     def load_event_files() -> dict:
         from meridian.extract.run import load_event_files as load
-        from meridian.runtime import as_of_date
+        from meridian.runtime import as_of_instant
 
-        return load(as_of_date(get_current_context()))
+        return load(as_of_instant(get_current_context()))
 
     @task(outlets=[RAW_ASSET])
     def publish_raw() -> str:
-        """Emit the raw asset for this as-of date."""
-        from meridian.runtime import as_of_date_str
+        """Emit the raw asset for this as-of instant (transform_warehouse builds up to the same instant)."""
+        from meridian.runtime import as_of_instant, covered_date
 
         context = get_current_context()
-        as_of = as_of_date_str(context)
-        context["outlet_events"][RAW_ASSET].extra = {"as_of_date": as_of}
-        return as_of
+        as_of = as_of_instant(context)
+        context["outlet_events"][RAW_ASSET].extra = {"as_of": as_of.isoformat(), "as_of_date": covered_date(as_of).isoformat()}
+        return as_of.isoformat()
 
     prepared = prepare_warehouse()
     loads = [

@@ -21,12 +21,13 @@ import logging
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import psycopg2.extensions
 
-from meridian.extract.tables import end_of_day, start_batch
+from meridian.extract.tables import start_batch
+from meridian.runtime import to_instant
 from meridian.warehouse.bootstrap import EVENT_FILES_TABLE
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, bool, list[str | None]]]:
 
 def load_file(
     path: Path,
-    as_of: date,
+    as_of: date | datetime,
     warehouse_conn: psycopg2.extensions.connection,
     archive_dir: Path,
 ) -> FileResult:
@@ -113,7 +114,7 @@ def load_file(
             return FileResult(path.name, checksum, None, 0, 0)
         batch_id, _ = start_batch(
             cur, source="app", table_name="event_files", as_of=as_of, window_start=None,
-            window_end=end_of_day(as_of), file_name=path.name, file_checksum=checksum,
+            window_end=to_instant(as_of), file_name=path.name, file_checksum=checksum,
         )
         buffer = io.StringIO()
         writer = csv.writer(buffer)
@@ -149,7 +150,7 @@ def _archive(path: Path, archive_dir: Path) -> None:
 
 def load_landing_dir(
     landing_dir: Path,
-    as_of: date,
+    as_of: date | datetime,
     warehouse_conn: psycopg2.extensions.connection,
 ) -> list[FileResult]:
     """Load every pending file of ``landing_dir`` (each in its own transaction)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import psycopg2
@@ -24,8 +24,8 @@ def prepare_warehouse() -> None:
         ensure_warehouse(conn)
 
 
-def extract_source_table(source: str, name: str, as_of: date) -> dict:
-    """Extract one SOURCES.md table for ``as_of``; returns the batch as a dict (for XCom and logs)."""
+def extract_source_table(source: str, name: str, as_of: date | datetime) -> dict:
+    """Extract one SOURCES.md table up to the as-of instant ``as_of``; returns the batch as a dict (for XCom and logs)."""
     table = source_table(source, name)
     conn_id = SOURCE_CONNECTIONS[source]
     with db.connection(conn_id) as source_conn, db.connection(WAREHOUSE_CONN_ID) as warehouse_conn:
@@ -48,7 +48,7 @@ def extract_source_table(source: str, name: str, as_of: date) -> dict:
     return payload
 
 
-def load_event_files(as_of: date, landing_dir: Path | None = None) -> dict:
+def load_event_files(as_of: date | datetime, landing_dir: Path | None = None) -> dict:
     landing = landing_dir or settings().landing_dir
     with db.connection(WAREHOUSE_CONN_ID) as warehouse_conn:
         results = load_landing_dir(landing, as_of, warehouse_conn)

@@ -1,11 +1,11 @@
 """Incremental extraction of one source table into its append-only raw table.
 
-The window is ``[watermark, end of the as-of date)`` on the table's extraction
+The window is ``[watermark, as-of instant)`` on the table's extraction
 key (``updated_at``, or ``received_at`` for append-only tables). Rows stream
 from the source with ``COPY ... TO STDOUT`` straight into ``COPY raw.<table>
 FROM STDIN``; the batch row, the rows and the new watermark commit in one
 warehouse transaction, so a failed load advances nothing and a retry reloads
-the same window. A run for a date at or before the watermark loads nothing
+the same window. A run for an instant at or before the watermark loads nothing
 (the raw layer already holds that window).
 """
 
@@ -15,10 +15,11 @@ import logging
 import os
 import threading
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 
 import psycopg2.extensions
 
+from meridian.runtime import covered_date, end_of_day, to_instant
 from meridian.sources.schema import SourceTable
 
 log = logging.getLogger(__name__)
@@ -45,9 +46,7 @@ class BatchResult:
         )
 
 
-def end_of_day(as_of: date) -> datetime:
-    """The first instant after ``as_of`` (UTC): the exclusive upper bound of a run."""
-    return datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=UTC)
+__all__ = ["BatchResult", "end_of_day", "extract_table", "start_batch"]
 
 
 def start_batch(
@@ -55,21 +54,26 @@ def start_batch(
     *,
     source: str,
     table_name: str,
-    as_of: date,
+    as_of: date | datetime,
     window_start: datetime | None,
     window_end: datetime,
     file_name: str | None = None,
     file_checksum: str | None = None,
 ) -> tuple[int, datetime]:
-    """Insert the batch row (landed filled in later) and set the session defaults for the raw columns."""
+    """Insert the batch row (landed filled in later) and set the session defaults for the raw columns.
+
+    ``as_of`` is the run's as-of instant (a date means the end of that day): a
+    transform at instant T sees the batches of runs with ``as_of_at <= T``.
+    """
+    as_of_at = to_instant(as_of)
     cur.execute(
         """
-        insert into audit.batches (source, table_name, as_of_date, window_start, window_end, file_name,
+        insert into audit.batches (source, table_name, as_of_date, as_of_at, window_start, window_end, file_name,
                                    file_checksum, landed)
-        values (%s, %s, %s, %s, %s, %s, %s, 0)
+        values (%s, %s, %s, %s, %s, %s, %s, %s, 0)
         returning batch_id, loaded_at
         """,
-        (source, table_name, as_of, window_start, window_end, file_name, file_checksum),
+        (source, table_name, covered_date(as_of_at), as_of_at, window_start, window_end, file_name, file_checksum),
     )
     batch_id, loaded_at = cur.fetchone()
     cur.execute("select set_config('meridian.batch_id', %s, true)", (str(batch_id),))
@@ -109,15 +113,18 @@ def _stream_copy(
 
 def extract_table(
     table: SourceTable,
-    as_of: date,
+    as_of: date | datetime,
     source_conn: psycopg2.extensions.connection,
     warehouse_conn: psycopg2.extensions.connection,
 ) -> BatchResult:
-    """Load one window of ``table`` into ``raw.<source>__<table>`` and advance its watermark."""
+    """Load one window of ``table`` into ``raw.<source>__<table>`` and advance its watermark.
+
+    ``as_of`` is the run's as-of instant (a date means the end of that UTC day).
+    """
     import time as _time
 
     started = _time.monotonic()
-    window_end = end_of_day(as_of)
+    window_end = to_instant(as_of)
     columns = ", ".join(table.column_names)
     with warehouse_conn.cursor() as cur:
         # serialise concurrent runs of the same table; the lock ends with the transaction

@@ -38,6 +38,10 @@ create table if not exists audit.batches (
     loaded_at timestamptz not null default clock_timestamp(),
     reconciled_at timestamptz
 );
+-- the run's as-of instant (batches of runs before 2026-12 have only the date: the end of that day)
+alter table audit.batches add column if not exists as_of_at timestamptz;
+update audit.batches set as_of_at = (as_of_date + 1)::timestamp at time zone 'UTC' where as_of_at is null;
+create index if not exists batches__as_of_at on audit.batches (as_of_at);
 create table if not exists audit.watermarks (
     source text not null,
     table_name text not null,
