@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import dag, get_current_context, task
+from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
 
 from meridian.assets import RAW_ASSET
+from meridian.config import extract_schedule
 from meridian.quality.pipeline_runs import pipeline_run_callbacks
 from meridian.sources.schema import TABLES
 
@@ -18,16 +19,20 @@ Incremental extraction of the operational databases (connections `source_app`,
 directory (`MERIDIAN_LANDING_DIR`) into the append-only `raw` schema of the
 `warehouse` connection.
 
-* One task per SOURCES.md table: rows with an extraction key in
-  `[watermark, end of the as-of date)` are COPYed into `raw.<source>__<table>`
-  with a `_batch_id`; the batch row in `audit.batches` and the watermark in
+* One task per SOURCES.md table: rows with an extraction key before the run's
+  as-of instant and not yet read are COPYed into `raw.<source>__<table>` with a
+  `_batch_id`; the batch row in `audit.batches` and the watermark in
   `audit.watermarks` commit in the same transaction.
 * `load_event_files`: each `*.jsonl[.gz]` file is one batch; malformed lines are
   kept for quarantine; loaded files move to `archive/` and are never loaded twice.
-* `publish_raw` emits the raw asset (with the as-of date), which schedules
-  `transform_warehouse`.
+* `publish_raw` emits the raw asset (with the as-of instant), which schedules
+  `transform_warehouse` up to the same instant.
 
-The as-of date is the run's logical date (`ds`). Reruns are safe.
+**As-of instant**: the conf `as_of` (an ISO instant at any second, e.g.
+`{"as_of": "2026-10-31T14:00:00Z"}`), else the end of the run's data interval
+(the scheduled time: every 15 minutes by default, `MERIDIAN_EXTRACT_SCHEDULE`).
+An instant before the DAG's start date (loading years of history) runs like any
+other. Reruns are safe.
 """
 
 default_args = {
@@ -43,8 +48,10 @@ default_args = {
 
 @dag(
     dag_id="extract_sources",
-    schedule="@daily",
-    start_date=datetime(2024, 1, 1),
+    # each run's as-of instant is its scheduled time (the end of its data interval)
+    schedule=CronTriggerTimetable(extract_schedule(), timezone="UTC"),
+    # the earliest plausible data (SOURCES.md): any as-of instant, years of history included, runs
+    start_date=datetime(2000, 1, 1),
     catchup=False,
     max_active_runs=1,
     default_args=default_args,

@@ -1,4 +1,4 @@
-"""transform_warehouse: build the dbt project (staging, intermediate, marts, audit) for the run's as-of date."""
+"""transform_warehouse: build the dbt project (staging, intermediate, marts, audit) up to the run's as-of instant."""
 
 from __future__ import annotations
 
@@ -12,15 +12,18 @@ from meridian.quality.pipeline_runs import pipeline_run_callbacks
 DOC = """
 ### transform_warehouse
 
-Runs on every update of the raw asset (emitted by `extract_sources`) and builds
-the dbt project for the run's as-of date (the logical date, or the as-of date
-carried by the raw asset event).
+Runs on every update of the raw asset (emitted by `extract_sources`, every 15
+minutes by default) and builds the dbt project up to the run's **as-of
+instant**: the conf `as_of` (an ISO instant, any second), else the instant
+carried by the raw asset event, else the end of the run's data interval. The
+marts cover exactly the activity before it; the day and hour holding it are
+partial rows that later runs complete.
 
 1. `plan_transform` creates any missing warehouse schemas and decides
    **incremental or full refresh**: full on the first
-   build, on request (param `full_refresh`), for a backfill (an as-of date before
-   the last build) and once a week (`MERIDIAN_FULL_REFRESH_WEEKDAY`, default
-   Sunday); otherwise incremental, with the `late_arrival_days` lookback (default
+   build, on request (param `full_refresh`), for a backfill (an as-of instant
+   before the last build's) and once a week, on the first run of the full-refresh
+   day (`MERIDIAN_FULL_REFRESH_WEEKDAY`, default Sunday); otherwise incremental, with the `late_arrival_days` lookback (default
    3, `MERIDIAN_LATE_ARRIVAL_DAYS`) widened by any skipped days.
 2. `build_models` runs one `dbt build` in-process (seeds, snapshot, models, data
    tests right after each model, singular invariant tests after their models)
@@ -28,8 +31,9 @@ carried by the raw asset event).
    `audit.dbt_node_results`; failed tests and stale sources raise rows in
    `audit.data_quality_alerts`; the task fails, naming the failed nodes, when a
    node failed.
-3. `check_data_quality` raises quarantine, new-event-type and volume alerts and
-   emails the high and critical ones to the operations address.
+3. `check_data_quality` raises quarantine, new-event-type and volume alerts for
+   the last closed day and emails the high and critical ones to the operations
+   address.
 4. `reconcile_batches` checks `landed = accepted + quarantined + duplicates`
    for every batch.
 5. `generate_docs` refreshes the dbt docs site (menu *Docs → dbt docs*) on
@@ -51,7 +55,8 @@ default_args = {
 @dag(
     dag_id="transform_warehouse",
     schedule=[RAW_ASSET],
-    start_date=datetime(2024, 1, 1),
+    # the earliest plausible data (SOURCES.md): any as-of instant, years of history included, builds
+    start_date=datetime(2000, 1, 1),
     catchup=False,
     max_active_runs=1,
     default_args=default_args,
@@ -59,23 +64,28 @@ default_args = {
     doc_md=DOC,
     params={
         "full_refresh": Param(False, type="boolean", description="Rebuild every incremental model from scratch."),
+        "as_of": Param(
+            None, type=["null", "string"],
+            description="As-of instant (ISO 8601, e.g. 2026-10-31T14:00:00Z); default: the raw asset event's.",
+        ),
     },
 )
 def transform_warehouse():
     @task
     def plan_transform() -> dict:
-        """The as-of date, the warehouse objects, and incremental or full refresh with its lookback."""
+        """The as-of instant, the warehouse objects, and incremental or full refresh with its lookback."""
         from meridian import db
         from meridian.config import WAREHOUSE_CONN_ID
         from meridian.extract.run import prepare_warehouse
-        from meridian.runtime import as_of_date
+        from meridian.runtime import as_of_instant
         from meridian.transform.plan import plan_run
 
         context = get_current_context()
+        as_of = as_of_instant(context)  # a bad conf as_of fails here, before anything is built
         prepare_warehouse()
         requested = bool(context["params"].get("full_refresh", False))
         with db.connection(WAREHOUSE_CONN_ID) as conn:
-            plan = plan_run(conn, as_of_date(context), requested_full_refresh=requested)
+            plan = plan_run(conn, as_of, requested_full_refresh=requested)
         return plan.as_dict()
 
     @task
@@ -88,11 +98,11 @@ def transform_warehouse():
 
     @task
     def check_data_quality(plan: dict) -> dict:
-        """Quarantine share, new event types and volume anomalies; email high/critical alerts."""
+        """Quarantine share, new event types and volume anomalies of the last closed day; email high/critical."""
         from meridian.transform.plan import RunPlan
         from meridian.transform.quality import check_and_notify
 
-        return check_and_notify(RunPlan.from_dict(plan).as_of)
+        return check_and_notify(RunPlan.from_dict(plan).last_closed_day)
 
     @task
     def reconcile_batches(plan: dict) -> dict:
@@ -100,7 +110,7 @@ def transform_warehouse():
         from meridian.quality.batches import reconcile_batches as reconcile
         from meridian.transform.plan import RunPlan
 
-        return reconcile(RunPlan.from_dict(plan).as_of)
+        return reconcile(RunPlan.from_dict(plan).as_of_at)
 
     @task
     def generate_docs(plan: dict) -> dict:
@@ -111,9 +121,9 @@ def transform_warehouse():
 
     @task(outlets=[MARTS_ASSET])
     def publish_marts(plan: dict) -> str:
-        as_of = str(plan["as_of"])
-        get_current_context()["outlet_events"][MARTS_ASSET].extra = {"as_of_date": as_of}
-        return as_of
+        extra = {"as_of": str(plan["as_of_at"]), "as_of_date": str(plan["as_of"])}
+        get_current_context()["outlet_events"][MARTS_ASSET].extra = extra
+        return extra["as_of"]
 
     plan = plan_transform()
     build_models(plan) >> check_data_quality(plan) >> reconcile_batches(plan) >> generate_docs(plan) >> publish_marts(plan)

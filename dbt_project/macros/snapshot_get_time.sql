@@ -1,10 +1,10 @@
 {#- The "current time" of dbt snapshots, overriding dbt-postgres's wall clock
-    (now() as timestamp without time zone): the end of the run's as-of date,
-    as timestamptz. dbt uses it only when a snapshot handles hard deletes
+    (now() as timestamp without time zone): the run's as-of instant, as
+    timestamptz. dbt uses it only when a snapshot handles hard deletes
     (the time a vanished row is closed at), so such a date would be data
-    time too, and reruns of a date would give the same rows; its type now
+    time too, and reruns of an instant would give the same rows; its type now
     matches the timestamptz updated_at columns the snapshots read (dbt warns
     when they differ). -#}
 {% macro postgres__snapshot_get_time() -%}
-    {{ utc_day_end(as_of_date()) }}
+    {{ as_of_end() }}
 {%- endmacro %}

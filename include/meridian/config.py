@@ -107,6 +107,25 @@ def settings() -> Settings:
     )
 
 
+DEFAULT_EXTRACT_SCHEDULE = "*/15 * * * *"
+
+
+def extract_schedule() -> str:
+    """The cron schedule of extract_sources (``MERIDIAN_EXTRACT_SCHEDULE``, UTC; default every 15 minutes).
+
+    Each run's as-of instant is its scheduled time; transform_warehouse follows
+    through the raw asset. Read when the DAG file is parsed (no database call).
+    """
+    value = (os.environ.get("MERIDIAN_EXTRACT_SCHEDULE") or DEFAULT_EXTRACT_SCHEDULE).strip()
+    fields = value.split()
+    if len(fields) != 5:
+        raise ValueError(
+            f"environment variable MERIDIAN_EXTRACT_SCHEDULE={value!r} must be a 5-field cron expression "
+            f"such as {DEFAULT_EXTRACT_SCHEDULE!r} (every 15 minutes) or '0 * * * *' (hourly)"
+        )
+    return value
+
+
 def embedded_uri(conn_id: str, port: int | None = None) -> str:
     """The embedded default URI of a connection id (trust auth on loopback, no password)."""
     if conn_id == SMTP_CONN_ID:

@@ -77,13 +77,18 @@ def query(sql: str, params: tuple = ()) -> list[dict]:
 
 
 def run_dag(dag_id: str, as_of, env, log_dir: Path, conf: dict | None = None, label: str = "") -> float:
+    """``airflow dags test`` of ``dag_id`` up to the as-of instant ``as_of`` (a date: the end of that day).
+
+    The instant goes in the conf (``as_of``); the logical date is the instant itself.
+    """
     from meridian.airflow_env import run_airflow
+    from meridian.runtime import to_instant
 
     started = time.monotonic()
-    args = ["dags", "test", dag_id, as_of.isoformat()]
-    if conf:
-        args += ["--conf", json.dumps(conf)]
-    run_airflow(args, env=env, capture=log_dir / f"{dag_id}-{as_of}{label}.log")
+    instant = to_instant(as_of)
+    args = ["dags", "test", dag_id, instant.isoformat(), "--conf", json.dumps({"as_of": instant.isoformat(), **(conf or {})})]
+    name = as_of.isoformat().replace(":", "") if hasattr(as_of, "hour") else as_of.isoformat()
+    run_airflow(args, env=env, capture=log_dir / f"{dag_id}-{name}{label}.log")
     return time.monotonic() - started
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -62,3 +62,48 @@ def test_bad_settings_name_the_variable(monkeypatch):
     monkeypatch.setenv("MERIDIAN_LATE_ARRIVAL_DAYS", "three")
     with pytest.raises(PlanConfigError, match="MERIDIAN_LATE_ARRIVAL_DAYS"):
         late_arrival_days()
+
+
+def at(day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(2026, 11, day, hour, minute, second, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("as_of_at", "last_built_at", "last_full", "full", "late_days", "reason"),
+    [
+        # every 15 minutes through a Monday: incremental, the lookback of whole days unchanged
+        (at(2, 0, 15), at(2, 0, 0), date(2026, 11, 1), False, 3, "incremental"),
+        (at(2, 14, 0, 5), at(2, 13, 45), date(2026, 11, 1), False, 3, "incremental"),
+        # the same instant again: incremental (a rerun)
+        (at(2, 14), at(2, 14), date(2026, 11, 1), False, 3, "incremental"),
+        # the first run whose as-of date is the full-refresh day (Sunday 11-08) rebuilds in full...
+        (at(8, 0, 15), at(8, 0, 0), date(2026, 11, 1), True, 3, "weekly full refresh"),
+        # ...the later runs of that Sunday do not
+        (at(8, 0, 30), at(8, 0, 15), date(2026, 11, 8), False, 3, "incremental"),
+        (at(8, 23, 45), at(8, 23, 30), date(2026, 11, 8), False, 3, "incremental"),
+        # an instant a second before the last build's is a backfill
+        (at(2, 13, 59, 59), at(2, 14), date(2026, 11, 1), True, 3, "backfill"),
+        # a day without runs widens the lookback by that day
+        (at(4, 1), at(2, 23), date(2026, 11, 1), False, 4, "skipped"),
+    ],
+)
+def test_instant_runs_plan(as_of_at, last_built_at, last_full, full, late_days, reason):
+    plan = decide(as_of_at, last_built_at, last_full_refresh=last_full, late_days=3, weekday=7)
+    assert (plan.full_refresh, plan.late_arrival_days) == (full, late_days)
+    assert reason in plan.reason
+
+
+@pytest.mark.parametrize(
+    ("as_of_at", "as_of_date", "last_closed_day"),
+    [
+        (at(2, 0), date(2026, 11, 1), date(2026, 11, 1)),  # midnight: the whole previous day, closed
+        (at(2, 0, 0, 1), date(2026, 11, 2), date(2026, 11, 1)),  # a second later: a partial day
+        (at(2, 14, 30), date(2026, 11, 2), date(2026, 11, 1)),
+    ],
+)
+def test_as_of_date_and_last_closed_day_of_an_instant(as_of_at, as_of_date, last_closed_day):
+    plan = decide(as_of_at, None)
+    assert (plan.as_of, plan.last_closed_day) == (as_of_date, last_closed_day)
+    assert plan.dbt_vars()["as_of"] == as_of_at.isoformat()
+    assert plan.dbt_vars()["as_of_date"] == as_of_date.isoformat()
+    assert RunPlan.from_dict(plan.as_dict()) == plan

@@ -99,7 +99,7 @@ final as (
         cast(coalesce(outcomes.duplicates, 0) as integer) as duplicates,
         cast(coalesce(outcomes.accepted + outcomes.quarantined + outcomes.duplicates, 0) as integer) as classified,
         cast(coalesce(outcomes.deferred, 0) as integer) as deferred,
-        coalesce(batches.as_of_date <= {{ as_of_date() }}, false) as is_reconcilable
+        coalesce(batches.as_of_at <= {{ as_of_end() }}, false) as is_reconcilable
     from outcomes
     full outer join batches
         on outcomes.batch_id = batches.batch_id

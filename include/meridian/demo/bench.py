@@ -22,6 +22,7 @@ the whole ``airflow dags test`` process (Python and Airflow start-up included).
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from meridian.airflow_env import airflow_env, run_airflow, run_dbt
 from meridian.config import settings
 from meridian.demo.pipeline import (
     batch_totals,
+    dag_test_args,
     ensure_manifest,
     reset_warehouse,
     restore_archived_files,
@@ -64,7 +66,7 @@ def _run_duration(env: dict[str, str], dag_id: str) -> float | None:
 
 def _dag(dag_id: str, as_of: date, env: dict[str, str], log_dir: Path, *, conf: str | None = None,
          label: str = "") -> DagTiming:
-    args = ["dags", "test", dag_id, as_of.isoformat(), *(["--conf", conf] if conf else [])]
+    args = dag_test_args(dag_id, as_of, json.loads(conf) if conf else None)
     print(f"    airflow dags test {dag_id} {as_of}{' ' + label if label else ''} ...", end="", flush=True)
     started = time.monotonic()
     run_airflow(args, env=env, capture=log_dir / f"{dag_id}-{as_of}{'-' + label if label else ''}.log")

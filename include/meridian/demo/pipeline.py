@@ -8,6 +8,7 @@ out/mail/. Prints what to look at next.
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from pathlib import Path
 from meridian import db
 from meridian.airflow_env import airflow_env, run_airflow, run_dbt
 from meridian.config import WAREHOUSE_CONN_ID, settings
+from meridian.runtime import to_instant
 from meridian.warehouse import embedded
 from meridian.warehouse.bootstrap import SCHEMAS, ensure_warehouse
 
@@ -62,12 +64,24 @@ def ensure_manifest(env: dict[str, str]) -> None:
     run_dbt(["parse", "--quiet"], env=env)
 
 
+def dag_test_args(dag_id: str, as_of: date, conf: dict | None = None) -> list[str]:
+    """``airflow dags test`` arguments covering the whole as-of date, with ``conf`` beside it.
+
+    extract_sources and transform_warehouse take the as-of instant from the conf
+    (the end of the day); deliver_reports delivers what was due at the day's start.
+    """
+    values = dict(conf or {})
+    if dag_id != "deliver_reports":
+        values = {"as_of": to_instant(as_of).isoformat(), **values}
+    return ["dags", "test", dag_id, as_of.isoformat(), *(["--conf", json.dumps(values)] if values else [])]
+
+
 def run_chain(as_of: date, env: dict[str, str], log_dir: Path, dags: tuple[str, ...] = DAG_CHAIN) -> ChainTimings:
     timings = ChainTimings()
     for dag_id in dags:
         started = time.monotonic()
         print(f"    airflow dags test {dag_id} {as_of} ...", end="", flush=True)
-        run_airflow(["dags", "test", dag_id, as_of.isoformat()], env=env, capture=log_dir / f"{dag_id}.log")
+        run_airflow(dag_test_args(dag_id, as_of), env=env, capture=log_dir / f"{dag_id}.log")
         timings.seconds[dag_id] = time.monotonic() - started
         print(f" done in {timings.seconds[dag_id]:.1f}s (log {log_dir / f'{dag_id}.log'})", flush=True)
     return timings

@@ -9,10 +9,11 @@ into ``audit.batches`` and fails, naming the batches, when
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, datetime
 
 from meridian import db
 from meridian.config import WAREHOUSE_CONN_ID
+from meridian.runtime import to_instant
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +22,9 @@ class BatchAccountingError(RuntimeError):
     pass
 
 
-def reconcile_batches(as_of: date, conn_id: str = WAREHOUSE_CONN_ID) -> dict:
-    """Reconcile the batches visible at ``as_of`` (those loaded by runs up to that date)."""
+def reconcile_batches(as_of: date | datetime, conn_id: str = WAREHOUSE_CONN_ID) -> dict:
+    """Reconcile the batches visible at the as-of instant ``as_of`` (loaded by runs up to it; a date: its end)."""
+    as_of = to_instant(as_of)
     with db.connection(conn_id) as conn, conn.cursor() as cur:
         cur.execute(
             """
@@ -34,7 +36,7 @@ def reconcile_batches(as_of: date, conn_id: str = WAREHOUSE_CONN_ID) -> dict:
             from audit.batches as all_batches
             left join audit.batch_outcomes as outcomes on outcomes.batch_id = all_batches.batch_id
             where batches.batch_id = all_batches.batch_id
-              and all_batches.as_of_date <= %s
+              and all_batches.as_of_at <= %s
             """,
             (as_of,),
         )
@@ -43,7 +45,7 @@ def reconcile_batches(as_of: date, conn_id: str = WAREHOUSE_CONN_ID) -> dict:
             """
             select batch_id, source, table_name, file_name, landed, accepted, quarantined, duplicates
             from audit.batches
-            where as_of_date <= %s
+            where as_of_at <= %s
               and landed is distinct from accepted + quarantined + duplicates
             order by batch_id
             """,
@@ -52,7 +54,7 @@ def reconcile_batches(as_of: date, conn_id: str = WAREHOUSE_CONN_ID) -> dict:
         broken = cur.fetchall()
         cur.execute(
             "select coalesce(sum(landed), 0), coalesce(sum(accepted), 0), coalesce(sum(quarantined), 0), "
-            "coalesce(sum(duplicates), 0) from audit.batches where as_of_date <= %s",
+            "coalesce(sum(duplicates), 0) from audit.batches where as_of_at <= %s",
             (as_of,),
         )
         landed, accepted, quarantined, duplicates = (int(value) for value in cur.fetchone())

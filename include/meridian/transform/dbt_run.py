@@ -147,12 +147,12 @@ def build_warehouse(plan: RunPlan, run_id: str, conn_id: str = WAREHOUSE_CONN_ID
     with db.connection(conn_id) as conn, conn.cursor() as cur:
         cur.execute(TRANSFORM_RUNS_DDL)
         cur.execute(
-            "insert into audit.transform_runs (invocation_id, run_id, as_of_date, full_refresh, reason, "
-            "late_arrival_days, status) values (%s, %s, %s, %s, %s, %s, 'running')",
-            (invocation, run_id, plan.as_of, plan.full_refresh, plan.reason, plan.late_arrival_days),
+            "insert into audit.transform_runs (invocation_id, run_id, as_of_date, as_of_at, full_refresh, reason, "
+            "late_arrival_days, status) values (%s, %s, %s, %s, %s, %s, %s, 'running')",
+            (invocation, run_id, plan.as_of, plan.as_of_at, plan.full_refresh, plan.reason, plan.late_arrival_days),
         )
     log.info("transform %s at %s: %s (late_arrival_days=%s)", "full refresh" if plan.full_refresh else "incremental",
-             plan.as_of, plan.reason, plan.late_arrival_days)
+             plan.as_of_at.isoformat(), plan.reason, plan.late_arrival_days)
     started = time.monotonic()
     result = dbt.invoke(build_args(plan))
     build_seconds = time.monotonic() - started

@@ -1,16 +1,22 @@
 """How a transform_warehouse run builds: incremental or full refresh, and its lookback.
 
-The rules, in order:
+A run builds up to its as-of instant T (any second; its as-of date is the UTC
+date of the last instant it covers, see meridian.runtime). The rules, in order:
 
 1. a full refresh when the run asks for one (DAG param ``full_refresh``);
 2. a full refresh when no build has succeeded yet (nothing to increment);
-3. a full refresh when the as-of date is before the last successful build's
-   (a backfill: the incremental tables already hold later days);
-4. a full refresh on the weekly full-refresh day (``MERIDIAN_FULL_REFRESH_WEEKDAY``,
-   ISO weekday 1-7, default 7 = Sunday), which catches events later than the lookback;
+3. a full refresh when T is before the last successful build's instant (a
+   backfill: the incremental tables already hold later hours and days);
+4. a full refresh once a week, on day boundaries: the first build whose as-of
+   date is the full-refresh weekday (``MERIDIAN_FULL_REFRESH_WEEKDAY``, ISO
+   weekday 1-7, default 7 = Sunday) when no full refresh covered that date yet;
+   it catches events later than the lookback. The other runs of that day (every
+   15 minutes) stay incremental;
 5. otherwise incremental, with ``late_arrival_days`` widened by the days the
-   runs skipped: after a build at D, a build at D + k rebuilds from
+   runs skipped: after a build with as-of date D, a build at D + k rebuilds from
    D + k − (late_arrival_days + k − 1), so nothing landed in between is missed.
+   Builds within the same day (hourly, every 15 minutes) rebuild the same
+   lookback of whole days, so a day built hour by hour equals the day built once.
 
 Every build is recorded in ``audit.transform_runs``; the plan reads the last
 successful one.
@@ -20,9 +26,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, datetime
 
 import psycopg2.extensions
+
+from meridian.runtime import covered_date, parse_instant, to_instant
 
 DEFAULT_LATE_ARRIVAL_DAYS = 3
 DEFAULT_FULL_REFRESH_WEEKDAY = 7  # ISO: Sunday
@@ -32,6 +40,7 @@ create table if not exists audit.transform_runs (
     invocation_id text primary key,
     run_id text not null,
     as_of_date date not null,
+    as_of_at timestamptz,
     full_refresh boolean not null,
     reason text not null,
     late_arrival_days integer not null,
@@ -41,7 +50,8 @@ create table if not exists audit.transform_runs (
     nodes integer,
     failures integer,
     seconds numeric(10, 3)
-)
+);
+alter table audit.transform_runs add column if not exists as_of_at timestamptz;
 """
 
 
@@ -51,30 +61,50 @@ class PlanConfigError(ValueError):
 
 @dataclass(frozen=True)
 class RunPlan:
-    as_of: date
+    as_of_at: datetime  # the as-of instant T
     full_refresh: bool
     reason: str
     late_arrival_days: int
-    last_built: date | None
+    last_built_at: datetime | None
+
+    @property
+    def as_of(self) -> date:
+        """The as-of date: the UTC date of the last instant the run covers."""
+        return covered_date(self.as_of_at)
+
+    @property
+    def last_built(self) -> date | None:
+        return covered_date(self.last_built_at) if self.last_built_at else None
+
+    @property
+    def last_closed_day(self) -> date:
+        """The last complete UTC day at T (the day checks and reports that need a closed day key on)."""
+        day = self.as_of
+        return day if to_instant(day) == self.as_of_at else date.fromordinal(day.toordinal() - 1)
 
     def dbt_vars(self) -> dict[str, object]:
-        return {"as_of_date": self.as_of.isoformat(), "late_arrival_days": self.late_arrival_days}
+        return {
+            "as_of": self.as_of_at.isoformat(),
+            "as_of_date": self.as_of.isoformat(),
+            "late_arrival_days": self.late_arrival_days,
+        }
 
     def as_dict(self) -> dict[str, object]:
         values = asdict(self)
+        values["as_of_at"] = self.as_of_at.isoformat()
+        values["last_built_at"] = self.last_built_at.isoformat() if self.last_built_at else None
         values["as_of"] = self.as_of.isoformat()
-        values["last_built"] = self.last_built.isoformat() if self.last_built else None
         return values
 
     @classmethod
     def from_dict(cls, values: dict) -> RunPlan:
-        last = values.get("last_built")
+        last = values.get("last_built_at")
         return cls(
-            as_of=date.fromisoformat(str(values["as_of"])),
+            as_of_at=parse_instant(values["as_of_at"], "plan as_of_at"),
             full_refresh=bool(values["full_refresh"]),
             reason=str(values["reason"]),
             late_arrival_days=int(values["late_arrival_days"]),
-            last_built=date.fromisoformat(str(last)) if last else None,
+            last_built_at=parse_instant(last, "plan last_built_at") if last else None,
         )
 
 
@@ -99,44 +129,70 @@ def full_refresh_weekday() -> int:
     return _int_setting("MERIDIAN_FULL_REFRESH_WEEKDAY", DEFAULT_FULL_REFRESH_WEEKDAY, 1, 7)
 
 
-def last_successful_build(conn: psycopg2.extensions.connection) -> date | None:
+def _instant(as_of_at: datetime | None, as_of_date: date) -> datetime:
+    # builds recorded before instants carry only their date: the end of that day
+    return to_instant(as_of_at) if as_of_at is not None else to_instant(as_of_date)
+
+
+def last_successful_builds(conn: psycopg2.extensions.connection) -> tuple[datetime | None, date | None]:
+    """The instant of the last successful build, and the as-of date of the last successful full refresh."""
     with conn.cursor() as cur:
         cur.execute(TRANSFORM_RUNS_DDL)
         cur.execute(
-            "select as_of_date from audit.transform_runs where status = 'success' "
+            "select as_of_at, as_of_date from audit.transform_runs where status = 'success' "
             "order by ended_at desc limit 1"
         )
         row = cur.fetchone()
-    return row[0] if row else None
+        cur.execute(
+            "select as_of_date from audit.transform_runs where status = 'success' and full_refresh "
+            "order by ended_at desc limit 1"
+        )
+        full = cur.fetchone()
+    return (_instant(row[0], row[1]) if row else None), (full[0] if full else None)
 
 
 def decide(
-    as_of: date,
-    last_built: date | None,
+    as_of_at: date | datetime,
+    last_built_at: date | datetime | None,
     *,
+    last_full_refresh: date | None = None,
     requested_full_refresh: bool = False,
     late_days: int = DEFAULT_LATE_ARRIVAL_DAYS,
     weekday: int = DEFAULT_FULL_REFRESH_WEEKDAY,
 ) -> RunPlan:
-    """The plan for a build at ``as_of`` after a last successful build at ``last_built`` (pure)."""
+    """The plan for a build at instant ``as_of_at`` after a last successful build at ``last_built_at`` (pure).
+
+    A date stands for the end of that day. ``last_full_refresh`` is the as-of date of
+    the last successful full refresh (the weekly one is due once per full-refresh day).
+    """
+    now = to_instant(as_of_at)
+    last = to_instant(last_built_at) if last_built_at is not None else None
+
+    def plan(full: bool, reason: str, days: int = late_days) -> RunPlan:
+        return RunPlan(now, full, reason, days, last)
+
     if requested_full_refresh:
-        return RunPlan(as_of, True, "full refresh requested", late_days, last_built)
-    if last_built is None:
-        return RunPlan(as_of, True, "first build: nothing to increment", late_days, last_built)
-    if as_of < last_built:
-        return RunPlan(as_of, True, f"backfill: as-of {as_of} is before the last build ({last_built})", late_days,
-                       last_built)
-    if as_of.isoweekday() == weekday:
-        return RunPlan(as_of, True, "weekly full refresh", late_days, last_built)
-    skipped = max(0, (as_of - last_built).days - 1)
+        return plan(True, "full refresh requested")
+    if last is None:
+        return plan(True, "first build: nothing to increment")
+    if now < last:
+        return plan(True, f"backfill: as-of {now.isoformat()} is before the last build ({last.isoformat()})")
+    day = covered_date(now)
+    if day.isoweekday() == weekday and (last_full_refresh is None or last_full_refresh < day):
+        return plan(True, "weekly full refresh")
+    skipped = max(0, (day - covered_date(last)).days - 1)
     reason = "incremental" if not skipped else f"incremental, lookback widened by {skipped} skipped day(s)"
-    return RunPlan(as_of, False, reason, late_days + skipped, last_built)
+    return plan(False, reason, late_days + skipped)
 
 
-def plan_run(conn: psycopg2.extensions.connection, as_of: date, *, requested_full_refresh: bool = False) -> RunPlan:
+def plan_run(
+    conn: psycopg2.extensions.connection, as_of_at: date | datetime, *, requested_full_refresh: bool = False
+) -> RunPlan:
+    last_built_at, last_full_refresh = last_successful_builds(conn)
     return decide(
-        as_of,
-        last_successful_build(conn),
+        as_of_at,
+        last_built_at,
+        last_full_refresh=last_full_refresh,
         requested_full_refresh=requested_full_refresh,
         late_days=late_arrival_days(),
         weekday=full_refresh_weekday(),

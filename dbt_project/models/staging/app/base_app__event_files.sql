@@ -58,7 +58,7 @@ new_batches as (
     select batches.batch_id
     from batches
     where
-        batches.as_of_date <= {{ as_of_date() }}
+        batches.as_of_at <= {{ as_of_end() }}
         and not exists (
             select 1
             from {{ this }} as parsed
@@ -147,7 +147,7 @@ final as (
         {%- endfor %}
         checked.is_malformed,
         coalesce(
-            batches.as_of_date <= {{ as_of_date() }},
+            batches.as_of_at <= {{ as_of_end() }},
             checked.received_at < {{ as_of_end() }},
             true
         ) as is_visible,

@@ -39,7 +39,7 @@ new_batches as (
     select batches.batch_id
     from {{ ref('base_audit__batches') }} as batches
     where
-        batches.as_of_date <= {{ as_of_date() }}
+        batches.as_of_at <= {{ as_of_end() }}
         and not exists (
             select 1
             from {{ this }} as landed

@@ -1,8 +1,9 @@
 {#-
     The landed batches as the extract_sources DAG recorded them in audit.batches
     (a view): what each batch landed, and the as-of date of the run that loaded
-    it. batch_outcomes sets staging's counts beside `landed`; event-file lines
-    are visible from their batch's as-of date on.
+    it. batch_outcomes sets staging's counts beside `landed`; a batch's rows
+    (event-file lines included) are visible to runs whose as-of instant is at or
+    after its run's (as_of_at).
 -#}
 with
 
@@ -19,6 +20,7 @@ final as (
         source,
         table_name,
         as_of_date,
+        as_of_at,
         file_name,
         landed
     from batches
