@@ -215,6 +215,30 @@ def test_a_file_that_is_no_text_is_rejected_and_an_empty_one_loads(warehouse, tm
     assert "not UTF-8 text" in results[0].error and "gzip data" in results[1].error
 
 
+def test_a_file_the_loader_cannot_read_is_rejected(warehouse, tmp_path, monkeypatch):
+    from meridian.extract import event_files
+
+    landing = tmp_path / "landing"
+    land(landing, {"a_locked.jsonl": lines(event("a1")), "b_good.jsonl": lines(event("b1"))})
+    real_checksum = event_files.file_checksum
+
+    def checksum(path: Path) -> str:
+        if path.name == "a_locked.jsonl":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_checksum(path)
+
+    monkeypatch.setattr(event_files, "file_checksum", checksum)
+    with db.connection("warehouse") as wh:
+        results = load_landing_dir(landing, AS_OF, wh)
+    assert [(r.file_name, r.checksum, r.landed, r.error) for r in results] == [
+        ("a_locked.jsonl", None, 1, "cannot be read: Permission denied"), ("b_good.jsonl", results[1].checksum, 1, None)]
+    assert (landing / "rejected" / "a_locked.jsonl").exists() and (landing / "archive" / "b_good.jsonl").exists()
+    assert query("select _line_number, _error from raw.app__event_files where _file_name = 'a_locked.jsonl'") == [
+        (0, "cannot be read: Permission denied")]
+    assert query("select dedup_key from audit.data_quality_alerts") == [
+        ("unreadable_file:a_locked.jsonl:cannot be read: Permission denied",)]
+
+
 def test_a_warehouse_error_fails_the_load_naming_the_file(warehouse, tmp_path):
     landing = tmp_path / "landing"
     land(landing, {"a_good.jsonl": lines(event("a1"))})

@@ -45,7 +45,7 @@ class UnreadableFile(Exception):
     """The file cannot be decompressed or decoded; the message says why (it does not repeat the file name)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ParsedLine:
     number: int  # counts from 1, blank lines included
     record: str | None  # JSON text PostgreSQL stores as jsonb; None when the line is not storable JSON
