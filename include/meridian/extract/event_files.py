@@ -136,6 +136,20 @@ def _move(path: Path, target_dir: Path, checksum: str | None) -> Path | None:
     return target
 
 
+def _move_seen(
+    path: Path, checksum: str, batch_id: int, error: str | None, archive_dir: Path, rejected_dir: Path
+) -> FileResult:
+    """A file whose checksum was loaded or rejected before: moved where the first copy went, nothing recorded."""
+    if error is None:
+        log.warning("%s was loaded before (batch %s, same checksum); archiving it without loading", path, batch_id)
+        _move(path, archive_dir, checksum)
+    else:
+        log.warning("%s was rejected before (batch %s, same checksum: %s); moving it to %s again",
+                    path, batch_id, error, rejected_dir)
+        _move(path, rejected_dir, checksum)
+    return FileResult(path.name, checksum, None, 0, 0, error)
+
+
 def _reject(
     cur: psycopg2.extensions.cursor,
     path: Path,
@@ -161,7 +175,7 @@ def _reject(
     record_alert(cur.connection, Alert(
         alert_type="quarantine",
         message=(
-            f"event file {path.name} is unreadable ({error}); nothing of it was loaded. It was moved to "
+            f"event file {path.name} is unreadable ({error}); nothing of it was loaded. It moves to "
             f"rejected/ and batch {batch_id} quarantines it as unreadable_file: fix the file and drop it "
             "in the landing directory again"
         ),
@@ -198,16 +212,7 @@ def _load(
             seen = cur.fetchone()
             if seen:
                 warehouse_conn.rollback()
-                batch, error = seen
-                if error is None:
-                    log.warning("%s was loaded before (batch %s, same checksum); archiving it without loading",
-                                path, batch)
-                    _move(path, archive_dir, checksum)
-                else:
-                    log.warning("%s was rejected before (batch %s, same checksum: %s); moving it to %s again",
-                                path, batch, error, rejected_dir)
-                    _move(path, rejected_dir, checksum)
-                return FileResult(path.name, checksum, None, 0, 0, error)
+                return _move_seen(path, checksum, *seen, archive_dir, rejected_dir)
             try:
                 lines = read_lines(path)
             except UnreadableFile as exc:
