@@ -248,3 +248,16 @@ def test_a_warehouse_error_fails_the_load_naming_the_file(warehouse, tmp_path):
         load_landing_dir(landing, AS_OF, wh)
     assert (landing / "a_good.jsonl").exists()  # left for the next run
     assert query("select count(*) from audit.batches") == [(1,)]  # the organizations batch only
+
+
+def test_the_task_summary_names_rejected_files(warehouse, tmp_path):
+    from meridian.extract.run import load_event_files
+
+    landing = tmp_path / "landing"
+    land(landing, {"a_good.jsonl": lines(event("a1"), "[1]"), "b_truncated.jsonl.gz": TRUNCATED_GZIP})
+    summary = load_event_files(AS_OF, landing)
+    assert {key: value for key, value in summary.items() if key != "files_rejected"} == {
+        "landing_dir": str(landing), "files_loaded": 1, "files_skipped_as_seen_before": 0, "lines": 2,
+        "lines_not_json_objects": 1}
+    assert list(summary["files_rejected"]) == ["b_truncated.jsonl.gz"]
+    assert summary["files_rejected"]["b_truncated.jsonl.gz"].startswith("cannot be decompressed")
