@@ -25,6 +25,9 @@ directory (`MERIDIAN_LANDING_DIR`) into the append-only `raw` schema of the
   `audit.watermarks` commit in the same transaction.
 * `load_event_files`: each `*.jsonl[.gz]` file is one batch; malformed lines are
   kept for quarantine; loaded files move to `archive/` and are never loaded twice.
+  A file that cannot be decompressed or decoded moves to `rejected/`, is
+  quarantined as `unreadable_file` with a high data-quality alert, and the next
+  file loads: a file's content never fails the task (docs/event-files.md).
 * `publish_raw` emits the raw asset (with the as-of instant), which schedules
   `transform_warehouse` up to the same instant.
 

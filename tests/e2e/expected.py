@@ -54,7 +54,8 @@ and it matches the staging models as written so far (dbt_project/models/staging)
 8.  ``invalid_enum``: exactly the columns of ``ENUMS``, case-sensitive; app event_type,
     events.platform and webhook event_type are free text.
 9.  Event files: a line that does not parse as JSON (NaN/Infinity rejected, as jsonb
-    does) or is not an object is quarantined with ``invalid_json`` alone, as
+    does; so is a string or key holding NUL or a lone UTF-16 surrogate, from a
+    ``\u0000`` or ``\ud800`` escape) or is not an object is quarantined with ``invalid_json`` alone, as
     ``{"file", "line_number", "line"}``. Blank (whitespace-only) lines are not records
     and are skipped. Keys other than the app.events columns are ignored; absent keys
     are null. Scalars read as ``->>`` does (numbers and booleans as their JSON text).
@@ -256,13 +257,24 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _jsonb_storable(value: Any) -> bool:
+    """False when a string or key holds a character jsonb cannot store (NUL, a lone surrogate)."""
+    if isinstance(value, str):
+        return all(char != "\x00" and not 0xD800 <= ord(char) <= 0xDFFF for char in value)
+    if isinstance(value, dict):
+        return all(_jsonb_storable(key) and _jsonb_storable(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(_jsonb_storable(item) for item in value)
+    return True
+
+
 def _parse_json_object(text: str) -> dict[str, Any] | None:
     """The JSON object on a line, or None when the line is not one."""
     try:
         value = json.loads(text, parse_constant=_reject_constant)
     except ValueError:
         return None
-    return value if isinstance(value, dict) else None
+    return value if isinstance(value, dict) and _jsonb_storable(value) else None
 
 
 def _json_text(value: Any) -> str | None:

@@ -381,6 +381,18 @@ def test_event_file_lines() -> None:
     assert set(events["f7"]) == set(DEFAULTS["events"])
 
 
+def test_file_lines_jsonb_cannot_store_are_invalid_json() -> None:
+    nul = file_line(id="n1", session_id="a\u0000b")  # json.dumps writes the escape \u0000
+    surrogate = file_line(id="s1", platform="\ud800")
+    in_key = file_line(id="k1").replace('"id"', '"\\udc00": 1, "id"')
+    pair = file_line(id="p1", platform="\U0001F600")  # a surrogate pair escape is one character
+    escaped_backslash = file_line(id="b1", platform="\\u0000")  # a backslash, then the text u0000
+    result = ex.validate(sources_with(), [nul, surrogate, in_key, pair, escaped_backslash], AS_OF)
+    assert [(q.record["line_number"], q.reasons) for q in result.quarantined] == [
+        (1, ("invalid_json",)), (2, ("invalid_json",)), (3, ("invalid_json",))]
+    assert sorted(e["id"] for e in result.accepted["events"]) == ["b1", "p1"]
+
+
 def test_numbers_in_file_lines_read_as_text() -> None:
     accepted = ex.accepted_rows(sources_with(), [file_line(id=7, user_id=42)], AS_OF)
     assert (accepted["events"][0]["id"], accepted["events"][0]["user_id"]) == ("7", "42")

@@ -9,7 +9,8 @@ from datetime import UTC, date, datetime
 import pytest
 
 from meridian import db
-from meridian.extract.event_files import load_landing_dir, parse_line
+from meridian.extract.event_files import load_landing_dir
+from meridian.extract.event_lines import parse_line
 from meridian.extract.tables import end_of_day, extract_table
 from meridian.sources.schema import TABLES, table
 from meridian.warehouse.bootstrap import ensure_warehouse
@@ -29,16 +30,33 @@ def test_end_of_day_is_next_midnight_utc():
         (b'[1, 2, 3]\n', False, True),  # JSON, but not an object
         (b'"just a string"\n', False, True),
         (b'{"a": NaN}\n', True, True),  # not JSON for PostgreSQL
-        (b'{"a": "nul\\u0000"}\n', False, False),
+        # jsonb refuses a NUL escape: the line is quarantined, not loaded with the character replaced
+        (b'{"a": "nul\\u0000"}\n', True, True),
+        (b'{"a": "\\ud800"}\n', True, True),  # a lone surrogate escape
+        (b'{"\\udc00": 1}\n', True, True),  # in a key too
+        (b'{"a": "\\ud83d\\ude00"}\n', False, False),  # a surrogate pair is one character
+        (b'{"a": "\\\\u0000"}\n', False, False),  # an escaped backslash, then the text u0000
+        (b'{"a": "caf\xe9"}\n', True, True),  # Latin-1, not UTF-8
+        (b'{"a": 1}\x00\n', True, True),  # a NUL byte
+        (b'{"a": 1' + b"0" * 5000 + b'}\n', False, False),  # numbers are PostgreSQL's to read
     ],
 )
 def test_parse_line(line, record_is_none, keeps_line):
-    record, text = parse_line(line)
-    assert (record is None) == record_is_none
-    assert (text is not None) == keeps_line
-    if record is not None:
-        assert "\\u0000" not in record
-        json.loads(record)
+    parsed = parse_line(line)
+    assert (parsed.record is None) == record_is_none
+    assert (parsed.line is not None) == keeps_line
+    assert (parsed.problem is None) == parsed.is_object
+    if parsed.record is not None:
+        json.loads(parsed.record, parse_int=str)
+    if parsed.line is not None:  # text PostgreSQL can hold
+        assert "\x00" not in parsed.line
+        parsed.line.encode("utf-8")
+
+
+def test_bad_bytes_show_as_escapes():
+    assert parse_line(b'{"a": "caf\xe9"}').line == '{"a": "caf\\xe9"}'
+    assert parse_line(b"a\x00b").line == "a\\x00b"
+    assert "byte 0xe9 at byte 11" in parse_line(b'{"a": "caf\xe9"}').problem
 
 
 @pytest.fixture()

@@ -4,7 +4,9 @@
 
     record is the row as landed, keyed by its source column names; for an
     event-file line it is the line's JSON object, or, for a line that is not a
-    JSON object, {"file": ..., "line_number": ..., "line": ...}. Duplicates are
+    JSON object, {"file": ..., "line_number": ..., "line": ...}, or for an event
+    file that could not be read (reason unreadable_file), {"file": ..., "error":
+    ...}. Duplicates are
     not quarantined (they count in audit.batches.duplicates). quarantined_at is
     the row's _loaded_at, so a rebuild gives the same table.
 -#}
@@ -77,6 +79,8 @@ quarantined_file_events as (
         'app' as source,
         'event_files' as table_name,
         case
+            when event_file_lines._error is not null
+                then jsonb_build_object('file', event_file_lines._file_name, 'error', event_file_lines._error)
             when jsonb_typeof(event_file_lines.record) = 'object' then event_file_lines.record
             else
                 jsonb_build_object(

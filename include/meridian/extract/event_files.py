@@ -1,54 +1,68 @@
 """Loading newline-delimited JSON event files from the landing directory.
 
-Each ``*.jsonl`` or ``*.jsonl.gz`` file becomes one batch: every line lands in
-``raw.app__event_files`` with its file name and line number. A line that parses
-as JSON keeps the parsed value in ``record``; a line that is not a JSON object
-also keeps its text in ``_line`` (staging quarantines it as ``invalid_json``
-with file, line number and text). The batch, the lines and the file's
+Each ``*.jsonl`` or ``*.jsonl.gz`` file becomes one batch: every non-blank
+line lands in ``raw.app__event_files`` with its file name and line number. A
+line that is a JSON object PostgreSQL can store keeps it in ``record``; any
+other line also keeps its text in ``_line`` (staging quarantines it as
+``invalid_json`` with file, line number and text; see
+:mod:`meridian.extract.event_lines`). The batch, the lines and the file's
 (name, checksum) commit together; the file then moves to ``archive/`` beside
-it. A file whose checksum was loaded before is never loaded again: it is only
-archived.
+it. A file whose checksum was seen before is never loaded again: it only moves.
+
+A file that cannot be read (:class:`~meridian.extract.event_lines.UnreadableFile`,
+or bytes the OS cannot read) is read whole before anything is written, so
+nothing of it is loaded: it becomes a batch of one landed row (line 0, the
+error in ``_error``) that staging quarantines as ``unreadable_file``, a high
+``quarantine`` data-quality alert (once per file checksum), and it moves to
+``rejected/`` beside the loaded files. The next file loads as if nothing
+happened. Only a warehouse error stops the load (:class:`EventFileLoadError`,
+naming the file).
 """
 
 from __future__ import annotations
 
 import csv
-import gzip
 import hashlib
 import io
-import json
 import logging
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+import psycopg2
 import psycopg2.extensions
 
+from meridian.extract.event_lines import ParsedLine, UnreadableFile, pending_files, read_lines
 from meridian.extract.tables import start_batch
-from meridian.runtime import to_instant
+from meridian.quality.alerts import Alert, record_alert
+from meridian.runtime import covered_date, to_instant
 from meridian.warehouse.bootstrap import EVENT_FILES_TABLE
 
 log = logging.getLogger(__name__)
 
-PATTERNS = ("*.jsonl", "*.jsonl.gz")
+__all__ = ["EventFileLoadError", "FileResult", "file_checksum", "load_file", "load_landing_dir", "pending_files"]
+
+UNREADABLE_LINE_NUMBER = 0  # the one landed row of an unreadable file stands for the file, not a line
+LOGGED_BAD_LINES = 5  # bad lines named in a file's log line (all of them are in audit.quarantine)
+
+
+class EventFileLoadError(RuntimeError):
+    """The warehouse refused an event file's load (a warehouse problem, not the file's content)."""
 
 
 @dataclass(frozen=True)
 class FileResult:
     file_name: str
-    checksum: str
-    batch_id: int | None  # None: loaded before, only archived
+    checksum: str | None  # None: the file's bytes could not be read
+    batch_id: int | None  # None: seen before, only moved
     landed: int
-    malformed: int
+    malformed: int  # landed lines that are not JSON objects (quarantined as invalid_json)
+    error: str | None = None  # why the file is unreadable (moved to rejected/)
 
-
-def pending_files(landing_dir: Path) -> list[Path]:
-    files: set[Path] = set()
-    for pattern in PATTERNS:
-        files.update(path for path in landing_dir.glob(pattern) if path.is_file())
-    return sorted(files)
+    @property
+    def rejected(self) -> bool:
+        return self.error is not None
 
 
 def file_checksum(path: Path) -> str:
@@ -59,41 +73,174 @@ def file_checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _reject_constant(value: str) -> None:
-    raise ValueError(f"{value} is not valid JSON")
+def _copy(cur: psycopg2.extensions.cursor, file_name: str, lines: list[ParsedLine]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for line in lines:
+        writer.writerow([file_name, line.number,
+                         "\\N" if line.line is None else line.line, "\\N" if line.record is None else line.record])
+    buffer.seek(0)
+    cur.copy_expert(
+        f"copy raw.{EVENT_FILES_TABLE} (_file_name, _line_number, _line, record) "
+        "from stdin with (format csv, null '\\N')",
+        buffer,
+    )
 
 
-def parse_line(raw: bytes) -> tuple[str | None, str | None]:
-    """Return (record JSON text or None, line text or None) for one raw line.
+def _copy_lines(cur: psycopg2.extensions.cursor, path: Path, lines: list[ParsedLine]) -> list[ParsedLine]:
+    """COPY ``lines``; returns them as landed.
 
-    ``record`` is the JSON value re-serialised (PostgreSQL jsonb accepts it);
-    ``line`` is kept when the line is not a JSON object. NUL characters, which
-    PostgreSQL text cannot hold, are replaced.
+    A line whose JSON PostgreSQL refuses although Python's parser took it (a
+    number beyond numeric's range, say) is found by halving the failed COPY
+    and lands as text, to be quarantined like any line that is not JSON.
     """
-    text = raw.decode("utf-8", errors="replace").rstrip("\r\n").replace("\x00", "\ufffd")
+    cur.execute("savepoint event_file_lines")
+    landed = lines
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
-        record = json.dumps(value, ensure_ascii=False).replace("\\u0000", "\\ufffd")
-    except ValueError:
-        return None, text
-    if isinstance(value, dict):
-        return record, None
-    return record, text
+        _copy(cur, path.name, lines)
+    except psycopg2.DataError as exc:
+        cur.execute("rollback to savepoint event_file_lines")
+        if len(lines) > 1:
+            middle = len(lines) // 2
+            landed = _copy_lines(cur, path, lines[:middle]) + _copy_lines(cur, path, lines[middle:])
+        else:
+            reason = f"PostgreSQL refused its JSON: {(exc.pgerror or str(exc)).strip().splitlines()[0]}"
+            log.warning("%s line %s: %s; landed as text for the quarantine", path.name, lines[0].number, reason)
+            landed = [lines[0].refused(reason)]
+            _copy(cur, path.name, landed)
+    cur.execute("release savepoint event_file_lines")
+    return landed
 
 
-def _open(path: Path) -> io.BufferedReader:
-    if path.name.endswith(".gz"):
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    return path.open("rb")
+def _describe_bad_lines(lines: list[ParsedLine]) -> str:
+    bad = [line for line in lines if not line.is_object]
+    named = "; ".join(f"line {line.number}: {line.problem}" for line in bad[:LOGGED_BAD_LINES])
+    more = f"; and {len(bad) - LOGGED_BAD_LINES} more" if len(bad) > LOGGED_BAD_LINES else ""
+    return f"{len(bad)} not JSON objects, quarantined as invalid_json ({named}{more})" if bad else "all JSON objects"
 
 
-def _csv_rows(path: Path) -> Iterator[tuple[int, bool, list[str | None]]]:
-    with _open(path) as handle:
-        for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue  # blank lines carry nothing (a trailing newline, say)
-            record, line = parse_line(raw)
-            yield number, record is None or line is not None, [path.name, str(number), line, record]
+def _move(path: Path, target_dir: Path, checksum: str | None) -> Path | None:
+    """Move ``path`` into ``target_dir`` (a name taken there gets a checksum suffix); None when the move failed."""
+    try:
+        target_dir.mkdir(parents=True, exist_ok=True)
+        target = target_dir / path.name
+        if target.exists():
+            tag = (checksum or hashlib.sha256(str(path.stat().st_mtime_ns).encode()).hexdigest())[:12]
+            target = target_dir / f"{path.stem}.{tag}{path.suffix}"
+        shutil.move(str(path), target)
+    except OSError as exc:
+        # the load is committed and the checksum recorded: the next run only retries the move
+        log.error("%s could not be moved to %s (%s); the next run moves it without loading it again",
+                  path, target_dir, exc)
+        return None
+    return target
+
+
+def _move_seen(
+    path: Path, checksum: str, batch_id: int, error: str | None, archive_dir: Path, rejected_dir: Path
+) -> FileResult:
+    """A file whose checksum was loaded or rejected before: moved where the first copy went, nothing recorded."""
+    if error is None:
+        log.warning("%s was loaded before (batch %s, same checksum); archiving it without loading", path, batch_id)
+        _move(path, archive_dir, checksum)
+    else:
+        log.warning("%s was rejected before (batch %s, same checksum: %s); moving it to %s again",
+                    path, batch_id, error, rejected_dir)
+        _move(path, rejected_dir, checksum)
+    return FileResult(path.name, checksum, None, 0, 0, error)
+
+
+def _reject(
+    cur: psycopg2.extensions.cursor,
+    path: Path,
+    checksum: str | None,
+    as_of: date | datetime,
+    error: str,
+) -> int:
+    """Record an unreadable file: its batch, its one landed row, its checksum, the alert. Returns the batch id."""
+    batch_id, _ = start_batch(
+        cur, source="app", table_name="event_files", as_of=as_of, window_start=None,
+        window_end=to_instant(as_of), file_name=path.name, file_checksum=checksum,
+    )
+    cur.execute(
+        f"insert into raw.{EVENT_FILES_TABLE} (_file_name, _line_number, _error) values (%s, %s, %s)",
+        (path.name, UNREADABLE_LINE_NUMBER, error),
+    )
+    cur.execute("update audit.batches set landed = 1 where batch_id = %s", (batch_id,))
+    if checksum is not None:
+        cur.execute(
+            "insert into audit.loaded_files (file_name, checksum, batch_id, lines, error) values (%s, %s, %s, 0, %s)",
+            (path.name, checksum, batch_id, error),
+        )
+    record_alert(cur.connection, Alert(
+        alert_type="quarantine",
+        message=(
+            f"event file {path.name} is unreadable ({error}); nothing of it was loaded. It moves to "
+            f"rejected/ and batch {batch_id} quarantines it as unreadable_file: fix the file and drop it "
+            "in the landing directory again"
+        ),
+        severity="high",
+        table_name=f"raw.{EVENT_FILES_TABLE}",
+        as_of_date=covered_date(to_instant(as_of)),
+        # once per file content; a file whose bytes could not be read has no checksum: once per name and error
+        dedup_key=f"unreadable_file:{checksum}" if checksum else f"unreadable_file:{path.name}:{error}",
+    ))
+    return batch_id
+
+
+def _load(
+    path: Path,
+    as_of: date | datetime,
+    warehouse_conn: psycopg2.extensions.connection,
+    archive_dir: Path,
+    rejected_dir: Path,
+) -> FileResult:
+    lines: list[ParsedLine] = []
+    unreadable: str | None = None
+    checksum: str | None = None
+    try:
+        checksum = file_checksum(path)
+    except OSError as exc:
+        unreadable = f"cannot be read: {exc.strerror or exc}"
+    with warehouse_conn.cursor() as cur:
+        if checksum is not None:
+            cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"meridian.files.{checksum}",))
+            cur.execute(
+                "select batch_id, error from audit.loaded_files where checksum = %s order by loaded_at limit 1",
+                (checksum,),
+            )
+            seen = cur.fetchone()
+            if seen:
+                warehouse_conn.rollback()
+                return _move_seen(path, checksum, *seen, archive_dir, rejected_dir)
+            try:
+                lines = read_lines(path)
+            except UnreadableFile as exc:
+                unreadable = str(exc)
+            except OSError as exc:
+                unreadable = f"cannot be read: {exc.strerror or exc}"
+        if unreadable is not None:
+            batch_id = _reject(cur, path, checksum, as_of, unreadable)
+            warehouse_conn.commit()
+            moved = _move(path, rejected_dir, checksum)
+            log.error("%s is unreadable (%s): nothing of it loaded; batch %s quarantines it as unreadable_file, "
+                      "the file is in %s", path.name, unreadable, batch_id, moved or path.parent)
+            return FileResult(path.name, checksum, batch_id, 1, 0, unreadable)
+        batch_id, _ = start_batch(
+            cur, source="app", table_name="event_files", as_of=as_of, window_start=None,
+            window_end=to_instant(as_of), file_name=path.name, file_checksum=checksum,
+        )
+        landed = _copy_lines(cur, path, lines)
+        cur.execute("update audit.batches set landed = %s where batch_id = %s", (len(landed), batch_id))
+        cur.execute(
+            "insert into audit.loaded_files (file_name, checksum, batch_id, lines) values (%s, %s, %s, %s)",
+            (path.name, checksum, batch_id, len(landed)),
+        )
+    warehouse_conn.commit()
+    _move(path, archive_dir, checksum)
+    malformed = sum(not line.is_object for line in landed)
+    log.info("%s: batch %s, %s lines, %s", path.name, batch_id, len(landed), _describe_bad_lines(landed))
+    return FileResult(path.name, checksum, batch_id, len(landed), malformed)
 
 
 def load_file(
@@ -101,51 +248,19 @@ def load_file(
     as_of: date | datetime,
     warehouse_conn: psycopg2.extensions.connection,
     archive_dir: Path,
+    rejected_dir: Path,
 ) -> FileResult:
-    checksum = file_checksum(path)
-    with warehouse_conn.cursor() as cur:
-        cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"meridian.files.{checksum}",))
-        cur.execute("select batch_id from audit.loaded_files where checksum = %s limit 1", (checksum,))
-        seen = cur.fetchone()
-        if seen:
+    """Load one file in its own transaction; an unreadable one is recorded and moved to ``rejected_dir``."""
+    try:
+        return _load(path, as_of, warehouse_conn, archive_dir, rejected_dir)
+    except psycopg2.Error as exc:
+        if not warehouse_conn.closed:
             warehouse_conn.rollback()
-            log.warning("%s was loaded before (batch %s, same checksum); archiving it without loading", path, seen[0])
-            _archive(path, archive_dir)
-            return FileResult(path.name, checksum, None, 0, 0)
-        batch_id, _ = start_batch(
-            cur, source="app", table_name="event_files", as_of=as_of, window_start=None,
-            window_end=to_instant(as_of), file_name=path.name, file_checksum=checksum,
-        )
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        landed = malformed = 0
-        for _, is_malformed, row in _csv_rows(path):
-            writer.writerow(["\\N" if value is None else value for value in row])
-            landed += 1
-            malformed += is_malformed
-        buffer.seek(0)
-        cur.copy_expert(
-            f"copy raw.{EVENT_FILES_TABLE} (_file_name, _line_number, _line, record) "
-            "from stdin with (format csv, null '\\N')",
-            buffer,
-        )
-        cur.execute("update audit.batches set landed = %s where batch_id = %s", (landed, batch_id))
-        cur.execute(
-            "insert into audit.loaded_files (file_name, checksum, batch_id, lines) values (%s, %s, %s, %s)",
-            (path.name, checksum, batch_id, landed),
-        )
-    warehouse_conn.commit()
-    _archive(path, archive_dir)
-    log.info("%s: batch %s, %s lines (%s not JSON objects)", path.name, batch_id, landed, malformed)
-    return FileResult(path.name, checksum, batch_id, landed, malformed)
-
-
-def _archive(path: Path, archive_dir: Path) -> None:
-    archive_dir.mkdir(parents=True, exist_ok=True)
-    target = archive_dir / path.name
-    if target.exists():
-        target = archive_dir / f"{path.stem}.{file_checksum(path)[:12]}{path.suffix}"
-    shutil.move(str(path), target)
+        detail = (exc.pgerror or str(exc)).strip()
+        raise EventFileLoadError(
+            f"event file {path}: the warehouse refused its load, nothing of it was written and it stays in "
+            f"the landing directory: {detail}"
+        ) from exc
 
 
 def load_landing_dir(
@@ -158,4 +273,5 @@ def load_landing_dir(
         log.info("landing directory %s does not exist; no event files to load", landing_dir)
         return []
     archive_dir = landing_dir / "archive"
-    return [load_file(path, as_of, warehouse_conn, archive_dir) for path in pending_files(landing_dir)]
+    rejected_dir = landing_dir / "rejected"
+    return [load_file(path, as_of, warehouse_conn, archive_dir, rejected_dir) for path in pending_files(landing_dir)]

@@ -52,13 +52,20 @@ def load_event_files(as_of: date | datetime, landing_dir: Path | None = None) ->
     landing = landing_dir or settings().landing_dir
     with db.connection(WAREHOUSE_CONN_ID) as warehouse_conn:
         results = load_landing_dir(landing, as_of, warehouse_conn)
-    loaded = [result for result in results if result.batch_id is not None]
+    loaded = [result for result in results if result.batch_id is not None and not result.rejected]
+    rejected = [result for result in results if result.batch_id is not None and result.rejected]
     summary = {
         "landing_dir": str(landing),
         "files_loaded": len(loaded),
-        "files_skipped_as_loaded_before": len(results) - len(loaded),
+        "files_skipped_as_seen_before": sum(result.batch_id is None for result in results),
         "lines": sum(result.landed for result in loaded),
         "lines_not_json_objects": sum(result.malformed for result in loaded),
+        "files_rejected": {result.file_name: result.error for result in rejected},
     }
     log.info("event files: %s", summary)
+    if rejected:
+        log.error(
+            "%s unreadable event file(s) moved to %s and quarantined as unreadable_file: %s",
+            len(rejected), landing / "rejected", "; ".join(f"{r.file_name} ({r.error})" for r in rejected),
+        )
     return summary

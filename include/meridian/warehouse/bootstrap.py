@@ -58,6 +58,8 @@ create table if not exists audit.loaded_files (
     loaded_at timestamptz not null default clock_timestamp(),
     primary key (file_name, checksum)
 );
+-- why a file was rejected as unreadable (moved to rejected/; lines 0); null for a loaded file
+alter table audit.loaded_files add column if not exists error text;
 -- one row per Airflow task try (meridian.quality.pipeline_runs callbacks): state 'running' from the
 -- start of the try, then its final state (success, failed, up_for_retry, skipped)
 create table if not exists audit.pipeline_runs (
@@ -153,6 +155,9 @@ def raw_table_ddl() -> list[str]:
     {BATCH_COLUMNS}
 )"""
     )
+    # an unreadable file lands as one row (line 0) with the read error; added after the batch columns so
+    # tables created before it have the same column order
+    statements.append(f"alter table raw.{EVENT_FILES_TABLE} add column if not exists _error text")
     statements.append(
         f"create index if not exists {EVENT_FILES_TABLE}__batch on raw.{EVENT_FILES_TABLE} (_batch_id)"
     )

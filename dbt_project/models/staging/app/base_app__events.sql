@@ -12,6 +12,10 @@
     content landing again, from the database or a file, is a duplicate of the
     first landed copy. is_current marks the first accepted landed copy of each id.
 
+    An event file that could not be read lands as one row, line 0, with no
+    fields: its reason is unreadable_file alone, as a line that is not a JSON
+    object has invalid_json alone.
+
     Incremental by batch: a run validates only the rows of batches visible at
     its as-of date that are not in the table yet (new_batches) and classifies
     them against the rows already there: a copy identical to an earlier landed
@@ -135,8 +139,9 @@ validated as (
         landed_events.*,
         {{ row_hash(source_columns('app__events'), 'landed_events') }} as _row_hash,
         case
-            -- a line that is not a JSON object has no fields to check
-            when not landed_events.is_json_object then array['invalid_json']
+            -- an unreadable file's row and a line that is not a JSON object have no fields to check
+            when not landed_events.is_json_object
+                then array[coalesce({{ unreadable_file('landed_events._line_number') }}, 'invalid_json')]
             else {{ reason_codes([
                 unknown_tenant('landed_events.tenant_id', 'tenants.known_tenant_id'),
                 missing_required(['id', 'tenant_id', 'event_type', 'occurred_at', 'received_at'], source_column_types('app__events')),
