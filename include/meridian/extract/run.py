@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import psycopg2
 
 from meridian import db
 from meridian.config import SOURCE_CONNECTIONS, WAREHOUSE_CONN_ID, settings
+from meridian.extract.drift import SourceTableError
 from meridian.extract.event_files import load_landing_dir
 from meridian.extract.tables import extract_table
 from meridian.sources.schema import table as source_table
@@ -25,21 +26,25 @@ def prepare_warehouse() -> None:
 
 
 def extract_source_table(source: str, name: str, as_of: date | datetime) -> dict:
-    """Extract one SOURCES.md table up to the as-of instant ``as_of``; returns the batch as a dict (for XCom and logs)."""
+    """Extract one SOURCES.md table up to the as-of instant ``as_of``; returns the batch as a dict (for XCom and logs).
+
+    A table that cannot be extracted (missing, a required column gone, a value that does not convert to
+    the contract type) fails this task alone, naming the table, column and connection id.
+    """
     table = source_table(source, name)
     conn_id = SOURCE_CONNECTIONS[source]
+    overlap = timedelta(minutes=settings().extract_overlap_minutes)
     with db.connection(conn_id) as source_conn, db.connection(WAREHOUSE_CONN_ID) as warehouse_conn:
         try:
-            result = extract_table(table, as_of, source_conn, warehouse_conn)
+            result = extract_table(table, as_of, source_conn, warehouse_conn, overlap=overlap)
+        except SourceTableError as exc:
+            raise SourceTableError(
+                f"{exc} (connection {conn_id!r}: AIRFLOW_CONN_{conn_id.upper()} or the embedded default)"
+            ) from exc
         except psycopg2.errors.UndefinedTable as exc:
-            raise RuntimeError(
+            raise SourceTableError(
                 f"table public.{name} is missing in connection {conn_id!r}: every table of SOURCES.md must exist "
                 f"(it may be empty). Create it or point AIRFLOW_CONN_{conn_id.upper()} at the right database."
-            ) from exc
-        except psycopg2.errors.UndefinedColumn as exc:
-            raise RuntimeError(
-                f"table public.{name} in connection {conn_id!r} lacks a column SOURCES.md requires: "
-                f"{exc.pgerror.strip() if exc.pgerror else exc}"
             ) from exc
     log.info(result.describe())
     payload = asdict(result)
