@@ -67,3 +67,41 @@ def load_event_files(as_of: date | datetime, landing_dir: Path | None = None) ->
     }
     log.info("event files: %s", summary)
     return summary
+
+
+class ExtractFailed(RuntimeError):
+    """One or more loads of an extract_sources run failed; the message names them and their errors."""
+
+
+def failed_loads_error(run_id: str, dag_id: str = "extract_sources") -> ExtractFailed:
+    """The error that marks a partly failed extraction run, naming the failed loads from audit.pipeline_runs."""
+    failed: list[tuple[str, str | None]] = []
+    try:
+        with db.connection(WAREHOUSE_CONN_ID) as conn, conn.cursor() as cur:
+            cur.execute(
+                """
+                select task_id, error
+                from (
+                    select distinct on (task_id) task_id, state, error
+                    from audit.pipeline_runs
+                    where dag_id = %s and run_id = %s and task_id <> 'check_extracts'
+                    order by task_id, try_number desc
+                ) as last_tries
+                where state = 'failed'
+                order by task_id
+                """,
+                (dag_id, run_id),
+            )
+            failed = cur.fetchall()
+    except Exception as exc:  # noqa: BLE001 - the run fails either way; say why the list is missing
+        log.warning("cannot list the failed loads from audit.pipeline_runs: %s", exc)
+    if not failed:
+        return ExtractFailed(
+            f"a load of {dag_id} run {run_id} failed (see the failed tasks of this run); the raw asset was emitted "
+            f"for the tables that loaded"
+        )
+    lines = "\n".join(f"- {task_id}: {(error or 'no error recorded').strip()}" for task_id, error in failed)
+    return ExtractFailed(
+        f"{len(failed)} load(s) of {dag_id} run {run_id} failed; the raw asset was emitted for the tables that "
+        f"loaded, these stay at their previous watermark until a run loads them:\n{lines}"
+    )
