@@ -70,10 +70,17 @@ def extract_sources():
 
     @task
     def extract_table(source: str, name: str) -> dict:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from meridian.extract.drift import SourceTableError
         from meridian.extract.run import extract_source_table
         from meridian.runtime import as_of_instant
 
-        return extract_source_table(source, name, as_of_instant(get_current_context()))
+        try:
+            return extract_source_table(source, name, as_of_instant(get_current_context()))
+        except SourceTableError as exc:
+            # the table or a value breaks the contract: a retry would fail the same way
+            raise AirflowFailException(str(exc)) from exc
 
     @task
     def load_event_files() -> dict:
@@ -97,9 +104,11 @@ def extract_sources():
     @task(trigger_rule=TriggerRule.ONE_FAILED)
     def check_extracts() -> None:
         """Fail the run, naming the loads that failed (publish_raw has emitted what the others landed)."""
+        from airflow.sdk.exceptions import AirflowFailException
+
         from meridian.extract.run import failed_loads_error
 
-        raise failed_loads_error(get_current_context()["ti"].run_id)
+        raise AirflowFailException(str(failed_loads_error(get_current_context()["ti"].run_id)))  # no retry
 
     prepared = prepare_warehouse()
     loads = [
