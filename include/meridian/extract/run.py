@@ -97,11 +97,11 @@ def failed_loads_error(run_id: str, dag_id: str = "extract_sources") -> ExtractF
         log.warning("cannot list the failed loads from audit.pipeline_runs: %s", exc)
     if not failed:
         return ExtractFailed(
-            f"a load of {dag_id} run {run_id} failed (see the failed tasks of this run); the raw asset was emitted "
-            f"for the tables that loaded"
+            f"a load of {dag_id} run {run_id} failed (see the failed tasks of this run); publish_raw emits the raw "
+            f"asset when at least one load succeeded"
         )
     lines = "\n".join(f"- {task_id}: {(error or 'no error recorded').strip()}" for task_id, error in failed)
     return ExtractFailed(
-        f"{len(failed)} load(s) of {dag_id} run {run_id} failed; the raw asset was emitted for the tables that "
-        f"loaded, these stay at their previous watermark until a run loads them:\n{lines}"
+        f"{len(failed)} load(s) of {dag_id} run {run_id} failed; publish_raw emits the raw asset when at least "
+        f"one load succeeded, and these stay at their previous watermark until a run loads them:\n{lines}"
     )
