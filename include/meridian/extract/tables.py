@@ -294,7 +294,7 @@ def _load(
         key = key_expression(table, changes)
         copy_out = (
             f"copy (select {', '.join(select_list(table, changes))} from public.{table.name} "
-            f"where {row_filter(key, window_start, window_end, previous, current)}) to stdout"
+            f"where ({row_filter(key, window_start, window_end, previous, current)})) to stdout"
         )
         columns = ", ".join(table.column_names)
         try:
