@@ -204,3 +204,18 @@ def test_the_sweep_widens_xmin_across_an_epoch(previous_xmin, current_xmax, reac
                        SourceSnapshot(f"{current_xmax - 1}:{current_xmax}:"))
     assert f"<= {reach})" in where
     assert f"(({current_xmax % (1 << 32)} - xmin::text::bigint + 4294967296) % 4294967296)" in where
+
+
+@pytest.mark.parametrize(("value", "minutes"), [(None, 0), ("", 0), ("90", 90), ("-5", None), ("ten", None)])
+def test_the_overlap_setting(monkeypatch, value, minutes):
+    from meridian.config import settings
+
+    if value is None:
+        monkeypatch.delenv("MERIDIAN_EXTRACT_OVERLAP_MINUTES", raising=False)
+    else:
+        monkeypatch.setenv("MERIDIAN_EXTRACT_OVERLAP_MINUTES", value)
+    if minutes is None:
+        with pytest.raises(ValueError, match=f"MERIDIAN_EXTRACT_OVERLAP_MINUTES='?{value}'?"):
+            settings()
+    else:
+        assert settings().extract_overlap_minutes == minutes
