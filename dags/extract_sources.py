@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
+from airflow.sdk import CronTriggerTimetable, TriggerRule, dag, get_current_context, task
 
 from meridian.assets import RAW_ASSET
 from meridian.config import extract_schedule
@@ -19,17 +19,25 @@ Incremental extraction of the operational databases (connections `source_app`,
 directory (`MERIDIAN_LANDING_DIR`) into the append-only `raw` schema of the
 `warehouse` connection.
 
-* One task per SOURCES.md table: rows with an extraction key before the run's
-  as-of instant and not yet read are COPYed into `raw.<source>__<table>` with a
-  `_batch_id`; the batch row in `audit.batches` and the watermark in
-  `audit.watermarks` commit in the same transaction.
+* One task per SOURCES.md table: rows with an extraction key in
+  `[watermark - MERIDIAN_EXTRACT_OVERLAP_MINUTES, as-of instant)`, plus the rows
+  the previous run's source snapshot could not see (late commits, null or old
+  keys), are COPYed into `raw.<source>__<table>` with a `_batch_id`; the batch
+  row in `audit.batches`, the watermark and the source snapshot in
+  `audit.watermarks` commit in the same transaction (docs/extraction.md).
+* Before the COPY each table's columns are compared with the contract: a column
+  added, dropped or retyped raises a `schema_change` alert (once per change); a
+  missing required column fails that table's task alone.
 * `load_event_files`: each `*.jsonl[.gz]` file is one batch; malformed lines are
   kept for quarantine; loaded files move to `archive/` and are never loaded twice.
   A file that cannot be decompressed or decoded moves to `rejected/`, is
   quarantined as `unreadable_file` with a high data-quality alert, and the next
   file loads: a file's content never fails the task (docs/event-files.md).
 * `publish_raw` emits the raw asset (with the as-of instant), which schedules
-  `transform_warehouse` up to the same instant.
+  `transform_warehouse` up to the same instant, once every load is done and at
+  least one succeeded: a failed table does not hold back the others' data.
+* `check_extracts` fails the run when any load failed (it is skipped
+  otherwise), so a partly failed extraction shows as a failed run.
 
 **As-of instant**: the conf `as_of` (an ISO instant at any second, e.g.
 `{"as_of": "2026-10-31T14:00:00Z"}`), else the end of the run's data interval
@@ -71,10 +79,17 @@ def extract_sources():
 
     @task
     def extract_table(source: str, name: str) -> dict:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from meridian.extract.drift import SourceTableError
         from meridian.extract.run import extract_source_table
         from meridian.runtime import as_of_instant
 
-        return extract_source_table(source, name, as_of_instant(get_current_context()))
+        try:
+            return extract_source_table(source, name, as_of_instant(get_current_context()))
+        except SourceTableError as exc:
+            # the table or a value breaks the contract: a retry would fail the same way
+            raise AirflowFailException(str(exc)) from exc
 
     @task
     def load_event_files() -> dict:
@@ -83,7 +98,8 @@ def extract_sources():
 
         return load(as_of_instant(get_current_context()))
 
-    @task(outlets=[RAW_ASSET])
+    # every load done and one succeeded: the tables that loaded reach the transform even when one failed
+    @task(outlets=[RAW_ASSET], trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)
     def publish_raw() -> str:
         """Emit the raw asset for this as-of instant (transform_warehouse builds up to the same instant)."""
         from meridian.runtime import as_of_instant, covered_date
@@ -93,6 +109,16 @@ def extract_sources():
         context["outlet_events"][RAW_ASSET].extra = {"as_of": as_of.isoformat(), "as_of_date": covered_date(as_of).isoformat()}
         return as_of.isoformat()
 
+    # runs only when a load failed (skipped otherwise): fails so that the run shows as failed
+    @task(trigger_rule=TriggerRule.ONE_FAILED)
+    def check_extracts() -> None:
+        """Fail the run, naming the loads that failed (publish_raw has emitted what the others landed)."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from meridian.extract.run import failed_loads_error
+
+        raise AirflowFailException(str(failed_loads_error(get_current_context()["ti"].run_id)))  # no retry
+
     prepared = prepare_warehouse()
     loads = [
         extract_table.override(task_id=f"extract_{table.source}__{table.name}")(table.source, table.name)
@@ -101,6 +127,7 @@ def extract_sources():
     loads.append(load_event_files())
     prepared >> loads
     loads >> publish_raw()
+    loads >> check_extracts()
 
 
 extract_sources()

@@ -53,6 +53,10 @@ class Settings:
     # a source table's rows landed by one as-of date's batches above which quarantine raises an alert
     ops_email: str = "ops@meridian.local"
     quarantine_alert_rate: float = 0.02
+    # extraction (meridian.extract.tables): minutes each window re-reads before the watermark. The sweep of
+    # rows not yet committed at the previous read already catches every late commit; a margin only adds
+    # re-reads (duplicates downstream), for sources whose transaction ids cannot be trusted
+    extract_overlap_minutes: int = 0
 
     @property
     def pgdata(self) -> Path:
@@ -90,6 +94,13 @@ def _rate_env(name: str, default: float) -> float:
     return value
 
 
+def _non_negative_int_env(name: str, default: int) -> int:
+    value = _int_env(name, default)
+    if value < 0:
+        raise ValueError(f"environment variable {name}={value} must be zero or more")
+    return value
+
+
 def settings() -> Settings:
     root = repo_root()
     state_dir = Path(os.environ.get("MERIDIAN_STATE_DIR", root / ".meridian")).resolve()
@@ -104,6 +115,7 @@ def settings() -> Settings:
         late_arrival_days=_int_env("MERIDIAN_LATE_ARRIVAL_DAYS", 3),
         ops_email=os.environ.get("MERIDIAN_OPS_EMAIL") or "ops@meridian.local",
         quarantine_alert_rate=_rate_env("MERIDIAN_QUARANTINE_ALERT_RATE", 0.02),
+        extract_overlap_minutes=_non_negative_int_env("MERIDIAN_EXTRACT_OVERLAP_MINUTES", 0),
     )
 
 

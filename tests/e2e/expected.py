@@ -28,8 +28,8 @@ and it matches the staging models as written so far (dbt_project/models/staging)
 1.  Visibility = what the extract window ``[watermark, end of as-of)`` can have read: a
     database row is visible when its extraction key (``updated_at`` for mutable tables,
     ``received_at`` for ``events`` and ``subscription_events``) is before the end of the
-    as-of date; a row whose key is null is never extracted, so never visible. Invisible
-    rows are not validated, quarantined or counted. An event-file line is visible when
+    as-of date, or null (SOURCES.md, "Nothing lost at extraction": such a row is extracted
+    too). Invisible rows are not validated, quarantined or counted. An event-file line is visible when
     its ``received_at`` is before the end of as-of or is null/unparseable; with
     ``files_loaded_whole=True`` every line is (a file is loaded whole by its run).
 2.  ``''`` is a value: it is ``missing_required`` in a required column, ``invalid_enum``
@@ -510,7 +510,8 @@ def _land(
         for record in records:
             row = _normalize_db_row(spec, record)
             extracted_by = row[spec.extract_key]
-            if extracted_by is not None and extracted_by < cutoff:  # the extract window ends with the as-of date
+            # the extract window ends with the as-of date; a row without a key is read as well
+            if extracted_by is None or extracted_by < cutoff:
                 landed[table].append(_Landed(table, spec.source, record, row))
     for number, item in enumerate(event_file_lines, start=1):
         line = as_event_file_line(item, number)

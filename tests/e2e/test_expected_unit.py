@@ -315,9 +315,10 @@ def test_rows_changed_after_the_as_of_date_are_invisible() -> None:
             events=[
                 row("events", id="late", received_at=end, occurred_at=end),
                 row("events", id="bad-late", tenant_id=None, received_at=end + SECOND),
+                row("events", id="db-no-key", received_at=None),  # extracted, then missing_required
             ],
             subscription_events=[row("subscription_events", received_at=end)],
-            payments=[row("payments", updated_at=None)],  # a null extraction key is never extracted
+            payments=[row("payments", updated_at=None)],  # a row without a key is extracted too
         ),
         [
             file_line(id="file-late", received_at=end),
@@ -326,11 +327,12 @@ def test_rows_changed_after_the_as_of_date_are_invisible() -> None:
         ],
         AS_OF,
     )
-    assert [(q.record["id"], q.reasons) for q in result.quarantined] == [("file-no-key", ("missing_required",))]
+    assert [(q.record["id"], q.reasons) for q in result.quarantined] == [
+        ("db-no-key", ("missing_required",)), ("file-no-key", ("missing_required",))]
     assert [u["id"] for u in result.accepted["users"]] == ["last"]
     assert [e["id"] for e in result.accepted["events"]] == ["file-ok"]
     assert result.accepted["subscription_events"] == []
-    assert result.accepted["payments"] == []
+    assert [p["updated_at"] for p in result.accepted["payments"]] == [None]
 
 
 def test_files_loaded_whole_makes_every_line_visible() -> None:

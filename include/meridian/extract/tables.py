@@ -1,30 +1,67 @@
 """Incremental extraction of one source table into its append-only raw table.
 
-The window is ``[watermark, as-of instant)`` on the table's extraction
-key (``updated_at``, or ``received_at`` for append-only tables). Rows stream
-from the source with ``COPY ... TO STDOUT`` straight into ``COPY raw.<table>
-FROM STDIN``; the batch row, the rows and the new watermark commit in one
-warehouse transaction, so a failed load advances nothing and a retry reloads
-the same window. A run for an instant at or before the watermark loads nothing
-(the raw layer already holds that window).
+Nothing is lost (SOURCES.md, "Nothing lost at extraction"; the guarantee and
+its proof are in docs/extraction.md). Each run reads, in one REPEATABLE READ
+transaction on the source:
+
+* the **window**: rows whose extraction key (``updated_at``, or
+  ``received_at`` for append-only tables) is in ``[watermark - overlap, T)``,
+  T being the run's as-of instant;
+* the **sweep**: rows whose key is null or before the window and that the
+  previous run may not have seen: rows written by a transaction that was still
+  open, or not yet begun, when the previous run's snapshot was taken. The
+  previous run stores its snapshot (``pg_current_snapshot()``, taken in the
+  same transaction as its COPY) in ``audit.watermarks``; a row is swept when
+  its ``xmin`` (widened to a 64-bit transaction id by the epoch of the current
+  snapshot) is at or after that snapshot's ``xmin``: every transaction not
+  visible to that snapshot is, and so are their subtransactions, which
+  ``pg_visible_in_snapshot`` cannot judge. A few rows written just before the
+  snapshot are read again; they are identical, and staging counts them as
+  duplicates.
+
+The first run (no watermark, or a watermark stored before snapshots were) reads
+every row with a key before T or no key at all. Rows with a key at or after T
+stay for a later window. Both parts are one ``COPY (select ...) TO STDOUT``
+streamed straight into ``COPY raw.<source>__<table> FROM STDIN``; the batch
+row, the rows, the new watermark and the snapshot commit in one warehouse
+transaction, so a failed load advances nothing and a retry reloads the same
+rows. A run for an instant at or before the watermark loads nothing (the raw
+layer already holds that window; a later run sweeps whatever arrived since).
+
+Before the COPY the source table's columns are compared with the contract
+(:mod:`meridian.extract.drift`): an added column is not read, a dropped
+optional column lands as null, a retyped column is converted to the contract
+type by the raw table's input (a value that does not convert fails this table,
+naming the column and the value), a missing required column fails this table.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
+import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
+import psycopg2
 import psycopg2.extensions
 
+from meridian.config import settings
+from meridian.extract.drift import (
+    SourceTableError,
+    missing_required,
+    read_source_columns,
+    record_schema_changes,
+)
 from meridian.runtime import covered_date, end_of_day, to_instant
-from meridian.sources.schema import SourceTable
+from meridian.sources.schema import ColumnChange, SourceTable, schema_changes
 
 log = logging.getLogger(__name__)
 
 NO_WATERMARK = datetime(1900, 1, 1, tzinfo=UTC)
+XID_SPACE = 1 << 32  # a row's xmin is the low 32 bits of its 64-bit transaction id
 
 
 @dataclass(frozen=True)
@@ -46,7 +83,7 @@ class BatchResult:
         )
 
 
-__all__ = ["BatchResult", "end_of_day", "extract_table", "start_batch"]
+__all__ = ["BatchResult", "SourceTableError", "end_of_day", "extract_table", "start_batch"]
 
 
 def start_batch(
@@ -111,62 +148,175 @@ def _stream_copy(
     return warehouse_cur.rowcount
 
 
+@dataclass(frozen=True)
+class SourceSnapshot:
+    """The source's snapshot of one extraction: ``pg_current_snapshot()`` as text and its xmin, xmax."""
+
+    text: str
+
+    @property
+    def xmin(self) -> int:
+        return int(self.text.split(":")[0])
+
+    @property
+    def xmax(self) -> int:
+        return int(self.text.split(":")[1])
+
+
+def select_list(table: SourceTable, changes: list[ColumnChange]) -> list[str]:
+    """The contract's columns as the source query selects them: a dropped (optional) column as null."""
+    dropped = {change.column for change in changes if change.kind == "dropped"}
+    return [f"null as {name}" if name in dropped else name for name in table.column_names]
+
+
+def key_expression(table: SourceTable, changes: list[ColumnChange]) -> str:
+    """The extraction key as a timestamptz: null when the column is gone (every row is then swept)."""
+    change = next((change for change in changes if change.column == table.extract_key), None)
+    if change is None:
+        return table.extract_key
+    if change.kind == "dropped":
+        return "cast(null as timestamptz)"
+    return f"cast({table.extract_key} as timestamptz)"
+
+
+def row_filter(
+    key: str,
+    window_start: datetime | None,
+    window_end: datetime,
+    previous: SourceSnapshot | None,
+    current: SourceSnapshot,
+) -> str:
+    """The where clause of one extraction: the window on the key, plus the sweep (see the module docstring).
+
+    Literal bounds: COPY (query) takes no parameters; every value is a timestamp or number we produced.
+    """
+    end = f"'{window_end.isoformat()}'::timestamptz"
+    if window_start is None or previous is None:
+        return f"{key} < {end} or {key} is null"
+    start = f"'{window_start.isoformat()}'::timestamptz"
+    # how far back from the current snapshot's xmax the row's transaction id lies (1 .. 2^32 - 1), against how
+    # far back the previous snapshot's xmin lies: widening xmin by the current epoch without a function call
+    reference = current.xmax
+    reach = reference - previous.xmin
+    age = f"(({reference % XID_SPACE} - xmin::text::bigint + {XID_SPACE}) % {XID_SPACE})"
+    return f"({key} >= {start} and {key} < {end}) or (({key} < {start} or {key} is null) and {age} <= {reach})"
+
+
+def _data_error(table: SourceTable, changes: list[ColumnChange], exc: psycopg2.Error) -> SourceTableError:
+    """A value that does not convert to the contract type, named with its column (from COPY's context)."""
+    context = (exc.diag.context or "") if exc.diag else ""
+    primary = (exc.diag.message_primary if exc.diag else None) or str(exc).strip()
+    match = re.search(r"column (\w+): (.*)$", context, re.MULTILINE)
+    if not match:
+        return SourceTableError(f"{table.qualified}: a value cannot be read as the contract (SOURCES.md) says: "
+                                f"{primary}")
+    column, value = match.group(1), match.group(2)
+    contract_type = dict(table.columns).get(column, "?")
+    change = next((change for change in changes if change.column == column and change.kind == "retyped"), None)
+    source_type = f" (the source column is {change.actual_type})" if change else ""
+    return SourceTableError(
+        f"{table.qualified}: column {column}{source_type} has the value {value}, which does not convert to the "
+        f"contract type {contract_type}: {primary}. Fix the value or the column type in the source; the other "
+        f"tables are extracted as usual."
+    )
+
+
 def extract_table(
     table: SourceTable,
     as_of: date | datetime,
     source_conn: psycopg2.extensions.connection,
     warehouse_conn: psycopg2.extensions.connection,
+    *,
+    overlap: timedelta | None = None,
 ) -> BatchResult:
-    """Load one window of ``table`` into ``raw.<source>__<table>`` and advance its watermark.
+    """Load the rows of ``table`` up to ``as_of`` not yet landed into ``raw.<source>__<table>``.
 
-    ``as_of`` is the run's as-of instant (a date means the end of that UTC day).
+    ``as_of`` is the run's as-of instant (a date means the end of that UTC day); ``overlap`` is how far
+    before the watermark the window starts (default: MERIDIAN_EXTRACT_OVERLAP_MINUTES).
     """
-    import time as _time
-
-    started = _time.monotonic()
+    started = time.monotonic()
     window_end = to_instant(as_of)
-    columns = ", ".join(table.column_names)
+    if overlap is None:
+        overlap = timedelta(minutes=settings().extract_overlap_minutes)
+    source_conn.set_session(readonly=True, isolation_level="REPEATABLE READ")
+    try:
+        with source_conn.cursor() as src:
+            # the first statement fixes the transaction's snapshot: the one the COPY below reads
+            src.execute("select pg_current_snapshot()::text")
+            current = SourceSnapshot(src.fetchone()[0])
+            changes = schema_changes(table, read_source_columns(src, table))
+        # alerts commit on their own: a table that then fails still reports its drift
+        record_schema_changes(warehouse_conn, table, changes, covered_date(window_end))
+        warehouse_conn.commit()
+        error = missing_required(table, changes)
+        if error is not None:
+            raise error
+        return _load(table, as_of, window_end, overlap, changes, current, source_conn, warehouse_conn, started)
+    finally:
+        source_conn.rollback()
+
+
+def _load(
+    table: SourceTable,
+    as_of: date | datetime,
+    window_end: datetime,
+    overlap: timedelta,
+    changes: list[ColumnChange],
+    current: SourceSnapshot,
+    source_conn: psycopg2.extensions.connection,
+    warehouse_conn: psycopg2.extensions.connection,
+    started: float,
+) -> BatchResult:
     with warehouse_conn.cursor() as cur:
         # serialise concurrent runs of the same table; the lock ends with the transaction
         cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"meridian.extract.{table.qualified}",))
         cur.execute(
-            "select watermark from audit.watermarks where source = %s and table_name = %s",
+            "select watermark, source_snapshot from audit.watermarks where source = %s and table_name = %s",
             (table.source, table.name),
         )
         row = cur.fetchone()
-        window_start = row[0] if row else NO_WATERMARK
-        if window_start >= window_end:
+        watermark, previous = (row[0], SourceSnapshot(row[1]) if row[1] else None) if row else (None, None)
+        if watermark is not None and watermark >= window_end:
             warehouse_conn.rollback()
-            return BatchResult(table.source, table.name, None, window_start, window_end, 0)
+            return BatchResult(table.source, table.name, None, watermark, window_end, 0)
+        if previous is not None and previous.xmin > current.xmax:
+            # transaction ids went backwards: another database (restored, or a new connection target)
+            log.warning(
+                "%s: the stored source snapshot %s is ahead of the source's current one %s (another database?); "
+                "reading every row before the window again", table.qualified, previous.text, current.text,
+            )
+            previous = None
+        window_start = None if watermark is None else watermark - overlap
         batch_id, _ = start_batch(
             cur, source=table.source, table_name=table.name, as_of=as_of,
-            window_start=window_start, window_end=window_end,
+            window_start=window_start or NO_WATERMARK, window_end=window_end,
         )
-        # literal bounds: COPY (query) takes no parameters; both are timestamps we produced
+        key = key_expression(table, changes)
         copy_out = (
-            f"copy (select {columns} from public.{table.name} "
-            f"where {table.extract_key} >= '{window_start.isoformat()}'::timestamptz "
-            f"and {table.extract_key} < '{window_end.isoformat()}'::timestamptz) to stdout"
+            f"copy (select {', '.join(select_list(table, changes))} from public.{table.name} "
+            f"where ({row_filter(key, window_start, window_end, previous, current)})) to stdout"
         )
-        source_conn.set_session(readonly=True, isolation_level="REPEATABLE READ")
+        columns = ", ".join(table.column_names)
         try:
             landed = _stream_copy(source_conn, copy_out, cur, f"copy raw.{table.raw_table} ({columns}) from stdin")
-        finally:
-            source_conn.rollback()
+        except psycopg2.DataError as exc:
+            warehouse_conn.rollback()
+            raise _data_error(table, changes, exc) from exc
         cur.execute("update audit.batches set landed = %s where batch_id = %s", (landed, batch_id))
         cur.execute(
             """
-            insert into audit.watermarks (source, table_name, watermark, batch_id, updated_at)
-            values (%s, %s, %s, %s, clock_timestamp())
+            insert into audit.watermarks (source, table_name, watermark, batch_id, source_snapshot, updated_at)
+            values (%s, %s, %s, %s, %s, clock_timestamp())
             on conflict (source, table_name)
             do update set watermark = excluded.watermark, batch_id = excluded.batch_id,
-                          updated_at = excluded.updated_at
+                          source_snapshot = excluded.source_snapshot, updated_at = excluded.updated_at
             """,
-            (table.source, table.name, window_end, batch_id),
+            (table.source, table.name, window_end, batch_id, current.text),
         )
     warehouse_conn.commit()
     result = BatchResult(
-        table.source, table.name, batch_id, window_start, window_end, landed, _time.monotonic() - started
+        table.source, table.name, batch_id, window_start or NO_WATERMARK, window_end, landed,
+        time.monotonic() - started,
     )
     log.info("%s", result.describe())
     return result

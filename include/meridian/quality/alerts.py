@@ -3,7 +3,8 @@
 Every producer calls :func:`record_alert` (or :func:`record_alerts`):
 dbt test failures and source freshness (:mod:`meridian.quality.dbt_results`),
 quarantine share, new event types and volume anomalies
-(:mod:`meridian.quality.checks`), failed report deliveries
+(:mod:`meridian.quality.checks`), source schema drift
+(:mod:`meridian.extract.drift`), failed report deliveries
 (:mod:`meridian.reports.delivery`). ``dedup_key`` makes raising the same alert
 again (a retried task, a rerun of the same as-of date) a no-op: the first row
 stays. High and critical alerts are mailed to operations once each by
@@ -18,7 +19,11 @@ from datetime import date
 
 import psycopg2.extensions
 
-ALERT_TYPES = ("missing_data", "data_spike", "data_drop", "freshness", "test_failure", "new_event_type", "quarantine")
+# the check constraint in meridian.warehouse.bootstrap.AUDIT_DDL lists the same types
+ALERT_TYPES = (
+    "missing_data", "data_spike", "data_drop", "freshness", "test_failure", "new_event_type", "quarantine",
+    "schema_change",
+)
 SEVERITIES = ("low", "medium", "high", "critical")
 NOTIFY_SEVERITIES = ("high", "critical")
 

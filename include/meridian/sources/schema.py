@@ -4,10 +4,15 @@ the extractor (raw tables) and the tests.
 Each table lists its columns in order with their PostgreSQL types, the column
 extraction reads by (``updated_at`` for mutable tables, ``received_at`` for
 append-only ones), and the columns SOURCES.md requires.
+
+:func:`schema_changes` compares a source table's actual columns with this
+contract (schema drift): a column added, dropped or retyped.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -165,6 +170,74 @@ KNOWN_EVENT_TYPES: tuple[str, ...] = (
     "swipe_left", "match_created", "message_sent", "video_call_started", "search", "feature_used",
     "subscription_view", "subscription_purchase", "app_close",
 )
+
+
+# short names PostgreSQL accepts for the types the contract uses, as format_type() spells them
+TYPE_SPELLINGS: dict[str, str] = {
+    "timestamptz": "timestamp with time zone",
+    "timestamp": "timestamp without time zone",
+    "int": "integer",
+    "int4": "integer",
+    "int8": "bigint",
+    "int2": "smallint",
+    "bool": "boolean",
+    "float8": "double precision",
+    "float4": "real",
+    "char": "character",
+    "varchar": "character varying",
+    "decimal": "numeric",
+}
+
+
+def canonical_type(pg_type: str) -> str:
+    """A type name as PostgreSQL's ``format_type`` prints it: ``char(3)`` -> ``character(3)``."""
+    text = " ".join(pg_type.strip().lower().split())
+    match = re.fullmatch(r"([a-z0-9_ ]+?)\s*(\(\s*\d+(?:\s*,\s*\d+)?\s*\))?", text)
+    if not match:
+        return text
+    name, modifier = match.group(1), match.group(2) or ""
+    return TYPE_SPELLINGS.get(name, name) + modifier.replace(" ", "")
+
+
+@dataclass(frozen=True)
+class ColumnChange:
+    """One difference between a source table's columns and the contract."""
+
+    kind: str  # added, dropped, retyped
+    column: str
+    contract_type: str | None  # None for an added column
+    actual_type: str | None  # None for a dropped column
+    required: bool = False
+
+    def describe(self, table: SourceTable) -> str:
+        if self.kind == "added":
+            return (f"column {self.column} ({self.actual_type}) was added to {table.qualified}; "
+                    "it is not in the contract (SOURCES.md) and is not extracted")
+        if self.kind == "dropped" and self.required:
+            return (f"required column {self.column} ({self.contract_type}) is missing from {table.qualified}; "
+                    f"the table is not extracted until the column is back (SOURCES.md, Required columns)")
+        if self.kind == "dropped":
+            return (f"column {self.column} ({self.contract_type}) was dropped from {table.qualified}; "
+                    "it lands as null")
+        return (f"column {self.column} of {table.qualified} is {self.actual_type}, the contract says "
+                f"{self.contract_type}; its values are converted to {self.contract_type} on landing")
+
+
+def schema_changes(table: SourceTable, actual: Iterable[tuple[str, str]]) -> list[ColumnChange]:
+    """How ``actual`` ((column, type) as the source has them) differs from ``table``'s contract.
+
+    Contract columns first, in contract order (dropped or retyped), then added columns in source order.
+    """
+    found = {name: canonical_type(ctype) for name, ctype in actual}
+    changes: list[ColumnChange] = []
+    for name, ctype in table.columns:
+        if name not in found:
+            changes.append(ColumnChange("dropped", name, ctype, None, name in table.required))
+        elif found[name] != canonical_type(ctype):
+            changes.append(ColumnChange("retyped", name, ctype, found[name], name in table.required))
+    contract = set(table.column_names)
+    changes.extend(ColumnChange("added", name, None, ctype) for name, ctype in found.items() if name not in contract)
+    return changes
 
 
 def tables_of(source: str) -> list[SourceTable]:

@@ -50,6 +50,9 @@ create table if not exists audit.watermarks (
     updated_at timestamptz not null default clock_timestamp(),
     primary key (source, table_name)
 );
+-- the source's pg_current_snapshot() of the load that set the watermark: the next run also reads the rows
+-- that snapshot could not see (meridian.extract.tables); null until the first load that records it
+alter table audit.watermarks add column if not exists source_snapshot text;
 create table if not exists audit.loaded_files (
     file_name text not null,
     checksum text not null,
@@ -111,8 +114,7 @@ create index if not exists dbt_node_results__run on audit.dbt_node_results (run_
 create index if not exists dbt_node_results__as_of on audit.dbt_node_results (as_of_date);
 create table if not exists audit.data_quality_alerts (
     alert_id bigserial primary key,
-    alert_type text not null check (alert_type in
-        ('missing_data', 'data_spike', 'data_drop', 'freshness', 'test_failure', 'new_event_type', 'quarantine')),
+    alert_type text not null,
     table_name text,
     column_name text,
     message text not null,
@@ -126,6 +128,26 @@ create table if not exists audit.data_quality_alerts (
     dedup_key text,
     notified_at timestamptz
 );
+-- the alert types of meridian.quality.alerts.ALERT_TYPES; the check is replaced (once) when a warehouse
+-- predates one of them
+do $$
+declare
+    wanted text[] := array['missing_data', 'data_spike', 'data_drop', 'freshness', 'test_failure',
+                           'new_event_type', 'quarantine', 'schema_change'];
+begin
+    if not exists (
+        select 1 from pg_constraint
+        where conrelid = 'audit.data_quality_alerts'::regclass
+          and conname = 'data_quality_alerts_alert_type_check'
+          and (select bool_and(pg_get_constraintdef(oid) like '%''' || wanted_type || '''%')
+               from unnest(wanted) as wanted_type)
+    ) then
+        alter table audit.data_quality_alerts drop constraint if exists data_quality_alerts_alert_type_check;
+        execute format('alter table audit.data_quality_alerts add constraint data_quality_alerts_alert_type_check '
+                       'check (alert_type = any (%L::text[]))', wanted);
+    end if;
+end
+$$;
 create unique index if not exists data_quality_alerts__dedup
     on audit.data_quality_alerts (dedup_key) where dedup_key is not null;
 -- what meridian.quality.notify reads: the alerts still to be e-mailed

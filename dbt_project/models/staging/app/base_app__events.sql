@@ -66,9 +66,10 @@ landed_db_events as (
         _batch_id,
         _loaded_at
     from {{ source('raw', 'app__events') }}
-    -- rows received after the as-of date are not visible: reruns of a past date see the same rows
+    -- rows received after the as-of date are not visible: reruns of a past date see the same rows;
+    -- a row without a key is visible once landed
     where
-        received_at < {{ as_of_end() }}
+        {{ extraction_key_visible('received_at') }}
         {%- if is_incremental() %}
         -- = any(array(...)): an index scan per new batch
         and _batch_id = any(array(select new_batches.batch_id from new_batches))

@@ -21,8 +21,9 @@ landed_subscription_events as (
         _batch_id,
         _loaded_at
     from {{ source('raw', 'billing__subscription_events') }}
-    -- rows changed after the as-of date are not visible: reruns of a past date see the same rows
-    where received_at < {{ as_of_end() }}
+    -- rows changed after the as-of date are not visible: reruns of a past date see the same rows;
+    -- a row without a key is visible once landed
+    where {{ extraction_key_visible('received_at') }}
 
 ),
 

@@ -23,8 +23,9 @@ landed_proposals as (
         _batch_id,
         _loaded_at
     from {{ source('raw', 'crm__proposals') }}
-    -- rows changed after the as-of date are not visible: reruns of a past date see the same rows
-    where updated_at < {{ as_of_end() }}
+    -- rows changed after the as-of date are not visible: reruns of a past date see the same rows;
+    -- a row without a key is visible once landed
+    where {{ extraction_key_visible('updated_at') }}
 
 ),
 
@@ -80,7 +81,7 @@ validated as (
 {{ classify_landed_rows(
     'validated',
     '_loaded_at, _batch_id',
-    'updated_at desc, _loaded_at desc, _batch_id desc, _row_hash'
+    'updated_at desc nulls last, _loaded_at desc, _batch_id desc, _row_hash'
 ) }}
 
 select * from final
