@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 DAGS_DIR = Path(__file__).resolve().parents[1] / "dags"
-EXPECTED_DAGS = {"extract_sources", "transform_warehouse", "deliver_reports"}
+EXPECTED_DAGS = {"extract_sources", "transform_warehouse", "deliver_reports", "warehouse_maintenance"}
 
 
 class NetworkAtImport(AssertionError):
@@ -124,3 +124,11 @@ def test_every_mart_declares_its_grain_as_a_primary_key():
             if keys:
                 declared[model["name"]] = keys[0]["columns"]
     assert models and models == set(declared), f"marts without a primary key: {sorted(models - set(declared))}"
+
+
+def test_maintenance_partitions_then_purges_then_vacuums(dagbag):
+    dag = dagbag.dags["warehouse_maintenance"]
+    tasks = {task.task_id: task for task in dag.tasks}
+    assert set(tasks) == {"prepare_warehouse", "partition_raw_events", "purge_raw_events", "vacuum_raw_events"}
+    assert "partition_raw_events" in tasks["purge_raw_events"].get_flat_relative_ids(upstream=True)
+    assert "purge_raw_events" in tasks["vacuum_raw_events"].get_flat_relative_ids(upstream=True)

@@ -4,7 +4,8 @@ Each ``*.jsonl`` or ``*.jsonl.gz`` file becomes one batch: every line lands in
 ``raw.app__event_files`` with its file name and line number. A line that parses
 as JSON keeps the parsed value in ``record``; a line that is not a JSON object
 also keeps its text in ``_line`` (staging quarantines it as ``invalid_json``
-with file, line number and text). The batch, the lines and the file's
+with file, line number and text); ``occurred_at`` is the record's, parsed at
+load time for the table's month partitions (meridian.extract.event_time). The batch, the lines and the file's
 (name, checksum) commit together; the file then moves to ``archive/`` beside
 it. A file whose checksum was loaded before is never loaded again: it is only
 archived.
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import psycopg2.extensions
 
+from meridian.extract.event_time import record_occurred_at
 from meridian.extract.tables import start_batch
 from meridian.runtime import to_instant
 from meridian.warehouse.bootstrap import EVENT_FILES_TABLE
@@ -70,15 +72,21 @@ def parse_line(raw: bytes) -> tuple[str | None, str | None]:
     ``line`` is kept when the line is not a JSON object. NUL characters, which
     PostgreSQL text cannot hold, are replaced.
     """
+    _, record, line = _parse(raw)
+    return record, line
+
+
+def _parse(raw: bytes) -> tuple[object, str | None, str | None]:
+    """parse_line with the parsed JSON value first (None when the line is not JSON)."""
     text = raw.decode("utf-8", errors="replace").rstrip("\r\n").replace("\x00", "\ufffd")
     try:
         value = json.loads(text, parse_constant=_reject_constant)
         record = json.dumps(value, ensure_ascii=False).replace("\\u0000", "\\ufffd")
     except ValueError:
-        return None, text
+        return None, None, text
     if isinstance(value, dict):
-        return record, None
-    return record, text
+        return value, record, None
+    return value, record, text
 
 
 def _open(path: Path) -> io.BufferedReader:
@@ -92,8 +100,10 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, bool, list[str | None]]]:
         for number, raw in enumerate(handle, start=1):
             if not raw.strip():
                 continue  # blank lines carry nothing (a trailing newline, say)
-            record, line = parse_line(raw)
-            yield number, record is None or line is not None, [path.name, str(number), line, record]
+            value, record, line = _parse(raw)
+            # occurred_at from the record: the month partition the line lands in (null: the default one)
+            yield number, record is None or line is not None, [path.name, str(number), line, record,
+                                                               record_occurred_at(value)]
 
 
 def load_file(
@@ -125,7 +135,7 @@ def load_file(
             malformed += is_malformed
         buffer.seek(0)
         cur.copy_expert(
-            f"copy raw.{EVENT_FILES_TABLE} (_file_name, _line_number, _line, record) "
+            f"copy raw.{EVENT_FILES_TABLE} (_file_name, _line_number, _line, record, occurred_at) "
             "from stdin with (format csv, null '\\N')",
             buffer,
         )

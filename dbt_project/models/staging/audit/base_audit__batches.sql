@@ -2,7 +2,8 @@
     The landed batches as the extract_sources DAG recorded them in audit.batches
     (a view): what each batch landed, and the as-of date of the run that loaded
     it. batch_outcomes sets staging's counts beside `landed`; event-file lines
-    are visible from their batch's as-of date on.
+    are visible from their batch's as-of date on. is_purged: the raw retention
+    dropped rows of the batch (their events live on in history.app__events).
 -#}
 with
 
@@ -20,7 +21,9 @@ final as (
         table_name,
         as_of_date,
         file_name,
-        landed
+        landed,
+        -- the raw retention dropped rows of the batch: its reconciled counts in audit.batches stand
+        purged_at is not null as is_purged
     from batches
 
 )
