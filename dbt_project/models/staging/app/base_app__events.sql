@@ -92,18 +92,32 @@ landed_file_events as (
 
 ),
 
+history as (
+
+    select * from {{ source('history', 'app__events') }}
+
+),
+
+audit_batches as (
+
+    select * from {{ ref('base_audit__batches') }}
+
+),
+
 -- events whose raw rows the retention purged: their accepted current version, with the origin, file,
 -- line and batch they landed with (meridian.warehouse.retention), visible as their raw rows were
 history_events as (
 
     select history.*
-    from {{ source('history', 'app__events') }} as history
-    left join {{ ref('base_audit__batches') }} as batches
-        on history._batch_id = batches.batch_id
+    from history
+    left join audit_batches
+        on history._batch_id = audit_batches.batch_id
     where
         case
             when history.origin = 'db' then history.received_at < {{ as_of_end() }}
-            else coalesce(batches.as_of_date <= {{ as_of_date() }}, history.received_at < {{ as_of_end() }}, true)
+            else coalesce(
+                    audit_batches.as_of_date <= {{ as_of_date() }}, history.received_at < {{ as_of_end() }}, true
+                )
         end
         {%- if is_incremental() %}
         and history._batch_id = any(array(select new_batches.batch_id from new_batches))
