@@ -18,7 +18,8 @@ null or unparseable values and months without a partition yet).
 1. `prepare_warehouse` creates the schemas and tables when missing (and migrates
    an unpartitioned raw event table once).
 2. `partition_raw_events` gives every month found in a default partition its own
-   partition (moving the rows) and creates the as-of month and the two after it.
+   partition (moving the rows) and creates the as-of month and the two after it;
+   rows dated after those months stay in the default partition.
 3. `purge_raw_events` drops the month partitions that lie wholly before the
    as-of minus `MERIDIAN_RAW_RETENTION_MONTHS` calendar months (default 13). First,
    the accepted current version of each of their events goes to

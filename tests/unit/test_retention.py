@@ -106,7 +106,9 @@ def _old_shape_tables() -> None:
         insert into raw.app__events (id, tenant_id, event_type, occurred_at, received_at, _batch_id, _loaded_at) values
             ('e1', 't1', 'app_open', '2024-03-10 10:00+00', '2024-03-10 10:00+00', 1, '2024-03-11'),
             ('e2', 't1', 'app_open', '2024-04-30 23:59:59.999999+00', '2024-05-01 00:00+00', 1, '2024-03-11'),
-            ('e3', 't1', 'app_open', null, '2024-05-01 00:00+00', 1, '2024-03-11');
+            ('e3', 't1', 'app_open', null, '2024-05-01 00:00+00', 1, '2024-03-11'),
+            ('e4', 't1', 'app_open', 'infinity', '2024-05-01 00:00+00', 1, '2024-03-11'),
+            ('e5', 't1', 'app_open', '0044-03-15 12:00+00 BC', '2024-05-01 00:00+00', 1, '2024-03-11');
         insert into raw.app__event_files (_file_name, _line_number, _line, record, _batch_id, _loaded_at) values
             ('f.jsonl', 1, null, '{"id": "f1", "occurred_at": "2024-04-01T00:30:00+01:00"}', 2, '2024-05-02'),
             ('f.jsonl', 2, 'not json', null, 2, '2024-05-02'),
@@ -118,16 +120,19 @@ def _old_shape_tables() -> None:
 
 def test_migration_partitions_an_existing_table_once(fresh):
     _old_shape_tables()
-    events_before = q(f"select {EVENT_COLUMNS}, _batch_id, _loaded_at from raw.app__events order by id")
+    # occurred_at as text: a BC timestamp has no Python datetime
+    every_column = f"{EVENT_COLUMNS.replace('occurred_at', 'occurred_at::text')}, _batch_id, _loaded_at"
+    events_before = q(f"select {every_column} from raw.app__events order by id")
     bootstrap()
     this_month = Month.of(datetime.now(UTC))
     ahead = {str(this_month), str(this_month.next)}
     assert set(month_names("app__events")) == {"2024-03", "2024-04"} | ahead
     # event-file lines got their occurred_at from the record at migration ("2024-04-01T00:30+01" is March UTC)
     assert set(month_names("app__event_files")) == {"2024-03", "2024-06"} | ahead
-    assert q(f"select {EVENT_COLUMNS}, _batch_id, _loaded_at from raw.app__events order by id") == events_before
+    assert q(f"select {every_column} from raw.app__events order by id") == events_before
     assert q("select id, tableoid::regclass::text from raw.app__events order by id") == [
-        ("e1", "raw.app__events_p2024_03"), ("e2", "raw.app__events_p2024_04"), ("e3", "raw.app__events_default")]
+        ("e1", "raw.app__events_p2024_03"), ("e2", "raw.app__events_p2024_04"), ("e3", "raw.app__events_default"),
+        ("e4", "raw.app__events_default"), ("e5", "raw.app__events_default")]
     assert q("select _line_number, occurred_at, tableoid::regclass::text from raw.app__event_files "
              "order by _line_number") == [
         (1, datetime(2024, 3, 31, 23, 30, tzinfo=UTC), "raw.app__event_files_p2024_03"),
@@ -141,6 +146,9 @@ def test_migration_partitions_an_existing_table_once(fresh):
     bootstrap()
     assert set(month_names("app__events")) == {"2024-03", "2024-04"} | ahead
     assert q("select * from raw.app__event_files order by _line_number") == snapshot
+    # the maintenance split leaves an infinite or BC occurred_at in the default partition
+    partition_raw_events(AS_OF)
+    assert q("select id from raw.app__events_default order by id") == [("e3",), ("e4",), ("e5",)]
     assert q("select count(*) from pg_class where relname like 'app__event%%unpartitioned'") == [(0,)]
     # the batch index reaches every partition
     assert q("select count(*) from pg_indexes where schemaname = 'raw' and tablename = 'app__events_p2024_03'") == [(1,)]
@@ -164,10 +172,13 @@ def test_copy_never_fails_for_a_missing_month(fresh, tmp_path):
     assert result.landed == 5
     assert q("select _line_number, occurred_at from raw.app__event_files_default order by 1") == [
         (1, datetime(1990, 1, 1, tzinfo=UTC)), (2, datetime(2090, 7, 1, tzinfo=UTC)), (3, None), (4, None), (5, None)]
-    # the maintenance split gives the dated lines their months; the undated ones stay in the default partition
-    partition_raw_events(AS_OF)
-    assert {"1990-01", "2090-07", "2026-12", "2027-01", "2027-02"} <= set(month_names("app__event_files"))
-    assert q("select _line_number from raw.app__event_files_default order by 1") == [(3,), (4,), (5,)]
+    # the maintenance split gives the dated lines their months; the undated ones, and one dated after the
+    # months ahead of the as-of, stay in the default partition
+    summary = partition_raw_events(AS_OF)
+    assert {"1990-01", "2026-12", "2027-01", "2027-02"} <= set(month_names("app__event_files"))
+    assert "2090-07" not in month_names("app__event_files")
+    assert summary["months_left_in_default"]["app__event_files"] == ["2090-07"]
+    assert q("select _line_number from raw.app__event_files_default order by 1") == [(2,), (3,), (4,), (5,)]
     assert q("select count(*) from raw.app__event_files") == [(5,)]
 
 

@@ -161,15 +161,23 @@ def ensure_month_partition(cur: psycopg2.extensions.cursor, table: str, month: M
     return moved
 
 
+# the months of the rows of a relation with an occurred_at in years 1 to 9999 (an infinite or BC
+# occurred_at has no month partition: such rows stay in the default partition)
+_MONTHS_SQL = (
+    "select distinct cast(extract(year from occurred_at at time zone 'UTC') as integer), "
+    "cast(extract(month from occurred_at at time zone 'UTC') as integer) from {} "
+    "where occurred_at >= '0001-01-01 00:00:00+00' and occurred_at < '10000-01-01 00:00:00+00' order by 1, 2"
+)
+
+
+def _months(cur: psycopg2.extensions.cursor, relation: sql.Composable) -> list[Month]:
+    cur.execute(sql.SQL(_MONTHS_SQL).format(relation))
+    return [Month(year, month) for year, month in cur.fetchall()]
+
+
 def default_partition_months(cur: psycopg2.extensions.cursor, table: str) -> list[Month]:
     """The months of the rows in the default partition that have an occurred_at."""
-    cur.execute(
-        sql.SQL(
-            "select distinct date_trunc('month', occurred_at at time zone 'UTC') "
-            "from raw.{} where occurred_at is not null order by 1"
-        ).format(sql.Identifier(default_partition(table)))
-    )
-    return [Month.of(row[0]) for row in cur.fetchall()]
+    return _months(cur, sql.SQL("raw.{}").format(sql.Identifier(default_partition(table))))
 
 
 def create_partitioned_table(cur: psycopg2.extensions.cursor, table: str, columns_ddl: str) -> None:
@@ -205,14 +213,10 @@ def migrate_to_partitioned(
     for (index,) in cur.fetchall():
         cur.execute(sql.SQL("drop index {}").format(sql.SQL(index)))
     create_partitioned_table(cur, table, columns_ddl)
-    cur.execute(
-        sql.SQL(
-            "select distinct date_trunc('month', occurred_at at time zone 'UTC') from "
-            "(select {} from raw.{}) as rows where occurred_at is not null"
-        ).format(sql.SQL(select_columns), sql.Identifier(legacy))
-    )
-    for (start,) in cur.fetchall():
-        ensure_month_partition(cur, table, Month.of(start))
+    legacy_rows = sql.SQL("(select {} from raw.{}) as legacy_rows").format(
+        sql.SQL(select_columns), sql.Identifier(legacy))
+    for month in _months(cur, legacy_rows):
+        ensure_month_partition(cur, table, month)
     cur.execute(
         sql.SQL("insert into raw.{} select {} from raw.{}").format(
             sql.Identifier(table), sql.SQL(select_columns), sql.Identifier(legacy)

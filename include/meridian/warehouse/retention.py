@@ -2,9 +2,10 @@
 
 What the warehouse_maintenance DAG runs, in order, for an as-of instant T:
 
-1. :func:`partition_raw_events`: every month that has rows in a raw event
-   table's default partition gets its own partition (the rows move), and the
-   months of T and the two after it are created ahead.
+1. :func:`partition_raw_events`: every month up to two after T's that has rows
+   in a raw event table's default partition gets its own partition (the rows
+   move), and the months of T and the two after it are created ahead. Rows
+   dated later than that (bad data) stay in the default partition.
 2. :func:`purge_raw_events`: the cutoff is T minus ``MERIDIAN_RAW_RETENTION_MONTHS``
    calendar months (default 13). Every month partition that ends at or before
    the cutoff (all its events occurred before it) is purged, one month per
@@ -83,15 +84,24 @@ def cutoff_instant(as_of: datetime, retention_months: int) -> datetime:
 def partition_raw_events(as_of: datetime, conn_id: str = WAREHOUSE_CONN_ID) -> dict:
     """Split the default partitions into month partitions and create the months ahead of ``as_of``."""
     ahead = [Month.of(as_of).plus(offset) for offset in range(MONTHS_AHEAD + 1)]
+    last = ahead[-1]
     created: dict[str, list[str]] = {}
     moved: dict[str, int] = {}
+    left: dict[str, list[str]] = {}
     with db.connection(conn_id) as conn:
         for table in partitions.PARTITIONED_TABLES:
             with conn.cursor() as cur:
-                wanted = sorted(set(partitions.default_partition_months(cur, table)) | set(ahead),
-                                key=lambda month: (month.year, month.month))
+                in_default = partitions.default_partition_months(cur, table)
                 existing = partitions.month_partitions(cur, table)
             conn.commit()
+            # months past the last one ahead stay in the default partition (an occurred_at far in the
+            # future is bad data: one partition per such month would only slow every query down)
+            later = [month for month in in_default if (month.year, month.month) > (last.year, last.month)]
+            wanted = sorted((set(in_default) - set(later)) | set(ahead), key=lambda month: (month.year, month.month))
+            left[table] = [str(month) for month in later]
+            if later:
+                log.warning("raw.%s: rows dated %s stay in the default partition (after %s)",
+                            table, ", ".join(left[table][:12]), last)
             created[table] = []
             moved[table] = 0
             for month in wanted:
@@ -101,7 +111,8 @@ def partition_raw_events(as_of: datetime, conn_id: str = WAREHOUSE_CONN_ID) -> d
                     moved[table] += partitions.ensure_month_partition(cur, table, month)
                 conn.commit()  # one month at a time: the default partition is locked only briefly
                 created[table].append(str(month))
-    summary = {"partitions_created": created, "rows_moved_from_default": moved}
+    summary = {"partitions_created": created, "rows_moved_from_default": moved,
+               "months_left_in_default": left}
     log.info("raw event partitions: %s", summary)
     return summary
 
