@@ -119,8 +119,10 @@ def ensure_month_partition(cur: psycopg2.extensions.cursor, table: str, month: M
     """Create the partition of ``month`` unless it exists; returns the rows moved out of the default partition.
 
     The default partition is locked for the move, so a concurrent COPY waits for
-    it and then lands in the new partition. Run inside a transaction.
+    it and then lands in the new partition; the bootstrap's advisory lock keeps
+    two sessions from creating the same partition. Run inside a transaction.
     """
+    cur.execute("select pg_advisory_xact_lock(hashtext('meridian.bootstrap'))")
     if month in month_partitions(cur, table):
         return 0
     name = sql.Identifier(month.partition_name(table))
