@@ -5,7 +5,7 @@ Each ``*.jsonl`` or ``*.jsonl.gz`` file becomes one batch: every line lands in
 as JSON keeps the parsed value in ``record``; a line that is not a JSON object
 also keeps its text in ``_line`` (staging quarantines it as ``invalid_json``
 with file, line number and text); ``occurred_at`` is the record's, parsed at
-load time for the table's month partitions (meridian.extract.event_time). The batch, the lines and the file's
+load time for the table's month partitions (meridian.warehouse.event_time). The batch, the lines and the file's
 (name, checksum) commit together; the file then moves to ``archive/`` beside
 it. A file whose checksum was loaded before is never loaded again: it is only
 archived.
@@ -27,10 +27,10 @@ from pathlib import Path
 
 import psycopg2.extensions
 
-from meridian.extract.event_time import record_occurred_at
 from meridian.extract.tables import start_batch
 from meridian.runtime import to_instant
 from meridian.warehouse.bootstrap import EVENT_FILES_TABLE
+from meridian.warehouse.event_time import record_occurred_at
 
 log = logging.getLogger(__name__)
 

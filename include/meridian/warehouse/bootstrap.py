@@ -13,14 +13,13 @@ the accepted events of the months the raw retention purged
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
 import psycopg2.extensions
 
-from meridian.extract.event_time import OCCURRED_AT_SQL
 from meridian.sources.schema import TABLES
 from meridian.sources.schema import table as source_table
 from meridian.warehouse import partitions
+from meridian.warehouse.event_time import OCCURRED_AT_SQL
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +165,7 @@ def _columns_ddl(columns: tuple[tuple[str, str], ...]) -> str:
 
 EVENTS_TABLE = source_table("app", "events").raw_table
 # the event-file lines: file, line number, the line text (when not a JSON object), the parsed record,
-# and the record's occurred_at (meridian.extract.event_time), the partition key
+# and the record's occurred_at (meridian.warehouse.event_time), the partition key
 EVENT_FILES_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_file_name", "text not null"),
     ("_line_number", "integer not null"),
@@ -226,11 +225,8 @@ def ensure_partitioned_raw_tables(cur: psycopg2.extensions.cursor) -> None:
             log.warning("raw.%s is now partitioned by month of occurred_at (%s rows moved)", table, moved)
         partitions.create_partitioned_table(cur, table, columns_ddl)
         cur.execute(f"create index if not exists {table}__batch on raw.{table} (_batch_id)")
-        # the month being loaded now and the next have their partitions before rows arrive (the
-        # warehouse_maintenance DAG also creates the months ahead of its as-of and splits the default)
-        this_month = partitions.Month.of(datetime.now(UTC))
-        for month in (this_month, this_month.next):
-            partitions.ensure_month_partition(cur, table, month)
+        # month partitions come from the warehouse_maintenance DAG (the months ahead of its as-of, and
+        # every month found in the default partition); until then the default partition takes the rows
 
 
 def history_ddl() -> str:
