@@ -318,3 +318,15 @@ def test_retention_months_from_settings(fresh, monkeypatch):
     monkeypatch.setenv("MERIDIAN_RAW_RETENTION_MONTHS", "0")
     with pytest.raises(ValueError, match="MERIDIAN_RAW_RETENTION_MONTHS='0'"):
         purge_raw_events(AS_OF)
+
+
+def test_empty_months_past_retention_are_dropped(fresh):
+    """Months created ahead that never got a row go like the others, with nothing to keep."""
+    bootstrap()
+    _staging_events()
+    partition_raw_events(datetime(2024, 1, 15, tzinfo=UTC))
+    assert month_names("app__events") == ["2024-01", "2024-02", "2024-03"]
+    summary = purge_raw_events(AS_OF, 13)
+    assert [(m.month, m.rows_purged, m.events_kept_in_history, m.batches) for m in summary.purged] == [
+        (month, {"app__events": 0, "app__event_files": 0}, 0, []) for month in ("2024-01", "2024-02", "2024-03")]
+    assert month_names("app__events") == [] and month_names("app__event_files") == []
