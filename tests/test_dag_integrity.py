@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 DAGS_DIR = Path(__file__).resolve().parents[1] / "dags"
-EXPECTED_DAGS = {"extract_sources", "transform_warehouse", "deliver_reports"}
+EXPECTED_DAGS = {"extract_sources", "transform_warehouse", "deliver_reports", "warehouse_maintenance"}
 
 
 class NetworkAtImport(AssertionError):
@@ -136,3 +136,11 @@ def test_extraction_runs_every_15_minutes_and_any_as_of_builds(dagbag):
     assert (getattr(timetable, "expression", None) or timetable._expression) == "*/15 * * * *"
     for dag_id in ("extract_sources", "transform_warehouse"):
         assert dagbag.dags[dag_id].start_date <= datetime(2000, 1, 1, tzinfo=UTC), dag_id
+
+
+def test_maintenance_partitions_then_purges_then_vacuums(dagbag):
+    dag = dagbag.dags["warehouse_maintenance"]
+    tasks = {task.task_id: task for task in dag.tasks}
+    assert set(tasks) == {"prepare_warehouse", "partition_raw_events", "purge_raw_events", "vacuum_raw_events"}
+    assert "partition_raw_events" in tasks["purge_raw_events"].get_flat_relative_ids(upstream=True)
+    assert "purge_raw_events" in tasks["vacuum_raw_events"].get_flat_relative_ids(upstream=True)

@@ -57,6 +57,9 @@ class Settings:
     # rows not yet committed at the previous read already catches every late commit; a margin only adds
     # re-reads (duplicates downstream), for sources whose transaction ids cannot be trusted
     extract_overlap_minutes: int = 0
+    # raw events (raw.app__events, raw.app__event_files) are kept this many calendar months before a
+    # run's as-of; older months move to the history layer (meridian.warehouse.retention)
+    raw_retention_months: int = 13
 
     @property
     def pgdata(self) -> Path:
@@ -79,6 +82,13 @@ def _int_env(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ValueError(f"environment variable {name}={raw!r} must be a whole number") from exc
+
+
+def _positive_int_env(name: str, default: int) -> int:
+    value = _int_env(name, default)
+    if value < 1:
+        raise ValueError(f"environment variable {name}={os.environ.get(name)!r} must be a whole number of at least 1")
+    return value
 
 
 def _rate_env(name: str, default: float) -> float:
@@ -116,6 +126,7 @@ def settings() -> Settings:
         ops_email=os.environ.get("MERIDIAN_OPS_EMAIL") or "ops@meridian.local",
         quarantine_alert_rate=_rate_env("MERIDIAN_QUARANTINE_ALERT_RATE", 0.02),
         extract_overlap_minutes=_non_negative_int_env("MERIDIAN_EXTRACT_OVERLAP_MINUTES", 0),
+        raw_retention_months=_positive_int_env("MERIDIAN_RAW_RETENTION_MONTHS", 13),
     )
 
 

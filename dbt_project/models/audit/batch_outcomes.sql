@@ -6,7 +6,9 @@
     landed = accepted + quarantined + duplicates for every batch loaded by runs
     up to the as-of date (is_reconcilable); the same check runs as a dbt test.
     deferred counts event-file lines not visible at this as-of date (their batch
-    was loaded by a later run).
+    was loaded by a later run). A batch the raw retention purged rows of
+    (is_purged) is not reconcilable: its counts in audit.batches were
+    reconciled before the purge and stay as they were.
 -#}
 {%- set base_models = [
     'base_app__organizations',
@@ -99,7 +101,11 @@ final as (
         cast(coalesce(outcomes.duplicates, 0) as integer) as duplicates,
         cast(coalesce(outcomes.accepted + outcomes.quarantined + outcomes.duplicates, 0) as integer) as classified,
         cast(coalesce(outcomes.deferred, 0) as integer) as deferred,
-        coalesce(batches.as_of_at <= {{ as_of_end() }}, false) as is_reconcilable
+        coalesce(batches.is_purged, false) as is_purged,
+        -- a purged batch's remaining rows no longer add up to landed: its counts were reconciled before the purge
+        coalesce(
+            batches.as_of_at <= {{ as_of_end() }} and not coalesce(batches.is_purged, false), false
+        ) as is_reconcilable
     from outcomes
     full outer join batches
         on outcomes.batch_id = batches.batch_id

@@ -5,7 +5,8 @@ line lands in ``raw.app__event_files`` with its file name and line number. A
 line that is a JSON object PostgreSQL can store keeps it in ``record``; any
 other line also keeps its text in ``_line`` (staging quarantines it as
 ``invalid_json`` with file, line number and text; see
-:mod:`meridian.extract.event_lines`). The batch, the lines and the file's
+:mod:`meridian.extract.event_lines`). ``occurred_at`` is the record's, parsed
+at load time for the table's month partitions (meridian.warehouse.event_time). The batch, the lines and the file's
 (name, checksum) commit together; the file then moves to ``archive/`` beside
 it. A file whose checksum was seen before is never loaded again: it only moves.
 
@@ -78,10 +79,12 @@ def _copy(cur: psycopg2.extensions.cursor, file_name: str, lines: list[ParsedLin
     writer = csv.writer(buffer)
     for line in lines:
         writer.writerow([file_name, line.number,
-                         "\\N" if line.line is None else line.line, "\\N" if line.record is None else line.record])
+                         "\\N" if line.line is None else line.line, "\\N" if line.record is None else line.record,
+                         "\\N" if line.occurred_at is None else line.occurred_at])
     buffer.seek(0)
+    # occurred_at: the month partition of the line (meridian.warehouse.event_time; null: the default one)
     cur.copy_expert(
-        f"copy raw.{EVENT_FILES_TABLE} (_file_name, _line_number, _line, record) "
+        f"copy raw.{EVENT_FILES_TABLE} (_file_name, _line_number, _line, record, occurred_at) "
         "from stdin with (format csv, null '\\N')",
         buffer,
     )

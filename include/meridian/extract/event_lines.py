@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from meridian.warehouse.event_time import record_occurred_at
+
 PATTERNS = ("*.jsonl", "*.jsonl.gz")
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -51,6 +53,7 @@ class ParsedLine:
     record: str | None  # JSON text PostgreSQL stores as jsonb; None when the line is not storable JSON
     line: str | None  # the line's text, kept when it is not a JSON object
     problem: str | None = None  # why the line is not a JSON object, for the log
+    occurred_at: str | None = None  # the record's occurred_at (ISO), the month partition it lands in
 
     @property
     def is_object(self) -> bool:
@@ -109,7 +112,7 @@ def parse_line(raw: bytes, number: int = 1) -> ParsedLine:
         if problem:
             return ParsedLine(number, None, text, problem)
     if isinstance(value, dict):
-        return ParsedLine(number, text, None)
+        return ParsedLine(number, text, None, occurred_at=record_occurred_at(value))
     kind = "an array" if isinstance(value, list) else "null" if value is None else f"a {type(value).__name__}"
     return ParsedLine(number, text, text, f"JSON {kind}, not an object")
 

@@ -4,6 +4,11 @@ dbt's ``audit.batch_outcomes`` counts, per ``_batch_id``, the rows staging
 accepted, quarantined and recognised as duplicates. This copies the counts
 into ``audit.batches`` and fails, naming the batches, when
 ``landed != accepted + quarantined + duplicates`` for any of them.
+
+A batch the raw retention purged rows of (``audit.batches.purged_at``, see
+meridian.warehouse.retention) was reconciled before the purge; its counts are
+kept as they were (staging no longer sees its purged quarantined and duplicate
+rows) and still checked.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ def reconcile_batches(as_of: date | datetime, conn_id: str = WAREHOUSE_CONN_ID) 
             left join audit.batch_outcomes as outcomes on outcomes.batch_id = all_batches.batch_id
             where batches.batch_id = all_batches.batch_id
               and all_batches.as_of_at <= %s
+              -- a batch the raw retention purged rows of keeps the counts reconciled before the purge
+              and all_batches.purged_at is null
             """,
             (as_of,),
         )

@@ -1,16 +1,29 @@
-"""Warehouse objects the pipeline owns outside dbt: schemas, raw tables, audit tables.
+"""Warehouse objects the pipeline owns outside dbt: schemas, raw tables, history, audit tables.
 
 Everything is ``create ... if not exists``: running it again is harmless, and the
 pipeline runs it before every extract so a fresh warehouse needs no set-up.
+
+The raw event tables (``raw.app__events``, ``raw.app__event_files``) are
+partitioned by month of occurred_at (meridian.warehouse.partitions); a warehouse
+whose tables predate that is migrated here, once. ``history.app__events`` keeps
+the accepted events of the months the raw retention purged
+(meridian.warehouse.retention); dbt reads it beside raw and never replaces it.
 """
 
 from __future__ import annotations
 
+import logging
+
 import psycopg2.extensions
 
 from meridian.sources.schema import TABLES
+from meridian.sources.schema import table as source_table
+from meridian.warehouse import partitions
+from meridian.warehouse.event_time import OCCURRED_AT_SQL
 
-SCHEMAS = ("raw", "staging", "intermediate", "marts", "audit", "reporting")
+log = logging.getLogger(__name__)
+
+SCHEMAS = ("raw", "staging", "intermediate", "marts", "audit", "reporting", "history")
 
 EVENT_FILES_TABLE = "app__event_files"
 
@@ -42,6 +55,19 @@ create table if not exists audit.batches (
 alter table audit.batches add column if not exists as_of_at timestamptz;
 update audit.batches set as_of_at = (as_of_date + 1)::timestamp at time zone 'UTC' where as_of_at is null;
 create index if not exists batches__as_of_at on audit.batches (as_of_at);
+-- when the raw retention dropped rows of the batch (its reconciled counts stay as they were)
+alter table audit.batches add column if not exists purged_at timestamptz;
+-- one row per month partition of a raw event table the retention dropped
+create table if not exists audit.raw_purges (
+    table_name text not null,
+    month date not null,
+    rows_purged bigint not null,
+    events_kept_in_history bigint not null,
+    batches integer not null,
+    as_of_at timestamptz not null,
+    purged_at timestamptz not null default clock_timestamp(),
+    primary key (table_name, month)
+);
 create table if not exists audit.watermarks (
     source text not null,
     table_name text not null,
@@ -157,33 +183,83 @@ create index if not exists data_quality_alerts__as_of on audit.data_quality_aler
 """
 
 
+def _columns_ddl(columns: tuple[tuple[str, str], ...]) -> str:
+    return ",\n    ".join([*(f"{name} {ctype}" for name, ctype in columns), BATCH_COLUMNS])
+
+
+EVENTS_TABLE = source_table("app", "events").raw_table
+# the event-file lines: file, line number, the line text (when not a JSON object), the parsed record,
+# and the record's occurred_at (meridian.warehouse.event_time), the partition key
+EVENT_FILES_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("_file_name", "text not null"),
+    ("_line_number", "integer not null"),
+    ("_line", "text"),
+    ("record", "jsonb"),
+    ("occurred_at", "timestamptz"),
+    # an unreadable file lands as one row (line 0) with the read error (meridian.extract.event_files)
+    ("_error", "text"),
+)
+# a plain event-file table from before partitioning has no occurred_at: the migration takes it from the record
+_EVENT_FILES_LEGACY_SELECT = (
+    f"_file_name, _line_number, _line, record, ({OCCURRED_AT_SQL}) as occurred_at, _batch_id, _loaded_at"
+)
+
+# the accepted, current version of every app event whose raw rows the retention purged: the SOURCES.md
+# columns, where it came from (origin db or file, the file and line), and its batch; one row per event id
+HISTORY_EVENTS_DDL = """
+create table if not exists history.app__events (
+    {columns},
+    origin text not null check (origin in ('db', 'file')),
+    _file_name text,
+    _line_number integer,
+    _batch_id bigint not null,
+    _loaded_at timestamptz not null,
+    _archived_at timestamptz not null default clock_timestamp(),
+    primary key (id)
+);
+create index if not exists app__events__batch on history.app__events (_batch_id);
+create index if not exists app__events__tenant on history.app__events (tenant_id);
+"""
+
+
 def raw_table_ddl() -> list[str]:
+    """The plain (unpartitioned) raw tables: every SOURCES.md table except app.events."""
     statements = []
     for table in TABLES:
-        cols = ",\n    ".join(f"{name} {ctype}" for name, ctype in table.columns)
+        if table.raw_table == EVENTS_TABLE:
+            continue
         statements.append(
-            f"create table if not exists raw.{table.raw_table} (\n    {cols},\n"
-            f"    {BATCH_COLUMNS}\n)"
+            f"create table if not exists raw.{table.raw_table} (\n    {_columns_ddl(table.columns)}\n)"
         )
         statements.append(
             f"create index if not exists {table.raw_table}__batch on raw.{table.raw_table} (_batch_id)"
         )
-    statements.append(
-        f"""create table if not exists raw.{EVENT_FILES_TABLE} (
-    _file_name text not null,
-    _line_number integer not null,
-    _line text,
-    record jsonb,
-    {BATCH_COLUMNS}
-)"""
-    )
-    # an unreadable file lands as one row (line 0) with the read error; added after the batch columns so
-    # tables created before it have the same column order
-    statements.append(f"alter table raw.{EVENT_FILES_TABLE} add column if not exists _error text")
-    statements.append(
-        f"create index if not exists {EVENT_FILES_TABLE}__batch on raw.{EVENT_FILES_TABLE} (_batch_id)"
-    )
     return statements
+
+
+def ensure_partitioned_raw_tables(cur: psycopg2.extensions.cursor) -> None:
+    """raw.app__events and raw.app__event_files partitioned by month (a plain one is migrated once)."""
+    events_columns = source_table("app", "events").columns
+    specs = (
+        (EVENTS_TABLE, _columns_ddl(events_columns),
+         ", ".join([*(name for name, _ in events_columns), "_batch_id", "_loaded_at"])),
+        (EVENT_FILES_TABLE, _columns_ddl(EVENT_FILES_COLUMNS), _EVENT_FILES_LEGACY_SELECT),
+    )
+    for table, columns_ddl, legacy_select in specs:
+        if partitions.is_partitioned(cur, table) is False:
+            moved = partitions.migrate_to_partitioned(cur, table, columns_ddl, legacy_select)
+            log.warning("raw.%s is now partitioned by month of occurred_at (%s rows moved)", table, moved)
+        partitions.create_partitioned_table(cur, table, columns_ddl)
+        cur.execute(f"create index if not exists {table}__batch on raw.{table} (_batch_id)")
+        # month partitions come from the warehouse_maintenance DAG (the months ahead of its as-of, and
+        # every month found in the default partition); until then the default partition takes the rows
+
+
+def history_ddl() -> str:
+    columns = source_table("app", "events").columns
+    required = set(source_table("app", "events").required)
+    ddl = ",\n    ".join(f"{name} {ctype}{' not null' if name in required else ''}" for name, ctype in columns)
+    return HISTORY_EVENTS_DDL.format(columns=ddl)
 
 
 def ensure_warehouse(conn: psycopg2.extensions.connection) -> None:
@@ -195,6 +271,10 @@ def ensure_warehouse(conn: psycopg2.extensions.connection) -> None:
             cur.execute(f"create schema if not exists {schema}")
         for statement in raw_table_ddl():
             cur.execute(statement)
+        ensure_partitioned_raw_tables(cur)
+        # tables created before unreadable files were recorded
+        cur.execute(f"alter table raw.{EVENT_FILES_TABLE} add column if not exists _error text")
+        cur.execute(history_ddl())
         cur.execute(AUDIT_DDL)
         from meridian.reports.schema import ensure_reporting_schema
 

@@ -2,7 +2,10 @@
     Every app event landed at the as-of date from both origins: app.events rows
     (origin 'db', visible when received_at is before the end of the as-of date)
     and event-file lines (origin 'file', see base_app__event_files), validated,
-    with the reason codes that apply and the row's landing status.
+    with the reason codes that apply and the row's landing status. Events of
+    months the raw retention purged come from history.app__events (their
+    accepted current version, with the origin, file, line and batch they landed
+    with), so a full refresh after a purge rebuilds the same staging events.
 
     Materialized as a table (not a view, unlike the staging default): ~2M rows
     are validated and ranked once per build, and stg_app__events, the quarantine
@@ -94,6 +97,39 @@ landed_file_events as (
 
 ),
 
+history as (
+
+    select * from {{ source('history', 'app__events') }}
+
+),
+
+audit_batches as (
+
+    select * from {{ ref('base_audit__batches') }}
+
+),
+
+-- events whose raw rows the retention purged: their accepted current version, with the origin, file,
+-- line and batch they landed with (meridian.warehouse.retention), visible as their raw rows were
+history_events as (
+
+    select history.*
+    from history
+    left join audit_batches
+        on history._batch_id = audit_batches.batch_id
+    where
+        case
+            when history.origin = 'db' then {{ extraction_key_visible('history.received_at') }}
+            else coalesce(
+                    audit_batches.as_of_at <= {{ as_of_end() }}, history.received_at < {{ as_of_end() }}, true
+                )
+        end
+        {%- if is_incremental() %}
+        and history._batch_id = any(array(select new_batches.batch_id from new_batches))
+        {%- endif %}
+
+),
+
 organizations as (
 
     select * from {{ ref('base_app__organizations') }}
@@ -131,6 +167,19 @@ landed_events as (
         _batch_id,
         _loaded_at
     from landed_file_events
+
+    union all
+
+    select
+        origin,
+        _file_name,
+        _line_number,
+        {{ source_columns('app__events') | join(',\n        ') }},
+        true as is_json_object,
+        false as is_malformed,
+        _batch_id,
+        _loaded_at
+    from history_events
 
 ),
 

@@ -3,7 +3,9 @@
     (a view): what each batch landed, and the as-of date of the run that loaded
     it. batch_outcomes sets staging's counts beside `landed`; a batch's rows
     (event-file lines included) are visible to runs whose as-of instant is at or
-    after its run's (as_of_at).
+    after its run's (as_of_at). is_purged:
+    the raw retention dropped rows of the batch (their events live on in
+    history.app__events).
 -#}
 with
 
@@ -22,7 +24,9 @@ final as (
         as_of_date,
         as_of_at,
         file_name,
-        landed
+        landed,
+        -- the raw retention dropped rows of the batch: its reconciled counts in audit.batches stand
+        purged_at is not null as is_purged
     from batches
 
 )
