@@ -196,8 +196,6 @@ EVENT_FILES_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_line", "text"),
     ("record", "jsonb"),
     ("occurred_at", "timestamptz"),
-    # an unreadable file lands as one row (line 0) with the read error (meridian.extract.event_files)
-    ("_error", "text"),
 )
 # a plain event-file table from before partitioning has no occurred_at: the migration takes it from the record
 _EVENT_FILES_LEGACY_SELECT = (
@@ -272,7 +270,8 @@ def ensure_warehouse(conn: psycopg2.extensions.connection) -> None:
         for statement in raw_table_ddl():
             cur.execute(statement)
         ensure_partitioned_raw_tables(cur)
-        # tables created before unreadable files were recorded
+        # an unreadable file lands as one row (line 0) with the read error (meridian.extract.event_files);
+        # added after the batch columns, so the migration's column order above stays the legacy table's
         cur.execute(f"alter table raw.{EVENT_FILES_TABLE} add column if not exists _error text")
         cur.execute(history_ddl())
         cur.execute(AUDIT_DDL)
