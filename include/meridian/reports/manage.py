@@ -521,10 +521,10 @@ def render_adhoc(
     the_period = parse_period(period, frequency)
     format_list = check_formats(split_list(formats))
     resolved = kind.resolve_parameters(parse_parameters(parameters))
-    out = check_out_dir(out_dir)
     with connection(warehouse_conn_id) as conn:
         conn.set_session(readonly=True)
         check_known_tenant(conn, tenant)
+        out = check_out_dir(out_dir)
         warning = freshness_gap(conn, kind, tenant, the_period)
         data = load_report_data(
             conn, kind, tenant, the_period, resolved, generated_at=datetime.now(UTC), report_name=name

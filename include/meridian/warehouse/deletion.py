@@ -115,7 +115,7 @@ class PurgeResult:
         return sum(self.counts.values())
 
     def lines(self) -> list[str]:
-        verb = "removed" if self.executed else "would remove"
+        verb = "removed" if self.executed else "would be removed"
         out = [f"{key}: {rows}" for key, rows in sorted(self.counts.items())]
         out.append(f"total: {self.total} rows {verb} for tenant {self.tenant!r}")
         if self.roles:
