@@ -112,7 +112,11 @@ def build(conn) -> dict[str, int]:
                                           accepted, quarantined, duplicates, reconciled_at)
                values (50, 'app', 'users', '2024-03-01', '2024-03-02', '2024-03-02', 0, 0, 0, 0, now())"""
         )
-        # event files: one file (batch 99) with lines of every tenant and one line that is no JSON object
+        # audit.quarantine: landed records (below, a users record with its e-mail; here, lines that are no
+        # JSON object, one of them naming the tenant)
+        cur.execute("""create table audit.quarantine (source text, table_name text, record jsonb, reasons text[],
+                                                      batch_id bigint, quarantined_at timestamptz)""")
+        # event files: one file (batch 99) with lines of every tenant and lines that are no JSON object
         lines = 0
         for tenant in TENANTS:
             for index in range(ROWS[tenant]):
@@ -124,20 +128,25 @@ def build(conn) -> dict[str, int]:
                     (lines + 1, Json(record)),
                 )
                 lines += 1
-        cur.execute(
-            """insert into raw.app__event_files (_file_name, _line_number, _line, record, _batch_id, _loaded_at)
-               values ('events_2024-03-01.jsonl', %s, '{"id": "e9", "user_id": "usr_acme_0", "tenant_id": "acme"',
-                       null, 99, '2024-03-02')""",
-            (lines + 1,),
-        )
+        for text in ('{"id": "e9", "user_id": "usr_acme_0", "tenant_id": "acme"',  # cut short: no JSON object
+                     '{"id": "e10", "tenant_id":"doomed", "user_id": "usr_doomed_0"',
+                     '{"id": "e11", "user_id": "usr_acme_1", "tenant_id": "doomed.co"'):  # another tenant
+            lines += 1
+            cur.execute(
+                """insert into raw.app__event_files (_file_name, _line_number, _line, record, _batch_id, _loaded_at)
+                   values ('events_2024-03-01.jsonl', %s, %s, null, 99, '2024-03-02')""",
+                (lines, text),
+            )
+            cur.execute("""insert into audit.quarantine values ('app', 'event_files', %s, '{invalid_json}', 99, now())""",
+                        (Json({"file": "events_2024-03-01.jsonl", "line_number": lines, "line": text}),))
         cur.execute(
             """insert into audit.batches (batch_id, source, table_name, as_of_date, as_of_at, window_end, file_name,
                                           landed)
                values (99, 'app', 'event_files', '2024-03-01', '2024-03-02', '2024-03-02',
                        'events_2024-03-01.jsonl', %s)""",
-            (lines + 1,),
+            (lines,),
         )
-        expected["raw.app__event_files"] = ROWS[GONE]
+        expected["raw.app__event_files"] = ROWS[GONE] + 1
 
         # staging base tables and a mart, as dbt builds them
         cur.execute("""create table staging.base_app__users as
@@ -176,9 +185,6 @@ def build(conn) -> dict[str, int]:
                        from raw.app__events, generate_series(0, 1) as n""")
         expected["history.app__events"] = 2 * ROWS[GONE]
 
-        # audit: quarantined records (one a users record with its e-mail, one a line that is no JSON object)
-        cur.execute("""create table audit.quarantine (source text, table_name text, record jsonb, reasons text[],
-                                                      batch_id bigint, quarantined_at timestamptz)""")
         for tenant in TENANTS:
             cur.execute(
                 "insert into audit.quarantine values ('app', 'users', %s, '{currency_mismatch}', 2, now())",
@@ -188,9 +194,7 @@ def build(conn) -> dict[str, int]:
                 "insert into audit.quarantine values ('billing', 'payments', %s, '{negative_amount}', 6, now())",
                 (Json({"id": f"pay_{tenant}", "tenant_id": tenant, "user_id": user_id(tenant, 0)}),),
             )
-        cur.execute("""insert into audit.quarantine values ('app', 'event_files',
-                       '{"file": "f.jsonl", "line_number": 3, "line": "{oops"}', '{invalid_json}', 99, now())""")
-        expected["audit.quarantine"] = 2
+        expected["audit.quarantine"] = 3
         for tenant in TENANTS:
             cur.execute(
                 """insert into audit.data_quality_alerts (alert_type, table_name, message, severity, tenant_id)
@@ -328,7 +332,9 @@ def test_purge_removes_every_row_of_the_tenant_and_nothing_else(landed, capsys):
     assert "materialized views refreshed: marts.mv_active_users" in out
 
     with db.connection("warehouse") as conn:
-        assert mentions(conn, GONE) == {}  # not one row anywhere names the tenant
+        # not one row anywhere names the tenant, but for the line of tenant doomed.co (and its quarantine record)
+        assert mentions(conn, GONE) == {"raw.app__event_files": 1, "audit.quarantine": 1}
+        assert mentions(conn, '"doomed"') == {}
         kept_after = fingerprints(conn, GONE)
         # the other tenants' rows are exactly as they were (audit.batches is checked below)
         assert {k: v for k, v in kept_after.items() if k != "audit.batches"} == {
@@ -345,7 +351,8 @@ def test_purge_removes_every_row_of_the_tenant_and_nothing_else(landed, capsys):
     assert (action, tenant, pseudonym, rows, counts) == ("tenant_purge", GONE, None, sum(landed.values()), landed)
     assert dropped == ["meridian_api_doomed", "meridian_bi_doomed"] and "@" in by and database_user == "postgres"
     assert stamped and len(log) == 1
-    assert len(lines) == 1  # the line that is no JSON object has no tenant: it stays
+    # of the lines that are no JSON object, the one naming the tenant went; the others stay
+    assert sorted(line[0][:11] for line in lines) == ['{"id": "e11', '{"id": "e9"']
 
     assert roles() == {"meridian_bi_shared", "meridian_bi_acme"}
     # every batch adds up again once reconciled: landed is lowered by exactly the rows removed from raw
@@ -354,7 +361,8 @@ def test_purge_removes_every_row_of_the_tenant_and_nothing_else(landed, capsys):
         if batch_id == 50:
             assert after[batch_id] == (landed_rows, accepted, quarantined, duplicates, reconciled)
         else:
-            assert after[batch_id] == (landed_rows - ROWS[GONE], None, None, None, False)
+            removed = landed[f"raw.{TABLES[batch_id - 1].raw_table}"] if batch_id < 99 else landed["raw.app__event_files"]
+            assert after[batch_id] == (landed_rows - removed, None, None, None, False)
 
     # the tenant is unknown now: a second purge says so
     assert main(["tenant", "purge", GONE, "--yes"]) == 2
@@ -399,10 +407,12 @@ def user_counts(conn) -> dict[str, list]:
 
 def test_forget_replaces_the_user_everywhere_and_counts_stay(landed, capsys):
     with db.connection("warehouse") as conn, conn.cursor() as cur:
-        # another tenant's row that happens to carry the same id is not the person: it stays
+        # another tenant's row that happens to carry the same id is not the person: it stays; a row landed
+        # without a tenant (quarantined as unknown_tenant) is: ids are unique across tenants at the source
         cur.execute("insert into raw.app__events (id, tenant_id, user_id, event_type, occurred_at, received_at, "
-                    "_batch_id, _loaded_at) values ('ev_globex', 'globex', %s, 'app_open', now(), now(), 3, now())",
-                    (FORGOTTEN,))
+                    "_batch_id, _loaded_at) values ('ev_globex', 'globex', %s, 'app_open', now(), now(), 3, now()), "
+                    "('ev_no_tenant', null, %s, 'app_open', now(), now(), 3, now())",
+                    (FORGOTTEN, FORGOTTEN))
     with db.connection("warehouse") as conn:
         where_before = mentions(conn, FORGOTTEN)
         counts_before = user_counts(conn)
@@ -426,10 +436,14 @@ def test_forget_replaces_the_user_everywhere_and_counts_stay(landed, capsys):
         assert cur.fetchall() == [(None,)]
         cur.execute("select record from audit.quarantine where record ->> 'id' = %s", (user_id("acme", 9),))
         assert cur.fetchone()[0]["email"] == f"{user_id('acme', 9)}@mail.example"  # another user keeps theirs
-        cur.execute("select properties from raw.app__events where user_id = %s", (pseudonym,))
+        cur.execute("select properties from raw.app__events where user_id = %s and tenant_id = 'acme'", (pseudonym,))
         assert cur.fetchall() == [({"matched_with": pseudonym, "screen": "home"},)]
-        cur.execute("select _line from raw.app__event_files where record is null")
+        cur.execute("select _line from raw.app__event_files where _line like '{\"id\": \"e9\"%'")
         assert cur.fetchone()[0] == f'{{"id": "e9", "user_id": "{pseudonym}", "tenant_id": "acme"'
+        cur.execute("select record ->> 'line' from audit.quarantine where record ->> 'line' like '{\"id\": \"e9\"%'")
+        assert cur.fetchone()[0] == f'{{"id": "e9", "user_id": "{pseudonym}", "tenant_id": "acme"'
+        cur.execute("select user_id from raw.app__events where id = 'ev_no_tenant'")
+        assert cur.fetchone()[0] == pseudonym
         # counts stay: the same rows and the same number of distinct users per tenant, in every table
         assert user_counts(conn) == counts_before
         # rows that never named the user are untouched

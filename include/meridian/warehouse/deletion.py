@@ -19,7 +19,8 @@ added later (history, security, ...) are covered without a change here:
 ``audit.batches`` keeps adding up: each batch that lost raw rows has
 ``landed`` lowered by exactly that many and its accepted / quarantined /
 duplicates counts cleared, so the next run's ``reconcile_batches`` counts them
-again. Event-file lines that are not JSON objects carry no tenant and stay.
+again. An event-file line that is not a JSON object goes when its text holds
+``"tenant_id": "<tenant>"``; one that does not name a tenant stays.
 
 ``forget_user`` replaces a user's id by one pseudonym made for the request
 (``forgotten_<16 hex digits>``) in every row of the tenant that carries it:
@@ -129,20 +130,38 @@ class PurgeResult:
         return out
 
 
-def _tenant_condition(table: Table, *, organizations_by_id: bool) -> tuple[sql.Composable, str] | None:
-    """The tenant's rows of ``table`` (parameter ``%(tenant)s``) and the rule's description, or None."""
+def _tenant_condition(table: Table, *, purge: bool) -> tuple[sql.Composable, str] | None:
+    """The tenant's rows of ``table`` (parameters ``%(tenant)s``, ``%(tenant_in_line)s``) and the rule, or None.
+
+    For a purge, an ``*organizations`` row is the tenant's by its ``id`` too, and a landed line that is
+    not a JSON object (``_line``, or a quarantined record's ``line``) is the tenant's when its text
+    holds ``"tenant_id": "<tenant>"``.
+    """
     if table.has("tenant_id"):
         column = sql.Identifier("tenant_id")
         value = column if table.has("tenant_id", *TEXT_TYPES) else sql.SQL("{}::text").format(column)
         condition: sql.Composable = sql.SQL("{} = %(tenant)s").format(value)
         rule = "tenant_id"
-        if organizations_by_id and table.name.endswith("organizations") and table.has("id"):
+        if purge and table.name.endswith("organizations") and table.has("id"):
             condition = sql.SQL("({} or {}::text = %(tenant)s)").format(condition, sql.Identifier("id"))
             rule = "tenant_id or id"
         return condition, rule
     if table.has("record", "jsonb"):
-        return sql.SQL("record ->> 'tenant_id' = %(tenant)s"), "record ->> 'tenant_id'"
+        condition = sql.SQL("record ->> 'tenant_id' = %(tenant)s")
+        rule = "record ->> 'tenant_id'"
+        if purge:
+            condition = sql.SQL("({} or record ->> 'line' ~ %(tenant_in_line)s").format(condition)
+            rule += ", or the tenant in the text of a line that is no JSON object"
+            if table.has("_line", *TEXT_TYPES):
+                condition = sql.SQL("{} or _line ~ %(tenant_in_line)s").format(condition)
+            condition = sql.SQL("{})").format(condition)
+        return condition, rule
     return None
+
+
+def tenant_in_line(tenant: str) -> str:
+    """A regular expression for ``"tenant_id": "<tenant>"`` in the text of a line (any spacing)."""
+    return r'"tenant_id"\s*:\s*' + re.escape(json.dumps(tenant, ensure_ascii=False))
 
 
 def purge_targets(conn: psycopg2.extensions.connection) -> list[PurgeTarget]:
@@ -150,7 +169,7 @@ def purge_targets(conn: psycopg2.extensions.connection) -> list[PurgeTarget]:
     tables = {table.key: table for table in warehouse_tables(conn) if table.key not in KEPT_TABLES}
     direct: dict[str, tuple[sql.Composable, str]] = {}
     for key, table in tables.items():
-        found = _tenant_condition(table, organizations_by_id=True)
+        found = _tenant_condition(table, purge=True)
         if found:
             direct[key] = found
     keys = foreign_keys(conn)
@@ -326,7 +345,7 @@ def purge_tenant(
     tenant = (tenant or "").strip()
     if not tenant:
         raise UnknownTenantError(tenant, known_tenants(conn))
-    params = {"tenant": tenant}
+    params = {"tenant": tenant, "tenant_in_line": tenant_in_line(tenant)}
     result = PurgeResult(tenant=tenant, executed=execute)
     result.roles, result.kept_roles = _mapped_roles(conn, tenant)
     batches: dict[int, int] = {}
@@ -426,63 +445,69 @@ def _holds_pseudonym(column_type: str | None) -> bool:
 
 
 def _forget_statement(table: Table, skipped: list[str]) -> sql.Composable | None:
-    """The update that rewrites one table's rows of the user (parameters tenant, user, pseudonym, quoted_*)."""
-    found = _tenant_condition(table, organizations_by_id=False)
+    """The update that rewrites one table's rows naming the user (parameters: tenant, user, pseudonym and
+    their JSON forms), or None when the table cannot hold the user.
+
+    The rows looked at are the tenant's and those that name no tenant (a row landed without a tenant, a
+    line that is no JSON object): ids are unique across tenants at the source, so there the id is the
+    same person's. Another tenant's row is never changed.
+    """
+    found = _tenant_condition(table, purge=False)
     if found is None:
         if table.has("user_id"):
             skipped.append(f"{table.key}.user_id (no tenant_id or record to tell the tenant's rows)")
         return None
-    tenant_rows = found[0]
+    tenant_column = sql.SQL("tenant_id") if table.has("tenant_id") else sql.SQL("record ->> 'tenant_id'")
+    rows = sql.SQL("({} or {} is null)").format(found[0], tenant_column)
     sets: list[sql.Composable] = []
     matches: list[sql.Composable] = []
 
     def rewrite(column: str, match: sql.Composable, value: sql.Composable) -> None:
         ident = sql.Identifier(column)
-        sets.append(sql.SQL("{} = case when {} and {} then {} else {} end").format(
-            ident, tenant_rows, match, value, ident))
+        matches.append(match)
+        sets.append(sql.SQL("{} = case when {} then {} else {} end").format(ident, match, value, ident))
 
-    user_columns = ["user_id"]
+    def in_text(text: sql.Composable) -> sql.Composable:
+        """The id as a JSON string, plain or escaped inside another string (a quarantined line's text)."""
+        return sql.SQL("(strpos({0}, %(json_user)s) > 0 or strpos({0}, %(escaped_user)s) > 0)").format(text)
+
+    def replaced(text: sql.Composable) -> sql.Composable:
+        return sql.SQL(
+            "replace(replace({}, %(json_user)s, %(json_pseudonym)s), %(escaped_user)s, %(escaped_pseudonym)s)"
+        ).format(text)
+
     users_table = bool(_USERS_TABLE.search(table.name)) and table.has("id")
-    if users_table:
-        user_columns.append("id")
-    for column in user_columns:
+    for column in ("user_id", "id") if users_table else ("user_id",):
         if not table.has(column):
             continue
         if not _holds_pseudonym(table.column_type(column)):
             skipped.append(f"{table.key}.{column} (type {table.column_type(column)} cannot hold a pseudonym)")
             continue
-        match = sql.SQL("{} = %(user)s").format(sql.Identifier(column))
-        matches.append(match)
-        rewrite(column, match, sql.SQL("%(pseudonym)s"))
+        rewrite(column, sql.SQL("{} = %(user)s").format(sql.Identifier(column)), sql.SQL("%(pseudonym)s"))
     if users_table and _holds_pseudonym(table.column_type("id")):
         for column in PERSONAL_COLUMNS:
             if table.has(column):
                 rewrite(column, sql.SQL("id = %(user)s"), sql.SQL("null"))
     for column, column_type in table.columns:
-        if column_type != "jsonb":
-            continue
         ident = sql.Identifier(column)
-        match = sql.SQL("strpos({}::text, %(quoted_user)s) > 0").format(ident)
-        matches.append(match)
-        value: sql.Composable = ident
-        if column == "record" and table.has("table_name"):
-            # a landed users record (audit.quarantine): its e-mail goes with the id
-            value = sql.SQL(
-                "case when table_name ~ '(^|_)users$' and record ->> 'id' = %(user)s and record ? 'email' "
-                "then jsonb_set(record, '{email}', 'null') else record end"
-            )
-        rewrite(column, match, sql.SQL("replace(({})::text, %(quoted_user)s, %(quoted_pseudonym)s)::jsonb").format(value))
-    where = sql.SQL("{} and ({})").format(tenant_rows, sql.SQL(" or ").join(matches)) if matches else None
-    if table.has("_line", *TEXT_TYPES):
-        # an event-file line that is not a JSON object has no tenant to tell: the id is replaced where it
-        # stands as a JSON string
-        line = sql.SQL("strpos(_line, %(quoted_user)s) > 0")
-        sets.append(sql.SQL("_line = case when {} then replace(_line, %(quoted_user)s, %(quoted_pseudonym)s) "
-                            "else _line end").format(line))
-        where = sql.SQL("({}) or {}").format(where, line) if where is not None else line
-    if where is None:
+        if column_type == "jsonb":
+            value: sql.Composable = ident
+            if column == "record" and table.has("table_name"):
+                # a landed users record (audit.quarantine): its e-mail goes with the id
+                value = sql.SQL(
+                    "case when table_name ~ '(^|_)users$' and record ->> 'id' = %(user)s and record ? 'email' "
+                    "then jsonb_set(record, '{email}', 'null') else record end"
+                )
+            text = sql.SQL("{}::text").format(ident)
+            rewrite(column, in_text(text), sql.SQL("{}::jsonb").format(replaced(sql.SQL("({})::text").format(value))))
+        elif column == "_line" and column_type in TEXT_TYPES:
+            # the text of an event-file line that is not a JSON object
+            rewrite(column, in_text(ident), replaced(ident))
+    if not matches:
         return None
-    return sql.SQL("update {} set {} where {}").format(table.ident, sql.SQL(", ").join(sets), where)
+    return sql.SQL("update {} set {} where {} and ({})").format(
+        table.ident, sql.SQL(", ").join(sets), rows, sql.SQL(" or ").join(matches)
+    )
 
 
 def forget_user(
@@ -508,8 +533,11 @@ def forget_user(
         "tenant": tenant,
         "user": user,
         "pseudonym": result.pseudonym,
-        "quoted_user": json.dumps(user, ensure_ascii=False),
-        "quoted_pseudonym": json.dumps(result.pseudonym),
+        "json_user": json.dumps(user, ensure_ascii=False),
+        "json_pseudonym": json.dumps(result.pseudonym),
+        # inside a JSON string (a quarantined line's text), the quotes around the id are escaped
+        "escaped_user": json.dumps(json.dumps(user, ensure_ascii=False), ensure_ascii=False)[1:-1],
+        "escaped_pseudonym": json.dumps(json.dumps(result.pseudonym))[1:-1],
     }
     with conn.cursor() as cur:
         for table in warehouse_tables(conn):
