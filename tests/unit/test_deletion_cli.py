@@ -166,6 +166,12 @@ def build(conn) -> dict[str, int]:
         cur.execute("create schema snapshots")
         cur.execute("""create table snapshots.snp_crm__customers as
                        select *, now() as dbt_valid_from from raw.crm__customers""")
+        # funnel progress keys users and leads alike: entity_id, with entity_type saying which
+        cur.execute("""create table intermediate.int_funnel_progress as
+                       select tenant_id, 'onboarding' as funnel_name, 'user' as entity_type, id as entity_id, 1 as step
+                       from raw.app__users
+                       union all select 'acme', 'sales', 'lead', %s, 1""", (user_id("acme", 0),))
+        expected["intermediate.int_funnel_progress"] = ROWS[GONE]
         expected["staging.base_app__users"] = ROWS[GONE]
         expected["staging.base_app__organizations"] = ROWS[GONE] + 1
         expected["marts.fct_daily_active_users"] = 1
@@ -424,10 +430,12 @@ def test_forget_replaces_the_user_everywhere_and_counts_stay(landed, capsys):
     assert pseudonym.startswith("forgotten_") and len(pseudonym) == len("forgotten_") + 16
 
     with db.connection("warehouse") as conn, conn.cursor() as cur:
-        # the id survives only in the other tenant's row; every row that held it now holds the pseudonym
-        assert mentions(conn, FORGOTTEN) == {"raw.app__events": 1}
+        # the id survives only in the other tenant's row and as a lead's id (a lead is not the user); every
+        # other row that held it now holds the pseudonym
+        assert mentions(conn, FORGOTTEN) == {"raw.app__events": 1, "intermediate.int_funnel_progress": 1}
         expected = dict(where_before)
         expected["raw.app__events"] -= 1
+        expected["intermediate.int_funnel_progress"] -= 1
         assert mentions(conn, pseudonym) == expected
         assert printed_counts(out) == expected
         # the e-mail is gone with the id: from raw, staging and the quarantined record

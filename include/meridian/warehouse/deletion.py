@@ -24,10 +24,11 @@ again. An event-file line that is not a JSON object goes when its text holds
 
 ``forget_user`` replaces a user's id by one pseudonym made for the request
 (``forgotten_<16 hex digits>``) in every row of the tenant that carries it:
-``user_id`` columns, the ``id`` of ``*users`` tables (whose ``email`` is
-cleared), any jsonb value that is exactly the id (event properties, landed
-records; a landed users record loses its ``email`` too), and the text of
-event-file lines that are not JSON objects. Counts stay (every occurrence
+``user_id`` columns, an ``<x>_id`` whose ``<x>_type`` is ``'user'``
+(``int_funnel_progress.entity_id``), the ``id`` of ``*users`` tables (whose
+``email`` is cleared), any jsonb value that is exactly the id (event
+properties, landed records; a landed users record loses its ``email`` too),
+and the text of event-file lines that are not JSON objects. Counts stay (every occurrence
 becomes the same pseudonym, and no required column is nulled; docs/deletion.md
 says why), the id and e-mail are gone from every schema at once.
 
@@ -476,18 +477,31 @@ def _forget_statement(table: Table, skipped: list[str]) -> sql.Composable | None
             "replace(replace({}, %(json_user)s, %(json_pseudonym)s), %(escaped_user)s, %(escaped_pseudonym)s)"
         ).format(text)
 
-    users_table = bool(_USERS_TABLE.search(table.name)) and table.has("id")
-    for column in ("user_id", "id") if users_table else ("user_id",):
+    users_table = bool(_USERS_TABLE.search(table.name)) and (table.has("id") or table.has("user_id"))
+    # (column, the condition that says it holds a user id there)
+    user_columns: list[tuple[str, sql.Composable]] = [("user_id", sql.SQL("true"))]
+    if users_table:
+        user_columns.append(("id", sql.SQL("true")))
+    for column, _ in table.columns:
+        # an <x>_id whose <x>_type says what it is (int_funnel_progress: entity_id of a 'user' or a 'lead')
+        kind = column[: -len("_id")] + "_type" if column.endswith("_id") else None
+        if kind and table.has(kind) and column != "user_id":
+            user_columns.append((column, sql.SQL("{} = 'user'").format(sql.Identifier(kind))))
+    rewritten = []
+    for column, holds_user in user_columns:
         if not table.has(column):
             continue
         if not _holds_pseudonym(table.column_type(column)):
             skipped.append(f"{table.key}.{column} (type {table.column_type(column)} cannot hold a pseudonym)")
             continue
-        rewrite(column, sql.SQL("{} = %(user)s").format(sql.Identifier(column)), sql.SQL("%(pseudonym)s"))
-    if users_table and _holds_pseudonym(table.column_type("id")):
+        rewrite(column, sql.SQL("{} = %(user)s and {}").format(sql.Identifier(column), holds_user),
+                sql.SQL("%(pseudonym)s"))
+        rewritten.append(column)
+    if users_table and rewritten:
+        key = sql.Identifier("id" if "id" in rewritten else rewritten[0])
         for column in PERSONAL_COLUMNS:
             if table.has(column):
-                rewrite(column, sql.SQL("id = %(user)s"), sql.SQL("null"))
+                rewrite(column, sql.SQL("{} = %(user)s").format(key), sql.SQL("null"))
     for column, column_type in table.columns:
         ident = sql.Identifier(column)
         if column_type == "jsonb":
