@@ -428,6 +428,7 @@ def test_forget_replaces_the_user_everywhere_and_counts_stay(landed, capsys):
     out = capsys.readouterr().out
     pseudonym = out.split(" now carry ")[1].split()[0]
     assert pseudonym.startswith("forgotten_") and len(pseudonym) == len("forgotten_") + 16
+    assert "not changed" not in out  # every column holding the user could take the pseudonym
 
     with db.connection("warehouse") as conn, conn.cursor() as cur:
         # the id survives only in the other tenant's row and as a lead's id (a lead is not the user); every

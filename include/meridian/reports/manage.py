@@ -151,7 +151,7 @@ def check_name(name: str | None) -> str:
     if len(name) > MAX_NAME_LENGTH:
         raise ReportConfigError("name", f"{shown(name)} is {len(name)} characters long; at most {MAX_NAME_LENGTH}")
     for position, character in enumerate(name, start=1):
-        if unicodedata.category(character) in ("Cc", "Cf", "Zl", "Zp"):
+        if unicodedata.category(character) in ("Cc", "Zl", "Zp"):  # newlines, tabs, NUL
             raise ReportConfigError(
                 "name", f"{shown(name)} has a control character ({character!r} at position {position})"
             )

@@ -484,8 +484,9 @@ def _forget_statement(table: Table, skipped: list[str]) -> sql.Composable | None
         user_columns.append(("id", sql.SQL("true")))
     for column, _ in table.columns:
         # an <x>_id whose <x>_type says what it is (int_funnel_progress: entity_id of a 'user' or a 'lead')
+        # (user ids are text: a numeric <x>_id, audit.data_quality_alerts.alert_id, is something else)
         kind = column[: -len("_id")] + "_type" if column.endswith("_id") else None
-        if kind and table.has(kind) and column != "user_id":
+        if kind and table.has(kind) and column != "user_id" and _holds_pseudonym(table.column_type(column)):
             user_columns.append((column, sql.SQL("{} = 'user'").format(sql.Identifier(kind))))
     rewritten = []
     for column, holds_user in user_columns:
