@@ -10,6 +10,11 @@
     meridian mail-sink                            run the local SMTP sink (writes out/mail/*.eml)
     meridian ui                                   airflow standalone on :8080 over this checkout
     meridian reports create|list|pause|resume|run-now|render|resolve   manage scheduled reports
+    meridian tenant purge TENANT [--yes]          remove every row of a tenant, its API keys and BI roles
+    meridian user forget TENANT USER              replace a user's id by a pseudonym everywhere, clear its e-mail
+
+A value a command cannot use (an unknown tenant, a date outside 2000-2100, a name over 200 characters,
+a date that does not parse, ...) is refused with one line naming the option and the value, exit 2.
 """
 
 from __future__ import annotations
@@ -18,14 +23,15 @@ import argparse
 import logging
 import shlex
 import sys
-from datetime import date
+from datetime import date, timedelta
 
+import psycopg2
 
-def _date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date in YYYY-MM-DD form") from exc
+from meridian.cli_input import Parser, in_range_date, port, report_id, whole_number
+from meridian.reports.periods import EARLIEST_DATE
+
+# more demo users than this is a typo, not a demo (hours of generation and a full disk)
+DEMO_MAX_USERS = 10_000_000
 
 
 def cmd_warehouse(args: argparse.Namespace) -> int:
@@ -45,15 +51,39 @@ def cmd_warehouse(args: argparse.Namespace) -> int:
     return 0
 
 
+def _size_problem(args: argparse.Namespace, end_date: date | None) -> str | None:
+    """What is wrong with the demo sizes (the generator's bounds, and the sizes taken together), or None.
+
+    Checked before anything starts, so a bad size never leaves a half-started demo.
+    """
+    from meridian.demo.generate import MIN_DAYS
+    from meridian.demo.tenants import MAX_TENANTS
+
+    if args.tenants > MAX_TENANTS:
+        return f"argument --tenants: {args.tenants} is more than the {MAX_TENANTS} demo tenants"
+    if args.days < MIN_DAYS:
+        return f"argument --days: {args.days} is fewer than {MIN_DAYS} days"
+    if args.users < args.tenants:
+        return f"argument --users: {args.users} is fewer than --tenants {args.tenants} (every tenant needs a user)"
+    if end_date is not None and end_date - timedelta(days=args.days - 1) < EARLIEST_DATE:
+        return (f"argument --days: {args.days} days up to {end_date} would start before {EARLIEST_DATE} "
+                f"(the earliest date the warehouse takes)")
+    return None
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     from meridian.demo.generate import DEFAULT_END_DATE, generate
     from meridian.warehouse import embedded
 
+    end_date = args.end_date or DEFAULT_END_DATE
+    problem = _size_problem(args, end_date)
+    if problem:
+        print(f"meridian generate: {problem}", file=sys.stderr)
+        return 2
     if not args.no_start:
         embedded.start()
     summary = generate(
-        seed=args.seed, tenants=args.tenants, users=args.users, days=args.days, end_date=args.end_date or DEFAULT_END_DATE,
-        progress=True,
+        seed=args.seed, tenants=args.tenants, users=args.users, days=args.days, end_date=end_date, progress=True,
     )
     print(f"generated {summary.start_date} .. {summary.end_date} for tenants {', '.join(summary.tenants)} "
           f"in {summary.seconds:.1f}s")
@@ -110,8 +140,13 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from meridian.demo.generate import DEFAULT_END_DATE
     from meridian.demo.pipeline import run_demo
 
+    problem = _size_problem(args, None if args.skip_generate else DEFAULT_END_DATE)
+    if problem:
+        print(f"meridian demo: {problem}", file=sys.stderr)
+        return 2
     return run_demo(
         as_of=args.as_of, seed=args.seed, tenants=args.tenants, users=args.users, days=args.days,
         skip_generate=args.skip_generate,
@@ -120,8 +155,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from meridian.demo.bench import run_bench
+    from meridian.demo.generate import DEFAULT_END_DATE
 
+    problem = _size_problem(args, DEFAULT_END_DATE)
+    if problem:
+        print(f"meridian bench: {problem}", file=sys.stderr)
+        return 2
     return run_bench(seed=args.seed, tenants=args.tenants, users=args.users, days=args.days)
+
+
+# the option of each field a ReportConfigError names (parameters.x is --parameters)
+REPORT_OPTIONS = {
+    "tenant_id": "--tenant", "name": "--name", "report_type": "--type", "frequency": "--frequency",
+    "formats": "--formats", "recipients": "--recipients", "parameters": "--parameters", "first_run": "--first-run",
+    "period": "--period", "as_of": "--as-of", "out": "--out", "id": "ID", "is_active": "ID",
+}
 
 
 def cmd_reports(args: argparse.Namespace) -> int:
@@ -179,7 +227,8 @@ def cmd_reports(args: argparse.Namespace) -> int:
             for path in rendered.files:
                 print(path)
     except ReportConfigError as exc:
-        print(f"{where}: invalid {exc.field}: {exc.message}", file=sys.stderr)
+        option = REPORT_OPTIONS.get(exc.field.split(".")[0])
+        print(f"{where}: {option + ': ' if option else ''}invalid {exc.field}: {exc.message}", file=sys.stderr)
         return 2
     except manage.ReportNotFoundError as exc:
         print(f"{where}: {exc}", file=sys.stderr)
@@ -187,16 +236,70 @@ def cmd_reports(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tenant(args: argparse.Namespace) -> int:
+    from meridian.db import connection
+    from meridian.warehouse.bootstrap import ensure_warehouse
+    from meridian.warehouse.deletion import DeletionError, purge_tenant
+    from meridian.warehouse.tenants import UnknownTenantError
+
+    where = f"meridian tenant {args.action}"
+    try:
+        with connection("warehouse") as conn:
+            if args.yes:
+                ensure_warehouse(conn)  # the deletion log and the rebuild requests (commits the bootstrap alone)
+            result = purge_tenant(conn, args.tenant, execute=args.yes)
+            if not args.yes:
+                conn.rollback()
+    except UnknownTenantError as exc:
+        print(f"{where}: TENANT: {exc}", file=sys.stderr)
+        return 2
+    except DeletionError as exc:
+        print(f"{where}: nothing was removed: {exc}", file=sys.stderr)
+        return 1
+    for line in result.lines():
+        print(line)
+    if not args.yes:
+        print(f"{where}: nothing removed; run `meridian tenant purge {shlex.quote(result.tenant)} --yes` to remove "
+              f"the rows above", file=sys.stderr)
+        return 2
+    print(f"logged as deletion request {result.request_id} (audit.deletion_requests); "
+          f"the next transform run is a full refresh")
+    return 0
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    from meridian.db import connection
+    from meridian.warehouse.bootstrap import ensure_warehouse
+    from meridian.warehouse.deletion import UnknownUserError, forget_user
+    from meridian.warehouse.tenants import UnknownTenantError
+
+    where = f"meridian user {args.action}"
+    try:
+        with connection("warehouse") as conn:
+            ensure_warehouse(conn)
+            result = forget_user(conn, args.tenant, args.user)
+    except UnknownTenantError as exc:
+        print(f"{where}: TENANT: {exc}", file=sys.stderr)
+        return 2
+    except UnknownUserError as exc:
+        print(f"{where}: USER: {exc}", file=sys.stderr)
+        return 2
+    for line in result.lines():
+        print(line)
+    print(f"logged as deletion request {result.request_id} (audit.deletion_requests, by the pseudonym only); "
+          f"the next transform run is a full refresh")
+    return 0
+
+
 def _size_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--tenants", type=int, default=3)
-    parser.add_argument("--users", type=int, default=20_000)
-    parser.add_argument("--days", type=int, default=180)
+    parser.add_argument("--seed", type=whole_number(0), default=42)
+    parser.add_argument("--tenants", type=whole_number(1), default=3)
+    parser.add_argument("--users", type=whole_number(1, DEMO_MAX_USERS), default=20_000)
+    parser.add_argument("--days", type=whole_number(1), default=180)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="meridian", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(prog="meridian", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
     warehouse = sub.add_parser("warehouse", help="start, stop or inspect the embedded PostgreSQL")
@@ -205,13 +308,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     gen = sub.add_parser("generate", help="generate demo data into the source databases and landing dir")
     _size_args(gen)
-    gen.add_argument("--end-date", type=_date, default=None, help="last generated day (default 2026-10-31)")
+    gen.add_argument("--end-date", type=in_range_date, default=None, help="last generated day (default 2026-10-31)")
     gen.add_argument("--no-start", action="store_true", help="do not start the embedded warehouse")
     gen.set_defaults(func=cmd_generate)
 
     demo = sub.add_parser("demo", help="generate data and run the whole pipeline, ending in reports and mail")
     _size_args(demo)
-    demo.add_argument("--as-of", type=_date, default=None, help="as-of date (default: the last generated day)")
+    demo.add_argument("--as-of", type=in_range_date, default=None, help="as-of date (default: the last generated day)")
     demo.add_argument("--skip-generate", action="store_true", help="reuse the source data already generated")
     demo.set_defaults(func=cmd_demo)
 
@@ -227,7 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
         passthrough.set_defaults(func=func)
     sub.add_parser("dbt-parse", help="parse the dbt project (fails early on a broken project)").set_defaults(func=cmd_dbt_parse)
     sink = sub.add_parser("mail-sink", help="run the local SMTP sink in the foreground")
-    sink.add_argument("--port", type=int, default=None)
+    sink.add_argument("--port", type=port, default=None)
     sink.set_defaults(func=cmd_mail_sink)
     sub.add_parser("ui", help="serve the Airflow UI (airflow standalone) on :8080").set_defaults(func=cmd_ui)
 
@@ -248,14 +351,14 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--tenant", default=None)
     listing.add_argument("--all", action="store_true", help="include paused reports")
     for action, text in (("pause", "stop delivering a report"), ("resume", "deliver a paused report again")):
-        actions.add_parser(action, help=text).add_argument("id", type=int)
+        actions.add_parser(action, help=text).add_argument("id", type=report_id)
     run_now = actions.add_parser("run-now", help="deliver a report's due periods now (sent periods are not resent)")
-    run_now.add_argument("id", type=int)
-    run_now.add_argument("--as-of", type=_date, default=None, help="deliver as of YYYY-MM-DD 00:00 UTC (default: now)")
+    run_now.add_argument("id", type=report_id)
+    run_now.add_argument("--as-of", type=in_range_date, default=None, help="deliver as of YYYY-MM-DD 00:00 UTC (default: now)")
     run_now.add_argument("--out", default=None, help="folder for the files (default: the reports output dir)")
     resolve = actions.add_parser(
         "resolve", help="settle a delivery whose outcome is unknown: it arrived (--mark-sent) or not (--resend)")
-    resolve.add_argument("id", type=int)
+    resolve.add_argument("id", type=report_id)
     resolve.add_argument("--period", required=True, help="monthly YYYY-MM; weekly/daily YYYY-MM-DD (first day)")
     outcome = resolve.add_mutually_exclusive_group(required=True)
     outcome.add_argument("--mark-sent", action="store_true", help="the message arrived: record it sent, move on")
@@ -269,6 +372,25 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--parameters", default=None, help="a JSON object")
     render.add_argument("--out", required=True, help="folder to write the files into")
     reports.set_defaults(func=cmd_reports)
+
+    tenant = sub.add_parser("tenant", help="delete a tenant's data on request")
+    tenant_actions = tenant.add_subparsers(dest="action", required=True)
+    purge = tenant_actions.add_parser(
+        "purge", help="remove every row of a tenant from every warehouse schema, its API keys and BI roles "
+                      "(docs/deletion.md)")
+    purge.add_argument("tenant", metavar="TENANT", help="the tenant (organization) id")
+    purge.add_argument("--yes", action="store_true",
+                       help="remove for real; without it the command prints what it would remove and exits 2")
+    tenant.set_defaults(func=cmd_tenant)
+
+    user = sub.add_parser("user", help="detach a deleted user from their data on request")
+    user_actions = user.add_subparsers(dest="action", required=True)
+    forget = user_actions.add_parser(
+        "forget", help="replace a user's id by a pseudonym in every row of the tenant and clear its e-mail; "
+                       "counts stay (docs/deletion.md)")
+    forget.add_argument("tenant", metavar="TENANT", help="the tenant (organization) id")
+    forget.add_argument("user", metavar="USER", help="the user's id (app.users.id)")
+    user.set_defaults(func=cmd_user)
     return parser
 
 
@@ -278,8 +400,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (ConnectionError, RuntimeError, ValueError, FileNotFoundError) as exc:
-        print(f"meridian {args.command}: {exc}", file=sys.stderr)
+    except (OSError, RuntimeError, ValueError, psycopg2.Error) as exc:
+        detail = str(exc).strip().replace("\n", " ")
+        print(f"meridian {args.command}: {detail}", file=sys.stderr)
         return 1
 
 

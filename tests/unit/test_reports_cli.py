@@ -1,7 +1,8 @@
 """``meridian reports``: create/list/pause/resume, validation, ad hoc render and run-now, end to end.
 
 A PostgreSQL of this module's own with the minimal marts of test_reports (March 2024 for acme and
-globex) and a real SMTP server (the aiosmtpd sink) for run-now.
+globex), their organizations landed in raw (the tenants the commands accept) and a real SMTP server
+(the aiosmtpd sink) for run-now.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from meridian.cli import main
 from meridian.mailsink import SinkHandle, start_background, stop
 from meridian.reports.manage import next_period_boundary, parse_period
 from meridian.reports.schema import ensure_reporting_schema
+from meridian.warehouse.bootstrap import ensure_warehouse
 from tests.conftest import private_warehouse
 from tests.unit.test_reports import create_marts
 
@@ -28,8 +30,26 @@ def warehouse() -> Iterator[Path]:
     with private_warehouse("meridian-reports-cli-test-") as base:
         with db.connection("warehouse") as conn:
             create_marts(conn)
+            ensure_warehouse(conn)
             ensure_reporting_schema(conn)
+            land_organizations(conn, ORGANIZATIONS)
         yield base
+
+
+ORGANIZATIONS = ("acme", "globex")
+
+
+def land_organizations(conn, tenants) -> None:
+    """Organizations as extract_sources lands them (one batch)."""
+    with conn.cursor() as cur:
+        for tenant in tenants:
+            cur.execute(
+                """insert into raw.app__organizations (id, tenant_id, name, currency, created_at, updated_at,
+                                                      _batch_id, _loaded_at)
+                   values (%s, %s, %s, 'USD', '2024-01-01', '2024-01-01', 1, '2024-01-02')""",
+                (tenant, tenant, tenant.title()),
+            )
+    conn.commit()
 
 
 @pytest.fixture

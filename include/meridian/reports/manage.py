@@ -3,7 +3,12 @@
 The functions here take plain values (no argparse) so they can be tested and
 reused. A bad value raises :class:`~meridian.reports.registry.ReportConfigError`
 naming the field *before* anything is written; an unknown report id raises
-:class:`ReportNotFoundError`.
+:class:`ReportNotFoundError`. A tenant must be an organization the warehouse
+has landed (:mod:`meridian.warehouse.tenants`), a name at most
+:data:`MAX_NAME_LENGTH` characters without control characters, and every
+date (first run, period, as-of) within 2000–2100
+(:data:`~meridian.reports.periods.EARLIEST_DATE` ..
+:data:`~meridian.reports.periods.LATEST_DATE`).
 
 ``run_now`` goes through :func:`meridian.reports.delivery.deliver_due_reports`
 restricted to one report, so the due and exactly-once rules are the scheduled
@@ -19,6 +24,7 @@ message arrived.
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -33,10 +39,25 @@ from meridian.config import WAREHOUSE_CONN_ID
 from meridian.db import connection
 from meridian.reports.data import freshness_gap, load_report_data
 from meridian.reports.delivery import DeliveryResult, deliver_due_reports, validate_recipients
-from meridian.reports.periods import Period, as_utc, check_frequency, month_start, period_for
+from meridian.reports.periods import (
+    EARLIEST_DATE,
+    LATEST_DATE,
+    Period,
+    as_utc,
+    check_frequency,
+    check_in_range,
+    month_start,
+    period_for,
+)
 from meridian.reports.registry import ReportConfigError, get_report_type
 from meridian.reports.render import check_formats, render_report
 from meridian.reports.schema import ensure_reporting_schema
+from meridian.values import shown
+from meridian.warehouse.tenants import UnknownTenantError, check_tenant
+
+MAX_NAME_LENGTH = 200
+EARLIEST_DATE_TEXT = EARLIEST_DATE.isoformat()
+LATEST_DATE_TEXT = LATEST_DATE.isoformat()
 
 
 class ReportNotFoundError(LookupError):
@@ -115,7 +136,49 @@ def parse_moment(value: str | date | datetime | None, field_name: str) -> dateti
             return datetime.combine(date.fromisoformat(value.strip()), time.min, tzinfo=UTC)
         return as_utc(datetime.fromisoformat(value.strip()))
     except ValueError:
-        raise ReportConfigError(field_name, f"{value!r} is not a date (YYYY-MM-DD) or ISO date-time") from None
+        raise ReportConfigError(field_name, f"{shown(value)} is not a date (YYYY-MM-DD) or ISO date-time") from None
+    except OverflowError:  # 0001-01-01T00:00+01:00 has no UTC time
+        raise ReportConfigError(
+            field_name, f"{shown(value)} is outside {EARLIEST_DATE_TEXT} .. {LATEST_DATE_TEXT}"
+        ) from None
+
+
+def check_name(name: str | None) -> str:
+    """A report name: not empty, at most :data:`MAX_NAME_LENGTH` characters, no control characters (it is a subject)."""
+    name = (name or "").strip()
+    if not name:
+        raise ReportConfigError("name", "is empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ReportConfigError("name", f"{shown(name)} is {len(name)} characters long; at most {MAX_NAME_LENGTH}")
+    for position, character in enumerate(name, start=1):
+        if unicodedata.category(character) in ("Cc", "Zl", "Zp"):  # newlines, tabs, NUL
+            raise ReportConfigError(
+                "name", f"{shown(name)} has a control character ({character!r} at position {position})"
+            )
+    return name
+
+
+def check_known_tenant(conn: psycopg2.extensions.connection, tenant: str | None) -> str:
+    """``tenant`` stripped, when the warehouse has landed its organization; :class:`ReportConfigError` otherwise."""
+    tenant = (tenant or "").strip()
+    if not tenant:
+        raise ReportConfigError("tenant_id", "is empty")
+    try:
+        return check_tenant(conn, tenant)
+    except UnknownTenantError as exc:
+        raise ReportConfigError("tenant_id", str(exc)) from None
+
+
+def check_out_dir(out_dir: Path | str) -> Path:
+    """The folder files go to: an existing folder, or one that can be created (it is created)."""
+    path = Path(out_dir)
+    if path.exists() and not path.is_dir():
+        raise ReportConfigError("out", f"{str(path)!r} is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReportConfigError("out", f"cannot create the folder {str(path)!r}: {exc.strerror}") from None
+    return path
 
 
 def next_period_boundary(now: datetime, frequency: str) -> datetime:
@@ -158,16 +221,18 @@ def validate_new_report(
     tenant = (tenant or "").strip()
     if not tenant:
         raise ReportConfigError("tenant_id", "is empty")
-    name = (name or "").strip()
-    if not name:
-        raise ReportConfigError("name", "is empty")
+    name = check_name(name)
     kind = get_report_type(report_type)
     check_frequency(frequency)
     format_list = check_formats(split_list(formats))
     recipient_list = validate_recipients(split_list(recipients))
     params = parse_parameters(parameters)
     kind.resolve_parameters(params)
-    next_run_at = parse_moment(first_run, "first_run") or next_period_boundary(now or datetime.now(UTC), frequency)
+    next_run_at = parse_moment(first_run, "first_run")
+    if next_run_at is not None:
+        check_in_range(next_run_at, "first_run", first_run)
+    else:
+        next_run_at = next_period_boundary(now or datetime.now(UTC), frequency)
     return NewReport(tenant, name, kind.name, frequency, format_list, recipient_list, params, next_run_at)
 
 
@@ -175,7 +240,8 @@ def validate_new_report(
 
 
 def create_report(conn: psycopg2.extensions.connection, report: NewReport) -> int:
-    """Insert a validated report; returns its id (the caller commits)."""
+    """Insert a validated report of a known tenant; returns its id (the caller commits)."""
+    check_known_tenant(conn, report.tenant_id)
     ensure_reporting_schema(conn)
     with conn.cursor() as cur:
         cur.execute(
@@ -202,7 +268,12 @@ def create_report(conn: psycopg2.extensions.connection, report: NewReport) -> in
 def list_reports(
     conn: psycopg2.extensions.connection, *, tenant: str | None = None, include_paused: bool = False
 ) -> list[ReportRow]:
-    """The scheduled reports, by tenant then id; paused ones only with ``include_paused``."""
+    """The scheduled reports, by tenant then id; paused ones only with ``include_paused``.
+
+    A ``tenant`` must be known (an unknown one is refused, not listed as having no reports).
+    """
+    if tenant is not None:
+        tenant = check_known_tenant(conn, tenant)
     ensure_reporting_schema(conn)
     with conn.cursor() as cur:
         cur.execute(
@@ -298,6 +369,9 @@ def run_now(
     (empty when nothing is due at ``now``).
     """
     moment = as_utc(now) if now is not None else datetime.now(UTC)
+    check_in_range(moment, "as_of")
+    if out_dir is not None:
+        out_dir = check_out_dir(out_dir)
     with connection(warehouse_conn_id) as conn:
         report = get_report(conn, report_id)
     if not report.is_active:
@@ -409,7 +483,8 @@ def parse_period(value: str, frequency: str) -> Period:
             day = date.fromisoformat(text)
     except ValueError:
         shape = "YYYY-MM" if frequency == "monthly" else "YYYY-MM-DD"
-        raise ReportConfigError("period", f"{value!r} is not a {frequency} period ({shape})") from None
+        raise ReportConfigError("period", f"{shown(value)} is not a {frequency} period ({shape})") from None
+    check_in_range(day, "period", value)
     if frequency == "monthly":
         due = month_start(day, 1)
     elif frequency == "weekly":
@@ -448,9 +523,11 @@ def render_adhoc(
     resolved = kind.resolve_parameters(parse_parameters(parameters))
     with connection(warehouse_conn_id) as conn:
         conn.set_session(readonly=True)
+        check_known_tenant(conn, tenant)
+        out = check_out_dir(out_dir)
         warning = freshness_gap(conn, kind, tenant, the_period)
         data = load_report_data(
             conn, kind, tenant, the_period, resolved, generated_at=datetime.now(UTC), report_name=name
         )
-    files = render_report(data, format_list, Path(out_dir))
+    files = render_report(data, format_list, out)
     return RenderResult(the_period, files, warning)

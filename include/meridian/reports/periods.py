@@ -20,6 +20,20 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from meridian.reports.registry import FREQUENCIES, ReportConfigError
+from meridian.values import shown
+
+# the dates a schedule, a period or an as-of may name (the warehouse's data starts in 2000: SOURCES.md calls an
+# earlier timestamp implausible); a report due in year 1 or 1900 is a typo, not a backfill
+EARLIEST_DATE = date(2000, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+
+
+def check_in_range(moment: date | datetime, field_name: str, given: object = None) -> None:
+    """Raises :class:`ReportConfigError` naming ``field_name`` when ``moment`` is outside 2000–2100 (UTC)."""
+    day = as_utc(moment).date() if isinstance(moment, datetime) else moment
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        value = shown(given if given is not None else moment.isoformat())
+        raise ReportConfigError(field_name, f"{value} is outside {EARLIEST_DATE.isoformat()} .. {LATEST_DATE.isoformat()}")
 
 
 @dataclass(frozen=True)

@@ -180,6 +180,29 @@ create unique index if not exists data_quality_alerts__dedup
 create index if not exists data_quality_alerts__to_notify
     on audit.data_quality_alerts (alert_id) where notified_at is null and severity in ('high', 'critical');
 create index if not exists data_quality_alerts__as_of on audit.data_quality_alerts (as_of_date);
+-- deletions on request (meridian.warehouse.deletion: tenant purge, user forget): who, when, what, how many
+-- rows per table. A forgotten user is logged by the pseudonym that replaced the id, never by the id.
+create table if not exists audit.deletion_requests (
+    request_id bigserial primary key,
+    action text not null check (action in ('tenant_purge', 'user_forget')),
+    tenant_id text not null,
+    pseudonym text,
+    requested_by text not null,
+    database_user text not null default session_user,
+    requested_at timestamptz not null default clock_timestamp(),
+    rows_changed bigint not null,
+    counts jsonb not null,
+    roles_dropped text[] not null default '{}'
+);
+-- full refreshes asked for outside a run (meridian.warehouse.rebuild_requests): pending while cleared_at is null
+create table if not exists audit.full_refresh_requests (
+    request_id bigserial primary key,
+    reason text not null check (reason <> ''),
+    requested_at timestamptz not null default clock_timestamp(),
+    cleared_at timestamptz
+);
+create index if not exists full_refresh_requests__pending
+    on audit.full_refresh_requests (request_id) where cleared_at is null;
 """
 
 
