@@ -1,12 +1,17 @@
 {#- The run's as-of instant T (METRICS.md, "As-of instant"): a run covers exactly
     the activity before T, at any second. From var `as_of` (an ISO 8601 instant,
-    what Airflow passes), else the MERIDIAN_AS_OF environment variable, else the
-    end of var `as_of_date` / MERIDIAN_AS_OF_DATE (YYYY-MM-DD: the whole day),
-    else the end of today's UTC date. Returned as the ISO text of T in UTC.
+    what Airflow passes; a bare date means the end of that day), else the
+    MERIDIAN_AS_OF environment variable, else the end of var `as_of_date` /
+    MERIDIAN_AS_OF_DATE (YYYY-MM-DD: the whole day), else the end of today's
+    UTC date. Returned as the ISO text of T in UTC.
     The one place the instant is read: as_of_end() and as_of_date() derive from it. -#}
 {% macro as_of_instant_text() -%}
     {%- set instant = var('as_of', '') or env_var('MERIDIAN_AS_OF', '') -%}
     {%- set day = var('as_of_date', '') or env_var('MERIDIAN_AS_OF_DATE', '') -%}
+    {%- if instant and modules.re.match('^\d{4}-\d{2}-\d{2}$', instant | string) -%}
+        {#- a bare date: the whole day, as for as_of_date -#}
+        {%- set day, instant = instant, '' -%}
+    {%- endif -%}
     {%- if instant -%}
         {%- if not modules.re.match('^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?$', instant | string) -%}
             {{ exceptions.raise_compiler_error("as_of must be an ISO 8601 instant such as 2026-10-31T14:00:00Z, got '" ~ instant ~ "' (from var as_of or MERIDIAN_AS_OF)") }}

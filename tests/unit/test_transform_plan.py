@@ -107,3 +107,36 @@ def test_as_of_date_and_last_closed_day_of_an_instant(as_of_at, as_of_date, last
     assert plan.dbt_vars()["as_of"] == as_of_at.isoformat()
     assert plan.dbt_vars()["as_of_date"] == as_of_date.isoformat()
     assert RunPlan.from_dict(plan.as_dict()) == plan
+
+
+def test_a_full_refresh_asked_beside_the_pipeline_is_served_once():
+    plan = decide(at(2, 14), at(2, 13, 45), last_full_refresh=date(2026, 11, 1),
+                  pending_requests=(7, "user forgotten in acme (request 7)"))
+    assert plan.full_refresh and "user forgotten" in plan.reason and plan.serves_requests_up_to == 7
+    assert RunPlan.from_dict(plan.as_dict()) == plan
+    assert decide(at(2, 14), at(2, 13, 45), requested_full_refresh=True).serves_requests_up_to is None
+
+
+def test_plan_run_reads_the_pending_requests_and_a_served_build_clears_them(warehouse_server):
+    from meridian import db
+    from meridian.transform.plan import plan_run
+    from meridian.warehouse.bootstrap import ensure_warehouse
+    from meridian.warehouse.rebuild_requests import (
+        clear_full_refresh_requests,
+        pending_full_refresh,
+        request_full_refresh,
+    )
+
+    with db.connection("warehouse") as conn:
+        ensure_warehouse(conn)
+        with conn.cursor() as cur:
+            cur.execute("delete from audit.full_refresh_requests")
+        request_full_refresh(conn, "user forgotten in acme")
+        conn.commit()
+        plan = plan_run(conn, at(2, 14))
+        assert plan.full_refresh and "user forgotten in acme" in plan.reason
+        assert plan.serves_requests_up_to is not None
+        request_full_refresh(conn, "tenant globex purged")  # made while the build runs: stays pending
+        clear_full_refresh_requests(conn, plan.serves_requests_up_to)
+        conn.commit()
+        assert pending_full_refresh(conn).startswith("tenant globex purged")

@@ -186,6 +186,10 @@ def build_warehouse(plan: RunPlan, run_id: str, conn_id: str = WAREHOUSE_CONN_ID
             ("failed" if failed else "success", len(run_results.get("results", [])), len(failed),
              round(build_seconds, 3), invocation),
         )
+        if not failed and plan.serves_requests_up_to is not None:
+            from meridian.warehouse.rebuild_requests import clear_full_refresh_requests
+
+            clear_full_refresh_requests(conn, plan.serves_requests_up_to)
     summary = {
         **plan.as_dict(),
         "invocation_id": invocation,

@@ -3,7 +3,10 @@
 A run builds up to its as-of instant T (any second; its as-of date is the UTC
 date of the last instant it covers, see meridian.runtime). The rules, in order:
 
-1. a full refresh when the run asks for one (DAG param ``full_refresh``);
+1. a full refresh when the run asks for one (DAG param ``full_refresh``), or a
+   command changed landed rows beside the pipeline and asked for one
+   (``meridian user forget``, ``meridian tenant purge``:
+   meridian.warehouse.rebuild_requests);
 2. a full refresh when no build has succeeded yet (nothing to increment);
 3. a full refresh when T is before the last successful build's instant (a
    backfill: the incremental tables already hold later hours and days);
@@ -66,6 +69,8 @@ class RunPlan:
     reason: str
     late_arrival_days: int
     last_built_at: datetime | None
+    # the highest full-refresh request this build serves (cleared once it succeeds)
+    serves_requests_up_to: int | None = None
 
     @property
     def as_of(self) -> date:
@@ -105,6 +110,7 @@ class RunPlan:
             reason=str(values["reason"]),
             late_arrival_days=int(values["late_arrival_days"]),
             last_built_at=parse_instant(last, "plan last_built_at") if last else None,
+            serves_requests_up_to=values.get("serves_requests_up_to"),
         )
 
 
@@ -157,13 +163,16 @@ def decide(
     *,
     last_full_refresh: date | None = None,
     requested_full_refresh: bool = False,
+    pending_requests: tuple[int, str] | None = None,
     late_days: int = DEFAULT_LATE_ARRIVAL_DAYS,
     weekday: int = DEFAULT_FULL_REFRESH_WEEKDAY,
 ) -> RunPlan:
     """The plan for a build at instant ``as_of_at`` after a last successful build at ``last_built_at`` (pure).
 
     A date stands for the end of that day. ``last_full_refresh`` is the as-of date of
-    the last successful full refresh (the weekly one is due once per full-refresh day).
+    the last successful full refresh (the weekly one is due once per full-refresh day);
+    ``pending_requests`` the highest id and the reasons of full refreshes asked for
+    beside the pipeline (meridian.warehouse.rebuild_requests).
     """
     now = to_instant(as_of_at)
     last = to_instant(last_built_at) if last_built_at is not None else None
@@ -173,6 +182,9 @@ def decide(
 
     if requested_full_refresh:
         return plan(True, "full refresh requested")
+    if pending_requests is not None:
+        up_to, reasons = pending_requests
+        return RunPlan(now, True, f"full refresh requested: {reasons}", late_days, last, up_to)
     if last is None:
         return plan(True, "first build: nothing to increment")
     if now < last:
@@ -188,12 +200,21 @@ def decide(
 def plan_run(
     conn: psycopg2.extensions.connection, as_of_at: date | datetime, *, requested_full_refresh: bool = False
 ) -> RunPlan:
+    from meridian.warehouse.rebuild_requests import pending_full_refresh_requests
+
     last_built_at, last_full_refresh = last_successful_builds(conn)
+    requests = pending_full_refresh_requests(conn)
+    pending = (
+        (max(request.request_id for request in requests),
+         "; ".join(f"{request.reason} (request {request.request_id})" for request in requests))
+        if requests else None
+    )
     return decide(
         as_of_at,
         last_built_at,
         last_full_refresh=last_full_refresh,
         requested_full_refresh=requested_full_refresh,
+        pending_requests=pending,
         late_days=late_arrival_days(),
         weekday=full_refresh_weekday(),
     )
