@@ -151,8 +151,8 @@ def ensure_tenant_role(conn: Any, tenant_id: str, role_name: str, *, password: s
                 "choose another name"
             )
         if facts["kind"] is not None and facts["kind"] != kind:
-            raise TenantRoleError(f"role {role_name!r} is a {facts['kind']} role of tenant "
-                                  f"{facts['tenant_id']!r}, not a {kind} role")
+            raise TenantRoleError(f"role {role_name!r} is of kind {facts['kind']} (tenant {facts['tenant_id']!r}); "
+                                  f"it cannot become kind {kind}")
         login = "login" if password is not None else "nologin"
         verb = "alter" if role_exists else "create"
         if password is not None:
