@@ -12,6 +12,8 @@ A tenant role is a member of ``meridian_tenant_reader`` mapped to one tenant in
 (NOLOGIN; the KPI API switches to it with :func:`tenant_scope` for every query of a request).
 
 Works with a psycopg2 or a psycopg (3) connection: only the DB-API surface both share is used.
+Needs PostgreSQL 16 or later (role membership options SET and INHERIT); the embedded server and
+docker-compose run 18.
 """
 
 from __future__ import annotations
@@ -83,7 +85,8 @@ def _role_facts(cur: Any, role_name: str) -> dict:
         select
             role.rolsuper or role.rolcreaterole or role.rolcreatedb or role.rolreplication or role.rolbypassrls
                 as privileged,
-            pg_has_role(role.oid, %s, 'member') as is_reader
+            pg_has_role(role.oid, %s, 'member') as is_reader,
+            role.rolcanlogin as can_login
         from pg_roles as role
         where role.rolname = %s
         """,
@@ -96,6 +99,7 @@ def _role_facts(cur: Any, role_name: str) -> dict:
         "exists": bool(role),
         "privileged": bool(role) and role[0]["privileged"],
         "is_reader": bool(role) and role[0]["is_reader"],
+        "can_login": bool(role) and role[0]["can_login"],
         "tenant_id": mapping[0]["tenant_id"] if mapping else None,
         "kind": mapping[0]["kind"] if mapping else None,
     }
@@ -153,25 +157,25 @@ def ensure_tenant_role(conn: Any, tenant_id: str, role_name: str, *, password: s
         if facts["kind"] is not None and facts["kind"] != kind:
             raise TenantRoleError(f"role {role_name!r} is of kind {facts['kind']} (tenant {facts['tenant_id']!r}); "
                                   f"it cannot become kind {kind}")
-        login = "login" if password is not None else "nologin"
-        verb = "alter" if role_exists else "create"
+        # only what is missing: an API role that exists needs no privilege on it beyond SET
         if password is not None:
-            cur.execute(f"{verb} role {quoted} {login} password %s",
-                        (_encrypted_password(conn, password, role_name),))
-        else:
-            cur.execute(f"{verb} role {quoted} {login}" + (" password null" if role_exists else ""))
-        cur.execute(f"grant {TENANT_READER} to {quoted}")
+            verb = "alter" if role_exists else "create"
+            cur.execute(f"{verb} role {quoted} login password %s", (_encrypted_password(conn, password, role_name),))
+        elif not role_exists:
+            cur.execute(f"create role {quoted} nologin")
+        elif facts["can_login"]:
+            cur.execute(f"alter role {quoted} nologin password null")
+        if not facts["is_reader"]:
+            cur.execute(f"grant {TENANT_READER} to {quoted}")
         if kind == "api":
-            cur.execute("select current_setting('server_version_num')::int >= 160000, "
-                        "pg_has_role(session_user, %s, 'set')", (role_name,))
-            option_syntax, can_set = cur.fetchone()
-            if not can_set:
-                cur.execute(f"grant {quoted} to session_user" + (" with set true, inherit false" if option_syntax
-                                                                else ""))
+            cur.execute("select pg_has_role(session_user, %s, 'set')", (role_name,))
+            if not cur.fetchone()[0]:
+                cur.execute(f"grant {quoted} to session_user with set true, inherit false")
         cur.execute(
             """
             insert into security.tenant_roles (role_name, tenant_id, kind) values (%s, %s, %s)
             on conflict (role_name) do update set tenant_id = excluded.tenant_id
+            where tenant_roles.tenant_id <> excluded.tenant_id
             """,
             (role_name, tenant_id, kind),
         )
@@ -271,6 +275,7 @@ def _set_api_role(cur: Any, tenant_id: str) -> str | None:
             from security.tenant_roles as mapping
             where mapping.tenant_id = %s and mapping.kind = 'api'
                 and exists (select from pg_roles where rolname = mapping.role_name)
+                and pg_has_role(session_user, mapping.role_name, 'set')
             order by mapping.created_at, mapping.role_name
             limit 1
         ) as chosen
