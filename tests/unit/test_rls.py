@@ -396,3 +396,70 @@ def test_bi_cli_grant_list_revoke(cli_env, capsys, monkeypatch):
     with pytest.raises(psycopg2.OperationalError, match='role "bi_cli" does not exist'):
         with connect("bi_cli", PASSWORD):
             pass
+
+
+MINI_MODELS = {
+    # a table mart reading another mart: the owner must see every row under FORCE; rebuilt whole every run
+    "fct_mini_orders.sql": "select tenant_id, count(*)::int as orders from marts.fct_orders group by tenant_id",
+    # an incremental mart: the second run deletes and inserts rows as the owner, under FORCE
+    "fct_mini_items.sql": """
+{{ config(materialized='incremental', unique_key=['tenant_id', 'item'], incremental_strategy='delete+insert') }}
+select tenant_id, item, amount from marts.fct_orders
+{% if is_incremental() %} where item > 5 {% endif %}
+""",
+}
+
+
+def mini_project(root: Path) -> Path:
+    """A dbt project with the real project's row-security hooks and macros, and two marts."""
+    import shutil
+
+    import yaml
+
+    real = settings().dbt_project_dir
+    config = yaml.safe_load((real / "dbt_project.yml").read_text())
+    marts = config["models"]["meridian"]["marts"]
+    project = {
+        "name": "rls_mini", "version": "1.0.0", "config-version": 2, "profile": "rls_mini",
+        "macro-paths": ["macros"], "model-paths": ["models"],
+        "on-run-end": config["on-run-end"],
+        "models": {"rls_mini": {"marts": {key: marts[key] for key in ("+schema", "+materialized", "+post-hook")}}},
+    }
+    (root / "macros").mkdir(parents=True)
+    for macro in ("secure_mart.sql", "apply_row_security.sql", "generate_schema_name.sql"):
+        shutil.copy(real / "macros" / macro, root / "macros" / macro)
+    (root / "models" / "marts").mkdir(parents=True)
+    for name, sql in MINI_MODELS.items():
+        (root / "models" / "marts" / name).write_text(sql)
+    (root / "dbt_project.yml").write_text(yaml.safe_dump(project))
+    (root / "profiles.yml").write_text(yaml.safe_dump({"rls_mini": {"target": "dev", "outputs": {"dev": {
+        "type": "postgres", "host": "127.0.0.1", "port": settings().pg_port, "user": PIPELINE, "password": "",
+        "dbname": "warehouse", "schema": "public", "threads": 1}}}}))
+    return root
+
+
+def test_dbt_builds_as_the_pipeline_role_keep_every_mart_secured(pipeline, tmp_path):
+    """The project's hooks on a non-superuser owner: a first build, then a second (table rebuilt, incremental)."""
+    from dbt.cli.main import dbtRunner
+
+    project = mini_project(tmp_path / "project")
+    args = ["--project-dir", str(project), "--profiles-dir", str(project), "--target-path", str(tmp_path / "target"),
+            "--log-path", str(tmp_path / "logs")]
+    pipeline.autocommit = True  # each lookup in a transaction of its own: a fresh view of the catalog
+    oids = []
+    for _ in range(2):
+        assert dbtRunner().invoke(["build", *args]).success
+        oids.append({name: scalar(pipeline, "select %s::regclass::oid::bigint", (f"marts.{name}",))
+                     for name in ("fct_mini_orders", "fct_mini_items")})
+        for name in ("fct_mini_orders", "fct_mini_items"):
+            assert scalar(pipeline, "select array[relrowsecurity, relforcerowsecurity, has_table_privilege("
+                                    "'meridian_tenant_reader', oid, 'select')] from pg_class where oid = %s::regclass",
+                                    (f"marts.{name}",)) == [True, True, True], name
+        for tenant, role in TENANTS.items():
+            with connect(role, PASSWORD) as conn:
+                assert scalar(conn, "select array_agg(array[tenant_id, orders::text]) from marts.fct_mini_orders") \
+                    == [[tenant, str(MARTS["fct_orders"][tenant])]]
+                assert scalar(conn, "select array_agg(distinct tenant_id) || count(*)::text "
+                                    "from marts.fct_mini_items") == [tenant, str(MARTS["fct_orders"][tenant])]
+    assert oids[1]["fct_mini_orders"] != oids[0]["fct_mini_orders"]  # rebuilt: secured again by the post-hook
+    assert oids[1]["fct_mini_items"] == oids[0]["fct_mini_items"]  # incremental: written as the owner under FORCE
