@@ -338,6 +338,23 @@ def test_ensure_tenant_role_refuses(pipeline, role_name, kind, password, message
     pipeline.rollback()
 
 
+@pytest.mark.parametrize("grant, member, message", [
+    ("pg_read_all_data", "bi_alpha", "tenant role 'bi_alpha' is also a member of pg_read_all_data, which could"),
+    ("pg_monitor", "meridian_tenant_reader", "group role meridian_tenant_reader is a member of pg_monitor, "
+                                             "pg_read_all_settings, pg_read_all_stats, pg_stat_scan_tables: every"),
+])
+def test_ensure_tenant_role_refuses_a_role_with_more_privileges(warehouse, grant, member, message):
+    with connect("postgres") as admin:
+        admin.autocommit = True
+        scalar(admin, f"grant {grant} to {member}; select 1")
+        try:
+            with connect(PIPELINE) as conn:
+                with pytest.raises(rls.TenantRoleError, match=message):
+                    rls.ensure_tenant_role(conn, "alpha", "bi_alpha", password=PASSWORD, kind="bi")
+        finally:
+            scalar(admin, f"revoke {grant} from {member}; select 1")
+
+
 def test_drop_tenant_role_drops_role_and_mapping(pipeline):
     rls.ensure_tenant_role(pipeline, "beta", "bi_short_lived", password=None, kind="bi")
     pipeline.commit()

@@ -86,11 +86,16 @@ def _role_facts(cur: Any, role_name: str) -> dict:
             role.rolsuper or role.rolcreaterole or role.rolcreatedb or role.rolreplication or role.rolbypassrls
                 as privileged,
             pg_has_role(role.oid, %s, 'member') as is_reader,
-            role.rolcanlogin as can_login
+            role.rolcanlogin as can_login,
+            array(
+                select other.rolname::text from pg_roles as other
+                where pg_has_role(role.oid, other.oid, 'member') and other.oid <> role.oid and other.rolname <> %s
+                order by other.rolname
+            ) as other_roles
         from pg_roles as role
         where role.rolname = %s
         """,
-        (TENANT_READER, role_name),
+        (TENANT_READER, TENANT_READER, role_name),
     )
     role = _rows(cur)
     cur.execute("select tenant_id, kind from security.tenant_roles where role_name = %s", (role_name,))
@@ -100,6 +105,7 @@ def _role_facts(cur: Any, role_name: str) -> dict:
         "privileged": bool(role) and role[0]["privileged"],
         "is_reader": bool(role) and role[0]["is_reader"],
         "can_login": bool(role) and role[0]["can_login"],
+        "other_roles": role[0]["other_roles"] if role else [],
         "tenant_id": mapping[0]["tenant_id"] if mapping else None,
         "kind": mapping[0]["kind"] if mapping else None,
     }
@@ -109,6 +115,13 @@ def _adoptable(facts: dict) -> bool:
     """An existing role is managed here when unprivileged and mapped or already a reader (a mapping lost
     with a dropped schema security leaves its roles members of the cluster-wide reader role)."""
     return not facts["privileged"] and (facts["tenant_id"] is not None or facts["is_reader"])
+
+
+def _reader_memberships(cur: Any) -> list[str]:
+    """The roles meridian_tenant_reader is a member of (must be none: every tenant role would inherit them)."""
+    cur.execute("select array(select rolname::text from pg_roles where pg_has_role(%s, oid, 'member') "
+                "and rolname <> %s order by rolname)", (TENANT_READER, TENANT_READER))
+    return cur.fetchone()[0]
 
 
 def _encrypted_password(conn: Any, password: str, role_name: str) -> str:
@@ -146,6 +159,10 @@ def ensure_tenant_role(conn: Any, tenant_id: str, role_name: str, *, password: s
                 f"group role {TENANT_READER} does not exist: the warehouse bootstrap creates it when its role "
                 "has CREATEROLE (or a superuser runs: create role meridian_tenant_reader nologin)"
             )
+        inherited = _reader_memberships(cur)
+        if inherited:
+            raise TenantRoleError(f"group role {TENANT_READER} is a member of {', '.join(inherited)}: every tenant "
+                                  f"role would have their privileges; revoke them from {TENANT_READER} first")
         facts = _role_facts(cur, role_name)
         role_exists = facts["exists"]
         if role_exists and not _adoptable(facts):
@@ -153,6 +170,11 @@ def ensure_tenant_role(conn: Any, tenant_id: str, role_name: str, *, password: s
                 f"role {role_name!r} already exists and is not a Meridian tenant role (tenant roles are members of "
                 f"{TENANT_READER} without SUPERUSER, CREATEROLE, CREATEDB, REPLICATION or BYPASSRLS); "
                 "choose another name"
+            )
+        if role_exists and facts["other_roles"]:
+            raise TenantRoleError(
+                f"tenant role {role_name!r} is also a member of {', '.join(facts['other_roles'])}, which could give "
+                f"it more than one tenant's rows: revoke that membership first"
             )
         if facts["kind"] is not None and facts["kind"] != kind:
             raise TenantRoleError(f"role {role_name!r} is of kind {facts['kind']} (tenant {facts['tenant_id']!r}); "
