@@ -12,6 +12,7 @@
     meridian reports create|list|pause|resume|run-now|render|resolve   manage scheduled reports
     meridian tenant purge TENANT [--yes]          remove every row of a tenant, its API keys and BI roles
     meridian user forget TENANT USER              replace a user's id by a pseudonym everywhere, clear its e-mail
+    meridian bi grant TENANT ROLE | revoke ROLE | list   per-tenant BI logins (row-level security on the marts)
 
 A value a command cannot use (an unknown tenant, a date outside 2000-2100, a name over 200 characters,
 a date that does not parse, ...) is refused with one line naming the option and the value, exit 2.
@@ -288,6 +289,28 @@ def cmd_user(args: argparse.Namespace) -> int:
         print(line)
     print(f"logged as deletion request {result.request_id} (audit.deletion_requests, by the pseudonym only); "
           f"the next transform run is a full refresh")
+
+def cmd_bi(args: argparse.Namespace) -> int:
+    from meridian.config import bi_password
+    from meridian.db import connection
+    from meridian.serve import bi
+
+    where = f"meridian bi {args.action}"
+    try:
+        if args.action == "grant":
+            password = bi.require_password(bi_password(), args.role)  # checked before connecting
+            with connection("warehouse") as conn:
+                lines = bi.grant(conn, args.tenant, args.role, password)
+        elif args.action == "revoke":
+            with connection("warehouse") as conn:
+                lines = bi.revoke(conn, args.role)
+        else:
+            with connection("warehouse") as conn:
+                lines = bi.listing(conn, include_api=args.all)
+    except bi.BiCommandError as exc:
+        print(f"{where}: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(lines))
     return 0
 
 
@@ -391,6 +414,19 @@ def build_parser() -> argparse.ArgumentParser:
     forget.add_argument("tenant", metavar="TENANT", help="the tenant (organization) id")
     forget.add_argument("user", metavar="USER", help="the user's id (app.users.id)")
     user.set_defaults(func=cmd_user)
+
+    bi_parser = sub.add_parser(
+        "bi", help="per-tenant BI login roles: SELECT on every mart, one tenant's rows (row-level security)")
+    bi_actions = bi_parser.add_subparsers(dest="action", required=True)
+    bi_grant = bi_actions.add_parser(
+        "grant", help="create or update a login role that sees only TENANT's rows of the marts; "
+                      "the password comes from MERIDIAN_BI_PASSWORD")
+    bi_grant.add_argument("tenant", help="tenant id (an organization of marts.dim_tenants)")
+    bi_grant.add_argument("role", help="role name: lowercase letters, digits, underscores")
+    bi_actions.add_parser("revoke", help="drop a tenant's BI role").add_argument("role")
+    bi_list = bi_actions.add_parser("list", help="list the BI roles and their tenants")
+    bi_list.add_argument("--all", action="store_true", help="include the KPI API's roles")
+    bi_parser.set_defaults(func=cmd_bi)
     return parser
 
 

@@ -1,4 +1,5 @@
-"""Warehouse objects the pipeline owns outside dbt: schemas, raw tables, history, audit tables.
+"""Warehouse objects the pipeline owns outside dbt: schemas, raw tables, history, audit tables,
+schema security.
 
 Everything is ``create ... if not exists``: running it again is harmless, and the
 pipeline runs it before every extract so a fresh warehouse needs no set-up.
@@ -20,10 +21,11 @@ from meridian.sources.schema import TABLES
 from meridian.sources.schema import table as source_table
 from meridian.warehouse import partitions
 from meridian.warehouse.event_time import OCCURRED_AT_SQL
+from meridian.warehouse.security import ensure_security
 
 log = logging.getLogger(__name__)
 
-SCHEMAS = ("raw", "staging", "intermediate", "marts", "audit", "reporting", "history")
+SCHEMAS = ("raw", "staging", "intermediate", "marts", "audit", "reporting", "history", "security")
 
 EVENT_FILES_TABLE = "app__event_files"
 
@@ -298,6 +300,7 @@ def ensure_warehouse(conn: psycopg2.extensions.connection) -> None:
         cur.execute(f"alter table raw.{EVENT_FILES_TABLE} add column if not exists _error text")
         cur.execute(history_ddl())
         cur.execute(AUDIT_DDL)
+        ensure_security(conn)
         from meridian.reports.schema import ensure_reporting_schema
 
         ensure_reporting_schema(conn)
