@@ -289,6 +289,8 @@ def cmd_user(args: argparse.Namespace) -> int:
         print(line)
     print(f"logged as deletion request {result.request_id} (audit.deletion_requests, by the pseudonym only); "
           f"the next transform run is a full refresh")
+    return 0
+
 
 def cmd_bi(args: argparse.Namespace) -> int:
     from meridian.config import bi_password

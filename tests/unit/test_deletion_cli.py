@@ -179,17 +179,18 @@ def build(conn) -> dict[str, int]:
         expected["snapshots.snp_crm__customers"] = ROWS[GONE]
 
         # history: another layer's schema, with a table partitioned by month
-        cur.execute("create schema history")
-        cur.execute("""create table history.app__events (tenant_id text, id text, user_id text, occurred_at timestamptz)
+        # a table of the history layer shaped by hand beside the bootstrap's: the purge finds any table
+        cur.execute("create schema if not exists history")
+        cur.execute("""create table history.events_by_month (tenant_id text, id text, user_id text, occurred_at timestamptz)
                        partition by range (occurred_at)""")
-        cur.execute("""create table history.app__events_2024_02 partition of history.app__events
+        cur.execute("""create table history.events_by_month_2024_02 partition of history.events_by_month
                        for values from ('2024-02-01') to ('2024-03-01')""")
-        cur.execute("""create table history.app__events_2024_03 partition of history.app__events
+        cur.execute("""create table history.events_by_month_2024_03 partition of history.events_by_month
                        for values from ('2024-03-01') to ('2024-04-01')""")
-        cur.execute("""insert into history.app__events
+        cur.execute("""insert into history.events_by_month
                        select tenant_id, id, user_id, occurred_at - interval '1 day' * (n % 2) * 15
                        from raw.app__events, generate_series(0, 1) as n""")
-        expected["history.app__events"] = 2 * ROWS[GONE]
+        expected["history.events_by_month"] = 2 * ROWS[GONE]
 
         for tenant in TENANTS:
             cur.execute(
@@ -226,11 +227,14 @@ def build(conn) -> dict[str, int]:
         expected["reporting.report_deliveries"] = 2
 
         # security: hashed API keys, the tenant → role mapping, and the roles themselves
+        # shaped by hand (the bootstrap's own security objects make way): the purge finds any table
+        cur.execute("drop schema if exists security cascade")
         cur.execute("create schema security")
         cur.execute("create table security.api_keys (key_id bigserial primary key, tenant_id text not null, "
                     "key_hash text not null)")
         cur.execute("create table security.tenant_roles (role_name text not null, tenant_id text not null, "
-                    "created_at timestamptz default now(), primary key (role_name, tenant_id))")
+                    "kind text not null default 'bi', created_at timestamptz default now(), "
+                    "primary key (role_name, tenant_id))")
         for tenant in TENANTS:
             cur.execute("insert into security.api_keys (tenant_id, key_hash) values (%s, md5(%s)), (%s, md5(%s))",
                         (tenant, tenant + "1", tenant, tenant + "2"))
@@ -289,7 +293,8 @@ def mentions(conn, needle: str) -> dict[str, int]:
 
 def roles() -> set[str]:
     with db.connection("warehouse") as conn, conn.cursor() as cur:
-        cur.execute("select rolname from pg_roles where rolname like 'meridian\\_%'")
+        # the tenant roles (not the group role every tenant role is a member of)
+        cur.execute("select rolname from pg_roles where rolname like 'meridian\\_%' and rolname <> 'meridian_tenant_reader'")
         return {row[0] for row in cur.fetchall()}
 
 

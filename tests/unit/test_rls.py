@@ -67,7 +67,7 @@ def build_marts(conn) -> None:
         cur.execute("create table marts.dim_calendar (calendar_date date primary key)")
         cur.execute("insert into marts.dim_calendar values ('2026-01-01')")
         cur.execute("create view marts.orders_view as select * from marts.fct_orders")
-        cur.execute("create schema history")
+        cur.execute("create schema if not exists history")
         for schema, table in OTHER_SCHEMAS.items():
             cur.execute("select to_regclass(%s) is null", (f"{schema}.{table}",))
             if cur.fetchone()[0]:
