@@ -188,3 +188,15 @@ def test_a_table_without_the_process_columns_gets_them(clean) -> None:
     pipeline_run_callbacks()["on_execute_callback"](context("extract_sources", "prepare_warehouse"))
     assert rows()[("extract_sources", "prepare_warehouse", 1)][0] == "running"
     assert rows()[("extract_sources", "prepare_warehouse", 1)][4] == os.getpid()
+
+
+def test_a_failing_sweep_still_records_the_try(clean, monkeypatch: pytest.MonkeyPatch, caplog) -> None:
+    import meridian.quality.pipeline_runs as pipeline_runs
+
+    def broken(cur, row, process):
+        cur.execute("select * from audit.no_such_table")
+
+    monkeypatch.setattr(pipeline_runs, "mark_killed_tries", broken)
+    pipeline_run_callbacks()["on_execute_callback"](context("extract_sources", "prepare_warehouse"))
+    assert rows()[("extract_sources", "prepare_warehouse", 1)][0] == "running"
+    assert "could not mark the killed tries" in caplog.text

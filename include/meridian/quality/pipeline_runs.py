@@ -297,7 +297,7 @@ def write_run_row(row: tuple) -> list[tuple]:
         for attempt in (1, 2):
             try:
                 with conn.cursor() as cur:
-                    killed = mark_killed_tries(cur, row, process) if row[7] == RUNNING else []
+                    killed = _sweep(cur, row, process) if row[7] == RUNNING else []
                     cur.execute(UPSERT_SQL, row)
                 conn.commit()
                 return killed
@@ -309,6 +309,23 @@ def write_run_row(row: tuple) -> list[tuple]:
                     cur.execute(PROCESS_COLUMNS_DDL)
                 conn.commit()
     return []
+
+
+def _sweep(cur: Any, row: tuple, process: Process) -> list[tuple]:
+    """:func:`mark_killed_tries` in a savepoint: if it fails, the try's own row is still written."""
+    import psycopg2
+
+    cur.execute("savepoint sweep_killed_tries")
+    try:
+        killed = mark_killed_tries(cur, row, process)
+    except psycopg2.errors.UndefinedColumn:
+        raise  # a table from before the process columns: the caller adds them and retries
+    except psycopg2.Error:
+        cur.execute("rollback to savepoint sweep_killed_tries")
+        log.exception("could not mark the killed tries in audit.pipeline_runs; the next task start tries again")
+        return []
+    cur.execute("release savepoint sweep_killed_tries")
+    return killed
 
 
 def _record(context: Mapping[str, Any], state: str) -> None:
