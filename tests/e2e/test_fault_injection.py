@@ -455,7 +455,7 @@ def run_trials(stack: dict, seed: int) -> None:
     trials.complete("extract")
     assert extraction_state(landing) == expected_extraction
 
-    trials.kill_after("transform", rng.uniform(0.2, 0.7) * durations["transform"])  # the first build
+    trials.kill_after("transform", rng.uniform(0.15, 0.5) * durations["transform"])  # the first build
     trials.complete("transform")
     assert snapshot("marts") == expected_marts, "marts after a killed first build and its rerun"
     reader = MartReader(mart_counts(expected_marts))
@@ -464,7 +464,7 @@ def run_trials(stack: dict, seed: int) -> None:
     try:
         rebuild = durations["transform"] * 0.6  # an incremental rebuild takes about that much of the first build
         trials.kill_after("transform", rng.uniform(0.3, 0.9) * rebuild)  # incremental
-        trials.kill_after("transform", rng.uniform(0.2, 0.7) * durations["transform"], "--full-refresh")
+        trials.kill_after("transform", rng.uniform(0.15, 0.5) * durations["transform"], "--full-refresh")
         trials.complete("transform")
         assert snapshot("marts") == expected_marts, "marts after killed rebuilds and their rerun"
 
