@@ -10,11 +10,11 @@ and records every delivery in `reporting.report_deliveries`.
   have no logical date and use `run_after`. A report is due when `is_active` and
   `next_run_at <= now`; it covers the period ending at its due time (monthly due 2024-04-01 →
   March 2024); missed periods are caught up oldest first.
-- **Exactly once** per (report, period): the delivery row is written before sending, stamped
-  (`data_sent_at`) just before the message's content goes to the SMTP server, and marked `sent`
-  after. A period is resent automatically only while the server is known not to hold it; a
-  delivery killed after its content went out is *not* resent but held as `failed` ("outcome
-  unknown") with a high alert, until `meridian reports resolve` says whether it arrived.
+- **Exactly once** per (report, period): the delivery row, with the period's fixed Message-ID, is
+  written before sending, stamped (`data_sent_at`) just before the message's content goes to the
+  SMTP server, and marked `sent` after. A delivery killed (or cut off) after its content went out
+  is resent under the same Message-ID, so nothing is lost and a receiving system keeps one copy;
+  the row is recorded `sent` once.
 - **Connections**: `warehouse` (PostgreSQL), `smtp_reports` (e.g. `smtp://127.0.0.1:8025`, the
   local sink `python -m meridian.mailsink`).
 - **Failures**: a report with bad configuration (recipient, format, parameter) gets a `failed`
@@ -87,11 +87,11 @@ def deliver_reports() -> None:
                 failure["period_start"],
                 failure["error"],
             )
-        if summary["needs_review"]:
-            log.error(
-                "%s deliveries may have reached the SMTP server before the attempt stopped; they are not resent "
-                "until `meridian reports resolve` settles them (see the alerts)",
-                summary["needs_review"],
+        if summary["resent"]:
+            log.warning(
+                "%s deliveries were handed to the SMTP server again under the Message-ID of an earlier attempt "
+                "that stopped before recording them sent",
+                summary["resent"],
             )
         if summary["retryable_failures"]:
             raise RuntimeError(

@@ -1,10 +1,12 @@
-"""Exactly one e-mail per (report, period) when a delivery is killed, retried or cut off mid-send.
+"""One e-mail per (report, period), under one Message-ID, when a delivery is killed, retried or cut off mid-send.
 
 A real PostgreSQL of this module's own and a real SMTP server (aiosmtpd) whose
 handler can misbehave on cue: kill the delivering process (SIGKILL) while it
 waits for the reply to RCPT or to the message content, answer the content
 with a 4xx, or store the message and then stay silent past the client's
-timeout. Each test counts the messages the server really stored.
+timeout. Each test counts the messages the server really stored: none is
+lost, and a message the server may already hold is only ever sent again under
+its first Message-ID, and recorded sent once.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from functools import partial
@@ -159,31 +161,43 @@ def run_killed(server: Server, tmp_path: Path, *, at: str) -> None:
     wait_until_the_dead_session_is_gone()
 
 
-def test_killed_after_the_content_went_out_is_not_sent_again_but_held_and_alerted(server, tmp_path, capsys):
+def data_sends(report_id: int) -> int:
+    with db.connection("warehouse") as conn, conn.cursor() as cur:
+        cur.execute("select data_sends from reporting.report_deliveries where report_id = %s", (report_id,))
+        return cur.fetchone()[0]
+
+
+def test_killed_after_the_content_went_out_is_resent_under_the_same_message_id(server, tmp_path, monkeypatch):
     report_id = add_report("acme")
     run_killed(server, tmp_path, at="content")  # the server stored it; the process died before hearing 250
     assert len(server.stored) == 1
     status, _, data_sent, sent, message_id, _ = delivery(report_id)
     assert (status, data_sent, sent) == ("rendered", True, False)
-    assert message_id == f"<report-{report_id}-2024-03-01@meridian.local>"
+    assert message_id == f"<report-{report_id}-2024-03-01@meridian.local>" == server.stored[0]["Message-ID"]
+    assert data_sends(report_id) == 1
 
-    # the task's retry, and every later run: nothing is sent again
-    for _ in range(2):
-        (result,) = deliver_due_reports(APRIL_1, out_dir=tmp_path / "out")
-        assert (result.status, result.needs_review, result.retryable) == ("failed", True, False)
-        assert result.error.startswith("outcome unknown") and message_id in result.error
-        assert f"meridian reports resolve {report_id} --period 2024-03 --mark-sent" in result.error
-    assert len(server.stored) == 1
-    assert delivery(report_id)[:4] == ("failed", 0, True, False)
-    assert schedule(report_id) == (None, APRIL_1)  # held at the period: nothing skipped
-    ((kind, table, severity, tenant, as_of, key, text),) = alerts()  # raised once
-    assert (kind, table, severity, tenant, as_of) == (
-        "missing_data", "reporting.report_deliveries", "high", "acme", date(2024, 3, 31)
-    )
-    assert key == f"delivery:{report_id}:2024-03-01:outcome-unknown"
-    assert f"scheduled report {report_id}" in text and "March 2024" in text and "outcome unknown" in text
+    # the sender's address changed meanwhile: the Message-ID stored with the row still wins
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_REPORTS", os.environ["AIRFLOW_CONN_SMTP_REPORTS"]
+                       + "&from_email=reports%40elsewhere.example")
+    # the task's retry (or the next run) sends it again, under the same Message-ID, and records it sent once
+    (result,) = deliver_due_reports(APRIL_1, out_dir=tmp_path / "out")
+    assert (result.status, result.resent, result.retryable) == ("sent", True, False)
+    assert message_id in result.error and "handed to the SMTP server 2 times" in result.error
+    assert [message["Message-ID"] for message in server.stored] == [message_id, message_id]
+    assert server.stored[1]["From"] == "reports@elsewhere.example"
+    assert delivery(report_id)[:5] == ("sent", 1, True, True, message_id)
+    assert data_sends(report_id) == 2
+    assert schedule(report_id) == (APRIL_1, MAY_1)  # the schedule moves on
+    assert alerts() == []
 
-    # a person finds it arrived: recorded sent, the schedule moves on, still one message
+    # every later run: nothing due, nothing sent
+    assert deliver_due_reports(APRIL_1, out_dir=tmp_path / "out") == []
+    assert len(server.stored) == 2
+
+
+def test_a_person_who_found_the_first_copy_can_mark_it_sent_before_the_next_run(server, tmp_path, capsys):
+    report_id = add_report("acme")
+    run_killed(server, tmp_path, at="content")
     assert main(["reports", "resolve", str(report_id), "--period", "2024-03", "--mark-sent"]) == 0
     assert "marked sent" in capsys.readouterr().out
     assert delivery(report_id)[:4] == ("sent", 0, True, True)
@@ -211,23 +225,41 @@ def test_killed_before_the_content_went_out_is_sent_exactly_once(server, tmp_pat
     assert alerts() == []
 
 
-def test_connection_lost_after_the_content_is_not_retried(server, tmp_path, capsys):
+def test_connection_lost_after_the_content_is_retried_under_the_same_message_id(server, tmp_path):
     report_id = add_report("acme")
-    server.on_content = lambda: asyncio.sleep(1.5)  # stored, then silent past the client's 0.5 s timeout
+    replies: list[float] = [1.5]  # the first copy: stored, then silent past the client's 0.5 s timeout
+    server.on_content = lambda: asyncio.sleep(replies.pop(0) if replies else 0)
     (result,) = deliver_due_reports(APRIL_1, out_dir=tmp_path / "out", smtp_attempts=3, smtp_backoff_seconds=0)
     server.on_content = None
-    assert (result.status, result.attempts, result.needs_review, result.retryable) == ("failed", 1, True, False)
-    assert "may have accepted it" in result.error
-    assert len(server.stored) == 1  # no second attempt
-    assert delivery(report_id)[:4] == ("failed", 1, True, False)
-    assert [alert[5] for alert in alerts()] == [f"delivery:{report_id}:2024-03-01:outcome-unknown"]
+    assert (result.status, result.attempts, result.resent) == ("sent", 2, True)
+    (first, second) = server.stored
+    assert first["Message-ID"] == second["Message-ID"] == delivery(report_id)[4]
+    assert delivery(report_id)[:4] == ("sent", 2, True, True)
+    assert data_sends(report_id) == 2
+    assert alerts() == []
 
-    # a person finds it did not arrive: --resend, and the next run sends it (the same Message-ID)
+
+def test_connection_lost_on_every_attempt_is_failed_and_resent_by_the_next_run(server, tmp_path, capsys):
+    report_id = add_report("acme")
+    server.on_content = lambda: asyncio.sleep(1.5)  # stored, then silent past the client's 0.5 s timeout
+    (result,) = deliver_due_reports(APRIL_1, out_dir=tmp_path / "out", smtp_attempts=1, smtp_backoff_seconds=0)
+    server.on_content = None
+    message_id = delivery(report_id)[4]
+    assert (result.status, result.attempts, result.retryable) == ("failed", 1, True)
+    assert "may have accepted it" in result.error and f"same Message-ID {message_id}" in result.error
+    assert len(server.stored) == 1
+    assert delivery(report_id)[:4] == ("failed", 1, True, False)
+    assert [alert[5] for alert in alerts()] == [f"delivery:{report_id}:2024-03-01"]
+    assert schedule(report_id) == (None, APRIL_1)  # held at the period until it is sent
+
+    # `resolve --resend` is accepted too (the next run would resend it anyway): same Message-ID
     assert main(["reports", "resolve", str(report_id), "--period", "2024-03", "--resend"]) == 0
     assert "sent again" in capsys.readouterr().out
     assert [r.status for r in deliver_due_reports(APRIL_1, out_dir=tmp_path / "out")] == ["sent"]
     assert len(server.stored) == 2
-    assert server.stored[0]["Message-ID"] == server.stored[1]["Message-ID"] == delivery(report_id)[4]
+    assert server.stored[0]["Message-ID"] == server.stored[1]["Message-ID"] == message_id
+    assert delivery(report_id)[:4] == ("sent", 2, True, True)
+    assert schedule(report_id) == (APRIL_1, MAY_1)
 
 
 def test_a_4xx_reply_to_the_content_is_retried_with_backoff(server, tmp_path):
@@ -247,7 +279,7 @@ def test_smtp_failing_every_attempt_is_failed_alerted_and_sent_by_a_later_run(se
         patch.setattr(delivery_module, "send_message", partial(mail.send_message, sleep=waits.append))
         (result,) = deliver_due_reports(APRIL_1, out_dir=tmp_path / "out", smtp_attempts=3, smtp_backoff_seconds=2)
     assert waits == [2, 4]  # exponential backoff between the three attempts
-    assert (result.status, result.attempts, result.retryable, result.needs_review) == ("failed", 3, True, False)
+    assert (result.status, result.attempts, result.retryable, result.resent) == ("failed", 3, True, False)
     assert delivery(report_id)[:4] == ("failed", 3, False, False)  # refused with a reply: known not accepted
     ((kind, table, severity, tenant, _, key, text),) = alerts()
     assert (kind, table, severity, tenant, key) == (

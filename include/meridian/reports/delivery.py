@@ -21,14 +21,17 @@ Exactly once per (report, period)
     write to it commits on its own, in this order:
 
     1. the files are rendered and the row is upserted as ``rendered`` with the
-       message's ``message_id`` (the same for every attempt) and
-       ``data_sent_at`` null: the claim;
+       message's ``message_id``: the claim. The Message-ID is fixed per
+       (report, period) (:func:`meridian.reports.mail.message_id`) and, once a
+       row holds one, that stored one is used for every later attempt and
+       resend, whatever the sender's address has become since;
     2. the SMTP session opens (MAIL, RCPT, DATA); just before the message's
-       content goes out, ``data_sent_at`` is set;
+       content goes out, ``data_sent_at`` is set and ``data_sends`` counts one
+       more hand-over;
     3. on the server's 250 reply the row becomes ``sent`` with ``sent_at``.
 
-    **Resend rule**: a period is sent automatically only while the SMTP server
-    is known not to hold it:
+    **Resend rule**: a period is sent until its row is ``sent``, always under
+    its one Message-ID:
 
     - a ``sent`` row is never sent again; the schedule just moves on;
     - no row, or a ``rendered``/``failed`` row with ``data_sent_at`` null: the
@@ -38,25 +41,22 @@ Exactly once per (report, period)
     - a row with ``data_sent_at`` set that is not ``sent``: an attempt was
       killed, or the connection broke, after the content went out and before
       ``sent`` was recorded. The server may have accepted it (it may even have
-      replied 250 just before the kill), so it is **not resent**: the row is
-      ``failed`` with an error starting "outcome unknown" that names the
-      Message-ID, a high-severity alert is raised, and the report's schedule
-      holds at that period (later periods wait, nothing is skipped). A person
-      checks the mail server's log or the recipients for the Message-ID and
-      runs ``meridian reports resolve ID --period P --mark-sent`` (it arrived:
-      the schedule moves on) or ``--resend`` (it did not: the next run sends
-      it). Duplicates are thus impossible without a person's decision; the
-      price is that the few milliseconds between the content going out and
-      ``sent`` being committed can hold a report for review instead of
-      sending it twice.
+      replied 250 just before the kill), so it is **resent with the same
+      Message-ID** (read from the row): a receiving system that keeps the
+      first copy of a Message-ID drops the second, and nothing is lost. The
+      row ends ``sent`` once, with ``data_sends`` > 1 and a note naming the
+      Message-ID; a person who knows the first copy arrived and wants no
+      second can run ``meridian reports resolve ID --period P --mark-sent``
+      before the next run.
 
-    Within one call, SMTP failures before the content goes out, and 4xx replies
-    to it, are retried with exponential backoff (:func:`meridian.reports.mail.send_message`);
-    a broken connection after it is never retried. A period that still fails
-    is ``failed`` and raises a data-quality alert (``audit.data_quality_alerts``,
-    type ``missing_data``, table ``reporting.report_deliveries``, severity
-    high, one per (report, period): ``dedup_key`` ``delivery:<id>:<period_start>``);
-    the next run retries it and the schedule does not move on until it is sent.
+    Within one call, SMTP failures before the content goes out, 4xx replies to
+    it, and a connection broken after it are retried with exponential backoff
+    (:func:`meridian.reports.mail.send_message`), the same message each time. A
+    period that still fails is ``failed`` and raises a data-quality alert
+    (``audit.data_quality_alerts``, type ``missing_data``, table
+    ``reporting.report_deliveries``, severity high, one per (report, period):
+    ``dedup_key`` ``delivery:<id>:<period_start>``); the next run retries it
+    and the schedule does not move on until it is sent.
 
     Each report is processed under a row lock on its ``scheduled_reports`` row
     (``for no key update skip locked``): the lock is the claim's lease. Two runs
@@ -81,8 +81,7 @@ Waiting for the marts
 Failures
     A failed period does not stop the other reports. :class:`DeliveryResult`
     says whether a failure is worth an Airflow task retry (``retryable``: SMTP
-    or database trouble), needs a configuration fix, or needs a person to
-    decide (``needs_review``: outcome unknown, see above).
+    or database trouble) or needs a configuration fix.
 """
 
 from __future__ import annotations
@@ -130,7 +129,6 @@ FAILED = "failed"
 WAITING = "waiting"
 
 ALERT_TABLE = "reporting.report_deliveries"
-OUTCOME_UNKNOWN = "outcome unknown"
 
 
 @dataclass(frozen=True)
@@ -146,7 +144,7 @@ class DeliveryResult:
     error: str | None = None
     retryable: bool = False  # a failure an Airflow retry may fix (SMTP or database trouble)
     refused: tuple[str, ...] = field(default=())  # recipients the server refused while accepting others
-    needs_review: bool = False  # the server may have accepted it: not resent until a person decides
+    resent: bool = False  # an earlier attempt handed the same Message-ID to the server: sent again under it
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -160,7 +158,7 @@ class DeliveryResult:
             "attempts": self.attempts,
             "error": self.error,
             "retryable": self.retryable,
-            "needs_review": self.needs_review,
+            "resent": self.resent,
         }
 
 
@@ -228,13 +226,6 @@ def validate_report(report: ScheduledReport) -> ValidReport:
 
 def report_folder(out_dir: Path, report: ScheduledReport, period: Period) -> Path:
     return out_dir / slug(report.tenant_id) / f"report-{report.id}" / period.slug
-
-
-def resolve_hint(report_id: int, period: Period) -> str:
-    """The commands that settle an outcome-unknown delivery."""
-    value = period.slug if period.frequency == "monthly" else period.start.isoformat()
-    command = f"meridian reports resolve {report_id} --period {value}"
-    return f"`{command} --mark-sent` if it arrived, `{command} --resend` if not"
 
 
 class _Deliverer:
@@ -329,8 +320,12 @@ class _Deliverer:
             row = cur.fetchone()
         return DeliveryRow(*row) if row else None
 
-    def claim(self, report_id: int, period: Period, files: Sequence[Path], mail_id: str) -> bool:
-        """Upsert the row as ``rendered`` before sending; False when it is ``sent`` or its outcome is unknown."""
+    def claim(self, report_id: int, period: Period, files: Sequence[Path], mail_id: str) -> str | None:
+        """Upsert the row as ``rendered`` before sending; returns the Message-ID to send under.
+
+        That is the row's stored one when it has one (an earlier attempt's),
+        else ``mail_id``; None when the row is ``sent``.
+        """
         with self.write_conn.cursor() as cur:
             cur.execute(
                 """
@@ -339,22 +334,23 @@ class _Deliverer:
                 values (%s, %s, %s, 'rendered', 0, %s, %s)
                 on conflict (report_id, period_start) do update
                 set period_end = excluded.period_end, status = 'rendered', files = excluded.files,
-                    message_id = excluded.message_id, error = null, updated_at = now()
+                    message_id = coalesce(reporting.report_deliveries.message_id, excluded.message_id),
+                    error = null, updated_at = now()
                 where reporting.report_deliveries.status <> 'sent'
-                  and reporting.report_deliveries.data_sent_at is null
-                returning id
+                returning message_id
                 """,
                 (report_id, period.start, period.end, [str(path) for path in files], mail_id),
             )
-            return cur.fetchone() is not None
+            row = cur.fetchone()
+            return row[0] if row else None
 
     def mark_data_sent(self, report_id: int, period: Period) -> None:
-        """Record that the content is about to go out: from now on the period is not resent automatically."""
+        """Record that the content is about to go out (the server may hold it from now on)."""
         with self.write_conn.cursor() as cur:
             cur.execute(
                 """
                 update reporting.report_deliveries
-                set data_sent_at = clock_timestamp(), updated_at = now()
+                set data_sent_at = clock_timestamp(), data_sends = data_sends + 1, updated_at = now()
                 where report_id = %s and period_start = %s and status = 'rendered'
                 returning id
                 """,
@@ -362,6 +358,16 @@ class _Deliverer:
             )
             if cur.fetchone() is None:
                 raise RuntimeError(f"delivery row of report {report_id} for {period.start} is no longer 'rendered'")
+
+    def handovers(self, report_id: int, period: Period) -> int:
+        """How many times the period's content went to the SMTP server (``data_sends``)."""
+        with self.write_conn.cursor() as cur:
+            cur.execute(
+                "select data_sends from reporting.report_deliveries where report_id = %s and period_start = %s",
+                (report_id, period.start),
+            )
+            row = cur.fetchone()
+        return int(row[0]) if row else 0
 
     def mark_sent(self, report_id: int, period: Period, attempts: int, note: str | None) -> None:
         with self.write_conn.cursor() as cur:
@@ -466,8 +472,13 @@ class _Deliverer:
         if row is not None and row.status == SENT:
             log.info("report %s for %s was sent before; not sending again", report.id, period.label)
             return result(ALREADY_SENT)
-        if row is not None and row.data_sent_at is not None:
-            return self.hold_for_review(report, period, row, result)
+        resend = row is not None and row.data_sent_at is not None
+        if resend:
+            log.warning(
+                "report %s for %s: an earlier attempt handed message %s to the SMTP server at %s and stopped before "
+                "recording it sent; sending it again under the same Message-ID",
+                report.id, period.label, row.message_id, row.data_sent_at,
+            )
 
         try:
             valid = validate_report(report)
@@ -508,9 +519,13 @@ class _Deliverer:
             log.exception("report %s for %s not rendered", report.id, period.label)
             return result(FAILED, error=error, retryable=True)
 
-        mail_id = message["Message-ID"] or message_id(report.id, period.start, smtp.from_email)
-        if not self.claim(report.id, period, files, mail_id):  # cannot happen under the row lock; be safe
+        mail_id = self.claim(
+            report.id, period, files, message["Message-ID"] or message_id(report.id, period.start, smtp.from_email)
+        )
+        if mail_id is None:  # cannot happen under the row lock; be safe
             return result(FAILED, error="the delivery row changed under the lock; not sent", retryable=True)
+        if message["Message-ID"] != mail_id:  # the row's Message-ID from an earlier attempt wins
+            message.replace_header("Message-ID", mail_id)
         sent_files = tuple(map(str, files))
         try:
             attempts, refused = send_message(
@@ -521,21 +536,25 @@ class _Deliverer:
                 before_data=lambda: self.mark_data_sent(report.id, period),
             )
         except SendError as exc:
-            if exc.outcome_unknown:
-                error = (
-                    f"{OUTCOME_UNKNOWN}: {exc}. Not resent automatically: look for Message-ID {mail_id} in the "
-                    f"mail server's log or with the recipients, then run {resolve_hint(report.id, period)}"
-                )
-                self.mark_failed(report.id, period, error, exc.attempts)
-                self.alert(report, period, error, kind="outcome-unknown")
-                log.error("report %s for %s: %s", report.id, period.label, error)
-                return result(FAILED, files=sent_files, recipients=tuple(valid.recipients), attempts=exc.attempts,
-                              error=error, needs_review=True)
-            self.fail(report, period, str(exc), attempts=exc.attempts, refused_by_server=True)
-            log.error("report %s for %s not sent: %s", report.id, period.label, exc)
+            if exc.outcome_unknown:  # the server may hold it: keep data_sent_at; the next run resends the same ID
+                error = f"{exc}; the next run sends it again under the same Message-ID {mail_id}"
+                self.fail(report, period, error, attempts=exc.attempts)
+            else:
+                error = str(exc)
+                self.fail(report, period, error, attempts=exc.attempts, refused_by_server=True)
+            log.error("report %s for %s not sent: %s", report.id, period.label, error)
             return result(FAILED, files=sent_files, recipients=tuple(valid.recipients), attempts=exc.attempts,
-                          error=str(exc), retryable=exc.retryable)
-        note = f"refused by the server: {', '.join(sorted(refused))}" if refused else None
+                          error=error, retryable=exc.retryable, resent=resend)
+        notes = []
+        if refused:
+            notes.append(f"refused by the server: {', '.join(sorted(refused))}")
+        handovers = self.handovers(report.id, period)
+        if handovers > 1:
+            notes.append(
+                f"handed to the SMTP server {handovers} times under Message-ID {mail_id} (an earlier attempt stopped "
+                "after handing it over and before recording it sent); a receiving system keeps one copy per Message-ID"
+            )
+        note = "; ".join(notes) or None
         self.mark_sent(report.id, period, attempts, note)
         if refused:
             self.alert(report, period, f"sent, but the SMTP server refused {', '.join(sorted(refused))}",
@@ -544,26 +563,7 @@ class _Deliverer:
             "report %s (%s) for %s sent to %s", report.id, report.tenant_id, period.label, ", ".join(valid.recipients)
         )
         return result(SENT, files=sent_files, recipients=tuple(valid.recipients), attempts=attempts, error=note,
-                      refused=tuple(sorted(refused)))
-
-    def hold_for_review(
-        self, report: ScheduledReport, period: Period, row: DeliveryRow, result: Callable[..., DeliveryResult]
-    ) -> DeliveryResult:
-        """A row whose content went out but that is not ``sent``: never resent automatically (see the module doc)."""
-        if row.status == FAILED and row.error and row.error.startswith(OUTCOME_UNKNOWN):
-            error = row.error  # already held and alerted
-        else:
-            error = (
-                f"{OUTCOME_UNKNOWN}: an earlier attempt stopped after handing the message "
-                f"{row.message_id or '(no Message-ID)'} to the SMTP server at {row.data_sent_at:%Y-%m-%d %H:%M:%S} "
-                f"UTC and before recording it sent; the server may have accepted it. Not resent automatically: "
-                f"look for that Message-ID in the mail server's log or with the recipients, then run "
-                f"{resolve_hint(report.id, period)}"
-            )
-            self.mark_failed(report.id, period, error)
-            self.alert(report, period, error, kind="outcome-unknown")
-        log.error("report %s for %s held for review: %s", report.id, period.label, error)
-        return result(FAILED, error=error, needs_review=True)
+                      refused=tuple(sorted(refused)), resent=handovers > 1)
 
 
 def deliver_due_reports(
@@ -645,5 +645,5 @@ def summarize(results: Sequence[DeliveryResult]) -> dict[str, Any]:
         "counts": counts,
         "failures": [result.as_dict() for result in results if result.status == FAILED],
         "retryable_failures": sum(1 for result in results if result.status == FAILED and result.retryable),
-        "needs_review": sum(1 for result in results if result.needs_review),
+        "resent": sum(1 for result in results if result.status == SENT and result.resent),
     }

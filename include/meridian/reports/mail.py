@@ -21,21 +21,23 @@ hook's extras with the same names:
   absent, STARTTLS is used if the server offers it;
 - ``timeout`` seconds (default 30); login and password from the connection, if set.
 
-Sending retries transient failures with exponential backoff, but only while
-the server is known not to hold the message: anything before the message's
-content goes out (connection refused, greeting, MAIL, RCPT, the DATA command),
-and a 4xx reply to the content. 5xx replies (recipient or sender refused,
-authentication failed, content rejected) are not retried. Once the content,
-ending with the final ``.``, has gone out, a dropped connection or a timeout
-before the reply leaves the outcome unknown (the server may have queued the
-message: RFC 1047's duplicate-message problem): that is never retried here, it
-raises :class:`SendError` with ``outcome_unknown`` and the caller decides
-(:mod:`meridian.reports.delivery` does not resend it automatically).
+Sending retries transient failures with exponential backoff: anything before
+the message's content goes out (connection refused, greeting, MAIL, RCPT, the
+DATA command), a 4xx reply to the content, and a dropped connection or a
+timeout after the content went out and before the reply. That last one leaves
+the outcome unknown (the server may have queued the message: RFC 1047's
+duplicate-message problem); the retry sends the very same message, with the
+same Message-ID, so a receiving system that keeps the first copy of a
+Message-ID deduplicates it. :class:`SendError` says ``outcome_unknown`` when
+the last attempt ended that way. 5xx replies (recipient or sender refused,
+authentication failed, content rejected) are not retried.
 ``send_message(before_data=...)`` calls back just before the content goes out,
 so the caller can record that moment first.
 
 The Message-ID is fixed per (report, period) (:func:`message_id`), the same for
-every attempt, so an operator can look a delivery up in the server's log.
+every attempt and every resend (the delivery stores it with its row before the
+first attempt), so an operator can look a delivery up in the server's log and
+a receiving system can drop a second copy.
 """
 
 from __future__ import annotations
@@ -80,15 +82,15 @@ class SmtpConfigError(ValueError):
 class SendError(RuntimeError):
     """Sending failed after ``attempts``; ``retryable``: a later attempt may succeed.
 
-    ``outcome_unknown``: the connection broke after the message's content had
-    gone out and before the server replied, so the server may have accepted it;
-    such a failure is never retryable.
+    ``outcome_unknown``: the last attempt's connection broke after the
+    message's content had gone out and before the server replied, so the
+    server may have accepted it; resending it (same Message-ID) is safe.
     """
 
     def __init__(self, message: str, attempts: int, retryable: bool, outcome_unknown: bool = False) -> None:
         super().__init__(message)
         self.attempts = attempts
-        self.retryable = retryable and not outcome_unknown
+        self.retryable = retryable
         self.outcome_unknown = outcome_unknown
 
 
@@ -342,13 +344,15 @@ def send_message(
     """Send ``message``; returns (attempts used, recipients the server refused while accepting others).
 
     Raises :class:`SendError` after ``attempts`` transient failures (waiting
-    ``backoff_seconds`` × 2ⁿ between them), at the first permanent one, or at
-    once with ``outcome_unknown`` when the connection broke after the content
-    went out and before the server's reply. ``before_data`` is called before
-    each attempt's content goes out; if it raises, nothing is sent and its
-    error propagates.
+    ``backoff_seconds`` × 2ⁿ between them) or at the first permanent one. A
+    connection that broke after the content went out and before the server's
+    reply is transient: the next attempt sends the same message (same
+    Message-ID); ``outcome_unknown`` on the error says the last attempt ended
+    so. ``before_data`` is called before each attempt's content goes out; if
+    it raises, nothing is sent and its error propagates.
     """
     last: BaseException | None = None
+    unknown = False
     attempts = max(1, attempts)
     for attempt in range(1, attempts + 1):
         client: smtplib.SMTP | None = None
@@ -360,15 +364,16 @@ def send_message(
             if client is not None:
                 client.close()
             last = exc
-            if client is not None and client.data_sent and client.data_reply is None:  # type: ignore[attr-defined]
-                log.error("SMTP %s: connection lost after the message went out: %s", settings.describe(), exc)
-                raise SendError(
-                    f"SMTP {settings.describe()}: the connection broke after the message was handed over and "
-                    f"before the server replied ({exc!r}); the server may have accepted it",
-                    attempt,
-                    False,
-                    outcome_unknown=True,
-                ) from exc
+            unknown = client is not None and client.data_sent and client.data_reply is None  # type: ignore[attr-defined]
+            if unknown:
+                log.warning(
+                    "SMTP attempt %s/%s to %s: the connection broke after the message %s was handed over and before "
+                    "the server replied (%r); the server may hold it, the next attempt resends the same Message-ID",
+                    attempt, attempts, settings.describe(), message["Message-ID"], exc,
+                )
+                if attempt < attempts:
+                    sleep(backoff_seconds * 2 ** (attempt - 1))
+                continue
             retryable = _retryable(exc)
             log.warning("SMTP attempt %s/%s to %s failed: %s", attempt, attempts, settings.describe(), exc)
             if not retryable:
@@ -385,6 +390,15 @@ def send_message(
         except (smtplib.SMTPException, OSError):
             client.close()
         return attempt, dict(refused)
+    if unknown:
+        raise SendError(
+            f"SMTP {settings.describe()} failed {attempts} times; the last attempt's connection broke after the "
+            f"message {message['Message-ID']} was handed over and before the server replied ({last!r}): the server "
+            "may have accepted it",
+            attempts,
+            True,
+            outcome_unknown=True,
+        ) from last
     raise SendError(
         f"SMTP {settings.describe()} failed {attempts} times; last error: {last!r}", attempts, True
     ) from last

@@ -16,9 +16,9 @@ run's: the periods due at ``now`` are delivered oldest first, a period already
 sent is not sent again, and ``next_run_at`` is never moved forward by hand
 (which would skip periods). ``render_adhoc`` only reads the marts and writes
 files: nothing is sent or recorded. ``resolve_delivery`` settles a delivery
-whose outcome is unknown (the only case the delivery does not decide by
-itself, see :mod:`meridian.reports.delivery`): a person says whether the
-message arrived.
+by hand: a person who found that a handed-over message arrived marks it sent
+(the delivery would otherwise resend it under the same Message-ID, see
+:mod:`meridian.reports.delivery`), or asks for a period to be sent again.
 """
 
 from __future__ import annotations
@@ -392,8 +392,9 @@ def resolve_delivery(
     """Settle a delivery that is not ``sent``: ``resend`` (the next run sends it) or ``mark-sent``.
 
     ``mark-sent`` is only for a delivery whose message was handed to the SMTP
-    server (``data_sent_at`` set: outcome unknown) and that a person found
-    arrived; the schedule then moves on at the next run. ``resend`` clears
+    server (``data_sent_at`` set: it may have arrived) and that a person found
+    arrived; the next run then moves the schedule on instead of resending it
+    under the same Message-ID. ``resend`` clears
     ``data_sent_at`` so the next run (or ``run-now``) renders and sends the
     period again. Takes the report's row lock without waiting, so it never
     races a delivery run. Returns the report, the period and what was done

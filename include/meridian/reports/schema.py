@@ -14,10 +14,12 @@ column has a default (docs/reporting.md lists them).
 ``period_end`` are the period's first and last day (inclusive), ``status`` is
 ``rendered`` (files written, not known to be sent), ``sent`` or ``failed``,
 ``attempts`` counts SMTP send attempts, ``files`` the attachments' paths,
-``message_id`` the message's Message-ID (the same for every attempt), and
+``message_id`` the message's Message-ID (fixed per report and period, stored
+before the first attempt and reused by every attempt and resend),
 ``data_sent_at`` when the message's content last started going to the SMTP
-server: from then on the server may have accepted it, so a row with
-``data_sent_at`` set that is not ``sent`` is never resent automatically
+server (from then on the server may hold it, so a row with ``data_sent_at``
+set that is not ``sent`` is resent under the same Message-ID) and
+``data_sends`` how many times the content went to the server
 (:mod:`meridian.reports.delivery`, "Exactly once").
 """
 
@@ -80,6 +82,7 @@ def reporting_ddl() -> list[str]:
             error text,
             message_id text,
             data_sent_at timestamptz,
+            data_sends integer not null default 0,
             created_at timestamptz not null default now(),
             updated_at timestamptz not null default now(),
             constraint report_deliveries_report_period_key unique (report_id, period_start),
@@ -93,6 +96,7 @@ def reporting_ddl() -> list[str]:
 ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("report_deliveries", "message_id", "text"),
     ("report_deliveries", "data_sent_at", "timestamptz"),
+    ("report_deliveries", "data_sends", "integer not null default 0"),
 )
 
 

@@ -92,7 +92,8 @@ create table if not exists audit.loaded_files (
 -- why a file was rejected as unreadable (moved to rejected/; lines 0); null for a loaded file
 alter table audit.loaded_files add column if not exists error text;
 -- one row per Airflow task try (meridian.quality.pipeline_runs callbacks): state 'running' from the
--- start of the try, then its final state (success, failed, up_for_retry, skipped)
+-- start of the try, then its final state (success, failed, up_for_retry, skipped), or 'killed' when
+-- the try's process died without reporting
 create table if not exists audit.pipeline_runs (
     dag_id text not null,
     run_id text not null,
@@ -123,6 +124,12 @@ begin
 end
 $$;
 create index if not exists pipeline_runs__started on audit.pipeline_runs (started_at);
+-- the process of the try (host, pid, process start), so a try killed without its callbacks can be told
+-- from one still running and marked 'killed' (meridian.quality.pipeline_runs.sweep_killed_tries)
+alter table audit.pipeline_runs add column if not exists hostname text;
+alter table audit.pipeline_runs add column if not exists pid integer;
+alter table audit.pipeline_runs add column if not exists process_started_at timestamptz;
+create index if not exists pipeline_runs__running on audit.pipeline_runs (hostname) where state = 'running';
 create table if not exists audit.dbt_node_results (
     run_id text not null,
     invocation_id text not null,
