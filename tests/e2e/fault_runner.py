@@ -96,20 +96,20 @@ def transform(runner: TaskRunner) -> None:
     from meridian.config import WAREHOUSE_CONN_ID
     from meridian.extract.run import prepare_warehouse
     from meridian.quality.batches import reconcile_batches
-    from meridian.runtime import as_of_date
+    from meridian.runtime import as_of_instant
     from meridian.transform.dbt_run import build_warehouse
     from meridian.transform.plan import RunPlan, plan_run
 
     def plan_transform() -> dict:
         prepare_warehouse()
         with db.connection(WAREHOUSE_CONN_ID) as conn:
-            plan = plan_run(conn, as_of_date(runner.context),
+            plan = plan_run(conn, as_of_instant(runner.context),
                             requested_full_refresh=bool(runner.context["params"]["full_refresh"]))
         return plan.as_dict()
 
     plan = runner.run("plan_transform", plan_transform)
     runner.run("build_models", lambda: build_warehouse(RunPlan.from_dict(plan), run_id=runner.run_id))
-    runner.run("reconcile_batches", lambda: reconcile_batches(RunPlan.from_dict(plan).as_of))
+    runner.run("reconcile_batches", lambda: reconcile_batches(RunPlan.from_dict(plan).as_of_at))
 
 
 def deliver(runner: TaskRunner) -> None:

@@ -47,7 +47,7 @@ create table if not exists audit.transform_runs (
     full_refresh boolean not null,
     reason text not null,
     late_arrival_days integer not null,
-    status text not null check (status in ('running', 'success', 'failed')),
+    status text not null check (status in ('running', 'success', 'failed', 'killed')),
     started_at timestamptz not null default clock_timestamp(),
     ended_at timestamptz,
     nodes integer,
