@@ -43,9 +43,11 @@ and it matches the staging models as written so far (dbt_project/models/staging)
     is checked on plans and payments, only for a known tenant and when both currencies
     are non-null, case-sensitively.
 4.  ``orphan_reference``: a non-empty reference (refunds.payment_id, tournament_entries.
-    tournament_id, proposals.lead_id) is known when a visible row of the parent table has
-    that id, whatever the parent's validity or tenant. An empty reference is only
-    ``missing_required``. No other reference is checked (subscription_events.plan_id is not).
+    tournament_id, proposals.lead_id, subscription_events.plan_id, payments.subscription_id)
+    is known when a visible row of the parent table in the row's own tenant has that id
+    (for payments: a subscription event with that subscription_id), whatever the parent's
+    validity. A reference into another tenant is an orphan. An empty reference is only
+    ``missing_required`` (payments.subscription_id is optional: empty is fine).
 5.  ``future_timestamp``: ``occurred_at > received_at + 1 day`` (strictly), on app events
     (DB rows and file lines) and on subscription_events.
 6.  ``implausible_timestamp``: any non-null ``timestamptz`` column of the table (including
@@ -67,6 +69,15 @@ and it matches the staging models as written so far (dbt_project/models/staging)
     null), else ``invalid_json`` (DB rows too).
 10. Duplicates and versions: within a table, a row whose id (non-empty) and contract
     columns equal those of an earlier landed row is a duplicate: counted, not validated.
+    In ``events`` and ``subscription_events`` (append-only) a non-duplicate row whose id
+    landed before with other content is ``conflicting_duplicate``: the id's first landed
+    row is its version, valid or not (a quarantined first version leaves the id without
+    an accepted row).
+10a. ``out_of_range``: leads.score or customers.health_score outside 0-100,
+    proposals.win_probability outside 0-1, and a subscription event whose ARR at its
+    plan's current accepted amount (looked up by tenant and plan id; amount * quantity
+    * 12, or round(amount * quantity / 12) * 12 for yearly plans) exceeds
+    99,999,999,999,999 cents (numeric(14,2)).
     Landing order is the database rows in input order, then the file lines in input
     order. Every other row is validated; among the accepted versions of one id, events
     and subscription events keep the first landed, mutable tables the latest
@@ -144,12 +155,22 @@ MAX_CLOCK_SKEW = timedelta(days=1)
 SPECS: dict[str, SourceTable] = {spec.name: spec for spec in TABLES}
 APPEND_ONLY = frozenset(spec.name for spec in TABLES if spec.extract_key == "received_at")
 EVENT_TABLES = APPEND_ONLY  # tables with occurred_at and received_at: events, subscription_events
-# (child table, reference column, parent table) checked by orphan_reference
-REFERENCES: tuple[tuple[str, str, str], ...] = (
-    ("refunds", "payment_id", "payments"),
-    ("tournament_entries", "tournament_id", "tournaments"),
-    ("proposals", "lead_id", "leads"),
+# (child table, reference column, parent table, parent column) checked by orphan_reference,
+# within the row's tenant
+REFERENCES: tuple[tuple[str, str, str, str], ...] = (
+    ("refunds", "payment_id", "payments", "id"),
+    ("tournament_entries", "tournament_id", "tournaments", "id"),
+    ("proposals", "lead_id", "leads", "id"),
+    ("subscription_events", "plan_id", "plans", "id"),
+    ("payments", "subscription_id", "subscription_events", "subscription_id"),
 )
+# (table, column, lowest, highest): values the marts cannot hold are out_of_range
+RANGES: tuple[tuple[str, str, Any, Any], ...] = (
+    ("leads", "score", 0, 100),
+    ("customers", "health_score", 0, 100),
+    ("proposals", "win_probability", 0, 1),
+)
+MONEY_MAX_CENTS = 99_999_999_999_999  # numeric(14,2)
 REASON_ORDER: tuple[str, ...] = (
     "unknown_tenant",
     "missing_required",
@@ -160,6 +181,8 @@ REASON_ORDER: tuple[str, ...] = (
     "currency_mismatch",
     "invalid_json",
     "orphan_reference",
+    "out_of_range",
+    "conflicting_duplicate",
 )
 SUCCEEDED_PAYMENT = frozenset({"succeeded", "refunded"})
 MRR_STATUSES = frozenset({"active", "past_due"})
@@ -438,7 +461,8 @@ class _Rules:
     has_amount: bool
     has_currency: bool
     is_event: bool
-    references: tuple[tuple[str, str], ...]  # (column, parent table)
+    references: tuple[tuple[str, str, str], ...]  # (column, parent table, parent column)
+    ranges: tuple[tuple[str, Any, Any], ...]  # (column, lowest, highest)
 
     @classmethod
     def of(cls, spec: SourceTable) -> _Rules:
@@ -451,7 +475,11 @@ class _Rules:
             has_amount="amount_cents" in names,
             has_currency="currency" in names and spec.name != "organizations",
             is_event=spec.name in EVENT_TABLES,
-            references=tuple((column, parent) for child, column, parent in REFERENCES if child == spec.name),
+            references=tuple(
+                (column, parent, parent_column)
+                for child, column, parent, parent_column in REFERENCES if child == spec.name
+            ),
+            ranges=tuple((column, low, high) for table, column, low, high in RANGES if table == spec.name),
         )
 
 
@@ -461,7 +489,18 @@ RULES: dict[str, _Rules] = {name: _Rules.of(spec) for name, spec in SPECS.items(
 @dataclass(frozen=True)
 class _Context:
     tenant_currency: dict[str, str | None]
-    parent_ids: dict[str, set[str]]
+    parent_ids: dict[tuple[str, str], set[tuple[Any, Any]]]  # (parent, column): {(tenant_id, value)}
+    plan_prices: dict[tuple[Any, Any], tuple[Any, Any]] = field(default_factory=dict)  # current accepted plans
+
+
+def _arr_out_of_range(amount: Any, quantity: Any, interval: Any) -> bool:
+    """Whether a subscription's ARR in cents at this plan price passes numeric(14,2)."""
+    if amount is None or quantity is None:
+        return False
+    if interval == "year":
+        monthly = (Decimal(amount) * quantity / 12).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        return monthly * 12 > MONEY_MAX_CENTS
+    return amount * quantity * 12 > MONEY_MAX_CENTS
 
 
 def _reasons(table: str, landed: _Landed, ctx: _Context) -> tuple[str, ...]:
@@ -488,9 +527,15 @@ def _reasons(table: str, landed: _Landed, ctx: _Context) -> tuple[str, ...]:
             reasons.add("currency_mismatch")
     if table == "events" and (landed.malformed or not isinstance(row["properties"], (dict, type(None)))):
         reasons.add("invalid_json")
-    for column, parent in rules.references:
-        if not _is_missing(row[column]) and row[column] not in ctx.parent_ids[parent]:
+    for column, parent, parent_column in rules.references:
+        if not _is_missing(row[column]) and (tenant, row[column]) not in ctx.parent_ids[(parent, parent_column)]:
             reasons.add("orphan_reference")
+    if any(row[column] is not None and not low <= row[column] <= high for column, low, high in rules.ranges):
+        reasons.add("out_of_range")
+    if table == "subscription_events":
+        amount, interval = ctx.plan_prices.get((tenant, row["plan_id"]), (None, None))
+        if _arr_out_of_range(amount, row["quantity"], interval):
+            reasons.add("out_of_range")
     return tuple(code for code in REASON_ORDER if code in reasons)
 
 
@@ -550,8 +595,11 @@ def validate(
     ctx = _Context(
         tenant_currency={org_id: org["currency"] for org_id, org in latest_org.items()},
         parent_ids={
-            parent: {entry.row["id"] for entry in landed[parent] if not _is_missing(entry.row["id"])}
-            for _, _, parent in REFERENCES
+            (parent, column): {
+                (entry.row["tenant_id"], entry.row[column]) for entry in landed[parent]
+                if not _is_missing(entry.row[column])
+            }
+            for _, _, parent, column in REFERENCES
         },
     )
     result = ValidationResult(accepted={}, quarantined=quarantined)
@@ -560,14 +608,24 @@ def validate(
         earlier: dict[str, list[_Landed]] = defaultdict(list)  # non-duplicate rows landed so far, by id
         versions: dict[str, list[Row]] = defaultdict(list)
         duplicates = 0
+        if table == "subscription_events":  # plans are validated first (SPECS order)
+            ctx.plan_prices.update(
+                ((plan["tenant_id"], plan["id"]), (plan["amount_cents"], plan["billing_interval"]))
+                for plan in result.accepted["plans"]
+            )
         for entry in entries:
             row_id = entry.row["id"]
+            conflicting = False
             if not _is_missing(row_id):
                 if any(_content(spec, entry.row) == _content(spec, other.row) for other in earlier[row_id]):
                     duplicates += 1
                     continue
+                # append-only: the first landed row of an id is its version
+                conflicting = table in APPEND_ONLY and bool(earlier[row_id])
                 earlier[row_id].append(entry)
             reasons = _reasons(table, entry, ctx)
+            if conflicting:
+                reasons = tuple(code for code in REASON_ORDER if code in {*reasons, "conflicting_duplicate"})
             if reasons:
                 result.quarantined.append(Quarantined(entry.source, table, entry.record, reasons))
             else:

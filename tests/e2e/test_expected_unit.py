@@ -242,6 +242,17 @@ CASES: list[tuple[str, str, dict[str, Any], tuple[str, ...]]] = [
     ("orphan entry", "tournament_entries", dict(tournament_id="t404"), ("orphan_reference",)),
     ("orphan proposal", "proposals", dict(lead_id="l404"), ("orphan_reference",)),
     ("null reference", "refunds", dict(payment_id=None), ("missing_required",)),
+    ("orphan plan", "subscription_events", dict(plan_id="gold"), ("orphan_reference",)),
+    ("orphan subscription", "payments", dict(subscription_id="s404"), ("orphan_reference",)),
+    ("no subscription is fine", "payments", dict(subscription_id=None), ()),
+    ("score above 100", "leads", dict(score=101), ("out_of_range",)),
+    ("score 100", "leads", dict(score=100), ()),
+    ("negative health score", "customers", dict(health_score=-1), ("out_of_range",)),
+    ("max-int health score", "customers", dict(health_score=2_147_483_647), ("out_of_range",)),
+    ("probability above 1", "proposals", dict(win_probability=Decimal("1.01")), ("out_of_range",)),
+    ("2,000,000,000 seats", "subscription_events", dict(quantity=2_000_000_000), ()),
+    ("ARR past numeric(14,2)", "subscription_events", dict(quantity=8_333_333_334), ("out_of_range",)),  # x 1000 cents x 12
+    ("ARR at numeric(14,2)", "subscription_events", dict(quantity=8_333_333_333), ()),
     (
         "several reasons",
         "payments",
@@ -298,7 +309,8 @@ def test_tenant_is_known_through_any_visible_organization_row() -> None:
     result = ex.validate(
         {
             "organizations": [row("organizations"), odd_org],
-            "payments": [row("payments", tenant_id="globex", currency="EUR")],
+            # no subscription: globex has none (a reference into acme's would be an orphan)
+            "payments": [row("payments", tenant_id="globex", currency="EUR", subscription_id=None)],
         },
         [],
         AS_OF,
@@ -410,26 +422,36 @@ def test_event_ids_count_once_across_db_and_files() -> None:
     )
     assert sorted(e["id"] for e in result.accepted["events"]) == ["e1", "e2"]
     assert result.duplicates["events"] == 2  # identical copies of the DB row
-    # a copy with other content is validated on its own
-    assert [(q.record["id"], q.reasons) for q in result.quarantined] == [("e1", ("unknown_tenant", "missing_required"))]
+    # a copy with other content is validated on its own, and conflicts with the first landed version
+    assert [(q.record["id"], q.reasons) for q in result.quarantined] == [
+        ("e1", ("unknown_tenant", "missing_required", "conflicting_duplicate"))]
 
 
-def test_first_landed_accepted_version_of_an_event_is_kept() -> None:
+def test_first_landed_version_of_an_append_only_row_is_kept() -> None:
     result = ex.validate(
         sources_with(events=[row("events", id="e1", received_at=T0 + SECOND, properties={"from": "db"})]),
         [file_line(id="e1", received_at=T0.isoformat(), properties={"from": "file"})],
         AS_OF,
     )
     assert [e["properties"] for e in result.accepted["events"]] == [{"from": "db"}]
-    assert result.superseded["events"] == 1
-    # a quarantined first copy does not hide a valid later one
+    assert [(q.record["properties"], q.reasons) for q in result.quarantined] == [
+        ({"from": "file"}, ("conflicting_duplicate",))]
+    assert result.superseded["events"] == 0
+    # a quarantined first copy is still the id's version: the later valid one conflicts with it
     result = ex.validate(
         sources_with(events=[row("events", id="e1", properties="oops")]),
         [file_line(id="e1", properties={"from": "file"})],
         AS_OF,
     )
-    assert [e["properties"] for e in result.accepted["events"]] == [{"from": "file"}]
-    assert [q.reasons for q in result.quarantined] == [("invalid_json",)]
+    assert result.accepted["events"] == []
+    assert [q.reasons for q in result.quarantined] == [("invalid_json",), ("conflicting_duplicate",)]
+    # subscription events too; an identical re-landing stays a plain duplicate
+    first = row("subscription_events", quantity=1)
+    result = ex.validate(
+        full_sources(subscription_events=[first, dict(first), row("subscription_events", quantity=2)]), [], AS_OF)
+    assert [e["quantity"] for e in result.accepted["subscription_events"]] == [1]
+    assert result.duplicates["subscription_events"] == 1
+    assert [(q.table, q.reasons) for q in result.quarantined] == [("subscription_events", ("conflicting_duplicate",))]
 
 
 def test_latest_accepted_version_of_a_mutable_row_is_kept() -> None:
@@ -590,6 +612,7 @@ PLANS = [
     row("plans", id="basic", amount_cents=1000),
     row("plans", id="pro", amount_cents=2000),
     row("plans", id="annual", billing_interval="year", amount_cents=9999),
+    row("plans", id="ghost", currency="EUR"),  # known but quarantined (acme bills in USD): prices at 0
 ]
 MRR_AS_OF = date(2024, 6, 15)
 MRR_EVENTS = [  # deliberately out of order
@@ -862,6 +885,7 @@ def payment(pid: str, created: str, status: str, latency_ms: int | None = None, 
         settled_at=settled,
         status=status,
         method=method,
+        subscription_id=None,  # one-off payments: no subscription to resolve
         updated_at=created_at,
     )
 
@@ -929,3 +953,23 @@ def test_event_file_line_shapes() -> None:
         {"file": "a.jsonl", "line_number": 3, "line": "oops"},
         {"file": "", "line_number": 2, "line": "oops"},
     ]
+
+
+@pytest.mark.parametrize(
+    ("table", "child", "parent_table", "parent"),
+    [
+        ("refunds", row("refunds"), "payments", row("payments", tenant_id="globex", currency="EUR")),
+        ("tournament_entries", row("tournament_entries"), "tournaments", row("tournaments", tenant_id="globex")),
+        ("proposals", row("proposals"), "leads", row("leads", tenant_id="globex")),
+        ("subscription_events", row("subscription_events"), "plans", row("plans", tenant_id="globex", currency="EUR")),
+        ("payments", row("payments"), "subscription_events", row("subscription_events", tenant_id="globex")),
+    ],
+)
+def test_a_reference_resolves_only_within_its_tenant(table, child, parent_table, parent) -> None:
+    """acme's row names an id that only globex has: an orphan, even though the id exists."""
+    sources = full_sources(**{table: [child], parent_table: [parent]})
+    sources["organizations"] = [row("organizations"), row("organizations", id="globex", tenant_id="globex",
+                                                           currency="EUR")]
+    result = ex.validate(sources, [], AS_OF)
+    assert (table, ("orphan_reference",)) in [(q.table, q.reasons) for q in result.quarantined]
+    assert result.accepted[table] == []

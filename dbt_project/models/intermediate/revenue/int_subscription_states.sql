@@ -11,7 +11,10 @@
     when trialing or canceled, or when the plan is unknown. It is also kept
     annualized as an integer (subscription_arr_cents = 12 × MRR), which customer
     MRR sums before its single division by 12 and rounding to the cent, so monthly
-    and yearly subscriptions add up exactly. -#}
+    and yearly subscriptions add up exactly. Staging quarantines a subscription
+    event whose ARR would not fit the marts' money type (out_of_range), so one
+    subscription's ARR stays below 10^14 cents: bigint and numeric(20, 6) hold
+    it, and sums over many subscriptions. -#}
 
 with
 
@@ -91,7 +94,7 @@ final as (
             and not coalesce(states_priced.was_active_before, false)
         ) as is_first_activation,
         states_priced.subscription_arr_cents,
-        cast(round(states_priced.subscription_arr_cents / 12.0, 6) as numeric(18, 6)) as subscription_mrr_cents
+        cast(round(states_priced.subscription_arr_cents / 12.0, 6) as numeric(20, 6)) as subscription_mrr_cents
     from states_priced
 
 )

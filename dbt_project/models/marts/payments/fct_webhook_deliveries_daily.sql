@@ -99,7 +99,7 @@ final as (
         cast(failed as integer) as failed,
         cast(pending as integer) as pending,
         {{ safe_rate('delivered', 'delivered + failed') }} as success_rate,
-        cast(round(avg_attempts, 2) as numeric(10, 2)) as avg_attempts,
+        cast(round(avg_attempts, 2) as numeric(12, 2)) as avg_attempts,
         cast(round(avg_response_ms, 2) as numeric(14, 2)) as avg_response_ms,
         cast(round(cast(p95_response_ms as numeric), 2) as numeric(14, 2)) as p95_response_ms
     from joined

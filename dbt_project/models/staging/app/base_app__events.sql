@@ -13,7 +13,12 @@
 
     Both origins share one duplicate detection: the same event id with identical
     content landing again, from the database or a file, is a duplicate of the
-    first landed copy. is_current marks the first accepted landed copy of each id.
+    first landed copy. The same id landing with different content is quarantined
+    as conflicting_duplicate: an event id names one event, and its first landed
+    version (in landing order, whatever its own validity) stays the id's version.
+    When that first version was itself quarantined the id has no current row:
+    both versions are in audit.quarantine (see docs/staging-rules.md).
+    is_current marks the first accepted landed copy of each id.
 
     An event file that could not be read lands as one row, line 0, with no
     fields: its reason is unreadable_file alone, as a line that is not a JSON
@@ -22,8 +27,10 @@
     Incremental by batch: a run validates only the rows of batches visible at
     its as-of date that are not in the table yet (new_batches) and classifies
     them against the rows already there: a copy identical to an earlier landed
-    one is a duplicate, and an id that already has an accepted copy gets no new
-    current row (events are append-only, so earlier rows never change).
+    one is a duplicate, a copy that differs from the id's first landed version
+    (in the table or among the new rows) is a conflicting_duplicate, and an id
+    that already has an accepted copy gets no new current row (events are
+    append-only, so earlier rows never change).
 -#}
 -- depends_on: {{ ref('base_audit__batches') }}
 {{ config(
@@ -183,26 +190,77 @@ landed_events as (
 
 ),
 
-validated as (
+hashed_events as (
 
     select
         landed_events.*,
-        {{ row_hash(source_columns('app__events'), 'landed_events') }} as _row_hash,
+        {{ row_hash(source_columns('app__events'), 'landed_events') }} as _row_hash
+    from landed_events
+
+),
+{% if is_incremental() %}
+-- the new rows' ids as the table already holds them, with the new rows: their first landed version
+candidate_versions as (
+
+    select
+        landed.id,
+        landed._row_hash,
+        landed._loaded_at,
+        landed._batch_id,
+        landed.origin,
+        landed._file_name,
+        landed._line_number
+    from {{ this }} as landed
+    where landed.id in (select hashed_events.id from hashed_events)
+
+    union all
+
+    select
+        id,
+        _row_hash,
+        _loaded_at,
+        _batch_id,
+        origin,
+        _file_name,
+        _line_number
+    from hashed_events
+
+),
+
+first_versions as (
+
+    {{ first_landed_versions('candidate_versions', '_loaded_at, _batch_id, origin, _file_name, _line_number') }}
+
+),
+{% else %}
+first_versions as (
+
+    {{ first_landed_versions('hashed_events', '_loaded_at, _batch_id, origin, _file_name, _line_number') }}
+
+),
+{% endif %}
+validated as (
+
+    select
+        hashed_events.*,
         case
             -- an unreadable file's row and a line that is not a JSON object have no fields to check
-            when not landed_events.is_json_object
-                then array[coalesce({{ unreadable_file('landed_events._line_number') }}, 'invalid_json')]
+            when not hashed_events.is_json_object
+                then array[coalesce({{ unreadable_file('hashed_events._line_number') }}, 'invalid_json')]
             else {{ reason_codes([
-                unknown_tenant('landed_events.tenant_id', 'tenants.known_tenant_id'),
+                unknown_tenant('hashed_events.tenant_id', 'tenants.known_tenant_id'),
                 missing_required(['id', 'tenant_id', 'event_type', 'occurred_at', 'received_at'], source_column_types('app__events')),
                 future_timestamp('occurred_at', 'received_at'),
                 implausible_timestamp(['occurred_at', 'received_at']),
                 invalid_json('properties', 'is_malformed'),
+                conflicting_duplicate('hashed_events._row_hash', 'first_versions.first_row_hash'),
             ]) | indent(4) }}
         end as reasons
-    from landed_events
+    from hashed_events
     left join tenants
-        on landed_events.tenant_id = tenants.known_tenant_id
+        on hashed_events.tenant_id = tenants.known_tenant_id
+    left join first_versions
+        on hashed_events.id = first_versions.first_version_id
 
 ),
 

@@ -4,6 +4,9 @@
     row breaks, row_status says whether it is accepted, quarantined or a
     duplicate (same id and content as a row landed earlier), is_current marks
     the latest accepted version of its id, the row stg_billing__payments keeps.
+    subscription_id is optional; when set it must name a subscription with an
+    event landed by the as-of date in the row's own tenant, or the row is an
+    orphan_reference.
 
     Materialized as a table (not a view, unlike the staging default): the
     classification is read by the stg view, audit.quarantine and
@@ -39,6 +42,23 @@ tenants as (
 
 ),
 
+subscription_events as (
+
+    select * from {{ ref('base_billing__subscription_events') }}
+
+),
+
+known_subscriptions as (
+
+    -- every subscription id landed at the as-of date in each tenant (any event, any status)
+    select distinct
+        tenant_id as subscription_tenant_id,
+        subscription_id as known_subscription_id
+    from subscription_events
+    where subscription_id is not null
+
+),
+
 validated as (
 
     select
@@ -51,10 +71,14 @@ validated as (
             invalid_enum({'method': ['card', 'wallet', 'bank_transfer', 'crypto'], 'status': ['pending', 'succeeded', 'failed', 'refunded']}),
             negative_amount(['amount_cents']),
             currency_mismatch('landed_payments.currency', 'tenants.tenant_currency'),
+            orphan_reference('landed_payments.subscription_id', 'known_subscriptions.known_subscription_id'),
         ]) }} as reasons
     from landed_payments
     left join tenants
         on landed_payments.tenant_id = tenants.known_tenant_id
+    left join known_subscriptions
+        on landed_payments.tenant_id = known_subscriptions.subscription_tenant_id
+        and landed_payments.subscription_id = known_subscriptions.known_subscription_id
 
 ),
 

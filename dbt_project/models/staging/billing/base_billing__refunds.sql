@@ -4,8 +4,8 @@
     row breaks, row_status says whether it is accepted, quarantined or a
     duplicate (same id and content as a row landed earlier), is_current marks
     the latest accepted version of its id, the row stg_billing__refunds keeps.
-    payment_id must match a payment landed by the as-of date (any status) or the row is an
-    orphan_reference.
+    payment_id must match a payment landed by the as-of date in the row's own tenant (any
+    status) or the row is an orphan_reference.
 
     Materialized as a table (not a view, unlike the staging default): the
     classification is read by the stg view, audit.quarantine and
@@ -49,8 +49,10 @@ payments as (
 
 known_payments as (
 
-    -- every payment id landed at the as-of date, whatever its status
-    select distinct id as known_payment_id
+    -- every payment id landed at the as-of date in each tenant, whatever its status
+    select distinct
+        tenant_id as payment_tenant_id,
+        id as known_payment_id
     from payments
     where id is not null
 
@@ -72,7 +74,8 @@ validated as (
     left join tenants
         on landed_refunds.tenant_id = tenants.known_tenant_id
     left join known_payments
-        on landed_refunds.payment_id = known_payments.known_payment_id
+        on landed_refunds.tenant_id = known_payments.payment_tenant_id
+        and landed_refunds.payment_id = known_payments.known_payment_id
 
 ),
 

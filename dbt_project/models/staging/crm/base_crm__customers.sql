@@ -4,6 +4,8 @@
     row breaks, row_status says whether it is accepted, quarantined or a
     duplicate (same id and content as a row landed earlier), is_current marks
     the latest accepted version of its id, the row stg_crm__customers keeps.
+    A health_score outside 0–100 (SOURCES.md) is out_of_range: dim_customers
+    enforces that range and the health bands assume it.
 
     Materialized as a table (not a view, unlike the staging default): the
     classification is read by the stg view, audit.quarantine and
@@ -49,6 +51,7 @@ validated as (
             missing_required(['id', 'tenant_id', 'status', 'created_at'], source_column_types('crm__customers')),
             implausible_timestamp(['created_at', 'churned_at', 'updated_at']),
             invalid_enum({'segment': ['smb', 'mid_market', 'enterprise'], 'status': ['onboarding', 'active', 'at_risk', 'churned']}),
+            out_of_range('landed_customers.health_score not between 0 and 100'),
         ]) }} as reasons
     from landed_customers
     left join tenants

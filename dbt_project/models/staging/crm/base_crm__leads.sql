@@ -4,6 +4,8 @@
     row breaks, row_status says whether it is accepted, quarantined or a
     duplicate (same id and content as a row landed earlier), is_current marks
     the latest accepted version of its id, the row stg_crm__leads keeps.
+    A score outside 0–100 (SOURCES.md) is out_of_range: the marts' average
+    score and health bands hold only that range.
 
     Materialized as a table (not a view, unlike the staging default): the
     classification is read by the stg view, audit.quarantine and
@@ -49,6 +51,7 @@ validated as (
             missing_required(['id', 'tenant_id', 'created_at'], source_column_types('crm__leads')),
             implausible_timestamp(['created_at', 'first_contact_at', 'qualified_at', 'converted_at', 'updated_at']),
             invalid_enum({'status': ['new', 'contacted', 'qualified', 'unqualified', 'converted']}),
+            out_of_range('landed_leads.score not between 0 and 100'),
         ]) }} as reasons
     from landed_leads
     left join tenants

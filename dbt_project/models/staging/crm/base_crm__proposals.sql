@@ -4,8 +4,10 @@
     row breaks, row_status says whether it is accepted, quarantined or a
     duplicate (same id and content as a row landed earlier), is_current marks
     the latest accepted version of its id, the row stg_crm__proposals keeps.
-    lead_id must match a lead landed by the as-of date (any status) or the row is an
-    orphan_reference.
+    A win_probability outside 0–1 (SOURCES.md) is out_of_range: the weighted
+    pipeline (amount × probability) is money and must stay within the amount.
+    lead_id must match a lead landed by the as-of date in the row's own tenant (any
+    status) or the row is an orphan_reference.
 
     Materialized as a table (not a view, unlike the staging default): the
     classification is read by the stg view, audit.quarantine and
@@ -49,8 +51,10 @@ leads as (
 
 known_leads as (
 
-    -- every lead id landed at the as-of date, whatever its status
-    select distinct id as known_lead_id
+    -- every lead id landed at the as-of date in each tenant, whatever its status
+    select distinct
+        tenant_id as lead_tenant_id,
+        id as known_lead_id
     from leads
     where id is not null
 
@@ -68,12 +72,14 @@ validated as (
             invalid_enum({'status': ['draft', 'sent', 'accepted', 'rejected', 'expired']}),
             negative_amount(['amount_cents']),
             orphan_reference('landed_proposals.lead_id', 'known_leads.known_lead_id'),
+            out_of_range('landed_proposals.win_probability not between 0 and 1'),
         ]) }} as reasons
     from landed_proposals
     left join tenants
         on landed_proposals.tenant_id = tenants.known_tenant_id
     left join known_leads
-        on landed_proposals.lead_id = known_leads.known_lead_id
+        on landed_proposals.tenant_id = known_leads.lead_tenant_id
+        and landed_proposals.lead_id = known_leads.known_lead_id
 
 ),
 

@@ -4,8 +4,8 @@
     row breaks, row_status says whether it is accepted, quarantined or a
     duplicate (same id and content as a row landed earlier), is_current marks
     the latest accepted version of its id, the row stg_games__tournament_entries keeps.
-    tournament_id must match a tournament landed by the as-of date (any status) or the row is an
-    orphan_reference.
+    tournament_id must match a tournament landed by the as-of date in the row's own tenant (any
+    status) or the row is an orphan_reference.
 
     Materialized as a table (not a view, unlike the staging default): the
     classification is read by the stg view, audit.quarantine and
@@ -49,8 +49,10 @@ tournaments as (
 
 known_tournaments as (
 
-    -- every tournament id landed at the as-of date, whatever its status
-    select distinct id as known_tournament_id
+    -- every tournament id landed at the as-of date in each tenant, whatever its status
+    select distinct
+        tenant_id as tournament_tenant_id,
+        id as known_tournament_id
     from tournaments
     where id is not null
 
@@ -71,7 +73,8 @@ validated as (
     left join tenants
         on landed_tournament_entries.tenant_id = tenants.known_tenant_id
     left join known_tournaments
-        on landed_tournament_entries.tournament_id = known_tournaments.known_tournament_id
+        on landed_tournament_entries.tenant_id = known_tournaments.tournament_tenant_id
+        and landed_tournament_entries.tournament_id = known_tournaments.known_tournament_id
 
 ),
 
