@@ -133,6 +133,28 @@ create index if not exists data_quality_alerts__as_of on audit.data_quality_aler
 """
 
 
+# the read API's keys (meridian.serve.api.keys): only the sha256 of each key's secret is stored
+API_KEYS_DDL = """
+create schema if not exists security;
+create table if not exists security.api_keys (
+    key_id text primary key,
+    tenant_id text not null,
+    name text,
+    secret_sha256 text not null,
+    created_at timestamptz not null default now(),
+    revoked_at timestamptz
+);
+create index if not exists api_keys__tenant on security.api_keys (tenant_id);
+"""
+
+
+def ensure_api_keys(conn: psycopg2.extensions.connection) -> None:
+    """The API key table (idempotent; ``ensure_warehouse`` runs it too)."""
+    with conn.cursor() as cur:
+        cur.execute("select pg_advisory_xact_lock(hashtext('meridian.bootstrap'))")
+        cur.execute(API_KEYS_DDL)
+
+
 def raw_table_ddl() -> list[str]:
     statements = []
     for table in TABLES:
@@ -169,6 +191,7 @@ def ensure_warehouse(conn: psycopg2.extensions.connection) -> None:
         for statement in raw_table_ddl():
             cur.execute(statement)
         cur.execute(AUDIT_DDL)
+        cur.execute(API_KEYS_DDL)
         from meridian.reports.schema import ensure_reporting_schema
 
         ensure_reporting_schema(conn)
