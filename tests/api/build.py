@@ -16,7 +16,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -62,16 +62,16 @@ def build(base: Path) -> dict:
     from meridian.extract.run import extract_source_table, load_event_files, prepare_warehouse
     from meridian.sources.schema import TABLES
     from meridian.transform.plan import TRANSFORM_RUNS_DDL
+    from tests.e2e.conftest import read_event_file_lines, read_source_rows
 
     summary = generate(seed=SEED, progress=False, **SIZE)
     as_of: date = summary.end_date
+    sources = read_source_rows()
+    file_lines = read_event_file_lines(settings().landing_dir)
     prepare_warehouse()
     for spec in TABLES:
-        if spec.source == "app" and spec.name == "events":
-            continue
-        extract_source_table(spec.source, spec.name, as_of + timedelta(days=1))
-    extract_source_table("app", "events", as_of + timedelta(days=1))
-    load_event_files(as_of + timedelta(days=1))
+        extract_source_table(spec.source, spec.name, as_of)
+    load_event_files(as_of)
     env = airflow_env()
     env["DBT_TARGET_PATH"] = str(base / "dbt-target")
     env["DBT_LOG_PATH"] = str(base / "dbt-logs")
@@ -91,7 +91,7 @@ def build(base: Path) -> dict:
             "clock_timestamp())",
             (invocation, as_of),
         )
-    return {"as_of": as_of, "tenants": list(summary.tenants)}
+    return {"as_of": as_of, "tenants": list(summary.tenants), "sources": sources, "file_lines": file_lines}
 
 
 if __name__ == "__main__":  # time the build by hand: python -m tests.api.build
@@ -100,5 +100,5 @@ if __name__ == "__main__":  # time the build by hand: python -m tests.api.build
     started = time.monotonic()
     os.environ.setdefault("MERIDIAN_HOME", str(Path(__file__).resolve().parents[2]))
     with api_warehouse() as built:
-        print(built, f"{time.monotonic() - started:.1f}s")
+        print(built["as_of"], built["tenants"], f"{time.monotonic() - started:.1f}s")
         subprocess.run(["sleep", "0"], check=True)
