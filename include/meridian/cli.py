@@ -199,7 +199,11 @@ def cmd_api(args: argparse.Namespace) -> int:
 
     from meridian.serve.api import create_app
 
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_level=args.log_level, workers=1)
+    if args.workers > 1:  # each worker process has its own pool and cache (REDIS_URL shares the cache)
+        uvicorn.run("meridian.serve.api:create_app", factory=True, host=args.host, port=args.port,
+                    log_level=args.log_level, workers=args.workers, access_log=args.access_log)
+    else:
+        uvicorn.run(create_app(), host=args.host, port=args.port, log_level=args.log_level, access_log=args.access_log)
     return 0
 
 
@@ -318,6 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", type=int, default=8090)
     api.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    api.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
+    api.add_argument("--no-access-log", dest="access_log", action="store_false", help="no line per request")
     api.set_defaults(func=cmd_api)
     api_key = sub.add_parser("api-key", help="create, list or revoke per-tenant API keys")
     key_actions = api_key.add_subparsers(dest="action", required=True)

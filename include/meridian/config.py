@@ -159,6 +159,7 @@ class ApiSettings:
     freshness_hours: int  # /health answers 503 when the last successful transform ended longer ago
     max_range_days: int  # the longest from–to a request may ask for
     reports_dir: Path  # where reports generated through the API are rendered
+    cache: bool = True  # MERIDIAN_API_CACHE=off answers every request from the marts (for measurements)
 
 
 def _rate_limits_env(name: str) -> dict[str, int]:
@@ -190,4 +191,5 @@ def api_settings() -> ApiSettings:
         freshness_hours=_int_env("MERIDIAN_API_FRESHNESS_HOURS", 36),
         max_range_days=_int_env("MERIDIAN_API_MAX_RANGE_DAYS", 1100),
         reports_dir=settings().out_dir / "api-reports",
+        cache=(os.environ.get("MERIDIAN_API_CACHE") or "on").lower() not in ("off", "0", "false", "no"),
     )

@@ -105,5 +105,26 @@ class RedisCache:
         return shared.as_dict(entries, int(info.get("used_memory", 0)), self.backend)
 
 
-def make_cache(redis_url: str | None) -> MemoryCache | RedisCache:
+class NoCache:
+    """MERIDIAN_API_CACHE=off: every request is answered from the marts."""
+
+    backend = "off"
+
+    def __init__(self) -> None:
+        self.stats = CacheStats()
+
+    def get(self, run: str, key: str) -> bytes | None:
+        self.stats.misses += 1
+        return None
+
+    def put(self, run: str, key: str, value: bytes) -> None:
+        return None
+
+    def describe(self) -> dict:
+        return self.stats.as_dict(0, 0, self.backend)
+
+
+def make_cache(redis_url: str | None, enabled: bool = True) -> MemoryCache | RedisCache | NoCache:
+    if not enabled:
+        return NoCache()
     return RedisCache(redis_url) if redis_url else MemoryCache()

@@ -89,7 +89,7 @@ class ApiService:
     def __init__(self, settings: ApiSettings, dsn: str):
         self.settings = settings
         self.pool = ConnectionPool(dsn, settings.pool_size)
-        self.cache = make_cache(settings.redis_url)
+        self.cache = make_cache(settings.redis_url, settings.cache)
         self.limiter = RateLimiter(settings.rate_limits, settings.redis_url)
         self.signing_key = (settings.signing_key or secrets.token_hex(32)).encode()
         self.jobs: dict[str, dict] = {}
