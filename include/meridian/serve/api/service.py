@@ -166,6 +166,7 @@ class ApiService:
                     return Answer(200, rest, common, HTML)
                 data, generated = rest.split(b"\n", 1)
                 return Answer(200, _envelope(data, run, True, generated), common)
+            conn.rollback()  # the scope opens its own transaction
             self._enter_scope(conn, tenant_id)
             with rls.tenant_scope(conn, tenant_id):
                 with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
