@@ -192,6 +192,9 @@ def run_api_bench(*, tenant: str | None, requests: int, clients: int, workers: i
     from meridian.serve.rls import apply_row_security
     from meridian.warehouse import embedded
 
+    import logging
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     if not os.environ.get("AIRFLOW_CONN_WAREHOUSE"):
         embedded.start()
     with db.connection(WAREHOUSE_CONN_ID) as conn:

@@ -2,8 +2,8 @@
 
 A role → tenant mapping (``security.tenant_roles``) read by one policy per mart,
 ``tenant_isolation``: ``tenant_id = security.current_tenant_id()`` for members of
-the group role ``meridian_tenant_reader``; the pipeline's own role (the owner,
-not a member) still sees every row, and superusers bypass RLS anyway.
+the group role ``meridian_tenant_reader``; the pipeline's own role (the owner)
+keeps every row through a second policy, ``pipeline_owner``, and superusers bypass RLS anyway.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from psycopg2 import sql
 
 READER_GROUP = "meridian_tenant_reader"
 POLICY = "tenant_isolation"
+OWNER_POLICY = "pipeline_owner"
 KINDS = ("bi", "api")
 
 SECURITY_DDL = f"""
@@ -69,15 +70,22 @@ def apply_row_security(conn: psycopg2.extensions.connection) -> list[str]:
         cur.execute(sql.SQL("grant usage on schema marts to {}").format(sql.Identifier(READER_GROUP)))
         for table in _tenant_marts(cur):
             name = sql.Identifier("marts", table)
+            cur.execute("select tableowner from pg_tables where schemaname = 'marts' and tablename = %s", (table,))
+            owner = cur.fetchone()[0]
             cur.execute(sql.SQL("alter table {} enable row level security").format(name))
             cur.execute(sql.SQL("alter table {} force row level security").format(name))
             cur.execute("select 1 from pg_policies where schemaname = 'marts' and tablename = %s and policyname = %s",
                         (table, POLICY))
             if cur.fetchone() is None:
+                # (select ...): evaluated once per query, so the tenant_id index serves the filter
                 cur.execute(sql.SQL(
-                    "create policy {} on {} using (tenant_id = security.current_tenant_id() "
-                    "or not pg_has_role(current_user, {}, 'member'))"
-                ).format(sql.Identifier(POLICY), name, sql.Literal(READER_GROUP)))
+                    "create policy {} on {} for select to public using (tenant_id = (select security.current_tenant_id()))"
+                ).format(sql.Identifier(POLICY), name))
+            cur.execute("select 1 from pg_policies where schemaname = 'marts' and tablename = %s and policyname = %s",
+                        (table, OWNER_POLICY))
+            if cur.fetchone() is None:  # FORCE applies to the owner: the pipeline's own role keeps every row
+                cur.execute(sql.SQL("create policy {} on {} for all to {} using (true) with check (true)").format(
+                    sql.Identifier(OWNER_POLICY), name, sql.Identifier(owner)))
             cur.execute(sql.SQL("grant select on {} to {}").format(name, sql.Identifier(READER_GROUP)))
             touched.append(table)
     return touched

@@ -26,8 +26,10 @@ class ConnectionPool:
         with self._lock:
             if self._pool is None:
                 try:
+                    # minconn = maxconn: psycopg2 closes a returned connection when the pool holds minconn
+                    # idle ones, so a smaller minconn would reconnect on almost every request
                     self._pool = psycopg2.pool.ThreadedConnectionPool(
-                        0, self._size, self._dsn, options="-c timezone=UTC", application_name="meridian-api")
+                        self._size, self._size, self._dsn, options="-c timezone=UTC", application_name="meridian-api")
                 except psycopg2.OperationalError as exc:
                     raise ApiError(503, f"the warehouse is unreachable: {str(exc).strip()}") from exc
             return self._pool

@@ -89,7 +89,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("/payments/webhook-metrics", payments.webhook_metrics, "Webhook deliveries by event type and day", RANGE,
              tag="payments"),
     Endpoint("/payments/transactions", payments.transactions, "Grouped counts and sums, or the payment rows (paged)",
-             (Param("groupBy", ENUM, "Group by.", choices=tuple(payments.GROUP_COLUMNS)), *FROM_TO, LIMIT, CURSOR),
+             (Param("groupBy", ENUM, "Group by.", choices=tuple(payments.GROUP_COLUMNS)), *RANGE, LIMIT, CURSOR),
              tag="payments"),
     Endpoint("/payments/top-resources", payments.top_resources, "Top resources by revenue in a month",
              (Param("month", MONTH, "YYYY-MM (default: the as-of month)."),
