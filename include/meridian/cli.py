@@ -13,6 +13,7 @@
     meridian api [--host --port]                  the KPI read API (uvicorn)
     meridian api-key create|list|revoke           per-tenant API keys (stored hashed)
     meridian bench --api                          the KPI read API's latency and throughput
+    meridian bi grant TENANT ROLE | revoke ROLE | list   per-tenant BI logins (row-level security on the marts)
 """
 
 from __future__ import annotations
@@ -230,6 +231,30 @@ def cmd_api_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bi(args: argparse.Namespace) -> int:
+    from meridian.config import bi_password
+    from meridian.db import connection
+    from meridian.serve import bi
+
+    where = f"meridian bi {args.action}"
+    try:
+        if args.action == "grant":
+            password = bi.require_password(bi_password(), args.role)  # checked before connecting
+            with connection("warehouse") as conn:
+                lines = bi.grant(conn, args.tenant, args.role, password)
+        elif args.action == "revoke":
+            with connection("warehouse") as conn:
+                lines = bi.revoke(conn, args.role)
+        else:
+            with connection("warehouse") as conn:
+                lines = bi.listing(conn, include_api=args.all)
+    except bi.BiCommandError as exc:
+        print(f"{where}: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(lines))
+    return 0
+
+
 def _size_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--tenants", type=int, default=3)
@@ -334,6 +359,19 @@ def build_parser() -> argparse.ArgumentParser:
     key_list.add_argument("--tenant", default=None)
     key_actions.add_parser("revoke", help="revoke a key by its id").add_argument("id")
     api_key.set_defaults(func=cmd_api_key)
+
+    bi_parser = sub.add_parser(
+        "bi", help="per-tenant BI login roles: SELECT on every mart, one tenant's rows (row-level security)")
+    bi_actions = bi_parser.add_subparsers(dest="action", required=True)
+    bi_grant = bi_actions.add_parser(
+        "grant", help="create or update a login role that sees only TENANT's rows of the marts; "
+                      "the password comes from MERIDIAN_BI_PASSWORD")
+    bi_grant.add_argument("tenant", help="tenant id (an organization of marts.dim_tenants)")
+    bi_grant.add_argument("role", help="role name: lowercase letters, digits, underscores")
+    bi_actions.add_parser("revoke", help="drop a tenant's BI role").add_argument("role")
+    bi_list = bi_actions.add_parser("list", help="list the BI roles and their tenants")
+    bi_list.add_argument("--all", action="store_true", help="include the KPI API's roles")
+    bi_parser.set_defaults(func=cmd_bi)
     return parser
 
 

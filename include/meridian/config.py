@@ -107,6 +107,14 @@ def settings() -> Settings:
     )
 
 
+BI_PASSWORD_ENV = "MERIDIAN_BI_PASSWORD"
+
+
+def bi_password() -> str | None:
+    """The password ``meridian bi grant`` gives the role (never from the command line); None when unset or empty."""
+    return os.environ.get(BI_PASSWORD_ENV) or None
+
+
 def embedded_uri(conn_id: str, port: int | None = None) -> str:
     """The embedded default URI of a connection id (trust auth on loopback, no password)."""
     if conn_id == SMTP_CONN_ID:

@@ -188,11 +188,11 @@ def _raw_seconds(tenant: str, as_of, sql: str, runs: int = 5) -> float:
 
 def run_api_bench(*, tenant: str | None, requests: int, clients: int, workers: int = 2, seconds: float = 20.0,
                   say: Callable[[str], None] = print) -> int:
+    import logging
+
     from meridian.serve.api import keys
     from meridian.serve.rls import apply_row_security
     from meridian.warehouse import embedded
-
-    import logging
 
     logging.getLogger("httpx").setLevel(logging.WARNING)
     if not os.environ.get("AIRFLOW_CONN_WAREHOUSE"):

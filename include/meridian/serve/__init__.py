@@ -1,1 +1,4 @@
-"""Serving the marts: per-tenant row-level security (``rls``) and the KPI read API (``api``)."""
+"""Serving the marts to their readers: tenant-isolated BI roles (row-level security) and the KPI API.
+
+Sits above ``warehouse``, ``db`` and ``config`` (STYLE.md, layering); imports only downward.
+"""

@@ -1,4 +1,4 @@
-"""Warehouse objects the pipeline owns outside dbt: schemas, raw tables, audit tables.
+"""Warehouse objects the pipeline owns outside dbt: schemas, raw tables, audit tables, schema security.
 
 Everything is ``create ... if not exists``: running it again is harmless, and the
 pipeline runs it before every extract so a fresh warehouse needs no set-up.
@@ -9,8 +9,9 @@ from __future__ import annotations
 import psycopg2.extensions
 
 from meridian.sources.schema import TABLES
+from meridian.warehouse.security import ensure_security
 
-SCHEMAS = ("raw", "staging", "intermediate", "marts", "audit", "reporting")
+SCHEMAS = ("raw", "staging", "intermediate", "marts", "audit", "reporting", "security")
 
 EVENT_FILES_TABLE = "app__event_files"
 
@@ -191,6 +192,7 @@ def ensure_warehouse(conn: psycopg2.extensions.connection) -> None:
         for statement in raw_table_ddl():
             cur.execute(statement)
         cur.execute(AUDIT_DDL)
+        ensure_security(conn)
         cur.execute(API_KEYS_DDL)
         from meridian.reports.schema import ensure_reporting_schema
 
