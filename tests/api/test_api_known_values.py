@@ -145,3 +145,43 @@ def test_payment_latency_percentiles_from_payment_rows(client, api_world, accept
     daily_p95 = [day["p95_ms"] for day in days if day["p95_ms"] is not None]
     assert data["latency_ms"]["p95"] != pytest.approx(sum(daily_p95) / len(daily_p95), abs=0.01)
     assert last - first < timedelta(days=100)
+
+
+@pytest.mark.parametrize("tenant", TENANTS)
+@pytest.mark.parametrize("period_type", ["month", "quarter", "year"])
+def test_mrr_movements_per_period(client, api_world, accepted, tenant, period_type):
+    """Customer MRR at each period's end vs the month end before it, classified as METRICS.md says."""
+    as_of = api_world["as_of"]
+    calculator = expected.MrrCalculator(accepted)
+    months = {0: 1, 1: 3, 2: 12}[["month", "quarter", "year"].index(period_type)]
+    data = get(client, api_world, tenant, f"/analytics/revenue?periodType={period_type}&from=2025-01-01&to=2026-10-31")
+    assert data["periods"]
+    for period in data["periods"]:
+        start = date.fromisoformat(period["period_start"])
+        end = min(expected.start_of_day(expected.add_months(start, months)), expected.end_of_day(as_of))
+        now, before = calculator.at(end), calculator.at(expected.start_of_day(start))
+        earlier_month_ends = [expected.start_of_day(expected.add_months(start, -back)) for back in range(1, 40)]
+        totals = dict.fromkeys(("new", "expansion", "reactivation", "contraction", "churn"), 0.0)
+        for key in {*now, *before}:
+            if key[0] != tenant:
+                continue
+            mrr, previous = now.get(key, 0), before.get(key, 0)
+            paid_before = any(calculator.at(instant).get(key, 0) > 0 for instant in earlier_month_ends)
+            movement = expected._movement(mrr, previous, paid_before)
+            if movement in ("new", "reactivation"):
+                totals[movement] += float(mrr)
+            elif movement == "expansion":
+                totals[movement] += float(mrr - previous)
+            elif movement in ("contraction", "churn"):
+                totals[movement] += float(previous - mrr)
+        got = {"new": period["new_mrr"], "expansion": period["expansion_mrr"],
+               "reactivation": period["reactivation_mrr"], "contraction": period["contraction_mrr"],
+               "churn": period["churned_mrr"]}
+        assert got == pytest.approx(totals, abs=0.005), start
+    assert any(period["new_mrr"] for period in data["periods"])
+    if period_type == "month":  # the same as the monthly revenue mart's bridge
+        rows = get(client, api_world, tenant, "/analytics/dashboards/revenue?from=2025-01-01&to=2026-10-31")
+        bridge = {row["revenue_month"]: row for row in rows["mrr_movements"]}
+        for period in data["periods"]:
+            month = bridge[period["period_start"]]
+            assert (period["new_mrr"], period["churned_mrr"]) == (month["new_mrr"], month["churned_mrr"])

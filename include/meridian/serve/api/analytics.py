@@ -58,19 +58,58 @@ def dashboard(ctx: Context) -> dict:
 
 
 MOVEMENTS = ("new_mrr", "expansion_mrr", "reactivation_mrr", "contraction_mrr", "churned_mrr")
+MOVEMENT_PERIODS = ("month", "quarter", "year")
+
+# MRR movements over month, quarter or year periods: each customer's MRR at the period's last month end (the
+# as-of date for the current period) against the month end before the period, classified as fct_mrr_movements
+# does (reactivation when the customer paid at an earlier month end). fct_mrr_movements has a row for every
+# customer month end with MRR or previous MRR above 0, so a missing row is 0.
+PERIOD_MOVEMENTS_SQL = """
+with periods as (
+    select period_start, period_end from marts.fct_revenue_by_period
+    where tenant_id = %(tenant)s and period_type = %(type)s and period_start between %(start)s and %(end)s
+),
+bounds as (
+    select period_start, (period_start - interval '1 month')::date as start_month,
+        least((period_end - interval '1 month')::date, date_trunc('month', %(as_of)s::date)::date) as end_month
+    from periods
+),
+customer_months as (
+    select user_id, revenue_month, mrr from marts.fct_mrr_movements where tenant_id = %(tenant)s
+),
+customers as (
+    select bounds.period_start, customer_months.user_id,
+        coalesce(max(customer_months.mrr) filter (where customer_months.revenue_month = bounds.end_month), 0) as mrr,
+        coalesce(max(customer_months.mrr) filter (where customer_months.revenue_month = bounds.start_month), 0)
+            as previous_mrr,
+        coalesce(bool_or(customer_months.mrr > 0) filter (where customer_months.revenue_month < bounds.start_month),
+                 false) as was_paying
+    from bounds join customer_months on customer_months.revenue_month <= bounds.end_month
+    group by bounds.period_start, customer_months.user_id
+)
+select period_start,
+    coalesce(sum(mrr) filter (where previous_mrr = 0 and mrr > 0 and not was_paying), 0) as new_mrr,
+    coalesce(sum(mrr - previous_mrr) filter (where previous_mrr > 0 and mrr > previous_mrr), 0) as expansion_mrr,
+    coalesce(sum(mrr) filter (where previous_mrr = 0 and mrr > 0 and was_paying), 0) as reactivation_mrr,
+    coalesce(sum(previous_mrr - mrr) filter (where mrr > 0 and mrr < previous_mrr), 0) as contraction_mrr,
+    coalesce(sum(previous_mrr) filter (where previous_mrr > 0 and mrr = 0), 0) as churned_mrr
+from customers group by period_start
+"""
+
+
+def period_movements(ctx: Context, period_type: str, start: date, end: date) -> dict[date, dict]:
+    rows = ctx.rows(PERIOD_MOVEMENTS_SQL, {"type": period_type, "start": start, "end": end})
+    return {row["period_start"]: row for row in rows}
 
 
 def revenue_by_period(ctx: Context) -> dict:
     span = ctx.range(default_days=365)
     period_type = ctx.args["periodType"] or "month"
     rows = ctx.rows(
-        "select periods.*, " + ", ".join(f"monthly.{column}" for column in MOVEMENTS) + " "
-        "from marts.fct_revenue_by_period as periods left join marts.fct_monthly_revenue as monthly "
-        "on periods.period_type = 'month' and monthly.tenant_id = periods.tenant_id "
-        "and monthly.revenue_month = periods.period_start "
-        "where periods.tenant_id = %(tenant)s and periods.period_type = %(type)s "
-        "and periods.period_start between %(start)s and %(end)s order by periods.period_start",
+        "select * from marts.fct_revenue_by_period where tenant_id = %(tenant)s and period_type = %(type)s "
+        "and period_start between %(start)s and %(end)s order by period_start",
         {"type": period_type, "start": span.start, "end": span.end})
+    movements = period_movements(ctx, period_type, span.start, span.end) if period_type in MOVEMENT_PERIODS else {}
     periods = []
     for row in rows:
         item = {
@@ -88,13 +127,17 @@ def revenue_by_period(ctx: Context) -> dict:
             "is_complete": row.get("is_complete"),
         }
         for column in MOVEMENTS:
-            item[column] = num(row[column]) if period_type == "month" else None
+            if period_type in MOVEMENT_PERIODS:
+                item[column] = num(movements.get(row["period_start"], {}).get(column, 0))
+            else:
+                item[column] = None
         periods.append(item)
     return {
         "range": span.as_dict(),
         "period_type": period_type,
         "currency": ctx.currency,
-        "movements_note": "MRR movements are given for month periods (fct_monthly_revenue)",
+        "movements_note": "MRR movements (customer MRR at the period's end vs the month end before it) are given "
+                          "for month, quarter and year periods; the marts keep customer MRR per month end",
         "periods": periods,
     }
 
