@@ -247,6 +247,19 @@ def test_report_job_renders_and_gives_signed_expiring_links(client, api_world):
     assert client.get(f"/api/v1/{tampered}").status_code == 403
     expired = csv_link["url"].split("?")[0] + "?expires=1&signature=" + "0" * 64
     assert client.get(f"/api/v1/{expired}").status_code == 403
+    # another API process (a second worker, a restart) answers the status and serves the signed link
+    from fastapi.testclient import TestClient
+
+    from meridian.config import api_settings
+    from meridian.serve.api import create_app
+    from meridian.serve.api.service import ApiService
+
+    other = ApiService(api_settings(), db.dsn("warehouse"))
+    with TestClient(create_app(other)) as other_client:
+        again = other_client.get(f"/api/v1/analytics/reports/{job_id}", headers=headers).json()["data"]
+        assert again["status"] == "done" and {link["name"] for link in again["downloads"]} == set(links)
+        assert other_client.get(f"/api/v1/{csv_link['url']}").content == download.content
+    other.pool.close()
 
 
 def test_api_key_command(api_world):

@@ -146,14 +146,37 @@ create table if not exists security.api_keys (
     revoked_at timestamptz
 );
 create index if not exists api_keys__tenant on security.api_keys (tenant_id);
+-- reports generated through the API: any API process answers a job's status
+create table if not exists security.api_report_jobs (
+    job_id text primary key,
+    tenant_id text not null,
+    key_id text,
+    status text not null check (status in ('queued', 'rendering', 'done', 'failed')),
+    request jsonb not null,
+    folder text,
+    files text[] not null default '{}',
+    mailed_to text[],
+    error text,
+    created_at timestamptz not null default now(),
+    finished_at timestamptz
+);
+-- the HMAC key of report download links, shared by every API process (MERIDIAN_API_SIGNING_KEY overrides)
+create table if not exists security.api_signing_key (
+    only_row boolean primary key default true check (only_row),
+    secret text not null
+);
 """
 
 
 def ensure_api_keys(conn: psycopg2.extensions.connection) -> None:
-    """The API key table (idempotent; ``ensure_warehouse`` runs it too)."""
+    """The API's tables: keys, report jobs, the link-signing key (idempotent; ``ensure_warehouse`` runs it too)."""
+    import secrets
+
     with conn.cursor() as cur:
         cur.execute("select pg_advisory_xact_lock(hashtext('meridian.bootstrap'))")
         cur.execute(API_KEYS_DDL)
+        cur.execute("insert into security.api_signing_key (secret) values (%s) on conflict do nothing",
+                    (secrets.token_hex(32),))
 
 
 def raw_table_ddl() -> list[str]:
@@ -193,7 +216,7 @@ def ensure_warehouse(conn: psycopg2.extensions.connection) -> None:
             cur.execute(statement)
         cur.execute(AUDIT_DDL)
         ensure_security(conn)
-        cur.execute(API_KEYS_DDL)
-        from meridian.reports.schema import ensure_reporting_schema
+    ensure_api_keys(conn)
+    from meridian.reports.schema import ensure_reporting_schema
 
-        ensure_reporting_schema(conn)
+    ensure_reporting_schema(conn)

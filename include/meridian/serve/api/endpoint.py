@@ -52,6 +52,7 @@ class Endpoint:
     cache: bool = True
     tag: str = "kpis"
     status: int = 200
+    scoped: bool = True  # False: reads no mart, runs as the API's own role (report jobs in security.*)
 
 
 def num(value: Any) -> Any:

@@ -2,7 +2,8 @@
 under the key's tenant's row-level security) and mails when asked; ``GET /analytics/reports/{id}`` gives the
 status and download links signed (HMAC) to expire after 24 hours.
 
-Jobs live in the API process (a restart forgets them; the files stay in the reports folder).
+Jobs are rows of ``security.api_report_jobs`` (any API process answers a status); the files are rendered
+into ``$MERIDIAN_OUT_DIR/api-reports/<tenant>/<id>/`` on the machine of the process that took the request.
 """
 
 from __future__ import annotations
@@ -101,76 +102,79 @@ def parse_generate_body(raw: bytes | None, max_days: int) -> dict[str, Any]:
 
 
 def generate(ctx: Context) -> dict:
+    """Record the job (any API process can answer its status) and render it in a thread of this one."""
     service = ctx.extra["service"]
     request = parse_generate_body(ctx.extra.get("body"), ctx.settings.max_range_days)
     job_id = secrets.token_hex(8)
-    job = {"id": job_id, "tenant_id": ctx.tenant_id, "status": "queued", "report_type": request["report_type"],
-           "formats": request["formats"], "start_date": request["start"].isoformat(),
-           "end_date": request["end"].isoformat(), "email_to": request["email_to"], "files": [], "error": None,
-           "created_at": datetime.now(UTC).isoformat(timespec="seconds"), "finished_at": None}
-    with service.jobs_lock:
-        service.jobs[job_id] = job
-    threading.Thread(target=_render, args=(service, job, request), name=f"report-{job_id}", daemon=True).start()
+    stored = {**request, "start": request["start"].isoformat(), "end": request["end"].isoformat()}
+    ctx.cur.execute(
+        "insert into security.api_report_jobs (job_id, tenant_id, key_id, status, request) "
+        "values (%s, %s, %s, 'queued', %s)", (job_id, ctx.tenant_id, ctx.extra.get("key_id"), json.dumps(stored)))
+    threading.Thread(target=_render, args=(service, job_id, ctx.tenant_id, request), name=f"report-{job_id}",
+                     daemon=True).start()
     return {"id": job_id, "status": "queued", "status_url": f"analytics/reports/{job_id}"}
 
 
-def _render(service, job: dict, request: dict) -> None:
+def _update(service, job_id: str, **values: Any) -> None:
+    columns = ", ".join(f"{name} = %({name})s" for name in values)
+    with service.pool.connection() as conn, conn.cursor() as cur:
+        cur.execute(f"update security.api_report_jobs set {columns} where job_id = %(job_id)s",
+                    {**values, "job_id": job_id})
+        conn.commit()
+
+
+def _render(service, job_id: str, tenant_id: str, request: dict) -> None:
     from meridian.reports.data import load_report_data
     from meridian.reports.periods import Period
     from meridian.reports.registry import REPORT_TYPES
     from meridian.reports.render import render_report
 
-    job["status"] = "rendering"
     try:
+        _update(service, job_id, status="rendering")
         period = Period(_frequency(request["start"], request["end"]), request["start"], request["end"])
-        generated = datetime.now(UTC)
         with service.pool.connection() as conn:
-            service._enter_scope(conn, job["tenant_id"])
-            with rls.tenant_scope(conn, job["tenant_id"]):
-                data = load_report_data(conn, REPORT_TYPES[request["report_type"]], job["tenant_id"], period, {},
-                                        generated_at=generated)
-        folder = service.settings.reports_dir / job["tenant_id"] / job["id"]
+            service._enter_scope(conn, tenant_id)
+            with rls.tenant_scope(conn, tenant_id):
+                data = load_report_data(conn, REPORT_TYPES[request["report_type"]], tenant_id, period, {},
+                                        generated_at=datetime.now(UTC))
+        folder = service.settings.reports_dir / tenant_id / job_id
         files = render_report(data, request["formats"], folder)
-        job["files"] = [path.name for path in files]
+        mailed = None
         if request["email_to"]:
             from meridian.reports.mail import build_message, send_message, smtp_settings
 
             smtp = smtp_settings()
-            message = build_message(data, files, request["email_to"], sender=smtp.from_email, report_id=0)
-            send_message(smtp, message)
-            job["mailed_to"] = request["email_to"]
-        job["status"] = "done"
+            send_message(smtp, build_message(data, files, request["email_to"], sender=smtp.from_email, report_id=0))
+            mailed = request["email_to"]
+        _update(service, job_id, status="done", folder=str(folder), files=[path.name for path in files],
+                mailed_to=mailed, finished_at=datetime.now(UTC))
     except Exception as exc:  # noqa: BLE001 - the job records why it failed; the client reads it
-        log.exception("report job %s failed", job["id"])
-        job["status"] = "failed"
-        job["error"] = f"{type(exc).__name__}: {exc}"
-    finally:
-        job["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        log.exception("report job %s failed", job_id)
+        _update(service, job_id, status="failed", error=f"{type(exc).__name__}: {exc}", finished_at=datetime.now(UTC))
 
 
 def sign(key: bytes, job_id: str, name: str, expires: int) -> str:
     return hmac.new(key, f"{job_id}/{name}/{expires}".encode(), hashlib.sha256).hexdigest()
 
 
-def _job(ctx: Context) -> dict:
-    service = ctx.extra["service"]
-    job_id = ctx.args.get("id")
-    with service.jobs_lock:
-        job = service.jobs.get(job_id)
-    if job is None or job["tenant_id"] != ctx.tenant_id:
-        raise ApiError(404, f"no report job {job_id!r} for this key's tenant", "id")
-    return job
-
-
 def status(ctx: Context) -> dict:
-    job = _job(ctx)
-    service = ctx.extra["service"]
+    job_id = str(ctx.args.get("id"))
+    ctx.cur.execute("select * from security.api_report_jobs where job_id = %s and tenant_id = %s",
+                    (job_id, ctx.tenant_id))
+    job = ctx.cur.fetchone()
+    if job is None:
+        raise ApiError(404, f"no report job {job_id!r} for this key's tenant", "id")
+    key = ctx.extra["service"].link_key()
     expires = int(time.time()) + LINK_SECONDS
     links = [{"name": name, "expires_at": datetime.fromtimestamp(expires, UTC).isoformat(),
-              "url": f"analytics/reports/{job['id']}/files/{name}?expires={expires}"
-                     f"&signature={sign(service.signing_key, job['id'], name, expires)}"}
+              "url": f"analytics/reports/{job_id}/files/{name}?expires={expires}"
+                     f"&signature={sign(key, job_id, name, expires)}"}
              for name in job["files"]] if job["status"] == "done" else []
-    return {key: value for key, value in job.items() if key != "tenant_id"} | {"downloads": links}
+    request = job["request"]
+    return {"id": job_id, "status": job["status"], "report_type": request["report_type"],
+            "formats": request["formats"], "start_date": request["start"], "end_date": request["end"],
+            "email_to": request["email_to"], "mailed_to": job["mailed_to"], "error": job["error"],
+            "created_at": job["created_at"], "finished_at": job["finished_at"], "downloads": links}
 
 
 def download(service, job_id: str, name: str, expires: str | None, signature: str | None) -> Path:
@@ -179,15 +183,19 @@ def download(service, job_id: str, name: str, expires: str | None, signature: st
         raise bad_parameter("expires", "expires must be the link's expiry (a whole number of seconds)")
     if not signature or not re.fullmatch(r"[0-9a-f]{64}", signature):
         raise bad_parameter("signature", "signature is missing or malformed")
-    if not hmac.compare_digest(sign(service.signing_key, job_id, name, int(expires)), signature):
+    if not hmac.compare_digest(sign(service.link_key(), job_id, name, int(expires)), signature):
         raise ApiError(403, "the download link's signature does not match", "signature")
     if int(expires) < time.time():
         raise ApiError(410, "the download link has expired; ask the report's status for a new one", "expires")
-    with service.jobs_lock:
-        job = service.jobs.get(job_id)
-    if job is None or name not in job["files"]:
+    with service.pool.connection() as conn, conn.cursor() as cur:
+        cur.execute("select folder, files from security.api_report_jobs where job_id = %s", (job_id,))
+        row = cur.fetchone()
+    if row is None or row[0] is None or name not in row[1]:
         raise ApiError(404, f"no file {name!r} in report job {job_id!r}", "name")
-    return service.settings.reports_dir / job["tenant_id"] / job_id / name
+    path = Path(row[0]) / name
+    if not path.exists():
+        raise ApiError(410, f"{name} is no longer on this server's disk", "name")
+    return path
 
 
 def payments_report_html(ctx: Context, month: date) -> RawBody:

@@ -63,9 +63,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("/analytics/metrics/real-time", analytics.real_time, "The current day and hour so far (latest run)",
              tag="analytics"),
     Endpoint("/analytics/reports/generate", report_jobs.generate, "Render a report in the background (202 + id)",
-             method="POST", cache=False, status=202, tag="analytics"),
+             method="POST", cache=False, status=202, tag="analytics", scoped=False),
     Endpoint("/analytics/reports/{id}", report_jobs.status, "A report job's status and signed download links",
-             cache=False, tag="analytics"),
+             cache=False, tag="analytics", scoped=False),
     # payments
     Endpoint("/payments/metrics", payments.metrics, "Attempts, success, volume, latency percentiles, methods, failures",
              RANGE, tag="payments"),

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
-import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -91,9 +89,7 @@ class ApiService:
         self.pool = ConnectionPool(dsn, settings.pool_size)
         self.cache = make_cache(settings.redis_url, settings.cache)
         self.limiter = RateLimiter(settings.rate_limits, settings.redis_url)
-        self.signing_key = (settings.signing_key or secrets.token_hex(32)).encode()
-        self.jobs: dict[str, dict] = {}
-        self.jobs_lock = threading.Lock()
+        self._link_key: bytes | None = None
         self._scoped: set[str] = set()
 
     @classmethod
@@ -145,6 +141,35 @@ class ApiService:
                     raise
         self._scoped.add(tenant_id)
 
+    @staticmethod
+    def _call(endpoint: Endpoint, conn: psycopg2.extensions.connection, context: Context) -> Any:
+        with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+            context.cur = cur
+            try:
+                return endpoint.handler(context)
+            except psycopg2.errors.UndefinedTable as exc:
+                relation = str(exc).split('"')[1] if '"' in str(exc) else str(exc).strip()
+                raise ApiError(503, f"{relation} is not built in this warehouse yet "
+                               "(run transform_warehouse)") from None
+
+    def link_key(self) -> bytes:
+        """The HMAC key of report download links: MERIDIAN_API_SIGNING_KEY, else the warehouse's shared one."""
+        if self._link_key is None:
+            if self.settings.signing_key:
+                self._link_key = self.settings.signing_key.encode()
+            else:
+                with self.pool.connection() as conn, conn.cursor() as cur:
+                    try:
+                        cur.execute("select secret from security.api_signing_key")
+                        row = cur.fetchone()
+                    except psycopg2.errors.UndefinedTable:
+                        row = None
+                if row is None:
+                    raise ApiError(503, "security.api_signing_key is missing: run the warehouse bootstrap "
+                                   "(any extract_sources run, or meridian.warehouse.bootstrap.ensure_warehouse)")
+                self._link_key = row[0].encode()
+        return self._link_key
+
     def answer(self, endpoint: Endpoint, query: dict[str, list[str]], headers: dict[str, str],
                path_values: dict[str, str], body: Any = None) -> Answer:
         with self.pool.connection() as conn:
@@ -167,17 +192,14 @@ class ApiService:
                 data, generated = rest.split(b"\n", 1)
                 return Answer(200, _envelope(data, run, True, generated), common)
             conn.rollback()  # the scope opens its own transaction
-            self._enter_scope(conn, tenant_id)
-            with rls.tenant_scope(conn, tenant_id):
-                with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-                    context = Context(tenant_id, run.as_of, args, cur, self.settings,
-                                      {"service": self, "body": body, "run": run, "key_id": key_id})
-                    try:
-                        data = endpoint.handler(context)
-                    except psycopg2.errors.UndefinedTable as exc:
-                        relation = str(exc).split('"')[1] if '"' in str(exc) else str(exc).strip()
-                        raise ApiError(503, f"{relation} is not built in this warehouse yet "
-                                       "(run transform_warehouse)") from None
+            extra = {"service": self, "body": body, "run": run, "key_id": key_id}
+            if endpoint.scoped:
+                self._enter_scope(conn, tenant_id)
+                with rls.tenant_scope(conn, tenant_id):
+                    data = self._call(endpoint, conn, Context(tenant_id, run.as_of, args, None, self.settings, extra))
+            else:
+                data = self._call(endpoint, conn, Context(tenant_id, run.as_of, args, None, self.settings, extra))
+                conn.commit()
             if isinstance(data, RawBody):
                 if endpoint.cache:
                     self.cache.put(run.token, cache_key, b"H" + data.content)
