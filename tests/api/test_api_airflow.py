@@ -68,3 +68,30 @@ def test_the_api_answers_under_meridian_in_the_airflow_api_server(api_server, ap
     assert document.status_code == 200 and "/api/v1/payments/metrics" in document.json()["paths"]
     missing = httpx.get(f"{api_server}/meridian/api/v1/nope", timeout=30)
     assert missing.status_code == 404 and missing.json()["success"] is False
+
+
+def test_meridian_api_serves_the_same_app_standalone(api_world):
+    from meridian.airflow_env import venv_bin
+
+    port = free_port()
+    server = subprocess.Popen([venv_bin("meridian"), "api", "--port", str(port), "--log-level", "warning"],
+                              env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              start_new_session=True)
+    base = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                health = httpx.get(f"{base}/health", timeout=5)
+                break
+            except httpx.HTTPError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"meridian api did not start: {server.stderr.read().decode()[-2000:]}") from None
+                time.sleep(0.3)
+        assert health.status_code == 200
+        key = api_world["keys"]["globex"]
+        answer = httpx.get(f"{base}/payments/metrics?days=30", headers={"Authorization": f"Bearer {key}"}, timeout=30)
+        assert answer.status_code == 200 and answer.json()["data"]["currency"] == "EUR"
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
