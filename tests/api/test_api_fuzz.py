@@ -80,7 +80,7 @@ def test_fuzz_query_parameters(client, api_world, document, index):
     path, parameters = operations(document)[index]
     key = api_world["keys"]["acme"]
 
-    @settings(max_examples=25, deadline=None, derandomize=True,
+    @settings(max_examples=25, deadline=None, derandomize=True, database=None,
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
     @given(st.fixed_dictionaries({}, optional={p["name"]: value_strategy(p["schema"]) for p in parameters}),
            st.dictionaries(st.sampled_from(["x", "foo", "limit2", "_"]), GARBAGE, max_size=1))
@@ -92,7 +92,7 @@ def test_fuzz_query_parameters(client, api_world, document, index):
     run()
 
 
-@settings(max_examples=40, deadline=None, derandomize=True,
+@settings(max_examples=40, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(st.one_of(
     st.fixed_dictionaries({}, optional={
