@@ -95,3 +95,15 @@ def test_dashboards_and_reports_are_documented(exposures: dict[str, dict[str, An
         assert exposure["owner"].get("email"), f"{name} has no owner e-mail"
         assert exposure["label"], f"{name} has no label"
         assert exposure["depends_on"]["nodes"], f"{name} reads nothing"
+
+
+def test_the_read_api_exposure_lists_every_mart_the_api_queries(
+    manifest: dict[str, Any], exposures: dict[str, dict[str, Any]]
+) -> None:
+    import re
+
+    api_dir = Path(__file__).resolve().parents[1] / "include" / "meridian" / "serve" / "api"
+    queried = {name for path in api_dir.glob("*.py") for name in re.findall(r"marts\.([a-z_]+)", path.read_text())}
+    assert "fct_payment_attempts" in queried
+    declared = _model_names(manifest, exposures["kpi_read_api"]["depends_on"]["nodes"])
+    assert declared == queried, f"exposure kpi_read_api: add {sorted(queried - declared)}, drop {sorted(declared - queried)}"

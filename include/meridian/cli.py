@@ -12,6 +12,9 @@
     meridian reports create|list|pause|resume|run-now|render|resolve   manage scheduled reports
     meridian tenant purge TENANT [--yes]          remove every row of a tenant, its API keys and BI roles
     meridian user forget TENANT USER              replace a user's id by a pseudonym everywhere, clear its e-mail
+    meridian api [--host --port]                  the KPI read API (uvicorn)
+    meridian api-key create|list|revoke           per-tenant API keys (stored hashed)
+    meridian bench --api                          the KPI read API's latency and throughput
     meridian bi grant TENANT ROLE | revoke ROLE | list   per-tenant BI logins (row-level security on the marts)
 
 A value a command cannot use (an unknown tenant, a date outside 2000-2100, a name over 200 characters,
@@ -155,6 +158,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.api:
+        from meridian.demo.bench_api import run_api_bench
+
+        return run_api_bench(tenant=args.tenant, requests=args.requests, clients=args.clients)
     from meridian.demo.bench import run_bench
     from meridian.demo.generate import DEFAULT_END_DATE
 
@@ -292,6 +299,42 @@ def cmd_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_api(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from meridian.serve.api import create_app
+
+    if args.workers > 1:  # each worker process has its own pool and cache (REDIS_URL shares the cache)
+        uvicorn.run("meridian.serve.api:create_app", factory=True, host=args.host, port=args.port,
+                    log_level=args.log_level, workers=args.workers, access_log=args.access_log)
+    else:
+        uvicorn.run(create_app(), host=args.host, port=args.port, log_level=args.log_level, access_log=args.access_log)
+    return 0
+
+
+def cmd_api_key(args: argparse.Namespace) -> int:
+    from meridian.db import connection
+    from meridian.serve.api import keys
+
+    where = f"meridian api-key {args.action}"
+    try:
+        with connection("warehouse") as conn:
+            if args.action == "create":
+                new = keys.create_key(conn, args.tenant, args.name)
+                print(f"API key {new.key_id} for tenant {new.tenant_id}{f' ({new.name})' if new.name else ''}; "
+                      "it is shown only now, store it safely.")
+                print(f"key: {new.key}")
+            elif args.action == "list":
+                print(keys.format_keys(keys.list_keys(conn, args.tenant)))
+            elif args.action == "revoke":
+                revoked = keys.revoke_key(conn, args.id)
+                print(f"API key {args.id} revoked at {revoked:%Y-%m-%d %H:%M:%S} UTC")
+    except (keys.UnknownTenantError, keys.UnknownKeyError) as exc:
+        print(f"{where}: {exc.args[0]}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def cmd_bi(args: argparse.Namespace) -> int:
     from meridian.config import bi_password
     from meridian.db import connection
@@ -345,6 +388,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="measure extract rows/s, dbt build and DAG chain seconds")
     _size_args(bench)
+    bench.add_argument("--api", action="store_true",
+                       help="instead: the KPI read API's p50/p95/p99 per endpoint and requests/s on the demo warehouse")
+    bench.add_argument("--tenant", default=None, help="with --api: the tenant to read (default: the first)")
+    bench.add_argument("--requests", type=int, default=50, help="with --api: requests per endpoint (default 50)")
+    bench.add_argument("--clients", type=int, default=16, help="with --api: concurrent clients (default 16)")
     bench.set_defaults(func=cmd_bench)
 
     sub.add_parser("env", help="print export lines for this checkout's Airflow/dbt environment").set_defaults(
@@ -416,6 +464,22 @@ def build_parser() -> argparse.ArgumentParser:
     forget.add_argument("tenant", metavar="TENANT", help="the tenant (organization) id")
     forget.add_argument("user", metavar="USER", help="the user's id (app.users.id)")
     user.set_defaults(func=cmd_user)
+    api = sub.add_parser("api", help="serve the KPI read API (shared/API.md) with uvicorn")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=8090)
+    api.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    api.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
+    api.add_argument("--no-access-log", dest="access_log", action="store_false", help="no line per request")
+    api.set_defaults(func=cmd_api)
+    api_key = sub.add_parser("api-key", help="create, list or revoke per-tenant API keys")
+    key_actions = api_key.add_subparsers(dest="action", required=True)
+    key_create = key_actions.add_parser("create", help="a new key for a tenant (printed once, stored hashed)")
+    key_create.add_argument("--tenant", required=True)
+    key_create.add_argument("--name", default=None, help="a label, e.g. the dashboard that uses it")
+    key_list = key_actions.add_parser("list", help="list keys (ids, tenants, status; never the secrets)")
+    key_list.add_argument("--tenant", default=None)
+    key_actions.add_parser("revoke", help="revoke a key by its id").add_argument("id")
+    api_key.set_defaults(func=cmd_api_key)
 
     bi_parser = sub.add_parser(
         "bi", help="per-tenant BI login roles: SELECT on every mart, one tenant's rows (row-level security)")

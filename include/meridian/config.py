@@ -192,3 +192,54 @@ def normalize_postgres_uri(uri: str) -> str:
     if uri.startswith("postgresql+psycopg2://"):
         uri = "postgresql://" + uri.split("://", 1)[1]
     return uri
+
+
+# --- the KPI read API (meridian.serve.api) ------------------------------------------------------
+
+# requests per minute per key and route group (API.md "Auth, tenancy, limits"); health is per client
+DEFAULT_RATE_LIMITS: dict[str, int] = {"dashboard": 60, "revenue": 30, "cohorts": 30, "health": 120, "default": 60}
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    rate_limits: dict[str, int]  # group -> requests per minute; 0 = unlimited
+    signing_key: str | None  # HMAC key of report download links; None = a random key per process
+    redis_url: str | None  # shared response cache and rate limits across processes
+    pool_size: int  # warehouse connections per process
+    freshness_hours: int  # /health answers 503 when the last successful transform ended longer ago
+    max_range_days: int  # the longest from–to a request may ask for
+    reports_dir: Path  # where reports generated through the API are rendered
+    cache: bool = True  # MERIDIAN_API_CACHE=off answers every request from the marts (for measurements)
+
+
+def _rate_limits_env(name: str) -> dict[str, int]:
+    limits = dict(DEFAULT_RATE_LIMITS)
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return limits
+    if raw.lower() == "off":
+        return {group: 0 for group in limits}
+    for item in raw.split(","):
+        group, _, value = item.partition("=")
+        group = group.strip()
+        if group not in limits or not value.strip().isdigit():
+            raise ValueError(
+                f"environment variable {name}={raw!r}: each item must be GROUP=N with GROUP one of "
+                f"{', '.join(limits)} and N a whole number of requests per minute (0 = unlimited), or 'off'; "
+                f"bad item {item.strip()!r}"
+            )
+        limits[group] = int(value)
+    return limits
+
+
+def api_settings() -> ApiSettings:
+    return ApiSettings(
+        rate_limits=_rate_limits_env("MERIDIAN_API_RATE_LIMITS"),
+        signing_key=os.environ.get("MERIDIAN_API_SIGNING_KEY") or None,
+        redis_url=os.environ.get("REDIS_URL") or None,
+        pool_size=max(1, _int_env("MERIDIAN_API_POOL_SIZE", 8)),
+        freshness_hours=_int_env("MERIDIAN_API_FRESHNESS_HOURS", 36),
+        max_range_days=_int_env("MERIDIAN_API_MAX_RANGE_DAYS", 1100),
+        reports_dir=settings().out_dir / "api-reports",
+        cache=(os.environ.get("MERIDIAN_API_CACHE") or "on").lower() not in ("off", "0", "false", "no"),
+    )

@@ -1,0 +1,317 @@
+"""Analytics (/analytics/...): the dashboard summary, revenue by period, cohorts, tournaments, dashboards."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import date, timedelta
+
+from meridian.serve.api.endpoint import Context, clean, money, num, pct, ratio_pct
+from meridian.serve.api.errors import bad_parameter
+from meridian.serve.api.kpis import as_of_instant, day_kpis, funnel_steps
+
+
+def encode_cursor(values: list) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, parameter: str = "cursor") -> list | None:
+    if cursor is None:
+        return None
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise bad_parameter(parameter, f"cursor={cursor!r} is not a cursor this API returned") from None
+    if not isinstance(values, list):
+        raise bad_parameter(parameter, f"cursor={cursor!r} is not a cursor this API returned")
+    return values
+
+
+def dashboard(ctx: Context) -> dict:
+    today = day_kpis(ctx, ctx.as_of) or {}
+    month = ctx.rows("select * from marts.fct_monthly_revenue where tenant_id = %(tenant)s "
+                     "and revenue_month <= %(as_of)s order by revenue_month desc limit 12")
+    latest = month[0] if month else {}
+    tournaments = ctx.rows(
+        "select * from marts.fct_tournaments_by_period where tenant_id = %(tenant)s and period_type = 'month' "
+        "and period_start <= %(as_of)s order by tournament_count desc, period_start desc limit 3")
+    return {
+        "currency": ctx.currency,
+        "as_of_date": ctx.as_of.isoformat(),
+        "mrr": today.get("mrr"),
+        "arr": today.get("arr"),
+        "active_users": {"daily": today.get("active_users"), "weekly": today.get("wau"), "monthly": today.get("mau")},
+        "churn": {
+            "month": latest["revenue_month"].isoformat() if latest else None,
+            "logo_churn_rate": pct(latest.get("logo_churn_rate")),
+            "gross_mrr_churn_rate": pct(latest.get("gross_mrr_churn_rate")),
+            "net_mrr_retention_rate": pct(latest.get("net_mrr_retention_rate")),
+            "churned_customers": latest.get("churned_customers"),
+        },
+        "retention": {key: today.get(f"retention_{key}_rate") for key in ("d1", "d7", "d30")},
+        "top_tournament_months": [clean(row) for row in tournaments],
+        "revenue_trend": [{"month": row["revenue_month"].isoformat(), "gross_revenue": money(row["gross_revenue"]),
+                           "net_revenue": money(row["net_revenue"]), "mrr": money(row["ending_mrr"])}
+                          for row in reversed(month)],
+    }
+
+
+MOVEMENTS = ("new_mrr", "expansion_mrr", "reactivation_mrr", "contraction_mrr", "churned_mrr")
+MOVEMENT_PERIODS = ("month", "quarter", "year")
+
+# MRR movements over month, quarter or year periods: each customer's MRR at the period's last month end (the
+# as-of date for the current period) against the month end before the period, classified as fct_mrr_movements
+# does (reactivation when the customer paid at an earlier month end). fct_mrr_movements has a row for every
+# customer month end with MRR or previous MRR above 0, so a missing row is 0.
+PERIOD_MOVEMENTS_SQL = """
+with periods as (
+    select period_start, period_end from marts.fct_revenue_by_period
+    where tenant_id = %(tenant)s and period_type = %(type)s and period_start between %(start)s and %(end)s
+),
+bounds as (
+    select period_start, (period_start - interval '1 month')::date as start_month,
+        least((period_end - interval '1 month')::date, date_trunc('month', %(as_of)s::date)::date) as end_month
+    from periods
+),
+customer_months as (
+    select user_id, revenue_month, mrr from marts.fct_mrr_movements where tenant_id = %(tenant)s
+),
+customers as (
+    select bounds.period_start, customer_months.user_id,
+        coalesce(max(customer_months.mrr) filter (where customer_months.revenue_month = bounds.end_month), 0) as mrr,
+        coalesce(max(customer_months.mrr) filter (where customer_months.revenue_month = bounds.start_month), 0)
+            as previous_mrr,
+        coalesce(bool_or(customer_months.mrr > 0) filter (where customer_months.revenue_month < bounds.start_month),
+                 false) as was_paying
+    from bounds join customer_months on customer_months.revenue_month <= bounds.end_month
+    group by bounds.period_start, customer_months.user_id
+)
+select period_start,
+    coalesce(sum(mrr) filter (where previous_mrr = 0 and mrr > 0 and not was_paying), 0) as new_mrr,
+    coalesce(sum(mrr - previous_mrr) filter (where previous_mrr > 0 and mrr > previous_mrr), 0) as expansion_mrr,
+    coalesce(sum(mrr) filter (where previous_mrr = 0 and mrr > 0 and was_paying), 0) as reactivation_mrr,
+    coalesce(sum(previous_mrr - mrr) filter (where mrr > 0 and mrr < previous_mrr), 0) as contraction_mrr,
+    coalesce(sum(previous_mrr) filter (where previous_mrr > 0 and mrr = 0), 0) as churned_mrr
+from customers group by period_start
+"""
+
+
+def period_movements(ctx: Context, period_type: str, start: date, end: date) -> dict[date, dict]:
+    rows = ctx.rows(PERIOD_MOVEMENTS_SQL, {"type": period_type, "start": start, "end": end})
+    return {row["period_start"]: row for row in rows}
+
+
+def revenue_by_period(ctx: Context) -> dict:
+    span = ctx.range(default_days=365)
+    period_type = ctx.args["periodType"] or "month"
+    rows = ctx.rows(
+        "select * from marts.fct_revenue_by_period where tenant_id = %(tenant)s and period_type = %(type)s "
+        "and period_start between %(start)s and %(end)s order by period_start",
+        {"type": period_type, "start": span.start, "end": span.end})
+    movements = period_movements(ctx, period_type, span.start, span.end) if period_type in MOVEMENT_PERIODS else {}
+    periods = []
+    for row in rows:
+        item = {
+            "period_start": row["period_start"].isoformat(),
+            "period_end": row["period_end"].isoformat(),
+            "gross_revenue": money(row["total_revenue"]),
+            "refunds": money(row["refund_amount"]),
+            "refund_count": row["refund_count"],
+            "net_revenue": money(row["net_revenue"]),
+            "payments": row["payment_count"],
+            "payments_succeeded": row["payment_success_count"],
+            "new_revenue": money(row["new_revenue"]),
+            "mrr": num(row["mrr"]),
+            "arr": num(row["arr"]),
+            "is_complete": row.get("is_complete"),
+        }
+        for column in MOVEMENTS:
+            if period_type in MOVEMENT_PERIODS:
+                item[column] = num(movements.get(row["period_start"], {}).get(column, 0))
+            else:
+                item[column] = None
+        periods.append(item)
+    return {
+        "range": span.as_dict(),
+        "period_type": period_type,
+        "currency": ctx.currency,
+        "movements_note": "MRR movements (customer MRR at the period's end vs the month end before it) are given "
+                          "for month, quarter and year periods; the marts keep customer MRR per month end",
+        "periods": periods,
+    }
+
+
+def cohorts(ctx: Context) -> dict:
+    span = ctx.range(default_days=365)
+    grain = ctx.args["grain"] or "month"
+    limit = ctx.args["limit"]
+    after = decode_cursor(ctx.args["cursor"])
+    after_start = None
+    if after is not None:
+        try:
+            after_start = date.fromisoformat(str(after[0]))
+        except (ValueError, IndexError):
+            raise bad_parameter("cursor", "cursor is not a cursor this API returned") from None
+    window = {"grain": grain, "start": span.start, "end": span.end, "after": after_start, "limit": limit + 1}
+    starts = [row["cohort_start"] for row in ctx.rows(
+        "select distinct cohort_start from marts.fct_retention_cohorts where tenant_id = %(tenant)s "
+        "and cohort_grain = %(grain)s and cohort_start between %(start)s and %(end)s "
+        "and (%(after)s::date is null or cohort_start > %(after)s::date) order by cohort_start limit %(limit)s",
+        window)]
+    more = len(starts) > limit
+    starts = starts[:limit]
+    rows = ctx.rows(
+        "select * from marts.fct_retention_cohorts where tenant_id = %(tenant)s and cohort_grain = %(grain)s "
+        "and cohort_start = any(%(starts)s) order by cohort_start, period_number", {"grain": grain, "starts": starts})
+    found: dict[date, dict] = {}
+    for row in rows:
+        cohort = found.setdefault(row["cohort_start"], {"cohort_start": row["cohort_start"].isoformat(),
+                                                        "cohort_size": row["cohort_size"], "periods": []})
+        cohort["periods"].append({
+            "period": row["period_number"],
+            "period_start": row["period_start"].isoformat(),
+            "retained_users": row["retained_users"],
+            "retention_rate": pct(row["retention_rate"]),
+            "revenue": money(row["revenue"]),
+            "ltv_to_date": num(row["cumulative_revenue_per_user"]),
+            "paid_conversion_rate": pct(row["paid_conversion_rate"]),
+        })
+    benchmarks = ctx.rows(
+        "select period_number as period, count(*) as cohorts, avg(retention_rate) as avg_retention_rate, "
+        "sum(retained_users)::numeric / nullif(sum(cohort_size), 0) as pooled_retention_rate, "
+        "percentile_cont(0.5) within group (order by retention_rate) as median_retention_rate, "
+        "avg(cumulative_revenue_per_user) as avg_ltv_to_date from marts.fct_retention_cohorts "
+        "where tenant_id = %(tenant)s and cohort_grain = %(grain)s and cohort_start between %(start)s and %(end)s "
+        "group by period_number order by period_number", window)
+    return {
+        "range": span.as_dict(),
+        "grain": grain,
+        "currency": ctx.currency,
+        "cohorts": list(found.values()),
+        "benchmarks": [clean(row, rates=("avg_retention_rate", "pooled_retention_rate", "median_retention_rate"))
+                       for row in benchmarks],
+        "next_cursor": encode_cursor([starts[-1].isoformat()]) if more and starts else None,
+    }
+
+
+def tournaments(ctx: Context) -> dict:
+    span = ctx.range(default_days=365)
+    period_type = ctx.args["periodType"] or "month"
+    rows = ctx.rows(
+        "select * from marts.fct_tournaments_by_period where tenant_id = %(tenant)s and period_type = %(type)s "
+        "and period_start between %(start)s and %(end)s order by period_start",
+        {"type": period_type, "start": span.start, "end": span.end})
+    return {"range": span.as_dict(), "period_type": period_type, "currency": ctx.currency,
+            "periods": [clean(row) for row in rows]}
+
+
+def _months(span_start: date, span_end: date) -> dict:
+    return {"start": span_start.replace(day=1), "end": span_end}
+
+
+def sales_dashboard(ctx: Context) -> dict:
+    span = ctx.range(default_days=365)
+    window = _months(span.start, span.end)
+    months = ctx.rows("select * from marts.fct_sales_monthly where tenant_id = %(tenant)s "
+                      "and sales_month between %(start)s and %(end)s order by sales_month", window)
+    reps = ctx.rows(
+        "select rep_id, max(rep_name) as rep_name, sum(deals_closed) as deals_closed, sum(deals_lost) as deals_lost, "
+        "sum(revenue) as revenue from marts.fct_sales_rep_monthly where tenant_id = %(tenant)s "
+        "and sales_month between %(start)s and %(end)s group by rep_id order by revenue desc, rep_id", window)
+    created = sum(row["leads_created"] for row in months)
+    won = sum(row["proposals_won"] for row in months)
+    lost = sum(row["proposals_lost"] for row in months)
+    qualified_of_created = sum(float(row["lead_qualification_rate"] or 0) * row["leads_created"] for row in months)
+    last = months[-1] if months else {}
+    return {
+        "range": span.as_dict(),
+        "months": "the calendar months overlapping the range",
+        "currency": ctx.currency,
+        "leads_created": created,
+        "leads_qualified": sum(row["leads_qualified"] for row in months),
+        "lead_qualification_rate": round(100 * qualified_of_created / created, 2) if created else None,
+        "proposals_won": won,
+        "proposals_lost": lost,
+        "win_rate": ratio_pct(won, won + lost),
+        "pipeline_value": num(last.get("pipeline_value")),
+        "weighted_pipeline": num(last.get("weighted_pipeline")),
+        "funnel": funnel_steps(ctx, "sales", span.start, span.end) if _has_funnel(ctx, "sales") else [],
+        "trend": [clean(row) for row in months],
+        "per_rep": [{**clean(row), "win_rate": ratio_pct(row["deals_closed"], row["deals_closed"] + row["deals_lost"])}
+                    for row in reps],
+    }
+
+
+def _has_funnel(ctx: Context, name: str) -> bool:
+    return bool(ctx.rows("select 1 from marts.fct_funnel_steps where tenant_id = %(tenant)s "
+                         "and funnel_name = %(name)s limit 1", {"name": name}))
+
+
+def customer_success_dashboard(ctx: Context) -> dict:
+    span = ctx.range(default_days=90)
+    rows = ctx.rows("select * from marts.fct_customer_health_daily where tenant_id = %(tenant)s "
+                    "and as_of_date between %(start)s and %(end)s order by as_of_date",
+                    {"start": span.start, "end": span.end})
+    latest = rows[-1] if rows else {}
+    return {
+        "range": span.as_dict(),
+        "latest": clean(latest) if latest else None,
+        "health_bands": {band: latest.get(band) for band in ("healthy", "stable", "at_risk_band", "critical")},
+        "days": [clean(row) for row in rows],
+    }
+
+
+def revenue_dashboard(ctx: Context) -> dict:
+    span = ctx.range(default_days=365)
+    window = {**_months(span.start, span.end), "from": span.start}
+    movements = ctx.rows("select * from marts.fct_monthly_revenue where tenant_id = %(tenant)s "
+                         "and revenue_month between %(start)s and %(end)s order by revenue_month", window)
+    plans = ctx.rows(
+        "select * from marts.fct_plan_revenue_monthly where tenant_id = %(tenant)s and revenue_month = "
+        "(select max(revenue_month) from marts.fct_plan_revenue_monthly where tenant_id = %(tenant)s "
+        " and revenue_month between %(start)s and %(end)s) order by mrr desc, plan_id", window)
+    countries = ctx.rows(
+        "select country, count(*) as payments_succeeded, sum(amount) as gross_revenue, "
+        "count(distinct user_id) as unique_payers from marts.fct_payment_attempts where tenant_id = %(tenant)s "
+        "and is_succeeded and coalesce(settled_at, created_at) >= %(from)s::date "
+        "and coalesce(settled_at, created_at) < %(end)s::date + 1 group by country order by gross_revenue desc, country",
+        window)
+    total = sum(float(row["gross_revenue"]) for row in countries)
+    forecast = ctx.rows("select * from marts.fct_mrr_forecast where tenant_id = %(tenant)s order by forecast_month")
+    return {
+        "range": span.as_dict(),
+        "currency": ctx.currency,
+        "mrr_movements": [clean(row) for row in movements],
+        "by_plan": [clean(row) for row in plans],
+        "by_country": [{**clean(row), "share_of_gross": ratio_pct(row["gross_revenue"], total)} for row in countries],
+        "forecast": [clean(row) for row in forecast],
+    }
+
+
+def real_time(ctx: Context) -> dict:
+    instant = as_of_instant(ctx)
+    hours = ctx.rows(
+        "select hour_start, active_users, events, sessions_started, new_users, messages from marts.fct_hourly_activity "
+        "where tenant_id = %(tenant)s and hour_start >= %(day)s and hour_start < %(end)s order by hour_start",
+        {"day": ctx.as_of, "end": instant})
+    payments = ctx.rows(
+        "select hour_start, attempts, succeeded, failed, revenue from marts.fct_payments_hourly "
+        "where tenant_id = %(tenant)s and hour_start >= %(day)s and hour_start < %(end)s order by hour_start",
+        {"day": ctx.as_of, "end": instant})
+    return {
+        "through": instant.isoformat(),
+        "currency": ctx.currency,
+        "current_hour": clean(hours[-1]) if hours else None,
+        "current_hour_payments": clean(payments[-1]) if payments else None,
+        "today": day_kpis(ctx, ctx.as_of),
+        "today_payments": {
+            "attempts": sum(row["attempts"] for row in payments),
+            "succeeded": sum(row["succeeded"] for row in payments),
+            "failed": sum(row["failed"] for row in payments),
+            "revenue": money(sum(row["revenue"] for row in payments)),
+        },
+        "hours": [clean(row) for row in hours],
+        "note": "from the latest transform run; the day holding its as-of instant is partial",
+        "previous_day": (ctx.as_of - timedelta(days=1)).isoformat(),
+    }

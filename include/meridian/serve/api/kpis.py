@@ -1,0 +1,371 @@
+"""Product KPIs (/kpis/...): read from fct_daily_kpis, fct_hourly_activity, fct_active_users_by_period,
+fct_retention_cohorts, fct_event_counts_daily, fct_funnel_steps, fct_kpi_trends and the revenue marts."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from meridian.serve.api.endpoint import Context, clean, money, num, pct, ratio_pct
+from meridian.serve.api.errors import bad_parameter
+
+RATE_COLUMNS = ("stickiness_rate", "retention_d1_rate", "retention_d7_rate", "retention_d30_rate",
+                "paid_conversion_30d_rate")
+
+
+def monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def as_of_instant(ctx: Context) -> datetime:
+    run = ctx.extra.get("run")
+    label = getattr(run, "as_of_label", "") or ""
+    if "T" in label:
+        return datetime.fromisoformat(label).astimezone(UTC)
+    return datetime.combine(ctx.as_of + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+
+
+def day_kpis(ctx: Context, day: date) -> dict[str, Any] | None:
+    row = ctx.one("select * from marts.fct_daily_kpis where tenant_id = %(tenant)s and kpi_date = %(day)s",
+                  {"day": day})
+    if not row:
+        return None
+    payments = ctx.one(
+        "select sum(succeeded) as succeeded, sum(failed) as failed from marts.fct_payments_daily "
+        "where tenant_id = %(tenant)s and payment_date = %(day)s", {"day": day})
+    mrr = row["mrr"] or 0
+    return {
+        "date": day.isoformat(),
+        "active_users": row["active_users"],
+        "new_users": row["new_users"],
+        "sessions": row["sessions"],
+        "avg_session_seconds": num(row["avg_session_seconds"]),
+        "matches": row["matches"],
+        "messages": row["messages"],
+        "gross_revenue": money(row["gross_revenue"]),
+        "refunds": money(row["refunds"]),
+        "net_revenue": money(row["net_revenue"]),
+        "mrr": money(mrr),
+        "arr": money(mrr * 12),
+        "paying_users": row["paying_users"],
+        "arpu": round(float(mrr) / row["paying_users"], 2) if row["paying_users"] else None,
+        "wau": row["wau"],
+        "mau": row["mau"],
+        "stickiness_rate": pct(row["stickiness_rate"]),
+        "conversion_rate": pct(row["paid_conversion_30d_rate"]),
+        "retention_d1_rate": pct(row["retention_d1_rate"]),
+        "retention_d7_rate": pct(row["retention_d7_rate"]),
+        "retention_d30_rate": pct(row["retention_d30_rate"]),
+        "payment_success_rate": ratio_pct(payments.get("succeeded"),
+                                          (payments.get("succeeded") or 0) + (payments.get("failed") or 0)),
+    }
+
+
+def trends(ctx: Context) -> dict[str, dict]:
+    changes: dict[str, dict] = {}
+    for row in ctx.rows("select * from marts.fct_kpi_trends where tenant_id = %(tenant)s and as_of_date = %(as_of)s "
+                        "order by metric, comparison"):
+        rate = row["metric"].endswith("_rate")
+        value = pct if rate else num
+        changes.setdefault(row["metric"], {})[row["comparison"]] = {
+            "current": value(row["current_value"]),
+            "previous": value(row["previous_value"]),
+            "change": value(row["change"]),
+            "change_percent": num(row["change_percent"]),
+            "direction": row["direction"],
+        }
+    return changes
+
+
+def overview(ctx: Context) -> dict:
+    instant = as_of_instant(ctx)
+    partial = instant != datetime.combine(ctx.as_of + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    return {
+        "currency": ctx.currency,
+        "as_of_date": ctx.as_of.isoformat(),
+        "today": {**(day_kpis(ctx, ctx.as_of) or {}), "is_partial": partial, "through": instant.isoformat()},
+        "as_of_day": day_kpis(ctx, ctx.as_of if not partial else ctx.as_of - timedelta(days=1)),
+        "previous_day": day_kpis(ctx, ctx.as_of - timedelta(days=1)),
+        "changes": trends(ctx),
+    }
+
+
+# --- active users --------------------------------------------------------------------------------
+
+GRANULARITY_UNITS = {"hourly": "h", "daily": "d", "weekly": "w", "monthly": "m", "quarterly": "q"}
+DEFAULT_RANGES = {"hourly": "72h", "daily": "30d", "weekly": "12w", "monthly": "6m", "quarterly": "4q"}
+ACTIVE_RANGES = ("24h", "48h", "72h", "168h", "7d", "14d", "30d", "60d", "90d", "4w", "12w", "26w", "52w",
+                 "3m", "6m", "12m", "24m", "4q", "8q")
+PERIOD_TYPES = {"w": "week", "m": "month", "q": "quarter"}
+
+
+def _period_start(day: date, unit: str, back: int) -> date:
+    if unit == "w":
+        return monday(day) - timedelta(days=7 * back)
+    months = 1 if unit == "m" else 3
+    index = day.year * 12 + day.month - 1
+    index = index - index % months - back * months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def active_users(ctx: Context) -> dict:
+    granularity = ctx.args["granularity"] or "daily"
+    unit = GRANULARITY_UNITS[granularity]
+    span = ctx.args["range"] or DEFAULT_RANGES[granularity]
+    if span[-1] != unit:
+        allowed = ", ".join(value for value in ACTIVE_RANGES if value.endswith(unit))
+        raise bad_parameter("range", f"range={span!r} does not fit granularity={granularity}; use one of {allowed}")
+    count = int(span[:-1])
+    if unit == "h":
+        end = as_of_instant(ctx)
+        end_hour = end.replace(minute=0, second=0, microsecond=0)
+        if end_hour == end:
+            end_hour -= timedelta(hours=1)
+        rows = ctx.rows(
+            "select hour_start as period_start, active_users, new_users from marts.fct_hourly_activity "
+            "where tenant_id = %(tenant)s and hour_start > %(first)s and hour_start <= %(last)s order by hour_start",
+            {"first": end_hour - timedelta(hours=count), "last": end_hour})
+        buckets = [{"period_start": row["period_start"].astimezone(UTC).isoformat(), "active_users": row["active_users"],
+                    "new_users": row["new_users"], "is_partial": row["period_start"] == end_hour and end_hour + timedelta(hours=1) > end}
+                   for row in rows]
+    elif unit == "d":
+        rows = ctx.rows(
+            "select kpi_date as period_start, active_users, new_users from marts.fct_daily_kpis "
+            "where tenant_id = %(tenant)s and kpi_date > %(first)s and kpi_date <= %(as_of)s order by kpi_date",
+            {"first": ctx.as_of - timedelta(days=count)})
+        partial = as_of_instant(ctx).date() == ctx.as_of
+        buckets = [{"period_start": row["period_start"].isoformat(), "active_users": row["active_users"],
+                    "new_users": row["new_users"], "is_partial": partial and row["period_start"] == ctx.as_of}
+                   for row in rows]
+    else:
+        rows = ctx.rows(
+            "select period_start, period_end, active_users, new_users from marts.fct_active_users_by_period "
+            "where tenant_id = %(tenant)s and period_type = %(type)s and period_start >= %(first)s "
+            "and period_start <= %(as_of)s order by period_start",
+            {"type": PERIOD_TYPES[unit], "first": _period_start(ctx.as_of, unit, count - 1)})
+        buckets = [{"period_start": row["period_start"].isoformat(), "active_users": row["active_users"],
+                    "new_users": row["new_users"], "is_partial": row["period_end"] > ctx.as_of + timedelta(days=1)}
+                   for row in rows]
+    values = [bucket["active_users"] for bucket in buckets]
+    peak = max(buckets, key=lambda bucket: bucket["active_users"]) if buckets else None
+    growth = None
+    if len(values) >= 2 and values[0]:
+        growth = round(100 * (values[-1] - values[0]) / values[0], 2)
+    return {
+        "granularity": granularity,
+        "range": span,
+        "summary": {
+            "average": round(sum(values) / len(values), 2) if values else None,
+            "peak": peak["active_users"] if peak else None,
+            "peak_period_start": peak["period_start"] if peak else None,
+            "growth_percent": growth,
+            "buckets": len(buckets),
+        },
+        "buckets": buckets,
+    }
+
+
+# --- retention ----------------------------------------------------------------------------------
+
+
+def retention(ctx: Context) -> dict:
+    grain = {"weekly": "week", "monthly": "month"}[ctx.args["period"] or "weekly"]
+    rows = ctx.rows(
+        "with latest as (select distinct cohort_start from marts.fct_retention_cohorts "
+        "    where tenant_id = %(tenant)s and cohort_grain = %(grain)s order by cohort_start desc limit %(count)s) "
+        "select cohorts.* from marts.fct_retention_cohorts as cohorts join latest using (cohort_start) "
+        "where cohorts.tenant_id = %(tenant)s and cohorts.cohort_grain = %(grain)s "
+        "order by cohorts.cohort_start, cohorts.period_number",
+        {"grain": grain, "count": ctx.args["cohortCount"]})
+    cohorts: dict[date, dict] = {}
+    by_period: dict[int, list[dict]] = {}
+    for row in rows:
+        cohort = cohorts.setdefault(row["cohort_start"], {"cohort_start": row["cohort_start"].isoformat(),
+                                                          "cohort_size": row["cohort_size"], "periods": []})
+        cohort["periods"].append({"period": row["period_number"], "period_start": row["period_start"].isoformat(),
+                                  "retained_users": row["retained_users"],
+                                  "retention_rate": pct(row["retention_rate"])})
+        by_period.setdefault(row["period_number"], []).append(row)
+    averages = []
+    for number in sorted(by_period):
+        group = by_period[number]
+        rates = [row["retention_rate"] for row in group if row["retention_rate"] is not None]
+        size = sum(row["cohort_size"] for row in group)
+        averages.append({
+            "period": number,
+            "cohorts": len(group),
+            "avg_retention_rate": round(100 * float(sum(rates)) / len(rates), 2) if rates else None,
+            "pooled_retention_rate": ratio_pct(sum(row["retained_users"] for row in group), size),
+        })
+    return {"period": ctx.args["period"] or "weekly", "cohorts": list(cohorts.values()), "period_averages": averages}
+
+
+# --- revenue ------------------------------------------------------------------------------------
+
+
+def revenue(ctx: Context) -> dict:
+    span = ctx.range()
+    window = {"start": span.start, "end": span.end}
+    totals = ctx.one(
+        "select coalesce(sum(gross_revenue), 0) as gross_revenue, coalesce(sum(refunds), 0) as refunds, "
+        "coalesce(sum(net_revenue), 0) as net_revenue, coalesce(sum(new_subscriptions), 0) as new_subscriptions, "
+        "coalesce(sum(payments_succeeded), 0) as payments_succeeded from marts.fct_daily_kpis "
+        "where tenant_id = %(tenant)s and kpi_date between %(start)s and %(end)s", window)
+    end_row = ctx.one("select mrr, paying_users from marts.fct_daily_kpis where tenant_id = %(tenant)s "
+                      "and kpi_date = least(%(end)s, %(as_of)s)", window)
+    renewed = ctx.one(
+        "with succeeded as (select subscription_id, coalesce(settled_at, created_at) as paid_at "
+        "    from marts.fct_payment_attempts where tenant_id = %(tenant)s and is_succeeded "
+        "    and subscription_id is not null), "
+        "firsts as (select subscription_id, min(paid_at) as first_paid_at from succeeded group by subscription_id) "
+        "select count(distinct succeeded.subscription_id) as renewed from succeeded join firsts using (subscription_id) "
+        "where succeeded.paid_at > firsts.first_paid_at and succeeded.paid_at >= %(start)s "
+        "and succeeded.paid_at < %(end)s::date + 1", window)
+    months = ctx.rows(
+        "select plan_id, plan_name, sum(new_subscriptions) as new_subscriptions, "
+        "sum(canceled_subscriptions) as canceled_subscriptions, sum(gross_revenue) as gross_revenue "
+        "from marts.fct_plan_revenue_monthly where tenant_id = %(tenant)s "
+        "and revenue_month between date_trunc('month', %(start)s::date) and %(end)s "
+        "group by plan_id, plan_name order by plan_id", window)
+    latest_plans = {row["plan_id"]: row for row in ctx.rows(
+        "select plan_id, active_subscriptions, mrr from marts.fct_plan_revenue_monthly where tenant_id = %(tenant)s "
+        "and revenue_month = date_trunc('month', least(%(end)s, %(as_of)s)::date)", window)}
+    by_plan = [{"plan_id": row["plan_id"], "plan_name": row["plan_name"],
+                "active_subscriptions": latest_plans.get(row["plan_id"], {}).get("active_subscriptions"),
+                "mrr": num(latest_plans.get(row["plan_id"], {}).get("mrr")),
+                "new_subscriptions": row["new_subscriptions"], "canceled_subscriptions": row["canceled_subscriptions"],
+                "gross_revenue": money(row["gross_revenue"])} for row in months]
+    if span.days > 92:
+        timeline = [clean({"period_start": row["revenue_month"], "gross_revenue": row["gross_revenue"],
+                           "refunds": row["refunds"], "net_revenue": row["net_revenue"], "mrr": row["ending_mrr"]})
+                    for row in ctx.rows(
+                        "select * from marts.fct_monthly_revenue where tenant_id = %(tenant)s and revenue_month "
+                        "between date_trunc('month', %(start)s::date) and %(end)s order by revenue_month", window)]
+        unit = "month"
+    else:
+        timeline = [clean({"period_start": row["kpi_date"], "gross_revenue": row["gross_revenue"],
+                           "refunds": row["refunds"], "net_revenue": row["net_revenue"], "mrr": row["mrr"]})
+                    for row in ctx.rows(
+                        "select * from marts.fct_daily_kpis where tenant_id = %(tenant)s and kpi_date "
+                        "between %(start)s and %(end)s order by kpi_date", window)]
+        unit = "day"
+    mrr = end_row.get("mrr") or 0
+    paying = end_row.get("paying_users") or 0
+    return {
+        "range": span.as_dict(),
+        "currency": ctx.currency,
+        "gross_revenue": money(totals["gross_revenue"]),
+        "refunds": money(totals["refunds"]),
+        "net_revenue": money(totals["net_revenue"]),
+        "payments_succeeded": totals["payments_succeeded"],
+        "new_subscriptions": totals["new_subscriptions"],
+        "renewed_subscriptions": renewed.get("renewed", 0),
+        "churned_subscriptions": sum(row["canceled_subscriptions"] or 0 for row in months),
+        "churned_subscriptions_months": "the calendar months overlapping the range (plan revenue is monthly)",
+        "mrr": money(mrr),
+        "arr": money(mrr * 12),
+        "arpu": round(float(mrr) / paying, 2) if paying else None,
+        "by_plan": by_plan,
+        "timeline_unit": unit,
+        "timeline": timeline,
+    }
+
+
+# --- user behaviour ------------------------------------------------------------------------------
+
+
+def user_behavior(ctx: Context) -> dict:
+    span = ctx.range()
+    window = {"start": span.start, "end": span.end, "event_type": ctx.args["eventType"]}
+    if ctx.args["eventType"] is not None:
+        known = [row["event_type"] for row in ctx.rows(
+            "select distinct event_type from marts.fct_event_counts_daily where tenant_id = %(tenant)s order by 1")]
+        if ctx.args["eventType"] not in known:
+            raise bad_parameter("eventType", f"eventType={ctx.args['eventType']!r} is not an event type of this "
+                                f"tenant; known: {', '.join(known)}")
+    type_filter = "and (%(event_type)s::text is null or event_type = %(event_type)s)"
+    by_type = ctx.rows(
+        "select event_type, sum(events) as events from marts.fct_event_counts_daily where tenant_id = %(tenant)s "
+        f"and event_date between %(start)s and %(end)s {type_filter} group by event_type order by events desc, "
+        "event_type", window)
+    platforms = ctx.rows(
+        "select platform, sum(events) as events from marts.fct_event_counts_daily where tenant_id = %(tenant)s "
+        f"and event_date between %(start)s and %(end)s {type_filter} group by platform order by events desc, platform",
+        window)
+    hours = ctx.rows(
+        "select extract(hour from hour_start at time zone 'UTC')::int as hour, sum(events) as events, "
+        "sum(active_users) as active_users_hours from marts.fct_hourly_activity where tenant_id = %(tenant)s "
+        "and hour_start >= %(start)s::date and hour_start < %(end)s::date + 1 group by 1 order by 1", window)
+    sessions = ctx.one(
+        "select coalesce(sum(sessions), 0) as sessions, sum(avg_session_seconds * sessions) / nullif(sum(sessions) "
+        "filter (where avg_session_seconds is not null), 0) as avg_session_seconds from marts.fct_daily_kpis "
+        "where tenant_id = %(tenant)s and kpi_date between %(start)s and %(end)s", window)
+    total = sum(row["events"] for row in platforms) or 0
+    peak = max(hours, key=lambda row: row["events"]) if hours else None
+    return {
+        "range": span.as_dict(),
+        "event_type": ctx.args["eventType"],
+        "events": total,
+        "events_by_type": [{"event_type": row["event_type"], "events": row["events"]} for row in by_type],
+        "platforms": [{"platform": row["platform"], "events": row["events"], "share": ratio_pct(row["events"], total)}
+                      for row in platforms],
+        "events_by_hour_of_day": [{"hour": row["hour"], "events": row["events"]} for row in hours],
+        "hours_note": "events by hour of day count every event type (the hourly mart is not split by type)",
+        "peak_hour": peak["hour"] if peak else None,
+        "sessions": sessions["sessions"],
+        "avg_session_seconds": round(float(sessions["avg_session_seconds"]), 2)
+        if sessions.get("avg_session_seconds") is not None else None,
+    }
+
+
+# --- funnel ---------------------------------------------------------------------------------------
+
+
+def funnel_steps(ctx: Context, funnel: str, start: date, end: date) -> list[dict]:
+    known = [row["funnel_name"] for row in ctx.rows(
+        "select distinct funnel_name from marts.fct_funnel_steps where tenant_id = %(tenant)s order by 1")]
+    if funnel not in known:
+        raise bad_parameter("funnel", f"funnel={funnel!r} is not a funnel of this tenant; known: "
+                            f"{', '.join(known) or 'none'}")
+    rows = ctx.rows(
+        "select step_number, step_name, sum(entities_reached) as reached, "
+        "sum(median_seconds_from_previous * entities_reached) / nullif(sum(entities_reached) filter "
+        "(where median_seconds_from_previous is not null), 0) as typical_seconds "
+        "from marts.fct_funnel_steps where tenant_id = %(tenant)s and funnel_name = %(funnel)s "
+        "and cohort_week between %(first)s and %(end)s group by step_number, step_name order by step_number",
+        {"funnel": funnel, "first": monday(start), "end": end})
+    steps = []
+    first = rows[0]["reached"] if rows else 0
+    for index, row in enumerate(rows):
+        previous = rows[index - 1]["reached"] if index else None
+        following = rows[index + 1]["reached"] if index + 1 < len(rows) else None
+        steps.append({
+            "step": row["step_number"],
+            "name": row["step_name"],
+            "users": row["reached"],
+            "converted": following,
+            "conversion_rate": ratio_pct(row["reached"], previous) if index else 100.0 if row["reached"] else None,
+            "conversion_from_start_rate": ratio_pct(row["reached"], first),
+            "drop_off": previous - row["reached"] if previous is not None else 0,
+            "avg_seconds_to_convert": round(float(row["typical_seconds"]), 2)
+            if row["typical_seconds"] is not None else None,
+        })
+    return steps
+
+
+def funnel(ctx: Context) -> dict:
+    span = ctx.range()
+    name = ctx.args["funnel"] or "onboarding"
+    steps = funnel_steps(ctx, name, span.start, span.end)
+    biggest = max(steps[1:], key=lambda step: step["drop_off"], default=None)
+    return {
+        "range": span.as_dict(),
+        "funnel": name,
+        "cohorts": "users who entered the funnel in the weeks (Monday) from the range's first week to its end",
+        "steps": steps,
+        "step_conversions": [{"from": steps[i - 1]["name"], "to": steps[i]["name"],
+                              "conversion_rate": steps[i]["conversion_rate"]} for i in range(1, len(steps))],
+        "overall_conversion_rate": steps[-1]["conversion_from_start_rate"] if steps else None,
+        "biggest_drop_off": {"step": biggest["name"], "drop_off": biggest["drop_off"]} if biggest else None,
+        "avg_seconds_note": "entities-weighted mean of the weekly cohorts' median seconds from the previous step",
+    }

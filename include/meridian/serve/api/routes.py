@@ -1,0 +1,105 @@
+"""Every endpoint of shared/API.md, declared as data: path, handler, parameters, rate-limit group, cache."""
+
+from __future__ import annotations
+
+from meridian.serve.api import analytics, kpis, payments, report_jobs
+from meridian.serve.api.endpoint import Endpoint
+from meridian.serve.api.params import CURSOR as CURSOR_KIND
+from meridian.serve.api.params import (
+    ENUM,
+    FROM,
+    FROM_TO,
+    INT,
+    MONTH,
+    RANGE,
+    TEXT,
+    TIMEFRAME,
+    TIMEFRAME_ONLY,
+    Param,
+)
+
+PERIOD_TYPES = ("day", "week", "month", "quarter", "year")
+LIMIT = Param("limit", INT, "Rows per page (1–1000).", minimum=1, maximum=1000, default=100)
+CURSOR = Param("cursor", CURSOR_KIND, "Opaque cursor from the previous page's next_cursor.")
+PAYMENT_PERIOD = Param("period", ENUM, "today (the as-of date), week (7 days) or month (30 days).",
+                       choices=tuple(payments.PERIODS))
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    # product KPIs
+    Endpoint("/kpis/overview", kpis.overview, "The as-of day's KPIs and their change vs the day, week, month before",
+             group="dashboard"),
+    Endpoint("/kpis/active-users", kpis.active_users, "Distinct active users per period of a range ending at the as-of",
+             (Param("granularity", ENUM, "Bucket size.", choices=tuple(kpis.GRANULARITY_UNITS), default="daily"),
+              Param("range", ENUM, "How far back: a number of buckets of the granularity's unit.",
+                    choices=kpis.ACTIVE_RANGES))),
+    Endpoint("/kpis/retention", kpis.retention, "The latest cohorts' retention by period, and period averages",
+             (Param("period", ENUM, "Cohort period.", choices=("weekly", "monthly"), default="weekly"),
+              Param("cohortCount", INT, "How many of the latest cohorts.", minimum=1, maximum=24, default=8)),
+             group="cohorts"),
+    Endpoint("/kpis/revenue", kpis.revenue, "Revenue, subscriptions, ARPU, by plan, timeline", TIMEFRAME_ONLY,
+             group="revenue"),
+    Endpoint("/kpis/user-behavior", kpis.user_behavior, "Events by type, hour of day and platform; sessions",
+             (TIMEFRAME, Param("eventType", TEXT, "Only this event type (events by type and platform)."))),
+    Endpoint("/kpis/funnel", kpis.funnel, "A funnel's steps: users, conversion, drop-off, time to convert",
+             (TIMEFRAME, Param("funnel", TEXT, "Funnel name (funnel_definitions seed).", default="onboarding"))),
+    # analytics
+    Endpoint("/analytics/dashboard", analytics.dashboard, "MRR, ARR, active users, churn, retention, trend",
+             group="dashboard", tag="analytics"),
+    Endpoint("/analytics/revenue", analytics.revenue_by_period, "Revenue and MRR per period",
+             (Param("periodType", ENUM, "Period.", choices=PERIOD_TYPES, aliases=("interval",), default="month"),
+              *FROM_TO), group="revenue", tag="analytics"),
+    Endpoint("/analytics/cohorts", analytics.cohorts, "Cohort × period retention and LTV to date, benchmarks",
+             (Param("grain", ENUM, "Cohort grain.", choices=("week", "month"), default="month"), *FROM_TO, LIMIT,
+              CURSOR), group="cohorts", tag="analytics"),
+    Endpoint("/analytics/tournaments", analytics.tournaments, "Tournaments per period",
+             (Param("periodType", ENUM, "Period.", choices=PERIOD_TYPES, aliases=("interval",), default="month"),
+              *FROM_TO), tag="analytics"),
+    Endpoint("/analytics/dashboards/sales", analytics.sales_dashboard, "Leads, win rate, pipeline, funnel, reps",
+             FROM_TO, group="dashboard", tag="analytics"),
+    Endpoint("/analytics/dashboards/customer-success", analytics.customer_success_dashboard,
+             "Health bands and churn over time", FROM_TO, group="dashboard", tag="analytics"),
+    Endpoint("/analytics/dashboards/revenue", analytics.revenue_dashboard, "MRR movements, plans, countries, forecast",
+             FROM_TO, group="dashboard", tag="analytics"),
+    Endpoint("/analytics/metrics/real-time", analytics.real_time, "The current day and hour so far (latest run)",
+             tag="analytics"),
+    Endpoint("/analytics/reports/generate", report_jobs.generate, "Render a report in the background (202 + id)",
+             method="POST", cache=False, status=202, tag="analytics", scoped=False),
+    Endpoint("/analytics/reports/{id}", report_jobs.status, "A report job's status and signed download links",
+             cache=False, tag="analytics", scoped=False),
+    # payments
+    Endpoint("/payments/metrics", payments.metrics, "Attempts, success, volume, latency percentiles, methods, failures",
+             RANGE, tag="payments"),
+    Endpoint("/payments/realtime", payments.realtime, "Current hour, today so far, pending and recent payments",
+             tag="payments"),
+    Endpoint("/payments/dashboard", payments.overview, "The payments summary for a period", (PAYMENT_PERIOD,),
+             group="dashboard", tag="payments"),
+    Endpoint("/payments/overview", payments.overview, "The payments summary for a period", (PAYMENT_PERIOD,),
+             group="dashboard", tag="payments"),
+    *(Endpoint(f"/payments/trends/{period}", payments.trend(period), f"This {period} vs the one before",
+               tag="payments") for period in payments.PERIODS),
+    Endpoint("/payments/peak-times", payments.peak_times, "Attempts, success and revenue by hour and weekday",
+             (Param("days", INT, "The N days ending on the as-of date.", minimum=1, maximum=1100),), tag="payments"),
+    Endpoint("/payments/success-rate", payments.success_rate, "Success rate overall, by method, per day", RANGE,
+             tag="payments"),
+    Endpoint("/payments/failures", payments.failures, "Failures by reason, retries, per day", RANGE, tag="payments"),
+    Endpoint("/payments/latency", payments.latency, "Latency percentiles over the range, by method, per day", RANGE,
+             tag="payments"),
+    Endpoint("/payments/payment-methods", payments.payment_methods, "Per method: attempts, success, volume, latency",
+             RANGE, tag="payments"),
+    Endpoint("/payments/webhook-metrics", payments.webhook_metrics, "Webhook deliveries by event type and day", RANGE,
+             tag="payments"),
+    Endpoint("/payments/transactions", payments.transactions, "Grouped counts and sums, or the payment rows (paged)",
+             (Param("groupBy", ENUM, "Group by.", choices=tuple(payments.GROUP_COLUMNS)), *RANGE, LIMIT, CURSOR),
+             tag="payments"),
+    Endpoint("/payments/top-resources", payments.top_resources, "Top resources by revenue in a month",
+             (Param("month", MONTH, "YYYY-MM (default: the as-of month)."),
+              Param("limit", INT, "How many.", minimum=1, maximum=1000, default=10)), tag="payments"),
+    Endpoint("/payments/revenue", payments.revenue, "Revenue per interval from a start date",
+             (FROM, Param("interval", ENUM, "Interval.", choices=PERIOD_TYPES, default="day")), group="revenue",
+             tag="payments"),
+    Endpoint("/payments/customers", payments.customers, "Paying, new and returning customers, by country",
+             (PAYMENT_PERIOD,), tag="payments"),
+    Endpoint("/payments/reports/monthly", payments.monthly_report, "The monthly payments report (JSON or HTML)",
+             (Param("month", MONTH, "YYYY-MM (default: the as-of month)."),
+              Param("format", ENUM, "json or html.", choices=("json", "html"), default="json")), tag="payments"),
+)

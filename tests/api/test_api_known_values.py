@@ -1,0 +1,187 @@
+"""The main endpoints' numbers against the same figures computed independently in Python from the source
+rows (tests/e2e/expected.py, the reference implementation of METRICS.md): MRR, active-user buckets,
+retention, payment latency percentiles over a range."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+import pytest
+
+from tests.api.conftest import auth
+from tests.e2e import expected
+
+TENANTS = ("acme", "globex")
+
+
+@pytest.fixture(scope="module")
+def accepted(api_world):
+    return expected.accepted_rows(api_world["sources"], api_world["file_lines"], api_world["as_of"],
+                                  files_loaded_whole=True)
+
+
+def get(client, api_world, tenant: str, path: str) -> dict:
+    response = client.get(f"/api/v1{path}", headers=auth(api_world["keys"][tenant]))
+    assert response.status_code == 200, response.text
+    return response.json()["data"]
+
+
+def percent(numerator: int, denominator: int) -> float | None:
+    if not denominator:
+        return None
+    return float((Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.0001"), ROUND_HALF_UP) * 100)
+
+
+def percentile_cont(values: list[float], fraction: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = fraction * (len(ordered) - 1)
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+@pytest.mark.parametrize("tenant", TENANTS)
+def test_mrr_now_and_at_every_month_end(client, api_world, accepted, tenant):
+    as_of = api_world["as_of"]
+    calculator = expected.MrrCalculator(accepted)
+
+    def mrr_at(instant) -> float:
+        return float(sum(value for (owner, _), value in calculator.at(instant).items() if owner == tenant))
+
+    now = mrr_at(expected.end_of_day(as_of))
+    assert now > 0
+    overview = get(client, api_world, tenant, "/kpis/overview")
+    assert overview["today"]["mrr"] == pytest.approx(now, abs=0.005)
+    assert overview["today"]["arr"] == pytest.approx(now * 12, abs=0.005)
+    assert get(client, api_world, tenant, "/analytics/dashboard")["mrr"] == pytest.approx(now, abs=0.005)
+    months = get(client, api_world, tenant, "/analytics/revenue?periodType=month&from=2026-01-01&to=2026-10-31")
+    assert len(months["periods"]) >= 2
+    for period in months["periods"]:
+        start = date.fromisoformat(period["period_start"])
+        assert period["mrr"] == pytest.approx(mrr_at(expected.month_end_instant(start, as_of)), abs=0.005), start
+
+
+def _active_by(accepted, tenant: str, as_of: date, bucket) -> dict[date, set[str]]:
+    users: dict[date, set[str]] = defaultdict(set)
+    for event in accepted["events"]:
+        if event["tenant_id"] == tenant and event["user_id"] is not None and event["occurred_at"] is not None \
+                and event["occurred_at"] < expected.end_of_day(as_of):
+            users[bucket(expected.utc_date(event["occurred_at"]))].add(event["user_id"])
+    return users
+
+
+def quarter_start(day: date) -> date:
+    return date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
+
+
+@pytest.mark.parametrize("tenant", TENANTS)
+@pytest.mark.parametrize(("granularity", "span", "bucket"), [
+    ("daily", "30d", lambda day: day),
+    ("weekly", "12w", expected.week_start),
+    ("monthly", "6m", expected.month_start),
+    ("quarterly", "4q", quarter_start),
+])
+def test_active_user_buckets_are_distinct_users_per_period(client, api_world, accepted, tenant, granularity, span,
+                                                           bucket):
+    as_of = api_world["as_of"]
+    truth = _active_by(accepted, tenant, as_of, bucket)
+    data = get(client, api_world, tenant, f"/kpis/active-users?granularity={granularity}&range={span}")
+    buckets = data["buckets"]
+    assert buckets and buckets[-1]["period_start"] == bucket(as_of).isoformat()
+    for item in buckets:
+        assert item["active_users"] == len(truth.get(date.fromisoformat(item["period_start"]), ())), item
+    values = [item["active_users"] for item in buckets]
+    assert data["summary"]["peak"] == max(values)
+    assert data["summary"]["average"] == pytest.approx(sum(values) / len(values), abs=0.005)
+    if granularity != "daily":  # a longer period is not the sum of its days
+        assert any(item["active_users"] > 0 for item in buckets)
+
+
+@pytest.mark.parametrize("tenant", TENANTS)
+@pytest.mark.parametrize(("period", "grain"), [("weekly", "week"), ("monthly", "month")])
+def test_retention_cohorts(client, api_world, accepted, tenant, period, grain):
+    truth = expected.retention_cohorts(accepted, api_world["as_of"])
+    data = get(client, api_world, tenant, f"/kpis/retention?period={period}&cohortCount=24")
+    assert data["cohorts"]
+    checked = 0
+    for cohort in data["cohorts"]:
+        start = date.fromisoformat(cohort["cohort_start"])
+        for item in cohort["periods"]:
+            size, retained = truth[(tenant, grain, start, item["period"])]
+            assert (cohort["cohort_size"], item["retained_users"]) == (size, retained), (start, item)
+            assert item["retention_rate"] == percent(retained, size)
+            checked += 1
+    assert checked > 5
+    for average in data["period_averages"]:
+        rows = [truth[(tenant, grain, date.fromisoformat(c["cohort_start"]), average["period"])]
+                for c in data["cohorts"] if any(p["period"] == average["period"] for p in c["periods"])]
+        assert average["pooled_retention_rate"] == percent(sum(r for _, r in rows), sum(s for s, _ in rows))
+
+
+@pytest.mark.parametrize("tenant", TENANTS)
+@pytest.mark.parametrize(("first", "last"), [(date(2026, 8, 1), date(2026, 10, 31)), (date(2026, 10, 1), date(2026, 10, 15))])
+def test_payment_latency_percentiles_from_payment_rows(client, api_world, accepted, tenant, first, last):
+    as_of_end = expected.end_of_day(api_world["as_of"])
+    in_range = [payment for payment in accepted["payments"]
+                if payment["tenant_id"] == tenant and payment["created_at"] < as_of_end
+                and first <= expected.utc_date(payment["created_at"]) <= last]
+    latencies = [(p["settled_at"] - p["created_at"]).total_seconds() * 1000 for p in in_range
+                 if p["status"] in ("succeeded", "refunded") and p["settled_at"] is not None]
+    assert len(latencies) >= 3
+    data = get(client, api_world, tenant, f"/payments/metrics?from={first}&to={last}")
+    for key, fraction in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
+        assert data["latency_ms"][key] == pytest.approx(percentile_cont(latencies, fraction), abs=0.01), key
+    succeeded = [p for p in in_range if p["status"] in ("succeeded", "refunded")]
+    failed = [p for p in in_range if p["status"] == "failed"]
+    assert (data["attempts"], data["succeeded"], data["failed"]) == (len(in_range), len(succeeded), len(failed))
+    assert data["success_rate"] == pytest.approx(100 * len(succeeded) / (len(succeeded) + len(failed)), abs=0.005)
+    assert data["volume"] == pytest.approx(sum(p["amount_cents"] for p in succeeded) / 100, abs=0.005)
+    # never the average of the daily percentiles
+    days = get(client, api_world, tenant, f"/payments/latency?from={first}&to={last}")["daily"]
+    daily_p95 = [day["p95_ms"] for day in days if day["p95_ms"] is not None]
+    assert data["latency_ms"]["p95"] != pytest.approx(sum(daily_p95) / len(daily_p95), abs=0.01)
+    assert last - first < timedelta(days=100)
+
+
+@pytest.mark.parametrize("tenant", TENANTS)
+@pytest.mark.parametrize("period_type", ["month", "quarter", "year"])
+def test_mrr_movements_per_period(client, api_world, accepted, tenant, period_type):
+    """Customer MRR at each period's end vs the month end before it, classified as METRICS.md says."""
+    as_of = api_world["as_of"]
+    calculator = expected.MrrCalculator(accepted)
+    months = {0: 1, 1: 3, 2: 12}[["month", "quarter", "year"].index(period_type)]
+    data = get(client, api_world, tenant, f"/analytics/revenue?periodType={period_type}&from=2025-01-01&to=2026-10-31")
+    assert data["periods"]
+    for period in data["periods"]:
+        start = date.fromisoformat(period["period_start"])
+        end = min(expected.start_of_day(expected.add_months(start, months)), expected.end_of_day(as_of))
+        now, before = calculator.at(end), calculator.at(expected.start_of_day(start))
+        earlier_month_ends = [expected.start_of_day(expected.add_months(start, -back)) for back in range(1, 40)]
+        totals = dict.fromkeys(("new", "expansion", "reactivation", "contraction", "churn"), 0.0)
+        for key in {*now, *before}:
+            if key[0] != tenant:
+                continue
+            mrr, previous = now.get(key, 0), before.get(key, 0)
+            paid_before = any(calculator.at(instant).get(key, 0) > 0 for instant in earlier_month_ends)
+            movement = expected._movement(mrr, previous, paid_before)
+            if movement in ("new", "reactivation"):
+                totals[movement] += float(mrr)
+            elif movement == "expansion":
+                totals[movement] += float(mrr - previous)
+            elif movement in ("contraction", "churn"):
+                totals[movement] += float(previous - mrr)
+        got = {"new": period["new_mrr"], "expansion": period["expansion_mrr"],
+               "reactivation": period["reactivation_mrr"], "contraction": period["contraction_mrr"],
+               "churn": period["churned_mrr"]}
+        assert got == pytest.approx(totals, abs=0.005), start
+    assert any(period["new_mrr"] for period in data["periods"])
+    if period_type == "month":  # the same as the monthly revenue mart's bridge
+        rows = get(client, api_world, tenant, "/analytics/dashboards/revenue?from=2025-01-01&to=2026-10-31")
+        bridge = {row["revenue_month"]: row for row in rows["mrr_movements"]}
+        for period in data["periods"]:
+            month = bridge[period["period_start"]]
+            assert (period["new_mrr"], period["churned_mrr"]) == (month["new_mrr"], month["churned_mrr"])
