@@ -142,16 +142,17 @@ def kill_before_archive(k: int) -> None:
     """SIGKILL this process when the K-th event file is about to be archived (its batch has committed)."""
     import meridian.extract.event_files as event_files
 
-    archive = event_files._archive
+    move = event_files._move
     calls = {"n": 0}
 
-    def archive_or_die(path: Any, archive_dir: Any) -> None:
-        calls["n"] += 1
-        if calls["n"] == k:
-            os.killpg(os.getpgid(0), signal.SIGKILL)
-        archive(path, archive_dir)
+    def archive_or_die(path: Any, target_dir: Any, checksum: Any) -> Any:
+        if target_dir.name == "archive":  # a loaded file (its batch committed) about to be archived
+            calls["n"] += 1
+            if calls["n"] == k:
+                os.killpg(os.getpgid(0), signal.SIGKILL)
+        return move(path, target_dir, checksum)
 
-    event_files._archive = archive_or_die
+    event_files._move = archive_or_die
 
 
 def main(argv: list[str] | None = None) -> int:

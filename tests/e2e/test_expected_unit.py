@@ -330,7 +330,8 @@ def test_rows_changed_after_the_as_of_date_are_invisible() -> None:
                 row("events", id="db-no-key", received_at=None),  # extracted, then missing_required
             ],
             subscription_events=[row("subscription_events", received_at=end)],
-            payments=[row("payments", updated_at=None)],  # a row without a key is extracted too
+            # a row without a key is extracted too (no subscription: no reference to resolve)
+            payments=[row("payments", updated_at=None, subscription_id=None)],
         ),
         [
             file_line(id="file-late", received_at=end),
