@@ -90,3 +90,38 @@ def private_warehouse(prefix: str) -> Iterator[Path]:
         finally:
             embedded.stop()
             shutil.rmtree(base, ignore_errors=True)
+
+
+@contextmanager
+def private_stack(prefix: str, *, smtp_uri: str | None = None) -> Iterator[Path]:
+    """An embedded PostgreSQL of a test module's own with the warehouse and every source database.
+
+    Its own state dir, landing dir, output dir and Airflow home; every ``AIRFLOW_CONN_*``
+    points at it (``smtp_reports`` at ``smtp_uri``, else a free port nobody listens on)
+    until the block ends. For modules that generate their own sources and run the chain
+    beside the session pipeline without touching it. Yields the base directory.
+    """
+    from meridian.config import EMBEDDED_DATABASES, SMTP_CONN_ID, embedded_uri
+    from meridian.warehouse import embedded
+
+    port = free_port()
+    base = Path(tempfile.mkdtemp(prefix=prefix))
+    os.chmod(base, 0o755)  # the server runs as the pgserver user when tests run as root
+    with pytest.MonkeyPatch.context() as patch:
+        for key in list(os.environ):
+            if key.startswith("AIRFLOW_CONN_") or key in ("DBT_TARGET_PATH", "MERIDIAN_DBT_DOCS_DIR"):
+                patch.delenv(key)
+        patch.setenv("MERIDIAN_STATE_DIR", str(base / "state"))
+        patch.setenv("MERIDIAN_PG_PORT", str(port))
+        patch.setenv("MERIDIAN_OUT_DIR", str(base / "out"))
+        patch.setenv("MERIDIAN_LANDING_DIR", str(base / "landing"))
+        patch.setenv("AIRFLOW_HOME", str(base / "airflow"))
+        for conn_id in EMBEDDED_DATABASES:
+            patch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", embedded_uri(conn_id, port))
+        patch.setenv(f"AIRFLOW_CONN_{SMTP_CONN_ID.upper()}", smtp_uri or f"smtp://127.0.0.1:{free_port()}")
+        embedded.start()
+        try:
+            yield base
+        finally:
+            embedded.stop()
+            shutil.rmtree(base, ignore_errors=True)

@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import free_port
+from tests.conftest import private_stack
 
 SEED = 20261205
 SIZE = {"tenants": 2, "users": 240, "days": 70}
@@ -31,27 +27,10 @@ CONN_IDS = ("warehouse", "source_app", "source_billing", "source_crm", "source_g
 @contextmanager
 def api_warehouse(prefix: str = "meridian-api-test-") -> Iterator[dict]:
     """Start a private embedded PostgreSQL, fill it, yield what the tests need; stop it after."""
-    from meridian.config import EMBEDDED_DATABASES
-    from meridian.warehouse import embedded
+    from meridian.config import settings
 
-    port = free_port()
-    base = Path(tempfile.mkdtemp(prefix=prefix))
-    os.chmod(base, 0o755)  # the server runs as the pgserver user when tests run as root
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MERIDIAN_STATE_DIR", str(base / "state"))
-        patch.setenv("MERIDIAN_PG_PORT", str(port))
-        patch.setenv("MERIDIAN_OUT_DIR", str(base / "out"))
-        patch.setenv("MERIDIAN_LANDING_DIR", str(base / "landing"))
-        patch.setenv("AIRFLOW_HOME", str(base / "airflow"))
-        for conn_id in CONN_IDS:
-            patch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}",
-                         f"postgres://postgres@127.0.0.1:{port}/{EMBEDDED_DATABASES[conn_id]}")
-        embedded.start()
-        try:
-            yield {"base": base, "port": port, **build(base)}
-        finally:
-            embedded.stop()
-            shutil.rmtree(base, ignore_errors=True)
+    with private_stack(prefix) as base:
+        yield {"base": base, "port": settings().pg_port, **build(base)}
 
 
 def build(base: Path) -> dict:

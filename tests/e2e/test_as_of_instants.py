@@ -13,19 +13,13 @@ checked against the independent Python computation of tests/e2e/expected.py.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from meridian.runtime import to_instant
 from meridian.sources.schema import TABLES
-from tests.conftest import free_port
+from tests.conftest import private_stack
 from tests.e2e import expected
 from tests.e2e.conftest import (
     LATE_ARRIVAL_DAYS,
@@ -46,33 +40,6 @@ INSTANTS = (
     datetime(2023, 4, 1, 0, 0, 0, tzinfo=UTC),
 )
 FILES_RELEASED_AT = INSTANTS[1]  # the last day's event file lands between the first and second instant
-
-
-@contextmanager
-def own_databases(prefix: str) -> Iterator[Path]:
-    """An embedded PostgreSQL of this module's own for the warehouse and every source, and a landing dir."""
-    from meridian.config import EMBEDDED_DATABASES, embedded_uri
-    from meridian.warehouse import embedded
-
-    port = free_port()
-    base = Path(tempfile.mkdtemp(prefix=prefix))
-    os.chmod(base, 0o755)  # the server runs as the pgserver user when tests run as root
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MERIDIAN_STATE_DIR", str(base / "state"))
-        patch.setenv("MERIDIAN_PG_PORT", str(port))
-        patch.setenv("MERIDIAN_OUT_DIR", str(base / "out"))
-        patch.setenv("MERIDIAN_LANDING_DIR", str(base / "landing"))
-        # the generator delivers a few events up to 5 days late: a lookback that covers them all, so the
-        # incremental runs must equal a full refresh exactly (conftest.LATE_ARRIVAL_DAYS)
-        patch.setenv("MERIDIAN_LATE_ARRIVAL_DAYS", str(LATE_ARRIVAL_DAYS))
-        for conn_id in EMBEDDED_DATABASES:
-            patch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", embedded_uri(conn_id, port))
-        embedded.start()
-        try:
-            yield base
-        finally:
-            embedded.stop()
-            shutil.rmtree(base, ignore_errors=True)
 
 
 def build_at(instant: datetime, *, full_refresh: bool = False) -> dict:
@@ -101,7 +68,10 @@ def hourly(warehouse_server):
     from meridian.demo.generate import generate
     from meridian.demo.pipeline import ensure_manifest
 
-    with own_databases("meridian-instants-") as base:
+    with private_stack("meridian-instants-") as base, pytest.MonkeyPatch.context() as patch:
+        # the generator delivers a few events up to 5 days late: a lookback that covers them all, so the
+        # incremental runs must equal a full refresh exactly (conftest.LATE_ARRIVAL_DAYS)
+        patch.setenv("MERIDIAN_LATE_ARRIVAL_DAYS", str(LATE_ARRIVAL_DAYS))
         cfg = settings()
         generate(seed=20230331, tenants=1, users=150, days=14, end_date=LAST_DAY, progress=False)
         file_lines = read_event_file_lines(cfg.landing_dir)

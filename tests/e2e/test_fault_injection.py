@@ -47,7 +47,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -65,6 +64,7 @@ from aiosmtpd.controller import Controller
 
 from meridian import db
 from meridian.mailsink import free_port
+from tests.conftest import private_stack
 from tests.e2e.fault_runner import run_id_for
 
 pytestmark = pytest.mark.e2e
@@ -123,35 +123,15 @@ class MailServer:
 @pytest.fixture(scope="module")
 def stack() -> Iterator[dict]:
     """An embedded PostgreSQL, landing dir, output dir and SMTP server of this module's own."""
-    from meridian.config import EMBEDDED_DATABASES, SMTP_CONN_ID
-    from meridian.warehouse import embedded
-
-    base = Path(tempfile.mkdtemp(prefix="meridian-fault-injection-"))
-    os.chmod(base, 0o755)  # the server runs as the pgserver user when tests run as root
-    port = free_port()
     mail = MailServer()
     smtp_port = free_port()
     controller = Controller(mail, hostname="127.0.0.1", port=smtp_port, ready_timeout=10)
-    with pytest.MonkeyPatch.context() as patch:
-        for key in list(os.environ):
-            if key.startswith("AIRFLOW_CONN_") or key in ("DBT_TARGET_PATH", "MERIDIAN_DBT_DOCS_DIR"):
-                patch.delenv(key)
-        patch.setenv("MERIDIAN_STATE_DIR", str(base / "state"))
-        patch.setenv("MERIDIAN_LANDING_DIR", str(base / "landing"))
-        patch.setenv("MERIDIAN_OUT_DIR", str(base / "out"))
-        patch.setenv("MERIDIAN_PG_PORT", str(port))
-        patch.setenv("AIRFLOW_HOME", str(base / "airflow"))
-        for conn_id, database in EMBEDDED_DATABASES.items():
-            patch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", f"postgres://postgres@127.0.0.1:{port}/{database}")
-        patch.setenv(f"AIRFLOW_CONN_{SMTP_CONN_ID.upper()}", f"smtp://127.0.0.1:{smtp_port}?timeout=5")
-        embedded.start()
+    with private_stack("meridian-fault-injection-", smtp_uri=f"smtp://127.0.0.1:{smtp_port}?timeout=5") as base:
         controller.start()
         try:
             yield {"base": base, "mail": mail}
         finally:
             controller.stop()
-            embedded.stop()
-            shutil.rmtree(base, ignore_errors=True)
 
 
 # --- running and killing tries ------------------------------------------------------------------------

@@ -14,17 +14,13 @@ purge. A second maintenance run changes nothing.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 
 from meridian import db
-from meridian.config import EMBEDDED_DATABASES, SMTP_CONN_ID
-from tests.conftest import free_port
+from tests.conftest import private_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -37,26 +33,8 @@ PURGED_MONTHS = ["2025-07", "2025-08", "2025-09"]
 @pytest.fixture(scope="module")
 def stack(test_env) -> Iterator[dict]:
     """A private embedded PostgreSQL with every connection, landing dir and Airflow home pointed at it."""
-    from meridian.warehouse import embedded
-
-    port = free_port()
-    base = Path(tempfile.mkdtemp(prefix="meridian-retention-e2e-"))
-    base.chmod(0o755)  # the server runs as the pgserver user when tests run as root
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MERIDIAN_STATE_DIR", str(base / "state"))
-        patch.setenv("MERIDIAN_PG_PORT", str(port))
-        patch.setenv("MERIDIAN_LANDING_DIR", str(base / "landing"))
-        patch.setenv("MERIDIAN_OUT_DIR", str(base / "out"))
-        patch.setenv("AIRFLOW_HOME", str(base / "airflow"))
-        for conn_id, database in EMBEDDED_DATABASES.items():
-            patch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", f"postgres://postgres@127.0.0.1:{port}/{database}")
-        patch.setenv(f"AIRFLOW_CONN_{SMTP_CONN_ID.upper()}", f"smtp://127.0.0.1:{free_port()}")
-        embedded.start()
-        try:
-            yield {"base": base}
-        finally:
-            embedded.stop()
-            shutil.rmtree(base, ignore_errors=True)
+    with private_stack("meridian-retention-e2e-") as base:
+        yield {"base": base}
 
 
 def query(sql: str, params: tuple = ()) -> list[tuple]:
