@@ -56,8 +56,8 @@ class ForeignKey:
 _SYSTEM_SCHEMAS = "n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_(toast|temp_)'"
 
 
-def warehouse_tables(conn: psycopg2.extensions.connection) -> list[Table]:
-    """Every user table of the database, by schema and name."""
+def _relations(conn: psycopg2.extensions.connection, kinds: str) -> list[Table]:
+    """The user relations whose pg_class.relkind satisfies ``kinds`` (SQL over ``c``), with their columns."""
     with conn.cursor() as cur:
         cur.execute(
             f"""
@@ -67,9 +67,7 @@ def warehouse_tables(conn: psycopg2.extensions.connection) -> list[Table]:
             from pg_class c
             join pg_namespace n on n.oid = c.relnamespace
             join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
-            where c.relkind in ('r', 'p')
-              and not exists (select 1 from pg_inherits i where i.inhrelid = c.oid)
-              and {_SYSTEM_SCHEMAS}
+            where {kinds} and {_SYSTEM_SCHEMAS}
             group by n.nspname, c.relname
             order by n.nspname, c.relname
             """
@@ -78,28 +76,18 @@ def warehouse_tables(conn: psycopg2.extensions.connection) -> list[Table]:
             Table(schema, name, tuple(zip(columns, types, strict=True)))
             for schema, name, columns, types in cur.fetchall()
         ]
+
+
+def warehouse_tables(conn: psycopg2.extensions.connection) -> list[Table]:
+    """Every user table of the database, by schema and name (a partitioned table once, not its partitions)."""
+    return _relations(
+        conn, "c.relkind in ('r', 'p') and not exists (select 1 from pg_inherits i where i.inhrelid = c.oid)"
+    )
 
 
 def materialized_views(conn: psycopg2.extensions.connection) -> list[Table]:
     """Every materialized view of the database (they hold rows until refreshed)."""
-    with conn.cursor() as cur:
-        cur.execute(
-            f"""
-            select n.nspname, c.relname,
-                   array_agg(a.attname::text order by a.attnum),
-                   array_agg(format_type(a.atttypid, a.atttypmod) order by a.attnum)
-            from pg_class c
-            join pg_namespace n on n.oid = c.relnamespace
-            join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
-            where c.relkind = 'm' and {_SYSTEM_SCHEMAS}
-            group by n.nspname, c.relname
-            order by n.nspname, c.relname
-            """
-        )
-        return [
-            Table(schema, name, tuple(zip(columns, types, strict=True)))
-            for schema, name, columns, types in cur.fetchall()
-        ]
+    return _relations(conn, "c.relkind = 'm'")
 
 
 def foreign_keys(conn: psycopg2.extensions.connection) -> list[ForeignKey]:
