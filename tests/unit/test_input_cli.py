@@ -16,23 +16,14 @@ import pytest
 
 from meridian import db
 from meridian.cli import main
-from meridian.reports.schema import ensure_reporting_schema
-from meridian.warehouse.bootstrap import ensure_warehouse
-from tests.conftest import private_warehouse
-from tests.unit.test_reports import create_marts
-from tests.unit.test_reports_cli import ORGANIZATIONS, land_organizations
+from tests.unit.test_reports_cli import reports_warehouse
 
 RANGE = "2000-01-01 .. 2100-12-31"
 
 
 @pytest.fixture(scope="module")
 def warehouse() -> Iterator[Path]:
-    with private_warehouse("meridian-input-cli-test-") as base:
-        with db.connection("warehouse") as conn:
-            create_marts(conn)
-            ensure_warehouse(conn)
-            ensure_reporting_schema(conn)
-            land_organizations(conn, ORGANIZATIONS)
+    with reports_warehouse("meridian-input-cli-test-") as base:
         yield base
 
 

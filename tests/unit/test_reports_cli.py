@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from email import policy
 from pathlib import Path
@@ -25,14 +26,21 @@ from tests.conftest import private_warehouse
 from tests.unit.test_reports import create_marts
 
 
-@pytest.fixture(scope="module")
-def warehouse() -> Iterator[Path]:
-    with private_warehouse("meridian-reports-cli-test-") as base:
+@contextmanager
+def reports_warehouse(prefix: str) -> Iterator[Path]:
+    """A private warehouse with the marts the reports read, the reporting schema and two landed tenants."""
+    with private_warehouse(prefix) as base:
         with db.connection("warehouse") as conn:
             create_marts(conn)
             ensure_warehouse(conn)
             ensure_reporting_schema(conn)
             land_organizations(conn, ORGANIZATIONS)
+        yield base
+
+
+@pytest.fixture(scope="module")
+def warehouse() -> Iterator[Path]:
+    with reports_warehouse("meridian-reports-cli-test-") as base:
         yield base
 
 
