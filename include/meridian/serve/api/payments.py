@@ -153,26 +153,27 @@ def trend(period: str):
     return handler
 
 
+def _with_success_rate(row: dict) -> dict:
+    return {**clean(row), "success_rate": ratio_pct(row["succeeded"], row["succeeded"] + row["failed"])}
+
+
+def _hourly_totals_by(ctx: Context, span: DateRange, part: str, name: str) -> list[dict]:
+    """fct_payments_hourly over ``span`` summed by one part of the UTC hour (``hour``, ``isodow``) named ``name``."""
+    return ctx.rows(
+        f"select extract({part} from hour_start at time zone 'UTC')::int as {name}, sum(attempts) as attempts, "
+        "sum(succeeded) as succeeded, sum(failed) as failed, sum(revenue) as revenue from marts.fct_payments_hourly "
+        "where tenant_id = %(tenant)s and hour_start >= %(start)s::date and hour_start < %(end)s::date + 1 "
+        "group by 1 order by 1", window(span))
+
+
 def peak_times(ctx: Context) -> dict:
     span = ctx.range()
-    hours = ctx.rows(
-        "select extract(hour from hour_start at time zone 'UTC')::int as hour, sum(attempts) as attempts, "
-        "sum(succeeded) as succeeded, sum(failed) as failed, sum(revenue) as revenue from marts.fct_payments_hourly "
-        "where tenant_id = %(tenant)s and hour_start >= %(start)s::date and hour_start < %(end)s::date + 1 "
-        "group by 1 order by 1", window(span))
-    weekdays = ctx.rows(
-        "select extract(isodow from hour_start at time zone 'UTC')::int as weekday, sum(attempts) as attempts, "
-        "sum(succeeded) as succeeded, sum(failed) as failed, sum(revenue) as revenue from marts.fct_payments_hourly "
-        "where tenant_id = %(tenant)s and hour_start >= %(start)s::date and hour_start < %(end)s::date + 1 "
-        "group by 1 order by 1", window(span))
-
-    def shaped(row: dict) -> dict:
-        return {**clean(row), "success_rate": ratio_pct(row["succeeded"], row["succeeded"] + row["failed"])}
-
+    hours = _hourly_totals_by(ctx, span, "hour", "hour")
+    weekdays = _hourly_totals_by(ctx, span, "isodow", "weekday")
     peak = max(hours, key=lambda row: row["attempts"]) if hours else None
-    return {"range": span.as_dict(), "currency": ctx.currency, "by_hour": [shaped(row) for row in hours],
-            "by_weekday": [shaped(row) for row in weekdays], "weekday_numbering": "ISO: 1 = Monday … 7 = Sunday",
-            "peak_hour": peak["hour"] if peak else None}
+    return {"range": span.as_dict(), "currency": ctx.currency, "by_hour": [_with_success_rate(row) for row in hours],
+            "by_weekday": [_with_success_rate(row) for row in weekdays],
+            "weekday_numbering": "ISO: 1 = Monday … 7 = Sunday", "peak_hour": peak["hour"] if peak else None}
 
 
 def _daily(ctx: Context, span: DateRange) -> list[dict]:
@@ -180,8 +181,7 @@ def _daily(ctx: Context, span: DateRange) -> list[dict]:
         "select payment_date, sum(attempts) as attempts, sum(succeeded) as succeeded, sum(failed) as failed, "
         "sum(pending) as pending, sum(revenue) as revenue from marts.fct_payments_daily where tenant_id = %(tenant)s "
         "and payment_date between %(start)s and %(end)s group by payment_date order by payment_date", window(span))
-    return [{**clean(row), "success_rate": ratio_pct(row["succeeded"], row["succeeded"] + row["failed"])}
-            for row in rows]
+    return [_with_success_rate(row) for row in rows]
 
 
 def success_rate(ctx: Context) -> dict:
