@@ -102,13 +102,18 @@ def period_movements(ctx: Context, period_type: str, start: date, end: date) -> 
     return {row["period_start"]: row for row in rows}
 
 
+def _period_rows(ctx: Context, mart: str, period_type: str, span) -> list[dict]:
+    """The rows of a (tenant_id, period_type, period_start) mart of one period type whose periods start in ``span``."""
+    return ctx.rows(
+        f"select * from marts.{mart} where tenant_id = %(tenant)s and period_type = %(type)s "
+        "and period_start between %(start)s and %(end)s order by period_start",
+        {"type": period_type, "start": span.start, "end": span.end})
+
+
 def revenue_by_period(ctx: Context) -> dict:
     span = ctx.range(default_days=365)
     period_type = ctx.args["periodType"] or "month"
-    rows = ctx.rows(
-        "select * from marts.fct_revenue_by_period where tenant_id = %(tenant)s and period_type = %(type)s "
-        "and period_start between %(start)s and %(end)s order by period_start",
-        {"type": period_type, "start": span.start, "end": span.end})
+    rows = _period_rows(ctx, "fct_revenue_by_period", period_type, span)
     movements = period_movements(ctx, period_type, span.start, span.end) if period_type in MOVEMENT_PERIODS else {}
     periods = []
     for row in rows:
@@ -198,10 +203,7 @@ def cohorts(ctx: Context) -> dict:
 def tournaments(ctx: Context) -> dict:
     span = ctx.range(default_days=365)
     period_type = ctx.args["periodType"] or "month"
-    rows = ctx.rows(
-        "select * from marts.fct_tournaments_by_period where tenant_id = %(tenant)s and period_type = %(type)s "
-        "and period_start between %(start)s and %(end)s order by period_start",
-        {"type": period_type, "start": span.start, "end": span.end})
+    rows = _period_rows(ctx, "fct_tournaments_by_period", period_type, span)
     return {"range": span.as_dict(), "period_type": period_type, "currency": ctx.currency,
             "periods": [clean(row) for row in rows]}
 
