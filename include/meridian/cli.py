@@ -360,10 +360,13 @@ def cmd_bi(args: argparse.Namespace) -> int:
 
 
 def _size_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seed", type=whole_number(0), default=42)
-    parser.add_argument("--tenants", type=whole_number(1), default=3)
-    parser.add_argument("--users", type=whole_number(1, DEMO_MAX_USERS), default=20_000)
-    parser.add_argument("--days", type=whole_number(1), default=180)
+    parser.add_argument("--seed", type=whole_number(0), default=42,
+                        help="random seed: the same seed and sizes give the same data (default 42)")
+    parser.add_argument("--tenants", type=whole_number(1), default=3, help="number of tenants (default 3)")
+    parser.add_argument("--users", type=whole_number(1, DEMO_MAX_USERS), default=20_000,
+                        help="app users over all tenants (default 20000, about 2 M raw rows; 110000 is about 10 M)")
+    parser.add_argument("--days", type=whole_number(1), default=180,
+                        help="days of history ending at the end date (default 180)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -371,7 +374,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     warehouse = sub.add_parser("warehouse", help="start, stop or inspect the embedded PostgreSQL")
-    warehouse.add_argument("action", choices=["start", "stop", "status", "reset"])
+    warehouse.add_argument("action", choices=["start", "stop", "status", "reset"],
+                           help="start or stop the server, print its status, or reset: drop and recreate its data")
     warehouse.set_defaults(func=cmd_warehouse)
 
     gen = sub.add_parser("generate", help="generate demo data into the source databases and landing dir")
@@ -399,19 +403,19 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_env)
     for name, func in (("airflow", cmd_airflow), ("dbt", cmd_dbt)):
         passthrough = sub.add_parser(name, help=f"run {name} with this checkout's environment")
-        passthrough.add_argument("rest", nargs=argparse.REMAINDER)
+        passthrough.add_argument("rest", nargs=argparse.REMAINDER, help=f"arguments passed to {name} as they are")
         passthrough.set_defaults(func=func)
     sub.add_parser("dbt-parse", help="parse the dbt project (fails early on a broken project)").set_defaults(func=cmd_dbt_parse)
     sink = sub.add_parser("mail-sink", help="run the local SMTP sink in the foreground")
-    sink.add_argument("--port", type=port, default=None)
+    sink.add_argument("--port", type=port, default=None, help="port to listen on (default MERIDIAN_SMTP_PORT, 8025)")
     sink.set_defaults(func=cmd_mail_sink)
     sub.add_parser("ui", help="serve the Airflow UI (airflow standalone) on :8080").set_defaults(func=cmd_ui)
 
     reports = sub.add_parser("reports", help="create, list, pause, resume, run, render or resolve scheduled reports")
     actions = reports.add_subparsers(dest="action", required=True)
     create = actions.add_parser("create", help="schedule a report (validated before it is inserted)")
-    create.add_argument("--tenant", required=True)
-    create.add_argument("--name", required=True)
+    create.add_argument("--tenant", required=True, help="the tenant (organization) id")
+    create.add_argument("--name", required=True, help="the report's name, shown in its subject and files")
     create.add_argument("--type", default="revenue_summary", help="report type (default revenue_summary)")
     create.add_argument("--frequency", default="monthly", help="daily, weekly or monthly (default monthly)")
     create.add_argument("--formats", default="pdf,csv", help="comma-separated: pdf,csv,xlsx,html (default pdf,csv)")
@@ -421,27 +425,28 @@ def build_parser() -> argparse.ArgumentParser:
                         help="first due time, YYYY-MM-DD (00:00 UTC) or ISO date-time "
                              "(default: the next period boundary)")
     listing = actions.add_parser("list", help="list scheduled reports")
-    listing.add_argument("--tenant", default=None)
+    listing.add_argument("--tenant", default=None, help="only this tenant's reports (default: every tenant)")
     listing.add_argument("--all", action="store_true", help="include paused reports")
     for action, text in (("pause", "stop delivering a report"), ("resume", "deliver a paused report again")):
-        actions.add_parser(action, help=text).add_argument("id", type=report_id)
+        actions.add_parser(action, help=text).add_argument("id", type=report_id, help="the report id (reports list)")
     run_now = actions.add_parser("run-now", help="deliver a report's due periods now (sent periods are not resent)")
-    run_now.add_argument("id", type=report_id)
+    run_now.add_argument("id", type=report_id, help="the report id (reports list)")
     run_now.add_argument("--as-of", type=in_range_date, default=None, help="deliver as of YYYY-MM-DD 00:00 UTC (default: now)")
     run_now.add_argument("--out", default=None, help="folder for the files (default: the reports output dir)")
     resolve = actions.add_parser(
         "resolve", help="settle a delivery whose outcome is unknown: it arrived (--mark-sent) or not (--resend)")
-    resolve.add_argument("id", type=report_id)
+    resolve.add_argument("id", type=report_id, help="the report id (reports list)")
     resolve.add_argument("--period", required=True, help="monthly YYYY-MM; weekly/daily YYYY-MM-DD (first day)")
     outcome = resolve.add_mutually_exclusive_group(required=True)
     outcome.add_argument("--mark-sent", action="store_true", help="the message arrived: record it sent, move on")
     outcome.add_argument("--resend", action="store_true", help="it did not arrive: the next run sends it again")
     render = actions.add_parser("render", help="render a report to a folder; sends and records nothing")
-    render.add_argument("--tenant", required=True)
-    render.add_argument("--type", default="revenue_summary")
+    render.add_argument("--tenant", required=True, help="the tenant (organization) id")
+    render.add_argument("--type", default="revenue_summary", help="report type (default revenue_summary)")
     render.add_argument("--period", required=True, help="monthly YYYY-MM; weekly/daily YYYY-MM-DD (first day)")
-    render.add_argument("--frequency", default="monthly")
-    render.add_argument("--formats", default="pdf,csv,xlsx,html")
+    render.add_argument("--frequency", default="monthly", help="daily, weekly or monthly (default monthly)")
+    render.add_argument("--formats", default="pdf,csv,xlsx,html",
+                        help="comma-separated: pdf,csv,xlsx,html (default all four)")
     render.add_argument("--parameters", default=None, help="a JSON object")
     render.add_argument("--out", required=True, help="folder to write the files into")
     reports.set_defaults(func=cmd_reports)
@@ -465,20 +470,22 @@ def build_parser() -> argparse.ArgumentParser:
     forget.add_argument("user", metavar="USER", help="the user's id (app.users.id)")
     user.set_defaults(func=cmd_user)
     api = sub.add_parser("api", help="serve the KPI read API (shared/API.md) with uvicorn")
-    api.add_argument("--host", default="127.0.0.1")
-    api.add_argument("--port", type=int, default=8090)
-    api.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    api.add_argument("--host", default="127.0.0.1",
+                     help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 for every interface)")
+    api.add_argument("--port", type=int, default=8090, help="port to listen on (default 8090)")
+    api.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"],
+                     help="uvicorn's log level (default info)")
     api.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
     api.add_argument("--no-access-log", dest="access_log", action="store_false", help="no line per request")
     api.set_defaults(func=cmd_api)
     api_key = sub.add_parser("api-key", help="create, list or revoke per-tenant API keys")
     key_actions = api_key.add_subparsers(dest="action", required=True)
     key_create = key_actions.add_parser("create", help="a new key for a tenant (printed once, stored hashed)")
-    key_create.add_argument("--tenant", required=True)
+    key_create.add_argument("--tenant", required=True, help="the tenant (organization) id the key reads")
     key_create.add_argument("--name", default=None, help="a label, e.g. the dashboard that uses it")
     key_list = key_actions.add_parser("list", help="list keys (ids, tenants, status; never the secrets)")
-    key_list.add_argument("--tenant", default=None)
-    key_actions.add_parser("revoke", help="revoke a key by its id").add_argument("id")
+    key_list.add_argument("--tenant", default=None, help="only this tenant's keys (default: every tenant)")
+    key_actions.add_parser("revoke", help="revoke a key by its id").add_argument("id", help="the key id (api-key list)")
     api_key.set_defaults(func=cmd_api_key)
 
     bi_parser = sub.add_parser(
@@ -489,7 +496,8 @@ def build_parser() -> argparse.ArgumentParser:
                       "the password comes from MERIDIAN_BI_PASSWORD")
     bi_grant.add_argument("tenant", help="tenant id (an organization of marts.dim_tenants)")
     bi_grant.add_argument("role", help="role name: lowercase letters, digits, underscores")
-    bi_actions.add_parser("revoke", help="drop a tenant's BI role").add_argument("role")
+    bi_actions.add_parser("revoke", help="drop a tenant's BI role").add_argument(
+        "role", help="the role name (bi list)")
     bi_list = bi_actions.add_parser("list", help="list the BI roles and their tenants")
     bi_list.add_argument("--all", action="store_true", help="include the KPI API's roles")
     bi_parser.set_defaults(func=cmd_bi)

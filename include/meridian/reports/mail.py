@@ -19,7 +19,11 @@ hook's extras with the same names:
 - ``disable_ssl``: SSL from the first byte when ``false``; when absent, only on port 465;
 - ``disable_tls``: ``true`` never sends STARTTLS, ``false`` requires it; when
   absent, STARTTLS is used if the server offers it;
-- ``timeout`` seconds (default 30); login and password from the connection, if set.
+- ``timeout`` seconds (default 30); login and password from the connection, if set;
+- ``allow_plaintext_login``: credentials go only over an encrypted connection
+  (SSL or STARTTLS); when the server offers neither, sending stops with an error
+  naming this extra, unless it is ``true`` (an explicit opt-out, for a relay on a
+  trusted network).
 
 Sending retries transient failures with exponential backoff: anything before
 the message's content goes out (connection refused, greeting, MAIL, RCPT, the
@@ -104,6 +108,7 @@ class SmtpSettings:
     starttls: str = "auto"  # never | auto | always
     from_email: str = DEFAULT_FROM
     timeout: float = 30.0
+    allow_plaintext_login: bool = False  # credentials over an unencrypted connection only when opted out
     source: str = ""  # where the settings came from, for error messages
 
     def describe(self) -> str:
@@ -146,6 +151,7 @@ def _settings_from_parts(
         starttls=starttls,
         from_email=str(extras.get("from_email") or DEFAULT_FROM),
         timeout=timeout,
+        allow_plaintext_login=bool(_flag(extras, "allow_plaintext_login")),
         source=source,
     )
 
@@ -313,10 +319,17 @@ def _open(settings: SmtpSettings) -> smtplib.SMTP:
         client = _SMTP(settings.host, settings.port, timeout=settings.timeout)
     try:
         client.ehlo()
+        encrypted = settings.use_ssl
         if settings.starttls == "always" or (settings.starttls == "auto" and client.has_extn("starttls")):
             client.starttls(context=ssl.create_default_context())
             client.ehlo()
+            encrypted = True
         if settings.login and settings.password:
+            if not encrypted and not settings.allow_plaintext_login:
+                raise SmtpConfigError(
+                    f"SMTP server {settings.describe()} offers no TLS: the login {settings.login!r} would be sent "
+                    "in clear; use SSL/STARTTLS, or set the connection extra allow_plaintext_login=true to allow it"
+                )
             client.login(settings.login, settings.password)
     except BaseException:
         client.close()

@@ -32,6 +32,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from meridian.reports.cells import csv_safe
 from meridian.reports.data import ReportData
 from meridian.reports.registry import BREAKDOWN_TABLE, FUNNEL, HEATMAP, KPI_TILES, METRIC_TABLE, TREND_CHART
 from meridian.reports.render import file_stem, write_atomically
@@ -118,8 +119,8 @@ def csv_rows(data: ReportData) -> list[tuple[str, ...]]:
 def _csv_text(header: list[str] | tuple[str, ...], rows: list[list[str]] | list[tuple[str, ...]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerow([csv_safe(str(cell)) for cell in header])
+    writer.writerows([csv_safe(str(cell)) for cell in row] for row in rows)
     return buffer.getvalue().encode("utf-8")
 
 

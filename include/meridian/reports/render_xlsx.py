@@ -36,6 +36,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from meridian.reports.cells import protect_workbook
 from meridian.reports.data import ReportData, SectionData
 from meridian.reports.registry import (
     BREAKDOWN_TABLE,
@@ -292,7 +293,7 @@ def workbook(data: ReportData) -> Workbook:
     book.properties.subject = f"{data.report_type.name} for tenant {data.tenant_id}"
     created = data.generated_at.astimezone(UTC).replace(tzinfo=None)
     book.properties.created = book.properties.modified = created
-    return book
+    return protect_workbook(book)
 
 
 def xlsx_bytes(data: ReportData) -> bytes:
