@@ -74,6 +74,7 @@ def private_warehouse(prefix: str) -> Iterator[Path]:
     For modules that need a warehouse shaped by hand (marts created by the test) beside the
     session server; MERIDIAN_* and AIRFLOW_CONN_WAREHOUSE point at it until the block ends.
     """
+    from meridian.config import embedded_uri
     from meridian.warehouse import embedded
 
     port = free_port()
@@ -83,7 +84,7 @@ def private_warehouse(prefix: str) -> Iterator[Path]:
         patch.setenv("MERIDIAN_STATE_DIR", str(base / "state"))
         patch.setenv("MERIDIAN_PG_PORT", str(port))
         patch.setenv("MERIDIAN_OUT_DIR", str(base / "out"))
-        patch.setenv("AIRFLOW_CONN_WAREHOUSE", f"postgres://postgres@127.0.0.1:{port}/warehouse")
+        patch.setenv("AIRFLOW_CONN_WAREHOUSE", embedded_uri("warehouse", port))
         embedded.start()
         try:
             yield base

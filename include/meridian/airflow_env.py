@@ -37,6 +37,8 @@ def airflow_env(base: dict[str, str] | None = None) -> dict[str, str]:
     env.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(cfg.root / "dags"))
     env.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(cfg.root / "plugins"))
     env.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    # the UI and the KPI API plugin listen on this machine only unless configured otherwise
+    env.setdefault("AIRFLOW__API__HOST", "127.0.0.1")
     env.setdefault("AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT", "120")
     env.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
     # no usage telemetry from Airflow, Cosmos or dbt: runs stay on this machine's network

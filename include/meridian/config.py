@@ -157,8 +157,33 @@ def bi_password() -> str | None:
     return os.environ.get(BI_PASSWORD_ENV) or None
 
 
+EMBEDDED_PASSWORD_FILE = "pg-password"
+
+
+def embedded_password() -> str:
+    """The embedded server's superuser password: generated once per state dir, kept in a private file.
+
+    The embedded PostgreSQL asks for it on 127.0.0.1 (scram-sha-256), so another
+    local user cannot connect as the superuser; the file is readable by its owner only.
+    """
+    import secrets
+
+    path = settings().state_dir / EMBEDDED_PASSWORD_FILE
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        password = secrets.token_urlsafe(24)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(password + "\n")
+        return password
+    except FileExistsError:  # pragma: no cover - another process created it first
+        return path.read_text().strip()
+
+
 def embedded_uri(conn_id: str, port: int | None = None) -> str:
-    """The embedded default URI of a connection id (trust auth on loopback, no password)."""
+    """The embedded default URI of a connection id (the superuser with the state dir's password, on loopback)."""
     if conn_id == SMTP_CONN_ID:
         return f"smtp://127.0.0.1:{port or settings().smtp_port}"
     try:
@@ -166,7 +191,10 @@ def embedded_uri(conn_id: str, port: int | None = None) -> str:
     except KeyError as exc:
         known = ", ".join(sorted([*EMBEDDED_DATABASES, SMTP_CONN_ID]))
         raise KeyError(f"unknown connection id {conn_id!r}; known ids: {known}") from exc
-    return f"postgres://postgres@127.0.0.1:{port or settings().pg_port}/{database}"
+    from urllib.parse import quote
+
+    password = quote(embedded_password(), safe="")
+    return f"postgres://postgres:{password}@127.0.0.1:{port or settings().pg_port}/{database}"
 
 
 def connection_env() -> dict[str, str]:

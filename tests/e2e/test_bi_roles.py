@@ -40,7 +40,7 @@ def project_marts() -> list[str]:
 
 
 def as_role(role: str) -> psycopg2.extensions.connection:
-    # the embedded server trusts loopback logins: the password check is in tests/unit/test_rls.py
+    # the embedded server asks every TCP login for its password (tests/unit/test_rls.py, test_embedded_auth.py)
     return psycopg2.connect(host="127.0.0.1", port=settings().pg_port, dbname="warehouse", user=role,
                             password=PASSWORD)
 

@@ -11,14 +11,17 @@ from meridian import config
 from meridian.runtime import AsOfError, as_of_date, as_of_instant, covered_date, parse_instant
 
 
-def test_env_connection_wins_over_embedded_default(monkeypatch):
+def test_env_connection_wins_over_embedded_default(monkeypatch, tmp_path):
+    monkeypatch.setenv("MERIDIAN_STATE_DIR", str(tmp_path))
     for conn_id in [*config.EMBEDDED_DATABASES, config.SMTP_CONN_ID]:
         monkeypatch.delenv(f"AIRFLOW_CONN_{conn_id.upper()}", raising=False)
     monkeypatch.setenv("AIRFLOW_CONN_SOURCE_CRM", "postgres://u:p@db.internal:5432/crm")
     monkeypatch.delenv("AIRFLOW_CONN_SOURCE_APP", raising=False)
     monkeypatch.setenv("MERIDIAN_PG_PORT", "6543")
     assert config.postgres_dsn("source_crm") == "postgres://u:p@db.internal:5432/crm"
-    assert config.postgres_dsn("source_app") == "postgres://postgres@127.0.0.1:6543/app"
+    dsn = config.postgres_dsn("source_app")
+    password = (tmp_path / "pg-password").read_text().strip()
+    assert dsn == f"postgres://postgres:{password}@127.0.0.1:6543/app"
     filled = config.connection_env()
     assert "AIRFLOW_CONN_SOURCE_CRM" not in filled
     assert filled["AIRFLOW_CONN_WAREHOUSE"].endswith("127.0.0.1:6543/warehouse")

@@ -13,13 +13,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import psycopg2
 import psycopg2.errors
 import pytest
 
 from meridian.cli import main
-from meridian.config import settings
+from meridian.config import embedded_password, settings
 from meridian.serve import rls
 from meridian.warehouse.bootstrap import ensure_warehouse
 from tests.conftest import private_warehouse
@@ -42,12 +43,21 @@ OTHER_SCHEMAS = {
     "history": "orders_history",
 }
 PASSWORD = "correct horse battery staple"
+# the embedded server asks every TCP login for a password (scram-sha-256)
+PIPELINE_PASSWORD = "pipeline role password"
+STRANGER = "rls_stranger"
+ROLE_PASSWORDS = {PIPELINE: PIPELINE_PASSWORD, STRANGER: "stranger role password"}
+
+
+def _superuser_password(role: str) -> str | None:
+    return embedded_password() if role == "postgres" else None
 
 
 @contextmanager
 def connect(role: str, password: str | None = None) -> Iterator[psycopg2.extensions.connection]:
     conn = psycopg2.connect(host="127.0.0.1", port=settings().pg_port, dbname="warehouse", user=role,
-                            password=password, options="-c timezone=UTC")
+                            password=password or ROLE_PASSWORDS.get(role) or _superuser_password(role),
+                            options="-c timezone=UTC")
     try:
         yield conn
     finally:
@@ -82,7 +92,7 @@ def warehouse() -> Iterator[Path]:
         with connect("postgres") as admin:
             admin.autocommit = True
             with admin.cursor() as cur:
-                cur.execute(f"create role {PIPELINE} login createrole")
+                cur.execute(f"create role {PIPELINE} login createrole password %s", (PIPELINE_PASSWORD,))
                 cur.execute(f"alter database warehouse owner to {PIPELINE}")
         with connect(PIPELINE) as conn:
             ensure_warehouse(conn)
@@ -213,34 +223,20 @@ def test_a_bi_role_cannot_write_or_change_anything(warehouse, statement):
 
 @pytest.mark.parametrize("password, works", [(PASSWORD, True), ("wrong password", False)])
 def test_the_bi_login_takes_its_password(warehouse, password, works):
-    """The embedded server trusts loopback logins: require SCRAM for the BI role to check the password set."""
-    with connect("postgres") as admin:
-        admin.autocommit = True
-        hba = Path(scalar(admin, "show hba_file"))
-    original = hba.read_text()
-    hba.write_text(f"host warehouse {TENANTS['beta']} 127.0.0.1/32 scram-sha-256\n" + original)
-    try:
-        with connect("postgres") as admin:
-            admin.autocommit = True
-            assert scalar(admin, "select pg_reload_conf()")
-        if works:
-            with connect(TENANTS["beta"], password) as conn:
-                assert scalar(conn, "select count(*) from marts.fct_orders") == MARTS["fct_orders"]["beta"]
-        else:
-            with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
-                with connect(TENANTS["beta"], password):
-                    pass
-    finally:
-        hba.write_text(original)
-        with connect("postgres") as admin:
-            admin.autocommit = True
-            scalar(admin, "select pg_reload_conf()")
+    """The embedded server asks every TCP login for its password (scram-sha-256): the BI role's is the one set."""
+    if works:
+        with connect(TENANTS["beta"], password) as conn:
+            assert scalar(conn, "select count(*) from marts.fct_orders") == MARTS["fct_orders"]["beta"]
+    else:
+        with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
+            with connect(TENANTS["beta"], password):
+                pass
 
 
 def test_a_role_with_select_but_no_tenant_sees_nothing(warehouse):
     """Policies fail closed: a role granted SELECT some other way, or a reader without a mapping, reads no row."""
     with connect(PIPELINE) as conn, conn.cursor() as cur:
-        cur.execute("create role rls_stranger login")
+        cur.execute(f"create role {STRANGER} login password %s", (ROLE_PASSWORDS[STRANGER],))
         cur.execute("grant usage on schema marts to rls_stranger")
         cur.execute("grant select on marts.fct_orders to rls_stranger")
         cur.execute("grant meridian_tenant_reader to rls_stranger")
@@ -316,7 +312,8 @@ def test_tenant_scope_refuses_a_connection_inside_a_transaction(pipeline):
 def test_tenant_scope_works_on_a_psycopg3_connection(warehouse):
     import psycopg
 
-    with psycopg.connect(host="127.0.0.1", port=settings().pg_port, dbname="warehouse", user=PIPELINE) as conn:
+    with psycopg.connect(host="127.0.0.1", port=settings().pg_port, dbname="warehouse", user=PIPELINE,
+                         password=PIPELINE_PASSWORD) as conn:
         with rls.tenant_scope(conn, "beta") as cur:
             cur.execute("select tenant_id, count(*) from marts.fct_visits group by tenant_id")
             assert cur.fetchall() == [("beta", MARTS["fct_visits"]["beta"])]
@@ -372,7 +369,7 @@ def test_drop_tenant_role_drops_role_and_mapping(pipeline):
 
 @pytest.fixture
 def cli_env(warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", f"postgres://{PIPELINE}@127.0.0.1:{settings().pg_port}/warehouse")
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", f"postgres://{PIPELINE}:{quote(PIPELINE_PASSWORD)}@127.0.0.1:{settings().pg_port}/warehouse")
     monkeypatch.delenv("MERIDIAN_BI_PASSWORD", raising=False)
 
 
@@ -410,7 +407,10 @@ def test_bi_cli_grant_list_revoke(cli_env, capsys, monkeypatch):
         ["bi_alpha", "alpha", "bi", "yes"], ["bi_beta", "beta", "bi", "yes"], ["bi_cli", "beta", "bi", "yes"]]
     assert main(["bi", "revoke", "bi_cli"]) == 0
     assert capsys.readouterr().out == "dropped role bi_cli\n"
-    with pytest.raises(psycopg2.OperationalError, match='role "bi_cli" does not exist'):
+    # with password authentication the server does not say whether a role exists: ask the catalog
+    with connect("postgres") as admin:
+        assert scalar(admin, "select count(*) from pg_roles where rolname = 'bi_cli'") == 0
+    with pytest.raises(psycopg2.OperationalError, match='password authentication failed for user "bi_cli"'):
         with connect("bi_cli", PASSWORD):
             pass
 
@@ -450,7 +450,7 @@ def mini_project(root: Path) -> Path:
         (root / "models" / "marts" / name).write_text(sql)
     (root / "dbt_project.yml").write_text(yaml.safe_dump(project))
     (root / "profiles.yml").write_text(yaml.safe_dump({"rls_mini": {"target": "dev", "outputs": {"dev": {
-        "type": "postgres", "host": "127.0.0.1", "port": settings().pg_port, "user": PIPELINE, "password": "",
+        "type": "postgres", "host": "127.0.0.1", "port": settings().pg_port, "user": PIPELINE, "password": PIPELINE_PASSWORD,
         "dbname": "warehouse", "schema": "public", "threads": 1}}}}))
     return root
 

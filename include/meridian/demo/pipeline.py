@@ -211,8 +211,9 @@ def print_summary(as_of: date) -> None:
     for path in mails:
         print(f"      {path.name}")
     uri = f"postgres://postgres@127.0.0.1:{cfg.pg_port}/warehouse"
+    password_file = cfg.state_dir / "pg-password"
     print("\nNext:")
-    print(f"    psql {uri} -c 'select * from marts.fct_monthly_revenue order by 1, 2'")
+    print(f"    PGPASSWORD=$(cat {password_file}) psql {uri} -c 'select * from marts.fct_monthly_revenue order by 1, 2'")
     print("    make ui            # Airflow UI on http://localhost:8080 with these DAG runs "
           "(password in .meridian/airflow/simple_auth_manager_passwords.json.generated)")
     print("    open out/reports/  # the rendered reports (PDF, XLSX, CSV, HTML); out/mail/ holds the sent messages")

@@ -40,7 +40,7 @@ from typing import Any
 import psycopg2.extensions
 from psycopg2 import sql
 
-from meridian.config import WAREHOUSE_CONN_ID
+from meridian.config import WAREHOUSE_CONN_ID, embedded_uri
 from meridian.db import connection
 from meridian.reports.periods import month_start, period_for
 
@@ -203,9 +203,8 @@ def private_warehouse(base: Path) -> Iterator[None]:
             "MERIDIAN_STATE_DIR": str(base / "state"),
             "MERIDIAN_PG_PORT": str(port),
             "MERIDIAN_OUT_DIR": str(base / "out"),
-            f"AIRFLOW_CONN_{WAREHOUSE_CONN_ID.upper()}": f"postgres://postgres@127.0.0.1:{port}/warehouse",
         }
-    ):
+    ), _environment({f"AIRFLOW_CONN_{WAREHOUSE_CONN_ID.upper()}": embedded_uri(WAREHOUSE_CONN_ID, port)}):
         embedded.start()
         try:
             yield

@@ -6,6 +6,14 @@ connection host) and holds the databases ``warehouse``, ``app``, ``billing``,
 ``crm`` and ``games``. Run as root, the server runs as the ``pgserver`` system
 user, as the wheel does. It is tuned for a disposable local warehouse
 (``fsync=off``): production uses the PostgreSQL service of docker-compose.yaml.
+
+Connections over TCP need the password of ``.meridian/pg-password`` (generated
+once, readable by its owner only; :func:`meridian.config.embedded_password`):
+initdb starts with trust, and :func:`_require_passwords` sets the superuser's
+password and switches every ``host`` line of pg_hba.conf to scram-sha-256
+before anything else connects (data dirs made before that are converted on
+their next start). The Unix socket lives inside the data dir, which only the
+server's user can enter.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from meridian.config import EMBEDDED_DATABASES, settings
+from meridian.config import EMBEDDED_DATABASES, embedded_password, settings
 
 SERVER_OPTIONS = {
     "fsync": "off",
@@ -121,6 +129,7 @@ def start(port: int | None = None) -> ServerStatus:
     port = port or cfg.pg_port
     current = status(port)
     if current.running:
+        _require_passwords(cfg.pgdata, port, _system_user())
         _ensure_databases(port)
         return current
     user = _system_user()
@@ -157,14 +166,54 @@ def start(port: int | None = None) -> ServerStatus:
         if time.monotonic() > deadline:
             raise RuntimeError(f"PostgreSQL on 127.0.0.1:{port} did not become ready; see {log_file}")
         time.sleep(0.2)
+    _require_passwords(pgdata, port, user)
     _ensure_databases(port)
     return status(port)
+
+
+def _require_passwords(pgdata: Path, port: int, user: str | None) -> None:
+    """Give ``postgres`` the state dir's password and make TCP connections ask for it (scram-sha-256)."""
+    import psycopg2
+
+    hba = pgdata / "pg_hba.conf"
+    lines = _run(["cat", str(hba)], user).stdout.splitlines()
+    trusting = [line for line in lines if line.split()[:1] == ["host"] and line.split()[-1] == "trust"]
+    if not trusting:
+        return
+    conn = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres")  # still trust
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("set password_encryption = 'scram-sha-256'")
+            cur.execute("alter role postgres password %s", (embedded_password(),))
+    finally:
+        conn.close()
+    secured = [
+        line.rsplit("trust", 1)[0] + "scram-sha-256" if line in trusting else line for line in lines
+    ]
+    tmp = pgdata.parent / ".pg_hba.conf.new"
+    tmp.write_text("\n".join(secured) + "\n")
+    result = _run(["sh", "-c", f'cat "{tmp}" > "{hba}"'], user)
+    tmp.unlink()
+    if result.returncode != 0:
+        raise RuntimeError(f"could not write {hba}: {result.stderr}")
+    _run([str(_bin_path() / "pg_ctl"), "-D", str(pgdata), "reload"], user)
+    deadline = time.monotonic() + 10
+    while True:  # the reload is asynchronous: wait until a password-less login is refused
+        try:
+            psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres", password="").close()
+        except psycopg2.OperationalError:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"PostgreSQL on 127.0.0.1:{port} still accepts logins without a password")
+        time.sleep(0.1)
 
 
 def _ensure_databases(port: int) -> None:
     import psycopg2
 
-    conn = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres")
+    conn = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres",
+                            password=embedded_password())
     conn.autocommit = True
     try:
         with conn.cursor() as cur:
