@@ -173,13 +173,16 @@ def test_no_other_tenants_row_even_without_the_tenant_filter(warehouse, monkeypa
                                                              if r["tenant_id"] == tenant)
 
 
-@pytest.mark.parametrize("output_format, text", [("csv", ",".join(COLUMNS) + "\n"), ("json", "[]\n")])
-def test_an_empty_range_is_a_header_or_an_empty_list(warehouse, capsys, tmp_path, output_format, text):
+@pytest.mark.parametrize("output_format", ["csv", "json"])
+def test_an_empty_range_is_a_header_or_an_empty_list(warehouse, capsys, tmp_path, output_format):
     path = tmp_path / f"empty.{output_format}"
     code, _, err = run(["export", "transactions", "--tenant", "alpha", "--from", "2025-01-01", "--to", "2025-01-31",
                         "--format", output_format, "--output", str(path)], capsys)
     assert code == 0
-    assert path.read_text() == text
+    if output_format == "csv":
+        assert path.read_text() == ",".join(COLUMNS) + "\n"
+    else:
+        assert json.loads(path.read_text()) == []
     assert err.rstrip().endswith("net none") and "0 transactions of tenant 'alpha'" in err
 
 

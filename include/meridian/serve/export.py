@@ -41,6 +41,7 @@ from meridian.warehouse.tenants import UnknownTenantError, check_tenant
 
 TABLE = "marts.fct_accounting_transactions"
 FORMATS = ("csv", "json")
+PATH_SHOWN = 400  # a path is shown whole up to this length: its end is what tells where it went wrong
 QUERY = (
     f"select * from {TABLE} where tenant_id = %(tenant)s and booked_date between %(start)s and %(end)s "
     "order by booked_at, transaction_id"
@@ -90,11 +91,11 @@ def open_output(output: str | Path) -> tuple[Path, int, str]:
     if str(output).strip() == "":
         raise ExportError("--output", "is empty")
     if path.is_dir():
-        raise ExportError("--output", f"{shown(str(path))} is a folder; give a file name")
+        raise ExportError("--output", f"{shown(str(path), PATH_SHOWN)} is a folder; give a file name")
     try:
         descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
-        raise ExportError("--output", f"cannot write to {shown(str(path))}: {exc.strerror or exc}") from None
+        raise ExportError("--output", f"cannot write to {shown(str(path), PATH_SHOWN)}: {exc.strerror or exc}") from None
     return path, descriptor, temporary
 
 
