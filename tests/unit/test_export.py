@@ -173,6 +173,14 @@ def test_no_other_tenants_row_even_without_the_tenant_filter(warehouse, monkeypa
                                                              if r["tenant_id"] == tenant)
 
 
+def test_before_the_first_build_the_error_says_so(warehouse, capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(export, "QUERY", export.QUERY.replace(export.TABLE, "marts.fct_not_built"))
+    code, out, err = run(replaced("--output", str(tmp_path / "x.csv")), capsys)
+    assert (code, out) == (1, "")
+    assert err == (f"meridian export: {export.TABLE} does not exist yet: run transform_warehouse first\n")
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("output_format", ["csv", "json"])
 def test_an_empty_range_is_a_header_or_an_empty_list(warehouse, capsys, tmp_path, output_format):
     path = tmp_path / f"empty.{output_format}"

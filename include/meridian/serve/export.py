@@ -110,7 +110,7 @@ def read_transactions(conn: psycopg2.extensions.connection, tenant: str, start: 
             warnings.filterwarnings("ignore", message="pandas only supports SQLAlchemy", category=UserWarning)
             return pandas.read_sql(QUERY, conn, params={"tenant": tenant, "start": start, "end": end},
                                    coerce_float=False)
-    except psycopg2.errors.UndefinedTable:
+    except psycopg2.errors.UndefinedTable:  # pandas lets the driver's errors through (it wraps only sqlite3's)
         raise RuntimeError(f"{TABLE} does not exist yet: run transform_warehouse first") from None
 
 
