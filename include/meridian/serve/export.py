@@ -36,12 +36,10 @@ import psycopg2.errors
 import psycopg2.extensions
 
 from meridian.serve import rls
-from meridian.values import shown
 from meridian.warehouse.tenants import UnknownTenantError, check_tenant
 
 TABLE = "marts.fct_accounting_transactions"
 FORMATS = ("csv", "json")
-PATH_SHOWN = 400  # a path is shown whole up to this length: its end is what tells where it went wrong
 QUERY = (
     f"select * from {TABLE} where tenant_id = %(tenant)s and booked_date between %(start)s and %(end)s "
     "order by booked_at, transaction_id"
@@ -69,7 +67,7 @@ class ExportResult:
     def summary_line(self) -> str:
         """``12 transactions of tenant 'acme' booked 2026-01-01 to 2026-01-31 → out.csv (csv); net USD 1234.50``."""
         totals = ", ".join(f"{currency} {format(total, 'f')}" for currency, total in self.net_by_currency.items())
-        return (f"{self.rows} transaction{'' if self.rows == 1 else 's'} of tenant {shown(self.tenant)} booked "
+        return (f"{self.rows} transaction{'' if self.rows == 1 else 's'} of tenant {self.tenant!r} booked "
                 f"{self.start.isoformat()} to {self.end.isoformat()} → {self.path} ({self.output_format}); "
                 f"net {totals or 'none'}")
 
@@ -81,7 +79,7 @@ def check_request(tenant: str, start: date, end: date, output_format: str) -> st
     if start > end:
         raise ExportError("--from", f"{start.isoformat()} is after --to {end.isoformat()}")
     if output_format not in FORMATS:
-        raise ExportError("--format", f"{shown(output_format)} is not one of {', '.join(FORMATS)}")
+        raise ExportError("--format", f"{output_format[:40]!r} is not one of {', '.join(FORMATS)}")
     return tenant.strip()
 
 
@@ -91,11 +89,11 @@ def open_output(output: str | Path) -> tuple[Path, int, str]:
     if str(output).strip() == "":
         raise ExportError("--output", "is empty")
     if path.is_dir():
-        raise ExportError("--output", f"{shown(str(path), PATH_SHOWN)} is a folder; give a file name")
+        raise ExportError("--output", f"{repr(str(path))} is a folder; give a file name")
     try:
         descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
-        raise ExportError("--output", f"cannot write to {shown(str(path), PATH_SHOWN)}: {exc.strerror or exc}") from None
+        raise ExportError("--output", f"cannot write to {repr(str(path))}: {exc.strerror or exc}") from None
     return path, descriptor, temporary
 
 
