@@ -16,6 +16,7 @@
     meridian api-key create|list|revoke           per-tenant API keys (stored hashed)
     meridian bench --api                          the KPI read API's latency and throughput
     meridian bi grant TENANT ROLE | revoke ROLE | list   per-tenant BI logins (row-level security on the marts)
+    meridian export transactions --tenant T --from D --to D --format csv|json --output PATH   the accounting ledger
 
 A value a command cannot use (an unknown tenant, a date outside 2000-2100, a name over 200 characters,
 a date that does not parse, ...) is refused with one line naming the option and the value, exit 2.
@@ -359,6 +360,23 @@ def cmd_bi(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from meridian.db import connection
+    from meridian.serve import export
+
+    where = f"meridian export {args.action}"
+    try:
+        export.check_request(args.tenant, args.start, args.end, args.format)  # before connecting
+        with connection("warehouse") as conn:
+            result = export.export_transactions(conn, tenant=args.tenant, start=args.start, end=args.end,
+                                                output_format=args.format, output=args.output)
+    except export.ExportError as exc:
+        print(f"{where}: {exc}", file=sys.stderr)
+        return 2
+    print(f"{where}: {result.summary_line()}", file=sys.stderr)
+    return 0
+
+
 def _size_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=whole_number(0), default=42,
                         help="random seed: the same seed and sizes give the same data (default 42)")
@@ -501,6 +519,19 @@ def build_parser() -> argparse.ArgumentParser:
     bi_list = bi_actions.add_parser("list", help="list the BI roles and their tenants")
     bi_list.add_argument("--all", action="store_true", help="include the KPI API's roles")
     bi_parser.set_defaults(func=cmd_bi)
+
+    export_parser = sub.add_parser("export", help="export a tenant's accounting ledger (docs/export.md)")
+    export_actions = export_parser.add_subparsers(dest="action", required=True)
+    transactions = export_actions.add_parser(
+        "transactions", help="the tenant's ledger rows booked from --from to --to (inclusive) as CSV or JSON")
+    transactions.add_argument("--tenant", required=True, help="tenant (organization) id")
+    transactions.add_argument("--from", dest="start", type=in_range_date, required=True,
+                              help="first booked date, YYYY-MM-DD (UTC)")
+    transactions.add_argument("--to", dest="end", type=in_range_date, required=True,
+                              help="last booked date, YYYY-MM-DD (UTC)")
+    transactions.add_argument("--format", choices=["csv", "json"], required=True)
+    transactions.add_argument("--output", required=True, help="file to write (replaced whole)")
+    export_parser.set_defaults(func=cmd_export)
     return parser
 
 

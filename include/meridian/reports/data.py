@@ -14,6 +14,14 @@ The figures are then combined in Python per section, as
 previous period of the same length (:func:`previous_period`), trends by the
 report's unit, breakdowns over the period, funnels over the cohort weeks that
 overlap the period, retention over the latest cohorts.
+
+The shaping stays in plain Python rather than pandas: the one pivot (the
+retention heat-map, cohorts × period numbers) is a dozen lines either way once
+pandas' NaN and numpy scalars are turned back into the None, int and Decimal
+every renderer expects, the breakdown aggregates (ratio, weighted, share) are
+no shorter as groupby calls, and importing pandas (about 0.5 s) would cost as
+much as rendering a comprehensive report. pandas serves the ledger export
+(meridian.serve.export), where a table goes to CSV or JSON as it is.
 """
 
 from __future__ import annotations

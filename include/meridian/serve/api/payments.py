@@ -1,6 +1,7 @@
 """Payments (/payments/...): range statistics from the payment-level rows of fct_payment_attempts (latency
 percentiles with percentile_cont over the range's payments, never averaged daily percentiles), daily and
-hourly figures from fct_payments_daily / fct_payments_hourly, webhooks, resources and the ledger."""
+hourly figures from fct_payments_daily / fct_payments_hourly, webhooks, resources, and the ledger rows of
+fct_accounting_transactions (charges and refunds by booked date, cursor-paged)."""
 
 from __future__ import annotations
 
@@ -271,6 +272,15 @@ def transactions(ctx: Context) -> dict:
             {**window(span), "limit": limit})
         return {"range": span.as_dict(), "group_by": group, "currency": ctx.currency,
                 "groups": [clean(row) for row in rows], "next_cursor": None}
+    return {"range": span.as_dict(), "currency": ctx.currency, **ledger_page(ctx, span, limit)}
+
+
+LEDGER_COLUMNS = ("transaction_id, transaction_type, booked_at, booked_date, payment_id, refund_id, user_id, country, "
+                  "method, resource, currency, amount, description")
+
+
+def ledger_page(ctx: Context, span: DateRange, limit: int) -> dict:
+    """One page of fct_accounting_transactions booked in ``span``, newest first, keyed on (booked_at, transaction_id)."""
     after = decode_cursor(ctx.args["cursor"])
     after_at, after_id = None, None
     if after is not None:
@@ -279,16 +289,15 @@ def transactions(ctx: Context) -> dict:
         except (ValueError, IndexError):
             raise bad_parameter("cursor", "cursor is not a cursor this API returned") from None
     rows = ctx.rows(
-        "select payment_id, created_at, settled_at, status, method, currency, amount, resource, attempt_number, "
-        f"failure_reason, latency_ms, user_id, country from marts.fct_payment_attempts where {IN_RANGE} "
-        "and (%(after_at)s::timestamptz is null or (created_at, payment_id) < (%(after_at)s::timestamptz, %(after_id)s)) "
-        "order by created_at desc, payment_id desc limit %(limit)s",
+        f"select {LEDGER_COLUMNS} from marts.fct_accounting_transactions where tenant_id = %(tenant)s "
+        "and booked_date between %(start)s and %(end)s and (%(after_at)s::timestamptz is null "
+        "or (booked_at, transaction_id) < (%(after_at)s::timestamptz, %(after_id)s)) "
+        "order by booked_at desc, transaction_id desc limit %(limit)s",
         {**window(span), "after_at": after_at, "after_id": after_id, "limit": limit + 1})
     more = len(rows) > limit
     rows = rows[:limit]
-    cursor = encode_cursor([rows[-1]["created_at"].isoformat(), rows[-1]["payment_id"]]) if more and rows else None
-    return {"range": span.as_dict(), "currency": ctx.currency, "transactions": [clean(row) for row in rows],
-            "next_cursor": cursor}
+    cursor = encode_cursor([rows[-1]["booked_at"].isoformat(), rows[-1]["transaction_id"]]) if more and rows else None
+    return {"transactions": [clean(row) for row in rows], "next_cursor": cursor}
 
 
 def top_resources(ctx: Context) -> dict:
