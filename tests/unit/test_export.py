@@ -241,3 +241,18 @@ def test_a_bad_value_is_one_line_naming_the_option(warehouse, capsys, tmp_path, 
     for fragment in fragments:
         assert fragment in lines[0]
     assert sorted(path.name for path in tmp_path.iterdir()) == ["a-file"]  # nothing written, no temporary left
+
+
+def test_csv_text_cells_never_become_formulas_and_amounts_stay_numbers():
+    import io
+
+    import pandas
+
+    from meridian.serve.export import write
+
+    frame = pandas.DataFrame({"refund_reason": ["=HYPERLINK(\"http://x\")", "@SUM(A1)", "duplicate"],
+                              "amount": [Decimal("-10.00"), Decimal("0.30"), Decimal("5.00")]})
+    buffer = io.StringIO()
+    write(frame, "csv", buffer)
+    lines = buffer.getvalue().splitlines()
+    assert lines[1:] == ['"\'=HYPERLINK(""http://x"")",-10.00', "'@SUM(A1),0.30", "duplicate,5.00"]

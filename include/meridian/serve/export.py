@@ -146,6 +146,11 @@ def net_by_currency(frame: Any) -> dict[str, Decimal]:
 def write(frame: Any, output_format: str, handle: Any) -> None:
     text = as_text(frame)
     if output_format == "csv":
+        # text from tenant data (a refund reason, a resource) must not become a formula in a spreadsheet;
+        # amounts such as -10.00 are plain numbers and stay as they are (meridian.reports.cells)
+        from meridian.reports.cells import csv_safe
+
+        text = text.map(lambda cell: csv_safe(cell) if isinstance(cell, str) else cell)
         text.to_csv(handle, index=False, na_rep="", lineterminator="\n")
     else:
         text.to_json(handle, orient="records", force_ascii=False, indent=2)
