@@ -176,7 +176,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 2
     return run_demo(
         as_of=args.as_of, seed=args.seed, tenants=args.tenants, users=args.users, days=args.days,
-        skip_generate=args.skip_generate,
+        skip_generate=args.skip_generate, scheduler=args.scheduler,
     )
 
 
@@ -411,6 +411,9 @@ def build_parser() -> argparse.ArgumentParser:
     _size_args(demo)
     demo.add_argument("--as-of", type=in_range_date, default=None, help="as-of date (default: the last generated day)")
     demo.add_argument("--skip-generate", action="store_true", help="reuse the source data already generated")
+    demo.add_argument("--scheduler", action="store_true",
+                      help="run the chain through Airflow's scheduler and services (as `make ui` does) instead of "
+                           "`airflow dags test`: its runs then show in the UI with their task logs")
     demo.set_defaults(func=cmd_demo)
 
     bench = sub.add_parser("bench", help="measure extract rows/s, dbt build and DAG chain seconds")

