@@ -156,7 +156,21 @@ class Client:
     password: str
     _token: str | None = None
 
-    def _request(self, method: str, path: str, body: dict | None = None, timeout: float = 30) -> Any:
+    def _request(self, method: str, path: str, body: dict | None = None, timeout: float = 60,
+                 attempts: int = 4) -> Any:
+        """One REST call; a timeout or a refused connection (a busy machine) is retried with a growing pause."""
+        import httpx
+
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._send(method, path, body, timeout)
+            except httpx.TransportError as exc:
+                if attempt == attempts:
+                    raise ServiceError(f"{method} {self.url}/api/v2{path} failed {attempts} times: {exc!r}") from exc
+                time.sleep(2 * attempt)
+        raise AssertionError("unreachable")
+
+    def _send(self, method: str, path: str, body: dict | None, timeout: float) -> Any:
         import httpx
 
         if self._token is None:
@@ -192,6 +206,9 @@ class Client:
 
     def runs(self, dag_id: str) -> list[dict]:
         return self._request("GET", f"/dags/{dag_id}/dagRuns?order_by=-run_after&limit=100")["dag_runs"]
+
+    def set_run_state(self, dag_id: str, run_id: str, state: str) -> None:
+        self._request("PATCH", f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}", {"state": state})
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
         path = f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances?limit=1000"

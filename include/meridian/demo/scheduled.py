@@ -64,6 +64,13 @@ def run_chain(handle: services.Services, as_of: date, *, before_delivery: Callab
     instant = to_instant(as_of).isoformat()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     chain = ScheduledChain(url=handle.url)
+    for dag_id in CHAIN:
+        # a run the previous services left running or queued (stopped mid-run) would hold max_active_runs
+        # and, resumed, build the marts of its own as-of date into the demo's fresh warehouse
+        for run in client.runs(dag_id):
+            if run["state"] in ("running", "queued"):
+                client.set_run_state(dag_id, run["dag_run_id"], "failed")
+                progress(f"marked {dag_id} run {run['dag_run_id']}, left {run['state']} by earlier services, failed")
     for dag_id in CHAIN[1:]:
         client.set_paused(dag_id, True)
     for dag_id in CHAIN:
