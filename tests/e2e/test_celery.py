@@ -20,6 +20,7 @@ from datetime import date
 import pytest
 
 from meridian import db
+from meridian.config import settings
 from tests.conftest import free_port, private_stack
 
 pytestmark = pytest.mark.e2e
@@ -101,6 +102,11 @@ def test_report_mail_arrived(celery_chain):
                  "where status = 'sent' and period_start = date '2026-09-01'")[0]
     # two monthly reports per tenant (revenue_summary, comprehensive), each for September, each once
     assert sent == (2 * SIZE["tenants"], 2 * SIZE["tenants"])
-    mails = sorted(celery_chain["mail_dir"].glob("*.eml"))
-    assert len(mails) == sent[0]
-    assert all(b"Subject:" in path.read_bytes() for path in mails)
+    ops = settings().ops_email  # data-quality alerts go there too; the reports go to their recipients
+    mails = [path.read_bytes() for path in sorted(celery_chain["mail_dir"].glob("*.eml"))]
+    report_mails = [mail for mail in mails if f"X-Sink-Envelope-To: {ops}".encode() not in mail]
+    assert len(report_mails) == sent[0], [mail[:200] for mail in mails]
+    recipients = {line.split(b": ", 1)[1].strip() for mail in report_mails for line in mail.splitlines()
+                  if line.startswith(b"X-Sink-Envelope-To:")}
+    assert recipients == {f"{role}@{tenant}.example.com".encode() for role in ("finance", "founders")
+                          for (tenant,) in query("select distinct tenant_id from reporting.scheduled_reports")}
