@@ -270,6 +270,7 @@ class Services:
         SIGTERM to each service, SIGKILL after ``timeout``; then every process left in a service's
         session (task processes run in process groups of their own) is killed.
         """
+        members = _session_members({process.pid for process in self.processes.values() if process.poll() is None})
         last = ("api-server", "redis")
         first = [name for name in reversed(self.processes) if name not in last]
         for group in (first, [name for name in last if name in self.processes]):
@@ -283,7 +284,7 @@ class Services:
                 except subprocess.TimeoutExpired:
                     _signal_group(process, signal.SIGKILL)
                     process.wait(10)
-        _kill_sessions({process.pid for process in self.processes.values()})
+        _kill_leftovers(members)
         if self.mail_sink is not None:
             self.mail_sink.stop()
             self.mail_sink = None
@@ -302,8 +303,9 @@ def _signal_group(process: subprocess.Popen, sig: int) -> None:
         pass
 
 
-def _kill_sessions(session_ids: set[int]) -> None:
-    """SIGKILL every process whose session is one the services were started in (leftover task processes)."""
+def _session_members(session_ids: set[int]) -> dict[int, str]:
+    """pid -> start time of every process in the given sessions (the services and the task processes they ran)."""
+    members: dict[int, str] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -311,11 +313,20 @@ def _kill_sessions(session_ids: set[int]) -> None:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[3]) in session_ids:  # after the command: state, ppid, pgrp, session
-            try:
-                os.kill(int(entry.name), signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+        if int(fields[3]) in session_ids:  # after the command: state, ppid, pgrp, session, ..., starttime
+            members[int(entry.name)] = fields[19]
+    return members
+
+
+def _kill_leftovers(members: dict[int, str]) -> None:
+    """SIGKILL the processes of ``members`` still alive (the same pid and start time, so never a reused pid)."""
+    for pid, started in members.items():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            if fields[19] == started:
+                os.kill(pid, signal.SIGKILL)
+        except (OSError, IndexError):
+            pass
 
 
 def _tail(path: Path, lines: int = 40) -> str:

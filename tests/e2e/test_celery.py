@@ -110,3 +110,13 @@ def test_report_mail_arrived(celery_chain):
                   if line.startswith(b"X-Sink-Envelope-To:")}
     assert recipients == {f"{role}@{tenant}.example.com".encode() for role in ("finance", "founders")
                           for (tenant,) in query("select distinct tenant_id from reporting.scheduled_reports")}
+
+
+def test_stop_leaves_no_process_behind(celery_chain):
+    from meridian.services import _session_members
+
+    handle = celery_chain["handle"]
+    sessions = {process.pid for process in handle.processes.values()}
+    handle.stop()
+    assert all(process.poll() is not None for process in handle.processes.values())
+    assert _session_members(sessions) == {}
