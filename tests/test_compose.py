@@ -35,3 +35,24 @@ def test_compose_file_is_valid_where_docker_compose_exists(tmp_path):
     result = subprocess.run([docker, "compose", "-f", str(COMPOSE), "--env-file", str(env), "config", "--quiet"],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_compose_runs_celery_as_the_local_celery_test_does():
+    """The settings meridian.services gives a local CeleryExecutor (tests/e2e/test_celery.py) are the ones compose sets."""
+    from meridian.services import CELERY_SETTINGS
+
+    spec = yaml.safe_load(COMPOSE.read_text())
+    services = spec["services"]
+    env = services["airflow-scheduler"]["environment"]
+    assert set(CELERY_SETTINGS) <= set(env), set(CELERY_SETTINGS) - set(env)
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://redis:")
+    assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql://")
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql+psycopg2://")
+    commands = {name: services[name].get("command") for name in services}
+    assert commands["airflow-apiserver"] == ["api-server"]
+    for name in ("scheduler", "dag-processor", "triggerer"):
+        assert commands[f"airflow-{name}"] == [name]
+    assert commands["airflow-worker"] == ["celery", "worker"]
+    assert services["airflow-worker"]["deploy"]["replicas"] == 2
+    assert "redis" in services

@@ -51,7 +51,7 @@ def airflow_env(base: dict[str, str] | None = None) -> dict[str, str]:
     env.setdefault("AIRFLOW__COSMOS__UPLOAD_SQL_TO_XCOM", "False")
     env.setdefault("MERIDIAN_LANDING_DIR", str(cfg.landing_dir))
     env.setdefault("MERIDIAN_HOME", str(cfg.root))
-    # the venv's bin first, so `airflow standalone` finds its own executables
+    # the venv's bin first, so the Airflow services and tasks find its own executables
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     for key, value in connection_env().items():
         env.setdefault(key, value)

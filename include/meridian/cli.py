@@ -8,7 +8,7 @@
     meridian airflow ARGS... / meridian dbt ARGS...  airflow or dbt with this checkout's environment
     meridian dbt-parse                            parse the dbt project (fails early on a broken project)
     meridian mail-sink                            run the local SMTP sink (writes out/mail/*.eml)
-    meridian ui                                   airflow standalone on :8080 over this checkout
+    meridian ui                                   Airflow's services on :8080 over this checkout (Ctrl-C stops)
     meridian reports create|list|pause|resume|run-now|render|resolve   manage scheduled reports
     meridian tenant purge TENANT [--yes]          remove every row of a tenant, its API keys and BI roles
     meridian user forget TENANT USER              replace a user's id by a pseudonym everywhere, clear its e-mail
@@ -134,14 +134,37 @@ def cmd_mail_sink(args: argparse.Namespace) -> int:
     return sink_main(["--port", str(args.port)] if args.port else [])
 
 
-def cmd_ui(args: argparse.Namespace) -> int:
-    from meridian.airflow_env import run_airflow
-    from meridian.warehouse import embedded
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
-    embedded.start()
-    print("Airflow UI on http://localhost:8080 — the admin password is printed below and kept in "
-          "$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated")
-    return run_airflow(["standalone"], check=False).returncode
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    import signal
+    import time
+
+    from meridian import services
+
+    print("Starting the embedded PostgreSQL and Airflow's api-server, scheduler, dag-processor and triggerer "
+          f"({args.executor}) ...", flush=True)
+    signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops the services like Ctrl-C does
+    handle = None
+    try:
+        handle = services.start(args.executor, port=args.port, workers=args.workers)
+        print(services.describe(handle))
+        print("    the DAGs are unpaused: extract_sources runs every 15 minutes, transform_warehouse and "
+              "deliver_reports follow through their assets. Ctrl-C stops everything.", flush=True)
+        while True:
+            handle.check_alive()
+            time.sleep(2)
+    except KeyboardInterrupt:
+        print("\nstopping the Airflow services ...", flush=True)
+        return 0
+    except services.ServiceError as exc:
+        print(f"meridian ui: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if handle is not None:
+            handle.stop()
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -154,7 +177,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 2
     return run_demo(
         as_of=args.as_of, seed=args.seed, tenants=args.tenants, users=args.users, days=args.days,
-        skip_generate=args.skip_generate,
+        skip_generate=args.skip_generate, scheduler=args.scheduler,
     )
 
 
@@ -406,6 +429,9 @@ def build_parser() -> argparse.ArgumentParser:
     _size_args(demo)
     demo.add_argument("--as-of", type=in_range_date, default=None, help="as-of date (default: the last generated day)")
     demo.add_argument("--skip-generate", action="store_true", help="reuse the source data already generated")
+    demo.add_argument("--scheduler", action="store_true",
+                      help="run the chain through Airflow's scheduler and services (as `make ui` does) instead of "
+                           "`airflow dags test`: its runs then show in the UI with their task logs")
     demo.set_defaults(func=cmd_demo)
 
     bench = sub.add_parser("bench", help="measure extract rows/s, dbt build and DAG chain seconds")
@@ -427,7 +453,15 @@ def build_parser() -> argparse.ArgumentParser:
     sink = sub.add_parser("mail-sink", help="run the local SMTP sink in the foreground")
     sink.add_argument("--port", type=port, default=None, help="port to listen on (default MERIDIAN_SMTP_PORT, 8025)")
     sink.set_defaults(func=cmd_mail_sink)
-    sub.add_parser("ui", help="serve the Airflow UI (airflow standalone) on :8080").set_defaults(func=cmd_ui)
+    ui = sub.add_parser("ui", help="run Airflow's api-server, scheduler, dag-processor and triggerer over this "
+                                   "checkout (metadata in the embedded PostgreSQL, DAGs unpaused); Ctrl-C stops them")
+    ui.add_argument("--port", type=port, default=None,
+                    help="port of the UI and REST API on 127.0.0.1 (default MERIDIAN_AIRFLOW_PORT, 8080)")
+    ui.add_argument("--executor", choices=["LocalExecutor", "CeleryExecutor"], default="LocalExecutor",
+                    help="LocalExecutor (default), or CeleryExecutor with a local Redis and --workers workers")
+    ui.add_argument("--workers", type=whole_number(1, 8), default=2,
+                    help="Celery worker processes with --executor CeleryExecutor (default 2)")
+    ui.set_defaults(func=cmd_ui)
 
     reports = sub.add_parser("reports", help="create, list, pause, resume, run, render or resolve scheduled reports")
     actions = reports.add_subparsers(dest="action", required=True)

@@ -197,6 +197,27 @@ def embedded_uri(conn_id: str, port: int | None = None) -> str:
     return f"postgres://postgres:{password}@127.0.0.1:{port or settings().pg_port}/{database}"
 
 
+AIRFLOW_METADATA_DATABASE = "airflow"  # Airflow's own metadata, beside the others in the embedded server
+
+
+def airflow_metadata_uri() -> str:
+    """The SQLAlchemy URI of Airflow's metadata database in the embedded server (``meridian ui``, the services)."""
+    from urllib.parse import quote
+
+    password = quote(embedded_password(), safe="")
+    return f"postgresql+psycopg2://postgres:{password}@127.0.0.1:{settings().pg_port}/{AIRFLOW_METADATA_DATABASE}"
+
+
+def airflow_port() -> int:
+    """The port of the Airflow api-server (UI and REST API) of ``meridian ui`` (``MERIDIAN_AIRFLOW_PORT``)."""
+    return _int_env("MERIDIAN_AIRFLOW_PORT", 8080)
+
+
+def airflow_password() -> str | None:
+    """The ``admin`` password of ``meridian ui`` (``MERIDIAN_AIRFLOW_PASSWORD``); None: generated into a private file."""
+    return os.environ.get("MERIDIAN_AIRFLOW_PASSWORD") or None
+
+
 def connection_env() -> dict[str, str]:
     """``AIRFLOW_CONN_*`` variables for every connection id not already set in the environment."""
     env: dict[str, str] = {}

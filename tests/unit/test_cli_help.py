@@ -28,6 +28,6 @@ def test_demo_help_names_its_options(capsys):
     except SystemExit:
         pass
     text = capsys.readouterr().out
-    for option in ("--users", "--days", "--tenants", "--seed", "--as-of", "--skip-generate"):
+    for option in ("--users", "--days", "--tenants", "--seed", "--as-of", "--skip-generate", "--scheduler"):
         assert option in text
     assert "raw rows" in " ".join(text.split())

@@ -2,8 +2,9 @@
 
 Runs exactly what production runs, on this checkout: the embedded PostgreSQL,
 then ``airflow dags test`` of extract_sources, transform_warehouse and
-deliver_reports for one as-of date, with the local SMTP sink catching mail in
-out/mail/. Prints what to look at next.
+deliver_reports for one as-of date (or, with ``--scheduler``, the same three
+runs through Airflow's scheduler and services: meridian.demo.scheduled), with
+the local SMTP sink catching mail in out/mail/. Prints what to look at next.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from meridian import db
 from meridian.airflow_env import airflow_env, run_airflow, run_dbt
-from meridian.config import WAREHOUSE_CONN_ID, settings
+from meridian.config import WAREHOUSE_CONN_ID, airflow_port, settings
 from meridian.runtime import to_instant
 from meridian.warehouse import embedded
 from meridian.warehouse.bootstrap import SCHEMAS, ensure_warehouse
@@ -156,7 +157,25 @@ def seed_schedules(as_of: date) -> list[str]:
     return tenants
 
 
-def run_demo(*, as_of: date | None, seed: int, tenants: int, users: int, days: int, skip_generate: bool) -> int:
+def run_scheduled(as_of: date) -> ChainTimings:
+    """The chain through Airflow's services (meridian.demo.scheduled): runs with task logs in the UI."""
+    from meridian import services
+    from meridian.demo.scheduled import run_chain
+
+    print("    starting Airflow's api-server, scheduler, dag-processor and triggerer (LocalExecutor) ...", flush=True)
+    with services.start(schedule=False) as handle:
+        print(f"    {handle.url} is up; service logs in {handle.log_dir}", flush=True)
+
+        def seed() -> None:
+            tenant_ids = seed_schedules(as_of)
+            print(f"    scheduled a monthly revenue_summary and a comprehensive report for {', '.join(tenant_ids)}")
+
+        chain = run_chain(handle, as_of, before_delivery=seed, progress=lambda line: print(f"    {line}", flush=True))
+    return ChainTimings(seconds=chain.seconds)
+
+
+def run_demo(*, as_of: date | None, seed: int, tenants: int, users: int, days: int, skip_generate: bool,
+             scheduler: bool = False) -> int:
     from meridian.demo.generate import DEFAULT_END_DATE, generate
 
     cfg = settings()
@@ -183,17 +202,18 @@ def run_demo(*, as_of: date | None, seed: int, tenants: int, users: int, days: i
     if cfg.reports_dir.exists():
         shutil.rmtree(cfg.reports_dir)
     ensure_manifest(env)
-    run_airflow(["db", "migrate"], env=env, capture=log_dir / "db_migrate.log")
+    if not scheduler:
+        run_airflow(["db", "migrate"], env=env, capture=log_dir / "db_migrate.log")
 
-    step(f"Running the pipeline for as-of date {as_of}")
-    timings = run_full_chain(as_of, env, log_dir)
+    step(f"Running the pipeline for as-of date {as_of}" + (" through the Airflow scheduler" if scheduler else ""))
+    timings = run_scheduled(as_of) if scheduler else run_full_chain(as_of, env, log_dir)
     print(f"    pipeline finished in {timings.total:.1f}s "
           f"({', '.join(f'{name} {secs:.1f}s' for name, secs in timings.seconds.items())})")
-    print_summary(as_of)
+    print_summary(as_of, scheduler)
     return 0
 
 
-def print_summary(as_of: date) -> None:
+def print_summary(as_of: date, scheduler: bool = False) -> None:
     cfg = settings()
     step(f"What to look at (as of {as_of})")
     landed, accepted, quarantined, duplicates = batch_totals()
@@ -214,6 +234,11 @@ def print_summary(as_of: date) -> None:
     password_file = cfg.state_dir / "pg-password"
     print("\nNext:")
     print(f"    PGPASSWORD=$(cat {password_file}) psql {uri} -c 'select * from marts.fct_monthly_revenue order by 1, 2'")
-    print("    make ui            # Airflow UI on http://localhost:8080 with these DAG runs "
-          "(password in .meridian/airflow/simple_auth_manager_passwords.json.generated)")
+    if scheduler:
+        print(f"    make ui            # Airflow UI on http://127.0.0.1:{airflow_port()}: these runs with their task "
+              "logs, and the chain on its schedule (password in "
+              ".meridian/airflow/simple_auth_manager_passwords.json.generated)")
+    else:
+        print("    meridian demo --scheduler --skip-generate   # the same chain through the Airflow scheduler, "
+              "its runs and task logs then in `make ui`")
     print("    open out/reports/  # the rendered reports (PDF, XLSX, CSV, HTML); out/mail/ holds the sent messages")

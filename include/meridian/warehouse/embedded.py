@@ -3,7 +3,8 @@
 It lives in ``.meridian/pgdata`` under the repository, listens on
 127.0.0.1:``MERIDIAN_PG_PORT`` (TCP, because Cosmos builds asset URIs from the
 connection host) and holds the databases ``warehouse``, ``app``, ``billing``,
-``crm`` and ``games``. Run as root, the server runs as the ``pgserver`` system
+``crm`` and ``games``, and Airflow's metadata database ``airflow`` (used by
+``meridian ui``; ``airflow dags test`` in the tests keeps SQLite). Run as root, the server runs as the ``pgserver`` system
 user, as the wheel does. It is tuned for a disposable local warehouse
 (``fsync=off``): production uses the PostgreSQL service of docker-compose.yaml.
 
@@ -26,7 +27,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from meridian.config import EMBEDDED_DATABASES, embedded_password, settings
+from meridian.config import AIRFLOW_METADATA_DATABASE, EMBEDDED_DATABASES, embedded_password, settings
 
 SERVER_OPTIONS = {
     "fsync": "off",
@@ -219,7 +220,7 @@ def _ensure_databases(port: int) -> None:
         with conn.cursor() as cur:
             cur.execute("select datname from pg_database")
             existing = {row[0] for row in cur.fetchall()}
-            for database in EMBEDDED_DATABASES.values():
+            for database in [*EMBEDDED_DATABASES.values(), AIRFLOW_METADATA_DATABASE]:
                 if database not in existing:
                     cur.execute(f'create database "{database}"')
     finally:
