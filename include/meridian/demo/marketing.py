@@ -24,11 +24,11 @@ from meridian.demo.timeline import DAY, HOUR, Window
 
 # USD cents paid per signup; organic signups cost nothing and have no spend rows
 COST_PER_SIGNUP_USD_CENTS: dict[str, int] = {
-    "paid_search": 320,
-    "paid_social": 240,
-    "app_store": 180,
-    "influencer": 380,
-    "referral": 120,
+    "paid_search": 480,
+    "paid_social": 360,
+    "app_store": 270,
+    "influencer": 560,
+    "referral": 150,
     "email": 40,
 }
 ALWAYS_ON_SHARE = 0.6

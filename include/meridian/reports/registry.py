@@ -569,7 +569,7 @@ REVENUE_SECTIONS = (
     ),
     Section(
         key="ltv_cac",
-        title="LTV and CAC by acquisition channel",
+        title="LTV and CAC by channel",
         kind=BREAKDOWN_TABLE,
         source=ACQUISITION,
         group_by="channel",
@@ -583,7 +583,7 @@ REVENUE_SECTIONS = (
             Aggregate("payback_months", "Payback (months)", MAX, "payback_months", NUMBER),
         ),
         order_by="spend",
-        bars="ltv_cac_ratio",
+        bars="cac",
         description=(
             "Users who signed up in the month by channel and the spend on it; LTV is the tenant's predicted "
             "lifetime value (trailing 12-month net revenue per paying user-month × margin / 3-month churn)."
@@ -929,8 +929,6 @@ CUSTOMER_SECTIONS = (
             Metric("stable", "Stable (60-79)", COUNT, None, agg=LAST),
             Metric("at_risk_band", "At risk (40-59)", COUNT, False, agg=LAST),
             Metric("critical", "Critical (< 40)", COUNT, False, agg=LAST),
-            Metric("customers_with_known_state", "Known state", COUNT, None, agg=LAST),
-            Metric("total_customers", "Customers", COUNT, agg=LAST),
         ),
         description=(
             "Customers by health band at the end of each point; a customer counts from its creation, "
