@@ -172,14 +172,13 @@ def built(staging_warehouse: Path) -> None:
             conn.commit()
         if as_of == FIRST_AS_OF:  # the snapshot captures the versions known at the first run
             dbt(["build", "--select", "+snp_crm__customers", "--exclude", "test_type:unit"], as_of, target)
-    selection = [f"+{mart}" for mart in MARTS] + ["+quarantine", "+batch_outcomes",
-                                                  "assert_revenue_by_country_sums_to_monthly_revenue"]
-    # cautious: no data test of a model outside the selection (e.g. fct_daily_kpis) is picked up
-    dbt(["build", "--select", *selection, "--exclude", "test_type:unit", "--indirect-selection", "cautious"],
+    selection = [f"+{mart}" for mart in MARTS] + ["+quarantine", "+batch_outcomes"]
+    dbt(["build", "--select", *selection, "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"],
         AS_OF, target)
-    # the dbt unit tests of the models this test reads (their inputs now exist)
-    models = ("int_customer_states_daily", *MARTS, "fct_monthly_revenue", "quarantine", "batch_outcomes")
-    dbt(["test", "--select", *(f"test_type:unit,{model}" for model in models)], AS_OF, target)
+    # the data and unit tests of what this test reads (cautious: none that needs a model not built here)
+    tested = ("base_crm__marketing_spend", "stg_crm__marketing_spend", "int_customer_states_daily", *MARTS,
+              "fct_monthly_revenue", "quarantine", "batch_outcomes", "assert_revenue_by_country_sums_to_monthly_revenue")
+    dbt(["test", "--select", *tested, "--indirect-selection", "cautious"], AS_OF, target)
 
 
 # --------------------------------------------------------------------------- the reference, in Python
