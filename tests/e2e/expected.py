@@ -169,6 +169,7 @@ RANGES: tuple[tuple[str, str, Any, Any], ...] = (
     ("leads", "score", 0, 100),
     ("customers", "health_score", 0, 100),
     ("proposals", "win_probability", 0, 1),
+    ("marketing_spend", "amount_cents", -(2**63), 99_999_999_999_999),  # spend is numeric(14,2) in the marts
 )
 MONEY_MAX_CENTS = 99_999_999_999_999  # numeric(14,2)
 REASON_ORDER: tuple[str, ...] = (

@@ -87,7 +87,7 @@ def test_a_table_missing_a_required_column_fails_alone(clean_databases, tmp_path
     assert states.pop("extract_app__users") == "failed", log[-3000:]
     assert states.pop("check_extracts") == "failed"
     assert states.pop("publish_raw") == "success"
-    assert set(states.values()) == {"success"} and len(states) == 15  # prepare, 13 tables, event files
+    assert set(states.values()) == {"success"} and len(states) == 16  # prepare, 14 tables, event files
     assert events == [("e1",)]
     assert "required column signup_at is missing" in log
     assert "1 load(s) of extract_sources run" in log and "- extract_app__users: " in log

@@ -101,15 +101,24 @@ monthly_spend as (
         sum(amount_cents) as spend_cents
     from marketing_spend
     where spend_date <= {{ as_of_date() }}
-    group by 1, 2, 3
+    group by
+        tenant_id,
+        {{ truncate_to_period("'month'", 'spend_date') }},
+        coalesce(nullif(trim(channel), ''), 'unknown')
 
 ),
 
 tenant_channels as (
 
-    select tenant_id, channel from monthly_signups
+    select
+        tenant_id,
+        channel
+    from monthly_signups
     union
-    select tenant_id, channel from monthly_spend
+    select
+        tenant_id,
+        channel
+    from monthly_spend
 
 ),
 

@@ -3,7 +3,9 @@
     updated_at is before the end of the as-of date, validated against
     SOURCES.md: reasons lists every rule the row breaks (required spend_date,
     channel, amount_cents and currency; negative_amount, currency_mismatch,
-    implausible_timestamp on spend_date and updated_at), row_status says
+    implausible_timestamp on spend_date and updated_at; out_of_range for an
+    amount_cents (bigint) beyond the marts' money type, numeric(14,2), i.e.
+    more than 99,999,999,999,999 cents), row_status says
     whether it is accepted, quarantined or a duplicate (same id and content as
     a row landed earlier), is_current marks the latest accepted version of its
     id, the row stg_crm__marketing_spend keeps. channel has no fixed list: it
@@ -54,6 +56,7 @@ validated as (
             implausible_timestamp(['spend_date', 'updated_at']),
             negative_amount(['amount_cents']),
             currency_mismatch('landed_spend.currency', 'tenants.tenant_currency'),
+            out_of_range('landed_spend.amount_cents > 99999999999999'),
         ]) }} as reasons
     from landed_spend
     left join tenants
