@@ -16,6 +16,7 @@
         'crm__leads': {'id': 'text', 'tenant_id': 'text', 'owner_id': 'text', 'source': 'text', 'status': 'text', 'score': 'integer', 'created_at': 'timestamptz', 'first_contact_at': 'timestamptz', 'qualified_at': 'timestamptz', 'converted_at': 'timestamptz', 'updated_at': 'timestamptz'},
         'crm__proposals': {'id': 'text', 'tenant_id': 'text', 'lead_id': 'text', 'owner_id': 'text', 'amount_cents': 'integer', 'win_probability': 'numeric', 'status': 'text', 'created_at': 'timestamptz', 'sent_at': 'timestamptz', 'decided_at': 'timestamptz', 'updated_at': 'timestamptz'},
         'crm__customers': {'id': 'text', 'tenant_id': 'text', 'lead_id': 'text', 'name': 'text', 'segment': 'text', 'status': 'text', 'health_score': 'integer', 'created_at': 'timestamptz', 'churned_at': 'timestamptz', 'updated_at': 'timestamptz'},
+        'crm__marketing_spend': {'id': 'text', 'tenant_id': 'text', 'channel': 'text', 'spend_date': 'date', 'amount_cents': 'bigint', 'currency': 'char(3)', 'updated_at': 'timestamptz'},
         'games__tournaments': {'id': 'text', 'tenant_id': 'text', 'name': 'text', 'format': 'text', 'status': 'text', 'entry_fee_cents': 'integer', 'created_at': 'timestamptz', 'started_at': 'timestamptz', 'ended_at': 'timestamptz', 'updated_at': 'timestamptz'},
         'games__tournament_entries': {'id': 'text', 'tenant_id': 'text', 'tournament_id': 'text', 'user_id': 'text', 'registered_at': 'timestamptz', 'placement': 'integer', 'updated_at': 'timestamptz'},
     } -%}

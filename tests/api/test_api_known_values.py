@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 
 from tests.api.conftest import auth
-from tests.e2e import expected
+from tests.e2e import expected, expected_revenue_dims, expected_sales_games
 
 TENANTS = ("acme", "globex")
 
@@ -185,3 +185,54 @@ def test_mrr_movements_per_period(client, api_world, accepted, tenant, period_ty
         for period in data["periods"]:
             month = bridge[period["period_start"]]
             assert (period["new_mrr"], period["churned_mrr"]) == (month["new_mrr"], month["churned_mrr"])
+
+
+@pytest.mark.parametrize("tenant", TENANTS)
+def test_revenue_dashboard_by_country_matches_python(client, api_world, accepted, tenant):
+    """by_country sums the months of the range per country; by_country_monthly is the mart, row for row."""
+    as_of = api_world["as_of"]
+    wanted = {key: value for key, value in expected_revenue_dims.revenue_by_country_monthly(accepted, as_of).items()
+              if key[0] == tenant}
+    assert len({key[2] for key in wanted}) >= 2, "the dataset should have payers in several countries"
+    data = get(client, api_world, tenant, f"/analytics/dashboards/revenue?from=2025-01-01&to={as_of.isoformat()}")
+    monthly = {(tenant, date.fromisoformat(row["revenue_month"]), row["country"]): row
+               for row in data["by_country_monthly"]}
+    assert set(monthly) == set(wanted)
+    for key, figures in wanted.items():
+        got = monthly[key]
+        assert got["gross_revenue"] == pytest.approx(float(figures["gross_revenue"]), abs=0.005), key
+        assert got["net_revenue"] == pytest.approx(float(figures["net_revenue"]), abs=0.005), key
+        assert (got["payments_succeeded"], got["unique_payers"]) == (figures["payments_succeeded"],
+                                                                    figures["unique_payers"]), key
+        share = figures["share_of_gross_rate"]
+        assert got["share_of_gross_rate"] == (None if share is None else pytest.approx(float(share) * 100)), key
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for (_, _, country), figures in wanted.items():
+        totals[country] += figures["gross_revenue"]
+    assert {row["country"]: row["gross_revenue"] for row in data["by_country"]} == pytest.approx(
+        {country: float(value) for country, value in totals.items()}, abs=0.005)
+
+
+@pytest.mark.parametrize("tenant", TENANTS)
+def test_customer_success_dashboard_bands_and_churn_over_time(client, api_world, accepted, tenant):
+    as_of = api_world["as_of"]
+    wanted = {day: figures for (owner, day), figures in
+              expected_sales_games.customer_health_daily(accepted, as_of).items() if owner == tenant}
+    start = max(min(wanted), as_of - timedelta(days=89))
+    data = get(client, api_world, tenant,
+               f"/analytics/dashboards/customer-success?from={start.isoformat()}&to={as_of.isoformat()}")
+    bands = data["health_bands_over_time"]
+    assert [row["date"] for row in bands] == [day.isoformat() for day in sorted(wanted) if day >= start]
+    for row in bands:
+        figures = wanted[date.fromisoformat(row["date"])]
+        names = ("total_customers", "customers_with_known_state", "healthy", "stable", "at_risk_band", "critical")
+        assert {name: row[name] for name in names} == {name: figures[name] for name in names}, row["date"]
+    assert any(row["healthy"] + row["stable"] + row["at_risk_band"] + row["critical"] for row in bands)
+    months = data["churn_over_time"]
+    assert [row["month"] for row in months] == sorted({day.replace(day=1).isoformat() for day in wanted
+                                                       if day >= start})
+    for month in months:
+        first = date.fromisoformat(month["month"])
+        through = min(as_of, expected.add_months(first, 1) - timedelta(days=1))  # the month's last day in range
+        assert month["through"] == through.isoformat()
+        assert month["churned_customers"] == wanted[through]["churned_this_month"], month

@@ -169,6 +169,7 @@ RANGES: tuple[tuple[str, str, Any, Any], ...] = (
     ("leads", "score", 0, 100),
     ("customers", "health_score", 0, 100),
     ("proposals", "win_probability", 0, 1),
+    ("marketing_spend", "amount_cents", -(2**63), 99_999_999_999_999),  # spend is numeric(14,2) in the marts
 )
 MONEY_MAX_CENTS = 99_999_999_999_999  # numeric(14,2)
 REASON_ORDER: tuple[str, ...] = (
@@ -457,6 +458,7 @@ class _Rules:
     table: str
     required: tuple[str, ...]
     timestamps: tuple[str, ...]
+    dates: tuple[str, ...]  # date columns (marketing_spend.spend_date), held to the same plausible range
     enums: tuple[tuple[str, frozenset[str]], ...]
     has_amount: bool
     has_currency: bool
@@ -471,6 +473,7 @@ class _Rules:
             table=spec.name,
             required=spec.required,
             timestamps=tuple(name for name, ctype in spec.columns if ctype == "timestamptz"),
+            dates=tuple(name for name, ctype in spec.columns if ctype == "date"),
             enums=tuple((name, frozenset(ENUMS[(spec.name, name)])) for name in names if (spec.name, name) in ENUMS),
             has_amount="amount_cents" in names,
             has_currency="currency" in names and spec.name != "organizations",
@@ -515,7 +518,9 @@ def _reasons(table: str, landed: _Landed, ctx: _Context) -> tuple[str, ...]:
     if rules.is_event and row["occurred_at"] is not None and row["received_at"] is not None:
         if row["occurred_at"] - row["received_at"] > MAX_CLOCK_SKEW:
             reasons.add("future_timestamp")
-    if any(row[name] is not None and row[name] < PLAUSIBLE_SINCE for name in rules.timestamps):
+    if any(row[name] is not None and row[name] < PLAUSIBLE_SINCE for name in rules.timestamps) or any(
+        row[name] is not None and row[name] < PLAUSIBLE_SINCE.date() for name in rules.dates
+    ):
         reasons.add("implausible_timestamp")
     if any(row[name] is not None and row[name] not in allowed for name, allowed in rules.enums):
         reasons.add("invalid_enum")

@@ -299,3 +299,45 @@ class _State:
         self.status = status
         self.plan_id = plan_id
         self.quantity = quantity
+
+
+def revenue_by_country_monthly(accepted: Accepted, as_of: date) -> dict[tuple[str, date, str], dict[str, Any]]:
+    """{(tenant_id, revenue_month, country): the fct_revenue_by_country_monthly measures} for the months
+    with a succeeded payment or a refund (the user's country, ZZ when unknown; a refund under the
+    country of the refunded payment's user)."""
+    end = end_of_day(as_of)
+    countries = {(user["tenant_id"], user["id"]): user["country"] or "ZZ" for user in accepted.get("users", ())}
+    payers = {(payment["tenant_id"], payment["id"]): payment["user_id"] for payment in accepted.get("payments", ())}
+    cells: dict[tuple[str, date, str], list] = defaultdict(lambda: [0, 0, 0, set()])  # payments, gross, refunds
+    for payment in _succeeded_payments(accepted, as_of):
+        country = countries.get((payment["tenant_id"], payment["user_id"]), "ZZ")
+        cell = cells[(payment["tenant_id"], month_start(utc_date(_succeeded_at(payment))), country)]
+        cell[0] += 1
+        cell[1] += payment["amount_cents"]
+        cell[3].add(payment["user_id"])
+    for refund in accepted.get("refunds", ()):
+        if refund["created_at"] < end:
+            user = payers.get((refund["tenant_id"], refund["payment_id"]))
+            country = countries.get((refund["tenant_id"], user), "ZZ")
+            cells[(refund["tenant_id"], month_start(utc_date(refund["created_at"])), country)][2] += refund["amount_cents"]
+    month_gross: dict[tuple[str, date], int] = defaultdict(int)
+    for (tenant, month, _), cell in cells.items():
+        month_gross[(tenant, month)] += cell[1]
+    return {
+        key: {
+            "payments_succeeded": cell[0],
+            "gross_revenue": cents_to_units(cell[1]),
+            "refunds": cents_to_units(cell[2]),
+            "net_revenue": cents_to_units(cell[1] - cell[2]),
+            "unique_payers": len(cell[3]),
+            "share_of_gross_rate": _share(cell[1], month_gross[key[:2]]),
+        }
+        for key, cell in cells.items()
+    }
+
+
+def _share(part: int, whole: int) -> Decimal | None:
+    """part / whole as a rate rounded half up to 4 places; None when whole is 0."""
+    if whole == 0:
+        return None
+    return (Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)

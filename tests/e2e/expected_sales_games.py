@@ -71,7 +71,6 @@ Accepted = Mapping[str, Sequence[Row]]
 WON = frozenset({"accepted"})
 LOST = frozenset({"rejected", "expired"})
 OPEN = frozenset({"draft", "sent"})
-IN_BOOK = frozenset({"onboarding", "active", "at_risk"})
 UNASSIGNED = "(unassigned)"
 PERIOD_TYPES = ("day", "week", "month", "quarter", "year")
 
@@ -291,8 +290,31 @@ def sales_rep_monthly(accepted: Accepted, as_of: date) -> dict[tuple[str, date, 
 # --------------------------------------------------------------------------- customer health
 
 
+def _churned_at(customer: Row) -> Any:
+    """The churn the customer's version records (its churned_at when its status is churned)."""
+    return customer["churned_at"] if customer["status"] == "churned" else None
+
+
+def _state_known(customer: Row, end: Any) -> bool:
+    """Its (only) version is valid at ``end``: updated before it."""
+    return customer["updated_at"] is not None and customer["updated_at"] < end
+
+
+def _counted(customer: Row, known: bool, began: Any) -> bool:
+    """Counted on the day that began at ``began``: not churned before it (a known churn without a date is)."""
+    churn = _churned_at(customer)
+    if known and customer["status"] == "churned":
+        return churn is not None and churn >= began
+    return churn is None or churn >= began
+
+
 def customer_health_daily(accepted: Accepted, as_of: date) -> dict[tuple[str, date], dict[str, Any]]:
-    """{(tenant_id, as_of_date): {every fct_customer_health_daily metric}} (reading 8)."""
+    """{(tenant_id, as_of_date): {every fct_customer_health_daily metric}} (reading 8).
+
+    Each customer has one accepted version here (its row as of the as-of date). A customer counts
+    from its created_at until the day it churns (inclusive); its state (status, score) is known from
+    the version's updated_at on, unknown before: counted, but in no status, score or band column.
+    """
     customers: dict[str, list[Row]] = defaultdict(list)
     for customer in accepted.get("customers", ()):
         customers[customer["tenant_id"]].append(customer)
@@ -300,30 +322,28 @@ def customer_health_daily(accepted: Accepted, as_of: date) -> dict[tuple[str, da
     for tenant, (first, last) in covered_ranges(accepted, as_of).items():
         day = first
         while day <= last:
-            end = end_of_day(day)
-            book = [
-                c
-                for c in customers.get(tenant, ())
-                if c["updated_at"] is not None and c["updated_at"] < end and c["created_at"] < end
-            ]
-            current = [c for c in book if c["status"] in IN_BOOK]
-            scores = [c["health_score"] for c in current if c["health_score"] is not None]
+            began, end = start_of_day(day), end_of_day(day)
+            created = [c for c in customers.get(tenant, ()) if c["created_at"] < end]
+            known = [c for c in created if _state_known(c, end)]
+            current = [c for c in created if _counted(c, _state_known(c, end), began)]
+            current_known = [c for c in current if _state_known(c, end)]
+            scores = [c["health_score"] for c in current_known if c["health_score"] is not None]
             month_began = start_of_day(month_start(day))
             out[(tenant, day)] = {
                 "total_customers": len(current),
-                "active": sum(c["status"] == "active" for c in book),
-                "onboarding": sum(c["status"] == "onboarding" for c in book),
-                "at_risk": sum(c["status"] == "at_risk" for c in book),
+                "active": sum(c["status"] == "active" for c in known),
+                "onboarding": sum(c["status"] == "onboarding" for c in known),
+                "at_risk": sum(c["status"] == "at_risk" for c in known),
                 "churned_this_month": sum(
-                    c["status"] == "churned" and c["churned_at"] is not None and month_began <= c["churned_at"] < end
-                    for c in book
+                    _churned_at(c) is not None and month_began <= _churned_at(c) < end for c in created
                 ),
                 "avg_health_score": _mean(scores),
                 "healthy": sum(s >= 80 for s in scores),
                 "stable": sum(60 <= s < 80 for s in scores),
                 "at_risk_band": sum(40 <= s < 60 for s in scores),
                 "critical": sum(s < 40 for s in scores),
-                "churned": sum(c["status"] == "churned" for c in book),
+                "churned": sum(c["status"] == "churned" for c in known),
+                "customers_with_known_state": len(current_known),
             }
             day += timedelta(days=1)
     return out

@@ -136,6 +136,15 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         churned_at=None,
         updated_at=T0,
     ),
+    "marketing_spend": dict(
+        id="ms1",
+        tenant_id="acme",
+        channel="ads",
+        spend_date=T0.date(),
+        amount_cents=5000,
+        currency="USD",
+        updated_at=T0,
+    ),
     "tournaments": dict(
         id="t1",
         tenant_id="acme",
@@ -250,6 +259,11 @@ CASES: list[tuple[str, str, dict[str, Any], tuple[str, ...]]] = [
     ("negative health score", "customers", dict(health_score=-1), ("out_of_range",)),
     ("max-int health score", "customers", dict(health_score=2_147_483_647), ("out_of_range",)),
     ("probability above 1", "proposals", dict(win_probability=Decimal("1.01")), ("out_of_range",)),
+    ("spend beyond numeric(14,2)", "marketing_spend", dict(amount_cents=100_000_000_000_000), ("out_of_range",)),
+    ("spend at the money limit", "marketing_spend", dict(amount_cents=99_999_999_999_999), ()),
+    ("spend dated 1999", "marketing_spend", dict(spend_date=date(1999, 12, 31)), ("implausible_timestamp",)),
+    ("spend in euros at a dollar tenant", "marketing_spend", dict(currency="EUR"), ("currency_mismatch",)),
+    ("negative spend", "marketing_spend", dict(amount_cents=-1), ("negative_amount",)),
     ("2,000,000,000 seats", "subscription_events", dict(quantity=2_000_000_000), ()),
     ("ARR past numeric(14,2)", "subscription_events", dict(quantity=8_333_333_334), ("out_of_range",)),  # x 1000 cents x 12
     ("ARR at numeric(14,2)", "subscription_events", dict(quantity=8_333_333_333), ()),

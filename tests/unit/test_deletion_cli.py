@@ -39,7 +39,7 @@ ROWS = {GONE: 3, "acme": 2, "globex": 1}  # rows per raw table and tenant
 ROLES = ("meridian_bi_doomed", "meridian_api_doomed", "meridian_bi_shared", "meridian_bi_acme")
 LOG_TABLES = ("audit.deletion_requests", "audit.full_refresh_requests")
 VALUES = {"text": "x", "timestamptz": "2024-03-01T12:00:00Z", "integer": 1, "numeric": 0.5, "jsonb": Json({}),
-          "char(3)": "USD", "char(2)": "US"}
+          "char(3)": "USD", "char(2)": "US", "date": "2024-03-01", "bigint": 1}
 
 
 @pytest.fixture(scope="module")

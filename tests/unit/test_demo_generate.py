@@ -418,3 +418,26 @@ def _rule_hits(run: dict[str, Any]) -> tuple[Counter[str], Counter[str]]:
     hits["invalid_json"] += not_objects
     by_table["event_file_lines"] += not_objects
     return hits, by_table
+
+
+def test_marketing_spend_covers_every_paid_channel_every_day(small_run: dict[str, Any]) -> None:
+    """One spend row per tenant, paid channel and covered day, in the tenant's currency; organic costs nothing."""
+    from meridian.demo.app import CHANNELS
+    from meridian.demo.marketing import COST_PER_SIGNUP_USD_CENTS
+
+    ctx = _context(small_run)
+    good = [row for row in small_run["rows"]["marketing_spend"] if not _row_reasons("marketing_spend", row, ctx)]
+    assert set(COST_PER_SIGNUP_USD_CENTS) == {name for name, _ in CHANNELS} - {"organic"}
+    days = {date(2026, 10, 2) + timedelta(days=n) for n in range(30)}
+    cells = Counter((row["tenant_id"], row["channel"], row["spend_date"]) for row in good)
+    assert set(cells) == {(tenant, channel, day) for tenant in ("acme", "globex")
+                          for channel in COST_PER_SIGNUP_USD_CENTS for day in days}
+    assert set(cells.values()) == {1}
+    assert all(row["amount_cents"] > 0 and row["currency"] == ctx["currency"][row["tenant_id"]] for row in good)
+    # spend follows the signups: the channels that bring more users cost more in total
+    spend = Counter()
+    for row in good:
+        spend[row["channel"]] += row["amount_cents"]
+    assert spend["paid_social"] > spend["email"] and spend["paid_search"] > spend["email"]
+    bad = len(small_run["rows"]["marketing_spend"]) - len(good)
+    assert 0 < bad < 0.05 * len(good)  # the demo's bad spend rows, quarantined by staging

@@ -27,7 +27,7 @@ def extract_dag(test_env):
 def test_publish_raw_waits_for_every_load_and_needs_one_success(extract_dag):
     tasks = {task.task_id: task for task in extract_dag.tasks}
     loads = {task_id for task_id in tasks if task_id.startswith("extract_") or task_id == "load_event_files"}
-    assert len(loads) == 15
+    assert len(loads) == 16  # 15 source tables and the event files
     assert tasks["publish_raw"].trigger_rule == "all_done_min_one_success"
     assert tasks["publish_raw"].upstream_task_ids == loads
     # the only other leaf: runs (and fails) when a load failed, so the run is marked failed
@@ -87,7 +87,7 @@ def test_a_table_missing_a_required_column_fails_alone(clean_databases, tmp_path
     assert states.pop("extract_app__users") == "failed", log[-3000:]
     assert states.pop("check_extracts") == "failed"
     assert states.pop("publish_raw") == "success"
-    assert set(states.values()) == {"success"} and len(states) == 15  # prepare, 13 tables, event files
+    assert set(states.values()) == {"success"} and len(states) == 16  # prepare, 14 tables, event files
     assert events == [("e1",)]
     assert "required column signup_at is missing" in log
     assert "1 load(s) of extract_sources run" in log and "- extract_app__users: " in log

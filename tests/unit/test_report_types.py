@@ -86,6 +86,8 @@ GROUP_VALUES = {
     "resource": [f"resource_{n}" for n in range(1, 13)],
     "plan_id": ["basic_m", "pro_m", "pro_y"],
     "rep_id": ["rep_1", "rep_2", "rep_3"],
+    "country": ["US", "DE", "ZZ"],
+    "channel": ["paid_social", "paid_search", "organic"],
 }
 
 

@@ -23,6 +23,7 @@
     'base_crm__leads',
     'base_crm__proposals',
     'base_crm__customers',
+    'base_crm__marketing_spend',
     'base_games__tournaments',
     'base_games__tournament_entries',
 ] %}

@@ -22,6 +22,7 @@
     ('crm', 'leads'),
     ('crm', 'proposals'),
     ('crm', 'customers'),
+    ('crm', 'marketing_spend'),
     ('games', 'tournaments'),
     ('games', 'tournament_entries'),
 ] %}

@@ -11,7 +11,10 @@ is after the end of the window has not happened yet, so recent leads are
 
 Customers from before the window (no lead) start the book; customers go
 through onboarding (first 30 days), then are ``active`` or ``at_risk`` by
-health score, and some churn (``churned_at``, low health).
+health score, and some churn (``churned_at``, low health). The source keeps
+each customer's current row only, last updated when its health was last
+recalculated (within ``HEALTH_RECALCULATED_DAYS`` of the end), so the
+warehouse knows a customer's state from that day on.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ SEGMENTS = (("smb", 60), ("mid_market", 30), ("enterprise", 10))
 DEAL_SIZE_USD = {"smb": (2_000, 10_000), "mid_market": (10_000, 60_000), "enterprise": (60_000, 300_000)}
 MONTHLY_CHURN = {"smb": 0.04, "mid_market": 0.02, "enterprise": 0.01}
 ONBOARDING_DAYS = 30
+# a customer's health score (and row) was last recalculated within this many days of the window's end
+HEALTH_RECALCULATED_DAYS = 120
 
 
 @dataclass
@@ -187,7 +192,7 @@ class TenantCrm:
             return  # churned long before the window: no longer in the book
         else:
             churned_at = None
-            updated = max(created, now - int(rng.uniform(0, 14) * DAY))  # health recalculated lately
+            updated = max(created, now - int(rng.uniform(0, HEALTH_RECALCULATED_DAYS) * DAY))
             if now - created < ONBOARDING_DAYS * DAY:
                 status, health = "onboarding", rng.randint(50, 90)
             else:

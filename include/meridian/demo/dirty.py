@@ -156,6 +156,13 @@ def table_mutations(tenant_currency: dict[str, str]) -> dict[str, list[tuple[str
             ("missing_required", missing("status", "created_at")),
             ("invalid_enum", set_value("segment", "startup", "Enterprise")),
         ],
+        "marketing_spend": [
+            ("unknown_tenant", unknown_tenant),
+            ("missing_required", missing("spend_date", "channel", "amount_cents")),
+            ("implausible_timestamp", implausible("updated_at")),
+            ("negative_amount", negative()),
+            ("currency_mismatch", mismatch),
+        ],
         "tournaments": [
             ("missing_required", missing("format", "status")),
             ("implausible_timestamp", implausible("created_at")),

@@ -11,7 +11,7 @@ come from counters, and no wall-clock time enters the data.
 
 What is modelled is described in the modules: :mod:`meridian.demo.app`
 (users, sessions, events, event files), :mod:`meridian.demo.billing`,
-:mod:`meridian.demo.crm`, :mod:`meridian.demo.games`, and the bad input in
+:mod:`meridian.demo.crm`, :mod:`meridian.demo.marketing`, :mod:`meridian.demo.games`, and the bad input in
 :mod:`meridian.demo.dirty`.
 """
 
@@ -35,6 +35,7 @@ from meridian.demo.dirty import bad_copies, table_mutations
 from meridian.demo.games import TenantGames
 from meridian.demo.ids import Ids
 from meridian.demo.landing import LandingWriter
+from meridian.demo.marketing import TenantMarketing
 from meridian.demo.sampling import stream
 from meridian.demo.tenants import Tenant, plans_for, split_users, tenant_specs
 from meridian.demo.timeline import DAY, Window
@@ -47,7 +48,7 @@ MIN_DAYS = 3
 ID_PREFIXES = {
     "users": "usr", "plans": "plan", "subscription_events": "sev", "payments": "pay", "refunds": "rfd",
     "webhook_deliveries": "whd", "sales_reps": "rep", "leads": "lead", "proposals": "prop", "customers": "cus",
-    "tournaments": "trn", "tournament_entries": "ent",
+    "tournaments": "trn", "tournament_entries": "ent", "marketing_spend": "mks",
 }
 
 
@@ -115,6 +116,8 @@ def generate(
                 _extend(rows, vars(billing.run(result.purchases, result.one_offs)))
                 bar.update(1)
                 _extend(rows, vars(TenantCrm(tenant, size, window, stream(seed, "crm", tenant.id), ids).run()))
+                marketing = TenantMarketing(tenant, window, stream(seed, "marketing", tenant.id), ids)
+                _extend(rows, vars(marketing.run((user.signup_ms, user.channel) for user in result.users)))
                 _extend(rows, vars(TenantGames(tenant, result.users, window, stream(seed, "games", tenant.id),
                                                ids).run()))
                 bar.update(1)

@@ -45,7 +45,8 @@ Periods and comparisons
 Report types (:data:`REPORT_TYPES`)
     ``revenue_summary``
         MRR, ARR, customers, revenue and payments with the change on the
-        previous period, the MRR trend, MRR movements (bars), revenue by plan.
+        previous period, the MRR trend, MRR movements (bars), revenue by plan,
+        revenue by country (bars) and LTV/CAC by acquisition channel.
     ``user_analytics``
         Active and new users, sessions, stickiness and retention tiles, the
         active users trend, the cohort retention heat-map, the onboarding
@@ -58,7 +59,8 @@ Report types (:data:`REPORT_TYPES`)
         Pipeline, win rate, deals and leads tiles, the sales metrics table,
         the rep table, the sales funnel (bars).
     ``customer_success``
-        Customer book tiles, health bands (bars), the at-risk trend.
+        Customer book tiles, health bands (bars), health bands over time, the
+        at-risk trend.
     ``tournament_performance``
         Tournaments, completion, players, the most popular format and revenue,
         the tournaments trend.
@@ -399,6 +401,8 @@ WEBHOOK_DELIVERIES = Source("marts.fct_webhook_deliveries_daily", "delivery_date
 SALES_MONTHLY = Source("marts.fct_sales_monthly", "sales_month", MONTH)
 SALES_REPS = Source("marts.fct_sales_rep_monthly", "sales_month", MONTH)
 CUSTOMER_HEALTH = Source("marts.fct_customer_health_daily", "as_of_date", DAY)
+REVENUE_BY_COUNTRY = Source("marts.fct_revenue_by_country_monthly", "revenue_month", MONTH)
+ACQUISITION = Source("marts.fct_acquisition_monthly", "acquisition_month", MONTH)
 TOURNAMENTS = Source("marts.fct_tournaments_by_period", "period_start", PERIOD_TYPED)
 
 MONTHLY_ONLY = ("monthly",)
@@ -542,6 +546,48 @@ REVENUE_SECTIONS = (
         order_by="mrr",
         total_label="Total",
         bars="mrr",
+    ),
+    Section(
+        key="revenue_by_country",
+        title="Revenue by country",
+        kind=BREAKDOWN_TABLE,
+        source=REVENUE_BY_COUNTRY,
+        group_by="country",
+        aggregates=(
+            Aggregate("gross_revenue", "Gross revenue", SUM, "gross_revenue", MONEY),
+            Aggregate("refunds", "Refunds", SUM, "refunds", MONEY),
+            Aggregate("net_revenue", "Net revenue", SUM, "net_revenue", MONEY),
+            Aggregate("payments_succeeded", "Payments", SUM, "payments_succeeded", COUNT),
+            Aggregate("unique_payers", "Payers", SUM, "unique_payers", COUNT),
+            Aggregate("share", "Share of gross", SHARE, "gross_revenue", RATE),
+        ),
+        order_by="gross_revenue",
+        limit=15,
+        total_label="Total",
+        bars="gross_revenue",
+        description="Country of the paying user (ZZ: unknown); refunds count under the refunded payer's country.",
+    ),
+    Section(
+        key="ltv_cac",
+        title="LTV and CAC by channel",
+        kind=BREAKDOWN_TABLE,
+        source=ACQUISITION,
+        group_by="channel",
+        aggregates=(
+            Aggregate("spend", "Spend", SUM, "spend", MONEY),
+            Aggregate("new_users", "New users", SUM, "new_users", COUNT),
+            Aggregate("new_paying_users", "New paying users", SUM, "new_paying_users", COUNT),
+            Aggregate("cac", "CAC", RATIO, "spend", MONEY, over=("new_paying_users",)),
+            Aggregate("ltv", "LTV", MAX, "ltv", MONEY),
+            Aggregate("ltv_cac_ratio", "LTV/CAC", MAX, "ltv_cac_ratio", NUMBER),
+            Aggregate("payback_months", "Payback (months)", MAX, "payback_months", NUMBER),
+        ),
+        order_by="spend",
+        bars="cac",
+        description=(
+            "Users who signed up in the month by channel and the spend on it; LTV is the tenant's predicted "
+            "lifetime value (trailing 12-month net revenue per paying user-month × margin / 3-month churn)."
+        ),
     ),
 )
 
@@ -872,6 +918,22 @@ CUSTOMER_SECTIONS = (
             _CRITICAL,
         ),
         bars="current",
+    ),
+    Section(
+        key="health_bands_trend",
+        title="Health bands over time",
+        kind=TREND_CHART,
+        source=CUSTOMER_HEALTH,
+        metrics=(
+            Metric("healthy", "Healthy (80+)", COUNT, agg=LAST),
+            Metric("stable", "Stable (60-79)", COUNT, None, agg=LAST),
+            Metric("at_risk_band", "At risk (40-59)", COUNT, False, agg=LAST),
+            Metric("critical", "Critical (< 40)", COUNT, False, agg=LAST),
+        ),
+        description=(
+            "Customers by health band at the end of each point; a customer counts from its creation, "
+            "in a band once its health is known."
+        ),
     ),
     Section(
         key="at_risk_trend",

@@ -131,6 +131,12 @@ TABLES: tuple[SourceTable, ...] = (
         "updated_at", ("id", "tenant_id", "status", "created_at"),
     ),
     SourceTable(
+        "crm", "marketing_spend",
+        (("id", "text"), ("tenant_id", "text"), ("channel", "text"), ("spend_date", "date"),
+         ("amount_cents", "bigint"), ("currency", "char(3)"), ("updated_at", TS)),
+        "updated_at", ("id", "tenant_id", "spend_date", "channel", "amount_cents", "currency"),
+    ),
+    SourceTable(
         "games", "tournaments",
         (("id", "text"), ("tenant_id", "text"), ("name", "text"), ("format", "text"), ("status", "text"),
          ("entry_fee_cents", "integer"), ("created_at", TS), ("started_at", TS), ("ended_at", TS),

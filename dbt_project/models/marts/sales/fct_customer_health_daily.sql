@@ -21,10 +21,14 @@
     were still current at that run: the snapshot keeps history from its first
     run on.
 
-    total_customers, avg_health_score and the bands cover the customers in the
-    book (status onboarding, active or at_risk); churned_this_month = status
-    churned with churned_at from the 1st of the date's month to the end of the
-    date.
+    total_customers counts every customer created before the end of the date
+    and not churned before it (is_current_customer), from its created_at on,
+    even before the snapshot's earliest version of it: its state is then
+    unknown and it counts in no status, score or band column.
+    customers_with_known_state counts those with a known state;
+    avg_health_score and the bands cover them. churned_this_month: churned_at
+    from the 1st of the date's month to the end of the date; churned: customers
+    whose known state is churned (whenever it happened).
 
     Incremental (delete+insert on the grain), so that daily runs give exactly
     the rows of a full refresh: every date is computed (a few rows per tenant
@@ -39,7 +43,7 @@
 {#- the contract's columns, in order: the rows computed, held and compared -#}
 {%- set columns = [
     'tenant_id', 'as_of_date', 'total_customers', 'active', 'onboarding', 'at_risk', 'churned_this_month',
-    'avg_health_score', 'healthy', 'stable', 'at_risk_band', 'critical', 'churned',
+    'avg_health_score', 'healthy', 'stable', 'at_risk_band', 'critical', 'churned', 'customers_with_known_state',
 ] %}
 
 with
@@ -71,7 +75,8 @@ daily_book as (
         count(*) filter (where is_current_customer and health_band = 'stable') as stable,
         count(*) filter (where is_current_customer and health_band = 'at_risk') as at_risk_band,
         count(*) filter (where is_current_customer and health_band = 'critical') as critical,
-        count(*) filter (where status = 'churned') as churned
+        count(*) filter (where status = 'churned') as churned,
+        count(*) filter (where is_current_customer and is_known_state) as customers_with_known_state
     from customer_states
     group by tenant_id, as_of_date
 
@@ -92,7 +97,8 @@ joined as (
         coalesce(daily_book.stable, 0) as stable,
         coalesce(daily_book.at_risk_band, 0) as at_risk_band,
         coalesce(daily_book.critical, 0) as critical,
-        coalesce(daily_book.churned, 0) as churned
+        coalesce(daily_book.churned, 0) as churned,
+        coalesce(daily_book.customers_with_known_state, 0) as customers_with_known_state
     from days
     left join daily_book
         on days.tenant_id = daily_book.tenant_id
@@ -115,7 +121,8 @@ computed as (
         cast(stable as integer) as stable,
         cast(at_risk_band as integer) as at_risk_band,
         cast(critical as integer) as critical,
-        cast(churned as integer) as churned
+        cast(churned as integer) as churned,
+        cast(customers_with_known_state as integer) as customers_with_known_state
     from joined
 
 ),

@@ -250,36 +250,54 @@ def _has_funnel(ctx: Context, name: str) -> bool:
                          "and funnel_name = %(name)s limit 1", {"name": name}))
 
 
+HEALTH_BANDS = ("healthy", "stable", "at_risk_band", "critical")
+
+
 def customer_success_dashboard(ctx: Context) -> dict:
     span = ctx.range(default_days=90)
     rows = ctx.rows("select * from marts.fct_customer_health_daily where tenant_id = %(tenant)s "
                     "and as_of_date between %(start)s and %(end)s order by as_of_date",
                     {"start": span.start, "end": span.end})
     latest = rows[-1] if rows else {}
+    month_ends: dict[date, dict] = {}
+    for row in rows:  # ordered by date: the last row of each month in the range wins
+        month_ends[row["as_of_date"].replace(day=1)] = row
     return {
         "range": span.as_dict(),
         "latest": clean(latest) if latest else None,
-        "health_bands": {band: latest.get(band) for band in ("healthy", "stable", "at_risk_band", "critical")},
+        "health_bands": {band: latest.get(band) for band in HEALTH_BANDS},
+        "health_bands_over_time": [
+            {"date": row["as_of_date"].isoformat(), "total_customers": row["total_customers"],
+             "customers_with_known_state": row.get("customers_with_known_state"),
+             **{band: row[band] for band in HEALTH_BANDS}}
+            for row in rows
+        ],
+        "churn_over_time": [
+            {"month": month.isoformat(), "through": row["as_of_date"].isoformat(),
+             "churned_customers": row["churned_this_month"], "customers_at_end": row["total_customers"]}
+            for month, row in month_ends.items()
+        ],
         "days": [clean(row) for row in rows],
     }
 
 
 def revenue_dashboard(ctx: Context) -> dict:
     span = ctx.range(default_days=365)
-    window = {**_months(span.start, span.end), "from": span.start}
+    window = _months(span.start, span.end)
     movements = ctx.rows("select * from marts.fct_monthly_revenue where tenant_id = %(tenant)s "
                          "and revenue_month between %(start)s and %(end)s order by revenue_month", window)
     plans = ctx.rows(
         "select * from marts.fct_plan_revenue_monthly where tenant_id = %(tenant)s and revenue_month = "
         "(select max(revenue_month) from marts.fct_plan_revenue_monthly where tenant_id = %(tenant)s "
         " and revenue_month between %(start)s and %(end)s) order by mrr desc, plan_id", window)
-    countries = ctx.rows(
-        "select country, count(*) as payments_succeeded, sum(amount) as gross_revenue, "
-        "count(distinct user_id) as unique_payers from marts.fct_payment_attempts where tenant_id = %(tenant)s "
-        "and is_succeeded and coalesce(settled_at, created_at) >= %(from)s::date "
-        "and coalesce(settled_at, created_at) < %(end)s::date + 1 group by country order by gross_revenue desc, country",
-        window)
-    total = sum(float(row["gross_revenue"]) for row in countries)
+    country_months = ctx.rows(
+        "select * from marts.fct_revenue_by_country_monthly where tenant_id = %(tenant)s "
+        "and revenue_month between %(start)s and %(end)s order by revenue_month, gross_revenue desc, country", window)
+    countries = _country_totals(country_months)
+    total = sum(row["gross_revenue"] for row in countries)
+    acquisition = ctx.rows(
+        "select * from marts.fct_acquisition_monthly where tenant_id = %(tenant)s "
+        "and acquisition_month between %(start)s and %(end)s order by acquisition_month, spend desc, channel", window)
     forecast = ctx.rows("select * from marts.fct_mrr_forecast where tenant_id = %(tenant)s order by forecast_month")
     return {
         "range": span.as_dict(),
@@ -287,8 +305,23 @@ def revenue_dashboard(ctx: Context) -> dict:
         "mrr_movements": [clean(row) for row in movements],
         "by_plan": [clean(row) for row in plans],
         "by_country": [{**clean(row), "share_of_gross": ratio_pct(row["gross_revenue"], total)} for row in countries],
+        "by_country_monthly": [clean(row) for row in country_months],
+        "ltv_cac_by_channel": [clean(row) for row in acquisition],
         "forecast": [clean(row) for row in forecast],
     }
+
+
+COUNTRY_SUMS = ("payments_succeeded", "gross_revenue", "refunds", "net_revenue")
+
+
+def _country_totals(country_months: list[dict]) -> list[dict]:
+    """fct_revenue_by_country_monthly rows summed per country over the months, most gross revenue first."""
+    totals: dict[str, dict] = {}
+    for row in country_months:
+        total = totals.setdefault(row["country"], {"country": row["country"], **dict.fromkeys(COUNTRY_SUMS, 0)})
+        for column in COUNTRY_SUMS:
+            total[column] += row[column]
+    return sorted(totals.values(), key=lambda row: (-row["gross_revenue"], row["country"]))
 
 
 def real_time(ctx: Context) -> dict:
