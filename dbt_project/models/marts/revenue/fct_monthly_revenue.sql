@@ -122,13 +122,10 @@ final as (
             'starting_mrr + expansion_mrr - contraction_mrr - churned_mrr', 'starting_mrr', 'numeric(9, 4)'
         ) }} as net_mrr_retention_rate,
         cast(round(ending_mrr / nullif(paying_customers, 0), 2) as numeric(14, 2)) as arpu,
-        cast(
-            round(
-                (ending_mrr / nullif(paying_customers, 0))
-                / nullif(cast(churned_customers as numeric) / nullif(starting_paying_customers, 0), 0),
-                2
-            ) as numeric(14, 2)
-        ) as ltv,
+        {{ predicted_ltv(
+            'ending_mrr / nullif(paying_customers, 0)',
+            'cast(churned_customers as numeric) / nullif(starting_paying_customers, 0)'
+        ) }} as ltv,
         {{ cents_to_money('gross_revenue_cents') }} as gross_revenue,
         {{ cents_to_money('refund_cents') }} as refunds,
         {{ cents_to_money('net_revenue_cents') }} as net_revenue,
