@@ -73,7 +73,7 @@ period_ends as (
         period_start,
         mrr
     from changes_in_periods
-    order by tenant_id, user_id, period_type, period_start, mrr_date desc
+    order by tenant_id asc, user_id asc, period_type asc, period_start asc, mrr_date desc
 
 ),
 

@@ -25,11 +25,11 @@ benchmarked_cohorts as (
         *,
         row_number() over (
             partition by tenant_id, cohort_grain, period_number
-            order by retention_rate desc, cohort_start
+            order by retention_rate desc, cohort_start asc
         ) as best_rank,
         row_number() over (
             partition by tenant_id, cohort_grain, period_number
-            order by retention_rate asc, cohort_start
+            order by retention_rate asc, cohort_start asc
         ) as worst_rank
     from retention_cohorts
     where cohort_size > 0
