@@ -659,7 +659,7 @@ USER_SECTIONS = (
             Metric("entities_reached", "Users reached", COUNT),
             Metric(
                 "avg_seconds_from_previous",
-                "Avg time from previous step (s)",
+                "Avg time (s)",
                 NUMBER,
                 higher_is_better=False,
                 agg=WEIGHTED,
