@@ -233,7 +233,7 @@ def test_cohort_benchmarks_and_each_cohort_against_them(client, api_world, accep
 @pytest.mark.parametrize("tenant", TENANTS)
 def test_funnel_average_time_to_convert(client, api_world, accepted, tenant):
     as_of = api_world["as_of"]
-    first = as_of - timedelta(days=59)
+    first = as_of - timedelta(days=89)  # timeframe=90d: the 90 days ending on the as-of date
     progress = expected.funnel_progress(accepted, as_of, expected.ONBOARDING)
     gaps: dict[int, list[float]] = defaultdict(list)
     monday = first - timedelta(days=first.weekday())
@@ -241,7 +241,8 @@ def test_funnel_average_time_to_convert(client, api_world, accepted, tenant):
         if owner == tenant and monday <= expected.utc_date(reached[0]) <= as_of:
             for index in range(1, len(reached)):
                 gaps[index + 1].append((reached[index] - reached[index - 1]).total_seconds())
-    data = get(client, api_world, tenant, f"/kpis/funnel?from={first}&to={as_of}")
+    data = get(client, api_world, tenant, "/kpis/funnel?timeframe=90d")
+    assert data["range"]["from"] == first.isoformat(), data["range"]
     steps = {step["step"]: step for step in data["steps"]}
     assert len(steps) == 8 and steps[4]["name"] == "First session"
     assert steps[1]["avg_seconds_to_convert"] is None
