@@ -524,7 +524,7 @@ def _funnel(section: Section, rows: list[Row]) -> list[Row]:
 
 def _benchmark_rows(heatmap: list[Row], numbers: list[int], benchmark: dict[int, Any]) -> list[Row]:
     """The heat-map as differences from the benchmark: a benchmark row, then each cohort's rate minus it."""
-    first: Row = {"cohort_start": None, "label": "Benchmark (mean of cohorts)", "cohort_size": None}
+    first: Row = {"cohort_start": None, "label": "Benchmark", "cohort_size": None}
     for number in numbers:
         first[f"period_{number}"] = benchmark.get(number)
     out = [first]

@@ -644,7 +644,7 @@ USER_SECTIONS = (
             Metric("cohort_size", "Cohort size", COUNT),
         ),
         description=(
-            "First row: the benchmark, the mean retention of every cohort with signups in period n "
+            "First row (Benchmark): the mean retention of every cohort with signups in period n "
             "(fct_cohort_benchmarks, to the latest run). Other rows: each cohort's retention minus the "
             "benchmark, in percentage points; above zero is better than the typical cohort."
         ),
