@@ -1,7 +1,16 @@
-{#- The project's one predicted LTV (METRICS.md fct_monthly_revenue ltv):
-    revenue per customer / churn rate, as money (numeric(14,2)), null when the
-    churn rate is 0 or null. Both arguments are SQL expressions; pass the
-    unrounded ratios so the result is rounded once. -#}
-{% macro predicted_ltv(revenue_per_customer, churn_rate) -%}
-    cast(round(({{ revenue_per_customer }}) / nullif({{ churn_rate }}, 0), 2) as numeric(14, 2))
+{#- The project's one predicted LTV (METRICS.md fct_monthly_revenue ltv): revenue per
+    customer / churn rate, i.e. (revenue / customers) / (churned / customers_at_start),
+    as money (numeric(14,2)); null when no customer is counted, the churn rate is 0 or
+    it is undefined (no customers at the start). Computed as one division by whole
+    numbers, revenue × customers_at_start / (customers × churned), so a value exactly
+    on a half cent rounds half away from zero as the exact ratio does (dividing by a
+    rounded churn rate such as 0.666… can land a hair below it). -#}
+{% macro predicted_ltv(revenue, customers, churned, customers_at_start) -%}
+    cast(
+        round(
+            ({{ revenue }}) * nullif({{ customers_at_start }}, 0)
+            / nullif(cast({{ customers }} as numeric) * ({{ churned }}), 0),
+            2
+        ) as numeric(14, 2)
+    )
 {%- endmacro %}

@@ -263,10 +263,8 @@ final as (
         cast(renewed_subscriptions as integer) as renewed_subscriptions,
         {{ safe_rate('canceled_subscriptions', 'starting_active_subscriptions') }} as churn_rate,
         cast(mrr * 12 as numeric(14, 2)) as arr,
-        {{ predicted_ltv(
-            'mrr / nullif(active_subscriptions, 0)',
-            'cast(canceled_subscriptions as numeric) / nullif(starting_active_subscriptions, 0)'
-        ) }} as clv
+        {{ predicted_ltv('mrr', 'active_subscriptions', 'canceled_subscriptions', 'starting_active_subscriptions') }}
+            as clv
     from with_month_start
 
 )
