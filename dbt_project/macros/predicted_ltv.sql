@@ -1,17 +1,18 @@
-{#- The project's one predicted lifetime value (METRICS.md fct_monthly_revenue.ltv):
-    revenue per customer-month × gross margin / monthly churn rate, rounded to
-    the cent as numeric(14,2); null when the churn rate is 0 or null (nothing
-    churns: the lifetime is unbounded) or the revenue is null. Every LTV uses
-    it: fct_monthly_revenue.ltv (arpu / logo churn, margin 1),
-    fct_plan_revenue_monthly.clv (mrr per subscription / plan churn) and
-    fct_acquisition_monthly.ltv (trailing net revenue per paying user-month ×
-    gross_margin_rate / trailing 3-month churn). Pass unrounded ratios: the
-    only rounding is the final one. -#}
-{% macro predicted_ltv(revenue_per_customer_month, monthly_churn_rate, gross_margin_rate='1') -%}
+{#- The project's one predicted LTV (METRICS.md fct_monthly_revenue ltv): revenue per
+    customer × gross margin / churn rate, i.e. (revenue / customers) × margin /
+    (churned / customers_at_start), as money (numeric(14,2)); null when no customer is
+    counted, the churn rate is 0 or it is undefined (no customers at the start).
+    Computed as one division, revenue × margin × customers_at_start / (customers ×
+    churned), so a value exactly on a half cent rounds half away from zero as the exact
+    ratio does (dividing by a rounded churn rate such as 0.666… can land a hair below it).
+    Every LTV uses it: fct_monthly_revenue.ltv, fct_plan_revenue_monthly.clv and
+    fct_acquisition_monthly.ltv (whose churn is a smoothed rate: churned = that rate,
+    customers_at_start = 1). -#}
+{% macro predicted_ltv(revenue, customers, churned, customers_at_start, gross_margin_rate='1') -%}
     cast(
         round(
-            cast({{ revenue_per_customer_month }} as numeric) * cast({{ gross_margin_rate }} as numeric)
-            / nullif(cast({{ monthly_churn_rate }} as numeric), 0),
+            ({{ revenue }}) * cast({{ gross_margin_rate }} as numeric) * nullif({{ customers_at_start }}, 0)
+            / nullif(cast({{ customers }} as numeric) * ({{ churned }}), 0),
             2
         ) as numeric(14, 2)
     )

@@ -148,19 +148,24 @@ def test_payment_latency_percentiles_from_payment_rows(client, api_world, accept
 
 
 @pytest.mark.parametrize("tenant", TENANTS)
-@pytest.mark.parametrize("period_type", ["month", "quarter", "year"])
+@pytest.mark.parametrize("period_type", ["day", "week", "month", "quarter", "year"])
 def test_mrr_movements_per_period(client, api_world, accepted, tenant, period_type):
-    """Customer MRR at each period's end vs the month end before it, classified as METRICS.md says."""
+    """Customer MRR at each period's end vs its start, classified as METRICS.md says (reactivation: MRR > 0 at
+    a month end before the period)."""
     as_of = api_world["as_of"]
     calculator = expected.MrrCalculator(accepted)
-    months = {0: 1, 1: 3, 2: 12}[["month", "quarter", "year"].index(period_type)]
-    data = get(client, api_world, tenant, f"/analytics/revenue?periodType={period_type}&from=2025-01-01&to=2026-10-31")
+    first = "2025-01-01" if period_type in ("month", "quarter", "year") else (as_of - timedelta(days=55)).isoformat()
+    data = get(client, api_world, tenant, f"/analytics/revenue?periodType={period_type}&from={first}&to={as_of}")
     assert data["periods"]
     for period in data["periods"]:
         start = date.fromisoformat(period["period_start"])
-        end = min(expected.start_of_day(expected.add_months(start, months)), expected.end_of_day(as_of))
+        following = {"day": start + timedelta(days=1), "week": start + timedelta(days=7),
+                     "month": expected.add_months(start, 1), "quarter": expected.add_months(start, 3),
+                     "year": expected.add_months(start, 12)}[period_type]
+        end = min(expected.start_of_day(following), expected.end_of_day(as_of))
         now, before = calculator.at(end), calculator.at(expected.start_of_day(start))
-        earlier_month_ends = [expected.start_of_day(expected.add_months(start, -back)) for back in range(1, 40)]
+        month = expected.month_start(start)  # month ends before the period: the starts of its month and earlier
+        earlier_month_ends = [expected.start_of_day(expected.add_months(month, -back)) for back in range(0, 40)]
         totals = dict.fromkeys(("new", "expansion", "reactivation", "contraction", "churn"), 0.0)
         for key in {*now, *before}:
             if key[0] != tenant:
@@ -178,7 +183,10 @@ def test_mrr_movements_per_period(client, api_world, accepted, tenant, period_ty
                "reactivation": period["reactivation_mrr"], "contraction": period["contraction_mrr"],
                "churn": period["churned_mrr"]}
         assert got == pytest.approx(totals, abs=0.005), start
-    assert any(period["new_mrr"] for period in data["periods"])
+    moved = ("new_mrr", "expansion_mrr", "reactivation_mrr", "contraction_mrr", "churned_mrr")
+    assert any(period[column] for period in data["periods"] for column in moved)
+    if period_type in ("month", "quarter", "year"):
+        assert any(period["new_mrr"] for period in data["periods"])
     if period_type == "month":  # the same as the monthly revenue mart's bridge
         rows = get(client, api_world, tenant, "/analytics/dashboards/revenue?from=2025-01-01&to=2026-10-31")
         bridge = {row["revenue_month"]: row for row in rows["mrr_movements"]}
@@ -236,3 +244,71 @@ def test_customer_success_dashboard_bands_and_churn_over_time(client, api_world,
         through = min(as_of, expected.add_months(first, 1) - timedelta(days=1))  # the month's last day in range
         assert month["through"] == through.isoformat()
         assert month["churned_customers"] == wanted[through]["churned_this_month"], month
+
+
+@pytest.mark.parametrize("tenant", TENANTS)
+@pytest.mark.parametrize("grain", ["week", "month"])
+def test_cohort_benchmarks_and_each_cohort_against_them(client, api_world, accepted, tenant, grain):
+    truth = expected.cohort_benchmarks(accepted, api_world["as_of"])
+    data = get(client, api_world, tenant, f"/analytics/cohorts?grain={grain}&from=2025-01-01&to={api_world['as_of']}")
+    benchmarks = {item["period"]: item for item in data["benchmarks"]}
+    wanted = {n: value for (t, g, n), value in truth.items() if t == tenant and g == grain}
+    assert sorted(benchmarks) == sorted(wanted) and any(value["cohorts"] >= 2 for value in wanted.values())
+
+    def pct(value):
+        return None if value is None else float(value * 100)
+
+    for number, value in wanted.items():
+        got = benchmarks[number]
+        assert got["cohorts"] == value["cohorts"]
+        for key in ("avg_retention_rate", "pooled_retention_rate", "median_retention_rate", "best_retention_rate",
+                    "worst_retention_rate"):
+            assert got[key] == pytest.approx(pct(value[key]), abs=0.005), (number, key)
+        for key in ("best_cohort_start", "worst_cohort_start"):
+            assert got[key] == (value[key].isoformat() if value[key] else None), (number, key)
+        assert got["avg_ltv_to_date"] == pytest.approx(
+            None if value["avg_cumulative_revenue_per_user"] is None else float(value["avg_cumulative_revenue_per_user"]),
+            abs=0.005)
+    compared = 0
+    for cohort in data["cohorts"]:
+        for item in cohort["periods"]:
+            mean = pct(wanted[item["period"]]["avg_retention_rate"])
+            if item["retention_rate"] is None:
+                assert item["vs_benchmark_points"] is None
+                continue
+            assert item["vs_benchmark_points"] == pytest.approx(item["retention_rate"] - mean, abs=0.011)
+            compared += 1
+    assert compared > 3
+
+
+@pytest.mark.parametrize("tenant", TENANTS)
+def test_funnel_average_time_to_convert(client, api_world, accepted, tenant):
+    as_of = api_world["as_of"]
+    first = as_of - timedelta(days=89)  # timeframe=90d: the 90 days ending on the as-of date
+    progress = expected.funnel_progress(accepted, as_of, expected.ONBOARDING)
+    gaps: dict[int, list[float]] = defaultdict(list)
+    monday = first - timedelta(days=first.weekday())
+    for (owner, _user), reached in progress.items():
+        if owner == tenant and monday <= expected.utc_date(reached[0]) <= as_of:
+            for index in range(1, len(reached)):
+                gaps[index + 1].append((reached[index] - reached[index - 1]).total_seconds())
+    data = get(client, api_world, tenant, "/kpis/funnel?timeframe=90d")
+    assert data["range"]["from"] == first.isoformat(), data["range"]
+    steps = {step["step"]: step for step in data["steps"]}
+    assert len(steps) == 8 and steps[4]["name"] == "First session"
+    assert steps[1]["avg_seconds_to_convert"] is None
+    assert gaps[4], "nobody reached first_session in the range"
+    for number in range(2, 9):
+        if gaps[number]:
+            mean = sum(gaps[number]) / len(gaps[number])
+            # the mart keeps each cohort week's mean to the hundredth: the weighted mean is within that
+            assert steps[number]["avg_seconds_to_convert"] == pytest.approx(mean, abs=0.01), number
+        else:
+            assert steps[number]["avg_seconds_to_convert"] is None, number
+
+
+@pytest.mark.parametrize("tenant", TENANTS)
+def test_revenue_dashboard_carries_the_forecast(client, api_world, tenant):
+    data = get(client, api_world, tenant, "/analytics/dashboards/revenue")
+    assert len(data["forecast"]) == 6
+    assert [row["months_ahead"] for row in data["forecast"]] == [1, 2, 3, 4, 5, 6]

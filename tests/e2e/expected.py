@@ -935,6 +935,7 @@ ONBOARDING = Funnel(
         "app_open",
         "registration_start",
         "registration_complete",
+        "session_started",  # first_session: a session starting at or after registration_complete
         "match_created",
         "message_sent",
         "subscription_view",
@@ -942,6 +943,7 @@ ONBOARDING = Funnel(
     ),
     30,
 )
+SESSION_GAP = timedelta(minutes=30)
 SALES = Funnel(
     "sales", "lead", ("lead_created", "lead_qualified", "proposal_sent", "proposal_accepted", "customer_created"), 180
 )
@@ -978,14 +980,31 @@ def crm_business_events(accepted: Accepted) -> list[StepEvent]:
     return out
 
 
+def session_starts(accepted: Accepted) -> list[StepEvent]:
+    """A ``session_started`` event per session (METRICS.md "Session": a gap over 30 minutes starts one)."""
+    times: dict[tuple[str, str], list[datetime]] = defaultdict(list)
+    for event in accepted.get("events", ()):
+        if event["user_id"] is not None and event["occurred_at"] is not None:
+            times[(event["tenant_id"], event["user_id"])].append(event["occurred_at"])
+    out: list[StepEvent] = []
+    for (tenant, user), instants in times.items():
+        previous = None
+        for instant in sorted(set(instants)):
+            if previous is None or instant - previous > SESSION_GAP:
+                out.append(StepEvent(tenant, user, "session_started", instant))
+            previous = instant
+    return out
+
+
 def _step_events(accepted: Accepted, funnel: Funnel) -> Iterable[StepEvent]:
     if funnel.entity == "lead":
         return crm_business_events(accepted)
-    return (
+    app = [
         StepEvent(e["tenant_id"], e["user_id"], e["event_type"], e["occurred_at"])
         for e in accepted.get("events", ())
         if e["user_id"] is not None
-    )
+    ]
+    return app + session_starts(accepted) if "session_started" in funnel.steps else app
 
 
 def funnel_progress(accepted: Accepted, as_of: date, funnel: Funnel) -> dict[tuple[str, str], list[datetime]]:
@@ -1035,6 +1054,139 @@ def funnel_counts(
                     out[(tenant, funnel.name, week, step_number)] = 0
             week += timedelta(days=7)
     out.update(counts)
+    return out
+
+
+def funnel_avg_seconds(
+    accepted: Accepted, as_of: date, funnels: Sequence[Funnel] = FUNNELS
+) -> dict[tuple[str, str, date, int], Decimal]:
+    """{(tenant_id, funnel_name, cohort_week, step_number): mean seconds from step k − 1 to k}, steps k ≥ 2
+    that someone reached (each gap in whole milliseconds, the mean rounded half-up to 2 decimals)."""
+    gaps: dict[tuple[str, str, date, int], list[Decimal]] = defaultdict(list)
+    for funnel in funnels:
+        for (tenant, _), reached in funnel_progress(accepted, as_of, funnel).items():
+            cohort_week = week_start(utc_date(reached[0]))
+            for index in range(1, len(reached)):
+                seconds = Decimal(str((reached[index] - reached[index - 1]).total_seconds()))
+                gaps[(tenant, funnel.name, cohort_week, index + 1)].append(seconds.quantize(Decimal("0.001")))
+    return {
+        key: (sum(values, Decimal(0)) / len(values)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        for key, values in gaps.items()
+    }
+
+
+# --------------------------------------------------------------------------- cohort extras
+
+
+def _cohort_members(accepted: Accepted, as_of: date, grain: str) -> dict[tuple[str, date], set[str]]:
+    members: dict[tuple[str, date], set[str]] = defaultdict(set)
+    for user in accepted.get("users", ()):
+        if _visible(user["signup_at"], as_of):
+            members[(user["tenant_id"], _grain_start(grain, utc_date(user["signup_at"])))].add(user["id"])
+    return members
+
+
+def _cohort_sums(
+    accepted: Accepted, as_of: date, dated_amounts: Iterable[tuple[str, str, date, int]]
+) -> dict[tuple[str, str, date, int], int]:
+    """Sum (tenant, user, day, amount) into (tenant, grain, cohort_start, period_number) for periods 0..12."""
+    amounts = list(dated_amounts)
+    out: dict[tuple[str, str, date, int], int] = defaultdict(int)
+    for grain in ("week", "month"):
+        cohort_of = {
+            (tenant, user): start
+            for (tenant, start), users in _cohort_members(accepted, as_of, grain).items()
+            for user in users
+        }
+        for tenant, user, day, amount in amounts:
+            start = cohort_of.get((tenant, user))
+            if start is None:
+                continue
+            n = _period_index(grain, start, day)
+            if day >= start and 0 <= n <= MAX_PERIOD:
+                out[(tenant, grain, start, n)] += amount
+    return out
+
+
+def retention_matches(accepted: Accepted, as_of: date) -> dict[tuple[str, str, date, int], Decimal | None]:
+    """{(tenant_id, cohort_grain, cohort_start, period_number): avg_matches_per_user} over the cohort periods of
+    :func:`retention_cohorts`: ``match_created`` events of cohort users in period n / cohort size (4 decimals)."""
+    matches = _cohort_sums(
+        accepted,
+        as_of,
+        (
+            (e["tenant_id"], e["user_id"], utc_date(e["occurred_at"]), 1)
+            for e in accepted.get("events", ())
+            if e["user_id"] is not None and e["event_type"] == "match_created" and _visible(e["occurred_at"], as_of)
+        ),
+    )
+    return {
+        key: (Decimal(matches.get(key, 0)) / size).quantize(Decimal("0.0001"), ROUND_HALF_UP) if size else None
+        for key, (size, _retained) in retention_cohorts(accepted, as_of).items()
+    }
+
+
+def cohort_ltv_to_date(accepted: Accepted, as_of: date) -> dict[tuple[str, str, date, int], Decimal | None]:
+    """{cohort key: cumulative_revenue_per_user}: succeeded payments (status succeeded or refunded, on the date
+    of settled_at, else created_at) of cohort users in periods 0..n / cohort size, rounded to the cent."""
+    end = end_of_day(as_of)
+    revenue = _cohort_sums(
+        accepted,
+        as_of,
+        (
+            (p["tenant_id"], p["user_id"], utc_date(p["settled_at"] or p["created_at"]), p["amount_cents"])
+            for p in accepted.get("payments", ())
+            if p["status"] in SUCCEEDED_PAYMENT and p["created_at"] < end and (p["settled_at"] or p["created_at"]) < end
+        ),
+    )
+    out: dict[tuple[str, str, date, int], Decimal | None] = {}
+    for (tenant, grain, start, n), (size, _retained) in retention_cohorts(accepted, as_of).items():
+        total = sum(revenue.get((tenant, grain, start, k), 0) for k in range(n + 1))
+        out[(tenant, grain, start, n)] = cents_to_units(Fraction(total, size)) if size else None
+    return out
+
+
+def cohort_benchmarks(accepted: Accepted, as_of: date) -> dict[tuple[str, str, int], dict[str, Any]]:
+    """{(tenant_id, cohort_grain, period_number): the fct_cohort_benchmarks measures}, over the cohorts with
+    signups of each grain and period (rates as the mart rounds them: 4 decimals)."""
+    cohorts = retention_cohorts(accepted, as_of)
+    ltv = cohort_ltv_to_date(accepted, as_of)
+    groups: dict[tuple[str, str, int], list[tuple[date, int, int]]] = defaultdict(list)
+    for (tenant, grain, start, n), (size, retained) in cohorts.items():
+        groups.setdefault((tenant, grain, n), [])
+        if size:
+            groups[(tenant, grain, n)].append((start, size, retained))
+    four = Decimal("0.0001")
+    out: dict[tuple[str, str, int], dict[str, Any]] = {}
+    for (tenant, grain, n), members in groups.items():
+        if not members:
+            out[(tenant, grain, n)] = {
+                "cohorts": 0, "avg_retention_rate": None, "pooled_retention_rate": None,
+                "median_retention_rate": None, "best_cohort_start": None, "best_retention_rate": None,
+                "worst_cohort_start": None, "worst_retention_rate": None, "avg_cumulative_revenue_per_user": None,
+            }
+            continue
+        rates = [(start, (Decimal(retained) / size).quantize(four, ROUND_HALF_UP)) for start, size, retained in members]
+        values = [rate for _, rate in rates]
+        best = min(rates, key=lambda item: (-item[1], item[0]))
+        worst = min(rates, key=lambda item: (item[1], item[0]))
+        median = percentile_cont([float(value) for value in values], 0.5)
+        ltvs = [ltv[(tenant, grain, start, n)] for start, _, _ in members]
+        out[(tenant, grain, n)] = {
+            "cohorts": len(members),
+            "avg_retention_rate": (sum(values, Decimal(0)) / len(values)).quantize(four, ROUND_HALF_UP),
+            "pooled_retention_rate": (
+                Decimal(sum(m[2] for m in members)) / sum(m[1] for m in members)
+            ).quantize(four, ROUND_HALF_UP),
+            "median_retention_rate": Decimal(str(median)).quantize(four, ROUND_HALF_UP),
+            "best_cohort_start": best[0],
+            "best_retention_rate": best[1],
+            "worst_cohort_start": worst[0],
+            "worst_retention_rate": worst[1],
+            "avg_cumulative_revenue_per_user": (sum(ltvs, Decimal(0)) / len(ltvs)).quantize(
+                Decimal("0.01"), ROUND_HALF_UP
+            ),
+        }
     return out
 
 

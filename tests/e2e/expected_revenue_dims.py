@@ -37,6 +37,17 @@ Readings taken (the dbt models document the same ones):
     rounded to 6 decimals; forecast base × (1 + mean)^k, bounds base × max(0, 1 + mean ∓
     sd)^k, k = 1..6, rounded to the cent. Month-end MRR comes from
     ``expected.mrr_movements`` (ending = Σ mrr, starting = Σ previous_mrr).
+9.  MRR movements of a period (every type): each customer's MRR at the end of the period
+    (as for mrr) against the start of its first day, classified as fct_mrr_movements:
+    previous 0 and now > 0 is reactivation when the customer had MRR > 0 at the end of a
+    month whose last day is before the period, else new; new and reactivation count
+    the end MRR, expansion / contraction the difference, churn the start MRR.
+10. Plans, renewals: a subscription's succeeded payments in order of succeeded_at, then
+    id; every one but the first renews the subscription in the month it succeeded, on
+    the plan of that payment (as for gross revenue), counted once per month and plan.
+    churn_rate = canceled / the previous month's active_subscriptions (4 decimals; null
+    in the first month or when none were active); arr = mrr × 12; clv = mrr / active /
+    churn_rate rounded to the cent (null when either is 0 or null).
 """
 
 from __future__ import annotations
@@ -47,6 +58,7 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
 from typing import Any
 
+from tests.e2e import expected
 from tests.e2e.expected import (
     MRR_STATUSES,
     SUCCEEDED_PAYMENT,
@@ -59,6 +71,7 @@ from tests.e2e.expected import (
     month_end_instant,
     month_start,
     mrr_movements,
+    start_of_day,
     utc_date,
     week_start,
 )
@@ -137,6 +150,7 @@ def revenue_by_period(accepted: Accepted, as_of: date) -> dict[tuple[str, str, d
                 new_cents[(payment["tenant_id"], period_type, start)] += payment["amount_cents"]
 
     calculator = MrrCalculator(accepted)
+    first_paying_month_end = _first_paying_month_ends(calculator, ranges, as_of)
     out: dict[tuple[str, str, date], dict[str, Any]] = {}
     for tenant, (first_day, last_day) in sorted(ranges.items()):
         for period_type in PERIOD_TYPES:
@@ -150,10 +164,16 @@ def revenue_by_period(accepted: Accepted, as_of: date) -> dict[tuple[str, str, d
                     for index, value in enumerate(daily.get((tenant, day), ())):
                         totals[index] += value
                     day += timedelta(days=1)
-                mrr = sum(
-                    (value for (t, _user), value in calculator.at(end_of_day(measured_on)).items() if t == tenant),
-                    ZERO,
-                )
+                at_end = {u: v for (t, u), v in calculator.at(end_of_day(measured_on)).items() if t == tenant}
+                at_start = {u: v for (t, u), v in calculator.at(start_of_day(start)).items() if t == tenant}
+                mrr = sum(at_end.values(), ZERO)
+                moved = dict.fromkeys(("new", "expansion", "reactivation", "contraction", "churn"), ZERO)
+                for user in at_end.keys() | at_start.keys():
+                    now, before = at_end.get(user, ZERO), at_start.get(user, ZERO)
+                    paid = first_paying_month_end.get((tenant, user))
+                    movement = expected._movement(now, before, paid is not None and paid < start)
+                    if movement in moved:
+                        moved[movement] += now if movement in ("new", "reactivation") else abs(now - before)
                 out[(tenant, period_type, start)] = {
                     "period_end": period_end,
                     "total_revenue": cents_to_units(totals[0]),
@@ -165,8 +185,29 @@ def revenue_by_period(accepted: Accepted, as_of: date) -> dict[tuple[str, str, d
                     "new_revenue": cents_to_units(new_cents.get((tenant, period_type, start), 0)),
                     "mrr": mrr,
                     "arr": mrr * 12,
+                    "new_mrr": moved["new"],
+                    "expansion_mrr": moved["expansion"],
+                    "reactivation_mrr": moved["reactivation"],
+                    "contraction_mrr": moved["contraction"],
+                    "churned_mrr": moved["churn"],
                 }
                 start = period_end
+    return out
+
+
+def _first_paying_month_ends(
+    calculator: MrrCalculator, ranges: dict[str, tuple[date, date]], as_of: date
+) -> dict[tuple[str, str], date]:
+    """{(tenant_id, user_id): the first day, ending a month (or the as-of date), at whose end MRR was > 0}."""
+    out: dict[tuple[str, str], date] = {}
+    for tenant, (first_day, _last_day) in ranges.items():
+        month = month_start(first_day)
+        while month <= as_of:
+            measured_on = min(add_months(month, 1) - timedelta(days=1), as_of)
+            for (t, user), value in calculator.at(end_of_day(measured_on)).items():
+                if t == tenant and value > 0 and (t, user) not in out:
+                    out[(t, user)] = measured_on
+            month = add_months(month, 1)
     return out
 
 
@@ -207,7 +248,10 @@ def plan_revenue_monthly(accepted: Accepted, as_of: date) -> dict[tuple[str, dat
             previous_status = event["status"]
 
     gross: dict[tuple[str, date, str], int] = defaultdict(int)
-    for payment in _succeeded_payments(accepted, as_of):
+    renewed: dict[tuple[str, date, str], set[str]] = defaultdict(set)
+    paid_subscriptions: set[tuple[str, str]] = set()
+    payments = sorted(_succeeded_payments(accepted, as_of), key=lambda p: (_succeeded_at(p), p["id"]))
+    for payment in payments:
         events = timelines.get((payment["tenant_id"], payment["subscription_id"]))
         if not events:
             continue
@@ -215,6 +259,10 @@ def plan_revenue_monthly(accepted: Accepted, as_of: date) -> dict[tuple[str, dat
         plan_id = (before[-1] if before else events[0])["plan_id"]
         month = month_start(utc_date(_succeeded_at(payment)))
         gross[(payment["tenant_id"], month, plan_id)] += payment["amount_cents"]
+        subscription = (payment["tenant_id"], payment["subscription_id"])
+        if subscription in paid_subscriptions:
+            renewed[(payment["tenant_id"], month, plan_id)].add(payment["subscription_id"])
+        paid_subscriptions.add(subscription)
 
     out: dict[tuple[str, date, str], dict[str, Any]] = {}
     for tenant, (first_day, _last_day) in sorted(covered_ranges(accepted, as_of).items()):
@@ -236,16 +284,31 @@ def plan_revenue_monthly(accepted: Accepted, as_of: date) -> dict[tuple[str, dat
             for plan_id in sorted(plan_ids[tenant]):
                 key = (tenant, month, plan_id)
                 plan = plans.get((tenant, plan_id))
+                mrr = cents_to_units(mrr_cents.get(plan_id, Fraction(0)))
+                previous = out.get((tenant, add_months(month, -1), plan_id))
+                starting = previous["active_subscriptions"] if previous else 0
+                churned = len(canceled.get(key, ()))
                 out[key] = {
                     "plan_name": plan["name"] if plan else None,
                     "active_subscriptions": active.get(plan_id, 0),
                     "new_subscriptions": len(new.get(key, ())),
-                    "canceled_subscriptions": len(canceled.get(key, ())),
-                    "mrr": cents_to_units(mrr_cents.get(plan_id, Fraction(0))),
+                    "canceled_subscriptions": churned,
+                    "mrr": mrr,
                     "gross_revenue": cents_to_units(gross.get(key, 0)),
+                    "renewed_subscriptions": len(renewed.get(key, ())),
+                    "churn_rate": _round(Decimal(churned) / starting, "0.0001") if starting else None,
+                    "arr": mrr * 12,
+                    "clv": (
+                        _round(_decimal(Fraction(mrr) / active[plan_id] / Fraction(churned, starting)), "0.01")
+                        if starting and churned and active.get(plan_id) else None
+                    ),
                 }
             month = add_months(month, 1)
     return out
+
+
+def _decimal(value: Fraction) -> Decimal:
+    return Decimal(value.numerator) / Decimal(value.denominator)
 
 
 def _round(value: Decimal, places: str) -> Decimal:

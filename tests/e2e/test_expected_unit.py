@@ -797,12 +797,13 @@ def test_onboarding_funnel_out_of_order_events() -> None:
                 event("a4", "a", "2024-01-03 10:10", "registration_start"),
                 event("a5", "a", "2024-01-03 10:15", "match_created"),
                 event("a6", "a", "2024-01-03 10:20", "registration_complete"),
-                event("a7", "a", "2024-01-04 10:00", "app_open"),
-                event("a8", "a", "2024-01-04 10:00", "message_sent"),  # step 4 never reached, so nothing after
+                event("a7", "a", "2024-01-04 10:00", "app_open"),  # starts a session: step 4 (first_session)
+                event("a8", "a", "2024-01-04 10:00", "message_sent"),  # step 5 (first match) never reached
                 # user b: enters on Sunday 2024-01-07 (week of 2024-01-01); step 2 outside the 30-day window
                 event("b1", "b", "2024-01-07 12:00", "app_open"),
                 event("b2", "b", "2024-02-06 12:00:01", "registration_start"),
-                # user c: same instant counts ("at or after"); exactly 30 days counts
+                # user c: same instant counts ("at or after"); exactly 30 days counts; c3 starts a session at
+                # the instant of registration_complete, so first_session is reached then too
                 event("c1", "c", "2024-01-08 09:00", "app_open"),
                 event("c2", "c", "2024-01-08 09:00", "registration_start"),
                 event("c3", "c", "2024-02-07 09:00", "registration_complete"),
@@ -815,23 +816,27 @@ def test_onboarding_funnel_out_of_order_events() -> None:
         as_of,
     )
     progress = ex.funnel_progress(accepted, as_of, ex.ONBOARDING)
-    assert progress[("acme", "a")] == [at("2024-01-03 10:05"), at("2024-01-03 10:10"), at("2024-01-03 10:20")]
+    assert progress[("acme", "a")] == [
+        at("2024-01-03 10:05"), at("2024-01-03 10:10"), at("2024-01-03 10:20"), at("2024-01-04 10:00")]
     assert progress[("acme", "b")] == [at("2024-01-07 12:00")]
-    assert len(progress[("acme", "c")]) == 3
+    assert progress[("acme", "c")] == [at("2024-01-08 09:00"), at("2024-01-08 09:00"), at("2024-02-07 09:00"),
+                                       at("2024-02-07 09:00")]
     assert set(progress) == {("acme", "a"), ("acme", "b"), ("acme", "c")}
     counts = ex.funnel_counts(accepted, as_of, [ex.ONBOARDING], zero_rows=False)
     assert counts == {
         ("acme", "onboarding", date(2024, 1, 1), 1): 2,
         ("acme", "onboarding", date(2024, 1, 1), 2): 1,
         ("acme", "onboarding", date(2024, 1, 1), 3): 1,
+        ("acme", "onboarding", date(2024, 1, 1), 4): 1,
         ("acme", "onboarding", date(2024, 1, 8), 1): 1,
         ("acme", "onboarding", date(2024, 1, 8), 2): 1,
         ("acme", "onboarding", date(2024, 1, 8), 3): 1,
+        ("acme", "onboarding", date(2024, 1, 8), 4): 1,
     }
     full = ex.funnel_counts(accepted, as_of, [ex.ONBOARDING])
     weeks = sorted({week for (_, _, week, _) in full})
     assert weeks[0] == date(2024, 1, 1) and weeks[-1] == date(2024, 3, 25) and len(weeks) == 13
-    assert len(full) == 13 * 7 and full[("acme", "onboarding", date(2024, 1, 1), 7)] == 0
+    assert len(full) == 13 * 8 and full[("acme", "onboarding", date(2024, 1, 1), 8)] == 0
 
 
 def test_sales_funnel_from_crm_timestamps() -> None:

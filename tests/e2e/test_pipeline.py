@@ -98,7 +98,44 @@ def test_onboarding_funnel_counts(pipeline, accepted):
     actual = {(r["tenant_id"], r["funnel_name"], r["cohort_week"], r["step_number"]): r["entities_reached"]
               for r in rows}
     wanted = expected.funnel_counts(accepted, pipeline["as_of"], funnels=(expected.ONBOARDING,))
-    assert any(step == 7 and count > 0 for (_t, _f, _w, step), count in wanted.items())
+    assert any(step == 8 and count > 0 for (_t, _f, _w, step), count in wanted.items())
+    assert not _mismatches(wanted, actual), _mismatches(wanted, actual)
+
+
+def test_onboarding_funnel_average_seconds(pipeline, accepted):
+    rows = query(
+        "select tenant_id, funnel_name, cohort_week, step_number, avg_seconds_from_previous "
+        "from marts.fct_funnel_steps where funnel_name = 'onboarding' and avg_seconds_from_previous is not null"
+    )
+    actual = {(r["tenant_id"], r["funnel_name"], r["cohort_week"], r["step_number"]): r["avg_seconds_from_previous"]
+              for r in rows}
+    wanted = expected.funnel_avg_seconds(accepted, pipeline["as_of"], funnels=(expected.ONBOARDING,))
+    assert any(step == 4 for (_t, _f, _w, step) in wanted), "nobody reached first_session"
+    assert not _mismatches(wanted, actual), _mismatches(wanted, actual)
+
+
+def test_retention_cohort_matches_per_user(pipeline, accepted):
+    rows = query(
+        "select tenant_id, cohort_grain, cohort_start, period_number, avg_matches_per_user "
+        "from marts.fct_retention_cohorts"
+    )
+    actual = {(r["tenant_id"], r["cohort_grain"], r["cohort_start"], r["period_number"]): r["avg_matches_per_user"]
+              for r in rows}
+    wanted = expected.retention_matches(accepted, pipeline["as_of"])
+    assert any(value for value in wanted.values())
+    assert not _mismatches(wanted, actual), _mismatches(wanted, actual)
+
+
+def test_cohort_benchmarks(pipeline, accepted):
+    rows = query("select * from marts.fct_cohort_benchmarks")
+    actual = {
+        (r["tenant_id"], r["cohort_grain"], r["period_number"]): {
+            column: r[column] for column in r if column not in ("tenant_id", "cohort_grain", "period_number")
+        }
+        for r in rows
+    }
+    wanted = expected.cohort_benchmarks(accepted, pipeline["as_of"])
+    assert any(value["cohorts"] >= 3 for key, value in wanted.items() if key[1] == "month")
     assert not _mismatches(wanted, actual), _mismatches(wanted, actual)
 
 

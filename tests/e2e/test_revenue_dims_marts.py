@@ -27,6 +27,11 @@ REVENUE_COLUMNS = (
     "new_revenue",
     "mrr",
     "arr",
+    "new_mrr",
+    "expansion_mrr",
+    "reactivation_mrr",
+    "contraction_mrr",
+    "churned_mrr",
 )
 PLAN_COLUMNS = (
     "plan_name",
@@ -35,6 +40,10 @@ PLAN_COLUMNS = (
     "canceled_subscriptions",
     "mrr",
     "gross_revenue",
+    "renewed_subscriptions",
+    "churn_rate",
+    "arr",
+    "clv",
 )
 FORECAST_COLUMNS = (
     "months_ahead",
@@ -77,6 +86,10 @@ def test_revenue_by_period_every_period_type(pipeline, accepted):
     assert any(v["payment_success_count"] > 0 for v in wanted.values()) and any(v["mrr"] > 0 for v in wanted.values())
     # new revenue is decided per period type: some payer pays again within a month, in a later week
     assert any(key[1] == "month" and 0 < value["new_revenue"] < value["total_revenue"] for key, value in wanted.items())
+    # MRR moves in every period type, churn included
+    for period_type in ("day", "week", "month", "quarter", "year"):
+        assert any(key[1] == period_type and value["new_mrr"] > 0 for key, value in wanted.items()), period_type
+    assert any(key[1] == "week" and value["churned_mrr"] > 0 for key, value in wanted.items())
     assert not _mismatches(wanted, actual), _mismatches(wanted, actual)
 
 
@@ -88,6 +101,8 @@ def test_plan_revenue_monthly(pipeline, accepted):
     wanted = expected_revenue_dims.plan_revenue_monthly(accepted, pipeline["as_of"])
     assert any(v["active_subscriptions"] > 0 and v["gross_revenue"] > 0 for v in wanted.values())
     assert any(v["canceled_subscriptions"] > 0 for v in wanted.values())
+    assert any(v["renewed_subscriptions"] > 0 for v in wanted.values())
+    assert any(v["clv"] is not None and v["clv"] > 0 for v in wanted.values())
     assert not _mismatches(wanted, actual), _mismatches(wanted, actual)
 
 

@@ -183,8 +183,22 @@ def test_unknown_event_type_raises_new_event_type_once_ever(conn) -> None:
     assert len(rows) == 1
     row = rows[0]
     assert (row["severity"], row["column_name"], row["dedup_key"], float(row["actual_value"])) == (
-        "medium", "event_type", "new_event_type:story_view", 9)
+        "low", "event_type", "new_event_type:story_view", 9)
     assert "'story_view'" in row["message"] and "acme, globex" in row["message"]
+
+
+def test_each_new_event_type_is_its_own_low_alert_naming_it(conn) -> None:
+    add_events(conn, "acme", {AS_OF: 2}, event_type="story_view")
+    run_data_quality_checks(conn, AS_OF)
+    # the next day a second unknown type appears: one more alert, for it alone
+    add_events(conn, "acme", {AS_OF + timedelta(days=1): 3}, event_type="voice_note")
+    add_events(conn, "globex", {AS_OF + timedelta(days=1): 1}, event_type="story_view")
+    run_data_quality_checks(conn, AS_OF + timedelta(days=1))
+    rows = sorted((r for r in alert_rows(conn) if r["alert_type"] == "new_event_type"), key=lambda r: r["dedup_key"])
+    assert [(r["dedup_key"], r["severity"]) for r in rows] == [
+        ("new_event_type:story_view", "low"), ("new_event_type:voice_note", "low")]
+    assert "'story_view'" in rows[0]["message"] and "'voice_note'" in rows[1]["message"]
+    assert "story_view" not in rows[1]["message"]
 
 
 def test_quarantine_share_above_threshold(conn) -> None:

@@ -37,6 +37,7 @@ from meridian.reports.registry import (
     BREAKDOWN_TABLE,
     COHORT,
     COUNT,
+    FORECAST,
     HOUR,
     HOUR_OF_DAY,
     KPI_TILES,
@@ -280,9 +281,13 @@ def _rows(source: Source, kinds: dict[str, str], tenant: str, rng: random.Random
                         "step_number": step,
                         "step_name": f"Step {step} of {source.filters[0][1]}",
                         "entities_reached": reached,
+                        "avg_seconds_from_previous": None if step == 1 else Decimal(rng.randint(100, 900_000)) / 100,
                     }
                 )
                 reached = reached * rng.randint(40, 95) // 100
+    elif source.grain == FORECAST:  # the months after the data, as a run at its end forecasts them
+        for month in [*_months(), *(date(2026, month, 1) for month in (11, 12)), *(date(2027, m, 1) for m in range(1, 6))]:
+            rows.append(measure_row(**{source.period_column: month}))
     return rows
 
 
@@ -309,6 +314,13 @@ def create_marts(conn) -> None:
                         f"insert into {table} ({', '.join(names)}) values %s",
                         [[row.get(name) for name in names] for row in rows],
                     )
+        # the cohort benchmarks heat-maps compare with: the mean of the cohorts' rates per grain and period
+        for table in {s.benchmark for r in REPORT_TYPES.values() for s in r.sections if s.benchmark}:
+            cur.execute(
+                f"create table {table} as select tenant_id, cohort_grain, period_number, "
+                "count(*)::integer as cohorts, round(avg(retention_rate), 4)::numeric(7,4) as avg_retention_rate "
+                "from marts.fct_retention_cohorts group by 1, 2, 3"
+            )
     conn.commit()
 
 
@@ -524,6 +536,10 @@ def test_xlsx_and_csv_numbers_equal_the_marts(warehouse, case):
             )
             if source.grain == MONTH:
                 condition, values = f"{source.period_column} = %s", [end.replace(day=1)]
+            elif source.grain == FORECAST:  # the six months after the period's month
+                first = (end.replace(day=1) + timedelta(days=32)).replace(day=1)
+                condition = f"{source.period_column} >= %s and {source.period_column} < %s"
+                values = [first, date(first.year + (first.month + 5) // 12, (first.month + 5) % 12 + 1, 1)]
             elif source.grain == HOUR:
                 condition = f"{source.period_column} >= %s and {source.period_column} < %s"
                 values = [
@@ -543,11 +559,12 @@ def test_xlsx_and_csv_numbers_equal_the_marts(warehouse, case):
             rows = [row for row in ws.iter_rows(min_row=2, values_only=True) if row[1] is not None]
             assert rows
             for row in rows:
+                key = str(row[1].date()) if isinstance(row[1], datetime) else str(row[1])  # a date group (forecast)
                 for index, aggregate in enumerate(sums):
                     cell = row[header.index(aggregate.label)]
-                    assert _equal(cell, expected[str(row[1])][index]), (section.key, row, aggregate.name)
-                    value = long_rows[(section.key, str(row[1]), aggregate.name)]
-                    assert _equal(value, expected[str(row[1])][index])
+                    assert _equal(cell, expected[key][index]), (section.key, row, aggregate.name)
+                    value = long_rows[(section.key, key, aggregate.name)]
+                    assert _equal(value, expected[key][index])
             if section.total_label:
                 total = next(row for row in ws.iter_rows(min_row=2, values_only=True) if row[0] == section.total_label)
                 for index, aggregate in enumerate(sums):
@@ -591,6 +608,30 @@ def test_xlsx_and_csv_numbers_equal_the_marts(warehouse, case):
             for index, label in enumerate(header[2:], start=2):
                 number = int(label.split()[-1])
                 assert _equal(row[index], rates.get((row[0].date(), number))), (row[0], number)
+
+        # the cohorts against the benchmark: a benchmark row, then each cohort's rate minus the benchmark
+        cur.execute(
+            "select period_number, avg_retention_rate from marts.fct_cohort_benchmarks "
+            "where tenant_id = 'acme' and cohort_grain = %s",
+            (grain,),
+        )
+        benchmark = dict(cur.fetchall())
+        ws = book[sheets["users_cohort_benchmarks"]]
+        header = [cell.value for cell in ws[1]]
+        sheet_rows = [row for row in ws.iter_rows(min_row=2, values_only=True) if row[0] is not None]
+        assert sheet_rows[0][0] == "Benchmark"
+        compared = 0
+        for row in sheet_rows:
+            for index, label in enumerate(header[2:], start=2):
+                number = int(label.split()[-1])
+                if row[0] == "Benchmark":
+                    assert _equal(row[index], benchmark.get(number)), number
+                elif isinstance(row[0], datetime):
+                    rate = rates.get((row[0].date(), number))
+                    wanted = None if rate is None else rate - benchmark[number]
+                    assert _equal(row[index], wanted), (row[0], number)
+                    compared += rate is not None
+        assert compared > 10
 
 
 def test_csv_zip_has_one_file_per_section_equal_to_the_sheets(warehouse):
@@ -721,3 +762,34 @@ def test_bench_render_times_the_comprehensive_report(warehouse):
     assert result["period"] == "2026-09" and result["sections_available"] == result["sections"]
     assert set(result["seconds"]) == {"read", "pdf", "csv", "xlsx", "html", "csv_zip"}
     assert 0 < result["total_seconds"] < 30
+
+
+def test_cohort_benchmark_forecast_and_funnel_time_sections_in_every_format(warehouse):
+    """Issue 14: the cohort page against the benchmark, the MRR forecast and the funnel's average time."""
+    data = load("comprehensive", "monthly")
+    pdf, csv_path, xlsx, html = render_report(data, ["pdf", "csv", "xlsx", "html"], warehouse / "out" / "issue14")
+    forecast = data.section("revenue_mrr_forecast")
+    assert [row["key"] for row in forecast.rows] == [date(2026, month, 1) for month in range(10, 13)] + [
+        date(2027, month, 1) for month in range(1, 4)
+    ]  # the six months after September
+    funnel = data.section("users_onboarding_funnel")
+    assert funnel.rows[0]["avg_seconds_from_previous"] is None
+    assert all(step["avg_seconds_from_previous"] is not None for step in funnel.rows[1:])
+    benchmark = data.section("users_cohort_benchmarks")
+    assert benchmark.rows[0]["label"] == "Benchmark" and len(benchmark.rows) > 2
+
+    text = " ".join(pdf_text(pdf).split())
+    for phrase in ("Cohorts vs benchmark", "Benchmark", "MRR forecast", "Forecast MRR", "Avg time"):
+        assert phrase in text, phrase
+    page = html.read_text(encoding="utf-8")
+    for phrase in ('id="users_cohort_benchmarks"', "<td>Benchmark</td>", 'id="revenue_mrr_forecast"',
+                   "Avg time (s)"):
+        assert phrase in page, phrase
+    book = openpyxl.load_workbook(xlsx)
+    assert {"Cohorts vs benchmark", "MRR forecast"} <= set(book.sheetnames), book.sheetnames
+    assert "Avg time (s)" in [cell.value for cell in book["Onboarding funnel"][1]]
+    rows = read_long_csv(csv_path)
+    metrics = {(row["section"], row["key"], row["metric"]) for row in rows}
+    assert ("users_cohort_benchmarks", "benchmark", "retention_vs_benchmark_period_0") in metrics
+    assert ("revenue_mrr_forecast", "2026-10-01", "forecast_mrr") in metrics
+    assert ("users_onboarding_funnel", "2", "avg_seconds_from_previous") in metrics

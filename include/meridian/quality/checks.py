@@ -15,8 +15,9 @@ Days are UTC calendar days; D is the as-of date.
 ``new_event_type`` (:func:`event_alerts`)
     An event type outside :data:`meridian.sources.schema.KNOWN_EVENT_TYPES` in
     the accepted events (``staging.stg_app__events``) that occurred in the 29
-    days D-28 .. D → ``medium`` (the events are kept; no metric counts them
-    until the type is added). Once per type ever: key ``new_event_type:<type>``.
+    days D-28 .. D → ``low`` (SOURCES.md: the events are accepted and counted
+    under their own type; the alert names the type so it can be added). Once per
+    type ever: key ``new_event_type:<type>``, whichever tenants send it.
 
 ``missing_data`` (:func:`event_alerts`)
     A tenant with no accepted event occurring on D that had at least one on
@@ -202,7 +203,7 @@ def new_event_type_alerts(
                 f"{', '.join(tenants)} since {entry['first']} (add it to KNOWN_EVENT_TYPES and the metrics "
                 "that should count it)"
             ),
-            severity="medium",
+            severity="low",
             table_name=table_name,
             column_name="event_type",
             actual_value=entry["events"],

@@ -44,6 +44,8 @@ from meridian.reports.registry import (
     COUNT,
     COUNT_DISTINCT,
     COUNT_ROWS,
+    FORECAST,
+    FORECAST_MONTHS,
     FUNNEL,
     HEATMAP,
     HOUR,
@@ -325,6 +327,10 @@ def _plan(section: Section, period: Period, parameters: Mapping[str, Any]) -> _P
     if grain == WEEK_COHORT:
         weeks = (monday(period.start), period.end)
         return _Plan(section, weeks[0], weeks[1], period, weeks=weeks)
+    if grain == FORECAST:
+        first = month_start(period.end, 1)
+        ahead = Period("monthly", first, month_start(period.end, FORECAST_MONTHS + 1) - timedelta(days=1))
+        return _Plan(section, ahead.start, ahead.end, ahead)
     if section.kind in (KPI_TILES, METRIC_TABLE):
         return _Plan(section, previous.start, period.end, period, previous)
     return _Plan(section, period.start, period.end, period)
@@ -496,13 +502,21 @@ def _breakdown(section: Section, rows: list[Row]) -> tuple[list[Row], Row]:
 
 
 def _funnel(section: Section, rows: list[Row]) -> list[Row]:
+    """Steps summed over the cohort weeks; further metrics (an average time) aggregated per step."""
     metric = section.metrics[0].column
     steps: dict[int, Row] = {}
+    step_rows: dict[int, list[Row]] = defaultdict(list)
     for row in rows:
         step = steps.setdefault(row["step_number"], {"step_number": row["step_number"], "label": None, metric: 0})
         if section.label_column and row.get(section.label_column) and not step["label"]:
             step["label"] = row[section.label_column]
         step[metric] += row.get(metric) or 0
+        step_rows[row["step_number"]].append(row)
+    for number, step in steps.items():
+        for extra in section.metrics[1:]:
+            step[extra.key] = aggregate(
+                step_rows[number], extra.column, extra.agg, extra.over, extra.kind, section.period_column
+            )
     ordered = [steps[number] for number in sorted(steps)]
     first = ordered[0][metric] if ordered else 0
     previous = None
@@ -514,6 +528,35 @@ def _funnel(section: Section, rows: list[Row]) -> list[Row]:
         step["drop_off"] = (previous - reached) if previous is not None else 0
         previous = reached
     return ordered
+
+
+def _benchmark_rows(heatmap: list[Row], numbers: list[int], benchmark: dict[int, Any]) -> list[Row]:
+    """The heat-map as differences from the benchmark: a benchmark row, then each cohort's rate minus it."""
+    first: Row = {"cohort_start": None, "label": "Benchmark", "cohort_size": None}
+    for number in numbers:
+        first[f"period_{number}"] = benchmark.get(number)
+    out = [first]
+    for row in heatmap:
+        item = dict(row)
+        for number in numbers:
+            rate, mean = row.get(f"period_{number}"), benchmark.get(number)
+            item[f"period_{number}"] = (
+                _round(Decimal(rate) - Decimal(mean), RATE) if rate is not None and mean is not None else None
+            )
+        out.append(item)
+    return out
+
+
+def _read_benchmark(cur: psycopg2.extensions.cursor, table: str, tenant_id: str, grain: str) -> dict[int, Any]:
+    """period_number → avg_retention_rate of the tenant's cohort benchmarks of ``grain``."""
+    schema_name, table_name = table.split(".", 1)
+    cur.execute(
+        sql.SQL(
+            "select period_number, avg_retention_rate from {schema}.{table} where tenant_id = %s and cohort_grain = %s"
+        ).format(schema=sql.Identifier(schema_name), table=sql.Identifier(table_name)),
+        (tenant_id, grain),
+    )
+    return {number: rate for number, rate in cur.fetchall()}
 
 
 def _heatmap(section: Section, rows: list[Row], period: Period) -> tuple[list[Row], list[int]]:
@@ -612,14 +655,22 @@ def _load_sections(
     period: Period,
     parameters: Mapping[str, Any],
 ) -> list[SectionData]:
-    catalog = _catalog(cur, [section.table for section in sections])
+    tables = [table for section in sections for table in (section.table, section.benchmark) if table]
+    catalog = _catalog(cur, tables)
     plans: list[_Plan | SectionData] = []
     needs: dict[Source, tuple[list[str], date, date]] = {}
+    benchmarks: dict[str, dict[int, Any]] = {}
     for section in sections:
         columns = catalog.get(section.table)
         if columns is None:
             plans.append(SectionData(section, False, f"not available: {section.table} does not exist yet"))
             continue
+        if section.benchmark and not {"period_number", "avg_retention_rate"} <= catalog.get(section.benchmark, set()):
+            plans.append(SectionData(section, False, f"not available: {section.benchmark} does not exist yet"))
+            continue
+        if section.benchmark and section.benchmark not in benchmarks:
+            grain = dict(_source_filters(section.source, period)).get("cohort_grain", "week")
+            benchmarks[section.benchmark] = _read_benchmark(cur, section.benchmark, tenant_id, grain)
         missing = [column for column in section.columns if column not in columns]
         if missing:
             plans.append(
@@ -638,10 +689,16 @@ def _load_sections(
         source: _select(cur, source, columns, tenant_id, start, end, period)
         for source, (columns, start, end) in needs.items()
     }
-    return [
+    shaped = [
         plan if isinstance(plan, SectionData) else _shape(plan, rows_by_source[plan.section.source], period)
         for plan in plans
     ]
+    for data in shaped:
+        if data.available and data.section.benchmark:
+            data.rows = (
+                _benchmark_rows(data.rows, data.period_numbers, benchmarks[data.section.benchmark]) if data.rows else []
+            )
+    return shaped
 
 
 def load_report_data(

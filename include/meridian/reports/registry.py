@@ -36,7 +36,15 @@ Periods and comparisons
       reports, weekly ones otherwise, the latest that start by the period's end,
       with only the periods that had started by then;
     - ``week_cohort`` marts (``fct_funnel_steps``): the cohort weeks that overlap
-      the period, summed per step, the conversions recomputed.
+      the period, summed per step, the conversions recomputed; further funnel
+      metrics (the average time from the previous step) weighted by the users
+      who reached the step;
+    - ``forecast`` marts (``fct_mrr_forecast``): the months after the period's
+      month, as the latest transform run forecast them.
+
+    A heat-map section with a ``benchmark`` (``fct_cohort_benchmarks``) compares
+    each cohort with the mean of the cohorts: a first row holds the benchmark's
+    average rate per period, every cohort row its rate minus that average.
 
     Trend charts show the report's unit (days for a daily report, 7-day blocks
     for a weekly one, months for a monthly one), ending with the report's
@@ -46,11 +54,13 @@ Report types (:data:`REPORT_TYPES`)
     ``revenue_summary``
         MRR, ARR, customers, revenue and payments with the change on the
         previous period, the MRR trend, MRR movements (bars), revenue by plan,
-        revenue by country (bars) and LTV/CAC by acquisition channel.
+        revenue by country (bars), LTV/CAC by acquisition channel and the MRR
+        forecast for the next six months.
     ``user_analytics``
         Active and new users, sessions, stickiness and retention tiles, the
-        active users trend, the cohort retention heat-map, the onboarding
-        funnel (bars), events by type, activity by hour of day.
+        active users trend, the cohort retention heat-map, the cohorts against
+        the cohort benchmark, the onboarding funnel (bars, with the average time
+        from the previous step), events by type, activity by hour of day.
     ``payments``
         Success rate, revenue, attempts and latency tiles, the revenue trend,
         payments by method, failure reasons (bars), retries and recovery, the
@@ -113,7 +123,8 @@ HOUR = "hour"
 MONTH = "month"
 COHORT = "cohort"
 WEEK_COHORT = "week_cohort"
-GRAINS = (DAY, PERIOD_TYPED, HOUR, MONTH, COHORT, WEEK_COHORT)
+FORECAST = "forecast"
+GRAINS = (DAY, PERIOD_TYPED, HOUR, MONTH, COHORT, WEEK_COHORT, FORECAST)
 
 # value kinds (how a number is formatted)
 MONEY = "money"
@@ -236,6 +247,7 @@ class Section:
     width: str = "full"  # "half": two consecutive half sections share a row (PDF/HTML)
     area: str | None = None  # the area heading (comprehensive, executive)
     description: str = ""
+    benchmark: str | None = None  # heat-maps: ``schema.table`` of the cohort benchmarks to compare with
 
     @property
     def table(self) -> str:
@@ -316,7 +328,8 @@ class ReportType:
 
     @property
     def tables(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(section.table for section in self.sections))
+        tables = [table for section in self.sections for table in (section.table, section.benchmark) if table]
+        return tuple(dict.fromkeys(tables))
 
     def resolve_parameters(self, parameters: Mapping[str, Any] | None) -> dict[str, Any]:
         """Defaults filled in; raises :class:`ReportConfigError` naming ``parameters.<key>`` when one is bad."""
@@ -404,6 +417,9 @@ CUSTOMER_HEALTH = Source("marts.fct_customer_health_daily", "as_of_date", DAY)
 REVENUE_BY_COUNTRY = Source("marts.fct_revenue_by_country_monthly", "revenue_month", MONTH)
 ACQUISITION = Source("marts.fct_acquisition_monthly", "acquisition_month", MONTH)
 TOURNAMENTS = Source("marts.fct_tournaments_by_period", "period_start", PERIOD_TYPED)
+MRR_FORECAST = Source("marts.fct_mrr_forecast", "forecast_month", FORECAST)
+COHORT_BENCHMARKS = "marts.fct_cohort_benchmarks"
+FORECAST_MONTHS = 6
 
 MONTHLY_ONLY = ("monthly",)
 DAILY_WEEKLY = ("daily", "weekly")
@@ -589,6 +605,24 @@ REVENUE_SECTIONS = (
             "lifetime value (trailing 12-month net revenue per paying user-month × margin / 3-month churn)."
         ),
     ),
+    Section(
+        key="mrr_forecast",
+        title="MRR forecast",
+        kind=BREAKDOWN_TABLE,
+        source=MRR_FORECAST,
+        group_by="forecast_month",
+        aggregates=(
+            Aggregate("forecast_mrr", "Forecast MRR", SUM, "forecast_mrr", MONEY),
+            Aggregate("lower_bound_mrr", "Lower bound", SUM, "lower_bound_mrr", MONEY),
+            Aggregate("upper_bound_mrr", "Upper bound", SUM, "upper_bound_mrr", MONEY),
+            Aggregate("forecast_arr", "Forecast ARR", SUM, "forecast_arr", MONEY),
+        ),
+        bars="forecast_mrr",
+        description=(
+            "The next months' MRR from the latest run: the last complete month's MRR grown by the mean monthly "
+            "net-new MRR growth rate of the six months before, bounded by that rate ± one standard deviation."
+        ),
+    ),
 )
 
 # --- users ----------------------------------------------------------------------------------------
@@ -646,13 +680,42 @@ USER_SECTIONS = (
         description="Share of each signup cohort active in period n (months for monthly reports, weeks otherwise).",
     ),
     Section(
+        key="cohort_benchmarks",
+        title="Cohorts vs benchmark",
+        kind=HEATMAP,
+        source=RETENTION_COHORTS,
+        benchmark=COHORT_BENCHMARKS,
+        metrics=(
+            Metric("retention_rate", "Retention vs benchmark", RATE, name="retention_vs_benchmark"),
+            Metric("cohort_size", "Cohort size", COUNT),
+        ),
+        description=(
+            "First row (Benchmark): the mean retention of every cohort with signups in period n "
+            "(fct_cohort_benchmarks, to the latest run). Other rows: each cohort's retention minus the "
+            "benchmark, in percentage points; above zero is better than the typical cohort."
+        ),
+    ),
+    Section(
         key="onboarding_funnel",
         title="Onboarding funnel",
         kind=FUNNEL,
         source=ONBOARDING_FUNNEL,
         label_column="step_name",
-        metrics=(Metric("entities_reached", "Users reached", COUNT),),
-        description="Users who entered in the cohort weeks that overlap the period; recent weeks are still converting.",
+        metrics=(
+            Metric("entities_reached", "Users reached", COUNT),
+            Metric(
+                "avg_seconds_from_previous",
+                "Avg time (s)",
+                NUMBER,
+                higher_is_better=False,
+                agg=WEIGHTED,
+                over=("entities_reached",),
+            ),
+        ),
+        description=(
+            "Users who entered in the cohort weeks that overlap the period; recent weeks are still converting. "
+            "The average time is over the users who reached the step."
+        ),
     ),
     Section(
         key="event_counts",

@@ -99,6 +99,7 @@ def csv_rows(data: ReportData) -> list[tuple[str, ...]]:
                 "conversion_from_previous_rate",
                 "conversion_from_start_rate",
                 "drop_off",
+                *(extra.key for extra in section.metrics[1:]),
             )
             for row in section_data.rows:
                 rows.append((*prefix, section.key, str(row["step_number"]), "step_name", row["label"]))
@@ -106,13 +107,15 @@ def csv_rows(data: ReportData) -> list[tuple[str, ...]]:
                     rows.append((*prefix, section.key, str(row["step_number"]), name, csv_value(row.get(name))))
         elif section.kind == HEATMAP:
             size = section.metrics[1].column if len(section.metrics) > 1 else "cohort_size"
+            rate = section.metrics[0].key
             for row in section_data.rows:
-                key = csv_value(row["cohort_start"])
-                rows.append((*prefix, section.key, key, size, csv_value(row.get(size))))
+                key = csv_value(row["cohort_start"]) if row["cohort_start"] is not None else "benchmark"
+                if row.get(size) is not None or row["cohort_start"] is not None:
+                    rows.append((*prefix, section.key, key, size, csv_value(row.get(size))))
                 for number in section_data.period_numbers:
                     value = row.get(f"period_{number}")
                     if value is not None:
-                        rows.append((*prefix, section.key, key, f"retention_rate_period_{number}", csv_value(value)))
+                        rows.append((*prefix, section.key, key, f"{rate}_period_{number}", csv_value(value)))
     return rows
 
 

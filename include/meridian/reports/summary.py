@@ -289,6 +289,7 @@ def section_table(data: ReportData, section: SectionData) -> tuple[list[Column],
             Column("conversion_from_start_rate", "From start", RATE),
             Column("drop_off", "Drop-off", COUNT),
         ]
+        columns += [Column(extra.key, extra.label, extra.kind) for extra in definition.metrics[1:]]
         rows = [
             [
                 (row.get(column.name if column.name != "step_name" else "label"), column.kind or LABEL)
@@ -303,7 +304,8 @@ def section_table(data: ReportData, section: SectionData) -> tuple[list[Column],
         columns = [Column("cohort_start", "Cohort", DATE), Column(size_key, "Cohort size", COUNT)]
         columns += [Column(f"period_{n}", f"Period {n}", RATE) for n in section.period_numbers]
         rows = [
-            [(row["cohort_start"], DATE), (row.get(size_key), COUNT)]
+            [(row["cohort_start"], DATE) if row["cohort_start"] is not None else (row["label"], LABEL)]
+            + [(row.get(size_key), COUNT)]
             + [(row.get(f"period_{n}"), RATE) for n in section.period_numbers]
             for row in section.rows
         ]

@@ -1,5 +1,7 @@
 {#- Business events for funnels: every app event with a user (entity_type 'user',
-    entity_id = user_id) plus events derived from CRM timestamps, whose entity is
+    entity_id = user_id); a `session_started` event per session of a user
+    (int_sessions_sessionized, at the session's first event: the onboarding funnel's
+    first_session step); and events derived from CRM timestamps, whose entity is
     the lead (entity_type 'lead', entity_id = lead id):
     lead_created (leads.created_at), lead_qualified (leads.qualified_at),
     proposal_sent (proposals.sent_at), proposal_accepted (proposals.decided_at of
@@ -44,6 +46,23 @@ app_events as (
         occurred_at
     from sessionized_events
     where user_id is not null
+
+),
+
+session_events as (
+
+    -- one per session: the event that starts it (ties at the start instant flag
+    -- one event, so the session has one start)
+    select
+        tenant_id,
+        'session' as event_source,
+        'session_started:' || event_id as business_event_id,
+        'user' as entity_type,
+        user_id as entity_id,
+        'session_started' as event_type,
+        occurred_at
+    from sessionized_events
+    where user_id is not null and is_session_start
 
 ),
 
@@ -121,6 +140,8 @@ crm_business_events as (
 final as (
 
     select * from app_events
+    union all
+    select * from session_events
     union all
     select * from crm_business_events
 

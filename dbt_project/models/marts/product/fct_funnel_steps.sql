@@ -4,7 +4,9 @@
     (tenant_spine), or from the funnel's first entry if that is earlier (CRM leads
     may predate the first app activity), to the as-of week. Progress comes from
     int_funnel_progress. Step 1 has conversion rates of 1 (null with no entries),
-    drop_off 0 and no median time from previous. -#}
+    drop_off 0 and no median or average time from previous. avg_seconds_from_previous
+    (the brief's average time to convert) is the mean of the entities' seconds from
+    reaching step k − 1 to reaching step k, over those that reached step k. -#}
 
 with
 
@@ -102,7 +104,8 @@ steps_reached as (
         cohort_week,
         step_number,
         count(*) as entities_reached,
-        percentile_cont(0.5) within group (order by seconds_from_previous) as median_seconds_from_previous
+        percentile_cont(0.5) within group (order by seconds_from_previous) as median_seconds_from_previous,
+        avg(seconds_from_previous) as avg_seconds_from_previous
     from funnel_progress
     group by tenant_id, funnel_name, cohort_week, step_number
 
@@ -117,7 +120,8 @@ joined as (
         step_grid.step_number,
         step_grid.step_name,
         coalesce(steps_reached.entities_reached, 0) as entities_reached,
-        steps_reached.median_seconds_from_previous
+        steps_reached.median_seconds_from_previous,
+        steps_reached.avg_seconds_from_previous
     from step_grid
     left join steps_reached
         on step_grid.tenant_id = steps_reached.tenant_id
@@ -153,7 +157,8 @@ final as (
         {{ safe_rate('entities_reached', 'previous_step_entities') }} as conversion_from_previous_rate,
         {{ safe_rate('entities_reached', 'entered_entities') }} as conversion_from_start_rate,
         cast(previous_step_entities - entities_reached as integer) as drop_off,
-        cast(round(cast(median_seconds_from_previous as numeric), 2) as numeric(14, 2)) as median_seconds_from_previous
+        cast(round(cast(median_seconds_from_previous as numeric), 2) as numeric(14, 2)) as median_seconds_from_previous,
+        cast(round(avg_seconds_from_previous, 2) as numeric(14, 2)) as avg_seconds_from_previous
     from with_previous_steps
 
 )

@@ -1,7 +1,9 @@
 {#- Signup cohorts by week and by month (METRICS.md fct_retention_cohorts). One row
     per tenant, cohort_grain, cohort_start of the tenant's covered range (tenant_spine,
     so cohorts with no signups are rows with cohort_size 0) and period_number
-    0 .. var('cohort_periods') whose period has started by the as-of date. Period n
+    0 .. var('cohort_periods') whose period has started by the as-of date.
+    avg_matches_per_user counts the cohort users' `match_created` events in period n
+    (int_user_activity_daily.matches) per cohort user. Period n
     of a week cohort is the week cohort_start + 7n days, of a month cohort the month
     cohort_start + n months (periods_between). Activity, sessions and payments
     before the cohort start (n < 0) count nowhere; paid conversion before it counts
@@ -132,7 +134,8 @@ user_activity_periods as (
         {{ periods_between(
             'cohort_users.cohort_grain', 'cohort_users.cohort_start', 'user_activity.activity_date'
         ) }} as period_number,
-        sum(user_activity.sessions_started) as sessions_started
+        sum(user_activity.sessions_started) as sessions_started,
+        sum(user_activity.matches) as matches
     from cohort_users
     inner join user_activity
         on cohort_users.tenant_id = user_activity.tenant_id
@@ -151,7 +154,8 @@ period_activity as (
         cohort_start,
         period_number,
         count(*) as retained_users,
-        sum(sessions_started) as sessions_started
+        sum(sessions_started) as sessions_started,
+        sum(matches) as matches
     from user_activity_periods
     group by tenant_id, cohort_grain, cohort_start, period_number
 
@@ -208,6 +212,7 @@ joined as (
         coalesce(cohort_sizes.cohort_size, 0) as cohort_size,
         coalesce(period_activity.retained_users, 0) as retained_users,
         coalesce(period_activity.sessions_started, 0) as sessions_started,
+        coalesce(period_activity.matches, 0) as matches,
         coalesce(period_revenue.revenue_cents, 0) as revenue_cents,
         sum(coalesce(period_revenue.revenue_cents, 0)) over cohort_periods_to_date as cumulative_revenue_cents,
         sum(coalesce(period_conversions.converted_users, 0)) over cohort_periods_to_date as converted_users
@@ -256,6 +261,9 @@ final as (
         cast(
             round(sessions_started / nullif(cast(cohort_size as numeric), 0), 4) as numeric(12, 4)
         ) as avg_sessions_per_user,
+        cast(
+            round(matches / nullif(cast(cohort_size as numeric), 0), 4) as numeric(12, 4)
+        ) as avg_matches_per_user,
         {{ cents_to_money('revenue_cents') }} as revenue,
         {{ cents_to_money(
             'cumulative_revenue_cents / nullif(cast(cohort_size as numeric), 0)'

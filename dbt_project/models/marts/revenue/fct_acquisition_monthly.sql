@@ -152,6 +152,8 @@ tenant_unit_economics as (
     select
         tenant_id,
         revenue_month,
+        sum(net_revenue) over trailing_12_months as trailing_net_revenue,
+        sum(paying_customers) over trailing_12_months as trailing_paying_user_months,
         sum(net_revenue) over trailing_12_months
         / nullif(sum(paying_customers) over trailing_12_months, 0) as revenue_per_paying_user_month,
         avg(logo_churn_rate) over trailing_3_months as monthly_churn_rate
@@ -171,6 +173,8 @@ joined as (
         coalesce(monthly_spend.spend_cents, 0) / 100.0 as spend,
         coalesce(monthly_signups.new_users, 0) as new_users,
         coalesce(monthly_signups.new_paying_users, 0) as new_paying_users,
+        tenant_unit_economics.trailing_net_revenue,
+        tenant_unit_economics.trailing_paying_user_months,
         tenant_unit_economics.revenue_per_paying_user_month,
         tenant_unit_economics.monthly_churn_rate,
         cast({{ var('gross_margin_rate') }} as numeric) as gross_margin_rate
@@ -194,7 +198,9 @@ unit_economics as (
     select
         *,
         spend / nullif(new_paying_users, 0) as cac_unrounded,
-        {{ predicted_ltv('revenue_per_paying_user_month', 'monthly_churn_rate', 'gross_margin_rate') }} as ltv
+        {{ predicted_ltv(
+            'trailing_net_revenue', 'trailing_paying_user_months', 'monthly_churn_rate', '1', 'gross_margin_rate'
+        ) }} as ltv
     from joined
 
 ),

@@ -5,7 +5,7 @@
     reactivation − contraction − churned holds exactly. The as-of month's "end" is the
     end of the as-of date. Payments and refunds come from int_revenue_daily (each on
     its own date). Rates are null when their denominator is 0; ltv is
-    predicted_ltv of arpu and logo_churn_rate, both unrounded. -#}
+    arpu / logo_churn_rate computed exactly (the macro predicted_ltv). -#}
 
 with
 
@@ -122,10 +122,8 @@ final as (
             'starting_mrr + expansion_mrr - contraction_mrr - churned_mrr', 'starting_mrr', 'numeric(9, 4)'
         ) }} as net_mrr_retention_rate,
         cast(round(ending_mrr / nullif(paying_customers, 0), 2) as numeric(14, 2)) as arpu,
-        {{ predicted_ltv(
-            'ending_mrr / nullif(paying_customers, 0)',
-            'cast(churned_customers as numeric) / nullif(starting_paying_customers, 0)'
-        ) }} as ltv,
+        {{ predicted_ltv('ending_mrr', 'paying_customers', 'churned_customers', 'starting_paying_customers') }}
+            as ltv,
         {{ cents_to_money('gross_revenue_cents') }} as gross_revenue,
         {{ cents_to_money('refund_cents') }} as refunds,
         {{ cents_to_money('net_revenue_cents') }} as net_revenue,

@@ -24,14 +24,7 @@ classified as (
 
     select
         *,
-        case
-            when previous_mrr = 0 and was_paying_at_earlier_month_end then 'reactivation'
-            when previous_mrr = 0 then 'new'
-            when mrr = 0 then 'churn'
-            when mrr > previous_mrr then 'expansion'
-            when mrr < previous_mrr then 'contraction'
-            else 'unchanged'
-        end as movement
+        {{ mrr_movement('mrr', 'previous_mrr', 'was_paying_at_earlier_month_end') }} as movement
     from customer_months_with_mrr
 
 ),

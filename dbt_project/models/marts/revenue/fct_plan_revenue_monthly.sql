@@ -19,7 +19,16 @@
       the month whose subscription was on the plan when the payment was created
       (the state in force at created_at; a payment created before the
       subscription's first event takes the plan of that first event). Payments
-      without a known subscription are not plan revenue. -#}
+      without a known subscription are not plan revenue.
+    - renewed_subscriptions: subscriptions with a succeeded payment settled in the
+      month that is not their first succeeded payment (order: succeeded_at, then
+      payment id), on the plan of that payment as for gross_revenue; counted once
+      per month and plan.
+    - churn_rate: canceled_subscriptions / active_subscriptions at the start of the
+      month (the previous month's end; null in the tenant's first month or when none
+      were active), so it exceeds 1 when subscriptions started and ended in the month.
+    - arr = mrr × 12; clv = predicted_ltv of mrr per active subscription and
+      churn_rate (null when either is null or churn is 0). -#}
 
 with
 
@@ -160,7 +169,12 @@ subscription_payments as (
         payment_attempts.tenant_id,
         {{ truncate_to_period("'month'", 'payment_attempts.succeeded_date') }} as revenue_month,
         coalesce(state_at_creation.plan_id, first_states.plan_id) as plan_id,
-        payment_attempts.amount_cents
+        payment_attempts.subscription_id,
+        payment_attempts.amount_cents,
+        row_number() over (
+            partition by payment_attempts.tenant_id, payment_attempts.subscription_id
+            order by payment_attempts.succeeded_at, payment_attempts.payment_id
+        ) as subscription_payment_number
     from payment_attempts
     inner join first_states
         on payment_attempts.tenant_id = first_states.tenant_id
@@ -180,7 +194,8 @@ monthly_plan_revenue as (
         tenant_id,
         revenue_month,
         plan_id,
-        sum(amount_cents) as gross_revenue_cents
+        sum(amount_cents) as gross_revenue_cents,
+        count(distinct subscription_id) filter (where subscription_payment_number > 1) as renewed_subscriptions
     from subscription_payments
     group by tenant_id, revenue_month, plan_id
 
@@ -197,7 +212,8 @@ joined as (
         coalesce(monthly_new_subscriptions.new_subscriptions, 0) as new_subscriptions,
         coalesce(monthly_canceled_subscriptions.canceled_subscriptions, 0) as canceled_subscriptions,
         coalesce(month_end_plan_subscriptions.arr_cents, 0) as arr_cents,
-        coalesce(monthly_plan_revenue.gross_revenue_cents, 0) as gross_revenue_cents
+        coalesce(monthly_plan_revenue.gross_revenue_cents, 0) as gross_revenue_cents,
+        coalesce(monthly_plan_revenue.renewed_subscriptions, 0) as renewed_subscriptions
     from month_plan_grid
     left join month_end_plan_subscriptions
         on month_plan_grid.tenant_id = month_end_plan_subscriptions.tenant_id
@@ -218,6 +234,20 @@ joined as (
 
 ),
 
+with_month_start as (
+
+    select
+        *,
+        {{ cents_to_money('arr_cents / 12.0') }} as mrr,
+        -- the grid is dense per tenant and plan: the previous row is the previous month
+        lag(active_subscriptions) over (
+            partition by tenant_id, plan_id
+            order by revenue_month
+        ) as starting_active_subscriptions
+    from joined
+
+),
+
 final as (
 
     select
@@ -228,9 +258,14 @@ final as (
         cast(active_subscriptions as integer) as active_subscriptions,
         cast(new_subscriptions as integer) as new_subscriptions,
         cast(canceled_subscriptions as integer) as canceled_subscriptions,
-        {{ cents_to_money('arr_cents / 12.0') }} as mrr,
-        {{ cents_to_money('gross_revenue_cents') }} as gross_revenue
-    from joined
+        mrr,
+        {{ cents_to_money('gross_revenue_cents') }} as gross_revenue,
+        cast(renewed_subscriptions as integer) as renewed_subscriptions,
+        {{ safe_rate('canceled_subscriptions', 'starting_active_subscriptions') }} as churn_rate,
+        cast(mrr * 12 as numeric(14, 2)) as arr,
+        {{ predicted_ltv('mrr', 'active_subscriptions', 'canceled_subscriptions', 'starting_active_subscriptions') }}
+            as clv
+    from with_month_start
 
 )
 

@@ -15,6 +15,11 @@
     the tenant's MRR (sum of customer MRR, int_customer_mrr_daily) at the end of the
     period's last day; for the period holding the as-of date, which has not ended,
     at the end of the as-of date (mrr_measured_on_date says which day). arr = mrr × 12.
+    The MRR movements over a period (new, expansion, reactivation, contraction and
+    churned MRR, the last two as positive amounts) sum the customer movements of
+    int_customer_mrr_period_movements (customer MRR at the period's end vs its start,
+    classified as in fct_mrr_movements), so mrr = previous period's mrr + new +
+    expansion + reactivation − contraction − churned.
     A table: the coarse periods need all their days anyway, and it reads only the
     sparse revenue intermediates. -#}
 
@@ -41,6 +46,12 @@ payment_attempts as (
 payer_first_payments as (
 
     select * from {{ ref('int_payer_first_payments') }}
+
+),
+
+customer_period_movements as (
+
+    select * from {{ ref('int_customer_mrr_period_movements') }}
 
 ),
 
@@ -213,6 +224,22 @@ period_new_revenue as (
 
 ),
 
+period_mrr_movements as (
+
+    select
+        tenant_id,
+        period_type,
+        period_start,
+        sum(mrr_change) filter (where movement = 'new') as new_mrr,
+        sum(mrr_change) filter (where movement = 'expansion') as expansion_mrr,
+        sum(mrr_change) filter (where movement = 'reactivation') as reactivation_mrr,
+        -sum(mrr_change) filter (where movement = 'contraction') as contraction_mrr,
+        -sum(mrr_change) filter (where movement = 'churn') as churned_mrr
+    from customer_period_movements
+    group by tenant_id, period_type, period_start
+
+),
+
 joined as (
 
     select
@@ -229,7 +256,12 @@ joined as (
         coalesce(period_sums.payments_attempted, 0) as payments_attempted,
         coalesce(period_sums.payments_succeeded, 0) as payments_succeeded,
         coalesce(period_new_revenue.new_revenue_cents, 0) as new_revenue_cents,
-        coalesce(period_end_mrr.mrr, 0) as mrr
+        coalesce(period_end_mrr.mrr, 0) as mrr,
+        coalesce(period_mrr_movements.new_mrr, 0) as new_mrr,
+        coalesce(period_mrr_movements.expansion_mrr, 0) as expansion_mrr,
+        coalesce(period_mrr_movements.reactivation_mrr, 0) as reactivation_mrr,
+        coalesce(period_mrr_movements.contraction_mrr, 0) as contraction_mrr,
+        coalesce(period_mrr_movements.churned_mrr, 0) as churned_mrr
     from periods
     left join period_sums
         on periods.tenant_id = period_sums.tenant_id
@@ -242,6 +274,10 @@ joined as (
     left join daily as period_end_mrr
         on periods.tenant_id = period_end_mrr.tenant_id
         and least(periods.period_end - 1, {{ as_of_date() }}) = period_end_mrr.revenue_date
+    left join period_mrr_movements
+        on periods.tenant_id = period_mrr_movements.tenant_id
+        and periods.period_type = period_mrr_movements.period_type
+        and periods.period_start = period_mrr_movements.period_start
 
 ),
 
@@ -262,7 +298,12 @@ final as (
         cast(mrr as numeric(14, 2)) as mrr,
         cast(mrr * 12 as numeric(14, 2)) as arr,
         cast(mrr_measured_on_date as date) as mrr_measured_on_date,
-        cast(is_complete as boolean) as is_complete
+        cast(is_complete as boolean) as is_complete,
+        cast(new_mrr as numeric(14, 2)) as new_mrr,
+        cast(expansion_mrr as numeric(14, 2)) as expansion_mrr,
+        cast(reactivation_mrr as numeric(14, 2)) as reactivation_mrr,
+        cast(contraction_mrr as numeric(14, 2)) as contraction_mrr,
+        cast(churned_mrr as numeric(14, 2)) as churned_mrr
     from joined
 
 )

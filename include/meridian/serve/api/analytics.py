@@ -58,48 +58,6 @@ def dashboard(ctx: Context) -> dict:
 
 
 MOVEMENTS = ("new_mrr", "expansion_mrr", "reactivation_mrr", "contraction_mrr", "churned_mrr")
-MOVEMENT_PERIODS = ("month", "quarter", "year")
-
-# MRR movements over month, quarter or year periods: each customer's MRR at the period's last month end (the
-# as-of date for the current period) against the month end before the period, classified as fct_mrr_movements
-# does (reactivation when the customer paid at an earlier month end). fct_mrr_movements has a row for every
-# customer month end with MRR or previous MRR above 0, so a missing row is 0.
-PERIOD_MOVEMENTS_SQL = """
-with periods as (
-    select period_start, period_end from marts.fct_revenue_by_period
-    where tenant_id = %(tenant)s and period_type = %(type)s and period_start between %(start)s and %(end)s
-),
-bounds as (
-    select period_start, (period_start - interval '1 month')::date as start_month,
-        least((period_end - interval '1 month')::date, date_trunc('month', %(as_of)s::date)::date) as end_month
-    from periods
-),
-customer_months as (
-    select user_id, revenue_month, mrr from marts.fct_mrr_movements where tenant_id = %(tenant)s
-),
-customers as (
-    select bounds.period_start, customer_months.user_id,
-        coalesce(max(customer_months.mrr) filter (where customer_months.revenue_month = bounds.end_month), 0) as mrr,
-        coalesce(max(customer_months.mrr) filter (where customer_months.revenue_month = bounds.start_month), 0)
-            as previous_mrr,
-        coalesce(bool_or(customer_months.mrr > 0) filter (where customer_months.revenue_month < bounds.start_month),
-                 false) as was_paying
-    from bounds join customer_months on customer_months.revenue_month <= bounds.end_month
-    group by bounds.period_start, customer_months.user_id
-)
-select period_start,
-    coalesce(sum(mrr) filter (where previous_mrr = 0 and mrr > 0 and not was_paying), 0) as new_mrr,
-    coalesce(sum(mrr - previous_mrr) filter (where previous_mrr > 0 and mrr > previous_mrr), 0) as expansion_mrr,
-    coalesce(sum(mrr) filter (where previous_mrr = 0 and mrr > 0 and was_paying), 0) as reactivation_mrr,
-    coalesce(sum(previous_mrr - mrr) filter (where mrr > 0 and mrr < previous_mrr), 0) as contraction_mrr,
-    coalesce(sum(previous_mrr) filter (where previous_mrr > 0 and mrr = 0), 0) as churned_mrr
-from customers group by period_start
-"""
-
-
-def period_movements(ctx: Context, period_type: str, start: date, end: date) -> dict[date, dict]:
-    rows = ctx.rows(PERIOD_MOVEMENTS_SQL, {"type": period_type, "start": start, "end": end})
-    return {row["period_start"]: row for row in rows}
 
 
 def _period_rows(ctx: Context, mart: str, period_type: str, span) -> list[dict]:
@@ -114,7 +72,6 @@ def revenue_by_period(ctx: Context) -> dict:
     span = ctx.range(default_days=365)
     period_type = ctx.args["periodType"] or "month"
     rows = _period_rows(ctx, "fct_revenue_by_period", period_type, span)
-    movements = period_movements(ctx, period_type, span.start, span.end) if period_type in MOVEMENT_PERIODS else {}
     periods = []
     for row in rows:
         item = {
@@ -132,17 +89,14 @@ def revenue_by_period(ctx: Context) -> dict:
             "is_complete": row.get("is_complete"),
         }
         for column in MOVEMENTS:
-            if period_type in MOVEMENT_PERIODS:
-                item[column] = num(movements.get(row["period_start"], {}).get(column, 0))
-            else:
-                item[column] = None
+            item[column] = num(row[column])
         periods.append(item)
     return {
         "range": span.as_dict(),
         "period_type": period_type,
         "currency": ctx.currency,
-        "movements_note": "MRR movements (customer MRR at the period's end vs the month end before it) are given "
-                          "for month, quarter and year periods; the marts keep customer MRR per month end",
+        "movements_note": "MRR movements over each period: customer MRR at the period's end (the as-of date for "
+                          "the current period) vs its start, classified as fct_mrr_movements does",
         "periods": periods,
     }
 
@@ -182,21 +136,41 @@ def cohorts(ctx: Context) -> dict:
             "ltv_to_date": num(row["cumulative_revenue_per_user"]),
             "paid_conversion_rate": pct(row["paid_conversion_rate"]),
         })
-    benchmarks = ctx.rows(
-        "select period_number as period, count(*) as cohorts, avg(retention_rate) as avg_retention_rate, "
-        "sum(retained_users)::numeric / nullif(sum(cohort_size), 0) as pooled_retention_rate, "
-        "percentile_cont(0.5) within group (order by retention_rate) as median_retention_rate, "
-        "avg(cumulative_revenue_per_user) as avg_ltv_to_date from marts.fct_retention_cohorts "
-        "where tenant_id = %(tenant)s and cohort_grain = %(grain)s and cohort_start between %(start)s and %(end)s "
-        "group by period_number order by period_number", window)
+    benchmarks = {row["period_number"]: row for row in ctx.rows(
+        "select * from marts.fct_cohort_benchmarks where tenant_id = %(tenant)s and cohort_grain = %(grain)s "
+        "order by period_number", window)}
+    for cohort in found.values():
+        for item in cohort["periods"]:
+            benchmark = benchmarks.get(item["period"], {})
+            average = pct(benchmark.get("avg_retention_rate"))
+            item["vs_benchmark_points"] = (
+                round(item["retention_rate"] - average, 2)
+                if item["retention_rate"] is not None and average is not None else None
+            )
     return {
         "range": span.as_dict(),
         "grain": grain,
         "currency": ctx.currency,
         "cohorts": list(found.values()),
-        "benchmarks": [clean(row, rates=("avg_retention_rate", "pooled_retention_rate", "median_retention_rate"))
-                       for row in benchmarks],
+        "benchmarks": [_benchmark(row) for row in benchmarks.values()],
+        "benchmarks_note": "fct_cohort_benchmarks: over every cohort of the grain with signups, to the as-of date; "
+                           "vs_benchmark_points is a cohort's retention minus the mean of the cohorts' rates",
         "next_cursor": encode_cursor([starts[-1].isoformat()]) if more and starts else None,
+    }
+
+
+def _benchmark(row: dict) -> dict:
+    return {
+        "period": row["period_number"],
+        "cohorts": row["cohorts"],
+        "avg_retention_rate": pct(row["avg_retention_rate"]),
+        "pooled_retention_rate": pct(row["pooled_retention_rate"]),
+        "median_retention_rate": pct(row["median_retention_rate"]),
+        "best_cohort_start": row["best_cohort_start"].isoformat() if row["best_cohort_start"] else None,
+        "best_retention_rate": pct(row["best_retention_rate"]),
+        "worst_cohort_start": row["worst_cohort_start"].isoformat() if row["worst_cohort_start"] else None,
+        "worst_retention_rate": pct(row["worst_retention_rate"]),
+        "avg_ltv_to_date": num(row["avg_cumulative_revenue_per_user"]),
     }
 
 

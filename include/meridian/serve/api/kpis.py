@@ -329,6 +329,8 @@ def funnel_steps(ctx: Context, funnel: str, start: date, end: date) -> list[dict
                             f"{', '.join(known) or 'none'}")
     rows = ctx.rows(
         "select step_number, step_name, sum(entities_reached) as reached, "
+        "sum(avg_seconds_from_previous * entities_reached) / nullif(sum(entities_reached) filter "
+        "(where avg_seconds_from_previous is not null), 0) as avg_seconds, "
         "sum(median_seconds_from_previous * entities_reached) / nullif(sum(entities_reached) filter "
         "(where median_seconds_from_previous is not null), 0) as typical_seconds "
         "from marts.fct_funnel_steps where tenant_id = %(tenant)s and funnel_name = %(funnel)s "
@@ -347,7 +349,8 @@ def funnel_steps(ctx: Context, funnel: str, start: date, end: date) -> list[dict
             "conversion_rate": ratio_pct(row["reached"], previous) if index else 100.0 if row["reached"] else None,
             "conversion_from_start_rate": ratio_pct(row["reached"], first),
             "drop_off": previous - row["reached"] if previous is not None else 0,
-            "avg_seconds_to_convert": round(float(row["typical_seconds"]), 2)
+            "avg_seconds_to_convert": round(float(row["avg_seconds"]), 2) if row["avg_seconds"] is not None else None,
+            "median_seconds_to_convert": round(float(row["typical_seconds"]), 2)
             if row["typical_seconds"] is not None else None,
         })
     return steps
@@ -367,5 +370,7 @@ def funnel(ctx: Context) -> dict:
                               "conversion_rate": steps[i]["conversion_rate"]} for i in range(1, len(steps))],
         "overall_conversion_rate": steps[-1]["conversion_from_start_rate"] if steps else None,
         "biggest_drop_off": {"step": biggest["name"], "drop_off": biggest["drop_off"]} if biggest else None,
-        "avg_seconds_note": "entities-weighted mean of the weekly cohorts' median seconds from the previous step",
+        "avg_seconds_note": "avg_seconds_to_convert: mean seconds from the previous step over the users who reached "
+                            "the step in the range's cohort weeks; median_seconds_to_convert: the users-weighted "
+                            "mean of the weekly cohorts' medians",
     }
