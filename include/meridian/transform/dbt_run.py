@@ -1,4 +1,4 @@
-"""Run dbt in-process for the transform DAG: one parse, then build, source freshness and docs.
+"""Run dbt in-process for the transform DAG: one parse, then build (freshness without dbt) and docs.
 
 One ``dbt build`` over the whole project (seeds, snapshots, models and their
 data tests, in dependency order, tests right after their model so a failure
