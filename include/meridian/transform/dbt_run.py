@@ -221,6 +221,22 @@ def _manifest_checksum(manifest_file: Path) -> str:
     return hashlib.sha256(json.dumps(nodes, sort_keys=True).encode()).hexdigest()
 
 
+def docs_due(published: Path, built_manifest: Path, *, force: bool = False) -> str | None:
+    """Why the docs in ``published`` must be generated again, or None when they are up to date.
+
+    ``built_manifest`` is the manifest of the project as the run parsed it; the
+    published docs carry the checksum of the manifest they were generated from.
+    """
+    stamp = published / ".project-checksum"
+    if force:
+        return "forced"
+    if not all((published / name).exists() for name in DOCS_FILES) or not stamp.exists():
+        return "no docs published yet"
+    if _manifest_checksum(built_manifest) != stamp.read_text().strip():
+        return "the project changed since the docs were generated"
+    return None
+
+
 def generate_docs(plan: RunPlan, conn_id: str = WAREHOUSE_CONN_ID, *, force: bool = False) -> dict[str, Any]:
     """``dbt docs generate`` into the published docs folder when due.
 
@@ -234,17 +250,10 @@ def generate_docs(plan: RunPlan, conn_id: str = WAREHOUSE_CONN_ID, *, force: boo
     dbt = Dbt(conn_id=conn_id, target=target_dir().parent / "docs-target")
     stamp = published / ".project-checksum"
     built_manifest = target_dir() / "manifest.json"
-    reason = None
-    if force:
-        reason = "forced"
-    elif not all((published / name).exists() for name in DOCS_FILES) or not stamp.exists():
-        reason = "no docs published yet"
-    else:
-        if not built_manifest.exists():
-            dbt.ensure_parsed()
-            built_manifest = dbt.target / "manifest.json"
-        if _manifest_checksum(built_manifest) != stamp.read_text().strip():
-            reason = "the project changed since the docs were generated"
+    if not force and not built_manifest.exists():
+        dbt.ensure_parsed()
+        built_manifest = dbt.target / "manifest.json"
+    reason = docs_due(published, built_manifest, force=force)
     if reason is None:
         log.info("dbt docs are up to date in %s", published)
         return {"generated": False, "docs_dir": str(published)}
