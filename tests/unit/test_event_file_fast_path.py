@@ -32,6 +32,11 @@ OCCURRED = [
 ]
 
 
+# lines the quarantine takes (_line set): not JSON, JSON but no object, refused by jsonb
+BAD = ['[1, 2]', '"text"', 'null', '{"a": 1e1000000}', '{"a": "\\ud800"}', '{"a": "\\u0000"}', '{"a": NaN}',
+       '{"a": 1', '{id: 1}', '{"a": 1}{"b": 2}', '{"a": "tab\there"}', '\ufeff{"a": 1}', '{"a": 1}\x0c']
+
+
 def record(index: int, occurred: object) -> dict:
     body = {"id": f"e{index}", "tenant_id": "t1", "event_type": "app_open",
             "properties": {"screen": "home", "note": "tab\there, back\\slash, quote\", é, \u2603, 😀",
@@ -49,6 +54,7 @@ def clean_file() -> bytes:
     lines.append('{"id": "dup", "id": "last wins", "occurred_at": "2024-06-01T00:00:00Z"}')
     lines.append('{"id": "u", "text": "\\u00e9\\ud83d\\ude00\\\\u0000", "n": -0.0e-5}')
     lines.append('{\r"id": "cr",\t"tenant_id": "t1"}')  # a carriage return and a tab between tokens
+    lines.extend(BAD)
     body = "\n".join(line + ("\r" if index % 2 else "") for index, line in enumerate(lines)) + "\n\n"
     return b"\xef\xbb\xbf" + body.encode("utf-8")
 
@@ -105,17 +111,20 @@ def test_the_fast_path_and_the_per_line_path_land_the_same_rows(warehouse, tmp_p
     slow = load(tmp_path / "slow", name, content, fast=False, caplog=caplog)
 
     assert fast == slow
-    # blank lines counted but not landed; every line a JSON object; occurred_at set where the rule reads one
-    assert [row[0] for row in fast] == [1, 2, 3, 5, 7, *range(8, 20)]
-    assert all(row[1] is None and row[2] is not None for row in fast)
+    # blank lines counted but not landed; occurred_at set where the rule reads one
+    assert [row[0] for row in fast] == [1, 2, 3, 5, 7, *range(8, 20 + len(BAD))]
+    assert [row[1] for row in fast if row[1] is not None] == BAD
+    assert [row[0] for row in fast if row[2] is None] == list(range(23, 20 + len(BAD)))  # bad, and not JSON
     assert sum(row[3] is not None for row in fast) == 8
 
 
-def test_a_file_with_a_bad_line_goes_line_by_line(warehouse, tmp_path, caplog):
-    """A line that is not a JSON object (or that jsonb refuses) sends the whole file down the per-line path."""
+@pytest.mark.parametrize(("content", "why"), [
+    (b'{"a": 1}\n{"b": "caf\xe9"}\n', "not UTF-8"),
+    (b'{"a": 1}\n{"b": 1}\x00\n', "a NUL byte"),
+    (b'{"a": 1}\n' + b"[" * 600 + b"]" * 600 + b"\n", "nested deeper than the fast path takes"),
+])
+def test_a_file_that_is_not_clean_goes_line_by_line(warehouse, tmp_path, caplog, content, why):
+    """Bytes that are not UTF-8, a NUL, or a very deep line: the per-line path, which shows the bad bytes escaped."""
     caplog.set_level(logging.INFO, logger="meridian.extract")
-    good = json.dumps(record(1, "2024-01-01T00:00:00Z"))
-    for index, bad in enumerate(['[1, 2]', '{"a": 1e1000000}', '{"a": "\\ud800"}', '{"a": NaN}', '{"a": 1']):
-        name = f"f{index}.jsonl"
-        landed = load(tmp_path / "landing", name, f"{good}\n{bad}\n{good}\n".encode(), fast=False, caplog=caplog)
-        assert [(row[0], row[1]) for row in landed] == [(1, None), (2, bad), (3, None)], bad
+    landed = load(tmp_path / "landing", "f.jsonl", content, fast=False, caplog=caplog)
+    assert [(row[0], row[1] is None) for row in landed] == [(1, True), (2, False)], why

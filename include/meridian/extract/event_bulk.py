@@ -2,31 +2,34 @@
 
 Python reads and decompresses the file and checks the buffer as a whole
 (:func:`clean_text`): the same start checks as the per-line reader, then valid
-UTF-8 and no NUL byte, both in C over the whole buffer. A clean buffer goes to
-the warehouse as one text value; PostgreSQL splits it into lines
-(``string_to_table ... with ordinality``: the line numbers count blank lines,
-as the per-line reader's do), drops the blank ones, casts every line to jsonb
-and derives ``occurred_at`` by the SQL rule of :mod:`meridian.warehouse.event_time`
-(the one the loader's Python rule is tested against), within the range the
-Python rule has (years 1 to 9999 in UTC). No Python code runs per line.
+UTF-8, no NUL byte and no line deep enough to pass Python's parser limits, all
+in C over the whole buffer. A clean buffer goes to the warehouse as one text
+value, and one ``insert ... select`` lands it (:data:`LOAD_SQL`): PostgreSQL
+splits it into lines (``string_to_table ... with ordinality``: the line numbers
+count blank lines, as the per-line reader's do), drops the blank ones, and
+casts each line to jsonb when ``pg_input_is_valid`` says it can. No Python code
+runs per line.
 
-The fast path lands a file only when every non-blank line is a JSON object
-PostgreSQL stores. Otherwise it reports the file as not clean and changes
-nothing (the caller holds a savepoint): a line that is not JSON makes the cast
-fail, a JSON line that is no object is counted. The caller then loads the file
-through the per-line path (:mod:`meridian.extract.event_lines`), which lands
-each bad line as text for the quarantine with its line number, and gives the
-same rows for the good lines.
+Each line lands as the per-line path (:mod:`meridian.extract.event_lines`)
+lands it: a JSON object in ``record``; JSON that is no object in ``record``
+and ``_line``; anything jsonb refuses (not JSON, NaN, a ``\\u0000`` or lone
+surrogate escape, a number beyond numeric's range) in ``_line`` only, for the
+quarantine (``invalid_json``, with file, line number and text).
+``occurred_at`` comes from the SQL rule of :mod:`meridian.warehouse.event_time`
+(the one the loader's Python rule is tested against), null outside the range
+the Python rule has (years 1 to 9999 in UTC). A file that is not clean goes
+line by line, where each bad line's bytes are shown escaped.
 """
 
 from __future__ import annotations
 
 import codecs
 import gzip
+import re
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg2
 import psycopg2.extensions
 
 from meridian.extract.event_lines import FOREIGN_BOMS, GZIP_MAGIC, open_file
@@ -36,25 +39,46 @@ from meridian.warehouse.event_time import OCCURRED_AT_SQL
 # the whitespace Python's bytes.strip() removes: a line of only these is blank (it lands as nothing)
 _BLANK = r"E' \t\n\r\x0b\x0c'"
 
-# occurred_at within the Python rule's range: an instant it cannot hold (year 0 or 10000 in UTC) is null there
-_OCCURRED_AT = (
-    f"(select case when instant >= '0001-01-01 00:00+00' and instant < '10000-01-01 00:00+00' then instant end "
-    f"from (select ({OCCURRED_AT_SQL}) as instant) as rule)"
-)
-
+# "offset 0" keeps each subquery whole, so the jsonb cast and the occurred_at rule run once per line
+# (a flattened subquery would repeat them in every expression that uses them)
 LOAD_SQL = f"""
 with landed as (
-    insert into raw.{EVENT_FILES_TABLE} (_file_name, _line_number, record, occurred_at)
-    select %(file_name)s, number, record, {_OCCURRED_AT}
+    insert into raw.{EVENT_FILES_TABLE} (_file_name, _line_number, _line, record, occurred_at)
+    select %(file_name)s, number, case when record is null or jsonb_typeof(record) <> 'object' then body end, record,
+           -- the Python rule's range: an instant it cannot hold (year 0 or 10000 in UTC) is null there
+           case when instant >= '0001-01-01 00:00+00' and instant < '10000-01-01 00:00+00' then instant end
     from (
-        select number, cast(rtrim(line, E'\\r') as jsonb) as record
-        from string_to_table(%(text)s, E'\\n') with ordinality as lines (line, number)
-        where btrim(line, {_BLANK}) <> ''
-    ) as parsed
-    returning jsonb_typeof(record) = 'object' as is_object
+        select number, body, record, ({OCCURRED_AT_SQL}) as instant
+        from (
+            select number, body, case when pg_input_is_valid(body, 'jsonb') then cast(body as jsonb) end as record
+            from (
+                select number, rtrim(line, E'\\r') as body
+                from string_to_table(%(text)s, E'\\n') with ordinality as lines (line, number)
+                where btrim(line, {_BLANK}) <> ''
+                offset 0
+            ) as lines
+            offset 0
+        ) as parsed
+        offset 0
+    ) as ruled
+    returning _line_number, _line is not null as kept_as_text
 )
-select count(*), count(*) filter (where not is_object) from landed
+select count(*), count(*) filter (where kept_as_text),
+       coalesce((array_agg(_line_number order by _line_number) filter (where kept_as_text))[1:%(named)s], '{{}}')
+from landed
 """
+
+# a line with this many opening brackets might nest deeper than Python's parser goes (its recursion limit):
+# such a file takes the per-line path, so that no line lands as JSON that the per-line path would refuse
+DEEP_BRACKETS = 500
+_DEEP = re.compile(r"^(?:[^\n{\[]*[{\[]){" + str(DEEP_BRACKETS) + "}", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    landed: int  # non-blank lines landed
+    kept_as_text: int  # lines that are not JSON objects PostgreSQL stores: _line set, quarantined as invalid_json
+    first_kept_as_text: list[int]  # the first of their line numbers, for the log
 
 
 def clean_text(path: Path) -> str | None:
@@ -78,26 +102,19 @@ def clean_text(path: Path) -> str | None:
     if b"\x00" in data:
         return None
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         return None
+    return None if _DEEP.search(text) else text
 
 
-def load_text(cur: psycopg2.extensions.cursor, file_name: str, text: str) -> int | None:
-    """Land every non-blank line of ``text`` as a JSON object; returns the lines landed.
+def load_text(cur: psycopg2.extensions.cursor, file_name: str, text: str, named: int = 5) -> BulkResult:
+    """Land every non-blank line of ``text`` (the clean content of ``file_name``) in raw, as the per-line path does.
 
-    None when a line is not a JSON object PostgreSQL stores: then nothing of it
-    stays (the statement runs inside a savepoint, rolled back).
+    A JSON object PostgreSQL stores lands in ``record``; any other line keeps
+    its text in ``_line`` (``record`` too when it is JSON but no object).
+    ``named`` bounds the line numbers returned for the log.
     """
-    cur.execute("savepoint event_file_bulk")
-    try:
-        cur.execute(LOAD_SQL, {"file_name": file_name, "text": text})
-        landed, not_objects = cur.fetchone()
-    except psycopg2.DataError:
-        cur.execute("rollback to savepoint event_file_bulk")
-        return None
-    if not_objects:
-        cur.execute("rollback to savepoint event_file_bulk")
-        return None
-    cur.execute("release savepoint event_file_bulk")
-    return int(landed)
+    cur.execute(LOAD_SQL, {"file_name": file_name, "text": text, "named": named})
+    landed, kept_as_text, first = cur.fetchone()
+    return BulkResult(int(landed), int(kept_as_text), list(first))

@@ -35,7 +35,7 @@ import psycopg2
 import psycopg2.extensions
 
 from meridian.extract.event_bulk import clean_text, load_text
-from meridian.extract.event_lines import ParsedLine, UnreadableFile, parse_lines, pending_files, read_lines
+from meridian.extract.event_lines import ParsedLine, UnreadableFile, pending_files, read_lines
 from meridian.extract.tables import start_batch
 from meridian.quality.alerts import Alert, record_alert
 from meridian.runtime import covered_date, to_instant
@@ -121,6 +121,14 @@ def _describe_bad_lines(lines: list[ParsedLine]) -> str:
     named = "; ".join(f"line {line.number}: {line.problem}" for line in bad[:LOGGED_BAD_LINES])
     more = f"; and {len(bad) - LOGGED_BAD_LINES} more" if len(bad) > LOGGED_BAD_LINES else ""
     return f"{len(bad)} not JSON objects, quarantined as invalid_json ({named}{more})" if bad else "all JSON objects"
+
+
+def _describe_kept_as_text(count: int, first: list[int]) -> str:
+    if not count:
+        return "all JSON objects"
+    more = f" and {count - len(first)} more" if count > len(first) else ""
+    numbers = ", ".join(str(number) for number in first)
+    return f"{count} not JSON objects PostgreSQL stores, quarantined as invalid_json (lines {numbers}{more})"
 
 
 def _move(path: Path, target_dir: Path, checksum: str | None) -> Path | None:
@@ -237,21 +245,18 @@ def _load(
             cur, source="app", table_name="event_files", as_of=as_of, window_start=None,
             window_end=to_instant(as_of), file_name=path.name, file_checksum=checksum,
         )
-        landed_lines = None if text is None else load_text(cur, path.name, text)
-        path_taken = "in one statement"
-        if landed_lines is None:
-            if text is not None:
-                # a line is no JSON object PostgreSQL stores: each line on its own, the bad ones kept as text
-                lines = parse_lines(path, io.BytesIO(text.encode("utf-8")))
-                path_taken = "line by line (not every line is a JSON object)"
-            else:
-                path_taken = "line by line (not clean UTF-8 text)"
-            landed = _copy_lines(cur, path, lines)
-            landed_lines = len(landed)
-            described = _describe_bad_lines(landed)
-            malformed = sum(not line.is_object for line in landed)
+        if text is not None:
+            bulk = load_text(cur, path.name, text, LOGGED_BAD_LINES)
+            landed_lines, malformed = bulk.landed, bulk.kept_as_text
+            path_taken = "in one statement"
+            described = _describe_kept_as_text(bulk.kept_as_text, bulk.first_kept_as_text)
         else:
-            described, malformed = "all JSON objects", 0
+            # not clean (bytes that are not UTF-8, a NUL, see event_bulk.clean_text): line by line, each bad
+            # line shown with its bytes escaped
+            landed = _copy_lines(cur, path, lines)
+            landed_lines, malformed = len(landed), sum(not line.is_object for line in landed)
+            path_taken = "line by line"
+            described = _describe_bad_lines(landed)
         cur.execute("update audit.batches set landed = %s where batch_id = %s", (landed_lines, batch_id))
         cur.execute(
             "insert into audit.loaded_files (file_name, checksum, batch_id, lines) values (%s, %s, %s, %s)",
