@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import codecs
 import gzip
-import re
 import zlib
 from dataclasses import dataclass
+from itertools import compress
 from pathlib import Path
 
 import psycopg2.extensions
@@ -99,7 +99,16 @@ from landed
 # a line with this many opening brackets might nest deeper than Python's parser goes (its recursion limit):
 # such a file takes the per-line path, so that no line lands as JSON that the per-line path would refuse
 DEEP_BRACKETS = 500
-_DEEP = re.compile(r"^(?:[^\n{\[]*[{\[]){" + str(DEEP_BRACKETS) + "}", re.MULTILINE)
+
+
+def _may_nest_deep(text: str) -> bool:
+    """Whether a line of ``text`` holds DEEP_BRACKETS opening brackets; only lines that long are counted."""
+    lines = text.split("\n")
+    lengths = list(map(len, lines))
+    if max(lengths, default=0) < DEEP_BRACKETS:
+        return False
+    long_lines = compress(lines, map(DEEP_BRACKETS.__le__, lengths))
+    return any(line.count("{") + line.count("[") >= DEEP_BRACKETS for line in long_lines)
 
 
 @dataclass(frozen=True)
@@ -133,7 +142,7 @@ def clean_text(path: Path) -> str | None:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    return None if _DEEP.search(text) else text
+    return None if _may_nest_deep(text) else text
 
 
 def load_text(cur: psycopg2.extensions.cursor, file_name: str, text: str, named: int = 5) -> BulkResult:
