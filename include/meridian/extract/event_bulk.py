@@ -7,8 +7,9 @@ in C over the whole buffer. A clean buffer goes to the warehouse as one text
 value, and one ``insert ... select`` lands it (:data:`LOAD_SQL`): PostgreSQL
 splits it into lines (``string_to_table ... with ordinality``: the line numbers
 count blank lines, as the per-line reader's do), drops the blank ones, and
-casts each line to jsonb when ``pg_input_is_valid`` says it can. No Python code
-runs per line.
+casts each line to jsonb when ``pg_input_is_valid`` says it can (json's check
+first, jsonb's when a line passes json's but not jsonb's). No Python code runs
+per line.
 
 Each line lands as the per-line path (:mod:`meridian.extract.event_lines`)
 lands it: a JSON object in ``record``; JSON that is no object in ``record``
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 from itertools import compress
 from pathlib import Path
 
+import psycopg2
 import psycopg2.extensions
 
 from meridian.extract.event_lines import FOREIGN_BOMS, GZIP_MAGIC, open_file
@@ -47,7 +49,7 @@ COMMON_SHAPES = tuple(
     f"9999-99-99T99:99:99{fraction}{offset}"
     for fraction in ("", ".999", ".999999") for offset in ("Z", "+99:99", "-99:99")
 )
-_VALUE = "(record ->> 'occurred_at')"
+_VALUE = "occurred_text"  # record ->> 'occurred_at', taken once per line (LOAD_SQL)
 _FIELD = "substr({value}, {start}, 2) collate \"C\""
 _COMMON_SHAPE_SQL = " and ".join([
     f"translate({_VALUE}, '0123456789', '9999999999') in ({', '.join(repr(shape) for shape in COMMON_SHAPES)})",
@@ -62,14 +64,14 @@ _COMMON_SHAPE_SQL = " and ".join([
     f"pg_input_is_valid({_VALUE}, 'timestamptz')",
 ])
 OCCURRED_AT_FAST_SQL = f"""case
-    when jsonb_typeof(record -> 'occurred_at') = 'string' and {_COMMON_SHAPE_SQL}
+    when occurred_type = 'string' and {_COMMON_SHAPE_SQL}
         then cast({_VALUE} as timestamptz)
     else ({OCCURRED_AT_SQL})
 end"""
 
 # "offset 0" keeps each subquery whole, so the jsonb cast and the occurred_at rule run once per line
 # (a flattened subquery would repeat them in every expression that uses them)
-LOAD_SQL = f"""
+_LOAD_SQL = f"""
 with landed as (
     insert into raw.{EVENT_FILES_TABLE} (_file_name, _line_number, _line, record, occurred_at)
     select %(file_name)s, number, case when record is null or jsonb_typeof(record) <> 'object' then body end, record,
@@ -78,15 +80,20 @@ with landed as (
     from (
         select number, body, record, ({OCCURRED_AT_FAST_SQL}) as instant
         from (
-            select number, body, case when pg_input_is_valid(body, 'jsonb') then cast(body as jsonb) end as record
+            select number, body, record, record ->> 'occurred_at' as occurred_text,
+                   jsonb_typeof(record -> 'occurred_at') as occurred_type
             from (
-                select number, rtrim(line, E'\\r') as body
-                from string_to_table(%(text)s, E'\\n') with ordinality as lines (line, number)
-                where btrim(line, {_BLANK}) <> ''
+                select number, body, case when pg_input_is_valid(body, 'VALID_AS') then cast(body as jsonb) end as record
+                from (
+                    select number, rtrim(line, E'\\r') as body
+                    from string_to_table(%(text)s, E'\\n') with ordinality as lines (line, number)
+                    where btrim(line, {_BLANK}) <> ''
+                    offset 0
+                ) as lines
                 offset 0
-            ) as lines
+            ) as parsed
             offset 0
-        ) as parsed
+        ) as fields
         offset 0
     ) as ruled
     returning _line_number, _line is not null as kept_as_text
@@ -95,6 +102,11 @@ select count(*), count(*) filter (where kept_as_text),
        coalesce((array_agg(_line_number order by _line_number) filter (where kept_as_text))[1:%(named)s], '{{}}')
 from landed
 """
+
+# json's check is cheaper than jsonb's and passes every line jsonb takes. A line it passes that jsonb refuses
+# (a \\u0000 escape, a number beyond numeric's range) fails the cast, and the file is loaded again with jsonb's check.
+LOAD_SQL = _LOAD_SQL.replace("VALID_AS", "json")
+STRICT_LOAD_SQL = _LOAD_SQL.replace("VALID_AS", "jsonb")
 
 # a line with this many opening brackets might nest deeper than Python's parser goes (its recursion limit):
 # such a file takes the per-line path, so that no line lands as JSON that the per-line path would refuse
@@ -152,6 +164,13 @@ def load_text(cur: psycopg2.extensions.cursor, file_name: str, text: str, named:
     its text in ``_line`` (``record`` too when it is JSON but no object).
     ``named`` bounds the line numbers returned for the log.
     """
-    cur.execute(LOAD_SQL, {"file_name": file_name, "text": text, "named": named})
+    params = {"file_name": file_name, "text": text, "named": named}
+    cur.execute("savepoint event_file_bulk")
+    try:
+        cur.execute(LOAD_SQL, params)
+    except psycopg2.DataError:
+        cur.execute("rollback to savepoint event_file_bulk")
+        cur.execute(STRICT_LOAD_SQL, params)
     landed, kept_as_text, first = cur.fetchone()
+    cur.execute("release savepoint event_file_bulk")
     return BulkResult(int(landed), int(kept_as_text), list(first))
