@@ -128,3 +128,30 @@ def test_a_file_that_is_not_clean_goes_line_by_line(warehouse, tmp_path, caplog,
     caplog.set_level(logging.INFO, logger="meridian.extract")
     landed = load(tmp_path / "landing", "f.jsonl", content, fast=False, caplog=caplog)
     assert [(row[0], row[1] is None) for row in landed] == [(1, True), (2, False)], why
+
+
+def test_two_connections_load_every_file_once_in_name_order(warehouse, tmp_path):
+    """Files load two at a time; the results keep name order, a copy of a file loads once, an error names its file."""
+    from meridian.extract.event_files import EventFileLoadError
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    names = [f"f{index}.jsonl" for index in range(7)]
+    for index, name in enumerate(names):
+        (landing / name).write_text(json.dumps(record(index, "2024-01-01T00:00:00Z")) + "\n[1]\n")
+    (landing / "g-copy.jsonl").write_bytes((landing / "f3.jsonl").read_bytes())
+    with db.connection("warehouse") as wh, db.connection("warehouse") as second:
+        results = load_landing_dir(landing, AS_OF, wh, [second])
+    assert [r.file_name for r in results] == [*names, "g-copy.jsonl"]
+    assert [(r.landed, r.malformed) for r in results[:-1]] == [(2, 1)] * len(names)
+    assert results[-1].batch_id is None  # the same bytes as f3: moved, not loaded again
+    with db.connection("warehouse") as conn, conn.cursor() as cur:
+        cur.execute("select count(*), count(distinct _batch_id) from raw.app__event_files")
+        assert cur.fetchone() == (2 * len(names), len(names))
+        cur.execute("alter table raw.app__event_files add constraint no_h5 check (record ->> 'id' <> 'h5')")
+    for index, name in enumerate(names):
+        (landing / f"h{name}").write_text(json.dumps({**record(index, None), "id": f"h{index}"}) + "\n")
+    with db.connection("warehouse") as wh, db.connection("warehouse") as second:
+        with pytest.raises(EventFileLoadError, match=r"hf5\.jsonl.*no_h5"):
+            load_landing_dir(landing, AS_OF, wh, [second])
+    assert (landing / "hf5.jsonl").exists()  # left for the next run

@@ -27,6 +27,9 @@ import hashlib
 import io
 import logging
 import shutil
+import threading
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -36,12 +39,13 @@ import psycopg2.extensions
 
 from meridian.extract.event_bulk import clean_text, load_text
 from meridian.extract.event_lines import ParsedLine, UnreadableFile, pending_files, read_lines
-from meridian.extract.tables import start_batch
+from meridian.extract.tables import PROGRESS_SECONDS, start_batch
 from meridian.quality.alerts import Alert, record_alert
 from meridian.runtime import covered_date, to_instant
 from meridian.warehouse.bootstrap import EVENT_FILES_TABLE
 
 log = logging.getLogger(__name__)
+progress_log = logging.getLogger("meridian.extract.progress")  # how far a load is; the lines above name a file
 
 __all__ = ["EventFileLoadError", "FileResult", "file_checksum", "load_file", "load_landing_dir", "pending_files"]
 
@@ -292,11 +296,73 @@ def load_landing_dir(
     landing_dir: Path,
     as_of: date | datetime,
     warehouse_conn: psycopg2.extensions.connection,
+    more_conns: Sequence[psycopg2.extensions.connection] = (),
 ) -> list[FileResult]:
-    """Load every pending file of ``landing_dir`` (each in its own transaction)."""
+    """Load every pending file of ``landing_dir`` (each in its own transaction), in name order.
+
+    With ``more_conns``, as many files load at once as there are connections (the warehouse parses the
+    lines, so two loads use two cores). A warehouse error stops the load: the files being loaded finish,
+    no other starts, and the first error in name order is raised.
+    """
     if not landing_dir.exists():
         log.info("landing directory %s does not exist; no event files to load", landing_dir)
         return []
     archive_dir = landing_dir / "archive"
     rejected_dir = landing_dir / "rejected"
-    return [load_file(path, as_of, warehouse_conn, archive_dir, rejected_dir) for path in pending_files(landing_dir)]
+    paths = pending_files(landing_dir)
+    progress = _Progress(len(paths))
+    results: dict[int, FileResult] = {}
+    errors: dict[int, BaseException] = {}
+    pending = iter(enumerate(paths))
+    lock = threading.Lock()
+
+    def work(conn: psycopg2.extensions.connection) -> None:
+        while True:
+            with lock:
+                index, path = next(pending, (None, None))
+                if index is None or errors:
+                    return
+            try:
+                result = load_file(path, as_of, conn, archive_dir, rejected_dir)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                with lock:
+                    errors[index] = exc
+                return
+            with lock:
+                results[index] = result
+                progress.add(result)
+
+    conns = [warehouse_conn, *more_conns][: max(1, len(paths))]
+    if len(conns) == 1:
+        work(warehouse_conn)
+    else:
+        workers = [threading.Thread(target=work, args=(conn,), name=f"event-files-{n}") for n, conn in enumerate(conns)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    if errors:
+        raise errors[min(errors)]
+    progress.log(final=True)
+    return [results[index] for index in sorted(results)]
+
+
+class _Progress:
+    """Files and lines loaded so far, logged every PROGRESS_SECONDS and at the end."""
+
+    def __init__(self, files: int) -> None:
+        self.files, self.done, self.lines = files, 0, 0
+        self.started = self.logged = time.monotonic()
+
+    def add(self, result: FileResult) -> None:
+        self.done += 1
+        self.lines += result.landed
+        if time.monotonic() - self.logged >= PROGRESS_SECONDS:
+            self.log()
+
+    def log(self, final: bool = False) -> None:
+        self.logged = time.monotonic()
+        seconds = max(self.logged - self.started, 1e-6)
+        if self.files:
+            progress_log.info("event files: %s of %s files%s, %s lines in %.1f s (%.0f lines/s)", self.done, self.files,
+                     " loaded" if final else " so far", self.lines, seconds, self.lines / seconds)
