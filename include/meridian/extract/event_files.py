@@ -4,8 +4,10 @@ Each ``*.jsonl`` or ``*.jsonl.gz`` file becomes one batch: every non-blank
 line lands in ``raw.app__event_files`` with its file name and line number. A
 line that is a JSON object PostgreSQL can store keeps it in ``record``; any
 other line also keeps its text in ``_line`` (staging quarantines it as
-``invalid_json`` with file, line number and text; see
-:mod:`meridian.extract.event_lines`). ``occurred_at`` is the record's, parsed
+``invalid_json`` with file, line number and text). A clean file (valid UTF-8,
+no NUL) lands in one statement that PostgreSQL parses
+(:mod:`meridian.extract.event_bulk`); any other goes line by line
+(:mod:`meridian.extract.event_lines`), with the same rows for the same lines. ``occurred_at`` is the record's, parsed
 at load time for the table's month partitions (meridian.warehouse.event_time). The batch, the lines and the file's
 (name, checksum) commit together; the file then moves to ``archive/`` beside
 it. A file whose checksum was seen before is never loaded again: it only moves.
