@@ -131,7 +131,7 @@ def test_a_file_that_is_not_clean_goes_line_by_line(warehouse, tmp_path, caplog,
 
 
 def test_two_connections_load_every_file_once_in_name_order(warehouse, tmp_path):
-    """Files load two at a time; the results keep name order, a copy of a file loads once, an error names its file."""
+    """Files load two at a time; batches and results keep name order, a copy loads once, an error names its file."""
     from meridian.extract.event_files import EventFileLoadError
 
     landing = tmp_path / "landing"
@@ -148,6 +148,11 @@ def test_two_connections_load_every_file_once_in_name_order(warehouse, tmp_path)
     with db.connection("warehouse") as conn, conn.cursor() as cur:
         cur.execute("select count(*), count(distinct _batch_id) from raw.app__event_files")
         assert cur.fetchone() == (2 * len(names), len(names))
+        # batches start in name order, as with one connection: staging's first landed version depends on it
+        cur.execute("select file_name from audit.batches where table_name = 'event_files' order by batch_id")
+        assert [row[0] for row in cur.fetchall()] == names
+        cur.execute("select file_name from audit.batches where table_name = 'event_files' order by loaded_at")
+        assert [row[0] for row in cur.fetchall()] == names
         cur.execute("alter table raw.app__event_files add constraint no_h5 check (record ->> 'id' <> 'h5')")
     for index, name in enumerate(names):
         (landing / f"h{name}").write_text(json.dumps({**record(index, None), "id": f"h{index}"}) + "\n")

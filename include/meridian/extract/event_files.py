@@ -31,7 +31,7 @@ import logging
 import shutil
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -212,6 +212,7 @@ def _load(
     warehouse_conn: psycopg2.extensions.connection,
     archive_dir: Path,
     rejected_dir: Path,
+    batch_started: Callable[[], None],
 ) -> FileResult:
     lines: list[ParsedLine] = []
     text: str | None = None  # the whole file, when clean enough for the fast path (meridian.extract.event_bulk)
@@ -231,6 +232,7 @@ def _load(
             seen = cur.fetchone()
             if seen:
                 warehouse_conn.rollback()
+                batch_started()  # it gets none
                 return _move_seen(path, checksum, *seen, archive_dir, rejected_dir)
             try:
                 text = clean_text(path)
@@ -242,6 +244,7 @@ def _load(
                 unreadable = f"cannot be read: {exc.strerror or exc}"
         if unreadable is not None:
             batch_id = _reject(cur, path, checksum, as_of, unreadable)
+            batch_started()
             warehouse_conn.commit()
             moved = _move(path, rejected_dir, checksum)
             log.error("%s is unreadable (%s): nothing of it loaded; batch %s quarantines it as unreadable_file, "
@@ -251,6 +254,7 @@ def _load(
             cur, source="app", table_name="event_files", as_of=as_of, window_start=None,
             window_end=to_instant(as_of), file_name=path.name, file_checksum=checksum,
         )
+        batch_started()
         if text is not None:
             bulk = load_text(cur, path.name, text, LOGGED_BAD_LINES)
             landed_lines, malformed = bulk.landed, bulk.kept_as_text
@@ -280,10 +284,14 @@ def load_file(
     warehouse_conn: psycopg2.extensions.connection,
     archive_dir: Path,
     rejected_dir: Path,
+    batch_started: Callable[[], None] = lambda: None,
 ) -> FileResult:
-    """Load one file in its own transaction; an unreadable one is recorded and moved to ``rejected_dir``."""
+    """Load one file in its own transaction; an unreadable one is recorded and moved to ``rejected_dir``.
+
+    ``batch_started`` is called once the file's batch row is inserted (or once it is clear it gets none).
+    """
     try:
-        return _load(path, as_of, warehouse_conn, archive_dir, rejected_dir)
+        return _load(path, as_of, warehouse_conn, archive_dir, rejected_dir, batch_started)
     except psycopg2.Error as exc:
         if not warehouse_conn.closed:
             warehouse_conn.rollback()
@@ -303,8 +311,11 @@ def load_landing_dir(
     """Load every pending file of ``landing_dir`` (each in its own transaction), in name order.
 
     With ``more_conns``, as many files load at once as there are connections (the warehouse parses the
-    lines, so two loads use two cores). A warehouse error stops the load: the files being loaded finish,
-    no other starts, and the first error in name order is raised.
+    lines, so two loads use two cores). The batches still start in name order (batch ids and loaded_at
+    follow the file names, as staging's "first landed" expects): a file's checksum, reading and batch row
+    wait for the file before it to have its batch row; its lines then load beside the next file's. A
+    warehouse error stops the load: the files being loaded finish, no other starts, and the first error
+    in name order is raised.
     """
     if not landing_dir.exists():
         log.info("landing directory %s does not exist; no event files to load", landing_dir)
@@ -317,6 +328,7 @@ def load_landing_dir(
     errors: dict[int, BaseException] = {}
     pending = iter(enumerate(paths))
     lock = threading.Lock()
+    turns = _Turns()
 
     def work(conn: psycopg2.extensions.connection) -> None:
         while True:
@@ -325,11 +337,14 @@ def load_landing_dir(
                 if index is None or errors:
                     return
             try:
-                result = load_file(path, as_of, conn, archive_dir, rejected_dir)
+                turns.wait(index)
+                result = load_file(path, as_of, conn, archive_dir, rejected_dir, lambda i=index: turns.done(i))
             except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
                 with lock:
                     errors[index] = exc
                 return
+            finally:
+                turns.done(index)
             with lock:
                 results[index] = result
                 progress.add(result)
@@ -347,6 +362,24 @@ def load_landing_dir(
         raise errors[min(errors)]
     progress.log(final=True)
     return [results[index] for index in sorted(results)]
+
+
+class _Turns:
+    """Files take turns, in name order, to start their batch."""
+
+    def __init__(self) -> None:
+        self._next = 0
+        self._changed = threading.Condition()
+
+    def wait(self, index: int) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: self._next >= index)
+
+    def done(self, index: int) -> None:
+        with self._changed:
+            if self._next == index:
+                self._next = index + 1
+                self._changed.notify_all()
 
 
 class _Progress:
