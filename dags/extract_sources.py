@@ -28,8 +28,9 @@ directory (`MERIDIAN_LANDING_DIR`) into the append-only `raw` schema of the
 * Before the COPY each table's columns are compared with the contract: a column
   added, dropped or retyped raises a `schema_change` alert (once per change); a
   missing required column fails that table's task alone.
-* `load_event_files`: each `*.jsonl[.gz]` file is one batch; malformed lines are
-  kept for quarantine; loaded files move to `archive/` and are never loaded twice.
+* `load_event_files`: each `*.jsonl[.gz]` file is one batch (two files load at a
+  time); malformed lines are kept for quarantine; loaded files move to `archive/`
+  and are never loaded twice.
   A file that cannot be decompressed or decoded moves to `rejected/`, is
   quarantined as `unreadable_file` with a high data-quality alert, and the next
   file loads: a file's content never fails the task (docs/event-files.md).

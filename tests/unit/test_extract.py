@@ -161,3 +161,37 @@ def test_event_files_load_once_and_keep_bad_lines(clean_databases, tmp_path):
     assert again[0].batch_id is None
     assert _raw("select count(*) from raw.app__event_files")[0][0] == 4
     assert _raw("select sum(landed) from audit.batches where table_name = 'event_files'")[0][0] == 4
+
+
+def test_binary_and_text_copy_land_the_same_rows(clean_databases, monkeypatch):
+    """The binary COPY (the columns match the contract) and the text COPY (after drift) land the same values,
+    with the batch's id and loaded_at."""
+    from meridian.extract import tables
+
+    events = table("app", "events")
+    columns = ", ".join(events.column_names)
+    with db.connection("source_app") as conn, conn.cursor() as cur:
+        cur.execute(
+            f"insert into public.events ({columns}) values "
+            "('e1', 't1', 'u1', 's1', 'app_open', '{\"a\": [1, 2.50, null], \"b\": \"tab\\there\\nline é\"}', "
+            " 'ios', '5.0', 'US', '2024-01-01 10:00:00.123456+00', '2024-01-01 10:00:01+00'), "
+            "('e2', 't1', null, null, 'app_close', null, null, null, null, '2024-01-01 11:00+05:30', "
+            " '2024-01-01 11:00+00'), "
+            "('e3', 't1', 'u\\\\1', 's1', 'x', '{}', 'web', '', 'M', '0001-01-01 00:00+00', null)"
+        )
+    every = f"{columns}, _batch_id, _loaded_at = b.loaded_at"
+    landed = {}
+    for binary in (True, False):
+        monkeypatch.setattr(tables, "binary_copy", lambda changes, binary=binary: binary)
+        with db.connection("warehouse") as conn, conn.cursor() as cur:
+            cur.execute("delete from audit.watermarks")
+        with db.connection("source_app") as src, db.connection("warehouse") as wh:
+            result = extract_table(events, date(2024, 1, 2), src, wh)
+        assert result.landed == 3
+        landed[binary] = _raw(
+            f"select {every} from raw.app__events as e join audit.batches as b on b.batch_id = e._batch_id "
+            "where e._batch_id = %s order by id", (result.batch_id,))
+        assert all(row[-1] for row in landed[binary])  # _loaded_at is the batch's
+        assert {row[-2] for row in landed[binary]} == {result.batch_id}
+    assert [row[:-2] for row in landed[True]] == [row[:-2] for row in landed[False]]
+    assert landed[True][1][:6] == ("e2", "t1", None, None, "app_close", None)

@@ -4,8 +4,10 @@ Each ``*.jsonl`` or ``*.jsonl.gz`` file becomes one batch: every non-blank
 line lands in ``raw.app__event_files`` with its file name and line number. A
 line that is a JSON object PostgreSQL can store keeps it in ``record``; any
 other line also keeps its text in ``_line`` (staging quarantines it as
-``invalid_json`` with file, line number and text; see
-:mod:`meridian.extract.event_lines`). ``occurred_at`` is the record's, parsed
+``invalid_json`` with file, line number and text). A clean file (valid UTF-8,
+no NUL) lands in one statement that PostgreSQL parses
+(:mod:`meridian.extract.event_bulk`); any other goes line by line
+(:mod:`meridian.extract.event_lines`), with the same rows for the same lines. ``occurred_at`` is the record's, parsed
 at load time for the table's month partitions (meridian.warehouse.event_time). The batch, the lines and the file's
 (name, checksum) commit together; the file then moves to ``archive/`` beside
 it. A file whose checksum was seen before is never loaded again: it only moves.
@@ -27,6 +29,9 @@ import hashlib
 import io
 import logging
 import shutil
+import threading
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -34,13 +39,15 @@ from pathlib import Path
 import psycopg2
 import psycopg2.extensions
 
+from meridian.extract.event_bulk import clean_text, load_text
 from meridian.extract.event_lines import ParsedLine, UnreadableFile, pending_files, read_lines
-from meridian.extract.tables import start_batch
+from meridian.extract.tables import PROGRESS_SECONDS, start_batch
 from meridian.quality.alerts import Alert, record_alert
 from meridian.runtime import covered_date, to_instant
 from meridian.warehouse.bootstrap import EVENT_FILES_TABLE
 
 log = logging.getLogger(__name__)
+progress_log = logging.getLogger("meridian.extract.progress")  # how far a load is; the lines above name a file
 
 __all__ = ["EventFileLoadError", "FileResult", "file_checksum", "load_file", "load_landing_dir", "pending_files"]
 
@@ -122,6 +129,14 @@ def _describe_bad_lines(lines: list[ParsedLine]) -> str:
     return f"{len(bad)} not JSON objects, quarantined as invalid_json ({named}{more})" if bad else "all JSON objects"
 
 
+def _describe_kept_as_text(count: int, first: list[int]) -> str:
+    if not count:
+        return "all JSON objects"
+    more = f" and {count - len(first)} more" if count > len(first) else ""
+    numbers = ", ".join(str(number) for number in first)
+    return f"{count} not JSON objects PostgreSQL stores, quarantined as invalid_json (lines {numbers}{more})"
+
+
 def _move(path: Path, target_dir: Path, checksum: str | None) -> Path | None:
     """Move ``path`` into ``target_dir`` (a name taken there gets a checksum suffix); None when the move failed."""
     try:
@@ -197,8 +212,10 @@ def _load(
     warehouse_conn: psycopg2.extensions.connection,
     archive_dir: Path,
     rejected_dir: Path,
+    batch_started: Callable[[], None],
 ) -> FileResult:
     lines: list[ParsedLine] = []
+    text: str | None = None  # the whole file, when clean enough for the fast path (meridian.extract.event_bulk)
     unreadable: str | None = None
     checksum: str | None = None
     try:
@@ -215,15 +232,19 @@ def _load(
             seen = cur.fetchone()
             if seen:
                 warehouse_conn.rollback()
+                batch_started()  # it gets none
                 return _move_seen(path, checksum, *seen, archive_dir, rejected_dir)
             try:
-                lines = read_lines(path)
+                text = clean_text(path)
+                if text is None:
+                    lines = read_lines(path)
             except UnreadableFile as exc:
                 unreadable = str(exc)
             except OSError as exc:
                 unreadable = f"cannot be read: {exc.strerror or exc}"
         if unreadable is not None:
             batch_id = _reject(cur, path, checksum, as_of, unreadable)
+            batch_started()
             warehouse_conn.commit()
             moved = _move(path, rejected_dir, checksum)
             log.error("%s is unreadable (%s): nothing of it loaded; batch %s quarantines it as unreadable_file, "
@@ -233,17 +254,28 @@ def _load(
             cur, source="app", table_name="event_files", as_of=as_of, window_start=None,
             window_end=to_instant(as_of), file_name=path.name, file_checksum=checksum,
         )
-        landed = _copy_lines(cur, path, lines)
-        cur.execute("update audit.batches set landed = %s where batch_id = %s", (len(landed), batch_id))
+        batch_started()
+        if text is not None:
+            bulk = load_text(cur, path.name, text, LOGGED_BAD_LINES)
+            landed_lines, malformed = bulk.landed, bulk.kept_as_text
+            path_taken = "in one statement"
+            described = _describe_kept_as_text(bulk.kept_as_text, bulk.first_kept_as_text)
+        else:
+            # not clean (bytes that are not UTF-8, a NUL, see event_bulk.clean_text): line by line, each bad
+            # line shown with its bytes escaped
+            landed = _copy_lines(cur, path, lines)
+            landed_lines, malformed = len(landed), sum(not line.is_object for line in landed)
+            path_taken = "line by line"
+            described = _describe_bad_lines(landed)
+        cur.execute("update audit.batches set landed = %s where batch_id = %s", (landed_lines, batch_id))
         cur.execute(
             "insert into audit.loaded_files (file_name, checksum, batch_id, lines) values (%s, %s, %s, %s)",
-            (path.name, checksum, batch_id, len(landed)),
+            (path.name, checksum, batch_id, landed_lines),
         )
     warehouse_conn.commit()
     _move(path, archive_dir, checksum)
-    malformed = sum(not line.is_object for line in landed)
-    log.info("%s: batch %s, %s lines, %s", path.name, batch_id, len(landed), _describe_bad_lines(landed))
-    return FileResult(path.name, checksum, batch_id, len(landed), malformed)
+    log.info("%s: batch %s, %s lines %s, %s", path.name, batch_id, landed_lines, path_taken, described)
+    return FileResult(path.name, checksum, batch_id, landed_lines, malformed)
 
 
 def load_file(
@@ -252,10 +284,14 @@ def load_file(
     warehouse_conn: psycopg2.extensions.connection,
     archive_dir: Path,
     rejected_dir: Path,
+    batch_started: Callable[[], None] = lambda: None,
 ) -> FileResult:
-    """Load one file in its own transaction; an unreadable one is recorded and moved to ``rejected_dir``."""
+    """Load one file in its own transaction; an unreadable one is recorded and moved to ``rejected_dir``.
+
+    ``batch_started`` is called once the file's batch row is inserted (or once it is clear it gets none).
+    """
     try:
-        return _load(path, as_of, warehouse_conn, archive_dir, rejected_dir)
+        return _load(path, as_of, warehouse_conn, archive_dir, rejected_dir, batch_started)
     except psycopg2.Error as exc:
         if not warehouse_conn.closed:
             warehouse_conn.rollback()
@@ -270,11 +306,98 @@ def load_landing_dir(
     landing_dir: Path,
     as_of: date | datetime,
     warehouse_conn: psycopg2.extensions.connection,
+    more_conns: Sequence[psycopg2.extensions.connection] = (),
 ) -> list[FileResult]:
-    """Load every pending file of ``landing_dir`` (each in its own transaction)."""
+    """Load every pending file of ``landing_dir`` (each in its own transaction), in name order.
+
+    With ``more_conns``, as many files load at once as there are connections (the warehouse parses the
+    lines, so two loads use two cores). The batches still start in name order (batch ids and loaded_at
+    follow the file names, as staging's "first landed" expects): a file's checksum, reading and batch row
+    wait for the file before it to have its batch row; its lines then load beside the next file's. A
+    warehouse error stops the load: the files being loaded finish, no other starts, and the first error
+    in name order is raised.
+    """
     if not landing_dir.exists():
         log.info("landing directory %s does not exist; no event files to load", landing_dir)
         return []
     archive_dir = landing_dir / "archive"
     rejected_dir = landing_dir / "rejected"
-    return [load_file(path, as_of, warehouse_conn, archive_dir, rejected_dir) for path in pending_files(landing_dir)]
+    paths = pending_files(landing_dir)
+    progress = _Progress(len(paths))
+    results: dict[int, FileResult] = {}
+    errors: dict[int, BaseException] = {}
+    pending = iter(enumerate(paths))
+    lock = threading.Lock()
+    turns = _Turns()
+
+    def work(conn: psycopg2.extensions.connection) -> None:
+        while True:
+            with lock:
+                index, path = next(pending, (None, None))
+                if index is None or errors:
+                    return
+            try:
+                turns.wait(index)
+                result = load_file(path, as_of, conn, archive_dir, rejected_dir, lambda i=index: turns.done(i))
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                with lock:
+                    errors[index] = exc
+                return
+            finally:
+                turns.done(index)
+            with lock:
+                results[index] = result
+                progress.add(result)
+
+    conns = [warehouse_conn, *more_conns][: max(1, len(paths))]
+    if len(conns) == 1:
+        work(warehouse_conn)
+    else:
+        workers = [threading.Thread(target=work, args=(conn,), name=f"event-files-{n}") for n, conn in enumerate(conns)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    if errors:
+        raise errors[min(errors)]
+    progress.log(final=True)
+    return [results[index] for index in sorted(results)]
+
+
+class _Turns:
+    """Files take turns, in name order, to start their batch."""
+
+    def __init__(self) -> None:
+        self._next = 0
+        self._changed = threading.Condition()
+
+    def wait(self, index: int) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: self._next >= index)
+
+    def done(self, index: int) -> None:
+        with self._changed:
+            if self._next == index:
+                self._next = index + 1
+                self._changed.notify_all()
+
+
+class _Progress:
+    """Files and lines loaded so far, logged every PROGRESS_SECONDS and at the end."""
+
+    def __init__(self, files: int) -> None:
+        self.files, self.done, self.lines = files, 0, 0
+        self.started = self.logged = time.monotonic()
+
+    def add(self, result: FileResult) -> None:
+        self.done += 1
+        self.lines += result.landed
+        if time.monotonic() - self.logged >= PROGRESS_SECONDS:
+            self.log()
+
+    def log(self, final: bool = False) -> None:
+        self.logged = time.monotonic()
+        seconds = max(self.logged - self.started, 1e-6)
+        if self.files:
+            progress_log.info("event files: %s of %s files%s, %s lines in %.1f s (%.0f lines/s)", self.done, self.files,
+                     " loaded" if final else " so far", self.lines, seconds, self.lines / seconds)

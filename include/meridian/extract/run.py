@@ -55,8 +55,9 @@ def extract_source_table(source: str, name: str, as_of: date | datetime) -> dict
 
 def load_event_files(as_of: date | datetime, landing_dir: Path | None = None) -> dict:
     landing = landing_dir or settings().landing_dir
-    with db.connection(WAREHOUSE_CONN_ID) as warehouse_conn:
-        results = load_landing_dir(landing, as_of, warehouse_conn)
+    # two files at a time: the warehouse parses the lines, so each load keeps one core busy
+    with db.connection(WAREHOUSE_CONN_ID) as warehouse_conn, db.connection(WAREHOUSE_CONN_ID) as second_conn:
+        results = load_landing_dir(landing, as_of, warehouse_conn, [second_conn])
     loaded = [result for result in results if result.batch_id is not None and not result.rejected]
     rejected = [result for result in results if result.batch_id is not None and result.rejected]
     summary = {

@@ -37,6 +37,7 @@ naming the column and the value), a missing required column fails this table.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
@@ -80,6 +81,7 @@ class BatchResult:
         return (
             f"{self.source}.{self.table_name}: batch {self.batch_id}, {self.landed} rows "
             f"[{self.window_start.isoformat()}, {self.window_end.isoformat()}) in {self.seconds:.1f}s"
+            f"{f' ({self.landed / self.seconds:,.0f} rows/s)' if self.seconds > 0 else ''}"
         )
 
 
@@ -118,13 +120,45 @@ def start_batch(
     return batch_id, loaded_at
 
 
+PROGRESS_SECONDS = 10.0  # how often a long COPY logs how far it is
+
+
+class _Progress(io.RawIOBase):
+    """The read end of the COPY pipe, logging every PROGRESS_SECONDS how much has streamed (bytes: a binary
+    COPY's rows cannot be counted without reading them one by one)."""
+
+    def __init__(self, reader: io.BufferedReader, label: str) -> None:
+        super().__init__()
+        self._reader, self._label = reader, label
+        self._started = self._logged = time.monotonic()
+        self.bytes = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        block = self._reader.read(size)
+        self.bytes += len(block)
+        now = time.monotonic()
+        if now - self._logged >= PROGRESS_SECONDS:
+            self._logged = now
+            seconds = now - self._started
+            log.info("%s: %.0f MB streamed so far in %.0f s (%.1f MB/s)",
+                     self._label, self.bytes / 1e6, seconds, self.bytes / 1e6 / seconds)
+        return block
+
+
 def _stream_copy(
     source_conn: psycopg2.extensions.connection,
     copy_out_sql: str,
     warehouse_cur: psycopg2.extensions.cursor,
     copy_in_sql: str,
+    label: str = "copy",
 ) -> int:
-    """COPY rows out of the source and into the warehouse through a pipe; returns the rows copied."""
+    """COPY rows out of the source and into the warehouse through a pipe, block by block; returns the rows copied.
+
+    Python only moves blocks of 1 MB between the two connections: each side converts its own rows.
+    """
     read_fd, write_fd = os.pipe()
     errors: list[BaseException] = []
 
@@ -140,7 +174,7 @@ def _stream_copy(
     producer.start()
     try:
         with os.fdopen(read_fd, "rb") as reader:
-            warehouse_cur.copy_expert(copy_in_sql, reader, size=1 << 20)
+            warehouse_cur.copy_expert(copy_in_sql, _Progress(reader, label), size=1 << 20)
     finally:
         producer.join()
     if errors:
@@ -161,6 +195,17 @@ class SourceSnapshot:
     @property
     def xmax(self) -> int:
         return int(self.text.split(":")[1])
+
+
+def binary_copy(changes: list[ColumnChange]) -> bool:
+    """Whether the COPY can use the binary format: every column read has the contract's type in the source.
+
+    Binary COPY skips the text conversion of every value on both sides, but
+    needs the source's types to be the raw table's. A retyped column (converted
+    to the contract type as it lands) or a dropped one (read as null) needs the
+    text format; an added column is not read.
+    """
+    return all(change.kind == "added" for change in changes)
 
 
 def select_list(table: SourceTable, changes: list[ColumnChange]) -> list[str]:
@@ -287,18 +332,25 @@ def _load(
             )
             previous = None
         window_start = None if watermark is None else watermark - overlap
-        batch_id, _ = start_batch(
+        batch_id, loaded_at = start_batch(
             cur, source=table.source, table_name=table.name, as_of=as_of,
             window_start=window_start or NO_WATERMARK, window_end=window_end,
         )
         key = key_expression(table, changes)
+        selected, columns = select_list(table, changes), list(table.column_names)
+        binary = binary_copy(changes)
+        if binary:
+            # the source writes the batch columns too: the warehouse then evaluates no default per row
+            selected += [f"cast({batch_id} as bigint)", f"cast('{loaded_at.isoformat()}' as timestamptz)"]
+            columns += ["_batch_id", "_loaded_at"]
+        options = " (format binary)" if binary else ""
         copy_out = (
-            f"copy (select {', '.join(select_list(table, changes))} from public.{table.name} "
-            f"where ({row_filter(key, window_start, window_end, previous, current)})) to stdout"
+            f"copy (select {', '.join(selected)} from public.{table.name} "
+            f"where ({row_filter(key, window_start, window_end, previous, current)})) to stdout{options}"
         )
-        columns = ", ".join(table.column_names)
+        copy_in = f"copy raw.{table.raw_table} ({', '.join(columns)}) from stdin{options}"
         try:
-            landed = _stream_copy(source_conn, copy_out, cur, f"copy raw.{table.raw_table} ({columns}) from stdin")
+            landed = _stream_copy(source_conn, copy_out, cur, copy_in, label=table.qualified)
         except psycopg2.DataError as exc:
             warehouse_conn.rollback()
             raise _data_error(table, changes, exc) from exc

@@ -1,0 +1,176 @@
+"""The fast path of an event file: the whole file in one statement, parsed and validated by PostgreSQL.
+
+Python reads and decompresses the file and checks the buffer as a whole
+(:func:`clean_text`): the same start checks as the per-line reader, then valid
+UTF-8, no NUL byte and no line deep enough to pass Python's parser limits, all
+in C over the whole buffer. A clean buffer goes to the warehouse as one text
+value, and one ``insert ... select`` lands it (:data:`LOAD_SQL`): PostgreSQL
+splits it into lines (``string_to_table ... with ordinality``: the line numbers
+count blank lines, as the per-line reader's do), drops the blank ones, and
+casts each line to jsonb when ``pg_input_is_valid`` says it can (json's check
+first, jsonb's when a line passes json's but not jsonb's). No Python code runs
+per line.
+
+Each line lands as the per-line path (:mod:`meridian.extract.event_lines`)
+lands it: a JSON object in ``record``; JSON that is no object in ``record``
+and ``_line``; anything jsonb refuses (not JSON, NaN, a ``\\u0000`` or lone
+surrogate escape, a number beyond numeric's range) in ``_line`` only, for the
+quarantine (``invalid_json``, with file, line number and text).
+``occurred_at`` comes from the SQL rule of :mod:`meridian.warehouse.event_time`
+(the one the loader's Python rule is tested against), null outside the range
+the Python rule has (years 1 to 9999 in UTC). A file that is not clean goes
+line by line, where each bad line's bytes are shown escaped.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import zlib
+from dataclasses import dataclass
+from itertools import compress
+from pathlib import Path
+
+import psycopg2
+import psycopg2.extensions
+
+from meridian.extract.event_lines import FOREIGN_BOMS, GZIP_MAGIC, open_file
+from meridian.warehouse.bootstrap import EVENT_FILES_TABLE
+from meridian.warehouse.event_time import OCCURRED_AT_SQL
+
+# the whitespace Python's bytes.strip() removes: a line of only these is blank (it lands as nothing)
+_BLANK = r"E' \t\n\r\x0b\x0c'"
+
+# The common shapes of occurred_at (digits shown as 9), each with an explicit offset. A value of one of these
+# shapes whose fields are in the rule's ranges matches the rule's pattern, and then the rule is a plain cast when
+# PostgreSQL reads the value: this skips the rule's regular expression (the costliest part of a line's load).
+# Any other value goes through the rule itself.
+COMMON_SHAPES = tuple(
+    f"9999-99-99T99:99:99{fraction}{offset}"
+    for fraction in ("", ".999", ".999999") for offset in ("Z", "+99:99", "-99:99")
+)
+_VALUE = "occurred_text"  # record ->> 'occurred_at', taken once per line (LOAD_SQL)
+_FIELD = "substr({value}, {start}, 2) collate \"C\""
+_COMMON_SHAPE_SQL = " and ".join([
+    f"translate({_VALUE}, '0123456789', '9999999999') in ({', '.join(repr(shape) for shape in COMMON_SHAPES)})",
+    f"left({_VALUE}, 4) <> '0000'",
+    f"{_FIELD.format(value=_VALUE, start=6)} between '01' and '12'",  # month
+    f"{_FIELD.format(value=_VALUE, start=9)} between '01' and '31'",  # day
+    f"{_FIELD.format(value=_VALUE, start=12)} < '24'",  # hour
+    f"{_FIELD.format(value=_VALUE, start=15)} < '60'",  # minute
+    f"{_FIELD.format(value=_VALUE, start=18)} < '60'",  # second
+    f"(right({_VALUE}, 1) = 'Z' or ({_FIELD.format(value=_VALUE, start=f'length({_VALUE}) - 4')} < '16' "
+    f"and right({_VALUE}, 2) collate \"C\" < '60'))",  # offset hours, minutes
+    f"pg_input_is_valid({_VALUE}, 'timestamptz')",
+])
+OCCURRED_AT_FAST_SQL = f"""case
+    when occurred_type = 'string' and {_COMMON_SHAPE_SQL}
+        then cast({_VALUE} as timestamptz)
+    else ({OCCURRED_AT_SQL})
+end"""
+
+# "offset 0" keeps each subquery whole, so the jsonb cast and the occurred_at rule run once per line
+# (a flattened subquery would repeat them in every expression that uses them)
+_LOAD_SQL = f"""
+with landed as (
+    insert into raw.{EVENT_FILES_TABLE} (_file_name, _line_number, _line, record, occurred_at)
+    select %(file_name)s, number, case when record is null or jsonb_typeof(record) <> 'object' then body end, record,
+           -- the Python rule's range: an instant it cannot hold (year 0 or 10000 in UTC) is null there
+           case when instant >= '0001-01-01 00:00+00' and instant < '10000-01-01 00:00+00' then instant end
+    from (
+        select number, body, record, ({OCCURRED_AT_FAST_SQL}) as instant
+        from (
+            select number, body, record, record ->> 'occurred_at' as occurred_text,
+                   jsonb_typeof(record -> 'occurred_at') as occurred_type
+            from (
+                select number, body, case when pg_input_is_valid(body, 'VALID_AS') then cast(body as jsonb) end as record
+                from (
+                    select number, rtrim(line, E'\\r') as body
+                    from string_to_table(%(text)s, E'\\n') with ordinality as lines (line, number)
+                    where btrim(line, {_BLANK}) <> ''
+                    offset 0
+                ) as lines
+                offset 0
+            ) as parsed
+            offset 0
+        ) as fields
+        offset 0
+    ) as ruled
+    returning _line_number, _line is not null as kept_as_text
+)
+select count(*), count(*) filter (where kept_as_text),
+       coalesce((array_agg(_line_number order by _line_number) filter (where kept_as_text))[1:%(named)s], '{{}}')
+from landed
+"""
+
+# json's check is cheaper than jsonb's and passes every line jsonb takes. A line it passes that jsonb refuses
+# (a \\u0000 escape, a number beyond numeric's range) fails the cast, and the file is loaded again with jsonb's check.
+LOAD_SQL = _LOAD_SQL.replace("VALID_AS", "json")
+STRICT_LOAD_SQL = _LOAD_SQL.replace("VALID_AS", "jsonb")
+
+# a line with this many opening brackets might nest deeper than Python's parser goes (its recursion limit):
+# such a file takes the per-line path, so that no line lands as JSON that the per-line path would refuse
+DEEP_BRACKETS = 500
+
+
+def _may_nest_deep(text: str) -> bool:
+    """Whether a line of ``text`` holds DEEP_BRACKETS opening brackets; only lines that long are counted."""
+    lines = text.split("\n")
+    lengths = list(map(len, lines))
+    if max(lengths, default=0) < DEEP_BRACKETS:
+        return False
+    long_lines = compress(lines, map(DEEP_BRACKETS.__le__, lengths))
+    return any(line.count("{") + line.count("[") >= DEEP_BRACKETS for line in long_lines)
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    landed: int  # non-blank lines landed
+    kept_as_text: int  # lines that are not JSON objects PostgreSQL stores: _line set, quarantined as invalid_json
+    first_kept_as_text: list[int]  # the first of their line numbers, for the log
+
+
+def clean_text(path: Path) -> str | None:
+    """The file's text when the fast path can take it whole; None when it must go line by line.
+
+    None: the file does not decompress, starts like a file that is not UTF-8
+    text, or holds bytes that are not UTF-8 or a NUL. The per-line reader then
+    says what is wrong (or which lines are). OSError (the file's bytes cannot
+    be read) propagates.
+    """
+    try:
+        with open_file(path) as handle:
+            data = handle.read()
+    except (gzip.BadGzipFile, EOFError, zlib.error):
+        return None
+    if any(data.startswith(bom) for bom, _ in FOREIGN_BOMS):
+        return None
+    if data.startswith(GZIP_MAGIC) and not path.name.endswith(".gz"):
+        return None
+    data = data.removeprefix(codecs.BOM_UTF8)
+    if b"\x00" in data:
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return None if _may_nest_deep(text) else text
+
+
+def load_text(cur: psycopg2.extensions.cursor, file_name: str, text: str, named: int = 5) -> BulkResult:
+    """Land every non-blank line of ``text`` (the clean content of ``file_name``) in raw, as the per-line path does.
+
+    A JSON object PostgreSQL stores lands in ``record``; any other line keeps
+    its text in ``_line`` (``record`` too when it is JSON but no object).
+    ``named`` bounds the line numbers returned for the log.
+    """
+    params = {"file_name": file_name, "text": text, "named": named}
+    cur.execute("savepoint event_file_bulk")
+    try:
+        cur.execute(LOAD_SQL, params)
+    except psycopg2.DataError:
+        cur.execute("rollback to savepoint event_file_bulk")
+        cur.execute(STRICT_LOAD_SQL, params)
+    landed, kept_as_text, first = cur.fetchone()
+    cur.execute("release savepoint event_file_bulk")
+    return BulkResult(int(landed), int(kept_as_text), list(first))
