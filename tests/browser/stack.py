@@ -146,6 +146,8 @@ def airflow_ui() -> Iterator[AirflowUi]:
             "AIRFLOW__API__BASE_URL": url,
             # task processes report to this server's execution API, not to a default :8080 someone else may run
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{url}/execution/",
+            # on a busy machine the API server can take longer than the default 5 s to answer a task process
+            "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN}:admin",
             "AIRFLOW__API_AUTH__JWT_SECRET": "test-only-" + os.urandom(8).hex(),
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
