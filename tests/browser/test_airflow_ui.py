@@ -106,7 +106,9 @@ def test_the_dbt_docs_menu_item_shows_the_generated_site(page, ui, artifacts, tr
     page.wait_for_url(re.compile(r"/plugin/dbt-docs"))
     docs = page.frame_locator("iframe")
     docs.get_by_placeholder("Search for models...").fill("fct_daily_kpis")
-    docs.locator("a:visible", has_text=re.compile(r"^\s*fct_daily_kpis\s*$")).first.click()
-    # the model's page: its description from the project's YAML
-    expect(docs.get_by_text(re.compile("Daily product, revenue and subscription KPIs per tenant")).first).to_be_visible()
+    # the search page's title repeats the query; the last match is the model's own result
+    docs.get_by_text("fct_daily_kpis", exact=True).filter(visible=True).last.click()
+    # the model's page: its relation in the warehouse and its description from the project's YAML
+    expect(docs.get_by_text("warehouse.marts.fct_daily_kpis", exact=True)).to_be_visible()
+    expect(docs.get_by_text(re.compile(r"^Daily product, revenue and subscription KPIs per tenant\."))).to_be_visible()
     shot(page, artifacts, "08-dbt-docs")
