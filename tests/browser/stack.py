@@ -1,11 +1,13 @@
 """The Airflow UI over a small private stack, for the browser tests.
 
 Generates a small dataset into a private embedded PostgreSQL (``private_stack``),
-runs ``airflow dags test extract_sources`` once (the raw layer and a first DAG run
-in the metadata), then starts ``airflow standalone`` (api-server, scheduler,
-dag-processor, triggerer) on a free port with the simple auth manager and its
-generated admin password. Everything is stopped (the server's process group) when
-the block ends.
+whose ``airflow`` database holds Airflow's metadata, then starts ``airflow
+standalone`` (api-server, scheduler, dag-processor, triggerer; LocalExecutor) on a
+free port with the simple auth manager and its generated admin password, while
+``airflow dags test extract_sources`` loads the raw layer (a first DAG run in the
+metadata). The DAGs stay paused until the UI unpauses one. The server's process
+group is stopped when the block ends; task processes still running then (each in
+a session of its own) fail on the stopped database.
 """
 
 from __future__ import annotations
