@@ -19,12 +19,14 @@ $(STAMP): requirements.txt include/pyproject.toml
 install: $(STAMP)
 	@$(BIN)/meridian dbt-parse >/dev/null
 
-# poppler-utils (pdftoppm) lets the report tests look at rendered PDF pages
+# poppler-utils (pdftoppm) lets the report tests look at rendered PDF pages; Debian's chromium (with
+# fonts) is the browser the browser tests drive through Playwright (Playwright's own download is not used)
+SYSTEM_PACKAGES := poppler-utils chromium fonts-dejavu-core
 system-deps:
-	@command -v pdftoppm >/dev/null 2>&1 || { \
+	@if ! command -v pdftoppm >/dev/null 2>&1 || ! test -x /usr/bin/chromium; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; \
-	  else echo "pdftoppm not found: install poppler-utils (the PDF page checks need it)"; exit 1; fi; }
+	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
+	  else echo "pdftoppm or /usr/bin/chromium not found: install $(SYSTEM_PACKAGES) (the PDF page checks and the browser tests need them)"; exit 1; fi; fi
 
 demo: install
 	$(BIN)/meridian demo

@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -105,13 +106,16 @@ def _download_route():
 
 def create_app(service: ApiService | None = None) -> FastAPI:
     """The API; the service (pool, cache, limiter) is created from the environment on first use."""
-    app = FastAPI(
+    # the docs page's Swagger UI script and styles are served by the app itself (fastapi-offline), not a CDN:
+    # the page works on a machine without internet access
+    app = FastAPIOffline(
         title="Meridian KPI API",
         version="1.0",
         description="Read-only KPIs of one tenant per key (shared/API.md). Auth: `Authorization: Bearer <key>`.",
         openapi_url=f"{BASE}/openapi.json",
         docs_url=f"{BASE}/docs",
         redoc_url=None,
+        static_url=f"{BASE}/docs/static",
     )
     app.state.service = service if service is not None else _LazyService()
 

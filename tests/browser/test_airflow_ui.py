@@ -1,0 +1,114 @@
+"""The Airflow UI as a data engineer uses it, in Chromium: sign in, the DAGs, a run triggered from the UI,
+the dbt build's log, the dbt docs and the KPI API's docs.
+
+One server for the module (tests/browser/stack.py): a small generated dataset, the raw layer loaded by
+``airflow dags test extract_sources``, then ``airflow standalone``. ``transform_warehouse`` is triggered
+from the UI and runs under the scheduler; the later tests read what that run produced. Every step keeps a
+screenshot in out/test-artifacts/browser/ and asserts on text the page shows.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote
+
+import pytest
+from playwright.sync_api import expect
+
+from meridian.runtime import to_instant
+from tests.browser.conftest import VIEWPORT, sign_in, wait_for_task
+from tests.browser.stack import DAGS
+
+pytestmark = pytest.mark.browser
+
+RUN_TIMEOUT_S = 900  # a first build under the scheduler: minutes on a busy 2-core machine
+
+
+def shot(page, artifacts, name: str) -> None:
+    page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture(scope="module")
+def triggered_run(page, ui, artifacts) -> str:
+    """Trigger transform_warehouse from its page (as-of: the extract run's), unpausing it; the new run's id."""
+    page.goto(f"{ui.url}/dags/transform_warehouse", wait_until="domcontentloaded")
+    page.get_by_role("button", name="Trigger").first.click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_text("Trigger Dag - transform_warehouse")).to_be_visible()
+    expect(dialog.get_by_text("Unpause transform_warehouse on trigger")).to_be_visible()
+    dialog.get_by_role("textbox").last.fill(to_instant(ui.as_of).isoformat())
+    shot(page, artifacts, "03-trigger-form")
+    dialog.get_by_role("button", name="Trigger").click()
+    page.wait_for_url(re.compile(r"/dags/transform_warehouse/runs/manual__"))
+    return unquote(page.url.rsplit("/runs/", 1)[1].split("/")[0])
+
+
+def test_a_wrong_password_is_refused(browser, ui, artifacts):
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        sign_in(page, ui, ui.password + "-wrong")
+        expect(page.get_by_text("Invalid credentials")).to_be_visible()
+        shot(page, artifacts, "01-wrong-password")
+        assert "/auth/login" in page.url
+        # still signed out: the DAG list sends the browser back to the login form
+        page.goto(f"{ui.url}/dags", wait_until="domcontentloaded")
+        expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+        assert "/auth/login" in page.url
+    finally:
+        context.close()
+
+
+def test_signed_in_the_dag_list_shows_the_four_dags(page, ui, artifacts):
+    page.goto(f"{ui.url}/dags", wait_until="domcontentloaded")
+    expect(page.get_by_text(f"{len(DAGS)} Dags")).to_be_visible()
+    for dag_id in DAGS:
+        expect(page.get_by_role("link", name=dag_id, exact=True)).to_be_visible()
+    shot(page, artifacts, "02-dag-list")
+
+
+def test_transform_warehouse_triggered_from_the_ui_appears_in_its_runs(page, ui, artifacts, triggered_run):
+    page.goto(f"{ui.url}/dags/transform_warehouse/runs", wait_until="domcontentloaded")
+    row = page.get_by_role("row").filter(has_text=triggered_run)
+    expect(row).to_be_visible()
+    expect(row.get_by_test_id("table-cell-run_type")).to_have_text("Manual")
+    expect(row.get_by_text(ui.username, exact=True)).to_be_visible()
+    shot(page, artifacts, "04-run-triggered")
+
+
+def test_the_kpi_api_docs_page_lists_its_endpoints(page, ui, artifacts):
+    # the Swagger UI is served by the API itself: this machine reaches no CDN
+    page.goto(f"{ui.url}/meridian/api/v1/docs", wait_until="domcontentloaded")
+    expect(page.get_by_role("heading", name=re.compile("Meridian KPI API"))).to_be_visible()
+    expect(page.get_by_text("/api/v1/payments/metrics", exact=True)).to_be_visible()
+    expect(page.get_by_text("/api/v1/health", exact=True)).to_be_visible()
+    shot(page, artifacts, "05-kpi-api-docs")
+
+
+def test_the_build_models_log_shows_the_dbt_build(page, ui, artifacts, triggered_run):
+    wait_for_task(ui, "transform_warehouse", triggered_run, "build_models", RUN_TIMEOUT_S)
+    page.goto(f"{ui.url}/dags/transform_warehouse/runs/{triggered_run}/tasks/build_models",
+              wait_until="domcontentloaded")
+    # the log opens at its end: the build's summary and dbt's last lines
+    expect(page.get_by_text(re.compile(r"dbt build: \d+ nodes in [\d.]+s, 0 failed"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"Finished running .* sources in"))).to_be_visible()
+    shot(page, artifacts, "06-build-models-log-end")
+    # one model's line found with the log's search box
+    page.get_by_placeholder("Search logs...").fill("marts.fct_daily_kpis")
+    expect(page.get_by_text(re.compile(r"OK created sql table model marts\.fct_daily_kpis")).first).to_be_visible()
+    shot(page, artifacts, "07-build-models-log-model")
+
+
+def test_the_dbt_docs_menu_item_shows_the_generated_site(page, ui, artifacts, triggered_run):
+    wait_for_task(ui, "transform_warehouse", triggered_run, "generate_docs", RUN_TIMEOUT_S)
+    page.goto(f"{ui.url}/dags", wait_until="domcontentloaded")
+    page.get_by_role("link", name="dbt docs").click()
+    page.wait_for_url(re.compile(r"/plugin/dbt-docs"))
+    docs = page.frame_locator("iframe")
+    docs.get_by_placeholder("Search for models...").fill("fct_daily_kpis")
+    # the search page's title repeats the query; the last match is the model's own result
+    docs.get_by_text("fct_daily_kpis", exact=True).filter(visible=True).last.click()
+    # the model's page: its relation in the warehouse and its description from the project's YAML
+    expect(docs.get_by_text("warehouse.marts.fct_daily_kpis", exact=True)).to_be_visible()
+    expect(docs.get_by_text(re.compile(r"^Daily product, revenue and subscription KPIs per tenant\."))).to_be_visible()
+    shot(page, artifacts, "08-dbt-docs")
