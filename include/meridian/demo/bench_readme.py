@@ -1,0 +1,197 @@
+"""``meridian bench --readme JSON...``: the README's figures block, rendered from bench JSON files.
+
+The block sits between ``<!-- bench:begin -->`` and ``<!-- bench:end -->`` in README.md and holds the goals of
+issue 15 with the measured figure of each (from the demo-size run, or the largest run for the goals at 10 M
+events), and a scaling table with one row per JSON file. Nothing in it is typed by hand: rerun the bench, commit
+its JSON under docs/bench/, rerun this.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from meridian.demo.bench_result import REQUIRED_FIELDS
+
+BEGIN = "<!-- bench:begin -->"
+END = "<!-- bench:end -->"
+# the demo's default size (meridian demo, make bench)
+DEMO_SIZE = {"tenants": 3, "users": 20_000, "days": 180}
+
+
+class ReadmeBlockError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Goal:
+    figure: str
+    goal: str
+    run: str  # "demo" or "largest"
+    value: Callable[[dict[str, Any]], float | None]
+    met: Callable[[float], bool]
+    show: Callable[[float, dict[str, Any]], str]
+
+
+def _peak(run: dict[str, Any]) -> float | None:
+    values = run["peak_rss_mb"].values()
+    return max(values) if values else None
+
+
+def _peak_dag(run: dict[str, Any]) -> str:
+    return max(run["peak_rss_mb"], key=run["peak_rss_mb"].get)
+
+
+def _ratio(numerator: str, denominator: str) -> Callable[[dict[str, Any]], float | None]:
+    def value(run: dict[str, Any]) -> float | None:
+        return run[numerator] / run[denominator] if run[numerator] and run[denominator] else None
+
+    return value
+
+
+GOALS = (
+    Goal("full refresh / one-day incremental, demo size", "≥ 10×", "demo", _ratio("full_refresh_s", "incremental_s"),
+         lambda v: v >= 10, lambda v, r: f"{v:.1f}× ({r['full_refresh_s']:.1f} s / {r['incremental_s']:.1f} s)"),
+    Goal("full refresh / one-day incremental, 10 M events", "≥ 20×", "largest",
+         _ratio("full_refresh_s", "incremental_s"), lambda v: v >= 20,
+         lambda v, r: f"{v:.1f}× ({r['full_refresh_s']:.1f} s / {r['incremental_s']:.1f} s)"),
+    Goal("full refresh / one-hour incremental, 10 M events", "≥ 40×", "largest",
+         _ratio("full_refresh_s", "hourly_incremental_s"), lambda v: v >= 40,
+         lambda v, r: f"{v:.1f}× ({r['full_refresh_s']:.1f} s / {r['hourly_incremental_s']:.1f} s)"),
+    Goal("DAG chain / bare dbt build of the same work", "≤ 1.3×", "demo", _ratio("chain_s", "bare_dbt_s"),
+         lambda v: v <= 1.3, lambda v, r: f"{v:.2f}× ({r['chain_s']:.1f} s / {r['bare_dbt_s']:.1f} s)"),
+    Goal("extraction", "≥ 400k rows/s", "largest", lambda r: r["extract_rows_per_s"], lambda v: v >= 400_000,
+         lambda v, r: f"{v:,.0f} rows/s"),
+    Goal("dashboard query p95 at 10 M events", "≤ 20 ms", "largest", lambda r: r["dashboard_p95_ms"],
+         lambda v: v <= 20, lambda v, r: f"{v:.1f} ms"),
+    Goal("peak RSS of any task at 10 M events", "≤ 2 GB", "largest", _peak, lambda v: v <= 2048,
+         lambda v, r: f"{v:,.0f} MB ({_peak_dag(r)})"),
+)
+
+
+def load_runs(paths: Iterable[Path]) -> list[dict[str, Any]]:
+    """The bench JSON files, smallest run first; a file without the bench's fields is refused by name."""
+    runs = []
+    for path in paths:
+        try:
+            run = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as exc:
+            raise ReadmeBlockError(f"{path}: not a readable bench JSON file ({exc})") from None
+        missing = [name for name in REQUIRED_FIELDS if not isinstance(run, dict) or name not in run]
+        if missing:
+            raise ReadmeBlockError(f"{path}: not a bench JSON file, missing {', '.join(missing)}")
+        runs.append(run)
+    return load_runs_from(runs)
+
+
+def load_runs_from(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Runs already read, smallest first."""
+    if not runs:
+        raise ReadmeBlockError("no bench JSON files given")
+    return sorted(runs, key=lambda run: run["events"])
+
+
+def millions(count: int) -> str:
+    return f"{count / 1e6:.1f} M"
+
+
+def demo_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run at the demo's default size, else the one nearest to it in events (2.1 M)."""
+    for run in runs:
+        if all(run.get(key) == value for key, value in DEMO_SIZE.items()):
+            return run
+    return min(runs, key=lambda run: abs(run["events"] - 2_100_000))
+
+
+def _machines(runs: list[dict[str, Any]]) -> str:
+    seen = []
+    for run in runs:
+        machine = run.get("machine") or {}
+        text = (f"{machine.get('cores', '?')} cores ({machine.get('cpu_model', 'CPU unknown')}), "
+                f"{machine.get('memory_gib', '?')} GiB memory")
+        if text not in seen:
+            seen.append(text)
+    return "; ".join(seen)
+
+
+def render(runs: list[dict[str, Any]]) -> str:
+    """The block's text, markers included."""
+    chosen = {"demo": demo_run(runs), "largest": runs[-1]}
+    lines = [
+        BEGIN,
+        "<!-- rendered by `meridian bench --readme docs/bench/*.json` from the committed JSON files; "
+        "do not edit by hand -->",
+        "",
+        f"Measured by `meridian bench --json` on a shared machine: {_machines(runs)}. Other work ran on the same "
+        "two cores during the runs, so each figure is one noisy sample, not a best of several. Runs: "
+        + "; ".join(f"{millions(run['events'])} events (`--users {run.get('users', '?')}`, "
+                    f"{run.get('date', '?')[:10]}, commit {run.get('git_commit') or '?'})" for run in runs) + ".",
+        "",
+        "| figure | goal | measured | run | met |",
+        "|---|---|---|---|---|",
+    ]
+    for goal in GOALS:
+        run = chosen[goal.run]
+        value = goal.value(run)
+        shown = goal.show(value, run) if value is not None else "not measured"
+        met = "yes" if value is not None and goal.met(value) else "no"
+        lines.append(f"| {goal.figure} | {goal.goal} | {shown} | {millions(run['events'])} events | {met} |")
+    lines += [
+        "",
+        "Scaling (seconds are DAG run durations; one day = the last day up to its last hour, after the day "
+        "before; one hour = its last hour after that):",
+        "",
+        "| events | raw rows | extract rows/s | full refresh | one day | one hour | full / day | full / hour "
+        "| bare dbt build | chain / bare | dashboard p95 | peak RSS |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for run in runs:
+        day = _ratio("full_refresh_s", "incremental_s")(run)
+        hour = _ratio("full_refresh_s", "hourly_incremental_s")(run)
+        chain = _ratio("chain_s", "bare_dbt_s")(run)
+        peak = _peak(run)
+        lines.append(
+            f"| {millions(run['events'])} | {run['raw_rows']:,} | {run['extract_rows_per_s']:,.0f} "
+            f"| {run['full_refresh_s']:.1f} s | {run['incremental_s']:.1f} s | {run['hourly_incremental_s']:.1f} s "
+            f"| {_times(day)} | {_times(hour)} | {run['bare_dbt_s']:.1f} s | {_times(chain, 2)} "
+            f"| {run['dashboard_p95_ms']:.1f} ms | {'?' if peak is None else f'{peak:,.0f} MB'} |")
+    lines.append(END)
+    return "\n".join(lines)
+
+
+def _times(value: float | None, digits: int = 1) -> str:
+    return "?" if value is None else f"{value:.{digits}f}×"
+
+
+def replace_block(text: str, block: str, where: str = "README.md") -> str:
+    start, end = text.find(BEGIN), text.find(END)
+    if start < 0 or end < 0 or end < start or text.count(BEGIN) != 1 or text.count(END) != 1:
+        raise ReadmeBlockError(f"{where}: needs exactly one {BEGIN} followed by one {END}")
+    return text[:start] + block + text[end + len(END):]
+
+
+def current_block(text: str, where: str = "README.md") -> str:
+    start, end = text.find(BEGIN), text.find(END)
+    if start < 0 or end < start:
+        raise ReadmeBlockError(f"{where}: no {BEGIN} ... {END} block")
+    return text[start:end + len(END)]
+
+
+def update_readme(json_files: list[str], readme_file: str | None = None, say=print) -> int:
+    from meridian.config import settings
+
+    readme = Path(readme_file) if readme_file else settings().root / "README.md"
+    try:
+        runs = load_runs(Path(name) for name in json_files)
+        text = readme.read_text()
+        updated = replace_block(text, render(runs), str(readme))
+    except (OSError, ReadmeBlockError) as exc:
+        say(f"meridian bench --readme: {exc}")
+        return 2
+    readme.write_text(updated)
+    say(f"{readme}: figures block rendered from {len(runs)} run(s) ({', '.join(millions(r['events']) for r in runs)}"
+        " events)")
+    return 0
