@@ -165,3 +165,30 @@ def test_peak_rss_covers_the_child_processes(tmp_path):
     assert measured.returncode == 0
     assert measured.peak_rss_mb > 200
     assert measured.wall >= 1.0
+
+
+def test_projection_fits_a_line_per_figure_and_divides_the_per_event_part_by_the_workers():
+    runs = [run(events=events, full_refresh_s=10 + 29e-6 * events, incremental_s=5.0, hourly_incremental_s=hourly,
+                bare_dbt_s=8 + 25e-6 * events)
+            for events, hourly in ((1_000_000, 3.0), (2_000_000, 2.0), (10_000_000, 1.0))]
+    fixed, slope = bench_readme.fit([(r["events"], r["full_refresh_s"]) for r in runs])
+    assert fixed == pytest.approx(10) and slope == pytest.approx(29e-6)
+    # a figure that shrinks with the data is projected flat at its mean, never shrinking further
+    assert bench_readme.fit([(r["events"], r["hourly_incremental_s"]) for r in runs]) == (2.0, 0.0)
+    lines = bench_readme.render_projection(bench_readme.load_runs_from(runs)).splitlines()
+    assert lines[0] == bench_readme.PROJECTION_BEGIN and lines[-1] == bench_readme.PROJECTION_END
+    assert "| full refresh | 10.0 s | 29.0 s | 300.0 s |" in lines
+    assert "| one-hour incremental | 2.0 s | 0.0 s | 1.0 s |" in lines
+    assert ("| figure | 100.0 M events, one node | 100.0 M events, Citus 4 workers | 1000.0 M events, one node "
+            "| 1000.0 M events, Citus 32 workers |") in lines
+    # 10 + 29 s/M x 100 M = 2,910 s; on 4 workers 10 + 2,900 / 4 = 735 s; at 1,000 M 29,010 s and 916 s
+    assert "| full refresh | 48 min | 12 min | 8.1 h | 15 min |" in lines
+    assert "| one-day incremental | 5 s | 5 s | 5 s | 5 s |" in lines
+
+
+def test_scaling_projection_matches_the_committed_runs():
+    files = sorted((ROOT / "docs" / "bench").glob("bench-*.json"))
+    expected = bench_readme.render_projection(bench_readme.load_runs(files))
+    text = (ROOT / "docs" / "SCALING.md").read_text()
+    assert bench_readme.current_block(text, "docs/SCALING.md", bench_readme.PROJECTION_BEGIN,
+                                      bench_readme.PROJECTION_END) == expected

@@ -2,8 +2,9 @@
 
 The block sits between ``<!-- bench:begin -->`` and ``<!-- bench:end -->`` in README.md and holds the goals of
 issue 15 with the measured figure of each (from the demo-size run, or the largest run for the goals at 10 M
-events), and a scaling table with one row per JSON file. Nothing in it is typed by hand: rerun the bench, commit
-its JSON under docs/bench/, rerun this.
+events), and a scaling table with one row per JSON file; docs/SCALING.md's block between
+``<!-- projection:begin -->`` and ``<!-- projection:end -->`` holds the run-time projection to 10x and 100x the
+largest run. Nothing in them is typed by hand: rerun the bench, commit its JSON under docs/bench/, rerun this.
 """
 
 from __future__ import annotations
@@ -162,36 +163,108 @@ def render(runs: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+PROJECTION_BEGIN = "<!-- projection:begin -->"
+PROJECTION_END = "<!-- projection:end -->"
+# (scale over the largest run, Citus workers of this machine's size assumed at that scale)
+PROJECTION_SCALES = ((10, 4), (100, 32))
+
+
+def fit(points: list[tuple[float, float]]) -> tuple[float, float]:
+    """Least-squares line y = fixed + per_event * x through the points; the slope is kept at 0 or more (a time
+    that does not grow with the data is projected flat, not shrinking)."""
+    if len(points) < 2:
+        raise ReadmeBlockError("a projection needs runs at two sizes at least")
+    mean_x = sum(x for x, _ in points) / len(points)
+    mean_y = sum(y for _, y in points) / len(points)
+    spread = sum((x - mean_x) ** 2 for x, _ in points)
+    if not spread:
+        raise ReadmeBlockError("a projection needs runs at two different sizes")
+    slope = max(0.0, sum((x - mean_x) * (y - mean_y) for x, y in points) / spread)
+    return mean_y - slope * mean_x, slope
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def render_projection(runs: list[dict[str, Any]]) -> str:
+    """The projection block of docs/SCALING.md: each figure's fitted line over the runs, extrapolated to 10x and
+    100x the largest run, on one node and on Citus workers (the per-event part divided by the workers)."""
+    largest = runs[-1]["events"]
+    figures = (("full refresh", "full_refresh_s"), ("one-day incremental", "incremental_s"),
+               ("one-hour incremental", "hourly_incremental_s"), ("bare dbt build", "bare_dbt_s"))
+    fits = {key: fit([(run["events"], run[key]) for run in runs]) for _, key in figures}
+    lines = [
+        PROJECTION_BEGIN,
+        "<!-- rendered by `meridian bench --readme docs/bench/bench-*.json` from the committed JSON files; "
+        "do not edit by hand -->",
+        "",
+        "Each figure fitted over the runs as a fixed part plus a part per event (least squares; a slope below 0 is "
+        "taken as 0):",
+        "",
+        "| figure | fixed part | per million events | measured at " + millions(largest) + " events |",
+        "|---|---|---|---|",
+    ]
+    for label, key in figures:
+        fixed, slope = fits[key]
+        lines.append(f"| {label} | {fixed:.1f} s | {slope * 1e6:.1f} s | {runs[-1][key]:.1f} s |")
+    header = ["figure"]
+    for scale, workers in PROJECTION_SCALES:
+        header += [f"{millions(largest * scale)} events, one node", f"{millions(largest * scale)} events, "
+                   f"Citus {workers} workers"]
+    lines += ["", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for label, key in figures:
+        fixed, slope = fits[key]
+        cells = [label]
+        for scale, workers in PROJECTION_SCALES:
+            events = largest * scale
+            cells += [_duration(fixed + slope * events), _duration(fixed + slope * events / workers)]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append(PROJECTION_END)
+    return "\n".join(lines)
+
+
 def _times(value: float | None, digits: int = 1) -> str:
     return "?" if value is None else f"{value:.{digits}f}×"
 
 
-def replace_block(text: str, block: str, where: str = "README.md") -> str:
-    start, end = text.find(BEGIN), text.find(END)
-    if start < 0 or end < 0 or end < start or text.count(BEGIN) != 1 or text.count(END) != 1:
-        raise ReadmeBlockError(f"{where}: needs exactly one {BEGIN} followed by one {END}")
-    return text[:start] + block + text[end + len(END):]
+def replace_block(text: str, block: str, where: str = "README.md", begin: str = BEGIN, end: str = END) -> str:
+    first, last = text.find(begin), text.find(end)
+    if first < 0 or last < 0 or last < first or text.count(begin) != 1 or text.count(end) != 1:
+        raise ReadmeBlockError(f"{where}: needs exactly one {begin} followed by one {end}")
+    return text[:first] + block + text[last + len(end):]
 
 
-def current_block(text: str, where: str = "README.md") -> str:
-    start, end = text.find(BEGIN), text.find(END)
-    if start < 0 or end < start:
-        raise ReadmeBlockError(f"{where}: no {BEGIN} ... {END} block")
-    return text[start:end + len(END)]
+def current_block(text: str, where: str = "README.md", begin: str = BEGIN, end: str = END) -> str:
+    first, last = text.find(begin), text.find(end)
+    if first < 0 or last < first:
+        raise ReadmeBlockError(f"{where}: no {begin} ... {end} block")
+    return text[first:last + len(end)]
 
 
 def update_readme(json_files: list[str], readme_file: str | None = None, say=print) -> int:
     from meridian.config import settings
 
     readme = Path(readme_file) if readme_file else settings().root / "README.md"
+    scaling = readme.parent / "docs" / "SCALING.md"
     try:
         runs = load_runs(Path(name) for name in json_files)
-        text = readme.read_text()
-        updated = replace_block(text, render(runs), str(readme))
+        updated = replace_block(readme.read_text(), render(runs), str(readme))
+        projection = None
+        if len(runs) > 1 and scaling.exists():
+            projection = replace_block(scaling.read_text(), render_projection(runs), str(scaling),
+                                       PROJECTION_BEGIN, PROJECTION_END)
     except (OSError, ReadmeBlockError) as exc:
         say(f"meridian bench --readme: {exc}")
         return 2
     readme.write_text(updated)
+    if projection is not None:
+        scaling.write_text(projection)
+        say(f"{scaling}: projection block rendered")
     say(f"{readme}: figures block rendered from {len(runs)} run(s) ({', '.join(millions(r['events']) for r in runs)}"
         " events)")
     return 0
