@@ -26,8 +26,10 @@ partial rows that later runs complete.
    day (`MERIDIAN_FULL_REFRESH_WEEKDAY`, default Sunday); otherwise incremental, with the `late_arrival_days` lookback (default
    3, `MERIDIAN_LATE_ARRIVAL_DAYS`) widened by any skipped days.
 2. `build_models` runs one `dbt build` in-process (seeds, snapshot, models, data
-   tests right after each model, singular invariant tests after their models)
-   and `dbt source freshness`. Every node's outcome goes to
+   tests right after each model, singular invariant tests after their models),
+   then measures every source's freshness with the source's own query and
+   thresholds (dbt_project/models/staging/_staging__sources.yml) in the same
+   process, without a second dbt invocation. Every node's outcome goes to
    `audit.dbt_node_results`; failed tests and stale sources raise rows in
    `audit.data_quality_alerts`; the task fails, naming the failed nodes, when a
    node failed.
@@ -36,8 +38,9 @@ partial rows that later runs complete.
    address.
 4. `reconcile_batches` checks `landed = accepted + quarantined + duplicates`
    for every batch.
-5. `generate_docs` refreshes the dbt docs site (menu *Docs → dbt docs*) on
-   full-refresh runs and whenever the project changed.
+5. `generate_docs` refreshes the dbt docs site (menu *Docs → dbt docs*) when
+   the project changed since the published docs (the build's manifest
+   checksums), full refresh or not; otherwise it keeps them.
 6. `publish_marts` emits the marts asset that schedules `deliver_reports`.
 """
 
@@ -90,7 +93,7 @@ def transform_warehouse():
 
     @task
     def build_models(plan: dict) -> dict:
-        """One in-process `dbt build` (no unit tests) and `dbt source freshness`; results into audit.*."""
+        """One in-process `dbt build` (no unit tests), then the sources' freshness queries; results into audit.*."""
         from meridian.transform.dbt_run import build_warehouse
         from meridian.transform.plan import RunPlan
 

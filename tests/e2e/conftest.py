@@ -54,8 +54,12 @@ def read_event_file_lines(landing_dir: Path) -> list[tuple[str, int, str]]:
     return lines
 
 
-def snapshot_schema(schema: str) -> dict[str, list[tuple]]:
-    """Every table of ``schema`` as sorted rows (for exact comparisons between runs)."""
+def snapshot_schema(schema: str, *, as_text: bool = False) -> dict[str, list[tuple]]:
+    """Every table of ``schema`` as sorted rows (for exact comparisons between runs).
+
+    ``as_text``: each row as PostgreSQL's text of the whole row (byte for byte: a numeric's scale, a
+    timestamp's precision and a null all show), not as Python values (where 1.0 == 1.00).
+    """
     with db.connection("warehouse") as conn, conn.cursor() as cur:
         cur.execute(
             "select table_name from information_schema.tables where table_schema = %s and table_type = 'BASE TABLE'",
@@ -64,7 +68,8 @@ def snapshot_schema(schema: str) -> dict[str, list[tuple]]:
         names = sorted(row[0] for row in cur.fetchall())
         snapshot = {}
         for name in names:
-            cur.execute(f'select * from {schema}."{name}"')
+            cur.execute(f'select rows::text from {schema}."{name}" as rows' if as_text
+                        else f'select * from {schema}."{name}"')
             snapshot[name] = sorted(cur.fetchall(), key=repr)
         return snapshot
 

@@ -5,9 +5,10 @@ session pipeline) hold a small generated dataset whose last day is 2023-03-31,
 before the DAGs' old start date: the first build runs the real DAGs with
 ``airflow dags test`` and conf ``as_of`` for the end of 2023-03-30 and must
 build marts (an as-of before a DAG's start date used to do nothing). Then the
-last day is extracted and transformed incrementally at three instants, at any
-second (09:00:00, 15:30:07, midnight), and each must equal a full refresh at
-the same instant; the marts at 15:30:07 count exactly the activity before it,
+last day is extracted and transformed incrementally at six instants: four
+consecutive one-hour runs (09:00 to 12:00), one at any second (15:30:07) and
+midnight; at 12:00, 15:30:07 and midnight every mart must equal a full refresh
+at the same instant; the marts at 15:30:07 count exactly the activity before it,
 checked against the independent Python computation of tests/e2e/expected.py.
 """
 
@@ -34,12 +35,12 @@ from tests.e2e.conftest import (
 pytestmark = pytest.mark.e2e
 
 LAST_DAY = date(2023, 3, 31)  # before the DAGs' old start date (2024-01-01)
-INSTANTS = (
-    datetime(2023, 3, 31, 9, 0, 0, tzinfo=UTC),
-    datetime(2023, 3, 31, 15, 30, 7, tzinfo=UTC),
-    datetime(2023, 4, 1, 0, 0, 0, tzinfo=UTC),
-)
-FILES_RELEASED_AT = INSTANTS[1]  # the last day's event file lands between the first and second instant
+# hourly runs from 09:00 to 12:00 (each one new hour), then any second, then midnight
+HOURLY = tuple(datetime(2023, 3, 31, hour, 0, 0, tzinfo=UTC) for hour in (9, 10, 11, 12))
+MIDDLE = datetime(2023, 3, 31, 15, 30, 7, tzinfo=UTC)
+MIDNIGHT = datetime(2023, 4, 1, 0, 0, 0, tzinfo=UTC)
+INSTANTS = (*HOURLY, MIDDLE, MIDNIGHT)
+FILES_RELEASED_AT = MIDDLE  # the last day's event file lands between 12:00 and 15:30:07
 
 
 def build_at(instant: datetime, *, full_refresh: bool = False) -> dict:
@@ -99,16 +100,17 @@ def hourly(warehouse_server):
                 for path in held_back.iterdir():
                     path.rename(cfg.landing_dir / path.name)
             plans.append(build_at(instant))
-            marts[instant] = snapshot_schema("marts")
+            marts[instant] = snapshot_schema("marts", as_text=True)
         hourly_view = {
             "hours": query("select max(hour_start) as last, count(*) as n from marts.fct_hourly_activity"),
         }
-        # the same instants rebuilt from scratch (the last, then a backfill of the middle one)
+        # the same instants rebuilt from scratch (midnight, then backfills of 15:30:07 and of 12:00, the end of
+        # four consecutive one-hour runs)
         full = {}
-        for instant in (INSTANTS[2], INSTANTS[1]):
+        for instant in (MIDNIGHT, MIDDLE, HOURLY[-1]):
             build_at(instant, full_refresh=True)
-            full[instant] = snapshot_schema("marts")
-            if instant == INSTANTS[1]:
+            full[instant] = snapshot_schema("marts", as_text=True)
+            if instant == MIDDLE:
                 hourly_view["hours_at_middle"] = query(
                     "select max(hour_start) as last from marts.fct_hourly_activity")[0]["last"]
                 hourly_view["kpis_at_middle"] = query(
@@ -129,14 +131,21 @@ def test_an_as_of_before_the_dags_start_date_builds_the_marts(hourly):
 
 
 def test_runs_within_the_day_are_incremental(hourly):
-    assert [plan["full_refresh"] for plan in hourly["plans"]] == [False, False, False]
+    assert [plan["full_refresh"] for plan in hourly["plans"]] == [False] * len(INSTANTS)
     assert [plan["as_of_at"] for plan in hourly["plans"]] == [instant.isoformat() for instant in INSTANTS]
 
 
-@pytest.mark.parametrize("instant", [INSTANTS[1], INSTANTS[2]], ids=["15:30:07", "midnight"])
+@pytest.mark.parametrize("instant", [HOURLY[-1], MIDDLE, MIDNIGHT], ids=["12:00 after hourly runs", "15:30:07",
+                                                                       "midnight"])
 def test_hour_by_hour_equals_a_full_refresh_at_the_same_instant(hourly, instant):
+    """Every mart, byte for byte (rows as PostgreSQL returns them, every column), after incremental runs."""
     incremental, full = hourly["marts"][instant], hourly["full"][instant]
     assert sorted(incremental) == sorted(full)
+    from meridian.config import settings
+
+    # every mart of the project is compared, none left out
+    marts = {path.stem for path in (settings().dbt_project_dir / "models" / "marts").rglob("*.sql")}
+    assert marts <= set(full), f"marts missing from the comparison: {sorted(marts - set(full))}"
     differing = {
         name: {
             "only incremental": sorted(set(incremental[name]) - set(full[name]), key=repr)[:3],
@@ -157,7 +166,7 @@ def test_the_partial_hour_is_the_last_row(hourly):
 
 def test_the_middle_instant_counts_exactly_the_activity_before_it(hourly):
     """Daily active and new users at 15:30:07, computed again in Python from the rows visible then."""
-    cutoff = INSTANTS[1]
+    cutoff = MIDDLE
     key_of = {spec.name: spec.extract_key for spec in TABLES}
     visible = {
         name: [row for row in rows if row.get(key_of[name]) is not None and row[key_of[name]] < cutoff]

@@ -34,7 +34,8 @@ from pathlib import Path
 import psycopg2
 import psycopg2.extensions
 
-from meridian.extract.event_lines import ParsedLine, UnreadableFile, pending_files, read_lines
+from meridian.extract.event_bulk import clean_text, load_text
+from meridian.extract.event_lines import ParsedLine, UnreadableFile, parse_lines, pending_files, read_lines
 from meridian.extract.tables import start_batch
 from meridian.quality.alerts import Alert, record_alert
 from meridian.runtime import covered_date, to_instant
@@ -199,6 +200,7 @@ def _load(
     rejected_dir: Path,
 ) -> FileResult:
     lines: list[ParsedLine] = []
+    text: str | None = None  # the whole file, when clean enough for the fast path (meridian.extract.event_bulk)
     unreadable: str | None = None
     checksum: str | None = None
     try:
@@ -217,7 +219,9 @@ def _load(
                 warehouse_conn.rollback()
                 return _move_seen(path, checksum, *seen, archive_dir, rejected_dir)
             try:
-                lines = read_lines(path)
+                text = clean_text(path)
+                if text is None:
+                    lines = read_lines(path)
             except UnreadableFile as exc:
                 unreadable = str(exc)
             except OSError as exc:
@@ -233,17 +237,30 @@ def _load(
             cur, source="app", table_name="event_files", as_of=as_of, window_start=None,
             window_end=to_instant(as_of), file_name=path.name, file_checksum=checksum,
         )
-        landed = _copy_lines(cur, path, lines)
-        cur.execute("update audit.batches set landed = %s where batch_id = %s", (len(landed), batch_id))
+        landed_lines = None if text is None else load_text(cur, path.name, text)
+        path_taken = "in one statement"
+        if landed_lines is None:
+            if text is not None:
+                # a line is no JSON object PostgreSQL stores: each line on its own, the bad ones kept as text
+                lines = parse_lines(path, io.BytesIO(text.encode("utf-8")))
+                path_taken = "line by line (not every line is a JSON object)"
+            else:
+                path_taken = "line by line (not clean UTF-8 text)"
+            landed = _copy_lines(cur, path, lines)
+            landed_lines = len(landed)
+            described = _describe_bad_lines(landed)
+            malformed = sum(not line.is_object for line in landed)
+        else:
+            described, malformed = "all JSON objects", 0
+        cur.execute("update audit.batches set landed = %s where batch_id = %s", (landed_lines, batch_id))
         cur.execute(
             "insert into audit.loaded_files (file_name, checksum, batch_id, lines) values (%s, %s, %s, %s)",
-            (path.name, checksum, batch_id, len(landed)),
+            (path.name, checksum, batch_id, landed_lines),
         )
     warehouse_conn.commit()
     _move(path, archive_dir, checksum)
-    malformed = sum(not line.is_object for line in landed)
-    log.info("%s: batch %s, %s lines, %s", path.name, batch_id, len(landed), _describe_bad_lines(landed))
-    return FileResult(path.name, checksum, batch_id, len(landed), malformed)
+    log.info("%s: batch %s, %s lines %s, %s", path.name, batch_id, landed_lines, path_taken, described)
+    return FileResult(path.name, checksum, batch_id, landed_lines, malformed)
 
 
 def load_file(

@@ -23,6 +23,7 @@ import io
 import json
 import re
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,7 +118,7 @@ def parse_line(raw: bytes, number: int = 1) -> ParsedLine:
     return ParsedLine(number, text, text, f"JSON {kind}, not an object")
 
 
-def _open(path: Path) -> io.BufferedIOBase:
+def open_file(path: Path) -> io.BufferedIOBase:
     if path.name.endswith(".gz"):
         return gzip.open(path, "rb")  # type: ignore[return-value]
     return path.open("rb")
@@ -138,20 +139,28 @@ def read_lines(path: Path) -> list[ParsedLine]:
 
     OSError (the file's bytes cannot be read at all) propagates.
     """
+    with open_file(path) as handle:
+        return parse_lines(path, handle)
+
+
+def parse_lines(path: Path, raw_lines: Iterable[bytes]) -> list[ParsedLine]:
+    """Every non-blank line of ``raw_lines`` (the content of ``path``, line endings included), parsed.
+
+    Raises UnreadableFile when the content cannot be decompressed or read as text.
+    """
     lines: list[ParsedLine] = []
     undecodable: list[ParsedLine] = []
     number = 0
     try:
-        with _open(path) as handle:
-            for number, raw in enumerate(handle, start=1):
-                if number == 1:
-                    raw = _check_start(path, raw)
-                if not raw.strip():
-                    continue  # blank lines carry nothing (a trailing newline, say)
-                parsed = parse_line(raw, number)
-                lines.append(parsed)
-                if parsed.problem and parsed.problem.startswith("not valid UTF-8"):
-                    undecodable.append(parsed)
+        for number, raw in enumerate(raw_lines, start=1):
+            if number == 1:
+                raw = _check_start(path, raw)
+            if not raw.strip():
+                continue  # blank lines carry nothing (a trailing newline, say)
+            parsed = parse_line(raw, number)
+            lines.append(parsed)
+            if parsed.problem and parsed.problem.startswith("not valid UTF-8"):
+                undecodable.append(parsed)
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
         read = f" after {number} line(s)" if number else ""
         raise UnreadableFile(f"cannot be decompressed{read}: {exc}") from exc

@@ -1,4 +1,4 @@
-"""Run dbt in-process for the transform DAG: one parse, then build, source freshness and docs.
+"""Run dbt in-process for the transform DAG: one parse, then build (freshness without dbt) and docs.
 
 One ``dbt build`` over the whole project (seeds, snapshots, models and their
 data tests, in dependency order, tests right after their model so a failure
@@ -29,6 +29,7 @@ from typing import Any
 
 from meridian import db
 from meridian.config import WAREHOUSE_CONN_ID, settings
+from meridian.transform.freshness import measure_freshness
 from meridian.transform.plan import TRANSFORM_RUNS_DDL, RunPlan
 
 log = logging.getLogger(__name__)
@@ -136,7 +137,7 @@ def _failed_nodes(run_results: dict) -> list[str]:
 
 
 def build_warehouse(plan: RunPlan, run_id: str, conn_id: str = WAREHOUSE_CONN_ID) -> dict[str, Any]:
-    """``dbt build`` for the plan, then ``dbt source freshness``; results and alerts into audit.*.
+    """``dbt build`` for the plan, then the sources' freshness; results and alerts into audit.*.
 
     Raises DbtBuildError after recording, when any node failed.
     """
@@ -161,15 +162,18 @@ def build_warehouse(plan: RunPlan, run_id: str, conn_id: str = WAREHOUSE_CONN_ID
     if result.exception is not None and not run_results:
         failed.append(f"dbt build: {result.exception}")
 
-    freshness_started = time.monotonic()
-    freshness = dbt.invoke(["source", "freshness"])
-    freshness_results = dbt.read_artifact("sources.json") if (dbt.target / "sources.json").exists() else {}
-    freshness_seconds = time.monotonic() - freshness_started
-    if freshness.exception is not None:
-        log.warning("dbt source freshness did not run: %s", freshness.exception)
-
     manifest_file = dbt.target / "manifest.json"
-    manifest = manifest_file if manifest_file.exists() else None
+    manifest = json.loads(manifest_file.read_text()) if manifest_file.exists() else None
+    # the sources' freshness queries from the same manifest, in this process: no second dbt invocation
+    freshness_started = time.monotonic()
+    freshness_results = {}
+    if manifest is not None:
+        with db.connection(conn_id) as conn:
+            freshness_results = measure_freshness(conn, manifest)
+    else:
+        log.warning("source freshness not measured: dbt wrote no manifest to %s", manifest_file)
+    freshness_seconds = time.monotonic() - freshness_started
+
     raised = 0
     if run_results:
         recorded = record_dbt_artifact(run_results, run_id=run_id, as_of=plan.as_of, command="build",
@@ -220,23 +224,26 @@ def _manifest_checksum(manifest_file: Path) -> str:
 def generate_docs(plan: RunPlan, conn_id: str = WAREHOUSE_CONN_ID, *, force: bool = False) -> dict[str, Any]:
     """``dbt docs generate`` into the published docs folder when due.
 
-    Due on full-refresh runs, when forced, when no docs are published yet, or
-    when the project changed since they were (the manifest's node checksums
-    differ); otherwise an incremental run keeps the published docs.
+    Due when forced, when no docs are published yet, or when the project
+    changed since they were: the manifest the run's build parsed (its node
+    checksums) differs from the one the docs were generated from. A run whose
+    project did not change keeps the published docs, full refresh or not: the
+    catalog's tables and columns come from the project, not from the data.
     """
     published = docs_dir()
     dbt = Dbt(conn_id=conn_id, target=target_dir().parent / "docs-target")
     stamp = published / ".project-checksum"
+    built_manifest = target_dir() / "manifest.json"
     reason = None
     if force:
         reason = "forced"
-    elif plan.full_refresh:
-        reason = "full refresh run"
     elif not all((published / name).exists() for name in DOCS_FILES) or not stamp.exists():
         reason = "no docs published yet"
     else:
-        dbt.ensure_parsed()
-        if _manifest_checksum(dbt.target / "manifest.json") != stamp.read_text().strip():
+        if not built_manifest.exists():
+            dbt.ensure_parsed()
+            built_manifest = dbt.target / "manifest.json"
+        if _manifest_checksum(built_manifest) != stamp.read_text().strip():
             reason = "the project changed since the docs were generated"
     if reason is None:
         log.info("dbt docs are up to date in %s", published)

@@ -30,7 +30,9 @@
     one is a duplicate, a copy that differs from the id's first landed version
     (in the table or among the new rows) is a conflicting_duplicate, and an id
     that already has an accepted copy gets no new current row (events are
-    append-only, so earlier rows never change).
+    append-only, so earlier rows never change). Every lookup into the table is
+    keyed by the new rows (index on id, _row_hash; an id-less row by content),
+    so an incremental run costs what its new batches hold, not the history.
 -#}
 -- depends_on: {{ ref('base_audit__batches') }}
 {{ config(
@@ -41,7 +43,7 @@
     indexes=[
         {'columns': ['_batch_id', 'row_status']},
         {'columns': ['row_status']},
-        {'columns': ['id']},
+        {'columns': ['id', '_row_hash']},
         {'columns': ['occurred_at']},
     ],
 ) }}
@@ -270,6 +272,8 @@ validated as (
 {% if is_incremental() %}
 -- the new rows' ids as the table already holds them: identical copies landed before, and
 -- whether an accepted copy exists (then that one stays the current row)
+-- both lookups are index scans on (id, _row_hash) for the new rows' keys only, never a scan of the
+-- table: their cost follows the new batches, not the history
 earlier_copies as (
 
     select
@@ -277,9 +281,24 @@ earlier_copies as (
         landed._row_hash as copied_row_hash,
         count(*) as copies
     from {{ this }} as landed
-    -- rows without an id number their copies together, as in a full build
-    where landed.id in (select validated.id from validated) or landed.id is null
+    where landed.id in (select validated.id from validated)
     group by landed.id, landed._row_hash
+
+    union all
+
+    -- rows without an id number their copies together, as in a full build: their content is the key
+    select
+        cast(null as text) as copied_id,
+        landed._row_hash as copied_row_hash,
+        count(*) as copies
+    from {{ this }} as landed
+    where
+        landed.id is null
+        and landed._row_hash in (
+            select validated._row_hash from validated
+            where validated.id is null
+        )
+    group by landed._row_hash
 
 ),
 
