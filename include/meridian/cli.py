@@ -182,7 +182,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(f"meridian bench: {problem}", file=sys.stderr)
         return 2
     return run_bench(BenchOptions(seed=args.seed, tenants=args.tenants, users=args.users, days=args.days,
-                                  emit_json=args.json, json_out=json_out))
+                                  emit_json=args.json, json_out=json_out, skip=frozenset(args.skip)))
 
 
 # the option of each field a ReportConfigError names (parameters.x is --parameters)
@@ -409,6 +409,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="end with the run's figures as one JSON line")
     bench.add_argument("--json-out", default=None, metavar="PATH",
                        help="where the run's JSON goes (default out/bench/bench-<events>.json)")
+    bench.add_argument("--skip", action="append", default=[], choices=("bare-dbt", "reports"),
+                       help="leave out a step of a long run (its figures are null in the JSON); repeatable")
     bench.add_argument("--readme", nargs="+", default=None, metavar="JSON",
                        help="instead: rewrite the README's figures block from these bench JSON files")
     bench.add_argument("--readme-file", default=None, metavar="PATH",

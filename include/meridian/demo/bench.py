@@ -74,6 +74,11 @@ class BenchOptions:
     emit_json: bool = False
     json_out: Path | None = None
     dashboard_requests: int = 20
+    skip: frozenset[str] = frozenset()  # SKIPPABLE steps left out (their figures are null in the JSON)
+
+
+# steps a long run may leave out: the bare dbt build (a third full build) and the report figures
+SKIPPABLE = ("bare-dbt", "reports")
 
 
 def _latest_run(env: dict[str, str], dag_id: str) -> tuple[float | None, str | None]:
@@ -225,19 +230,27 @@ def _timed_runs(options: BenchOptions, summary, env: dict[str, str], log_dir: Pa
     full = dag("transform_warehouse", as_of, conf={"full_refresh": True}, label="full-refresh")
     plans.append(_transform_plan(True, "full refresh"))
 
-    print("5. bare dbt build of the same work (the DAG's full-refresh build arguments)", flush=True)
-    dbt_seconds, dbt_rss, dbt_args = _bare_dbt(instant, env, log_dir)
+    if "bare-dbt" in options.skip:
+        print("5. bare dbt build: skipped (--skip bare-dbt)", flush=True)
+        dbt_seconds, dbt_rss, dbt_args = None, None, None
+    else:
+        print("5. bare dbt build of the same work (the DAG's full-refresh build arguments)", flush=True)
+        dbt_seconds, dbt_rss, dbt_args = _bare_dbt(instant, env, log_dir)
 
     print("6. dashboard reads, uncached", flush=True)
     dashboard = measure_dashboard(options.dashboard_requests)
 
-    print("7. report delivery", flush=True)
-    seed_schedules(as_of)
-    deliver = dag("deliver_reports", as_of)
+    deliver, render, delivery = None, [], []
+    if "reports" in options.skip:
+        print("7. report delivery and 8. report figures: skipped (--skip reports)", flush=True)
+    else:
+        print("7. report delivery", flush=True)
+        seed_schedules(as_of)
+        deliver = dag("deliver_reports", as_of)
 
-    print("8. report figures", flush=True)
-    render = _report_figure("render", as_of)
-    delivery = _report_figure("delivery", as_of)
+        print("8. report figures", flush=True)
+        render = _report_figure("render", as_of)
+        delivery = _report_figure("delivery", as_of)
 
     landed = batch_totals()[0]
     peak = {dag_id: round(max(t.peak_rss_bytes for t in runs) / 2**20, 1) for dag_id, runs in timings.items()}
@@ -245,7 +258,8 @@ def _timed_runs(options: BenchOptions, summary, env: dict[str, str], log_dir: Pa
         "events": events, "raw_rows": landed,
         "extract_rows_per_s": round(landed_first / extract_first.seconds),
         "full_refresh_s": round(full.seconds, 1), "incremental_s": round(incremental.seconds, 1),
-        "hourly_incremental_s": round(hourly.seconds, 1), "bare_dbt_s": round(dbt_seconds, 1),
+        "hourly_incremental_s": round(hourly.seconds, 1),
+        "bare_dbt_s": round(dbt_seconds, 1) if dbt_seconds is not None else None,
         "chain_s": round(full.seconds, 1), "peak_rss_mb": peak,
         "dashboard_p95_ms": round(dashboard.p95_ms, 2),
     }
@@ -258,9 +272,9 @@ def _timed_runs(options: BenchOptions, summary, env: dict[str, str], log_dir: Pa
         "extract_day_s": round(extract_day.seconds, 1), "extract_hour_s": round(extract_hour.seconds, 1),
         "wall_s": {"full_refresh": round(full.wall, 1), "incremental": round(incremental.wall, 1),
                    "hourly_incremental": round(hourly.wall, 1)},
-        "bare_dbt_args": dbt_args, "bare_dbt_peak_rss_mb": round(dbt_rss / 2**20, 1),
+        "bare_dbt_args": dbt_args, "bare_dbt_peak_rss_mb": round(dbt_rss / 2**20, 1) if dbt_rss is not None else None,
         **dashboard.as_dict(),
-        "deliver_reports_s": round(deliver.seconds, 1),
+        "deliver_reports_s": round(deliver.seconds, 1) if deliver else None, "skipped": sorted(options.skip),
         "transform_plans": plans,
         "notes": "incremental_s: the last day up to T-1h (23 hours of new data) after the day before; "
                  "hourly_incremental_s: the hour T-1h..T after it; chain_s: the transform_warehouse full-refresh "
@@ -287,12 +301,14 @@ def _timed_runs(options: BenchOptions, summary, env: dict[str, str], log_dir: Pa
     print(f"  transform_warehouse full refresh       {_fmt(full)}")
     print(f"  full refresh / one day                 {_fmt_ratio(ratios['full_refresh_per_incremental'])}")
     print(f"  full refresh / one hour                {_fmt_ratio(ratios['full_refresh_per_hourly_incremental'])}")
-    print(f"  bare dbt build (DAG's full refresh)    {dbt_seconds:>12.1f} s")
+    bare = f"{dbt_seconds:>12.1f} s" if dbt_seconds is not None else f"{'skipped':>12}"
+    print(f"  bare dbt build (DAG's full refresh)    {bare}")
     print(f"  DAG chain / bare dbt build             {_fmt_ratio(ratios['chain_per_bare_dbt'])}")
     print(f"  peak RSS per DAG                       {', '.join(f'{k} {v:,.0f} MB' for k, v in peak.items())}")
     print(f"  dashboard p95, uncached                {figures['dashboard_p95_ms']:>12.1f} ms "
           f"(API {dashboard.http_p95_ms:.1f}, BI queries {dashboard.bi_p95_ms:.1f})")
-    print(f"  deliver_reports                        {_fmt(deliver)}")
+    if deliver:
+        print(f"  deliver_reports                        {_fmt(deliver)}")
     for label, value in (*render, *delivery):
         print(f"  {label:<38} {value}")
     print(f"\nfigures written to {path}")

@@ -157,7 +157,7 @@ def render(runs: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {millions(run['events'])} | {run['raw_rows']:,} | {run['extract_rows_per_s']:,.0f} "
             f"| {run['full_refresh_s']:.1f} s | {run['incremental_s']:.1f} s | {run['hourly_incremental_s']:.1f} s "
-            f"| {_times(day)} | {_times(hour)} | {run['bare_dbt_s']:.1f} s | {_times(chain, 2)} "
+            f"| {_times(day)} | {_times(hour)} | {_seconds(run['bare_dbt_s'])} | {_times(chain, 2)} "
             f"| {run['dashboard_p95_ms']:.1f} ms | {'?' if peak is None else f'{peak:,.0f} MB'} |")
     lines.append(END)
     return "\n".join(lines)
@@ -197,7 +197,8 @@ def render_projection(runs: list[dict[str, Any]]) -> str:
     largest = runs[-1]["events"]
     figures = (("full refresh", "full_refresh_s"), ("one-day incremental", "incremental_s"),
                ("one-hour incremental", "hourly_incremental_s"), ("bare dbt build", "bare_dbt_s"))
-    fits = {key: fit([(run["events"], run[key]) for run in runs]) for _, key in figures}
+    # a figure left out of a run (meridian bench --skip) is fitted over the runs that have it
+    fits = {key: fit([(run["events"], run[key]) for run in runs if run[key] is not None]) for _, key in figures}
     lines = [
         PROJECTION_BEGIN,
         "<!-- rendered by `meridian bench --readme docs/bench/bench-*.json` from the committed JSON files; "
@@ -211,7 +212,7 @@ def render_projection(runs: list[dict[str, Any]]) -> str:
     ]
     for label, key in figures:
         fixed, slope = fits[key]
-        lines.append(f"| {label} | {fixed:.1f} s | {slope * 1e6:.1f} s | {runs[-1][key]:.1f} s |")
+        lines.append(f"| {label} | {fixed:.1f} s | {slope * 1e6:.1f} s | {_seconds(runs[-1][key])} |")
     header = ["figure"]
     for scale, workers in PROJECTION_SCALES:
         header += [f"{millions(largest * scale)} events, one node", f"{millions(largest * scale)} events, "
@@ -226,6 +227,10 @@ def render_projection(runs: list[dict[str, Any]]) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     lines.append(PROJECTION_END)
     return "\n".join(lines)
+
+
+def _seconds(value: float | None) -> str:
+    return "not run" if value is None else f"{value:.1f} s"
 
 
 def _times(value: float | None, digits: int = 1) -> str:
