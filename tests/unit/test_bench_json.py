@@ -192,3 +192,12 @@ def test_scaling_projection_matches_the_committed_runs():
     text = (ROOT / "docs" / "SCALING.md").read_text()
     assert bench_readme.current_block(text, "docs/SCALING.md", bench_readme.PROJECTION_BEGIN,
                                       bench_readme.PROJECTION_END) == expected
+
+
+def test_goals_of_a_size_not_run_are_not_judged_on_a_smaller_run():
+    runs = bench_readme.load_runs_from([run(events=events, users=users) for events, users in
+                                        ((110_000, 1_000), (330_000, 3_000), (1_050_000, 10_000))])
+    goals = [line for line in bench_readme.render(runs).splitlines() if "≥" in line or "≤" in line]
+    assert goals[0] == ("| full refresh / one-day incremental, demo size | ≥ 10× | not measured at this size "
+                        "(12.0× (72.0 s / 6.0 s) at 1.1 M events) | none | not measured |")
+    assert all(line.endswith("| none | not measured |") for line in goals)
