@@ -151,7 +151,7 @@ def test_a_file_without_the_bench_fields_is_refused(tmp_path):
 
 def test_readme_block_matches_the_committed_runs():
     files = sorted((ROOT / "docs" / "bench").glob("bench-*.json"))
-    assert len(files) >= 3, "docs/bench/ holds the JSON of the runs the README shows"
+    assert files, "docs/bench/ holds the JSON of the runs the README shows"
     expected = bench_readme.render(bench_readme.load_runs(files))
     assert bench_readme.current_block((ROOT / "README.md").read_text()) == expected, (
         "README.md's figures block is not the committed runs': run `meridian bench --readme docs/bench/bench-*.json`")
@@ -201,3 +201,9 @@ def test_goals_of_a_size_not_run_are_not_judged_on_a_smaller_run():
     assert goals[0] == ("| full refresh / one-day incremental, demo size | ≥ 10× | not measured at this size "
                         "(12.0× (72.0 s / 6.0 s) at 1.1 M events) | none | not measured |")
     assert all(line.endswith("| none | not measured |") for line in goals)
+
+
+def test_one_run_is_not_projected():
+    block = bench_readme.render_projection(bench_readme.load_runs_from([run()]))
+    assert "Not projected: a fit needs runs at two sizes at least" in block
+    assert block.startswith(bench_readme.PROJECTION_BEGIN) and block.endswith(bench_readme.PROJECTION_END)

@@ -214,6 +214,17 @@ def render_projection(runs: list[dict[str, Any]]) -> str:
     1,000 M events (10x and 100x the 10 M of issue 15), on one node and on Citus workers (the per-event part
     divided by the workers)."""
     largest = runs[-1]["events"]
+    if len({run["events"] for run in runs}) < 2:
+        return "\n".join([
+            PROJECTION_BEGIN,
+            "<!-- rendered by `meridian bench --readme docs/bench/bench-*.json` from the committed JSON files; "
+            "do not edit by hand -->",
+            "",
+            f"Not projected: a fit needs runs at two sizes at least, and the committed runs have one "
+            f"({millions(largest)} events). Commit runs at about 1, 2 and 10 M events and rerun "
+            "`meridian bench --readme docs/bench/bench-*.json`.",
+            PROJECTION_END,
+        ])
     figures = (("full refresh", "full_refresh_s"), ("one-day incremental", "incremental_s"),
                ("one-hour incremental", "hourly_incremental_s"), ("bare dbt build", "bare_dbt_s"))
     # a figure left out of a run (meridian bench --skip) is fitted over the runs that have it
@@ -277,7 +288,7 @@ def update_readme(json_files: list[str], readme_file: str | None = None, say=pri
         runs = load_runs(Path(name) for name in json_files)
         updated = replace_block(readme.read_text(), render(runs), str(readme))
         projection = None
-        if len(runs) > 1 and scaling.exists():
+        if scaling.exists():
             projection = replace_block(scaling.read_text(), render_projection(runs), str(scaling),
                                        PROJECTION_BEGIN, PROJECTION_END)
     except (OSError, ReadmeBlockError) as exc:
