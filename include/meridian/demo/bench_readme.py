@@ -227,8 +227,11 @@ def render_projection(runs: list[dict[str, Any]]) -> str:
         ])
     figures = (("full refresh", "full_refresh_s"), ("one-day incremental", "incremental_s"),
                ("one-hour incremental", "hourly_incremental_s"), ("bare dbt build", "bare_dbt_s"))
-    # a figure left out of a run (meridian bench --skip) is fitted over the runs that have it
-    fits = {key: fit([(run["events"], run[key]) for run in runs if run[key] is not None]) for _, key in figures}
+    # a figure left out of a run (meridian bench --skip) is fitted over the runs that have it; one with runs at
+    # fewer than two sizes is not projected
+    points = {key: [(run["events"], run[key]) for run in runs if run[key] is not None] for _, key in figures}
+    figures = tuple((label, key) for label, key in figures if len({x for x, _ in points[key]}) >= 2)
+    fits = {key: fit(points[key]) for _, key in figures}
     lines = [
         PROJECTION_BEGIN,
         "<!-- rendered by `meridian bench --readme docs/bench/bench-*.json` from the committed JSON files; "
