@@ -246,6 +246,10 @@ def render_projection(runs: list[dict[str, Any]]) -> str:
     for label, key in figures:
         fixed, slope = fits[key]
         lines.append(f"| {label} | {fixed:.1f} s | {slope * 1e6:.1f} s | {_seconds(runs[-1][key])} |")
+    if fits["full_refresh_s"][1] <= 0:
+        lines += ["", "**Not usable as it stands:** the full refresh does not grow with the data across these runs, "
+                  "which a full rebuild must; the runs were not comparable (taken under different load). Retake them "
+                  "in one quiet sitting before reading the projection."]
     header = ["figure"]
     for events, workers in PROJECTION_SCALES:
         header += [f"{millions(events)} events, one node", f"{millions(events)} events, Citus {workers} workers"]
