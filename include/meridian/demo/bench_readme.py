@@ -133,7 +133,7 @@ def render(runs: list[dict[str, Any]]) -> str:
     chosen = {"demo": demo_run(runs), "largest": ten_million_run(runs)}
     lines = [
         BEGIN,
-        "<!-- rendered by `meridian bench --readme docs/bench/*.json` from the committed JSON files; "
+        "<!-- rendered by `meridian bench --readme docs/bench/bench-*.json` from the committed JSON files; "
         "do not edit by hand -->",
         "",
         f"Measured by `meridian bench --json` on a shared machine: {_machines(runs)}. Other work ran on the same "
