@@ -5,8 +5,10 @@
     transaction, right after the new table takes the mart's name, so a rebuilt
     mart is never visible without its policies. Without schema security (a
     warehouse never bootstrapped, so no tenant roles either) the table stays
-    readable by its owner only, and the server logs a warning. -#}
+    readable by its owner only, and the server logs a warning. The mart's read
+    indexes (mart_indexes) are created first, in the same transaction. -#}
 {% macro secure_mart(relation) -%}
+    {{ mart_indexes(relation) }}
     do $$
     begin
         if to_regprocedure('security.secure_mart(regclass)') is null then

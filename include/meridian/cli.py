@@ -15,6 +15,7 @@
     meridian api [--host --port]                  the KPI read API (uvicorn)
     meridian api-key create|list|revoke           per-tenant API keys (stored hashed)
     meridian bench --api                          the KPI read API's latency and throughput
+    meridian bench --json | --readme JSON...      figures as JSON (also to a file) | README block from them
     meridian bi grant TENANT ROLE | revoke ROLE | list   per-tenant BI logins (row-level security on the marts)
     meridian export transactions --tenant T --from D --to D --format csv|json --output PATH   the accounting ledger
 
@@ -182,18 +183,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    from meridian.demo.bench_result import BenchArgumentError, check_bench_options
+
+    try:
+        json_out = check_bench_options(args)
+    except BenchArgumentError as exc:
+        print(f"meridian bench: {exc}", file=sys.stderr)
+        return 2
+    if args.readme:
+        from meridian.demo.bench_readme import update_readme
+
+        return update_readme(args.readme, args.readme_file)
     if args.api:
         from meridian.demo.bench_api import run_api_bench
 
         return run_api_bench(tenant=args.tenant, requests=args.requests, clients=args.clients)
-    from meridian.demo.bench import run_bench
+    from meridian.demo.bench import BenchOptions, run_bench
     from meridian.demo.generate import DEFAULT_END_DATE
 
     problem = _size_problem(args, DEFAULT_END_DATE)
     if problem:
         print(f"meridian bench: {problem}", file=sys.stderr)
         return 2
-    return run_bench(seed=args.seed, tenants=args.tenants, users=args.users, days=args.days)
+    return run_bench(BenchOptions(seed=args.seed, tenants=args.tenants, users=args.users, days=args.days,
+                                  emit_json=args.json, json_out=json_out, skip=frozenset(args.skip)))
 
 
 # the option of each field a ReportConfigError names (parameters.x is --parameters)
@@ -441,6 +454,15 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--tenant", default=None, help="with --api: the tenant to read (default: the first)")
     bench.add_argument("--requests", type=int, default=50, help="with --api: requests per endpoint (default 50)")
     bench.add_argument("--clients", type=int, default=16, help="with --api: concurrent clients (default 16)")
+    bench.add_argument("--json", action="store_true", help="end with the run's figures as one JSON line")
+    bench.add_argument("--json-out", default=None, metavar="PATH",
+                       help="where the run's JSON goes (default out/bench/bench-<events>.json)")
+    bench.add_argument("--skip", action="append", default=[], choices=("bare-dbt", "reports"),
+                       help="leave out a step of a long run (its figures are null in the JSON); repeatable")
+    bench.add_argument("--readme", nargs="+", default=None, metavar="JSON",
+                       help="instead: rewrite the README's figures block from these bench JSON files")
+    bench.add_argument("--readme-file", default=None, metavar="PATH",
+                       help="with --readme: the file holding the block (default README.md)")
     bench.set_defaults(func=cmd_bench)
 
     sub.add_parser("env", help="print export lines for this checkout's Airflow/dbt environment").set_defaults(

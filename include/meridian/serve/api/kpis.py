@@ -213,14 +213,17 @@ def revenue(ctx: Context) -> dict:
         "where tenant_id = %(tenant)s and kpi_date between %(start)s and %(end)s", window)
     end_row = ctx.one("select mrr, paying_users from marts.fct_daily_kpis where tenant_id = %(tenant)s "
                       "and kpi_date = least(%(end)s, %(as_of)s)", window)
+    # subscriptions paid in the range by a payment that was not their first: the range's payments (paid-at index),
+    # each checked for an earlier one of its subscription (subscription index), never the tenant's whole history
     renewed = ctx.one(
-        "with succeeded as (select subscription_id, coalesce(settled_at, created_at) as paid_at "
-        "    from marts.fct_payment_attempts where tenant_id = %(tenant)s and is_succeeded "
-        "    and subscription_id is not null), "
-        "firsts as (select subscription_id, min(paid_at) as first_paid_at from succeeded group by subscription_id) "
-        "select count(distinct succeeded.subscription_id) as renewed from succeeded join firsts using (subscription_id) "
-        "where succeeded.paid_at > firsts.first_paid_at and succeeded.paid_at >= %(start)s "
-        "and succeeded.paid_at < %(end)s::date + 1", window)
+        "select count(distinct paid.subscription_id) as renewed from marts.fct_payment_attempts as paid "
+        "where paid.tenant_id = %(tenant)s and paid.is_succeeded and paid.subscription_id is not null "
+        "and coalesce(paid.settled_at, paid.created_at) >= %(start)s "
+        "and coalesce(paid.settled_at, paid.created_at) < %(end)s::date + 1 "
+        "and exists (select 1 from marts.fct_payment_attempts as earlier where earlier.tenant_id = %(tenant)s "
+        "    and earlier.is_succeeded and earlier.subscription_id = paid.subscription_id "
+        "    and coalesce(earlier.settled_at, earlier.created_at) < coalesce(paid.settled_at, paid.created_at))",
+        window)
     months = ctx.rows(
         "select plan_id, plan_name, sum(new_subscriptions) as new_subscriptions, "
         "sum(canceled_subscriptions) as canceled_subscriptions, sum(gross_revenue) as gross_revenue "

@@ -323,14 +323,17 @@ def revenue(ctx: Context) -> dict:
 def customers(ctx: Context) -> dict:
     period = ctx.args["period"] or "month"
     span = period_range(ctx, period)
+    # the (user, country) pairs paid in the period (paid-at index); new when the pair has no earlier payment (user
+    # index): the period's payments only, never the tenant's whole payment history
     rows = ctx.rows(
-        "with payers as (select user_id, country, min(coalesce(settled_at, created_at)) as first_paid_at, "
-        "    bool_or(coalesce(settled_at, created_at) >= %(start)s::date "
-        "            and coalesce(settled_at, created_at) < %(end)s::date + 1) as paid_in_period "
-        "    from marts.fct_payment_attempts where tenant_id = %(tenant)s and is_succeeded "
-        "    and coalesce(settled_at, created_at) < %(end)s::date + 1 group by user_id, country) "
-        "select country, count(*) filter (where paid_in_period) as paying, "
-        "count(*) filter (where paid_in_period and first_paid_at >= %(start)s::date) as new "
+        "with payers as (select distinct user_id, country from marts.fct_payment_attempts "
+        "    where tenant_id = %(tenant)s and is_succeeded and coalesce(settled_at, created_at) >= %(start)s::date "
+        "    and coalesce(settled_at, created_at) < %(end)s::date + 1) "
+        "select country, count(*) as paying, count(*) filter (where not exists ("
+        "    select 1 from marts.fct_payment_attempts as earlier where earlier.tenant_id = %(tenant)s "
+        "    and earlier.is_succeeded and earlier.user_id = payers.user_id "
+        "    and earlier.country is not distinct from payers.country "
+        "    and coalesce(earlier.settled_at, earlier.created_at) < %(start)s::date)) as new "
         "from payers group by country order by paying desc, country", window(span))
     paying = sum(row["paying"] for row in rows)
     new = sum(row["new"] for row in rows)
