@@ -585,7 +585,8 @@ def build_parser() -> argparse.ArgumentParser:
                               help="first booked date, YYYY-MM-DD (UTC)")
     transactions.add_argument("--to", dest="end", type=in_range_date, required=True,
                               help="last booked date, YYYY-MM-DD (UTC)")
-    transactions.add_argument("--format", choices=["csv", "json"], required=True)
+    transactions.add_argument("--format", choices=["csv", "json"], required=True,
+                              help="csv: one row per transaction; json: one object per transaction")
     transactions.add_argument("--output", required=True, help="file to write (replaced whole)")
     export_parser.set_defaults(func=cmd_export)
     return parser

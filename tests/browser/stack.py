@@ -88,7 +88,7 @@ def wait_until_up(url: str, server: subprocess.Popen, home: Path, log: Path) -> 
 
 
 def metadata_database(port: int) -> str:
-    """A fresh ``airflow`` database on the private embedded server, as Airflow's SQLAlchemy URI.
+    """The (empty) ``airflow`` database on the private embedded server, as Airflow's SQLAlchemy URI.
 
     PostgreSQL rather than SQLite: the API server, scheduler and the ``dags test`` run write at the same time.
     """
@@ -101,8 +101,10 @@ def metadata_database(port: int) -> str:
     warehouse = embedded_uri(WAREHOUSE_CONN_ID, port)
     conn = psycopg2.connect(warehouse)
     conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("create database airflow")
+    with conn.cursor() as cur:  # the embedded server creates it empty (meridian.warehouse.embedded); older ones do not
+        cur.execute("select 1 from pg_database where datname = 'airflow'")
+        if cur.fetchone() is None:
+            cur.execute("create database airflow")
     conn.close()
     parts = urlsplit(warehouse)
     return urlunsplit(("postgresql+psycopg2", parts.netloc, "/airflow", "", ""))

@@ -90,8 +90,8 @@ def test_the_build_models_log_shows_the_dbt_build(page, ui, artifacts, triggered
     page.goto(f"{ui.url}/dags/transform_warehouse/runs/{triggered_run}/tasks/build_models",
               wait_until="domcontentloaded")
     # the log opens at its end: the build's summary and dbt's last lines
-    expect(page.get_by_text(re.compile(r"dbt build: \d+ nodes in [\d.]+s, 0 failed"))).to_be_visible()
-    expect(page.get_by_text(re.compile(r"Finished running .* sources in"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"dbt build: \d+ nodes in [\d.]+s, 0 failed; source freshness"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"Finished running .* in \d+ hours \d+ minutes")).first).to_be_visible()
     shot(page, artifacts, "06-build-models-log-end")
     # one model's line found with the log's search box
     page.get_by_placeholder("Search logs...").fill("marts.fct_daily_kpis")

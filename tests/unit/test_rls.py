@@ -443,7 +443,7 @@ def mini_project(root: Path) -> Path:
         "models": {"rls_mini": {"marts": {key: marts[key] for key in ("+schema", "+materialized", "+post-hook")}}},
     }
     (root / "macros").mkdir(parents=True)
-    for macro in ("secure_mart.sql", "apply_row_security.sql", "generate_schema_name.sql"):
+    for macro in ("secure_mart.sql", "mart_indexes.sql", "apply_row_security.sql", "generate_schema_name.sql"):
         shutil.copy(real / "macros" / macro, root / "macros" / macro)
     (root / "models" / "marts").mkdir(parents=True)
     for name, sql in MINI_MODELS.items():
