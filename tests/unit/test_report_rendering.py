@@ -10,6 +10,8 @@ pdftoppm, openpyxl, csv, the e-mail as the SMTP sink stored it, the HTML page in
 from __future__ import annotations
 
 import csv
+import html as htmllib
+import io
 import email
 import os
 import re
@@ -53,9 +55,32 @@ def warehouse() -> Iterator[Path]:
                 cur.execute("create table marts.dim_tenants (tenant_id text primary key, tenant_name text, currency text)")
                 for tenant, currency in CURRENCY.items():
                     cur.execute("insert into marts.dim_tenants values (%s, %s, %s)", (tenant, tenant.title(), currency))
+                add_event_types(cur)
             conn.commit()
             ensure_delivery_schema(conn)
         yield base
+
+
+MORE_EVENT_TYPES = ("level_up", "purchase", "share", "invite_sent", "profile_view", "search", "logout")
+
+
+def add_event_types(cur) -> None:
+    """Twelve event types, as the demo's tenants have: "Events by type" is then a dozen bars and rows long."""
+    cur.execute(
+        "select column_name from information_schema.columns "
+        "where table_schema = 'marts' and table_name = 'fct_event_counts_daily'"
+    )
+    columns = [row[0] for row in cur.fetchall()]
+    for number, name in enumerate(MORE_EVENT_TYPES):
+        values = ", ".join(
+            "%s" if column == "event_type" else (f"{column} * {number + 2} / 9" if column == "events" else column)
+            for column in columns
+        )
+        cur.execute(
+            f"insert into marts.fct_event_counts_daily ({', '.join(columns)}) "
+            f"select {values} from marts.fct_event_counts_daily where event_type = 'app_open'",
+            (name,),
+        )
 
 
 def load(report_name: str, as_of: datetime = DEMO_DELIVERY, tenant: str = "acme", parameters: dict | None = None):
@@ -83,7 +108,12 @@ def words(text: str) -> str:
     return " ".join(text.split())
 
 
-def stored_mail(data, files: list[Path], tmp_path: Path) -> email.message.EmailMessage:
+def visible(page: str) -> str:
+    """The text of an HTML page or part: tags dropped, entities decoded, whitespace collapsed."""
+    return words(htmllib.unescape(re.sub(r"<[^>]+>", " ", page)))
+
+
+def stored_mail(data, files: list[Path], tmp_path: Path) -> tuple[email.message.EmailMessage, bytes]:
     """The message as it arrives: built, sent over SMTP to the sink, parsed back from the stored bytes."""
     from meridian.reports.mail import parse_smtp_uri, send_message
 
@@ -92,7 +122,8 @@ def stored_mail(data, files: list[Path], tmp_path: Path) -> email.message.EmailM
         message = build_message(data, files, ["cfo@acme.example.com"], sender="r@meridian.local", report_id=1)
         send_message(parse_smtp_uri(handle.uri, "the test sink"), message, attempts=1)
         (path,) = handle.messages()
-        return email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        raw = path.read_bytes()
+        return email.message_from_bytes(raw, policy=policy.default), raw
     finally:
         stop(handle)
 
@@ -107,20 +138,26 @@ def test_money_carries_the_tenants_currency_in_every_format(warehouse, tmp_path)
     money_tiles = [
         tile for _, tiles in tile_groups(data) for tile in tiles if tile.raw is not None and tile.value.endswith(" EUR")
     ]
-    money_labels = {
-        tile.label for section in data.sections if section.section.kind == "kpi_tiles" for tile in tile_groups(data)[0][1]
-    }
-    assert len(money_tiles) >= 8 and money_labels
+    assert len(money_tiles) >= 8
 
     # PDF and HTML: every tile amount with its code; tables' money columns name it in the header; charts' axes
     text = words(pdf_text(pdf))
     page = html.read_text(encoding="utf-8")
-    page_text = words(re.sub(r"<[^>]+>", " ", page))
+    page_text = visible(page)
     for tile in money_tiles:
         assert tile.value in text, tile
         assert f"{tile.label} {tile.value}" in page_text, tile
-    for header in ("MRR (EUR)", "Gross revenue (EUR)", "Spend (EUR)", "Forecast MRR (EUR)"):
-        assert header in text and f"<th>{header}</th>" in page, header
+    money_columns = [
+        column.label
+        for section in data.sections
+        if section.section.kind in ("breakdown_table", "funnel") and section.section.show_table
+        for column in section_table(data, section)[0]
+        if column.kind == MONEY
+    ]
+    assert len(money_columns) >= 10
+    assert text.count("(EUR)") >= len(money_columns)  # headers wrap ("Gross revenue" / "(EUR)") and repeat on a new page
+    for label in money_columns:
+        assert f"<th>{label} (EUR)</th>" in page, label
     money_charts = [
         s for s in data.sections if s.section.kind == "trend_chart" and all(m.kind == MONEY for m in s.section.metrics)
     ]
@@ -131,9 +168,10 @@ def test_money_carries_the_tenants_currency_in_every_format(warehouse, tmp_path)
     bbox = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
     axis_units = re.findall(r'<word xMin="([\d.]+)"[^>]*>EUR</word>', bbox)
     assert sum(1 for x in axis_units if float(x) < 60) >= len(money_charts)  # the code left of the value axis
-    # no amount without its code: a two-decimal figure in the PDF text is followed by EUR, or in a money column
-    bare = [m.group(0) for m in MONEY_TEXT.finditer(text) if not text[m.end() : m.end() + 4] == " EUR"]
-    assert all(any(f"{value}" in row for row in _money_column_cells(data)) for value in bare), bare[:10]
+    # no amount without its code: a two-decimal figure of the PDF is followed by EUR, or is a money column's cell
+    column_cells = set(_money_column_cells(data))
+    bare = [m.group(0) for m in MONEY_TEXT.finditer(text) if text[m.end() : m.end() + 4] != " EUR"]
+    assert bare and all(value in column_cells for value in bare), [v for v in bare if v not in column_cells][:10]
 
     # XLSX: money cells stay numbers, formatted with the currency; the summary names it
     book = openpyxl.load_workbook(xlsx)
@@ -165,7 +203,7 @@ def test_money_carries_the_tenants_currency_in_every_format(warehouse, tmp_path)
     # the e-mail, both parts
     message = build_message(data, [pdf], ["cfo@acme.example.com"], sender="r@meridian.local", report_id=1)
     plain = message.get_body(("plain",)).get_content()
-    mail_html = words(re.sub(r"<[^>]+>", " ", message.get_body(("html",)).get_content()))
+    mail_html = visible(message.get_body(("html",)).get_content())
     mail_tiles = [tile for tile in money_tiles if tile.value in plain]
     assert mail_tiles and all(tile.value in mail_html for tile in mail_tiles)
     assert "Money in EUR (the tenant's currency)." in plain
@@ -216,7 +254,10 @@ ESCAPES = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|x[0-9a-fA-F]{2}|N\{|n|
 def test_plain_text_mail_part_shows_real_characters(warehouse, tmp_path):
     data = load("revenue_summary")
     files = render_report(data, ["pdf", "csv"], tmp_path / "files")
-    message = stored_mail(data, files, tmp_path)
+    message, raw = stored_mail(data, files, tmp_path)
+    assert raw.decode("ascii")  # 7-bit clean on the wire: no raw UTF-8 bytes for a relay or viewer to misread
+    bodies = (message.get_body(("plain",)), message.get_body(("html",)))
+    assert {part["Content-Transfer-Encoding"] for part in bodies} == {"quoted-printable"}
     plain = message.get_body(("plain",)).get_content()
     assert not ESCAPES.search(plain), ESCAPES.search(plain)
     assert "\\" not in plain
@@ -270,6 +311,39 @@ def test_xlsx_sheet_titles_and_headers_are_human_names(warehouse, tmp_path):
     assert book["Payments by hour of day (UTC)"]["A1"].value == "Hour (UTC)"
 
 
+# --- 4. the PDF's pages are used ----------------------------------------------------------------------
+
+
+def page_use(pdf: Path, page: int) -> tuple[float, float]:
+    """(share of the content area's pixel rows with ink, how far down the content area the ink reaches) of a page
+    rasterised at 50 dpi; the content area is the page less its 18 mm top and bottom margins (the footer)."""
+    from PIL import Image
+
+    png = subprocess.run(
+        ["pdftoppm", "-r", "50", "-f", str(page), "-l", str(page), "-png", str(pdf)], check=True, capture_output=True
+    ).stdout
+    image = Image.open(io.BytesIO(png)).convert("L")
+    width, height = image.size
+    top, bottom = round(height * 18 / 297), round(height * (297 - 18) / 297)
+    pixels = image.load()
+    inked = [y for y in range(top, bottom) if any(pixels[x, y] < 235 for x in range(width))]
+    return len(inked) / (bottom - top), ((max(inked) - top) / (bottom - top) if inked else 0.0)
+
+
+def test_pdf_funnel_page_shares_the_page_with_the_next_section(warehouse, tmp_path):
+    data = load("comprehensive")
+    (pdf,) = render_report(data, ["pdf"], tmp_path)
+    info = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, text=True).stdout
+    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    funnel = next(page for page in range(1, pages + 1) if "Onboarding funnel" in pdf_text(pdf, page, page))
+    rows, reach = page_use(pdf, funnel)
+    # before: the funnel alone, "Events by type" (a dozen bars and rows) pushed whole to the next page: ink on
+    # 28% of the rows, down to 38% of the page
+    assert rows >= 0.45 and reach >= 0.7, (funnel, rows, reach)
+    for page in range(1, pages):  # no page but the last is left mostly blank
+        assert page_use(pdf, page)[1] >= 0.7, page
+
+
 # --- 5. HTML charts: every label inside its SVG, in Chromium ------------------------------------------
 
 LABEL_BOXES_JS = """
@@ -303,7 +377,7 @@ def test_html_chart_labels_lie_inside_their_svg_in_chromium(warehouse, tmp_path)
                 for path in pages:
                     page.goto(path.as_uri())
                     charts = page.evaluate(LABEL_BOXES_JS)
-                    assert len(charts) >= 4
+                    assert len(charts) >= 2
                     for chart in charts:
                         for text in chart["texts"]:
                             assert text["out"] <= 0.5, (path.name, width, chart["id"], text)
@@ -353,7 +427,7 @@ def test_the_report_says_which_closed_period_it_covers_and_why(warehouse, tmp_pa
     for message, (month, statement) in zip(stored, why.items(), strict=True):
         plain = words(message.get_body(("plain",)).get_content())
         assert statement in plain
-        assert statement in words(re.sub(r"<[^>]+>", " ", message.get_body(("html",)).get_content()))
+        assert statement in visible(message.get_body(("html",)).get_content())
         files = {part.get_filename().rsplit(".", 1)[1]: part.get_content() for part in message.iter_attachments()}
         pdf = tmp_path / f"{month}.pdf"
         pdf.write_bytes(files["pdf"])

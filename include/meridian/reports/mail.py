@@ -262,8 +262,11 @@ def build_message(
     message["X-Meridian-Tenant"] = data.tenant_id
     message["X-Meridian-Period"] = f"{data.period.start.isoformat()}/{data.period.end.isoformat()}"
     text, html = _body(data, files)
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
+    # quoted-printable keeps the message 7-bit clean: left to itself the email package sends short-lined UTF-8
+    # text as raw 8-bit bytes, which smtplib hands over without BODY=8BITMIME, and a relay or mail viewer that
+    # takes the part for ASCII shows the em dash and the en dashes of the periods as escapes or mojibake
+    message.set_content(text, cte="quoted-printable")
+    message.add_alternative(html, subtype="html", cte="quoted-printable")
     for path in files:
         maintype, subtype = MIME_TYPES.get(path.suffix.lower(), ("application", "octet-stream"))
         message.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name)

@@ -86,11 +86,24 @@ def _styles(compact: bool = False) -> dict[str, ParagraphStyle]:
     gap = 0.45 if compact else 1.0
     return {
         "title": ParagraphStyle(
-            "title", parent=base["Title"], alignment=TA_LEFT, textColor=INK, fontSize=20, leading=24, spaceAfter=2 * mm
+            "title",
+            parent=base["Title"],
+            alignment=TA_LEFT,
+            textColor=INK,
+            fontSize=17 if compact else 20,
+            leading=20 if compact else 24,
+            spaceAfter=(1 if compact else 2) * mm,
         ),
-        "meta": ParagraphStyle("meta", parent=base["Normal"], textColor=MUTED, fontSize=9.5, leading=13),
+        "meta": ParagraphStyle(
+            "meta", parent=base["Normal"], textColor=MUTED, fontSize=8.5 if compact else 9.5, leading=11 if compact else 13
+        ),
         "subtitle": ParagraphStyle(
-            "subtitle", parent=base["Normal"], textColor=INK, fontSize=10.5, leading=14, spaceAfter=2 * mm
+            "subtitle",
+            parent=base["Normal"],
+            textColor=INK,
+            fontSize=9.5 if compact else 10.5,
+            leading=12 if compact else 14,
+            spaceAfter=(1 if compact else 2) * mm,
         ),
         "area": ParagraphStyle(
             "area",
