@@ -10,9 +10,9 @@ pdftoppm, openpyxl, csv, the e-mail as the SMTP sink stored it, the HTML page in
 from __future__ import annotations
 
 import csv
+import email
 import html as htmllib
 import io
-import email
 import os
 import re
 import subprocess
