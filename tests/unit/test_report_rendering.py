@@ -26,6 +26,7 @@ import openpyxl
 import pytest
 
 from meridian import db
+from meridian.demo.pipeline import print_report_periods
 from meridian.mailsink import start_background, stop
 from meridian.reports.data import load_report_data
 from meridian.reports.delivery import deliver_due_reports
@@ -392,7 +393,7 @@ def test_html_chart_labels_lie_inside_their_svg_in_chromium(warehouse, tmp_path)
 # --- 6. the period a report covers, and why -----------------------------------------------------------
 
 
-def test_the_report_says_which_closed_period_it_covers_and_why(warehouse, tmp_path, monkeypatch):
+def test_the_report_says_which_closed_period_it_covers_and_why(warehouse, tmp_path, monkeypatch, capsys):
     with db.connection("warehouse") as conn, conn.cursor() as cur:
         cur.execute("truncate reporting.report_deliveries, reporting.scheduled_reports restart identity")
         cur.execute(
@@ -404,6 +405,8 @@ def test_the_report_says_which_closed_period_it_covers_and_why(warehouse, tmp_pa
     monkeypatch.setenv("AIRFLOW_CONN_SMTP_REPORTS", handle.uri)
     try:
         september = deliver_due_reports(DEMO_DELIVERY, out_dir=tmp_path / "out")  # the demo's run
+        print_report_periods(DEMO_DELIVERY.date())  # the demo's closing output
+        closing = capsys.readouterr().out
         october = deliver_due_reports(OCTOBER_CLOSED, out_dir=tmp_path / "out")  # the instant October closes
         stored = [email.message_from_bytes(path.read_bytes(), policy=policy.default) for path in handle.messages()]
     finally:
@@ -421,6 +424,10 @@ def test_the_report_says_which_closed_period_it_covers_and_why(warehouse, tmp_pa
             "instant 2026-11-01 00:00 UTC; November 2026 is still open then (it closes at 2026-12-01 00:00 UTC)."
         ),
     }
+    assert closing.splitlines() == [
+        f"    1 report(s) delivered: {why['September']}",
+        "    (a run as of 2026-11-01 00:00 UTC covers October 2026: meridian reports run-now ID --as-of 2026-11-01)",
+    ]
     assert [message["Subject"] for message in stored] == [
         "Meridian revenue summary — acme — September 2026", "Meridian revenue summary — acme — October 2026"
     ]

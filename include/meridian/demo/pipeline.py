@@ -142,7 +142,7 @@ def print_report_periods(as_of: date) -> None:
         print(f"    no report period was delivered as of {instant:%Y-%m-%d %H:%M} UTC")
         return
     for frequency, start, end, count in periods:
-        print(f"    {count} report(s): {period_statement(Period(frequency, start, end), instant)}")
+        print(f"    {count} report(s) delivered: {period_statement(Period(frequency, start, end), instant)}")
     if any(frequency == "monthly" for frequency, *_ in periods):
         following = (instant.replace(day=1) + timedelta(days=32)).replace(day=1)
         print(f"    (a run as of {following:%Y-%m-%d %H:%M} UTC covers {following - timedelta(days=1):%B %Y}: "

@@ -19,7 +19,10 @@
     listing the files and what is not available.
 
 Values are plain: money with two decimals in the tenant's currency, rates as
-fractions, no thousands separators, dates ISO.
+fractions, no thousands separators, dates ISO. The last column, ``currency``,
+names the tenant's currency (``marts.dim_tenants``) on every row that holds
+money (long: a money value; zip: a table row with a money cell) and is empty
+on the others, so the values stay plain numbers a program can load.
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ The page has no external assets (inline CSS, trend charts as inline SVG, bar
 charts as table rows with sized spans, no scripts, fonts or images fetched),
 so it opens offline, from an attachment or an archive, and prints on A4
 (``@media print`` / ``@page`` rules keep tiles, tables and charts from
-splitting across pages). Layout follows the PDF: a title block (report,
-tenant, period, the period it is compared with, generation time), then each
+splitting across pages). Layout follows the PDF: a title block (report and
+period, which closed period it covers and why, tenant, the period it is
+compared with, the currency, generation time), then each
 section in order under its area heading: KPI tiles with the change on the
 previous period, trends as line charts, bars for breakdowns and funnels, the
 retention heat-map with coloured cells, metric and breakdown tables; a
@@ -27,7 +28,16 @@ from pathlib import Path
 from typing import Any
 
 from meridian.reports.data import ReportData, SectionData
-from meridian.reports.registry import BREAKDOWN_TABLE, FUNNEL, HEATMAP, KPI_TILES, METRIC_TABLE, MONEY, TREND_CHART
+from meridian.reports.registry import (
+    BREAKDOWN_TABLE,
+    COUNT,
+    FUNNEL,
+    HEATMAP,
+    KPI_TILES,
+    METRIC_TABLE,
+    MONEY,
+    TREND_CHART,
+)
 from meridian.reports.render import file_stem, write_atomically
 from meridian.reports.summary import (
     DATE,
@@ -239,6 +249,8 @@ def trend_svg(data: ReportData, section: SectionData, width: int = 720, height: 
     y_min = min(0.0, low)
     top_value = high * 1.1 if high > 0 else 1.0
     step = _nice_step(top_value - y_min)
+    if metrics and all(m.kind == COUNT for m in metrics):
+        step = max(1.0, step)  # whole ticks for counts
     y_max = y_min + step * max(1, math.ceil((top_value - y_min) / step))
     ticks = []
     tick = y_min

@@ -1,13 +1,17 @@
 """The PDF format, drawn with reportlab (platypus for layout, reportlab.graphics for the charts).
 
-Layout: a title block (report, tenant, period, the period it is compared
-with, generation time), then each section of the report type in order, under
+Layout: a title block (report and period, which closed period it covers and
+why, tenant, the period it is compared with, the currency, generation time), then each section of the report type in order, under
 an area heading where the report groups sections by area (executive,
 comprehensive): KPI tiles with the change on the previous period, line charts
 for trends, bar charts for breakdowns (MRR movements, failure reasons, hours,
 resources), funnel steps as bars, the cohort retention heat-map as a table
 with coloured cells, metric and breakdown tables; a section whose mart is
-missing says "Not available" with the reason. Two consecutive half-width
+missing says "Not available" with the reason. Money shows the tenant's
+currency: after each amount, in the header of a table's money columns, beside
+the value axis of a money chart. A section's heading stays with its chart; a
+table under a chart may continue on the next page (at least three rows on
+each), so a long section does not leave the rest of a page blank. Two consecutive half-width
 sections (the executive trends) share a row. Every page carries a footer with
 the tenant, the period and "Page n of m".
 """
@@ -15,6 +19,7 @@ the tenant, the period and "Page n of m".
 from __future__ import annotations
 
 import io
+import math
 from datetime import UTC
 from decimal import Decimal
 from pathlib import Path
@@ -36,6 +41,7 @@ from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Space
 from meridian.reports.data import ReportData, SectionData
 from meridian.reports.registry import (
     BREAKDOWN_TABLE,
+    COUNT,
     FUNNEL,
     HEATMAP,
     HOUR_OF_DAY,
@@ -307,6 +313,10 @@ def _trend_chart(
     chart.valueAxis.gridStrokeColor = RULE
     present = [value for values in series for value in values if value is not None]
     chart.valueAxis.valueMin, chart.valueAxis.valueMax = _value_range(present)
+    if all(metric.kind == COUNT for metric in metrics):  # whole ticks: no "0.25 customers"
+        low, high = chart.valueAxis.valueMin, chart.valueAxis.valueMax
+        chart.valueAxis.valueStep = max(1, math.ceil((high - low) / 5))
+        chart.valueAxis.valueMax = low + chart.valueAxis.valueStep * max(1, math.ceil((high - low) / chart.valueAxis.valueStep))
     for index in range(len(series)):
         chart.lines[index].strokeColor = LINE_COLOURS[index % len(LINE_COLOURS)]
         chart.lines[index].strokeWidth = 2

@@ -1,9 +1,12 @@
 """The XLSX format, written with openpyxl: a workbook for people who work the numbers further.
 
-Sheets: "Summary" first (report, tenant, period, the period it is compared
-with, generation time, the coverage note and each sheet's status), then one
-sheet per section of the report type, named by the section's title (with its
-area in the comprehensive report). Each section sheet is the section's typed
+Sheets: "Summary" first (report, tenant, period, which closed period it
+covers and why, the period it is compared with, the currency, generation time,
+the coverage note and each sheet's status), then one sheet per section of the
+report type, named by the section's title; where two sections of a report share
+a title (the areas' "Headline" in the comprehensive report) the area leads it
+("Revenue headline"). Column headers are the registry's labels ("Plan",
+"Sales rep", the metrics' names). Each section sheet is the section's typed
 table (:func:`meridian.reports.summary.section_table`): metric sections as
 metric | name | this period | previous period | change | change %; trends as
 one row per point (period start and end, a column per metric) with a line
@@ -11,8 +14,8 @@ chart; breakdowns as one row per group plus the totals row, with a bar chart
 where the PDF draws bars; funnels per step with the recomputed conversions;
 the retention heat-map as cohorts × periods with coloured cells.
 
-Cells are typed: money is a number with the format ``#,##0.00`` (followed by
-the ``currency`` parameter's code when set), rates are fractions with the
+Cells are typed: money is a number with the format ``#,##0.00 "EUR"`` (the
+tenant's currency; ``#,##0.00`` while it is not known), rates are fractions with the
 format ``0.0%``, counts are integers with ``#,##0``, other measures
 ``#,##0.0``, dates are dates. Every table has a bold header row that stays
 frozen (``A2``) and columns sized to their contents. A section whose mart is

@@ -1,7 +1,7 @@
 """Numbers as people read them, shared by the PDF, HTML, XLSX, CSV and the e-mail body.
 
-Money is shown with two decimals (and the ``currency`` parameter's code when
-set), counts with thousands separators, rates as percentages, other measures
+Money is shown with two decimals and the tenant's currency code
+(``2,650.00 EUR``; in a table, the column header carries it: ``MRR (EUR)``), counts with thousands separators, rates as percentages, other measures
 with one decimal. A change is shown against the previous period: a relative
 change for money, counts and measures (``+4.2%``), a difference in percentage
 points for rates (``+1.3 pp``).
