@@ -480,7 +480,7 @@ def test_render_xlsx(warehouse):
         assert ws.freeze_panes == "A2"
         assert [cell.value for cell in ws[1]] == [
             "Metric",
-            "Name",
+            "Key",
             "March 2024",
             "February 2024",
             "Change",

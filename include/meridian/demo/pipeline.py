@@ -13,7 +13,7 @@ import json
 import shutil
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 
@@ -115,6 +115,38 @@ def mart_row_counts() -> dict[str, int]:
             cur.execute(f'select count(*) from marts."{name}"')
             counts[name] = cur.fetchone()[0]
         return counts
+
+
+def delivered_periods() -> list[tuple[str, date, date, int]]:
+    """(frequency, period start, period end, reports) of every period delivered (sent), oldest first."""
+    with db.connection(WAREHOUSE_CONN_ID) as conn, conn.cursor() as cur:
+        cur.execute("select to_regclass('reporting.report_deliveries') is not null")
+        if not cur.fetchone()[0]:
+            return []
+        cur.execute(
+            "select s.frequency, d.period_start, d.period_end, count(*) from reporting.report_deliveries d "
+            "join reporting.scheduled_reports s on s.id = d.report_id where d.status = 'sent' "
+            "group by 1, 2, 3 order by 2, 1"
+        )
+        return [(frequency, start, end, int(count)) for frequency, start, end, count in cur.fetchall()]
+
+
+def print_report_periods(as_of: date) -> None:
+    """Which closed period the delivered reports cover, and why: deliver_reports runs at the as-of date's start."""
+    from meridian.reports.periods import Period
+    from meridian.reports.summary import period_statement
+
+    instant = datetime.combine(as_of, dtime.min, tzinfo=UTC)
+    periods = delivered_periods()
+    if not periods:
+        print(f"    no report period was delivered as of {instant:%Y-%m-%d %H:%M} UTC")
+        return
+    for frequency, start, end, count in periods:
+        print(f"    {count} report(s) delivered: {period_statement(Period(frequency, start, end), instant)}")
+    if any(frequency == "monthly" for frequency, *_ in periods):
+        following = (instant.replace(day=1) + timedelta(days=32)).replace(day=1)
+        print(f"    (a run as of {following:%Y-%m-%d %H:%M} UTC covers {following - timedelta(days=1):%B %Y}: "
+              f"meridian reports run-now ID --as-of {following:%Y-%m-%d})")
 
 
 def batch_totals() -> tuple[int, int, int, int]:
@@ -226,6 +258,7 @@ def print_summary(as_of: date, scheduler: bool = False) -> None:
     print(f"    reports ({cfg.reports_dir}):")
     for path in reports:
         print(f"      {path.relative_to(cfg.root) if path.is_relative_to(cfg.root) else path}")
+    print_report_periods(as_of)
     mails = sorted(cfg.mail_dir.glob("*.eml")) if cfg.mail_dir.exists() else []
     print(f"    delivered mail ({cfg.mail_dir}): {len(mails)} message(s)")
     for path in mails:

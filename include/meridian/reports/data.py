@@ -64,6 +64,7 @@ from meridian.reports.registry import (
     TREND_CHART,
     WEEK_COHORT,
     WEIGHTED,
+    ReportConfigError,
     ReportType,
     Section,
     Source,
@@ -168,6 +169,10 @@ class SectionData:
 
 @dataclass
 class ReportData:
+    """A report's figures. ``currency``: the tenant's ISO code every money value is in (None when not known,
+    ``currency_note`` says why); ``as_of``: the run's as-of instant the period was chosen at (None when the
+    period was named directly)."""
+
     report_type: ReportType
     tenant_id: str
     period: Period
@@ -175,6 +180,9 @@ class ReportData:
     generated_at: datetime
     sections: list[SectionData]
     report_name: str | None = None
+    currency: str | None = None
+    currency_note: str | None = None
+    as_of: datetime | None = None
 
     @property
     def previous_period(self) -> Period:
@@ -701,6 +709,43 @@ def _load_sections(
     return shaped
 
 
+TENANTS_TABLE = "marts.dim_tenants"
+
+
+def tenant_currency(
+    cur: psycopg2.extensions.cursor, tenant_id: str, stated: str | None = None
+) -> tuple[str | None, str | None]:
+    """(currency, note): the tenant's ISO code from ``marts.dim_tenants.currency``, the money of its marts.
+
+    ``stated`` is the report's ``currency`` parameter: it must equal the tenant's
+    currency (raises :class:`ReportConfigError` naming ``parameters.currency``
+    otherwise) and is used only while the table has no row for the tenant. With
+    neither, the currency is None and the note says why.
+    """
+    columns = _existing_columns(cur, TENANTS_TABLE)
+    found: str | None = None
+    if columns is None:
+        why = f"{TENANTS_TABLE} does not exist yet"
+    elif "currency" not in columns:
+        why = f"{TENANTS_TABLE} has no column currency"
+    else:
+        cur.execute("select currency from marts.dim_tenants where tenant_id = %s", (tenant_id,))
+        row = cur.fetchone()
+        found = ((row[0] or "").strip().upper() or None) if row else None
+        why = f"{TENANTS_TABLE} has no currency for tenant {tenant_id!r}"
+    if found and stated and stated != found:
+        raise ReportConfigError(
+            "parameters.currency",
+            f"{stated!r} is not tenant {tenant_id!r}'s currency {found!r} ({TENANTS_TABLE}.currency), the currency "
+            f"of its marts; remove the parameter or set it to {found!r}",
+        )
+    if found:
+        return found, None
+    if stated:
+        return stated, f"{why}; the report's currency parameter says {stated}"
+    return None, f"currency not known: {why}"
+
+
 def load_report_data(
     conn: psycopg2.extensions.connection,
     report_type: ReportType,
@@ -710,11 +755,17 @@ def load_report_data(
     *,
     generated_at: datetime,
     report_name: str | None = None,
+    as_of: datetime | None = None,
 ) -> ReportData:
-    """Read every section of ``report_type`` for ``tenant_id`` and ``period`` (read-only)."""
+    """Read every section of ``report_type`` for ``tenant_id`` and ``period`` (read-only), and the tenant's currency.
+
+    ``as_of`` is the run's as-of instant the period was chosen at (the report says which closed period it covers
+    and why); None when the period was named directly.
+    """
     if not tenant_id:
         raise ValueError("tenant_id is required: every report reads one tenant")
     with conn.cursor() as cur:
+        currency, currency_note = tenant_currency(cur, tenant_id, parameters.get("currency"))
         sections = _load_sections(cur, list(report_type.sections_for(period.frequency)), tenant_id, period, parameters)
     return ReportData(
         report_type=report_type,
@@ -724,6 +775,9 @@ def load_report_data(
         generated_at=generated_at,
         sections=sections,
         report_name=report_name,
+        currency=currency,
+        currency_note=currency_note,
+        as_of=as_of,
     )
 
 

@@ -508,6 +508,7 @@ class _Deliverer:
                     valid.parameters,
                     generated_at=self.clock(),
                     report_name=report.name,
+                    as_of=self.now,
                 )
             finally:
                 self.read_conn.rollback()  # end the read-only snapshot

@@ -52,6 +52,7 @@ import os
 import re
 import smtplib
 import ssl
+import textwrap
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -64,8 +65,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from meridian.config import SMTP_CONN_ID, embedded_uri
 from meridian.reports.data import ReportData
-from meridian.reports.render_html import email_html, heading, intro
-from meridian.reports.summary import coverage_note, headline_tiles
+from meridian.reports.render_html import email_html, email_tile_groups, heading
+from meridian.reports.summary import coverage_note, currency_statement, report_period_statement
 
 log = logging.getLogger(__name__)
 
@@ -218,23 +219,41 @@ def subject_for(data: ReportData) -> str:
     return heading(data)
 
 
+TEXT_WIDTH = 76
+
+
 def _body(data: ReportData, files: Sequence[Path]) -> tuple[str, str]:
-    """The plain-text body and the HTML alternative (:func:`meridian.reports.render_html.email_html`)."""
-    tiles = headline_tiles(data)
+    """The plain-text body and the HTML alternative (:func:`meridian.reports.render_html.email_html`).
+
+    The text part holds what the HTML part does: the intro (the period covered and why, the currency), the
+    headline figures of every area (values right-aligned), what is not available and the attachments.
+    """
+    groups = email_tile_groups(data)
     note = coverage_note(data)
     missing = [f"{section.section.title}: {section.note}" for section in data.sections if not section.available]
-    text_lines = [intro(data), ""]
-    if note:
-        text_lines += [note, ""]
+    heading = f"{data.report_type.title} for {data.tenant_id}, {data.period.label}."
+    text_lines = [heading, ""]
+    for paragraph in (report_period_statement(data), currency_statement(data), note):
+        if paragraph:
+            text_lines += [textwrap.fill(paragraph, TEXT_WIDTH), ""]
+    tiles = [tile for _, group in groups for tile in group]
     if tiles:
         width = max(len(tile.label) for tile in tiles)
-        text_lines += [f"{tile.label.ljust(width)}  {tile.value}  ({tile.change.text})" for tile in tiles]
+        value_width = max(len(tile.value) for tile in tiles)
+        for title, group in groups:
+            if title:
+                text_lines += ["", title] if text_lines[-1] else [title]
+            text_lines += [
+                f"{tile.label.ljust(width)}  {tile.value.rjust(value_width)}"
+                + (f"  ({tile.change.text})" if tile.change.text else "")
+                for tile in group
+            ]
     else:
         text_lines.append("Headline figures are not available for this period.")
     if missing:
         text_lines += ["", "Not available:"] + [f"- {line}" for line in missing]
-    text_lines += ["", "Attached: " + ", ".join(path.name for path in files), "", "— Meridian"]
-
+    attached = "Attached: " + ", ".join(path.name for path in files)
+    text_lines += ["", textwrap.fill(attached, TEXT_WIDTH, break_long_words=False, break_on_hyphens=False), "", "— Meridian"]
     return "\n".join(text_lines), email_html(data, files)
 
 
@@ -262,8 +281,11 @@ def build_message(
     message["X-Meridian-Tenant"] = data.tenant_id
     message["X-Meridian-Period"] = f"{data.period.start.isoformat()}/{data.period.end.isoformat()}"
     text, html = _body(data, files)
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
+    # quoted-printable keeps the message 7-bit clean: left to itself the email package sends short-lined UTF-8
+    # text as raw 8-bit bytes, which smtplib hands over without BODY=8BITMIME, and a relay or mail viewer that
+    # takes the part for ASCII shows the em dash and the en dashes of the periods as escapes or mojibake
+    message.set_content(text, cte="quoted-printable")
+    message.add_alternative(html, subtype="html", cte="quoted-printable")
     for path in files:
         maintype, subtype = MIME_TYPES.get(path.suffix.lower(), ("application", "octet-stream"))
         message.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name)

@@ -234,6 +234,7 @@ class Section:
     metrics: tuple[Metric, ...] = ()
     window: int | None = None  # trend points; None: 30 days, 12 weeks or 12 months
     group_by: str | None = None  # breakdowns: a column, or HOUR_OF_DAY
+    group_label: str | None = None  # breakdowns: the header of the group column ("Plan", "Sales rep")
     groups: tuple[tuple[str, str], ...] = ()  # fixed (value, label) in display order; others left out
     label_column: str | None = None  # breakdowns without fixed groups: the column naming a group
     aggregates: tuple[Aggregate, ...] = ()
@@ -278,10 +279,6 @@ class Section:
         for aggregate in self.aggregates:
             cols += aggregate.columns
         return tuple(dict.fromkeys(cols))
-
-    @property
-    def sheet_title(self) -> str:
-        return f"{self.area} {self.title}" if self.area and len(self.title) < 12 else self.title
 
 
 @dataclass(frozen=True)
@@ -382,7 +379,11 @@ def _csv_layout(value: Any) -> str | None:
 
 COMMON_PARAMETERS = (
     Parameter(
-        "currency", None, "ISO code shown after money amounts (marts hold the tenant's currency)", _currency_code
+        "currency",
+        None,
+        "ISO code the tenant's money must be in: checked against marts.dim_tenants.currency (the report shows "
+        "the tenant's currency), used only while that table has no row for the tenant",
+        _currency_code,
     ),
     Parameter(
         "trend_periods",
@@ -487,6 +488,7 @@ REVENUE_SECTIONS = (
         kind=BREAKDOWN_TABLE,
         source=MRR_MOVEMENTS,
         group_by="movement",
+        group_label="Movement",
         groups=(
             ("new", "New"),
             ("expansion", "Expansion"),
@@ -551,6 +553,7 @@ REVENUE_SECTIONS = (
         kind=BREAKDOWN_TABLE,
         source=PLAN_REVENUE,
         group_by="plan_id",
+        group_label="Plan",
         label_column="plan_name",
         aggregates=(
             Aggregate("active_subscriptions", "Active subscriptions", SUM, "active_subscriptions", COUNT),
@@ -569,6 +572,7 @@ REVENUE_SECTIONS = (
         kind=BREAKDOWN_TABLE,
         source=REVENUE_BY_COUNTRY,
         group_by="country",
+        group_label="Country",
         aggregates=(
             Aggregate("gross_revenue", "Gross revenue", SUM, "gross_revenue", MONEY),
             Aggregate("refunds", "Refunds", SUM, "refunds", MONEY),
@@ -589,6 +593,7 @@ REVENUE_SECTIONS = (
         kind=BREAKDOWN_TABLE,
         source=ACQUISITION,
         group_by="channel",
+        group_label="Channel",
         aggregates=(
             Aggregate("spend", "Spend", SUM, "spend", MONEY),
             Aggregate("new_users", "New users", SUM, "new_users", COUNT),
@@ -611,6 +616,7 @@ REVENUE_SECTIONS = (
         kind=BREAKDOWN_TABLE,
         source=MRR_FORECAST,
         group_by="forecast_month",
+        group_label="Month",
         aggregates=(
             Aggregate("forecast_mrr", "Forecast MRR", SUM, "forecast_mrr", MONEY),
             Aggregate("lower_bound_mrr", "Lower bound", SUM, "lower_bound_mrr", MONEY),
@@ -723,6 +729,7 @@ USER_SECTIONS = (
         kind=BREAKDOWN_TABLE,
         source=EVENT_COUNTS,
         group_by="event_type",
+        group_label="Event type",
         aggregates=(
             Aggregate("events", "Events", SUM, "events", COUNT),
             Aggregate("share", "Share", SHARE, "events", RATE),
@@ -738,6 +745,7 @@ USER_SECTIONS = (
         kind=BREAKDOWN_TABLE,
         source=HOURLY_ACTIVITY,
         group_by=HOUR_OF_DAY,
+        group_label="Hour (UTC)",
         groups=tuple((hour, f"{hour:02d}:00") for hour in range(24)),
         aggregates=(
             Aggregate("events", "Events", SUM, "events", COUNT),
@@ -788,6 +796,7 @@ PAYMENT_SECTIONS = (
         kind=BREAKDOWN_TABLE,
         source=PAYMENTS_DAILY,
         group_by="method",
+        group_label="Method",
         aggregates=(
             Aggregate("attempts", "Attempts", SUM, "attempts", COUNT),
             Aggregate("succeeded", "Succeeded", SUM, "succeeded", COUNT),
@@ -804,6 +813,7 @@ PAYMENT_SECTIONS = (
         kind=BREAKDOWN_TABLE,
         source=PAYMENT_FAILURES,
         group_by="failure_reason",
+        group_label="Failure reason",
         aggregates=(
             Aggregate("failures", "Failures", SUM, "failures", COUNT),
             Aggregate("share", "Share of failures", SHARE, "failures", RATE),
@@ -832,6 +842,7 @@ PAYMENT_SECTIONS = (
         kind=BREAKDOWN_TABLE,
         source=PAYMENTS_HOURLY,
         group_by=HOUR_OF_DAY,
+        group_label="Hour (UTC)",
         groups=tuple((hour, f"{hour:02d}:00") for hour in range(24)),
         aggregates=(
             Aggregate("attempts", "Attempts", SUM, "attempts", COUNT),
@@ -849,6 +860,7 @@ PAYMENT_SECTIONS = (
         kind=BREAKDOWN_TABLE,
         source=RESOURCE_REVENUE,
         group_by="resource",
+        group_label="Resource",
         aggregates=(
             Aggregate("revenue", "Revenue", SUM, "revenue", MONEY),
             Aggregate("payments_succeeded", "Payments", SUM, "payments_succeeded", COUNT),
@@ -864,6 +876,7 @@ PAYMENT_SECTIONS = (
         kind=BREAKDOWN_TABLE,
         source=WEBHOOK_DELIVERIES,
         group_by="event_type",
+        group_label="Event type",
         aggregates=(
             Aggregate("deliveries", "Deliveries", SUM, "deliveries", COUNT),
             Aggregate("delivered", "Delivered", SUM, "delivered", COUNT),
@@ -927,6 +940,7 @@ SALES_SECTIONS = (
         kind=BREAKDOWN_TABLE,
         source=SALES_REPS,
         group_by="rep_id",
+        group_label="Sales rep",
         label_column="rep_name",
         aggregates=(
             Aggregate("deals_closed", "Deals closed", SUM, "deals_closed", COUNT),
@@ -1239,8 +1253,8 @@ def _check_registry() -> None:
             for metric in section.metrics:
                 if section.source.grain in additive and metric.kind == RATE and metric.agg in (SUM, COUNT_ROWS):
                     raise ValueError(f"{where}: the rate {metric.column} cannot be summed over days")
-            if section.kind == BREAKDOWN_TABLE and not section.group_by:
-                raise ValueError(f"{where}: a breakdown needs group_by")
+            if section.kind == BREAKDOWN_TABLE and not (section.group_by and section.group_label):
+                raise ValueError(f"{where}: a breakdown needs group_by and group_label (its column's header)")
             if section.bars and section.kind == BREAKDOWN_TABLE and section.bars not in names:
                 raise ValueError(f"{where}: bars of {section.bars!r}, which is not an aggregate")
             if section.order_by and section.order_by not in names:

@@ -19,7 +19,10 @@
     listing the files and what is not available.
 
 Values are plain: money with two decimals in the tenant's currency, rates as
-fractions, no thousands separators, dates ISO.
+fractions, no thousands separators, dates ISO. The last column, ``currency``,
+names the tenant's currency (``marts.dim_tenants``) on every row that holds
+money (long: a money value; zip: a table row with a money cell) and is empty
+on the others, so the values stay plain numbers a program can load.
 """
 
 from __future__ import annotations
@@ -34,11 +37,22 @@ from typing import Any
 
 from meridian.reports.cells import csv_safe
 from meridian.reports.data import ReportData
-from meridian.reports.registry import BREAKDOWN_TABLE, FUNNEL, HEATMAP, KPI_TILES, METRIC_TABLE, TREND_CHART
+from meridian.reports.registry import (
+    BREAKDOWN_TABLE,
+    COUNT,
+    FUNNEL,
+    HEATMAP,
+    KPI_TILES,
+    METRIC_TABLE,
+    MONEY,
+    RATE,
+    TEXT,
+    TREND_CHART,
+)
 from meridian.reports.render import file_stem, write_atomically
-from meridian.reports.summary import section_table
+from meridian.reports.summary import currency_statement, report_period_statement, section_table
 
-HEADER = ("tenant_id", "report_type", "period_start", "period_end", "section", "key", "metric", "value")
+HEADER = ("tenant_id", "report_type", "period_start", "period_end", "section", "key", "metric", "value", "currency")
 
 
 def csv_value(value: Any) -> str:
@@ -52,13 +66,18 @@ def csv_value(value: Any) -> str:
 
 
 def csv_rows(data: ReportData) -> list[tuple[str, ...]]:
-    """The long form: one row per value."""
+    """The long form: one row per value, its last column the currency of a money value (empty otherwise)."""
+    return [(*row, data.currency or "" if kind == MONEY else "") for row, kind in _long_rows(data)]
+
+
+def _long_rows(data: ReportData) -> list[tuple[tuple[str, ...], str]]:
+    """(row without the currency column, the value's kind) per value."""
     prefix = (data.tenant_id, data.report_type.name, data.period.start.isoformat(), data.period.end.isoformat())
-    rows: list[tuple[str, ...]] = []
+    rows: list[tuple[tuple[str, ...], str]] = []
     for section_data in data.sections:
         section = section_data.section
         if not section_data.available:
-            rows.append((*prefix, section.key, "", "status", section_data.note or "not available"))
+            rows.append(((*prefix, section.key, "", "status", section_data.note or "not available"), TEXT))
             continue
         if section.kind in (KPI_TILES, METRIC_TABLE):
             for scope, values in (
@@ -69,18 +88,24 @@ def csv_rows(data: ReportData) -> list[tuple[str, ...]]:
                     continue
                 for metric in section.metrics:
                     rows.append(
-                        (*prefix, section.key, scope.start.isoformat(), metric.key, csv_value(values.get(metric.key)))
+                        (
+                            (*prefix, section.key, scope.start.isoformat(), metric.key, csv_value(values.get(metric.key))),
+                            metric.kind,
+                        )
                     )
         elif section.kind == TREND_CHART:
             for point in section_data.rows:
                 for metric in section.metrics:
                     rows.append(
                         (
-                            *prefix,
-                            section.key,
-                            csv_value(point["period_start"]),
-                            metric.key,
-                            csv_value(point.get(metric.key)),
+                            (
+                                *prefix,
+                                section.key,
+                                csv_value(point["period_start"]),
+                                metric.key,
+                                csv_value(point.get(metric.key)),
+                            ),
+                            metric.kind,
                         )
                     )
         elif section.kind == BREAKDOWN_TABLE:
@@ -91,31 +116,35 @@ def csv_rows(data: ReportData) -> list[tuple[str, ...]]:
                 for aggregate in section.aggregates:
                     metric = aggregate.name if row["key"] is not None else f"total_{aggregate.name}"
                     rows.append(
-                        (*prefix, section.key, csv_value(row["key"]), metric, csv_value(row.get(aggregate.name)))
+                        (
+                            (*prefix, section.key, csv_value(row["key"]), metric, csv_value(row.get(aggregate.name))),
+                            aggregate.kind,
+                        )
                     )
         elif section.kind == FUNNEL:
             names = (
-                section.metrics[0].column,
-                "conversion_from_previous_rate",
-                "conversion_from_start_rate",
-                "drop_off",
-                *(extra.key for extra in section.metrics[1:]),
+                (section.metrics[0].column, section.metrics[0].kind),
+                ("conversion_from_previous_rate", RATE),
+                ("conversion_from_start_rate", RATE),
+                ("drop_off", COUNT),
+                *((extra.key, extra.kind) for extra in section.metrics[1:]),
             )
             for row in section_data.rows:
-                rows.append((*prefix, section.key, str(row["step_number"]), "step_name", row["label"]))
-                for name in names:
-                    rows.append((*prefix, section.key, str(row["step_number"]), name, csv_value(row.get(name))))
+                step = str(row["step_number"])
+                rows.append(((*prefix, section.key, step, "step_name", row["label"]), TEXT))
+                for name, kind in names:
+                    rows.append(((*prefix, section.key, step, name, csv_value(row.get(name))), kind))
         elif section.kind == HEATMAP:
             size = section.metrics[1].column if len(section.metrics) > 1 else "cohort_size"
             rate = section.metrics[0].key
             for row in section_data.rows:
                 key = csv_value(row["cohort_start"]) if row["cohort_start"] is not None else "benchmark"
                 if row.get(size) is not None or row["cohort_start"] is not None:
-                    rows.append((*prefix, section.key, key, size, csv_value(row.get(size))))
+                    rows.append(((*prefix, section.key, key, size, csv_value(row.get(size))), COUNT))
                 for number in section_data.period_numbers:
                     value = row.get(f"period_{number}")
                     if value is not None:
-                        rows.append((*prefix, section.key, key, f"{rate}_period_{number}", csv_value(value)))
+                        rows.append(((*prefix, section.key, key, f"{rate}_period_{number}", csv_value(value)), RATE))
     return rows
 
 
@@ -142,11 +171,17 @@ def section_files(data: ReportData) -> list[tuple[str, bytes]]:
             (
                 name,
                 _csv_text(
-                    [column.name for column in columns], [[csv_value(value) for value, _ in row] for row in rows]
+                    [*(column.name for column in columns), "currency"],
+                    [[*(csv_value(value) for value, _ in row), _row_currency(data, row)] for row in rows],
                 ),
             )
         )
     return files
+
+
+def _row_currency(data: ReportData, row: list[tuple[Any, str]]) -> str:
+    """The currency of a section-table row that holds money (its money cells), empty otherwise."""
+    return (data.currency or "") if any(kind == MONEY for _, kind in row) else ""
 
 
 def zip_bytes(data: ReportData) -> bytes:
@@ -156,6 +191,8 @@ def zip_bytes(data: ReportData) -> bytes:
     readme = [
         f"Meridian {data.report_type.title.lower()} for {data.tenant_id}, {data.period.label} "
         f"({data.period.start.isoformat()} to {data.period.end.isoformat()}).",
+        report_period_statement(data),
+        currency_statement(data) + " Each file's last column, currency, names it on the rows that hold money.",
         "",
     ]
     for (name, _), section in zip(files, data.sections, strict=True):

@@ -4,8 +4,9 @@ The page has no external assets (inline CSS, trend charts as inline SVG, bar
 charts as table rows with sized spans, no scripts, fonts or images fetched),
 so it opens offline, from an attachment or an archive, and prints on A4
 (``@media print`` / ``@page`` rules keep tiles, tables and charts from
-splitting across pages). Layout follows the PDF: a title block (report,
-tenant, period, the period it is compared with, generation time), then each
+splitting across pages). Layout follows the PDF: a title block (report and
+period, which closed period it covers and why, tenant, the period it is
+compared with, the currency, generation time), then each
 section in order under its area heading: KPI tiles with the change on the
 previous period, trends as line charts, bars for breakdowns and funnels, the
 retention heat-map with coloured cells, metric and breakdown tables; a
@@ -27,18 +28,30 @@ from pathlib import Path
 from typing import Any
 
 from meridian.reports.data import ReportData, SectionData
-from meridian.reports.registry import BREAKDOWN_TABLE, FUNNEL, HEATMAP, KPI_TILES, METRIC_TABLE, TREND_CHART
+from meridian.reports.registry import (
+    BREAKDOWN_TABLE,
+    COUNT,
+    FUNNEL,
+    HEATMAP,
+    KPI_TILES,
+    METRIC_TABLE,
+    MONEY,
+    TREND_CHART,
+)
 from meridian.reports.render import file_stem, write_atomically
 from meridian.reports.summary import (
     DATE,
     LABEL,
     Change,
     Tile,
+    column_header,
     coverage_note,
+    currency_statement,
     format_value,
     metric_table_rows,
     no_data_text,
     period_label,
+    report_period_statement,
     scope_labels,
     section_table,
     section_tiles,
@@ -62,6 +75,7 @@ body{{margin:0;background:#fff;color:{INK};font:14px/1.45 -apple-system,"Segoe U
 main{{max-width:960px;margin:0 auto;padding:32px 28px 24px}}
 h1{{font-size:26px;line-height:1.2;margin:0 0 8px}}
 h2{{font-size:17px;margin:28px 0 10px;padding-bottom:4px;border-bottom:1px solid {RULE}}}
+.subtitle{{margin:0 0 10px;font-size:15px}}
 .meta{{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:0;color:{MUTED}}}
 .meta dt{{font-weight:600;color:{INK}}}
 .meta dd{{margin:0}}
@@ -125,10 +139,10 @@ def heading(data: ReportData) -> str:
 
 
 def intro(data: ReportData) -> str:
-    period = data.period
+    """The e-mail's first lines: the report, the period it covers and why, the currency."""
     return (
-        f"{data.report_type.title} for {data.tenant_id}, {period.label} "
-        f"({period.start.isoformat()} to {period.end.isoformat()})."
+        f"{data.report_type.title} for {data.tenant_id}, {data.period.label}. "
+        f"{report_period_statement(data)} {currency_statement(data)}"
     )
 
 
@@ -151,12 +165,14 @@ def _title_block(data: ReportData) -> str:
             f"{period.label} ({period.start.isoformat()} to {period.end.isoformat()}, {period.frequency})",
         ),
         ("Compared with", period_label(data.previous_period)),
+        ("Currency", currency_statement(data)),
         ("Generated", _generated(data)),
     ]
     meta = "".join(f"<dt>{_e(label)}</dt><dd>{_e(value)}</dd>" for label, value in items)
     parts = [
         "<header>",
-        f"<h1>Meridian {_e(data.report_type.title.lower())}</h1>",
+        f"<h1>Meridian {_e(data.report_type.title.lower())}: {_e(period.label)}</h1>",
+        f'<p class="subtitle">{_e(report_period_statement(data))}</p>',
         f'<dl class="meta">{meta}</dl>',
     ]
     note = coverage_note(data)
@@ -207,8 +223,24 @@ def _nice_step(span: float, ticks: int = 4) -> float:
     return 10 * magnitude
 
 
+SVG_FONT_SIZE = 11
+# an upper bound of the advance of the labels' characters (digits, month names, "k", "M") in em, over the fonts
+# the page names and their usual fallbacks (Helvetica/Arial/Liberation Sans 0.56-0.83, DejaVu Sans 0.64-0.86)
+SVG_CHAR_EM = 0.72
+
+
+def text_width(text: str, size: float = SVG_FONT_SIZE) -> float:
+    """A generous estimate of ``text``'s rendered width in px, to size the chart's margins."""
+    return len(text) * size * SVG_CHAR_EM
+
+
 def trend_svg(data: ReportData, section: SectionData, width: int = 720, height: int = 240) -> str:
-    """An inline SVG line chart of the section's metrics over its points (gaps where a point has no value)."""
+    """An inline SVG line chart of the section's metrics over its points (gaps where a point has no value).
+
+    The margins are computed from the labels (the widest value label on the left, half of the first and last
+    point labels at the edges), so no label is cut by the SVG's edge; a money chart names its currency above
+    the value axis.
+    """
     points = section.rows
     metrics = section.section.metrics
     series = [[float(p[m.key]) if p.get(m.key) is not None else None for p in points] for m in metrics]
@@ -217,8 +249,23 @@ def trend_svg(data: ReportData, section: SectionData, width: int = 720, height: 
     y_min = min(0.0, low)
     top_value = high * 1.1 if high > 0 else 1.0
     step = _nice_step(top_value - y_min)
+    if metrics and all(m.kind == COUNT for m in metrics):
+        step = max(1.0, step)  # whole ticks for counts
     y_max = y_min + step * max(1, math.ceil((top_value - y_min) / step))
-    left, right, top, bottom = 56, 12, 14, 28
+    ticks = []
+    tick = y_min
+    while tick <= y_max + step / 2:
+        ticks.append(tick)
+        tick += step
+    every = max(1, -(-len(points) // (12 if width >= 600 else 6)))
+    shown = [index for index in range(len(points)) if (len(points) - 1 - index) % every == 0]
+    unit = data.currency if data.currency and metrics and all(m.kind == MONEY for m in metrics) else None
+    edge = 4
+    left = math.ceil(max([text_width(axis_label(value)) for value in ticks] + [text_width(unit or "")]) + 6 + edge)
+    if shown:
+        left = max(left, math.ceil(text_width(str(points[shown[0]]["label"])) / 2 + edge))
+    right = max(12, math.ceil(text_width(str(points[-1]["label"])) / 2 + edge)) if points else 12
+    top, bottom = (26 if unit else 14), 28
     plot_w, plot_h = width - left - right, height - top - bottom
 
     def x(index: int) -> float:
@@ -232,24 +279,25 @@ def trend_svg(data: ReportData, section: SectionData, width: int = 720, height: 
     )
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="{_e(title)}" font-family="Helvetica,Arial,sans-serif" font-size="11">',
+        f'aria-label="{_e(title)}" font-family="Helvetica,Arial,sans-serif" font-size="{SVG_FONT_SIZE}">',
         f"<title>{_e(title)}</title>",
     ]
-    tick = y_min
-    while tick <= y_max + step / 2:
+    if unit:
+        parts.append(
+            f'<text class="unit" x="{left - 6}" y="12" text-anchor="end" fill="{MUTED}" font-weight="bold">'
+            f"{_e(unit)}</text>"
+        )
+    for tick in ticks:
         ty = y(tick)
         parts.append(
             f'<line x1="{left}" x2="{width - right}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="{RULE}" stroke-width="1"/>'
             f'<text x="{left - 6}" y="{ty + 4:.1f}" text-anchor="end" fill="{MUTED}">{_e(axis_label(tick))}</text>'
         )
-        tick += step
-    every = max(1, -(-len(points) // (12 if width >= 600 else 6)))
-    for index, point in enumerate(points):
-        if (len(points) - 1 - index) % every == 0:
-            parts.append(
-                f'<text x="{x(index):.1f}" y="{height - 8}" text-anchor="middle" fill="{MUTED}">'
-                f"{_e(point['label'])}</text>"
-            )
+    for index in shown:
+        parts.append(
+            f'<text x="{x(index):.1f}" y="{height - 8}" text-anchor="middle" fill="{MUTED}">'
+            f"{_e(points[index]['label'])}</text>"
+        )
     for number, values in enumerate(series):
         colour = LINE_COLOURS[number % len(LINE_COLOURS)]
         segments: list[list[str]] = [[]]
@@ -303,10 +351,10 @@ def bars_html(labels: list[str], values: list[Any], texts: list[str]) -> str:
 
 
 def _typed_table(data: ReportData, section: SectionData, skip: tuple[str, ...] = ("key",)) -> str:
-    currency = data.parameters.get("currency")
+    currency = data.currency
     columns, rows = section_table(data, section)
     keep = [index for index, column in enumerate(columns) if column.name not in skip]
-    head = "".join(f"<th>{_e(columns[index].label)}</th>" for index in keep)
+    head = "".join(f"<th>{_e(column_header(columns[index], currency))}</th>" for index in keep)
     body = []
     has_total = section.section.kind == BREAKDOWN_TABLE and bool(section.section.total_label) and bool(section.rows)
     for number, row in enumerate(rows, start=1):
@@ -314,7 +362,7 @@ def _typed_table(data: ReportData, section: SectionData, skip: tuple[str, ...] =
         for index in keep:
             value, kind = row[index]
             text = (
-                "" if value is None else (str(value) if kind in (LABEL, DATE) else format_value(value, kind, currency))
+                "" if value is None else (str(value) if kind in (LABEL, DATE) else format_value(value, kind))
             )
             cells.append(f"<td>{_e(text)}</td>")
         css = ' class="total"' if has_total and number == len(rows) else ""
@@ -324,7 +372,7 @@ def _typed_table(data: ReportData, section: SectionData, skip: tuple[str, ...] =
 
 def _breakdown(data: ReportData, section: SectionData) -> str:
     definition = section.section
-    currency = data.parameters.get("currency")
+    currency = data.currency
     parts = []
     if definition.bars and section.rows:
         kind = next(item.kind for item in definition.aggregates if item.name == definition.bars)

@@ -1,13 +1,17 @@
 """The PDF format, drawn with reportlab (platypus for layout, reportlab.graphics for the charts).
 
-Layout: a title block (report, tenant, period, the period it is compared
-with, generation time), then each section of the report type in order, under
+Layout: a title block (report and period, which closed period it covers and
+why, tenant, the period it is compared with, the currency, generation time), then each section of the report type in order, under
 an area heading where the report groups sections by area (executive,
 comprehensive): KPI tiles with the change on the previous period, line charts
 for trends, bar charts for breakdowns (MRR movements, failure reasons, hours,
 resources), funnel steps as bars, the cohort retention heat-map as a table
 with coloured cells, metric and breakdown tables; a section whose mart is
-missing says "Not available" with the reason. Two consecutive half-width
+missing says "Not available" with the reason. Money shows the tenant's
+currency: after each amount, in the header of a table's money columns, beside
+the value axis of a money chart. A section's heading stays with its chart; a
+table under a chart may continue on the next page (at least three rows on
+each), so a long section does not leave the rest of a page blank. Two consecutive half-width
 sections (the executive trends) share a row. Every page carries a footer with
 the tenant, the period and "Page n of m".
 """
@@ -15,6 +19,7 @@ the tenant, the period and "Page n of m".
 from __future__ import annotations
 
 import io
+import math
 from datetime import UTC
 from decimal import Decimal
 from pathlib import Path
@@ -36,21 +41,26 @@ from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Space
 from meridian.reports.data import ReportData, SectionData
 from meridian.reports.registry import (
     BREAKDOWN_TABLE,
+    COUNT,
     FUNNEL,
     HEATMAP,
     HOUR_OF_DAY,
     KPI_TILES,
     METRIC_TABLE,
+    MONEY,
     TREND_CHART,
 )
 from meridian.reports.render import file_stem, write_atomically
 from meridian.reports.summary import (
     Change,
+    column_header,
     coverage_note,
+    currency_statement,
     format_value,
     metric_table_rows,
     no_data_text,
     period_label,
+    report_period_statement,
     scope_labels,
     section_table,
     section_tiles,
@@ -60,7 +70,8 @@ from meridian.reports.summary import (
 rl_config.shapeChecking = 0
 
 INK = colors.HexColor("#1f2933")
-MUTED = colors.HexColor("#616e7c")
+MUTED_HEX = "#616e7c"
+MUTED = colors.HexColor(MUTED_HEX)
 ACCENT = colors.HexColor("#2563eb")
 SECOND = colors.HexColor("#ea580c")
 NEGATIVE = colors.HexColor("#dc2626")
@@ -72,6 +83,7 @@ PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN = 18 * mm
 CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN
 TILES_PER_ROW = 4
+MIN_SPLIT_ROWS = 3  # a table split across pages keeps at least this many rows on each page
 LINE_COLOURS = (ACCENT, SECOND, colors.HexColor("#9333ea"), colors.HexColor("#0d9488"))
 
 
@@ -80,9 +92,25 @@ def _styles(compact: bool = False) -> dict[str, ParagraphStyle]:
     gap = 0.45 if compact else 1.0
     return {
         "title": ParagraphStyle(
-            "title", parent=base["Title"], alignment=TA_LEFT, textColor=INK, fontSize=20, leading=24, spaceAfter=2 * mm
+            "title",
+            parent=base["Title"],
+            alignment=TA_LEFT,
+            textColor=INK,
+            fontSize=17 if compact else 20,
+            leading=20 if compact else 24,
+            spaceAfter=(1 if compact else 2) * mm,
         ),
-        "meta": ParagraphStyle("meta", parent=base["Normal"], textColor=MUTED, fontSize=9.5, leading=13),
+        "meta": ParagraphStyle(
+            "meta", parent=base["Normal"], textColor=MUTED, fontSize=8.5 if compact else 9.5, leading=11 if compact else 13
+        ),
+        "subtitle": ParagraphStyle(
+            "subtitle",
+            parent=base["Normal"],
+            textColor=INK,
+            fontSize=9.5 if compact else 10.5,
+            leading=12 if compact else 14,
+            spaceAfter=(1 if compact else 2) * mm,
+        ),
         "area": ParagraphStyle(
             "area",
             parent=base["Heading1"],
@@ -162,12 +190,14 @@ def _title_block(data: ReportData, styles: dict[str, ParagraphStyle]) -> list[An
         f"<b>Period</b> {escape(period.label)} ({period.start.isoformat()} to {period.end.isoformat()}, "
         f"{escape(period.frequency)})",
         f"<b>Compared with</b> {escape(period_label(data.previous_period))}",
+        f"<b>Currency</b> {escape(currency_statement(data))}",
         f"<b>Generated</b> {generated}",
     ]
     if data.report_name:
         lines.insert(0, f"<b>Report</b> {escape(data.report_name)}")
     flow: list[Any] = [
-        Paragraph(f"Meridian {escape(data.report_type.title.lower())}", styles["title"]),
+        Paragraph(f"Meridian {escape(data.report_type.title.lower())}: {escape(period.label)}", styles["title"]),
+        _paragraph(report_period_statement(data), styles["subtitle"]),
         Paragraph("<br/>".join(lines), styles["meta"]),
     ]
     note = coverage_note(data)
@@ -184,6 +214,14 @@ def _unavailable(data: ReportData, section: SectionData, styles: dict[str, Parag
     return None
 
 
+def _money_markup(text: str, currency: str | None) -> str:
+    """``1,234.50 EUR`` with the code set smaller, so a tile's amount keeps its line."""
+    if currency and text.endswith(f" {currency}"):
+        amount = text[: -len(currency) - 1]
+        return f'{escape(amount)} <font size="8" color="{MUTED_HEX}">{escape(currency)}</font>'
+    return escape(text)
+
+
 def _tiles(data: ReportData, section: SectionData, styles: dict[str, ParagraphStyle]) -> Table:
     cells = []
     for tile in section_tiles(data, section):
@@ -191,7 +229,7 @@ def _tiles(data: ReportData, section: SectionData, styles: dict[str, ParagraphSt
         cells.append(
             [
                 _paragraph(tile.label, styles["tile_label"]),
-                _paragraph(tile.value, styles["tile_value"]),
+                Paragraph(_money_markup(tile.value, data.currency), styles["tile_value"]),
                 _paragraph(tile.change.text or " ", change_style),
             ]
         )
@@ -234,7 +272,20 @@ def _value_range(values: list[float]) -> tuple[float, float]:
     return low, high
 
 
-def _trend_chart(section: SectionData, width: float = CONTENT_WIDTH, height: float = 60 * mm) -> Drawing:
+def _unit_label(drawing: Drawing, unit: str | None, x: float, y: float, anchor: str = "start") -> None:
+    """The value axis's unit (the currency of money charts) beside its labels."""
+    if unit:
+        drawing.add(String(x, y, unit, fontSize=7, fillColor=MUTED, textAnchor=anchor, fontName="Helvetica-Bold"))
+
+
+def money_unit(data: ReportData, kinds: list[str]) -> str | None:
+    """The currency a chart's value axis is in: when every series is money and the currency is known."""
+    return data.currency if kinds and all(kind == MONEY for kind in kinds) else None
+
+
+def _trend_chart(
+    section: SectionData, width: float = CONTENT_WIDTH, height: float = 60 * mm, unit: str | None = None
+) -> Drawing:
     metrics = section.section.metrics
     series = [
         [float(point[metric.key]) if point.get(metric.key) is not None else None for point in section.rows]
@@ -262,11 +313,16 @@ def _trend_chart(section: SectionData, width: float = CONTENT_WIDTH, height: flo
     chart.valueAxis.gridStrokeColor = RULE
     present = [value for values in series for value in values if value is not None]
     chart.valueAxis.valueMin, chart.valueAxis.valueMax = _value_range(present)
+    if all(metric.kind == COUNT for metric in metrics):  # whole ticks: no "0.25 customers"
+        low, high = chart.valueAxis.valueMin, chart.valueAxis.valueMax
+        chart.valueAxis.valueStep = max(1, math.ceil((high - low) / 5))
+        chart.valueAxis.valueMax = low + chart.valueAxis.valueStep * max(1, math.ceil((high - low) / chart.valueAxis.valueStep))
     for index in range(len(series)):
         chart.lines[index].strokeColor = LINE_COLOURS[index % len(LINE_COLOURS)]
         chart.lines[index].strokeWidth = 2
     chart.joinedLines = 1
     drawing.add(chart)
+    _unit_label(drawing, unit, 1, height - 2.5 * mm)
     if legend:
         x = chart.x
         for index, metric in enumerate(metrics):
@@ -279,8 +335,10 @@ def _trend_chart(section: SectionData, width: float = CONTENT_WIDTH, height: flo
     return drawing
 
 
-def _bars(labels: list[str], values: list[float], *, vertical: bool, height: float | None = None) -> Drawing:
-    """A bar chart of one series; negative values are drawn in red."""
+def _bars(
+    labels: list[str], values: list[float], *, vertical: bool, height: float | None = None, unit: str | None = None
+) -> Drawing:
+    """A bar chart of one series; negative values are drawn in red; ``unit`` names the value axis's unit."""
     if vertical:
         height = height or 48 * mm
         drawing = Drawing(CONTENT_WIDTH, height)
@@ -318,6 +376,10 @@ def _bars(labels: list[str], values: list[float], *, vertical: bool, height: flo
             chart.bars[(0, index)].fillColor = NEGATIVE
     chart.barSpacing = 1
     drawing.add(chart)
+    if vertical:
+        _unit_label(drawing, unit, 1, height - 2.5 * mm)
+    else:  # under the category labels, level with the value axis's labels
+        _unit_label(drawing, unit, chart.x - 4 * mm, 1.2 * mm, anchor="end")
     if not any(values):
         drawing.add(String(CONTENT_WIDTH / 2, height / 2, "all zero", textAnchor="middle", fillColor=MUTED))
     return drawing
@@ -344,9 +406,25 @@ def _grid_style(header_rows: int = 1, total_row: bool = False, font_size: float 
     return TableStyle(commands)
 
 
+class _SplitTable(Table):
+    """A table that splits across pages only with at least :data:`MIN_SPLIT_ROWS` rows on each page.
+
+    Otherwise it moves to the next page whole, so a split never leaves a row or two (or a lone total) behind.
+    """
+
+    def split(self, availWidth: float, availHeight: float) -> list[Any]:  # noqa: N803 - reportlab's names
+        parts = super().split(availWidth, availHeight)
+        if len(parts) == 2:
+            header = self.repeatRows if isinstance(self.repeatRows, int) else len(self.repeatRows)
+            first, second = (len(part._cellvalues) - header for part in parts)
+            if min(first, second) < MIN_SPLIT_ROWS:
+                return []
+        return parts
+
+
 def _typed_table(data: ReportData, section: SectionData, skip: tuple[str, ...] = ("key",)) -> Table:
     """The section's table (summary.section_table) with display formatting."""
-    currency = data.parameters.get("currency")
+    currency = data.currency
     columns, rows = section_table(data, section)
     keep = [index for index, column in enumerate(columns) if column.name not in skip]
     header_style = ParagraphStyle(
@@ -354,7 +432,7 @@ def _typed_table(data: ReportData, section: SectionData, skip: tuple[str, ...] =
     )
     header = [
         Paragraph(
-            escape(columns[index].label),
+            escape(column_header(columns[index], currency)),
             header_style if position == 0 or columns[index].kind == "label" else _right(header_style),
         )
         for position, index in enumerate(keep)
@@ -367,11 +445,11 @@ def _typed_table(data: ReportData, section: SectionData, skip: tuple[str, ...] =
             if kind in ("label", "date"):
                 cells.append("" if value is None else str(value))
             else:
-                cells.append(format_value(value, kind, currency) if value is not None else "")
+                cells.append(format_value(value, kind) if value is not None else "")  # the unit is in the header
         body.append(cells)
     first = CONTENT_WIDTH * (0.34 if len(keep) <= 5 else 0.26)
     rest = (CONTENT_WIDTH - first) / max(1, len(keep) - 1)
-    table = Table([header, *body], colWidths=[first] + [rest] * (len(keep) - 1), repeatRows=1)
+    table = _SplitTable([header, *body], colWidths=[first] + [rest] * (len(keep) - 1), repeatRows=1)
     total = section.section.kind == BREAKDOWN_TABLE and bool(section.section.total_label) and bool(section.rows)
     style = _grid_style(total_row=total, font_size=8.5 if len(keep) > 5 else 9)
     for position, index in enumerate(keep):
@@ -391,7 +469,10 @@ def _breakdown(data: ReportData, section: SectionData) -> list[Any]:
     if definition.bars and section.rows:
         values = [float(row.get(definition.bars) or 0) for row in section.rows]
         labels = [row["label"] for row in section.rows]
-        body.append(_bars(labels, values, vertical=definition.group_by == HOUR_OF_DAY))
+        kinds = [item.kind for item in definition.aggregates if item.name == definition.bars]
+        body.append(
+            _bars(labels, values, vertical=definition.group_by == HOUR_OF_DAY, unit=money_unit(data, kinds))
+        )
     if definition.show_table or not definition.bars:
         body.append(_typed_table(data, section))
     return body
@@ -412,7 +493,10 @@ def _metric_table(data: ReportData, section: SectionData, styles: dict[str, Para
     if section.section.bars:
         body.append(
             _bars(
-                [row.label for row in table_rows], [float(row.raw_current or 0) for row in table_rows], vertical=False
+                [row.label for row in table_rows],
+                [float(row.raw_current or 0) for row in table_rows],
+                vertical=False,
+                unit=money_unit(data, [row.metric.kind for row in table_rows if row.metric is not None]),
             )
         )
     body.append(table)
@@ -477,7 +561,8 @@ def _section_body(data: ReportData, section: SectionData, styles: dict[str, Para
         body = [_tiles(data, section, styles)]
     elif kind == TREND_CHART:
         height = 38 * mm if width < CONTENT_WIDTH else (52 * mm if section.section.area else 60 * mm)
-        body = [_trend_chart(section, width, height)]
+        unit = money_unit(data, [metric.kind for metric in section.section.metrics])
+        body = [_trend_chart(section, width, height, unit)]
     elif kind == BREAKDOWN_TABLE:
         body = _breakdown(data, section)
     elif kind == METRIC_TABLE:
@@ -490,9 +575,16 @@ def _section_body(data: ReportData, section: SectionData, styles: dict[str, Para
         raise ValueError(f"the PDF renderer has no layout for section kind {kind!r}")
     notes = [text for text in (section.caption, section.section.description) if text]
     if notes:
-        body.append(Spacer(1, 1.2 * mm))
-        body.append(_paragraph(" ".join(notes), styles["note"]))
+        note = [Spacer(1, 1.2 * mm), _paragraph(" ".join(notes), styles["note"])]
+        if _chart_then_table(body):  # the note goes with the chart it explains; the table may start a new page
+            return [body[0], *note, *body[1:]]
+        body += note
     return body
+
+
+def _chart_then_table(body: list[Any]) -> bool:
+    """A chart with a table under it (bars and their figures): the table may continue on the next page."""
+    return len(body) > 1 and isinstance(body[0], Drawing) and any(isinstance(item, Table) for item in body[1:])
 
 
 def _story(data: ReportData, styles: dict[str, ParagraphStyle]) -> list[Any]:
@@ -521,8 +613,11 @@ def _story(data: ReportData, styles: dict[str, ParagraphStyle]) -> list[Any]:
             continue
         heading = _paragraph(definition.title, styles["h2"])
         body = _section_body(data, section, styles, CONTENT_WIDTH)
-        if definition.kind == HEATMAP or (definition.kind == BREAKDOWN_TABLE and len(section.rows) > 14):
-            story += [KeepTogether([*lead, heading, body[0]]), *body[1:]]
+        if _chart_then_table(body):
+            # the heading stays with the chart and its note; the table under them may continue on the next page
+            # (its header repeats), so a section that does not fit in the rest of a page no longer leaves it blank
+            first_table = next(number for number, item in enumerate(body) if isinstance(item, Table))
+            story += [KeepTogether([*lead, heading, *body[:first_table]]), *body[first_table:]]
         else:
             story.append(KeepTogether([*lead, heading, *body]))
         index += 1

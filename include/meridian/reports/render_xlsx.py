@@ -1,9 +1,12 @@
 """The XLSX format, written with openpyxl: a workbook for people who work the numbers further.
 
-Sheets: "Summary" first (report, tenant, period, the period it is compared
-with, generation time, the coverage note and each sheet's status), then one
-sheet per section of the report type, named by the section's title (with its
-area in the comprehensive report). Each section sheet is the section's typed
+Sheets: "Summary" first (report, tenant, period, which closed period it
+covers and why, the period it is compared with, the currency, generation time,
+the coverage note and each sheet's status), then one sheet per section of the
+report type, named by the section's title; where two sections of a report share
+a title (the areas' "Headline" in the comprehensive report) the area leads it
+("Revenue headline"). Column headers are the registry's labels ("Plan",
+"Sales rep", the metrics' names). Each section sheet is the section's typed
 table (:func:`meridian.reports.summary.section_table`): metric sections as
 metric | name | this period | previous period | change | change %; trends as
 one row per point (period start and end, a column per metric) with a line
@@ -11,8 +14,8 @@ chart; breakdowns as one row per group plus the totals row, with a bar chart
 where the PDF draws bars; funnels per step with the recomputed conversions;
 the retention heat-map as cohorts × periods with coloured cells.
 
-Cells are typed: money is a number with the format ``#,##0.00`` (followed by
-the ``currency`` parameter's code when set), rates are fractions with the
+Cells are typed: money is a number with the format ``#,##0.00 "EUR"`` (the
+tenant's currency; ``#,##0.00`` while it is not known), rates are fractions with the
 format ``0.0%``, counts are integers with ``#,##0``, other measures
 ``#,##0.0``, dates are dates. Every table has a bold header row that stays
 frozen (``A2``) and columns sized to their contents. A section whose mart is
@@ -50,9 +53,18 @@ from meridian.reports.registry import (
     RATE,
     TEXT,
     TREND_CHART,
+    Section,
 )
 from meridian.reports.render import file_stem, write_atomically
-from meridian.reports.summary import DATE, LABEL, coverage_note, period_label, section_table
+from meridian.reports.summary import (
+    DATE,
+    LABEL,
+    coverage_note,
+    currency_statement,
+    period_label,
+    report_period_statement,
+    section_table,
+)
 
 MONEY_FORMAT = "#,##0.00"
 RATE_FORMAT = "0.0%"
@@ -62,6 +74,7 @@ MONTH_FORMAT = "mmm yyyy"
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 SUMMARY_SHEET = "Summary"
+SHEET_TITLE_MAX = 31
 
 HEADER_FONT = Font(bold=True, color="1F2933")
 HEADER_FILL = PatternFill("solid", fgColor="F5F7FA")
@@ -92,15 +105,49 @@ def cell_value(value: Any, kind: str | None = None) -> Any:
     return value
 
 
-def _sheet_title(title: str, taken: set[str]) -> str:
-    cleaned = re.sub(r"[\[\]:*?/\\]", " ", title).strip("' ")[:31] or "Section"
-    name, counter = cleaned, 2
-    while name.lower() in taken:
-        suffix = f" ({counter})"
-        name = cleaned[: 31 - len(suffix)] + suffix
-        counter += 1
-    taken.add(name.lower())
-    return name
+def _fit_title(title: str) -> str:
+    """A legal sheet title: no ``[]:*?/\\``, at most 31 characters, cut at a word."""
+    cleaned = " ".join(re.sub(r"[\[\]:*?/\\]", " ", title).strip("' ").split()) or "Section"
+    if len(cleaned) <= SHEET_TITLE_MAX:
+        return cleaned
+    cut = cleaned[: SHEET_TITLE_MAX + 1].rsplit(" ", 1)[0]
+    return cut if 0 < len(cut) <= SHEET_TITLE_MAX else cleaned[:SHEET_TITLE_MAX]
+
+
+def _with_area(area: str, title: str) -> str:
+    """``Revenue`` + ``Headline`` → ``Revenue headline``; a title that already names its area stays as it is."""
+    if title.lower().startswith(area.lower()):
+        return title
+    first = title.split(" ", 1)[0]
+    lead = title if first.isupper() and len(first) > 1 else title[:1].lower() + title[1:]  # keep MRR, ARPU
+    return f"{area} {lead}"
+
+
+def sheet_titles(sections: list[Section]) -> list[str]:
+    """A sheet title per section: its title, with its area where two sections of the report share a title.
+
+    Titles are the registry's own (one place: :mod:`meridian.reports.registry`), never repeat a word of the
+    area ("Sales reps" in area Sales stays "Sales reps"), fit Excel's 31 characters and are unique in the
+    workbook (case-insensitive, "Summary" included).
+    """
+    counts: dict[str, int] = {}
+    for section in sections:
+        counts[section.title.lower()] = counts.get(section.title.lower(), 0) + 1
+    taken = {SUMMARY_SHEET.lower()}
+    titles = []
+    for section in sections:
+        wanted = section.title
+        if counts[section.title.lower()] > 1 and section.area:
+            wanted = _with_area(section.area, section.title)
+        name = _fit_title(wanted)
+        counter = 2
+        while name.lower() in taken:
+            suffix = f" ({counter})"
+            name = _fit_title(wanted)[: SHEET_TITLE_MAX - len(suffix)].rstrip() + suffix
+            counter += 1
+        taken.add(name.lower())
+        titles.append(name)
+    return titles
 
 
 def _display_length(value: Any, number_format_: str) -> int:
@@ -172,7 +219,7 @@ def _cell_format(kind: str, currency: str | None) -> str | None:
 
 def _table_sheet(ws: Worksheet, data: ReportData, section: SectionData) -> None:
     """Any section as its typed table (summary.section_table): a frozen header row, typed cells."""
-    currency = data.parameters.get("currency")
+    currency = data.currency
     columns, rows = section_table(data, section)
     _header(ws, [column.label for column in columns])
     for row in rows:
@@ -193,7 +240,7 @@ def _table_sheet(ws: Worksheet, data: ReportData, section: SectionData) -> None:
         notes.append("Rates are fractions shown as percentages; their change is the difference in percentage points.")
     for text in notes:
         _note(ws, text)
-    _chart(ws, section, len(rows), len(columns))
+    _chart(ws, section, len(rows), len(columns), currency)
 
 
 def _heat_hex(rate: Any) -> str:
@@ -202,7 +249,7 @@ def _heat_hex(rate: Any) -> str:
     return "".join(f"{round(255 - (255 - channel) * share):02X}" for channel in base)
 
 
-def _chart(ws: Worksheet, section: SectionData, rows: int, columns: int) -> None:
+def _chart(ws: Worksheet, section: SectionData, rows: int, columns: int, currency: str | None = None) -> None:
     definition = section.section
     if rows < 2:
         return
@@ -212,10 +259,12 @@ def _chart(ws: Worksheet, section: SectionData, rows: int, columns: int) -> None
         first_value = 3
         values = Reference(ws, min_col=first_value, max_col=2 + len(definition.metrics), min_row=1, max_row=rows + 1)
         categories = Reference(ws, min_col=1, min_row=2, max_row=rows + 1)
-        chart.y_axis.numFmt = number_format(definition.metrics[0].kind) if definition.metrics else MONEY_FORMAT
+        chart.y_axis.numFmt = number_format(definition.metrics[0].kind, currency) if definition.metrics else MONEY_FORMAT
     elif definition.kind == BREAKDOWN_TABLE and definition.bars:
         chart = BarChart()
         column = 3 + [a.name for a in definition.aggregates].index(definition.bars)
+        bars = next(a for a in definition.aggregates if a.name == definition.bars)
+        chart.y_axis.numFmt = number_format(bars.kind, currency)
         last = rows + 1 - (1 if definition.total_label and section.rows else 0)
         values = Reference(ws, min_col=column, max_col=column, min_row=1, max_row=last)
         categories = Reference(ws, min_col=1, min_row=2, max_row=last)
@@ -249,15 +298,15 @@ def _summary_sheet(ws: Worksheet, data: ReportData) -> None:
         ("Period start", period.start, DATE_FORMAT),
         ("Period end", period.end, DATE_FORMAT),
         ("Frequency", period.frequency, None),
+        ("Covers", report_period_statement(data), None),
         ("Compared with", period_label(data.previous_period), None),
+        ("Currency", data.currency or "not known", None),
+        ("Money", currency_statement(data), None),
         ("Generated (UTC)", generated, DATETIME_FORMAT),
     ]
-    currency = data.parameters.get("currency")
-    if currency:
-        rows.append(("Currency", currency, None))
     for label, value, fmt in rows:
         _typed_row(ws, [(label, None), (value, fmt)])
-        ws.cell(row=ws.max_row, column=2).alignment = Alignment(horizontal="left")
+        ws.cell(row=ws.max_row, column=2).alignment = Alignment(horizontal="left", wrap_text=label == "Covers")
     note = coverage_note(data)
     if note:
         _typed_row(ws, [("Note", None), (note, None)])
@@ -274,8 +323,7 @@ def _summary_sheet(ws: Worksheet, data: ReportData) -> None:
 
 
 def _sheet_titles(data: ReportData) -> list[str]:
-    taken = {SUMMARY_SHEET.lower()}
-    return [_sheet_title(section.section.sheet_title, taken) for section in data.sections]
+    return sheet_titles([section.section for section in data.sections])
 
 
 def workbook(data: ReportData) -> Workbook:

@@ -1,7 +1,7 @@
 """Numbers as people read them, shared by the PDF, HTML, XLSX, CSV and the e-mail body.
 
-Money is shown with two decimals (and the ``currency`` parameter's code when
-set), counts with thousands separators, rates as percentages, other measures
+Money is shown with two decimals and the tenant's currency code
+(``2,650.00 EUR``; in a table, the column header carries it: ``MRR (EUR)``), counts with thousands separators, rates as percentages, other measures
 with one decimal. A change is shown against the previous period: a relative
 change for money, counts and measures (``+4.2%``), a difference in percentage
 points for rates (``+1.3 pp``).
@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from meridian.reports.data import ReportData, SectionData
-from meridian.reports.periods import Period
+from meridian.reports.periods import Period, as_utc, month_start, period_for
 from meridian.reports.registry import (
     BREAKDOWN_TABLE,
     COUNT,
@@ -154,7 +154,7 @@ def _change(section: SectionData, metric: Metric, current: Any, previous: Any) -
 def metric_table_rows(data: ReportData, section: SectionData) -> list[TableRow]:
     if section.section.kind not in (METRIC_TABLE, KPI_TILES) or not section.available:
         return []
-    currency = data.parameters.get("currency")
+    currency = data.currency
     current_row, previous_row = section.current or {}, section.previous or {}
     rows = []
     for metric in section.section.metrics:
@@ -201,6 +201,74 @@ def no_data_text(data: ReportData, section: SectionData) -> str:
     return f"No data for {period_label(scope)} in {section.section.table} for this tenant."
 
 
+UNIT_NAMES = {"monthly": "month", "weekly": "week", "daily": "day"}
+
+
+def _instant(moment: datetime) -> str:
+    return as_utc(moment).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _open_period(as_of: datetime, frequency: str) -> tuple[str, datetime]:
+    """The label of the calendar unit that contains ``as_of`` (the month, or the day) and when it closes."""
+    day = as_utc(as_of).date()
+    if frequency == "monthly":
+        start = day.replace(day=1)
+        return month_label(start), datetime.combine(month_start(start, 1), time.min, tzinfo=UTC)
+    return f"{day.day} {calendar.month_name[day.month]} {day.year}", datetime.combine(
+        day + timedelta(days=1), time.min, tzinfo=UTC
+    )
+
+
+def period_statement(period: Period, as_of: datetime | None, generated_at: datetime | None = None) -> str:
+    """Which period a report covers, and why (the rule of :mod:`meridian.reports.periods`).
+
+    A report covers the last period closed at its run's as-of instant: a monthly
+    one the last calendar month that ended at or before it. For the demo's run as
+    of 2026-10-31 00:00 UTC that is September 2026, since October closes only at
+    2026-11-01 00:00 UTC; a run as of that instant covers October.
+    """
+    unit = UNIT_NAMES[period.frequency]
+    label = period_label(period)
+    span = f"{period.start.isoformat()} to {period.end.isoformat()}"
+    closes = datetime.combine(period.end + timedelta(days=1), time.min, tzinfo=UTC)
+    if as_of is None:  # the period was named directly (meridian reports render)
+        if generated_at is not None and closes > as_utc(generated_at):
+            return (
+                f"{unit.capitalize()} {label} ({span}), as requested; it is not closed when generated "
+                f"({_instant(generated_at)}): it closes at {_instant(closes)}, so its figures are partial."
+            )
+        return f"{unit.capitalize()} {label} ({span}), as requested."
+    if closes > as_utc(as_of):
+        return (
+            f"{unit.capitalize()} {label} ({span}) is not closed at the as-of instant {_instant(as_of)}: "
+            f"it closes at {_instant(closes)}, so its figures are partial."
+        )
+    latest = period_for(as_of, period.frequency)
+    if latest != period:
+        return (
+            f"Closed {unit} {label} ({span}), due at {_instant(closes)} and delivered by a later run "
+            f"(as-of instant {_instant(as_of)})."
+        )
+    still_open, open_closes = _open_period(as_of, period.frequency)
+    return (
+        f"Closed {unit} {label} ({span}): the last {unit} closed at the run's as-of instant {_instant(as_of)}; "
+        f"{still_open} is still open then (it closes at {_instant(open_closes)})."
+    )
+
+
+def report_period_statement(data: ReportData) -> str:
+    return period_statement(data.period, data.as_of, data.generated_at)
+
+
+def currency_statement(data: ReportData) -> str:
+    """What the money is in: ``Money in EUR (the tenant's currency).`` or why that is not known."""
+    if data.currency and not data.currency_note:
+        return f"Money in {data.currency} (the tenant's currency)."
+    if data.currency:
+        return f"Money in {data.currency} ({data.currency_note})."
+    return f"Money in the tenant's currency ({data.currency_note})."
+
+
 def coverage_note(data: ReportData) -> str | None:
     """Said when some sections read monthly marts for a daily or weekly report."""
     if data.period.frequency != "monthly" and any(
@@ -226,6 +294,11 @@ class Column:
 Cell = tuple[Any, str]  # (value, kind)
 
 
+def column_header(column: Column, currency: str | None) -> str:
+    """A table column's header; a money column names its currency (``MRR (EUR)``), its cells then plain numbers."""
+    return f"{column.label} ({currency})" if column.kind == MONEY and currency else column.label
+
+
 def section_table(data: ReportData, section: SectionData) -> tuple[list[Column], list[list[Cell]]]:
     """The section as a header and rows of typed cells (raw values, not rounded for display)."""
     definition = section.section
@@ -234,7 +307,7 @@ def section_table(data: ReportData, section: SectionData) -> tuple[list[Column],
         current_label, previous_label = scope_labels(section, short=False)
         columns = [
             Column("metric", "Metric", LABEL),
-            Column("name", "Name", LABEL),
+            Column("name", "Key", LABEL),
             Column("current", current_label or "This period"),
             Column("previous", previous_label or "Previous period"),
             Column("change", "Change"),
@@ -265,8 +338,7 @@ def section_table(data: ReportData, section: SectionData) -> tuple[list[Column],
         ]
         return columns, rows
     if kind == BREAKDOWN_TABLE:
-        group_label = (definition.group_by or "").replace("_", " ").capitalize()
-        columns = [Column("label", group_label, LABEL), Column("key", "Key", LABEL)]
+        columns = [Column("label", definition.group_label or "Group", LABEL), Column("key", "Key", LABEL)]
         columns += [Column(item.name, item.label, item.kind) for item in definition.aggregates]
         rows = [
             [(row["label"], LABEL), (row["key"], LABEL)]
@@ -321,12 +393,16 @@ __all__ = [
     "TableRow",
     "Tile",
     "change_between",
+    "column_header",
     "coverage_note",
     "format_value",
     "headline_tiles",
     "metric_table_rows",
     "month_label",
     "period_label",
+    "period_statement",
+    "report_period_statement",
+    "currency_statement",
     "section_table",
     "tile_groups",
 ]
