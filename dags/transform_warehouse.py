@@ -77,19 +77,13 @@ def transform_warehouse():
     @task
     def plan_transform() -> dict:
         """The as-of instant, the warehouse objects, and incremental or full refresh with its lookback."""
-        from meridian import db
-        from meridian.config import WAREHOUSE_CONN_ID
-        from meridian.extract.run import prepare_warehouse
         from meridian.runtime import as_of_instant
-        from meridian.transform.plan import plan_run
+        from meridian.transform.plan import prepare_and_plan
 
         context = get_current_context()
         as_of = as_of_instant(context)  # a bad conf as_of fails here, before anything is built
-        prepare_warehouse()
         requested = bool(context["params"].get("full_refresh", False))
-        with db.connection(WAREHOUSE_CONN_ID) as conn:
-            plan = plan_run(conn, as_of, requested_full_refresh=requested)
-        return plan.as_dict()
+        return prepare_and_plan(as_of, requested_full_refresh=requested).as_dict()
 
     @task
     def build_models(plan: dict) -> dict:
