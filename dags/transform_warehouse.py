@@ -19,7 +19,8 @@ carried by the raw asset event, else the end of the run's data interval. The
 marts cover exactly the activity before it; the day and hour holding it are
 partial rows that later runs complete.
 
-1. `plan_transform` creates any missing warehouse schemas and decides
+1. `plan_transform` runs the warehouse bootstrap when its code changed (once per
+   version: no table locks on other runs) and decides
    **incremental or full refresh**: full on the first
    build, on request (param `full_refresh`), for a backfill (an as-of instant
    before the last build's) and once a week, on the first run of the full-refresh
@@ -29,15 +30,19 @@ partial rows that later runs complete.
    tests right after each model, singular invariant tests after their models),
    then measures every source's freshness with the source's own query and
    thresholds (dbt_project/models/staging/_staging__sources.yml) in the same
-   process, without a second dbt invocation. Every node's outcome goes to
+   process, without a second dbt invocation. An incremental plan becomes a full
+   refresh when an incremental model, or anything upstream of it, changed since
+   the last successful build (the parsed project's digests against those that
+   build recorded); the reason is logged and kept in
+   `audit.transform_runs.reason`. Every node's outcome goes to
    `audit.dbt_node_results`; failed tests and stale sources raise rows in
    `audit.data_quality_alerts`; the task fails, naming the failed nodes, when a
    node failed.
 3. `check_data_quality` raises quarantine, new-event-type and volume alerts for
    the last closed day and emails the high and critical ones to the operations
    address.
-4. `reconcile_batches` checks `landed = accepted + quarantined + duplicates`
-   for every batch.
+4. `reconcile_batches` writes the batch counts that are new or changed and
+   checks `landed = accepted + quarantined + duplicates` for every batch.
 5. `generate_docs` refreshes the dbt docs site (menu *Docs → dbt docs*) when
    the project changed since the published docs (the build's manifest
    checksums), full refresh or not; otherwise it keeps them.
@@ -77,19 +82,13 @@ def transform_warehouse():
     @task
     def plan_transform() -> dict:
         """The as-of instant, the warehouse objects, and incremental or full refresh with its lookback."""
-        from meridian import db
-        from meridian.config import WAREHOUSE_CONN_ID
-        from meridian.extract.run import prepare_warehouse
         from meridian.runtime import as_of_instant
-        from meridian.transform.plan import plan_run
+        from meridian.transform.plan import prepare_and_plan
 
         context = get_current_context()
         as_of = as_of_instant(context)  # a bad conf as_of fails here, before anything is built
-        prepare_warehouse()
         requested = bool(context["params"].get("full_refresh", False))
-        with db.connection(WAREHOUSE_CONN_ID) as conn:
-            plan = plan_run(conn, as_of, requested_full_refresh=requested)
-        return plan.as_dict()
+        return prepare_and_plan(as_of, requested_full_refresh=requested).as_dict()
 
     @task
     def build_models(plan: dict) -> dict:

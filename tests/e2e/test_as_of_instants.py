@@ -199,3 +199,35 @@ def _occurred_before(text: str, cutoff: datetime) -> bool:
     except (ValueError, KeyError, TypeError):
         return True  # not a readable event: quarantined whatever the instant
     return occurred.astimezone(UTC) < cutoff
+
+
+def test_a_changed_incremental_model_makes_the_next_run_a_full_refresh(hourly, tmp_path, monkeypatch):
+    """A column added to an incremental model (on_schema_change='fail'): the next run rebuilds in full and succeeds.
+
+    Runs last in this module: it builds after the fixture's runs, from a copy of the project with
+    int_user_activity_daily changed; a second run of the same copy stays incremental.
+    """
+    import shutil
+
+    from meridian.config import settings
+
+    project = tmp_path / "dbt_project"
+    shutil.copytree(settings().dbt_project_dir, project, ignore=shutil.ignore_patterns("target", "logs"))
+    model = project / "models" / "intermediate" / "product" / "int_user_activity_daily.sql"
+    source = model.read_text()
+    assert source.rstrip().endswith("select * from final")
+    model.write_text(source.rstrip()[: -len("select * from final")] + "select *, 1 as probe_column from final\n")
+    monkeypatch.setenv("MERIDIAN_DBT_PROJECT_DIR", str(project))
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+
+    one, two = HOURLY[-1] + timedelta(hours=1), HOURLY[-1] + timedelta(hours=2)
+    assert build_at(one)["full_refresh"] is False  # the plan alone cannot see the change: the build can
+    runs = query("select as_of_at, full_refresh, reason, status from audit.transform_runs "
+                 "where as_of_at in (%s, %s) order by started_at", (one, two))
+    assert [(run["full_refresh"], run["status"]) for run in runs] == [(True, "success")]
+    assert "int_user_activity_daily" in runs[0]["reason"] and "planned: incremental" in runs[0]["reason"]
+    assert query("select count(*) as n from intermediate.int_user_activity_daily where probe_column = 1")[0]["n"] > 0
+
+    build_at(two)  # nothing changed since: incremental again
+    runs = query("select full_refresh, status from audit.transform_runs where as_of_at = %s", (two,))
+    assert [(run["full_refresh"], run["status"]) for run in runs] == [(False, "success")]

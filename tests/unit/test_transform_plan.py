@@ -140,3 +140,77 @@ def test_plan_run_reads_the_pending_requests_and_a_served_build_clears_them(ware
         clear_full_refresh_requests(conn, plan.serves_requests_up_to)
         conn.commit()
         assert pending_full_refresh(conn).startswith("tenant globex purged")
+
+
+# --- a project change under the incremental tables turns the run into a full refresh -------------
+
+def _manifest(**changes: str) -> dict:
+    """A small project: raw source -> base (incremental) -> stg view -> mart (incremental) <- seed; a macro chain."""
+    def node(uid: str, materialized: str, parents: list[str], macros: list[str], resource_type: str = "model") -> dict:
+        return {"resource_type": resource_type, "checksum": {"checksum": changes.get(uid, "v1")},
+                "config": {"materialized": materialized, "on_schema_change": "fail"},
+                "depends_on": {"macros": macros, "nodes": parents}}
+
+    nodes = {
+        "model.p.base": node("model.p.base", "incremental", ["source.p.raw.t"], ["macro.p.outer"]),
+        "model.p.stg": node("model.p.stg", "view", ["model.p.base"], []),
+        "seed.p.plans": node("seed.p.plans", "seed", [], [], "seed"),
+        "model.p.mart": node("model.p.mart", "incremental", ["model.p.stg", "seed.p.plans"], []),
+        "model.p.other": node("model.p.other", "incremental", ["seed.p.plans"], []),
+        "model.p.leaf": node("model.p.leaf", "table", ["model.p.mart"], []),
+    }
+    if "materialized" in changes:
+        nodes["model.p.stg"]["config"]["materialized"] = changes["materialized"]
+    macros = {
+        "macro.p.outer": {"macro_sql": "{{ inner() }}", "depends_on": {"macros": ["macro.p.inner"]}},
+        "macro.p.inner": {"macro_sql": changes.get("macro.p.inner", "select 1"), "depends_on": {"macros": []}},
+    }
+    parent_map = {uid: item["depends_on"]["nodes"] for uid, item in nodes.items()}
+    return {"nodes": nodes, "macros": macros, "parent_map": parent_map}
+
+
+@pytest.mark.parametrize(("change", "rebuilt"), [
+    ({}, []),
+    ({"model.p.leaf": "v2"}, []),  # a table downstream of the incremental models: rebuilt anyway
+    ({"model.p.mart": "v2"}, ["model.p.mart"]),  # e.g. a column added to the mart
+    ({"model.p.stg": "v2"}, ["model.p.mart"]),  # a view it reads from
+    ({"materialized": "table"}, ["model.p.mart"]),  # configuration counts, not only SQL
+    ({"seed.p.plans": "v2"}, ["model.p.mart", "model.p.other"]),
+    ({"macro.p.inner": "select 2"}, ["model.p.base", "model.p.mart"]),  # a macro called through another
+], ids=["unchanged", "table downstream", "own SQL", "upstream view", "upstream config", "seed", "nested macro"])
+def test_incremental_models_changed_since_the_last_build(change, rebuilt):
+    from meridian.transform.project_state import incremental_models_changed, project_state
+
+    previous = project_state(_manifest())
+    assert incremental_models_changed(previous, _manifest(**change)) == rebuilt
+
+
+def test_new_models_and_unrecorded_states_count_as_changed():
+    from meridian.transform.project_state import describe_change, incremental_models_changed, project_state
+
+    previous = project_state(_manifest())
+    del previous["model.p.other"]  # the model is new since the last build
+    assert incremental_models_changed(previous, _manifest()) == ["model.p.other"]
+    # a build recorded before project states: every incremental model
+    assert incremental_models_changed(None, _manifest()) == ["model.p.base", "model.p.mart", "model.p.other"]
+    reason = describe_change([f"model.p.m{i}" for i in range(7)])
+    assert reason.startswith("project changed since the last successful build") and "m4 and 2 more" in reason
+
+
+def test_the_plan_runs_the_warehouse_bootstrap_once_per_code_version(warehouse_server):
+    """plan_transform must cost milliseconds: the DDL (exclusive table locks) runs only when the code changed."""
+    from meridian import db
+    from meridian.transform.plan import prepare_and_plan
+    from meridian.warehouse.bootstrap import bootstrap_is_current, ensure_warehouse, ensure_warehouse_current
+
+    with db.connection("warehouse") as conn:
+        ensure_warehouse(conn)
+        assert bootstrap_is_current(conn)
+        assert ensure_warehouse_current(conn) is False
+        with conn.cursor() as cur:  # the warehouse was bootstrapped by an older version of the code
+            cur.execute("update audit.warehouse_bootstrap set fingerprint = 'older code'")
+        conn.commit()
+        assert not bootstrap_is_current(conn)
+        assert ensure_warehouse_current(conn) is True
+        assert bootstrap_is_current(conn)
+    assert prepare_and_plan(at(2, 14)).as_of_at == at(2, 14)

@@ -5,6 +5,9 @@ accepted, quarantined and recognised as duplicates. This copies the counts
 into ``audit.batches`` and fails, naming the batches, when
 ``landed != accepted + quarantined + duplicates`` for any of them.
 
+Only the batches whose counts are new or changed are written (``reconciled_at``
+is when their counts were last set); the check reads every batch.
+
 A batch the raw retention purged rows of (``audit.batches.purged_at``, see
 meridian.warehouse.retention) was reconciled before the purge; its counts are
 kept as they were (staging no longer sees its purged quarantined and duplicate
@@ -44,6 +47,11 @@ def reconcile_batches(as_of: date | datetime, conn_id: str = WAREHOUSE_CONN_ID) 
               and all_batches.as_of_at <= %s
               -- a batch the raw retention purged rows of keeps the counts reconciled before the purge
               and all_batches.purged_at is null
+              -- only rows whose counts are new or changed are written: the batches grow with every run
+              and (batches.reconciled_at is null
+                   or (batches.accepted, batches.quarantined, batches.duplicates) is distinct from
+                      (coalesce(outcomes.accepted, 0), coalesce(outcomes.quarantined, 0),
+                       coalesce(outcomes.duplicates, 0)))
             """,
             (as_of,),
         )
@@ -66,7 +74,7 @@ def reconcile_batches(as_of: date | datetime, conn_id: str = WAREHOUSE_CONN_ID) 
         )
         landed, accepted, quarantined, duplicates = (int(value) for value in cur.fetchone())
     summary = {
-        "batches": reconciled,
+        "batches_updated": reconciled,
         "landed": landed,
         "accepted": accepted,
         "quarantined": quarantined,

@@ -23,7 +23,7 @@ import shutil
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from meridian import db
 from meridian.config import WAREHOUSE_CONN_ID, settings
 from meridian.transform.freshness import measure_freshness
 from meridian.transform.plan import TRANSFORM_RUNS_DDL, RunPlan
+from meridian.transform.project_state import describe_change, incremental_models_changed, project_state
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,33 @@ def build_args(plan: RunPlan) -> list[str]:
     return args
 
 
+def last_project_state(cur: Any) -> dict[str, str] | None:
+    """The project state recorded by the last successful build (None: none recorded, or no build yet)."""
+    cur.execute("select project_state from audit.transform_runs where status = 'success' "
+                "order by ended_at desc limit 1")
+    row = cur.fetchone()
+    return row[0] if row else None
+
+
+def full_refresh_if_project_changed(plan: RunPlan, previous: dict[str, str] | None, manifest: dict) -> RunPlan:
+    """An incremental plan made a full refresh when the project changed under the incremental tables.
+
+    The tables keep rows written by the last successful build's project; when an
+    incremental model, or anything upstream of one, changed since (``previous``,
+    see meridian.transform.project_state), an incremental run would fail on the
+    changed columns or mix two definitions' rows.
+    """
+    if plan.full_refresh:
+        return plan
+    changed = incremental_models_changed(previous, manifest)
+    if not changed:
+        return plan
+    reason = (describe_change(changed) if previous is not None
+              else "the last successful build recorded no project state to compare with")
+    log.warning("transform at %s: full refresh instead of %s: %s", plan.as_of_at.isoformat(), plan.reason, reason)
+    return replace(plan, full_refresh=True, reason=f"{reason} (planned: {plan.reason})")
+
+
 def _failed_nodes(run_results: dict) -> list[str]:
     return [
         f"{result['unique_id']} ({result['status']})"
@@ -145,8 +173,13 @@ def build_warehouse(plan: RunPlan, run_id: str, conn_id: str = WAREHOUSE_CONN_ID
 
     dbt = Dbt(conn_id=conn_id)
     invocation = f"{run_id}:{uuid.uuid4().hex[:12]}"
+    parse_started = time.monotonic()
+    dbt.ensure_parsed()  # partial parsing: the project files are re-read only where they changed
+    parse_seconds = time.monotonic() - parse_started
+    parsed = dbt.read_artifact("manifest.json")
     with db.connection(conn_id) as conn, conn.cursor() as cur:
         cur.execute(TRANSFORM_RUNS_DDL)
+        plan = full_refresh_if_project_changed(plan, last_project_state(cur), parsed)
         cur.execute(
             "insert into audit.transform_runs (invocation_id, run_id, as_of_date, as_of_at, full_refresh, reason, "
             "late_arrival_days, status) values (%s, %s, %s, %s, %s, %s, %s, 'running')",
@@ -154,6 +187,7 @@ def build_warehouse(plan: RunPlan, run_id: str, conn_id: str = WAREHOUSE_CONN_ID
         )
     log.info("transform %s at %s: %s (late_arrival_days=%s)", "full refresh" if plan.full_refresh else "incremental",
              plan.as_of_at.isoformat(), plan.reason, plan.late_arrival_days)
+    log.info("dbt parse: %.1fs", parse_seconds)
     started = time.monotonic()
     result = dbt.invoke(build_args(plan))
     build_seconds = time.monotonic() - started
@@ -186,9 +220,9 @@ def build_warehouse(plan: RunPlan, run_id: str, conn_id: str = WAREHOUSE_CONN_ID
     with db.connection(conn_id) as conn, conn.cursor() as cur:
         cur.execute(
             "update audit.transform_runs set status = %s, ended_at = clock_timestamp(), nodes = %s, "
-            "failures = %s, seconds = %s where invocation_id = %s",
+            "failures = %s, seconds = %s, project_state = %s where invocation_id = %s",
             ("failed" if failed else "success", len(run_results.get("results", [])), len(failed),
-             round(build_seconds, 3), invocation),
+             round(build_seconds, 3), json.dumps(project_state(parsed)), invocation),
         )
         if not failed and plan.serves_requests_up_to is not None:
             from meridian.warehouse.rebuild_requests import clear_full_refresh_requests
@@ -199,6 +233,7 @@ def build_warehouse(plan: RunPlan, run_id: str, conn_id: str = WAREHOUSE_CONN_ID
         "invocation_id": invocation,
         "nodes": len(run_results.get("results", [])),
         "failed": failed,
+        "parse_seconds": round(parse_seconds, 1),
         "build_seconds": round(build_seconds, 1),
         "freshness_seconds": round(freshness_seconds, 1),
         "alerts_raised": raised,

@@ -22,11 +22,14 @@ date of the last instant it covers, see meridian.runtime). The rules, in order:
    lookback of whole days, so a day built hour by hour equals the day built once.
 
 Every build is recorded in ``audit.transform_runs``; the plan reads the last
-successful one.
+successful one. The build itself may still turn an incremental plan into a full
+refresh when the dbt project changed under the incremental tables since that
+build (meridian.transform.project_state): only the parsed project can tell.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
@@ -34,6 +37,8 @@ from datetime import date, datetime
 import psycopg2.extensions
 
 from meridian.runtime import covered_date, parse_instant, to_instant
+
+log = logging.getLogger(__name__)
 
 DEFAULT_LATE_ARRIVAL_DAYS = 3
 DEFAULT_FULL_REFRESH_WEEKDAY = 7  # ISO: Sunday
@@ -55,6 +60,8 @@ create table if not exists audit.transform_runs (
     seconds numeric(10, 3)
 );
 alter table audit.transform_runs add column if not exists as_of_at timestamptz;
+-- the digests of the project's models, seeds and snapshots a successful build ran (meridian.transform.project_state)
+alter table audit.transform_runs add column if not exists project_state jsonb;
 """
 
 
@@ -218,3 +225,21 @@ def plan_run(
         late_days=late_arrival_days(),
         weekday=full_refresh_weekday(),
     )
+
+
+def prepare_and_plan(
+    as_of_at: date | datetime, *, requested_full_refresh: bool = False, conn_id: str | None = None
+) -> RunPlan:
+    """The transform run's first step: the warehouse objects when this code's bootstrap has not run, then the plan.
+
+    On a bootstrapped warehouse this is a few catalog lookups and the plan's
+    queries (milliseconds, no table locks): the DDL runs once per code version.
+    """
+    from meridian import db
+    from meridian.config import WAREHOUSE_CONN_ID
+    from meridian.warehouse.bootstrap import ensure_warehouse_current
+
+    with db.connection(conn_id or WAREHOUSE_CONN_ID) as conn:
+        if ensure_warehouse_current(conn):
+            log.info("warehouse bootstrap applied (new code version or a new warehouse)")
+        return plan_run(conn, as_of_at, requested_full_refresh=requested_full_refresh)

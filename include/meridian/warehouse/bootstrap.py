@@ -13,7 +13,10 @@ the accepted events of the months the raw retention purged
 
 from __future__ import annotations
 
+import hashlib
+import importlib
 import logging
+from pathlib import Path
 
 import psycopg2.extensions
 
@@ -357,3 +360,58 @@ def ensure_warehouse(conn: psycopg2.extensions.connection) -> None:
     from meridian.reports.schema import ensure_reporting_schema
 
     ensure_reporting_schema(conn)
+    _record_fingerprint(conn)
+
+
+# the modules whose code is the bootstrap: a change to any of them is a new bootstrap
+BOOTSTRAP_MODULES = (
+    "meridian.warehouse.bootstrap", "meridian.warehouse.security", "meridian.warehouse.partitions",
+    "meridian.warehouse.event_time", "meridian.sources.schema", "meridian.reports.schema",
+)
+FINGERPRINT_DDL = """
+create table if not exists audit.warehouse_bootstrap (
+    fingerprint text not null,
+    applied_at timestamptz not null default clock_timestamp()
+)
+"""
+
+
+def bootstrap_fingerprint() -> str:
+    """A digest of the bootstrap's code: the warehouse objects it creates are those of this code."""
+    digest = hashlib.sha256()
+    for name in BOOTSTRAP_MODULES:
+        digest.update(Path(importlib.import_module(name).__file__).read_bytes())
+    return digest.hexdigest()
+
+
+def _record_fingerprint(conn: psycopg2.extensions.connection) -> None:
+    with conn.cursor() as cur:
+        cur.execute(FINGERPRINT_DDL)
+        cur.execute("delete from audit.warehouse_bootstrap")
+        cur.execute("insert into audit.warehouse_bootstrap (fingerprint) values (%s)", (bootstrap_fingerprint(),))
+    if not conn.autocommit:
+        conn.commit()
+
+
+def bootstrap_is_current(conn: psycopg2.extensions.connection) -> bool:
+    """Whether this code's bootstrap already ran on the warehouse (a catalog lookup and one row: no locks)."""
+    with conn.cursor() as cur:
+        cur.execute("select to_regclass('audit.warehouse_bootstrap') is not null")
+        if not cur.fetchone()[0]:
+            return False
+        cur.execute("select fingerprint from audit.warehouse_bootstrap")
+        return [row[0] for row in cur.fetchall()] == [bootstrap_fingerprint()]
+
+
+def ensure_warehouse_current(conn: psycopg2.extensions.connection) -> bool:
+    """Run :func:`ensure_warehouse` unless this code's bootstrap already ran; True when it ran.
+
+    ``ensure_warehouse`` takes an exclusive lock per table it alters (``alter table
+    ... add column if not exists`` locks even when the column exists), so on a
+    warehouse in use it waits behind every long reader of the raw tables. A
+    caller that runs every few minutes (the transform plan) checks first.
+    """
+    if bootstrap_is_current(conn):
+        return False
+    ensure_warehouse(conn)
+    return True
