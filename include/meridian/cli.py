@@ -16,6 +16,7 @@
     meridian api-key create|list|revoke           per-tenant API keys (stored hashed)
     meridian bench --api                          the KPI read API's latency and throughput
     meridian bench --json | --readme JSON...      figures as JSON (also to a file) | README block from them
+    meridian bench --skip-generate                the same, on the data the last generation wrote (same sizes)
     meridian bi grant TENANT ROLE | revoke ROLE | list   per-tenant BI logins (row-level security on the marts)
     meridian export transactions --tenant T --from D --to D --format csv|json --output PATH   the accounting ledger
 
