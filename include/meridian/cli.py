@@ -206,9 +206,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if problem:
         print(f"meridian bench: {problem}", file=sys.stderr)
         return 2
-    return run_bench(BenchOptions(seed=args.seed, tenants=args.tenants, users=args.users, days=args.days,
-                                  emit_json=args.json, json_out=json_out, skip=frozenset(args.skip),
-                                  skip_generate=args.skip_generate))
+    from meridian.demo.generated import ReuseError
+
+    try:
+        return run_bench(BenchOptions(seed=args.seed, tenants=args.tenants, users=args.users, days=args.days,
+                                      emit_json=args.json, json_out=json_out, skip=frozenset(args.skip),
+                                      skip_generate=args.skip_generate))
+    except ReuseError as exc:
+        print(f"meridian bench: {exc}", file=sys.stderr)
+        return 2
 
 
 # the option of each field a ReportConfigError names (parameters.x is --parameters)
