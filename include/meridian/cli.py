@@ -16,6 +16,7 @@
     meridian api-key create|list|revoke           per-tenant API keys (stored hashed)
     meridian bench --api                          the KPI read API's latency and throughput
     meridian bench --json | --readme JSON...      figures as JSON (also to a file) | README block from them
+    meridian bench --skip-generate                the same, on the data the last generation wrote (same sizes)
     meridian bi grant TENANT ROLE | revoke ROLE | list   per-tenant BI logins (row-level security on the marts)
     meridian export transactions --tenant T --from D --to D --format csv|json --output PATH   the accounting ledger
 
@@ -205,8 +206,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if problem:
         print(f"meridian bench: {problem}", file=sys.stderr)
         return 2
-    return run_bench(BenchOptions(seed=args.seed, tenants=args.tenants, users=args.users, days=args.days,
-                                  emit_json=args.json, json_out=json_out, skip=frozenset(args.skip)))
+    from meridian.demo.generated import ReuseError
+
+    try:
+        return run_bench(BenchOptions(seed=args.seed, tenants=args.tenants, users=args.users, days=args.days,
+                                      emit_json=args.json, json_out=json_out, skip=frozenset(args.skip),
+                                      skip_generate=args.skip_generate))
+    except ReuseError as exc:
+        print(f"meridian bench: {exc}", file=sys.stderr)
+        return 2
 
 
 # the option of each field a ReportConfigError names (parameters.x is --parameters)
@@ -455,6 +463,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--requests", type=int, default=50, help="with --api: requests per endpoint (default 50)")
     bench.add_argument("--clients", type=int, default=16, help="with --api: concurrent clients (default 16)")
     bench.add_argument("--json", action="store_true", help="end with the run's figures as one JSON line")
+    bench.add_argument("--skip-generate", action="store_true",
+                       help="reuse the data the last `meridian generate` or bench wrote with the same --seed, "
+                            "--tenants, --users and --days (refused if it differs)")
     bench.add_argument("--json-out", default=None, metavar="PATH",
                        help="where the run's JSON goes (default out/bench/bench-<events>.json)")
     bench.add_argument("--skip", action="append", default=[], choices=("bare-dbt", "reports"),

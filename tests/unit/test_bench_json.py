@@ -54,7 +54,8 @@ def test_machine_describes_cores_memory_and_cpu():
 
 
 def options(**given) -> Namespace:
-    values = {"api": False, "json": False, "json_out": None, "readme": None, "readme_file": None}
+    values = {"api": False, "json": False, "json_out": None, "readme": None, "readme_file": None,
+              "skip_generate": False}
     return Namespace(**{**values, **given})
 
 
@@ -63,6 +64,7 @@ def options(**given) -> Namespace:
     ({"api": True, "json_out": "x.json"}, "argument --json-out: 'x.json' not with --api"),
     ({"readme": ["docs/bench/a.json"], "json": True}, "argument --json: not with --readme"),
     ({"readme_file": "README.md"}, "argument --readme-file: 'README.md' needs --readme"),
+    ({"api": True, "skip_generate": True}, "argument --skip-generate: not with --api"),
     ({"json_out": "figures.txt"}, "argument --json-out: 'figures.txt' does not end in .json"),
     ({"readme": ["README.md"]}, "argument --readme: 'README.md' does not end in .json"),
     ({"readme": ["nowhere/missing.json"]}, "argument --readme: 'nowhere/missing.json' is not a file"),

@@ -41,6 +41,7 @@ from meridian.airflow_env import airflow_env, run_airflow, venv_bin
 from meridian.config import WAREHOUSE_CONN_ID, settings
 from meridian.demo import bench_result
 from meridian.demo.bench_proc import log_tail, run_measured
+from meridian.demo.generated import HELD_BACK, reuse
 from meridian.demo.pipeline import (
     batch_totals,
     dag_test_args,
@@ -75,6 +76,7 @@ class BenchOptions:
     json_out: Path | None = None
     dashboard_requests: int = 20
     skip: frozenset[str] = frozenset()  # SKIPPABLE steps left out (their figures are null in the JSON)
+    skip_generate: bool = False  # reuse the data of an earlier generation with the same arguments
 
 
 # steps a long run may leave out: the bare dbt build (a third full build) and the report figures
@@ -134,7 +136,7 @@ def _transform_plan(expect_full: bool, step: str) -> dict[str, Any]:
 
 
 def _hold_back_files(landing_dir: Path, after: date) -> list[Path]:
-    held = landing_dir.parent / "held-back"
+    held = landing_dir.parent / HELD_BACK
     held.mkdir(parents=True, exist_ok=True)
     moved = []
     for path in sorted(landing_dir.glob("events_*.jsonl*")):
@@ -144,15 +146,22 @@ def _hold_back_files(landing_dir: Path, after: date) -> list[Path]:
 
 
 def run_bench(options: BenchOptions) -> int:
-    from meridian.demo.generate import generate
+    from meridian.demo.generate import DEFAULT_END_DATE, generate
     from meridian.mailsink import start_background
 
     cfg = settings()
     embedded.start()
-    print(f"set-up: generating {options.tenants} tenants, {options.users:,} users, {options.days} days "
-          "(not timed)", flush=True)
-    summary = generate(seed=options.seed, tenants=options.tenants, users=options.users, days=options.days,
-                       progress=False)
+    if options.skip_generate:
+        print(f"set-up: reusing the generated {options.tenants} tenants, {options.users:,} users, "
+              f"{options.days} days (seed {options.seed})", flush=True)
+        summary = reuse({"seed": options.seed, "tenants": options.tenants, "users": options.users,
+                         "days": options.days, "end_date": DEFAULT_END_DATE}, cfg.landing_dir)
+    else:
+        print(f"set-up: generating {options.tenants} tenants, {options.users:,} users, {options.days} days "
+              "(not timed)", flush=True)
+        summary = generate(seed=options.seed, tenants=options.tenants, users=options.users, days=options.days,
+                           progress=False)
+        print(f"    generated in {summary.seconds:.1f}s", flush=True)
     day_before = summary.end_date - timedelta(days=1)
     env = airflow_env()
     log_dir = cfg.state_dir / "logs" / "bench"
@@ -266,6 +275,7 @@ def _timed_runs(options: BenchOptions, summary, env: dict[str, str], log_dir: Pa
     context = {
         "users": options.users, "tenants": options.tenants, "days": options.days, "seed": options.seed,
         "as_of": instant.isoformat(), "source_rows": source_rows, "event_files": len(summary.event_files),
+        "generate_s": None if options.skip_generate else summary.seconds,
         "first_build_s": round(first.seconds, 1),
         "extract_first_s": round(extract_first.seconds, 1), "extract_first_wall_s": round(extract_first.wall, 1),
         "extract_rows_per_s_wall": round(landed_first / extract_first.wall),

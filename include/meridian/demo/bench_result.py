@@ -61,6 +61,8 @@ def check_bench_options(args: Any) -> Path | None:
         if args.json_out is not None:
             raise BenchArgumentError(f"argument --json-out: {args.json_out!r} not with {mode} "
                                      "(only a pipeline run writes JSON)")
+        if getattr(args, "skip_generate", False):
+            raise BenchArgumentError(f"argument --skip-generate: not with {mode} (only a pipeline run generates)")
     if args.readme and args.api:
         raise BenchArgumentError("argument --readme: not with --api")
     for name in args.readme or ():

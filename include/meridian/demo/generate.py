@@ -7,7 +7,9 @@ new files moved in after the commit). The covered days are
 ``end_date - days + 1 .. end_date``; nothing happens at or after the end of
 ``end_date``. The same arguments give byte-identical rows and files: every
 random draw comes from ``random.Random`` streams seeded from ``seed``, ids
-come from counters, and no wall-clock time enters the data.
+come from counters, and no wall-clock time enters the data. A manifest of what
+was written goes beside the landing directory (:mod:`meridian.demo.generated`),
+so ``meridian bench --skip-generate`` can reuse the data.
 
 What is modelled is described in the modules: :mod:`meridian.demo.app`
 (users, sessions, events, event files), :mod:`meridian.demo.billing`,
@@ -33,6 +35,7 @@ from meridian.demo.copy_loader import SourceLoader
 from meridian.demo.crm import TenantCrm
 from meridian.demo.dirty import bad_copies, table_mutations
 from meridian.demo.games import TenantGames
+from meridian.demo.generated import forget, record
 from meridian.demo.ids import Ids
 from meridian.demo.landing import LandingWriter
 from meridian.demo.marketing import TenantMarketing
@@ -87,7 +90,9 @@ def generate(
     specs = tenant_specs(tenants)
     sizes = split_users(users, tenants)
     window = Window(end_date - timedelta(days=days - 1), end_date)
-    landing = LandingWriter(Path(landing_dir) if landing_dir is not None else settings().landing_dir)
+    landing_path = Path(landing_dir) if landing_dir is not None else settings().landing_dir
+    forget(landing_path)
+    landing = LandingWriter(landing_path)
     ids = Ids()
     rows: dict[str, list[dict[str, Any]]] = {spec.name: [] for spec in TABLES if spec.name != "events"}
     anomalies: dict[str, int] = {}
@@ -140,7 +145,7 @@ def generate(
         raise
     finally:
         bar.close()
-    return GenerationSummary(
+    summary = GenerationSummary(
         tenants=[tenant.id for tenant in specs],
         start_date=window.start_date,
         end_date=window.end_date,
@@ -149,6 +154,9 @@ def generate(
         seconds=round(time.perf_counter() - started, 3),
         anomalies=dict(sorted(anomalies.items())),
     )
+    record(summary, {"seed": seed, "tenants": tenants, "users": users, "days": days, "end_date": end_date},
+           landing_path)
+    return summary
 
 
 def _extend(rows: dict[str, list[dict[str, Any]]], produced: dict[str, list[dict[str, Any]]]) -> None:
