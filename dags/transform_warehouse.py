@@ -7,7 +7,10 @@ from datetime import datetime, timedelta
 from airflow.sdk import Param, dag, get_current_context, task
 
 from meridian.assets import MARTS_ASSET, RAW_ASSET
+from meridian.config import settings
 from meridian.quality.pipeline_runs import pipeline_run_callbacks
+from meridian.transform.model_graph import project_models
+from meridian.transform.model_tasks import add_model_tasks
 
 DOC = """
 ### transform_warehouse
@@ -54,6 +57,13 @@ default_args = {
     **pipeline_run_callbacks(),
 }
 
+# model tasks: one retry (it builds the model again alone); no audit.pipeline_runs callbacks, which would
+# each cost a callback run in the dag-processor (the producer's row and audit.dbt_model_reports cover them)
+MODEL_TASK_ARGS = {
+    "retries": 1,
+    **{name: [] for name in pipeline_run_callbacks()},
+}
+
 
 @dag(
     dag_id="transform_warehouse",
@@ -93,11 +103,11 @@ def transform_warehouse():
 
     @task
     def build_models(plan: dict) -> dict:
-        """One in-process `dbt build` (no unit tests), then the sources' freshness queries; results into audit.*."""
-        from meridian.transform.dbt_run import build_warehouse
+        """One in-process `dbt build` (no unit tests), the sources' freshness, a report per model for its task."""
+        from meridian.transform.model_tasks import build_and_report
         from meridian.transform.plan import RunPlan
 
-        return build_warehouse(RunPlan.from_dict(plan), run_id=get_current_context()["run_id"])
+        return build_and_report(RunPlan.from_dict(plan), run_id=get_current_context()["run_id"])
 
     @task
     def check_data_quality(plan: dict) -> dict:
@@ -129,7 +139,11 @@ def transform_warehouse():
         return extra["as_of"]
 
     plan = plan_transform()
-    build_models(plan) >> check_data_quality(plan) >> reconcile_batches(plan) >> generate_docs(plan) >> publish_marts(plan)
+    built = build_models(plan)
+    checked = check_data_quality(plan)
+    # a task per dbt model, lineage as dbt's; they end in the triggerer, no worker each (model_tasks doc)
+    add_model_tasks(built, [checked], project_models(settings().dbt_project_dir), **MODEL_TASK_ARGS)
+    built >> checked >> reconcile_batches(plan) >> generate_docs(plan) >> publish_marts(plan)
 
 
 transform_warehouse()
