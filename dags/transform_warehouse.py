@@ -34,8 +34,20 @@ partial rows that later runs complete.
    thresholds (dbt_project/models/staging/_staging__sources.yml) in the same
    process, without a second dbt invocation. Every node's outcome goes to
    `audit.dbt_node_results`; failed tests and stale sources raise rows in
-   `audit.data_quality_alerts`; the task fails, naming the failed nodes, when a
-   node failed.
+   `audit.data_quality_alerts`; a report per model goes to
+   `audit.dbt_model_reports` for the model's task. The task fails only for a
+   failure no model task reports (a seed, the snapshot, a source's test) or
+   when dbt could not run.
+   **A task per dbt model** (named like the model, e.g. `fct_daily_kpis`;
+   dependencies follow dbt's lineage) shows that model's lines of the build
+   (start, rows and timing, error) and its data tests' in its own log, and
+   ends with its outcome: failed when the model or one of its tests failed
+   (mailing one alert naming the node, the error and the task's URL; a retry
+   that fails again mails nothing new), skipped when dbt skipped it after an
+   upstream failure. A retry or a clear of the task builds that model again
+   alone (`dbt build --select <model>` with the run's vars). The model tasks
+   start and end in the triggerer, with no worker process each
+   (meridian.transform.model_tasks).
 3. `check_data_quality` raises quarantine, new-event-type and volume alerts for
    the last closed day and emails the high and critical ones to the operations
    address.
