@@ -200,3 +200,24 @@ def test_the_trigger_ends_the_task_in_the_triggerer(built, monkeypatch):
     failing.task_instance = SimpleNamespace(run_id="another-run", try_number=1, dag_id="transform_warehouse", task_id="after_broken", map_index=-1)
     event = asyncio.run(first_event(failing))
     assert type(event).__name__ == "TaskFailedEvent"  # the producer ended and wrote no report for that run
+
+
+def test_in_one_process_the_model_tasks_run_after_the_producer():
+    """``airflow dags test`` runs one task at a time: the model tasks follow the producer, each reporting."""
+    from airflow.providers.standard.operators.empty import EmptyOperator
+    from airflow.sdk import DAG
+
+    from meridian.transform.model_graph import Model
+    from meridian.transform.model_tasks import add_model_tasks, runs_in_one_process
+
+    assert runs_in_one_process(["/venv/bin/airflow", "dags", "test", "transform_warehouse"])
+    assert not runs_in_one_process(["/venv/bin/airflow", "scheduler"])
+    assert not runs_in_one_process(["/venv/bin/pytest", "dags", "test"])
+    models = {"a": Model("a", "models/staging/a.sql", "staging", ()),
+              "b": Model("b", "models/marts/b.sql", "marts", ("a",))}
+    with DAG("layout", schedule=None):
+        producer, after = EmptyOperator(task_id="build_models"), EmptyOperator(task_id="check_data_quality")
+        tasks = add_model_tasks(producer, [after], models, one_process=True)
+    assert tasks["a"].upstream_task_ids == {"build_models"} and tasks["b"].upstream_task_ids == {"a"}
+    assert {task.trigger_rule for task in tasks.values()} == {"all_done"}
+    assert after.upstream_task_ids == {"a", "b"}
