@@ -7,6 +7,7 @@ singular test to the deepest model it reads), the model's and its tests'
 lines of the dbt log (start, result with rows and timing, errors) and what is
 needed to build the model again alone (the run's vars, full refresh or not).
 A model the run did not select gets a row with status ``not selected``.
+Rows older than KEEP_DAYS are deleted by the next build.
 
 The model's task (meridian.transform.model_tasks) reads its row, prints the
 lines into its own log and ends with the model's outcome. ``consumed_try``
@@ -41,6 +42,7 @@ FAILED_MODEL = ("error", "runtime error")
 FAILED_TEST = ("fail", "error", "runtime error")
 NOT_SELECTED = "not selected"
 LOG_LIMIT = 200_000  # characters of dbt lines kept per model
+KEEP_DAYS = 7  # reports older than this are deleted by the next build (a retry comes within hours)
 
 MODEL_REPORTS_DDL = """
 create table if not exists audit.dbt_model_reports (
@@ -227,6 +229,15 @@ def write_reports(conn: psycopg2.extensions.connection, reports: Iterable[ModelR
             rows,
         )
     return len(rows)
+
+
+def forget_old_reports(conn: psycopg2.extensions.connection, keep_days: int = KEEP_DAYS) -> int:
+    """Delete the reports older than ``keep_days`` (the model tasks' logs keep their lines); returns how many."""
+    with conn.cursor() as cur:
+        cur.execute(MODEL_REPORTS_DDL)
+        cur.execute("delete from audit.dbt_model_reports where reported_at < clock_timestamp() - %s * interval '1 day'",
+                    (keep_days,))
+        return cur.rowcount
 
 
 @dataclass(frozen=True)

@@ -94,7 +94,7 @@ def build_and_report(plan: Any, run_id: str) -> dict[str, Any]:
     from meridian import db
     from meridian.config import WAREHOUSE_CONN_ID
     from meridian.transform.dbt_run import DbtBuildError, build_warehouse, target_dir
-    from meridian.transform.model_reports import NodeLines, alert_links, write_reports
+    from meridian.transform.model_reports import NodeLines, alert_links, forget_old_reports, write_reports
 
     lines = NodeLines()
     summary = build_warehouse(plan, run_id=run_id, callbacks=[lines],
@@ -106,6 +106,7 @@ def build_and_report(plan: Any, run_id: str) -> dict[str, Any]:
     manifest = json.loads(manifest_file.read_text())
     reports = build_reports(manifest, json.loads(results_file.read_text()), lines.lines)
     with db.connection(WAREHOUSE_CONN_ID) as conn:
+        forget_old_reports(conn)
         written = write_reports(conn, reports.values(), run_id=run_id, invocation_id=summary["invocation_id"],
                                 as_of=plan.as_of, full_refresh=plan.full_refresh, dbt_vars=plan.dbt_vars())
     reported = {node for report in reports.values() for node in report.nodes()}
