@@ -116,10 +116,13 @@ def transform_warehouse():
     @task
     def build_models(plan: dict) -> dict:
         """One in-process `dbt build` (no unit tests), the sources' freshness, a report per model for its task."""
-        from meridian.transform.model_tasks import build_and_report
+        from meridian.transform.model_tasks import build_and_report, runs_in_one_process
         from meridian.transform.plan import RunPlan
 
-        return build_and_report(RunPlan.from_dict(plan), run_id=get_current_context()["run_id"])
+        context = get_current_context()
+        # under `airflow dags test` the model tasks are ended here rather than started one by one
+        finish = context["dag"].dag_id if runs_in_one_process() else None
+        return build_and_report(RunPlan.from_dict(plan), run_id=context["run_id"], finish_dag_id=finish)
 
     @task
     def check_data_quality(plan: dict) -> dict:

@@ -298,6 +298,14 @@ def consume(conn: psycopg2.extensions.connection, run_id: str, model: str, invoc
         return cur.rowcount == 1
 
 
+def consume_first(conn: psycopg2.extensions.connection, run_id: str, models: list[str]) -> int:
+    """Mark the run's unreported reports of ``models`` as reported by their first try. Does not commit."""
+    with conn.cursor() as cur:
+        cur.execute("update audit.dbt_model_reports set consumed_try = 1 "
+                    "where run_id = %s and model = any(%s) and consumed_try is null", (run_id, models))
+        return cur.rowcount
+
+
 def notify_model_alerts(conn: psycopg2.extensions.connection, report: ModelReport, as_of: date | None) -> int:
     """Mail the not yet notified high/critical alerts of the model's nodes (the model and its tests)."""
     from meridian.quality.notify import notify_alerts
