@@ -136,7 +136,7 @@ def finish_in_place(dag_id: str, run_id: str, reports: Mapping[str, ModelReport]
     """
     from airflow.configuration import conf
     from airflow.models.taskinstance import TaskInstance
-    from airflow.utils import timezone
+    from airflow.sdk import timezone
     from airflow.utils.log.file_task_handler import FileTaskHandler
     from airflow.utils.session import create_session
 
