@@ -143,7 +143,7 @@ def test_a_model_tasks_log_shows_its_dbt_lines(page, ui, artifacts, triggered_ru
               wait_until="domcontentloaded")
     expect(page.get_by_text(re.compile(r"START sql table model marts\.fct_daily_kpis")).first).to_be_visible()
     expect(page.get_by_text(re.compile(
-        r"OK created sql table model marts\.fct_daily_kpis .*\[SELECT \d+ in [\d.]+s\]")).first).to_be_visible()
+        r"OK created sql table model marts\.fct_daily_kpis .*\[(SELECT|INSERT 0) \d+ in [\d.]+s\]")).first).to_be_visible()
     expect(page.get_by_text(re.compile(r"fct_daily_kpis: success, \d+ data test\(s\) passed")).first).to_be_visible()
     # the other models' lines are in their own tasks
     expect(page.get_by_text(re.compile(r"table model marts\.fct_sessions "))).to_have_count(0)

@@ -240,7 +240,7 @@ def rebuild_command(model: str, stored: StoredReport, target: Path) -> list[str]
     from meridian.config import settings
 
     project = str(settings().dbt_project_dir)
-    command = [venv_bin("dbt"), "build", "--select", model, "--exclude-resource-type", "unit_test",
+    command = [venv_bin("dbt"), "--no-use-colors", "build", "--select", model, "--exclude-resource-type", "unit_test",
                "--vars", json.dumps(stored.dbt_vars), "--project-dir", project, "--profiles-dir", project,
                "--target-path", str(target)]
     if stored.full_refresh:
@@ -291,7 +291,7 @@ def rebuild_sync(model: str, stored: StoredReport, run_id: str, try_number: int,
                  emit: Callable[[str], None]) -> ModelReport:
     target, env = prepare_rebuild(model)
     command = rebuild_command(model, stored, target)
-    emit(f"try {try_number}: building {model} again alone: dbt {' '.join(command[1:])}")
+    emit(f"try {try_number}: building {model} again alone: dbt {' '.join(command[2:])}")
     output = []
     with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           cwd=command[command.index("--project-dir") + 1]) as process:
@@ -441,7 +441,7 @@ class DbtModelTrigger(BaseTrigger):
     async def _rebuild(self, stored: StoredReport, run_id: str, try_number: int) -> ModelReport:
         target, env = await asyncio.to_thread(prepare_rebuild, self.model)
         command = rebuild_command(self.model, stored, target)
-        self.log.info("try %s: building %s again alone: dbt %s", try_number, self.model, " ".join(command[1:]))
+        self.log.info("try %s: building %s again alone: dbt %s", try_number, self.model, " ".join(command[2:]))
         process = await asyncio.create_subprocess_exec(
             *command, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
             cwd=command[command.index("--project-dir") + 1])
