@@ -148,6 +148,29 @@ def test_a_model_tasks_log_shows_its_dbt_lines(page, ui, artifacts, triggered_ru
     # the other models' lines are in their own tasks
     expect(page.get_by_text(re.compile(r"table model marts\.fct_sessions "))).to_have_count(0)
     shot(page, artifacts, "10-model-task-log")
+    keep_model_task_timing(ui, triggered_run, artifacts)
+
+
+def keep_model_task_timing(ui, run_id: str, artifacts) -> None:
+    """How long after the producer the model tasks ended, under the scheduler (a kept figure, not a check)."""
+    import json
+    from datetime import datetime
+
+    from tests.browser.stack import api_token
+
+    wait_for_task(ui, "transform_warehouse", run_id, "publish_marts", RUN_TIMEOUT_S)
+    headers = {"Authorization": f"Bearer {api_token(ui.url, ui.username, ui.password)}"}
+    answer = httpx.get(f"{ui.url}/api/v2/dags/transform_warehouse/dagRuns/{run_id}/taskInstances",
+                       params={"limit": 500}, headers=headers, timeout=30)
+    answer.raise_for_status()
+    ends = {ti["task_id"]: datetime.fromisoformat(ti["end_date"]) for ti in answer.json()["task_instances"]
+            if ti["end_date"]}
+    fixed = {"plan_transform", "build_models", "check_data_quality", "reconcile_batches", "generate_docs",
+             "publish_marts"}
+    models = [task for task in ends if task not in fixed]
+    last = max(ends[task] for task in models)
+    figure = {"model_tasks": len(models), "after_build_models_s": (last - ends["build_models"]).total_seconds()}
+    (artifacts / "model-task-timing.json").write_text(json.dumps(figure, indent=2) + "\n")
 
 
 def test_one_model_task_cleared_builds_it_again_alone(page, ui, artifacts, triggered_run):
