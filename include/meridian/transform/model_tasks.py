@@ -330,8 +330,9 @@ class DbtModelOperator(BaseOperator):
         if stored is None:
             raise AirflowException(f"{self.model}: {self.producer_task_id} wrote no report for this run "
                                    f"({ti.run_id}); see the {self.producer_task_id} log")
-        if stored.consumed_try is None and claim(ti.run_id, self.model, stored, ti.try_number):
-            report = stored.report
+        if stored.consumed_try == ti.try_number or (
+                stored.consumed_try is None and claim(ti.run_id, self.model, stored, ti.try_number)):
+            report = stored.report  # this try's report (also when the try restarts after its process died)
         else:
             report = rebuild_sync(self.model, stored, ti.run_id, ti.try_number, self.log.info)
         outcome = conclude(report, stored.as_of, ti.run_id, self.log.info)
@@ -411,6 +412,9 @@ class DbtModelTrigger(BaseTrigger):
         while True:
             watch = await self._read(dag_id, run_id)
             stored = watch.reports.get(self.model)
+            if stored is not None and stored.consumed_try == try_number:
+                report = stored.report  # taken by this try before the triggerer restarted it
+                break
             if stored is not None and stored.consumed_try is None:
                 if await asyncio.to_thread(claim, run_id, self.model, stored, try_number):
                     report = stored.report
