@@ -197,8 +197,12 @@ def test_one_model_task_cleared_builds_it_again_alone(page, ui, artifacts, trigg
     assert task_instance(ui, triggered_run, "build_models")["try_number"] == 1
     page.goto(f"{ui.url}/dags/transform_warehouse/runs/{triggered_run}/tasks/{MODEL_TASK}",
               wait_until="domcontentloaded")
+    # the log opens at the rebuild's end; its first lines found with the log's search box
+    expect(page.get_by_text("Completed successfully").first).to_be_visible()
+    page.get_by_placeholder("Search logs...").fill("again alone")
     expect(page.get_by_text(re.compile(r"building fct_daily_kpis again alone: dbt build --select fct_daily_kpis"))
            .first).to_be_visible()
+    page.get_by_placeholder("Search logs...").fill("OK created sql table model")
     expect(page.get_by_text(re.compile(r"1 of \d+ OK created sql table model marts\.fct_daily_kpis")).first
            ).to_be_visible()
     shot(page, artifacts, "11-model-task-rebuilt-alone")
