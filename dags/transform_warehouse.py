@@ -7,7 +7,10 @@ from datetime import datetime, timedelta
 from airflow.sdk import Param, dag, get_current_context, task
 
 from meridian.assets import MARTS_ASSET, RAW_ASSET
+from meridian.config import settings
 from meridian.quality.pipeline_runs import pipeline_run_callbacks
+from meridian.transform.model_graph import project_models
+from meridian.transform.model_tasks import add_model_tasks
 
 DOC = """
 ### transform_warehouse
@@ -36,8 +39,20 @@ partial rows that later runs complete.
    build recorded); the reason is logged and kept in
    `audit.transform_runs.reason`. Every node's outcome goes to
    `audit.dbt_node_results`; failed tests and stale sources raise rows in
-   `audit.data_quality_alerts`; the task fails, naming the failed nodes, when a
-   node failed.
+   `audit.data_quality_alerts`; a report per model goes to
+   `audit.dbt_model_reports` for the model's task. The task fails only for a
+   failure no model task reports (a seed, the snapshot, a source's test) or
+   when dbt could not run.
+   **A task per dbt model** (named like the model, e.g. `fct_daily_kpis`;
+   dependencies follow dbt's lineage) shows that model's lines of the build
+   (start, rows and timing, error) and its data tests' in its own log, and
+   ends with its outcome: failed when the model or one of its tests failed
+   (mailing one alert naming the node, the error and the task's URL; a retry
+   that fails again mails nothing new), skipped when dbt skipped it after an
+   upstream failure. A retry or a clear of the task builds that model again
+   alone (`dbt build --select <model>` with the run's vars). The model tasks
+   start and end in the triggerer, with no worker process each
+   (meridian.transform.model_tasks).
 3. `check_data_quality` raises quarantine, new-event-type and volume alerts for
    the last closed day and emails the high and critical ones to the operations
    address.
@@ -57,6 +72,13 @@ default_args = {
     "max_retry_delay": timedelta(minutes=10),
     # one audit.pipeline_runs row per task try (state, timings, error)
     **pipeline_run_callbacks(),
+}
+
+# model tasks: one retry (it builds the model again alone); no audit.pipeline_runs callbacks, which would
+# each cost a callback run in the dag-processor (the producer's row and audit.dbt_model_reports cover them)
+MODEL_TASK_ARGS = {
+    "retries": 1,
+    **{name: [] for name in pipeline_run_callbacks()},
 }
 
 
@@ -92,11 +114,14 @@ def transform_warehouse():
 
     @task
     def build_models(plan: dict) -> dict:
-        """One in-process `dbt build` (no unit tests), then the sources' freshness queries; results into audit.*."""
-        from meridian.transform.dbt_run import build_warehouse
+        """One in-process `dbt build` (no unit tests), the sources' freshness, a report per model for its task."""
+        from meridian.transform.model_tasks import build_and_report, runs_in_one_process
         from meridian.transform.plan import RunPlan
 
-        return build_warehouse(RunPlan.from_dict(plan), run_id=get_current_context()["run_id"])
+        context = get_current_context()
+        # under `airflow dags test` the model tasks are ended here rather than started one by one
+        finish = context["dag"].dag_id if runs_in_one_process() else None
+        return build_and_report(RunPlan.from_dict(plan), run_id=context["run_id"], finish_dag_id=finish)
 
     @task
     def check_data_quality(plan: dict) -> dict:
@@ -128,7 +153,11 @@ def transform_warehouse():
         return extra["as_of"]
 
     plan = plan_transform()
-    build_models(plan) >> check_data_quality(plan) >> reconcile_batches(plan) >> generate_docs(plan) >> publish_marts(plan)
+    built = build_models(plan)
+    checked = check_data_quality(plan)
+    # a task per dbt model, lineage as dbt's; they end in the triggerer, no worker each (model_tasks doc)
+    add_model_tasks(built, [checked], project_models(settings().dbt_project_dir), **MODEL_TASK_ARGS)
+    built >> checked >> reconcile_batches(plan) >> generate_docs(plan) >> publish_marts(plan)
 
 
 transform_warehouse()

@@ -5,8 +5,7 @@ Mounts the docs site (:mod:`meridian.docs_site`) on the API server at
 inside the UI. The transform DAG generates and publishes the files; until its
 first run the page says so.
 
-Cosmos ships a dbt docs plugin of its own; this one is used instead because it
-reads the same folder rule as the DAG (``MERIDIAN_DBT_DOCS_DIR`` or the state
+The plugin reads the same folder rule as the DAG (``MERIDIAN_DBT_DOCS_DIR`` or the state
 dir) with no extra Airflow configuration, explains a missing site, and asks for
 an Airflow login.
 """

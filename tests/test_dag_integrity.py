@@ -144,3 +144,24 @@ def test_maintenance_partitions_then_purges_then_vacuums(dagbag):
     assert set(tasks) == {"prepare_warehouse", "partition_raw_events", "purge_raw_events", "vacuum_raw_events"}
     assert "partition_raw_events" in tasks["purge_raw_events"].get_flat_relative_ids(upstream=True)
     assert "purge_raw_events" in tasks["vacuum_raw_events"].get_flat_relative_ids(upstream=True)
+
+
+def test_a_task_per_dbt_model_following_its_lineage(dagbag):
+    """Every model is a task; its upstream tasks are its models' (or the producer); the checks wait for them all."""
+    from meridian.config import settings
+    from meridian.transform.model_graph import read_models
+    from meridian.transform.model_tasks import DbtModelOperator
+
+    dag = dagbag.dags["transform_warehouse"]
+    models = read_models(settings().dbt_project_dir)
+    tasks = {task.task_id: task for task in dag.tasks}
+    assert len(models) >= 80 and set(models) <= set(tasks)
+    for name, model in models.items():
+        task = tasks[name]
+        assert isinstance(task, DbtModelOperator) and task.model == name
+        assert task.upstream_task_ids == (set(model.parents) or {"build_models"}), name
+        assert task.start_from_trigger and task.retries >= 1
+        assert not task.on_success_callback and not task.on_failure_callback  # no dag-processor callback each
+    assert set(models) <= tasks["check_data_quality"].upstream_task_ids
+    # under the scheduler the model tasks wait for the build together, in the triggerer
+    assert {tasks[name].trigger_rule for name in models} == {"always"}

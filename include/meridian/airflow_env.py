@@ -41,14 +41,11 @@ def airflow_env(base: dict[str, str] | None = None) -> dict[str, str]:
     env.setdefault("AIRFLOW__API__HOST", "127.0.0.1")
     env.setdefault("AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT", "120")
     env.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
-    # no usage telemetry from Airflow, Cosmos or dbt: runs stay on this machine's network
+    # no usage telemetry from Airflow or dbt: runs stay on this machine's network
     env.setdefault("AIRFLOW__USAGE_DATA_COLLECTION__ENABLED", "False")
-    env.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")
     env.setdefault("DO_NOT_TRACK", "1")
     env.setdefault("SCARF_NO_ANALYTICS", "true")
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
-    # compiled SQL stays in the rendered template; no second copy in XCom per dbt task
-    env.setdefault("AIRFLOW__COSMOS__UPLOAD_SQL_TO_XCOM", "False")
     env.setdefault("MERIDIAN_LANDING_DIR", str(cfg.landing_dir))
     env.setdefault("MERIDIAN_HOME", str(cfg.root))
     # the venv's bin first, so the Airflow services and tasks find its own executables

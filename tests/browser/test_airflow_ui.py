@@ -1,5 +1,6 @@
 """The Airflow UI as a data engineer uses it, in Chromium: sign in, the DAGs, a run triggered from the UI,
-the dbt build's log, the dbt docs and the KPI API's docs.
+the dbt build's log, a model task's log, a model task cleared and built again alone, the dbt docs and the
+KPI API's docs.
 
 One server for the module (tests/browser/stack.py): a small generated dataset, the raw layer loaded by
 ``airflow dags test extract_sources``, then ``airflow standalone``. ``transform_warehouse`` is triggered
@@ -10,8 +11,10 @@ screenshot in out/test-artifacts/browser/ and asserts on text the page shows.
 from __future__ import annotations
 
 import re
+import time
 from urllib.parse import unquote
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
@@ -118,3 +121,88 @@ def test_the_dbt_docs_menu_item_shows_the_generated_site(page, ui, artifacts, tr
     expect(page.get_by_text(re.compile(r"^Daily product, revenue and subscription KPIs per tenant\."))).to_be_visible(
         timeout=DOCS_TIMEOUT_MS)
     shot(page, artifacts, "09-dbt-docs-model")
+
+
+MODEL_TASK = "fct_daily_kpis"
+
+
+def task_instance(ui, run_id: str, task_id: str) -> dict:
+    from tests.browser.stack import api_token
+
+    headers = {"Authorization": f"Bearer {api_token(ui.url, ui.username, ui.password)}"}
+    answer = httpx.get(f"{ui.url}/api/v2/dags/transform_warehouse/dagRuns/{run_id}/taskInstances/{task_id}",
+                       headers=headers, timeout=30)
+    answer.raise_for_status()
+    return answer.json()
+
+
+def test_a_model_tasks_log_shows_its_dbt_lines(page, ui, artifacts, triggered_run):
+    """The model's own task: its lines of the run's dbt build (start, rows and timing), not the whole build."""
+    wait_for_task(ui, "transform_warehouse", triggered_run, MODEL_TASK, RUN_TIMEOUT_S)
+    page.goto(f"{ui.url}/dags/transform_warehouse/runs/{triggered_run}/tasks/{MODEL_TASK}",
+              wait_until="domcontentloaded")
+    expect(page.get_by_text(re.compile(r"START sql table model marts\.fct_daily_kpis")).first).to_be_visible()
+    expect(page.get_by_text(re.compile(
+        r"OK created sql table model marts\.fct_daily_kpis .*\[(SELECT|INSERT 0) \d+ in [\d.]+s\]")).first).to_be_visible()
+    expect(page.get_by_text(re.compile(r"fct_daily_kpis: success, \d+ data test\(s\) passed")).first).to_be_visible()
+    # the other models' lines are in their own tasks
+    expect(page.get_by_text(re.compile(r"table model marts\.fct_sessions "))).to_have_count(0)
+    shot(page, artifacts, "10-model-task-log")
+    keep_model_task_timing(ui, triggered_run, artifacts)
+
+
+def keep_model_task_timing(ui, run_id: str, artifacts) -> None:
+    """How long after the producer the model tasks ended, under the scheduler (a kept figure, not a check)."""
+    import json
+    from datetime import datetime
+
+    from tests.browser.stack import api_token
+
+    wait_for_task(ui, "transform_warehouse", run_id, "publish_marts", RUN_TIMEOUT_S)
+    headers = {"Authorization": f"Bearer {api_token(ui.url, ui.username, ui.password)}"}
+    answer = httpx.get(f"{ui.url}/api/v2/dags/transform_warehouse/dagRuns/{run_id}/taskInstances",
+                       params={"limit": 500}, headers=headers, timeout=30)
+    answer.raise_for_status()
+    ends = {ti["task_id"]: datetime.fromisoformat(ti["end_date"]) for ti in answer.json()["task_instances"]
+            if ti["end_date"]}
+    fixed = {"plan_transform", "build_models", "check_data_quality", "reconcile_batches", "generate_docs",
+             "publish_marts"}
+    models = [task for task in ends if task not in fixed]
+    last = max(ends[task] for task in models)
+    figure = {"model_tasks": len(models), "after_build_models_s": (last - ends["build_models"]).total_seconds()}
+    (artifacts / "model-task-timing.json").write_text(json.dumps(figure, indent=2) + "\n")
+
+
+def test_one_model_task_cleared_builds_it_again_alone(page, ui, artifacts, triggered_run):
+    """Cleared alone through the REST API (as the UI's Clear does), the task builds its model again and succeeds."""
+    from tests.browser.stack import api_token
+
+    wait_for_task(ui, "transform_warehouse", triggered_run, MODEL_TASK, RUN_TIMEOUT_S)
+    before = task_instance(ui, triggered_run, MODEL_TASK)["try_number"]
+    headers = {"Authorization": f"Bearer {api_token(ui.url, ui.username, ui.password)}"}
+    answer = httpx.post(f"{ui.url}/api/v2/dags/transform_warehouse/clearTaskInstances", headers=headers, timeout=60,
+                        json={"dry_run": False, "dag_run_id": triggered_run, "task_ids": [MODEL_TASK],
+                              "include_upstream": False, "include_downstream": False, "only_failed": False})
+    answer.raise_for_status()
+    assert [ti["task_id"] for ti in answer.json()["task_instances"]] == [MODEL_TASK]
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while True:
+        current = task_instance(ui, triggered_run, MODEL_TASK)
+        if current["try_number"] > before and current["state"] == "success":
+            break
+        assert current["state"] not in ("failed", "upstream_failed"), current
+        assert time.monotonic() < deadline, f"{MODEL_TASK} was not rebuilt within {RUN_TIMEOUT_S}s: {current}"
+        time.sleep(2)
+    # the other tasks were not run again
+    assert task_instance(ui, triggered_run, "build_models")["try_number"] == 1
+    page.goto(f"{ui.url}/dags/transform_warehouse/runs/{triggered_run}/tasks/{MODEL_TASK}",
+              wait_until="domcontentloaded")
+    # the log opens at the rebuild's end; its first lines found with the log's search box
+    expect(page.get_by_text("Completed successfully").first).to_be_visible()
+    page.get_by_placeholder("Search logs...").fill("again alone")
+    expect(page.get_by_text(re.compile(r"building fct_daily_kpis again alone: dbt build --select fct_daily_kpis"))
+           .first).to_be_visible()
+    page.get_by_placeholder("Search logs...").fill("OK created sql table model")
+    expect(page.get_by_text(re.compile(r"1 of \d+ OK created sql table model marts\.fct_daily_kpis")).first
+           ).to_be_visible()
+    shot(page, artifacts, "11-model-task-rebuilt-alone")

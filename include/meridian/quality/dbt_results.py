@@ -300,13 +300,16 @@ def alerts_from_run_results(
     as_of: date | None,
     *,
     manifest: Mapping[str, Any] | None = None,
+    links: Mapping[str, str] | None = None,
 ) -> list[Alert]:
     """``test_failure`` alerts for the failed, warned or errored nodes of a parsed run_results.json.
 
     Severity by node and test type (module doc). ``manifest`` (parsed
     manifest.json, optional) names the tested model and column precisely;
     without it a generic test's table comes from its compiled SQL and a
-    singular test has none. Returns [] for a sources.json (use
+    singular test has none. ``links`` (unique id → URL, optional): where the
+    node's log is read (its task in the Airflow UI), ended to the message.
+    Returns [] for a sources.json (use
     :func:`alerts_from_freshness`).
     """
     if is_freshness_artifact(run_results):
@@ -328,7 +331,7 @@ def alerts_from_run_results(
             what = f"dbt {kind} {node_name(unique_id)}"
         alerts.append(Alert(
             alert_type="test_failure",
-            message=f"{what}: {result.get('status')} ({detail})"[:MESSAGE_LIMIT],
+            message=_with_link(f"{what}: {result.get('status')} ({detail})", (links or {}).get(unique_id)),
             severity=severity,
             table_name=table_name or node_name(unique_id),
             column_name=column_name,
@@ -338,6 +341,14 @@ def alerts_from_run_results(
             dedup_key=f"test_failure:{scope}:{unique_id}:{severity}",
         ))
     return alerts
+
+
+def _with_link(message: str, link: str | None) -> str:
+    """The message cut to MESSAGE_LIMIT with the link kept whole at its end."""
+    if not link:
+        return message[:MESSAGE_LIMIT]
+    suffix = f"\n    log: {link}"
+    return message[:MESSAGE_LIMIT - len(suffix)] + suffix
 
 
 def alerts_from_freshness(
@@ -392,6 +403,7 @@ def record_dbt_artifact(
     command: str,
     manifest: Mapping[str, Any] | str | Path | None = None,
     conn_id: str | None = None,
+    links: Mapping[str, str] | None = None,
 ) -> dict:
     """Everything for one dbt invocation in one transaction: node rows, then its alerts; returns a summary.
 
@@ -399,6 +411,7 @@ def record_dbt_artifact(
     ``manifest`` (parsed or a path, optional): names tested models precisely
     and, for freshness, which sources must have a result (module doc): every
     source with a freshness config, so run ``dbt source freshness`` unselected.
+    ``links``: see :func:`alerts_from_run_results`.
     Opens its own connection to the warehouse (``conn_id``, default
     ``warehouse``) and commits. The summary is :func:`record_run_results`'s
     plus ``alerts`` (found) and ``new_alerts`` (recorded now, not seen before).
@@ -412,7 +425,7 @@ def record_dbt_artifact(
     if is_freshness_artifact(results):
         alerts = alerts_from_freshness(results, as_of, expected_sources=expected)
     else:
-        alerts = alerts_from_run_results(results, as_of, manifest=parsed_manifest)
+        alerts = alerts_from_run_results(results, as_of, manifest=parsed_manifest, links=links)
     with db.connection(conn_id or WAREHOUSE_CONN_ID) as conn:
         summary = record_run_results(conn, results, run_id=run_id, as_of=as_of, command=command,
                                      expected_sources=expected)

@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from datetime import date
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -45,7 +46,7 @@ MAX_LISTED = 200  # alerts listed in one message body; all of them are marked no
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
 
-def _select_sql(as_of: date | None) -> tuple[str, tuple]:
+def _select_sql(as_of: date | None, nodes: Sequence[str] | None = None) -> tuple[str, tuple]:
     sql = """
         select alert_id, alert_type, severity, table_name, column_name, tenant_id, as_of_date, message,
                threshold, actual_value, detected_at
@@ -58,6 +59,10 @@ def _select_sql(as_of: date | None) -> tuple[str, tuple]:
     if as_of is not None:
         sql += " and (as_of_date is null or as_of_date <= %s)"
         params += (as_of,)
+    if nodes is not None:
+        # dbt alerts' dedup_key is <type>:<scope>:<node unique id>:<severity> (meridian.quality.dbt_results)
+        sql += " and split_part(dedup_key, ':', 3) = any(%s)"
+        params += (list(nodes),)
     return sql + " order by alert_id for update skip locked", params
 
 
@@ -113,11 +118,13 @@ def notify_alerts(
     smtp_conn_id: str = SMTP_CONN_ID,
     attempts: int = 3,
     backoff_seconds: float = 2.0,
+    nodes: Sequence[str] | None = None,
 ) -> int:
     """Mail every unresolved, not yet notified high/critical alert in one message; returns how many it sent.
 
     ``as_of``: only alerts of that as-of date or earlier (or without one), and
-    the date in the subject. Sends nothing and returns 0 when there is nothing
+    the date in the subject. ``nodes``: only the alerts of these dbt nodes
+    (unique ids; a model's task mails its model's and tests' alerts). Sends nothing and returns 0 when there is nothing
     to send. Commits ``conn`` (the lock-send-mark transaction of the module
     doc; do not call it with uncommitted work of your own). SMTP errors
     (:class:`meridian.reports.mail.SendError`, ``SmtpConfigError``) propagate
@@ -132,7 +139,7 @@ def notify_alerts(
     try:
         try:
             with conn.cursor() as cur:
-                sql, params = _select_sql(as_of)
+                sql, params = _select_sql(as_of, nodes)
                 cur.execute(sql, params)
                 rows = cur.fetchall()
                 if not rows:

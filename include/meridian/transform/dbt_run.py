@@ -22,6 +22,7 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -106,13 +107,14 @@ class Dbt:
             raise DbtBuildError(f"dbt parse failed: {parsed.exception}")
         self.manifest = parsed.result
 
-    def invoke(self, command: list[str]) -> Any:
+    def invoke(self, command: list[str], callbacks: Sequence[Callable[[Any], None]] = ()) -> Any:
+        """``command`` over the parsed project; ``callbacks`` get every dbt event (dbtRunner's callbacks)."""
         from dbt.cli.main import dbtRunner
 
         self.ensure_parsed()
         log.info("dbt %s", " ".join(command))
         with _environment(profile_env(self.conn_id)):
-            return dbtRunner(manifest=self.manifest).invoke(self._args(command))
+            return dbtRunner(manifest=self.manifest, callbacks=list(callbacks)).invoke(self._args(command))
 
     def read_artifact(self, name: str) -> dict:
         return json.loads((self.target / name).read_text())
@@ -164,10 +166,21 @@ def _failed_nodes(run_results: dict) -> list[str]:
     ]
 
 
-def build_warehouse(plan: RunPlan, run_id: str, conn_id: str = WAREHOUSE_CONN_ID) -> dict[str, Any]:
+def build_warehouse(
+    plan: RunPlan,
+    run_id: str,
+    conn_id: str = WAREHOUSE_CONN_ID,
+    *,
+    callbacks: Sequence[Callable[[Any], None]] = (),
+    links: Callable[[dict], Mapping[str, str]] | None = None,
+    raise_on_failure: bool = True,
+) -> dict[str, Any]:
     """``dbt build`` for the plan, then the sources' freshness; results and alerts into audit.*.
 
-    Raises DbtBuildError after recording, when any node failed.
+    ``callbacks`` get the build's dbt events; ``links(manifest)`` gives each
+    node's log URL for its alert. Raises DbtBuildError after recording, when
+    any node failed, unless ``raise_on_failure`` is False (the summary's
+    ``failed`` lists them; the model tasks report them).
     """
     from meridian.quality.dbt_results import record_dbt_artifact
 
@@ -189,7 +202,7 @@ def build_warehouse(plan: RunPlan, run_id: str, conn_id: str = WAREHOUSE_CONN_ID
              plan.as_of_at.isoformat(), plan.reason, plan.late_arrival_days)
     log.info("dbt parse: %.1fs", parse_seconds)
     started = time.monotonic()
-    result = dbt.invoke(build_args(plan))
+    result = dbt.invoke(build_args(plan), callbacks=callbacks)
     build_seconds = time.monotonic() - started
     run_results = dbt.read_artifact("run_results.json") if (dbt.target / "run_results.json").exists() else {}
     failed = _failed_nodes(run_results)
@@ -211,7 +224,8 @@ def build_warehouse(plan: RunPlan, run_id: str, conn_id: str = WAREHOUSE_CONN_ID
     raised = 0
     if run_results:
         recorded = record_dbt_artifact(run_results, run_id=run_id, as_of=plan.as_of, command="build",
-                                       manifest=manifest, conn_id=conn_id)
+                                       manifest=manifest, conn_id=conn_id,
+                                       links=links(manifest) if links and manifest else None)
         raised += recorded["new_alerts"]
     if freshness_results:
         recorded = record_dbt_artifact(freshness_results, run_id=run_id, as_of=plan.as_of,
@@ -240,7 +254,7 @@ def build_warehouse(plan: RunPlan, run_id: str, conn_id: str = WAREHOUSE_CONN_ID
     }
     log.info("dbt build: %s nodes in %.1fs, %s failed; source freshness %.1fs; %s new alert(s)",
              summary["nodes"], build_seconds, len(failed), freshness_seconds, raised)
-    if failed:
+    if failed and raise_on_failure:
         raise DbtBuildError(f"dbt build failed for {len(failed)} node(s): {', '.join(failed[:20])}")
     return summary
 

