@@ -364,6 +364,10 @@ def _load(
     with warehouse_conn.cursor() as cur:
         # serialise concurrent runs of the same table; the lock ends with the transaction
         cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"meridian.extract.{table.qualified}",))
+        # the commit need not wait for its WAL flush: a crash can only lose this whole transaction (batch, rows,
+        # watermark and snapshot together, and every later commit with it), and the next run reads the same rows
+        # again from the source. (Not for event files: a file moves to archive/ once its load has committed.)
+        cur.execute("set local synchronous_commit = off")
         cur.execute(
             "select watermark, source_snapshot from audit.watermarks where source = %s and table_name = %s",
             (table.source, table.name),
