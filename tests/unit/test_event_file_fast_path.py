@@ -46,16 +46,15 @@ def record(index: int, occurred: object) -> dict:
     return body
 
 
-def clean_file(bad: bool = True) -> bytes:
-    """Clean UTF-8 JSON objects with CRLF and LF endings, blank and whitespace-only lines, escapes, a BOM;
-    with ``bad``, the BAD lines at the end."""
+def clean_file() -> bytes:
+    """Clean UTF-8 JSON objects with CRLF and LF endings, blank and whitespace-only lines, escapes, a BOM."""
     lines = [json.dumps(record(i, value), ensure_ascii=i % 2 == 0) for i, value in enumerate(OCCURRED)]
     lines.insert(3, "")
     lines.insert(5, " \t ")
     lines.append('{"id": "dup", "id": "last wins", "occurred_at": "2024-06-01T00:00:00Z"}')
     lines.append('{"id": "u", "text": "\\u00e9\\ud83d\\ude00\\\\u0000", "n": -0.0e-5}')
     lines.append('{\r"id": "cr",\t"tenant_id": "t1"}')  # a carriage return and a tab between tokens
-    lines.extend(BAD if bad else [])
+    lines.extend(BAD)
     body = "\n".join(line + ("\r" if index % 2 else "") for index, line in enumerate(lines)) + "\n\n"
     return b"\xef\xbb\xbf" + body.encode("utf-8")
 
@@ -86,7 +85,7 @@ def warehouse(warehouse_server):
     return warehouse_server
 
 
-def load(landing: Path, name: str, content: bytes, *, fast: bool, caplog, checked: bool | None = None) -> list[tuple]:
+def load(landing: Path, name: str, content: bytes, *, fast: bool, caplog) -> list[tuple]:
     landing.mkdir(parents=True, exist_ok=True)
     (landing / name).write_bytes(content)
     caplog.clear()
@@ -95,8 +94,6 @@ def load(landing: Path, name: str, content: bytes, *, fast: bool, caplog, checke
     assert result.batch_id is not None and not result.rejected
     messages = [r.getMessage() for r in caplog.records if r.name == "meridian.extract.event_files"]
     assert any(name in m and ("in one statement" in m) == fast for m in messages), messages
-    if checked is not None:  # a file whose lines all parse is cast straight away; one with a bad line is checked
-        assert any(name in m and ("each line checked" in m) == checked for m in messages), messages
     landed = rows(name)
     assert result.landed == len(landed)
     return landed
@@ -108,7 +105,7 @@ def test_the_fast_path_and_the_per_line_path_land_the_same_rows(warehouse, tmp_p
     content = clean_file()
     if name.endswith(".gz"):
         content = gzip.compress(content, mtime=0)
-    fast = load(tmp_path / "fast", name, content, fast=True, caplog=caplog, checked=True)
+    fast = load(tmp_path / "fast", name, content, fast=True, caplog=caplog)
     reset_loaded_files()
     monkeypatch.setattr(event_files, "clean_text", lambda path: None)  # as if the file were not clean
     slow = load(tmp_path / "slow", name, content, fast=False, caplog=caplog)
@@ -118,23 +115,6 @@ def test_the_fast_path_and_the_per_line_path_land_the_same_rows(warehouse, tmp_p
     assert [row[0] for row in fast] == [1, 2, 3, 5, 7, *range(8, 20 + len(BAD))]
     assert [row[1] for row in fast if row[1] is not None] == BAD
     assert [row[0] for row in fast if row[2] is None] == list(range(23, 20 + len(BAD)))  # bad, and not JSON
-    assert sum(row[3] is not None for row in fast) == 8
-
-
-@pytest.mark.parametrize("name", ["events.jsonl", "events.jsonl.gz"])
-def test_a_file_of_json_lines_is_cast_without_a_check_and_lands_the_same_rows(warehouse, tmp_path, monkeypatch,
-                                                                                caplog, name):
-    caplog.set_level(logging.INFO, logger="meridian.extract")
-    content = clean_file(bad=False)
-    if name.endswith(".gz"):
-        content = gzip.compress(content, mtime=0)
-    fast = load(tmp_path / "fast", name, content, fast=True, caplog=caplog, checked=False)
-    reset_loaded_files()
-    monkeypatch.setattr(event_files, "clean_text", lambda path: None)
-    slow = load(tmp_path / "slow", name, content, fast=False, caplog=caplog)
-    assert fast == slow
-    assert [row[0] for row in fast] == [1, 2, 3, 5, 7, *range(8, 20)]
-    assert all(row[1] is None and row[2] is not None for row in fast)  # every line an object, none kept as text
     assert sum(row[3] is not None for row in fast) == 8
 
 

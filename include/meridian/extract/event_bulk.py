@@ -7,11 +7,9 @@ in C over the whole buffer. A clean buffer goes to the warehouse as one text
 value, and one ``insert ... select`` lands it (:data:`LOAD_SQL`): PostgreSQL
 splits it into lines (``string_to_table ... with ordinality``: the line numbers
 count blank lines, as the per-line reader's do), drops the blank ones, and
-casts each line to jsonb. When a line does not parse, that statement lands
-nothing and the file is loaded again casting each line only when
-``pg_input_is_valid`` says it can (json's check first, jsonb's when a line
-passes json's but not jsonb's): a file of JSON lines parses each line once.
-No Python code runs per line.
+casts each line to jsonb when ``pg_input_is_valid`` says it can (json's check
+first, jsonb's when a line passes json's but not jsonb's). No Python code runs
+per line.
 
 Each line lands as the per-line path (:mod:`meridian.extract.event_lines`)
 lands it: a JSON object in ``record``; JSON that is no object in ``record``
@@ -85,7 +83,7 @@ with landed as (
             select number, body, record, record ->> 'occurred_at' as occurred_text,
                    jsonb_typeof(record -> 'occurred_at') as occurred_type
             from (
-                select number, body, RECORD as record
+                select number, body, case when pg_input_is_valid(body, 'VALID_AS') then cast(body as jsonb) end as record
                 from (
                     select number, rtrim(line, E'\\r') as body
                     from string_to_table(%(text)s, E'\\n') with ordinality as lines (line, number)
@@ -105,14 +103,10 @@ select count(*), count(*) filter (where kept_as_text),
 from landed
 """
 
-# Most files hold only JSON: their lines are cast to jsonb straight away, each parsed once. A line that is no
-# JSON fails that statement, and the file is loaded again checking each line first (pg_input_is_valid), which
-# keeps the lines that do not parse as text. json's check is cheaper than jsonb's and passes every line jsonb
-# takes. A line it passes that jsonb refuses (a \\u0000 escape, a number beyond numeric's range) fails the cast,
-# and the file is loaded once more with jsonb's check.
-TRUSTING_LOAD_SQL = _LOAD_SQL.replace("RECORD", "cast(body as jsonb)")
-LOAD_SQL = _LOAD_SQL.replace("RECORD", "case when pg_input_is_valid(body, 'json') then cast(body as jsonb) end")
-STRICT_LOAD_SQL = _LOAD_SQL.replace("RECORD", "case when pg_input_is_valid(body, 'jsonb') then cast(body as jsonb) end")
+# json's check is cheaper than jsonb's and passes every line jsonb takes. A line it passes that jsonb refuses
+# (a \\u0000 escape, a number beyond numeric's range) fails the cast, and the file is loaded again with jsonb's check.
+LOAD_SQL = _LOAD_SQL.replace("VALID_AS", "json")
+STRICT_LOAD_SQL = _LOAD_SQL.replace("VALID_AS", "jsonb")
 
 # a line with this many opening brackets might nest deeper than Python's parser goes (its recursion limit):
 # such a file takes the per-line path, so that no line lands as JSON that the per-line path would refuse
@@ -132,7 +126,6 @@ def _may_nest_deep(text: str) -> bool:
 @dataclass(frozen=True)
 class BulkResult:
     landed: int  # non-blank lines landed
-    checked: bool  # a line did not parse: the file loaded again, each line checked before its cast
     kept_as_text: int  # lines that are not JSON objects PostgreSQL stores: _line set, quarantined as invalid_json
     first_kept_as_text: list[int]  # the first of their line numbers, for the log
 
@@ -169,21 +162,15 @@ def load_text(cur: psycopg2.extensions.cursor, file_name: str, text: str, named:
 
     A JSON object PostgreSQL stores lands in ``record``; any other line keeps
     its text in ``_line`` (``record`` too when it is JSON but no object).
-    ``named`` bounds the line numbers returned for the log. Each line is parsed once when every line is
-    JSON; a file with a line that is not is loaded again, each line checked first (``checked``).
+    ``named`` bounds the line numbers returned for the log.
     """
     params = {"file_name": file_name, "text": text, "named": named}
-    checked = False
     cur.execute("savepoint event_file_bulk")
-    for statement in (TRUSTING_LOAD_SQL, LOAD_SQL):
-        try:
-            cur.execute(statement, params)
-            break
-        except psycopg2.DataError:  # a line jsonb refuses: nothing of this statement landed
-            cur.execute("rollback to savepoint event_file_bulk")
-            checked = True
-    else:
+    try:
+        cur.execute(LOAD_SQL, params)
+    except psycopg2.DataError:
+        cur.execute("rollback to savepoint event_file_bulk")
         cur.execute(STRICT_LOAD_SQL, params)
     landed, kept_as_text, first = cur.fetchone()
     cur.execute("release savepoint event_file_bulk")
-    return BulkResult(int(landed), checked, int(kept_as_text), list(first))
+    return BulkResult(int(landed), int(kept_as_text), list(first))

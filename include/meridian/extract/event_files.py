@@ -258,7 +258,7 @@ def _load(
         if text is not None:
             bulk = load_text(cur, path.name, text, LOGGED_BAD_LINES)
             landed_lines, malformed = bulk.landed, bulk.kept_as_text
-            path_taken = "in one statement" + (", each line checked (one did not parse)" if bulk.checked else "")
+            path_taken = "in one statement"
             described = _describe_kept_as_text(bulk.kept_as_text, bulk.first_kept_as_text)
         else:
             # not clean (bytes that are not UTF-8, a NUL, see event_bulk.clean_text): line by line, each bad
