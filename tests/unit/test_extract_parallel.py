@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from datetime import UTC, date, datetime
 
 import pytest
@@ -160,3 +162,32 @@ def test_the_result_names_the_instant(clean_databases):  # noqa: F811 - the fixt
     result = extract_source("games", datetime(2024, 1, 2, 15, tzinfo=UTC))
     assert result["source"] == "games" and result["landed"] == 0
     assert {batch["window_end"] for batch in result["tables"].values()} == {"2024-01-02T15:00:00+00:00"}
+
+
+def test_rows_committed_while_a_first_load_waits_for_its_lock_are_kept(clean_databases, caplog):  # noqa: F811
+    """The table looks empty, but another transaction is writing to it: the load waits, sees the rows, keeps them."""
+    _app_rows()
+    writer = db.connect("warehouse")
+    with writer.cursor() as cur:  # uncommitted: invisible to the load's first look, but holding its lock
+        cur.execute("insert into raw.app__users (id, tenant_id, _batch_id, _loaded_at) values ('kept', 't1', 0, now())")
+    results: list = []
+
+    def load() -> None:
+        with db.connection("source_app") as src, db.connection("warehouse") as wh:
+            results.append(extract_table(table("app", "users"), AS_OF, src, wh))
+
+    with caplog.at_level(logging.INFO, logger="meridian.extract.tables"):
+        loader = threading.Thread(target=load)
+        loader.start()
+        deadline = time.monotonic() + 30
+        waiting = False
+        while not waiting and time.monotonic() < deadline:  # the load waits for the writer's lock
+            waiting = bool(_warehouse(
+                "select 1 from pg_locks where relation = 'raw.app__users'::regclass and not granted"))
+        assert waiting, "the load did not wait for the writer"
+        writer.commit()
+        writer.close()
+        loader.join(timeout=60)
+    assert results and results[0].landed == 1
+    assert "was empty" not in caplog.text
+    assert sorted(row[0] for row in _warehouse("select id from raw.app__users")) == ["kept", "u1"]
