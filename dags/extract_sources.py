@@ -11,6 +11,9 @@ from meridian.config import extract_schedule
 from meridian.quality.pipeline_runs import pipeline_run_callbacks
 from meridian.sources.schema import TABLES
 
+# the source databases, in the contract's order: one task each
+SOURCES = tuple(dict.fromkeys(table.source for table in TABLES))
+
 DOC = """
 ### extract_sources
 
@@ -19,7 +22,9 @@ Incremental extraction of the operational databases (connections `source_app`,
 directory (`MERIDIAN_LANDING_DIR`) into the append-only `raw` schema of the
 `warehouse` connection.
 
-* One task per SOURCES.md table: rows with an extraction key in
+* One task per source database (`extract_app`, `extract_billing`,
+  `extract_crm`, `extract_games`), loading its SOURCES.md tables two at a
+  time, each in its own transaction: rows with an extraction key in
   `[watermark - MERIDIAN_EXTRACT_OVERLAP_MINUTES, as-of instant)`, plus the rows
   the previous run's source snapshot could not see (late commits, null or old
   keys), are COPYed into `raw.<source>__<table>` with a `_batch_id`; the batch
@@ -27,7 +32,8 @@ directory (`MERIDIAN_LANDING_DIR`) into the append-only `raw` schema of the
   `audit.watermarks` commit in the same transaction (docs/extraction.md).
 * Before the COPY each table's columns are compared with the contract: a column
   added, dropped or retyped raises a `schema_change` alert (once per change); a
-  missing required column fails that table's task alone.
+  missing required column fails that table alone: the other tables commit
+  and the source's task fails naming the failed table and its error.
 * `load_event_files`: each `*.jsonl[.gz]` file is one batch (two files load at a
   time); malformed lines are kept for quarantine; loaded files move to `archive/`
   and are never loaded twice.
@@ -79,18 +85,20 @@ def extract_sources():
         prepare()
 
     @task
-    def extract_table(source: str, name: str) -> dict:
+    def extract_source(source: str) -> dict:
+        """Every table of one source, two at a time; a failed table is named, the others commit."""
         from airflow.sdk.exceptions import AirflowFailException
 
-        from meridian.extract.drift import SourceTableError
-        from meridian.extract.run import extract_source_table
+        from meridian.extract.run import SourceExtractFailed, extract_source
         from meridian.runtime import as_of_instant
 
         try:
-            return extract_source_table(source, name, as_of_instant(get_current_context()))
-        except SourceTableError as exc:
-            # the table or a value breaks the contract: a retry would fail the same way
-            raise AirflowFailException(str(exc)) from exc
+            return extract_source(source, as_of_instant(get_current_context()))
+        except SourceExtractFailed as exc:
+            if exc.permanent:
+                # the tables or values break the contract: a retry would fail the same way
+                raise AirflowFailException(str(exc)) from exc
+            raise  # a retry loads the failed tables (the loaded ones are up to date and load nothing)
 
     @task
     def load_event_files() -> dict:
@@ -121,10 +129,7 @@ def extract_sources():
         raise AirflowFailException(str(failed_loads_error(get_current_context()["ti"].run_id)))  # no retry
 
     prepared = prepare_warehouse()
-    loads = [
-        extract_table.override(task_id=f"extract_{table.source}__{table.name}")(table.source, table.name)
-        for table in TABLES
-    ]
+    loads = [extract_source.override(task_id=f"extract_{source}")(source) for source in SOURCES]
     loads.append(load_event_files())
     prepared >> loads
     loads >> publish_raw()

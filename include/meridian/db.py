@@ -33,9 +33,13 @@ def dsn(conn_id: str) -> str:
     return postgres_dsn(conn_id)
 
 
-def connect(conn_id: str, *, autocommit: bool = False) -> psycopg2.extensions.connection:
-    """Open a psycopg2 connection for ``conn_id`` with the session time zone set to UTC."""
-    uri = dsn(conn_id)
+def connect(conn_id: str, *, autocommit: bool = False, uri: str | None = None) -> psycopg2.extensions.connection:
+    """Open a psycopg2 connection for ``conn_id`` with the session time zone set to UTC.
+
+    ``uri``: the connection's :func:`dsn` resolved beforehand (worker threads of a task use the one their
+    task resolved, so that only the task's own thread asks Airflow for connections).
+    """
+    uri = uri or dsn(conn_id)
     try:
         conn = psycopg2.connect(uri, options="-c timezone=UTC", application_name="meridian")
     except psycopg2.OperationalError as exc:
@@ -49,9 +53,11 @@ def connect(conn_id: str, *, autocommit: bool = False) -> psycopg2.extensions.co
 
 
 @contextmanager
-def connection(conn_id: str, *, autocommit: bool = False) -> Iterator[psycopg2.extensions.connection]:
-    """A connection that commits on success, rolls back on error, and always closes."""
-    conn = connect(conn_id, autocommit=autocommit)
+def connection(
+    conn_id: str, *, autocommit: bool = False, uri: str | None = None
+) -> Iterator[psycopg2.extensions.connection]:
+    """A connection that commits on success, rolls back on error, and always closes (``uri``: see :func:`connect`)."""
+    conn = connect(conn_id, autocommit=autocommit, uri=uri)
     try:
         yield conn
         if not autocommit:

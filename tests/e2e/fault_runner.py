@@ -79,15 +79,14 @@ class _TaskInstance(SimpleNamespace):
 
 
 def extract(runner: TaskRunner) -> None:
-    from meridian.extract.run import extract_source_table, load_event_files, prepare_warehouse
+    from meridian.extract.run import extract_source, load_event_files, prepare_warehouse
     from meridian.runtime import as_of_instant
     from meridian.sources.schema import TABLES
 
     as_of = as_of_instant(runner.context)
     runner.run("prepare_warehouse", prepare_warehouse)
-    for table in TABLES:
-        runner.run(f"extract_{table.source}__{table.name}",
-                   lambda table=table: extract_source_table(table.source, table.name, as_of))
+    for source in dict.fromkeys(table.source for table in TABLES):  # the DAG's tasks: one per source
+        runner.run(f"extract_{source}", lambda source=source: extract_source(source, as_of))
     runner.run("load_event_files", lambda: load_event_files(as_of))
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -14,6 +17,7 @@ from meridian.config import SOURCE_CONNECTIONS, WAREHOUSE_CONN_ID, settings
 from meridian.extract.drift import SourceTableError
 from meridian.extract.event_files import load_landing_dir
 from meridian.extract.tables import extract_table
+from meridian.sources.schema import TABLES, SourceTable
 from meridian.sources.schema import table as source_table
 from meridian.warehouse.bootstrap import ensure_warehouse
 
@@ -25,16 +29,23 @@ def prepare_warehouse() -> None:
         ensure_warehouse(conn)
 
 
-def extract_source_table(source: str, name: str, as_of: date | datetime) -> dict:
+def extract_source_table(
+    source: str, name: str, as_of: date | datetime, *, uris: Mapping[str, str] | None = None
+) -> dict:
     """Extract one SOURCES.md table up to the as-of instant ``as_of``; returns the batch as a dict (for XCom and logs).
 
     A table that cannot be extracted (missing, a required column gone, a value that does not convert to
-    the contract type) fails this task alone, naming the table, column and connection id.
+    the contract type) fails alone, naming the table, column and connection id. ``uris``: the connection
+    URIs by connection id, resolved beforehand (:func:`extract_source` runs this in worker threads).
     """
     table = source_table(source, name)
     conn_id = SOURCE_CONNECTIONS[source]
+    uris = uris or {}
     overlap = timedelta(minutes=settings().extract_overlap_minutes)
-    with db.connection(conn_id) as source_conn, db.connection(WAREHOUSE_CONN_ID) as warehouse_conn:
+    with (
+        db.connection(conn_id, uri=uris.get(conn_id)) as source_conn,
+        db.connection(WAREHOUSE_CONN_ID, uri=uris.get(WAREHOUSE_CONN_ID)) as warehouse_conn,
+    ):
         try:
             result = extract_table(table, as_of, source_conn, warehouse_conn, overlap=overlap)
         except SourceTableError as exc:
@@ -51,6 +62,72 @@ def extract_source_table(source: str, name: str, as_of: date | datetime) -> dict
     payload["window_start"] = result.window_start.isoformat()
     payload["window_end"] = result.window_end.isoformat()
     return payload
+
+
+# tables of one source loaded at once: each load keeps about one core busy (the warehouse's COPY), two on 2 cores
+EXTRACT_WORKERS = 2
+
+
+class SourceExtractFailed(RuntimeError):
+    """Some tables of a source failed; the others committed. The message names each failed table and its error."""
+
+    def __init__(self, source: str, failures: Mapping[str, BaseException], loaded: Sequence[str]) -> None:
+        self.failures = dict(failures)
+        # every failure breaks the contract (SourceTableError): a retry would fail the same way
+        self.permanent = all(isinstance(error, SourceTableError) for error in failures.values())
+        lines = "\n".join(f"- {source}.{name}: {type(error).__name__}: {error}" for name, error in failures.items())
+        kept = (f"the other {len(loaded)} ({', '.join(loaded)}) loaded and moved their watermarks"
+                if loaded else "no table of it loaded")
+        super().__init__(
+            f"{len(failures)} of {len(failures) + len(loaded)} tables of source {source!r} failed; {kept}, the "
+            f"failed ones stay at their previous watermark:\n{lines}"
+        )
+
+
+def load_order(source: str) -> list[SourceTable]:
+    """The tables of ``source``, the event streams (keyed on ``received_at``: the largest) first.
+
+    The largest loads start first, so that the small tables fill the other worker meanwhile.
+    """
+    tables = [table for table in TABLES if table.source == source]
+    if not tables:
+        raise ValueError(f"unknown source {source!r}: SOURCES.md has {sorted({t.source for t in TABLES})}")
+    return sorted(tables, key=lambda table: table.extract_key != "received_at")
+
+
+def extract_source(source: str, as_of: date | datetime, *, workers: int = EXTRACT_WORKERS) -> dict:
+    """Extract every table of ``source`` up to ``as_of``, ``workers`` tables at a time; returns the batches.
+
+    Each table loads as :func:`extract_source_table` loads it alone: on its own connections, in its own
+    warehouse transaction with its watermark. A table that fails does not stop the others: they commit,
+    then :class:`SourceExtractFailed` names every failed table with its error.
+    """
+    started = time.monotonic()
+    tables = load_order(source)
+    # resolved here, in the task's thread: worker threads do not ask Airflow for connections
+    uris = {conn_id: db.dsn(conn_id) for conn_id in (SOURCE_CONNECTIONS[source], WAREHOUSE_CONN_ID)}
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(tables))),
+                            thread_name_prefix=f"extract-{source}") as pool:
+        futures = {table.name: pool.submit(extract_source_table, source, table.name, as_of, uris=uris)
+                   for table in tables}
+    batches: dict[str, dict] = {}
+    failures: dict[str, BaseException] = {}
+    for table in TABLES:  # the contract's order in the result and the log
+        future = futures.get(table.name) if table.source == source else None
+        if future is None:
+            continue
+        try:
+            batches[table.name] = future.result()
+        except Exception as exc:  # noqa: BLE001 - each failure is named in SourceExtractFailed below
+            log.error("%s.%s failed: %s: %s", source, table.name, type(exc).__name__, exc)
+            failures[table.name] = exc
+    seconds = time.monotonic() - started
+    landed = sum(batch["landed"] for batch in batches.values())
+    log.info("source %s: %s of %s tables loaded, %s rows in %.1f s (%s rows/s), %s at a time", source,
+             len(batches), len(tables), f"{landed:,}", seconds, f"{landed / seconds:,.0f}", min(workers, len(tables)))
+    if failures:
+        raise SourceExtractFailed(source, failures, list(batches))
+    return {"source": source, "landed": landed, "seconds": round(seconds, 3), "tables": batches}
 
 
 def load_event_files(as_of: date | datetime, landing_dir: Path | None = None) -> dict:
