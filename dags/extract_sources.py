@@ -23,7 +23,7 @@ directory (`MERIDIAN_LANDING_DIR`) into the append-only `raw` schema of the
 `warehouse` connection.
 
 * One task per source database (`extract_app`, `extract_billing`,
-  `extract_crm`, `extract_games`), loading its SOURCES.md tables two at a
+  `extract_crm`, `extract_games`), loading its docs/sources.md tables two at a
   time, each in its own transaction: rows with an extraction key in
   `[watermark - MERIDIAN_EXTRACT_OVERLAP_MINUTES, as-of instant)`, plus the rows
   the previous run's source snapshot could not see (late commits, null or old
@@ -68,7 +68,7 @@ default_args = {
     dag_id="extract_sources",
     # each run's as-of instant is its scheduled time (the end of its data interval)
     schedule=CronTriggerTimetable(extract_schedule(), timezone="UTC"),
-    # the earliest plausible data (SOURCES.md): any as-of instant, years of history included, runs
+    # the earliest plausible data (docs/sources.md): any as-of instant, years of history included, runs
     start_date=datetime(2000, 1, 1),
     catchup=False,
     max_active_runs=1,

@@ -85,7 +85,7 @@ MODEL_TASK_ARGS = {
 @dag(
     dag_id="transform_warehouse",
     schedule=[RAW_ASSET],
-    # the earliest plausible data (SOURCES.md): any as-of instant, years of history included, builds
+    # the earliest plausible data (docs/sources.md): any as-of instant, years of history included, builds
     start_date=datetime(2000, 1, 1),
     catchup=False,
     max_active_runs=1,

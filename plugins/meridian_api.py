@@ -1,4 +1,4 @@
-"""The KPI read API (shared/API.md) inside the Airflow API server, at ``/meridian/api/v1/...``.
+"""The KPI read API (docs/api.md) inside the Airflow API server, at ``/meridian/api/v1/...``.
 
 The same app as ``meridian api`` (:func:`meridian.serve.api.create_app`). Airflow
 does not authenticate plugin apps: the app checks its own per-tenant bearer keys

@@ -1,4 +1,4 @@
-{#- The run's as-of instant T (METRICS.md, "As-of instant"): a run covers exactly
+{#- The run's as-of instant T (docs/metrics.md, "As-of instant"): a run covers exactly
     the activity before T, at any second. From var `as_of` (an ISO 8601 instant,
     what Airflow passes; a bare date means the end of that day), else the
     MERIDIAN_AS_OF environment variable, else the end of var `as_of_date` /

@@ -1,4 +1,4 @@
-{#- The health band of a customer health score (METRICS.md
+{#- The health band of a customer health score (docs/metrics.md
     fct_customer_health_daily): 'healthy' (>= 80), 'stable' (60-79),
     'at_risk' (40-59), 'critical' (< 40); null when the score is null. -#}
 {% macro health_band(score) -%}

@@ -1,4 +1,4 @@
-{#- The MRR movement of a customer between two instants (METRICS.md
+{#- The MRR movement of a customer between two instants (docs/metrics.md
     fct_mrr_movements), in this order: previous 0 and now > 0 is `reactivation` when
     the customer had MRR > 0 at a month end before the period, else `new`; now 0 is `churn`;
     both > 0 is `expansion`, `contraction` or `unchanged`. Shared by

@@ -1,4 +1,4 @@
-{#- The project's one predicted LTV (METRICS.md fct_monthly_revenue ltv): revenue per
+{#- The project's one predicted LTV (docs/metrics.md fct_monthly_revenue ltv): revenue per
     customer × gross margin / churn rate, i.e. (revenue / customers) × margin /
     (churned / customers_at_start), as money (numeric(14,2)); null when no customer is
     counted, the churn rate is 0 or it is undefined (no customers at the start).

@@ -1,5 +1,5 @@
 {#- The source columns of a raw table (`<source>__<table>`) with their
-    PostgreSQL types, in source order, exactly as SOURCES.md and
+    PostgreSQL types, in source order, exactly as docs/sources.md and
     include/meridian/sources/schema.py (TABLES) list them: the one copy of the
     source contract in dbt. Fails compilation for an unknown table. -#}
 {% macro source_column_types(raw_table) -%}
@@ -21,7 +21,7 @@
         'games__tournament_entries': {'id': 'text', 'tenant_id': 'text', 'tournament_id': 'text', 'user_id': 'text', 'registered_at': 'timestamptz', 'placement': 'integer', 'updated_at': 'timestamptz'},
     } -%}
     {%- if raw_table not in tables -%}
-        {{ exceptions.raise_compiler_error("source_column_types: no source table '" ~ raw_table ~ "' (expected <source>__<table> as in SOURCES.md)") }}
+        {{ exceptions.raise_compiler_error("source_column_types: no source table '" ~ raw_table ~ "' (expected <source>__<table> as in docs/sources.md)") }}
     {%- endif -%}
     {{ return(tables[raw_table]) }}
 {%- endmacro %}

@@ -1,4 +1,4 @@
-{#- Invariant across models (METRICS.md fct_accounting_transactions): the ledger's
+{#- Invariant across models (docs/metrics.md fct_accounting_transactions): the ledger's
     amounts of a tenant and calendar month (by booked_date) sum to that month's
     fct_monthly_revenue net_revenue, exactly (both are sums of cents). Returns the
     tenant-months that differ, and ledger months fct_monthly_revenue lacks; a

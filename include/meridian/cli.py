@@ -554,7 +554,7 @@ def build_parser() -> argparse.ArgumentParser:
     forget.add_argument("tenant", metavar="TENANT", help="the tenant (organization) id")
     forget.add_argument("user", metavar="USER", help="the user's id (app.users.id)")
     user.set_defaults(func=cmd_user)
-    api = sub.add_parser("api", help="serve the KPI read API (shared/API.md) with uvicorn")
+    api = sub.add_parser("api", help="serve the KPI read API (docs/api.md) with uvicorn")
     api.add_argument("--host", default="127.0.0.1",
                      help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 for every interface)")
     api.add_argument("--port", type=int, default=8090, help="port to listen on (default 8090)")

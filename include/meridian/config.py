@@ -245,7 +245,7 @@ def normalize_postgres_uri(uri: str) -> str:
 
 # --- the KPI read API (meridian.serve.api) ------------------------------------------------------
 
-# requests per minute per key and route group (API.md "Auth, tenancy, limits"); health is per client
+# requests per minute per key and route group (docs/api.md "Auth, tenancy, limits"); health is per client
 DEFAULT_RATE_LIMITS: dict[str, int] = {"dashboard": 60, "revenue": 30, "cohorts": 30, "health": 120, "default": 60}
 
 

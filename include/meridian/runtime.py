@@ -1,6 +1,6 @@
 """Run semantics shared by the DAGs: the as-of instant of a DAG run.
 
-A run covers exactly the activity before its **as-of instant** T (METRICS.md,
+A run covers exactly the activity before its **as-of instant** T (docs/metrics.md,
 "As-of instant"): any second, not only midnight. T is, in order:
 
 1. the run's conf ``as_of`` (an ISO 8601 instant; a bare date means the end of

@@ -1,4 +1,4 @@
-"""The API's contract (shared/API.md): auth, the error envelope and 400s naming the parameter, 404s, ETag and
+"""The API's contract (docs/api.md): auth, the error envelope and 400s naming the parameter, 404s, ETag and
 the cache per transform run, paging, rate limits, report jobs and the api-key command; on a real warehouse."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The main endpoints' numbers against the same figures computed independently in Python from the source
-rows (tests/e2e/expected.py, the reference implementation of METRICS.md): MRR, active-user buckets,
+rows (tests/e2e/expected.py, the reference implementation of docs/metrics.md): MRR, active-user buckets,
 retention, payment latency percentiles over a range."""
 
 from __future__ import annotations
@@ -150,7 +150,7 @@ def test_payment_latency_percentiles_from_payment_rows(client, api_world, accept
 @pytest.mark.parametrize("tenant", TENANTS)
 @pytest.mark.parametrize("period_type", ["day", "week", "month", "quarter", "year"])
 def test_mrr_movements_per_period(client, api_world, accepted, tenant, period_type):
-    """Customer MRR at each period's end vs its start, classified as METRICS.md says (reactivation: MRR > 0 at
+    """Customer MRR at each period's end vs its start, classified as docs/metrics.md says (reactivation: MRR > 0 at
     a month end before the period)."""
     as_of = api_world["as_of"]
     calculator = expected.MrrCalculator(accepted)

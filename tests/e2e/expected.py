@@ -2,7 +2,7 @@
 
 The end-to-end test computes the marts a second way with this module and compares them
 with what the pipeline (extract -> raw -> dbt) built. Nothing here is shared with the
-dbt models: it reads the contract (/work/shared/SOURCES.md and METRICS.md) and the table
+dbt models: it reads the contract (docs/sources.md and docs/metrics.md) and the table
 spec in ``meridian.sources.schema`` (column lists, ENUMS, required columns) only.
 
 Inputs
@@ -22,13 +22,13 @@ Inputs
 
 Interpretation choices (where the contract leaves room; the dbt models must agree)
 ---------------------------------------------------------------------------------
-Validation (SOURCES.md). Where a choice was open, the reading taken is the literal one,
+Validation (docs/sources.md). Where a choice was open, the reading taken is the literal one,
 and it matches the staging models as written so far (dbt_project/models/staging):
 
 1.  Visibility = what the extract window ``[watermark, end of as-of)`` can have read: a
     database row is visible when its extraction key (``updated_at`` for mutable tables,
     ``received_at`` for ``events`` and ``subscription_events``) is before the end of the
-    as-of date, or null (SOURCES.md, "Nothing lost at extraction": such a row is extracted
+    as-of date, or null (docs/sources.md, "Nothing lost at extraction": such a row is extracted
     too). Invisible rows are not validated, quarantined or counted. An event-file line is visible when
     its ``received_at`` is before the end of as-of or is null/unparseable; with
     ``files_loaded_whole=True`` every line is (a file is loaded whole by its run).
@@ -84,7 +84,7 @@ and it matches the staging models as written so far (dbt_project/models/staging)
     ``updated_at`` (ties to the later landed). Event ids are shared by DB rows and file
     lines.
 
-Metrics (METRICS.md):
+Metrics (docs/metrics.md):
 
 11. Activity after the end of the as-of date (an event occurring up to a day after it
     arrived, a signup_at in the future, ...) is ignored by every metric: marts end at as-of.
@@ -981,7 +981,7 @@ def crm_business_events(accepted: Accepted) -> list[StepEvent]:
 
 
 def session_starts(accepted: Accepted) -> list[StepEvent]:
-    """A ``session_started`` event per session (METRICS.md "Session": a gap over 30 minutes starts one)."""
+    """A ``session_started`` event per session (docs/metrics.md "Session": a gap over 30 minutes starts one)."""
     times: dict[tuple[str, str], list[datetime]] = defaultdict(list)
     for event in accepted.get("events", ()):
         if event["user_id"] is not None and event["occurred_at"] is not None:

@@ -1,4 +1,4 @@
-"""The accounting ledger (METRICS.md fct_accounting_transactions) computed from the accepted source rows.
+"""The accounting ledger (docs/metrics.md fct_accounting_transactions) computed from the accepted source rows.
 
 The reference the marts, the read API's ledger rows and ``meridian export transactions`` are compared
 with: a charge per succeeded payment (status succeeded or refunded) created before the as-of instant,

@@ -4,7 +4,7 @@ fct_payment_retries_monthly, fct_event_counts_daily and fct_webhook_deliveries_d
 
 Like ``expected.py``, nothing here is shared with the dbt models: every figure is
 computed from the accepted source rows (``expected.accepted_rows``) by reading
-METRICS.md literally, with the readings below where the contract leaves room (the
+docs/metrics.md literally, with the readings below where the contract leaves room (the
 dbt models document the same choices).
 
 1.  Only activity that happened by the end of the as-of date counts: payments and

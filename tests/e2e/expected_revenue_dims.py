@@ -1,6 +1,6 @@
 """Pure-Python reference of fct_revenue_by_period and fct_plan_revenue_monthly.
 
-Read from METRICS.md ("Succeeded payment", "Subscription MRR", the two marts) and the
+Read from docs/metrics.md ("Succeeded payment", "Subscription MRR", the two marts) and the
 interpretation choices documented on the dbt models, computed from the accepted source
 rows of :func:`tests.e2e.expected.accepted_rows` without SQL. Helpers (covered range,
 customer MRR at an instant, date arithmetic) are imported from ``expected.py``.

@@ -1,7 +1,7 @@
-"""Pure-Python reference of the sales, customer-health and tournament marts of METRICS.md.
+"""Pure-Python reference of the sales, customer-health and tournament marts of docs/metrics.md.
 
 Computed from the accepted source rows (``expected.accepted_rows``) without SQL and
-without anything shared with the dbt models, reading METRICS.md literally. Where the
+without anything shared with the dbt models, reading docs/metrics.md literally. Where the
 contract leaves room, the reading taken is the one the models document:
 
 1.  Visibility: a timestamp after the end of the as-of date counts nowhere (a lead

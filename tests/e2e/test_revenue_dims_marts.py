@@ -1,4 +1,4 @@
-"""End to end: revenue by period, plan revenue and the MRR forecast against a pure-Python reading of METRICS.md.
+"""End to end: revenue by period, plan revenue and the MRR forecast against a pure-Python reading of docs/metrics.md.
 
 The ``pipeline`` fixture (conftest.py) runs the real DAGs on generated data; the
 reference figures come from ``expected_revenue_dims.py``, computed from the same

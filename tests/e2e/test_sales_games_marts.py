@@ -1,4 +1,4 @@
-"""End to end: the sales, customer-health and tournament marts against a pure-Python reading of METRICS.md.
+"""End to end: the sales, customer-health and tournament marts against a pure-Python reading of docs/metrics.md.
 
 The ``pipeline`` fixture (conftest.py) runs extract + transform for an earlier day and
 then the last generated day. ``expected_sales_games`` computes every metric again from

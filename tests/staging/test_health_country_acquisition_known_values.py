@@ -4,7 +4,7 @@ Two tenants (acme in USD, globex in EUR) land in two waves as extract_sources wo
 the first as of 2026-02-28 (the customer snapshot captures the versions known then),
 the second as of 2026-03-31 (new customer versions, March payments and spend). The
 marts are built by the real dbt models; every figure is computed again here in plain
-Python from the landed rows, following METRICS.md, and a few are pinned by hand.
+Python from the landed rows, following docs/metrics.md, and a few are pinned by hand.
 
 - fct_customer_health_daily: customers created and updated on different days; a
   customer counts from created_at, its state unknown before its earliest captured

@@ -1,7 +1,7 @@
 """``meridian tenant purge`` and ``meridian user forget`` on a real PostgreSQL, every schema at once.
 
 Each test lands three tenants (``doomed`` is the one purged, ``acme`` and ``globex`` stay) into every
-raw table of SOURCES.md and the event-file table, as extract_sources would (batches in audit.batches),
+raw table of docs/sources.md and the event-file table, as extract_sources would (batches in audit.batches),
 and builds beside them the shapes the other layers give those rows: staging base tables, a mart, a
 materialized view, a snapshot, a history schema with a partitioned table, audit.quarantine records,
 data-quality alerts, scheduled reports with deliveries (a foreign key without tenant_id), and a

@@ -5,8 +5,8 @@
 - docs/sources.md has a section per source table of meridian.sources.schema naming its
   columns, and names every reason code the staging macros can give;
 - docs/api.md names every route of the KPI read API's FastAPI app;
-- every link between the docs, and every target of docs/README-mapping.txt, points at a
-  file and a heading that exist.
+- every link between the docs points at a file and a heading that exist;
+- no tracked file cites a design note that is not in the repository.
 """
 
 from __future__ import annotations
@@ -180,27 +180,24 @@ def test_links_between_the_docs_resolve(doc: str, file: str, fragment: str) -> N
         assert fragment in anchors(target), f"docs/{doc} links to {file}#{fragment}: no such heading"
 
 
-@cache
-def mapping() -> list[tuple[str, str]]:
-    rows = []
-    for line in (DOCS / "README-mapping.txt").read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            old, arrow, new = line.partition(" → ")
-            assert arrow, f"docs/README-mapping.txt: {line!r} is not 'old reference → docs/file.md#anchor'"
-            rows.append((old.strip(), new.split()[0]))  # text after the target is a note (rule numbers)
-    return rows
+OUTSIDE_NOTE = re.compile(r"\b(SOURCES|METRICS|API|ARCHITECTURE|STYLE)\.md\b")
 
 
-@pytest.mark.parametrize(("old", "new"), mapping())
-def test_every_mapping_target_exists(old: str, new: str) -> None:
-    file, _, fragment = new.partition("#")
-    target = ROOT / file
-    assert target.is_file(), f"docs/README-mapping.txt maps {old!r} to {file}, which does not exist"
-    if fragment:
-        assert fragment in anchors(target), f"docs/README-mapping.txt maps {old!r} to {new}: no such heading"
+def tracked_text_files() -> list[Path]:
+    import subprocess
+
+    listed = subprocess.run(["git", "-C", str(ROOT), "ls-files"], capture_output=True, text=True, check=True)
+    suffixes = {".py", ".sql", ".yml", ".yaml", ".md", ".txt", ".toml", ".cfg", ".ini", ""}
+    return [ROOT / name for name in listed.stdout.splitlines() if Path(name).suffix in suffixes]
 
 
-def test_every_design_note_is_mapped() -> None:
-    olds = {old for old, _ in mapping()}
-    for note in ("SOURCES.md", "METRICS.md", "API.md", "ARCHITECTURE.md", "STYLE.md"):
-        assert note in olds, f"docs/README-mapping.txt has no line for {note} itself"
+def test_no_file_cites_a_design_note_outside_the_repository() -> None:
+    """The contracts are docs/*.md: a citation of a note that is not in the repository cannot be followed."""
+    citing = []
+    for path in tracked_text_files():
+        if path == Path(__file__).resolve() or not path.is_file():
+            continue
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            if OUTSIDE_NOTE.search(line):
+                citing.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()[:100]}")
+    assert not citing, "cite docs/sources.md, metrics.md, api.md, architecture.md or contributing.md instead:\n" + "\n".join(citing)

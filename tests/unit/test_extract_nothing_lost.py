@@ -1,4 +1,4 @@
-"""Nothing lost at extraction (SOURCES.md): null and ancient keys, late commits, re-reads.
+"""Nothing lost at extraction (docs/sources.md): null and ancient keys, late commits, re-reads.
 
 Every case runs the real extraction against the embedded PostgreSQL: the source
 tables are created from the contract, rows are inserted (some in a second

@@ -1,4 +1,4 @@
-"""Source schema drift: columns added, dropped or retyped against the contract (SOURCES.md).
+"""Source schema drift: columns added, dropped or retyped against the contract (docs/sources.md).
 
 Each case alters a real source table, runs the extraction and checks what
 landed in raw, the error (naming table, column and value) and the

@@ -1,4 +1,4 @@
-"""Imports run one way (STYLE.md 15, 17): the serving layer uses the layers below it and never the demo tooling."""
+"""Imports run one way (docs/contributing.md rule 15, 17): the serving layer uses the layers below it and never the demo tooling."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 {#-
     audit.quarantine: every landed row staging did not accept because it broke a
-    rule of SOURCES.md, with every reason code that applies.
+    rule of docs/sources.md, with every reason code that applies.
 
     record is the row as landed, keyed by its source column names; for an
     event-file line it is the line's JSON object, or, for a line that is not a

@@ -1,4 +1,4 @@
-"""Bad input: copies of good rows broken the ways SOURCES.md's validation rules catch.
+"""Bad input: copies of good rows broken the ways docs/sources.md's validation rules catch.
 
 Every bad row is an *extra* row with a fresh id (a copy of a good row with
 something broken), so the accepted data stays complete and consistent: the

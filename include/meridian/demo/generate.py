@@ -1,4 +1,4 @@
-"""Demo data: every source table of SOURCES.md and the landing event files, from one seed.
+"""Demo data: every source table of docs/sources.md and the landing event files, from one seed.
 
 ``generate()`` replaces the contents of the four source databases (tables
 created if missing, truncated, filled with COPY, committed together) and of

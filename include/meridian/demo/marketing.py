@@ -1,4 +1,4 @@
-"""Marketing spend of one tenant (SOURCES.md ``crm.marketing_spend``): what it paid per channel per day.
+"""Marketing spend of one tenant (docs/sources.md ``crm.marketing_spend``): what it paid per channel per day.
 
 Every acquisition channel of the users (``users.acquisition_channel``) but
 ``organic`` costs money: a row per paid channel and covered day, the day's

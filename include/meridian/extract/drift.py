@@ -1,4 +1,4 @@
-"""Source schema drift: a source table's actual columns against the contract (SOURCES.md).
+"""Source schema drift: a source table's actual columns against the contract (docs/sources.md).
 
 Before each extraction :func:`read_source_columns` reads the table's columns
 from the source catalog, :func:`meridian.sources.schema.schema_changes` lists
@@ -58,7 +58,7 @@ def read_source_columns(cur: psycopg2.extensions.cursor, table: SourceTable) -> 
     if not columns:
         raise SourceTableError(
             f"table public.{table.name} ({table.qualified}) is missing in its source database: every table of "
-            f"SOURCES.md must exist (it may be empty)"
+            f"docs/sources.md must exist (it may be empty)"
         )
     return columns
 
@@ -121,6 +121,6 @@ def missing_required(table: SourceTable, changes: list[ColumnChange]) -> Missing
     return MissingRequiredColumns(
         f"{table.qualified}: required column{'s' if len(missing) > 1 else ''} {names} "
         f"{'are' if len(missing) > 1 else 'is'} missing from public.{table.name} in the source database "
-        f"(SOURCES.md, Required columns); this table is not extracted until "
+        f"(docs/sources.md, Required columns); this table is not extracted until "
         f"{'they are' if len(missing) > 1 else 'it is'} back. The other tables are extracted as usual."
     )

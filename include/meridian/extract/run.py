@@ -32,7 +32,7 @@ def prepare_warehouse() -> None:
 def extract_source_table(
     source: str, name: str, as_of: date | datetime, *, uris: Mapping[str, str] | None = None
 ) -> dict:
-    """Extract one SOURCES.md table up to the as-of instant ``as_of``; returns the batch as a dict (for XCom and logs).
+    """Extract one docs/sources.md table up to the as-of instant ``as_of``; returns the batch as a dict (for XCom and logs).
 
     A table that cannot be extracted (missing, a required column gone, a value that does not convert to
     the contract type) fails alone, naming the table, column and connection id. ``uris``: the connection
@@ -54,7 +54,7 @@ def extract_source_table(
             ) from exc
         except psycopg2.errors.UndefinedTable as exc:
             raise SourceTableError(
-                f"table public.{name} is missing in connection {conn_id!r}: every table of SOURCES.md must exist "
+                f"table public.{name} is missing in connection {conn_id!r}: every table of docs/sources.md must exist "
                 f"(it may be empty). Create it or point AIRFLOW_CONN_{conn_id.upper()} at the right database."
             ) from exc
     log.info(result.describe())
@@ -91,7 +91,7 @@ def load_order(source: str) -> list[SourceTable]:
     """
     tables = [table for table in TABLES if table.source == source]
     if not tables:
-        raise ValueError(f"unknown source {source!r}: SOURCES.md has {sorted({t.source for t in TABLES})}")
+        raise ValueError(f"unknown source {source!r}: docs/sources.md has {sorted({t.source for t in TABLES})}")
     return sorted(tables, key=lambda table: table.extract_key != "received_at")
 
 

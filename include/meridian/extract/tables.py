@@ -1,6 +1,6 @@
 """Incremental extraction of one source table into its append-only raw table.
 
-Nothing is lost (SOURCES.md, "Nothing lost at extraction"; the guarantee and
+Nothing is lost (docs/sources.md, "Nothing lost at extraction"; the guarantee and
 its proof are in docs/extraction.md). Each run reads, in one REPEATABLE READ
 transaction on the source:
 
@@ -302,7 +302,7 @@ def _data_error(table: SourceTable, changes: list[ColumnChange], exc: psycopg2.E
     primary = (exc.diag.message_primary if exc.diag else None) or str(exc).strip()
     match = re.search(r"column (\w+): (.*)$", context, re.MULTILINE)
     if not match:
-        return SourceTableError(f"{table.qualified}: a value cannot be read as the contract (SOURCES.md) says: "
+        return SourceTableError(f"{table.qualified}: a value cannot be read as the contract (docs/sources.md) says: "
                                 f"{primary}")
     column, value = match.group(1), match.group(2)
     contract_type = dict(table.columns).get(column, "?")

@@ -1,4 +1,4 @@
-"""Data-quality checks over the warehouse for one as-of date (METRICS.md, Operations).
+"""Data-quality checks over the warehouse for one as-of date (docs/metrics.md, Operations).
 
 Each check returns :class:`meridian.quality.alerts.Alert` objects;
 :func:`run_data_quality_checks` runs them all after the dbt build and records
@@ -15,7 +15,7 @@ Days are UTC calendar days; D is the as-of date.
 ``new_event_type`` (:func:`event_alerts`)
     An event type outside :data:`meridian.sources.schema.KNOWN_EVENT_TYPES` in
     the accepted events (``staging.stg_app__events``) that occurred in the 29
-    days D-28 .. D → ``low`` (SOURCES.md: the events are accepted and counted
+    days D-28 .. D → ``low`` (docs/sources.md: the events are accepted and counted
     under their own type; the alert names the type so it can be added). Once per
     type ever: key ``new_event_type:<type>``, whichever tenants send it.
 

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from meridian.reports.registry import FREQUENCIES, ReportConfigError
 from meridian.values import shown
 
-# the dates a schedule, a period or an as-of may name (the warehouse's data starts in 2000: SOURCES.md calls an
+# the dates a schedule, a period or an as-of may name (the warehouse's data starts in 2000: docs/sources.md calls an
 # earlier timestamp implausible); a report due in year 1 or 1900 is a typo, not a backfill
 EARLIEST_DATE = date(2000, 1, 1)
 LATEST_DATE = date(2100, 12, 31)

@@ -81,7 +81,7 @@ Report types (:data:`REPORT_TYPES`)
         Every section of the six area reports, grouped by area.
 
 The names in :data:`REPORT_TYPE_NAMES`, :data:`FREQUENCIES` and
-:data:`FORMAT_NAMES` are the ones METRICS.md allows in
+:data:`FORMAT_NAMES` are the ones docs/metrics.md allows in
 ``reporting.scheduled_reports`` (the table's check constraints are built from
 them).
 """
@@ -195,7 +195,7 @@ class Metric:
     higher_is_better: bool | None = True  # colours the change green when it goes this way; None: neutral
     agg: str = SUM
     over: tuple[str, ...] = ()  # RATIO: the denominator columns (summed); WEIGHTED: the weight column
-    name: str = ""  # the figure's name in CSV/XLSX and the data (default: column); METRICS.md's where it has one
+    name: str = ""  # the figure's name in CSV/XLSX and the data (default: column); docs/metrics.md's where it has one
 
     @property
     def key(self) -> str:
@@ -394,7 +394,7 @@ COMMON_PARAMETERS = (
     Parameter("csv_layout", "long", "csv format: 'long' (one tidy file) or 'zip' (one CSV per section)", _csv_layout),
 )
 
-# --- the marts (METRICS.md names) ---------------------------------------------------------------
+# --- the marts (docs/metrics.md names) ---------------------------------------------------------------
 
 DAILY_KPIS = Source("marts.fct_daily_kpis", "kpi_date", DAY)
 HOURLY_ACTIVITY = Source("marts.fct_hourly_activity", "hour_start", HOUR)

@@ -5,7 +5,7 @@ takes ``(data, folder)``, writes one file into ``folder`` and returns its
 path (the ``csv`` format writes one tidy ``.csv``, or with the report
 parameter ``csv_layout: "zip"`` a ``_csv.zip`` of one CSV per section).
 Renderers are imported on first use, so rendering a CSV does not load
-reportlab nor openpyxl. All the formats METRICS.md allows are implemented
+reportlab nor openpyxl. All the formats docs/metrics.md allows are implemented
 (``pdf``, ``csv``, ``xlsx``, ``html``); a format allowed by
 :data:`~meridian.reports.registry.FORMAT_NAMES` without a renderer here would
 fail validation with a message naming ``formats`` ("not implemented yet").

@@ -1,4 +1,4 @@
-"""The ``reporting`` schema: ``scheduled_reports`` and ``report_deliveries`` (METRICS.md, Reporting).
+"""The ``reporting`` schema: ``scheduled_reports`` and ``report_deliveries`` (docs/metrics.md, Reporting).
 
 ``ensure_reporting_schema`` is idempotent (``create ... if not exists``). On
 tables that already exist it only adds the columns listed in

@@ -1,6 +1,6 @@
 """``meridian export transactions``: a tenant's accounting ledger as CSV or JSON, for finance to reconcile.
 
-Reads ``marts.fct_accounting_transactions`` (METRICS.md) for one tenant and the
+Reads ``marts.fct_accounting_transactions`` (docs/metrics.md) for one tenant and the
 transactions booked from ``start`` to ``end`` (UTC dates, inclusive) into a
 pandas DataFrame (``pandas.read_sql``), then writes it with ``to_csv`` or
 ``to_json``: one CSV row or one JSON object per transaction, every column of

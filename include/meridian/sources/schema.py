@@ -1,9 +1,9 @@
-"""The source tables of SOURCES.md: one definition used by the demo generator,
+"""The source tables of docs/sources.md: one definition used by the demo generator,
 the extractor (raw tables) and the tests.
 
 Each table lists its columns in order with their PostgreSQL types, the column
 extraction reads by (``updated_at`` for mutable tables, ``received_at`` for
-append-only ones), and the columns SOURCES.md requires.
+append-only ones), and the columns docs/sources.md requires.
 
 :func:`schema_changes` compares a source table's actual columns with this
 contract (schema drift): a column added, dropped or retyped.
@@ -218,10 +218,10 @@ class ColumnChange:
     def describe(self, table: SourceTable) -> str:
         if self.kind == "added":
             return (f"column {self.column} ({self.actual_type}) was added to {table.qualified}; "
-                    "it is not in the contract (SOURCES.md) and is not extracted")
+                    "it is not in the contract (docs/sources.md) and is not extracted")
         if self.kind == "dropped" and self.required:
             return (f"required column {self.column} ({self.contract_type}) is missing from {table.qualified}; "
-                    f"the table is not extracted until the column is back (SOURCES.md, Required columns)")
+                    f"the table is not extracted until the column is back (docs/sources.md, Required columns)")
         if self.kind == "dropped":
             return (f"column {self.column} ({self.contract_type}) was dropped from {table.qualified}; "
                     "it lands as null")
@@ -254,4 +254,4 @@ def table(source: str, name: str) -> SourceTable:
     for candidate in TABLES:
         if candidate.source == source and candidate.name == name:
             return candidate
-    raise KeyError(f"no source table {source}.{name} in SOURCES.md")
+    raise KeyError(f"no source table {source}.{name} in docs/sources.md")

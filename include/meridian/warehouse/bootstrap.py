@@ -237,7 +237,7 @@ _EVENT_FILES_LEGACY_SELECT = (
     f"_file_name, _line_number, _line, record, ({OCCURRED_AT_SQL}) as occurred_at, _batch_id, _loaded_at"
 )
 
-# the accepted, current version of every app event whose raw rows the retention purged: the SOURCES.md
+# the accepted, current version of every app event whose raw rows the retention purged: the docs/sources.md
 # columns, where it came from (origin db or file, the file and line), and its batch; one row per event id
 HISTORY_EVENTS_DDL = """
 create table if not exists history.app__events (
@@ -301,7 +301,7 @@ def ensure_api_keys(conn: psycopg2.extensions.connection) -> None:
 
 
 def raw_table_ddl() -> list[str]:
-    """The plain (unpartitioned) raw tables: every SOURCES.md table except app.events."""
+    """The plain (unpartitioned) raw tables: every docs/sources.md table except app.events."""
     statements = []
     for table in TABLES:
         if table.raw_table == EVENTS_TABLE:

@@ -10,7 +10,7 @@ What the warehouse_maintenance DAG runs, in order, for an as-of instant T:
    calendar months (default 13). Every month partition that ends at or before
    the cutoff (all its events occurred before it) is purged, one month per
    transaction: the accepted, current version of each of its events, as
-   staging holds it (``staging.base_app__events``: the SOURCES.md columns,
+   staging holds it (``staging.base_app__events``: the docs/sources.md columns,
    origin, file and line, batch), is kept in ``history.app__events``; the
    batches that lose rows are marked ``audit.batches.purged_at`` (their
    reconciled counts stay); the partition is detached and dropped, and

@@ -1,6 +1,6 @@
 """Which tenants the warehouse knows: the source of truth for every command that takes a tenant.
 
-A tenant is an organization (SOURCES.md): it is known once its organization
+A tenant is an organization (docs/sources.md): it is known once its organization
 row has landed in ``raw.app__organizations``. That is the list staging's
 ``unknown_tenant`` rule checks every row against (the ``known_tenants`` dbt
 macro reads the landed organization ids), so a command accepts exactly the

@@ -1,6 +1,6 @@
 {{ config(materialized='table') }}
 
-{#- The covered range of every tenant (METRICS.md conventions): from its first
+{#- The covered range of every tenant (docs/metrics.md conventions): from its first
     activity (first signup, app event, subscription event or payment) to the run's
     as-of date. The tenant_spine macro reads it, so every mart's zero rows start on
     the same day. A table: every spine of every mart reads it. -#}

@@ -1,8 +1,8 @@
-{#- Invoices (METRICS.md fct_payment_retries_monthly): one row per (tenant_id,
+{#- Invoices (docs/metrics.md fct_payment_retries_monthly): one row per (tenant_id,
     invoice_id) over the payment attempts created by the end of the as-of date that
     carry an invoice_id; a payment without invoice_id is not an invoice (it has no
     retries to follow) and is left out. Attempts are ordered by attempt_number, then
-    created_at, then payment id (SOURCES.md: the attempts of one invoice count up
+    created_at, then payment id (docs/sources.md: the attempts of one invoice count up
     attempt_number). The invoice's first attempt is the first in that order; its
     created_at gives invoice_month. has_failure: any attempt failed. is_recovered:
     a succeeded attempt (status succeeded or refunded) comes after the first failed

@@ -1,7 +1,7 @@
 {{ config(materialized='table') }}
 
 {#- Payment attempts (one row per payment row created by the end of the as-of date)
-    with the "succeeded payment" definition of METRICS.md: status succeeded or
+    with the "succeeded payment" definition of docs/metrics.md: status succeeded or
     refunded (a refunded payment did succeed first), counted at settled_at
     (succeeded_at / succeeded_date). A succeeded row without settled_at is counted at
     its created_at rather than dropped. settlement_latency_ms = settled_at −

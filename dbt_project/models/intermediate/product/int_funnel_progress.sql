@@ -10,7 +10,7 @@
 {%- set funnel_windows_days = funnel_window_days() if is_incremental() else {} -%}
 {%- set window_start -%}cast({{ incremental_window_start() }} as timestamp) at time zone 'UTC'{%- endset %}
 
-{#- Funnel progress (METRICS.md fct_funnel_steps), for every funnel of the seed
+{#- Funnel progress (docs/metrics.md fct_funnel_steps), for every funnel of the seed
     funnel_definitions: an entity enters at its first step-1 event; it reaches step
     k at its first step-k event at or after the time it reached step k − 1, if that
     event is within window_days of entering (so a later step-k event can never

@@ -11,7 +11,7 @@
     pre_hook="set local work_mem = '256MB'",
 ) }}
 
-{#- Sessionization (METRICS.md "Session"): a session is a maximal run of one user's
+{#- Sessionization (docs/metrics.md "Session"): a session is a maximal run of one user's
     events with no gap over var('session_gap_minutes') (30) minutes. One row per
     accepted app event that occurred by the end of the as-of date, carrying the
     start of the session it belongs to; events without a user_id are kept (they

@@ -6,7 +6,7 @@
     indexes=[{'columns': ['tenant_id', 'user_id', 'activity_date']}, {'columns': ['activity_date']}],
 ) }}
 
-{#- Active users (METRICS.md "Active user"): one row per user and UTC day with at
+{#- Active users (docs/metrics.md "Active user"): one row per user and UTC day with at
     least one accepted app event with that user_id. Carries the day's event counts,
     the sessions that started that day, and the user's previous and next active
     days (for rolling distinct-user windows without range joins).

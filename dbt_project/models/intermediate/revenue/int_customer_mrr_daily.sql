@@ -1,6 +1,6 @@
 {{ config(materialized='table') }}
 
-{#- Customer MRR at the end of each day (METRICS.md "Subscription MRR"; customer =
+{#- Customer MRR at the end of each day (docs/metrics.md "Subscription MRR"; customer =
     user_id): the sum over the customer's subscriptions of the MRR of the state in
     force at the end of the day (the instant of the next day's 00:00 UTC, i.e. the
     last state of events with occurred_at before it), rounded to the cent.

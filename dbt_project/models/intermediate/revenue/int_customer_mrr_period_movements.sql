@@ -1,4 +1,4 @@
-{#- Customer MRR movements over every period type (METRICS.md fct_revenue_by_period):
+{#- Customer MRR movements over every period type (docs/metrics.md fct_revenue_by_period):
     one row per customer, period_type (day, week, month, quarter, year) and period in
     which the customer's end-of-day MRR changed on some day, with mrr at the period's
     end (the end of its last day; for the period holding the as-of date, the end of

@@ -1,4 +1,4 @@
-{#- The first succeeded payment of each payer (METRICS.md "Succeeded payment":
+{#- The first succeeded payment of each payer (docs/metrics.md "Succeeded payment":
     status succeeded or refunded, counted at settled_at; int_payments_attempts'
     succeeded_at). One row per tenant and user with at least one succeeded payment
     by the end of the as-of date. The "new revenue" of fct_revenue_by_period is the

@@ -1,5 +1,5 @@
 {#- Revenue and payment counts per tenant and UTC day, each on its own date
-    (METRICS.md "Succeeded payment"): payments_attempted on the created_at date;
+    (docs/metrics.md "Succeeded payment"): payments_attempted on the created_at date;
     gross_revenue_cents and payments_succeeded on the succeeded date (settled_at);
     refund_cents and refund_count on the refund's created_at. Net revenue =
     gross − refunds. Sparse: only days with at least one of these. -#}

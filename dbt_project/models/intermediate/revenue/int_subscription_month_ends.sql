@@ -1,4 +1,4 @@
-{#- The state of every subscription at the end of each month (METRICS.md
+{#- The state of every subscription at the end of each month (docs/metrics.md
     "Subscription MRR"), for month ends at which it is not canceled: one row per
     subscription and month of the tenant's covered range (tenant_spine) whose
     month-end state is trialing, active or past_due. The end of a month is the end

@@ -1,4 +1,4 @@
-{#- Subscription MRR (METRICS.md "Subscription MRR") as validity intervals: one row
+{#- Subscription MRR (docs/metrics.md "Subscription MRR") as validity intervals: one row
     per subscription event that occurred by the end of the as-of date, carrying the
     subscription's state after the event (status, plan, quantity), which holds from
     valid_from (the event's occurred_at) until the subscription's next event

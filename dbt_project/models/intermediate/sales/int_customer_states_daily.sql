@@ -1,4 +1,4 @@
-{#- The CRM customer book at the end of every day (METRICS.md
+{#- The CRM customer book at the end of every day (docs/metrics.md
     fct_customer_health_daily): one row per tenant, day of the tenant's
     covered range (tenant_spine) and customer created before the end of that
     day, whatever the snapshot knows of it that day.

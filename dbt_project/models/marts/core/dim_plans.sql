@@ -2,7 +2,7 @@
     plan's latest accepted version (stg_billing__plans) and its current book.
     Plan ids that subscriptions reference but billing.plans does not hold (or whose
     row was quarantined) are rows too, with is_known_plan false and null attributes:
-    their subscriptions carry MRR 0 (METRICS.md "Subscription MRR"), and every plan
+    their subscriptions carry MRR 0 (docs/metrics.md "Subscription MRR"), and every plan
     id of fct_plan_revenue_monthly is here.
 
     monthly_amount is the plan's MRR per unit of quantity (amount / 12 for yearly

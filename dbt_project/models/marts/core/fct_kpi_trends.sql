@@ -1,4 +1,4 @@
-{#- KPI trends per tenant and day (METRICS.md fct_kpi_trends): for every day of the
+{#- KPI trends per tenant and day (docs/metrics.md fct_kpi_trends): for every day of the
     tenant's covered range (tenant_spine; as_of_date, the run's as-of date being the
     latest) and every metric and comparison, the value over the current window
     against the window before it. Windows end on as_of_date: `day` = that day vs the day before,

@@ -1,4 +1,4 @@
-{#- Tournaments per tenant, period type and period (METRICS.md
+{#- Tournaments per tenant, period type and period (docs/metrics.md
     fct_tournaments_by_period). period_type day, week (Monday), month, quarter
     and year; period_end is the next period's start (exclusive), as in
     tenant_spine. Rows: every period of the tenant's covered range, extended

@@ -2,7 +2,7 @@
     indexes=[{'columns': ['tenant_id', 'booked_date']}],
 ) }}
 
-{#- The ledger an accountant reconciles against (METRICS.md
+{#- The ledger an accountant reconciles against (docs/metrics.md
     fct_accounting_transactions): one row per money movement before the as-of
     instant. A `charge` (transaction_id `ch_<payment id>`) for each succeeded
     payment of int_payments_attempts (status succeeded or refunded: the one

@@ -2,7 +2,7 @@
     indexes=[{'columns': ['tenant_id', 'created_at']}],
 ) }}
 
-{#- One row per accepted payment created before the as-of instant (METRICS.md
+{#- One row per accepted payment created before the as-of instant (docs/metrics.md
     fct_payment_attempts): the payment-level rows range statistics are computed
     from (latency percentiles over any from–to, never averaged daily
     percentiles; the ledger of the read API). latency_ms = settled_at −

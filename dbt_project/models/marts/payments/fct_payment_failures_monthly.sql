@@ -1,4 +1,4 @@
-{#- Failed payment attempts per tenant, month and failure_reason (METRICS.md
+{#- Failed payment attempts per tenant, month and failure_reason (docs/metrics.md
     fct_payment_failures_monthly). failure_month = first day of the UTC month of the
     attempt's created_at (as in fct_payments_daily, attempts count when they are
     made); a failed attempt without failure_reason counts as '(none)'. Rows: every

@@ -1,4 +1,4 @@
-{#- Payment retries per tenant and month (METRICS.md fct_payment_retries_monthly),
+{#- Payment retries per tenant and month (docs/metrics.md fct_payment_retries_monthly),
     over the invoices of int_payment_invoices (attempts sharing invoice_id; payments
     without invoice_id are not invoices) whose first attempt is in the month, every
     later attempt included wherever it falls. One row per month of the tenant's

@@ -6,7 +6,7 @@
     pre_hook="{% if is_incremental() %}delete from {{ this }} where payment_date >= {{ incremental_window_start() }}{% endif %}",
 ) }}
 
-{#- Payment attempts per tenant, day and method (METRICS.md fct_payments_daily).
+{#- Payment attempts per tenant, day and method (docs/metrics.md fct_payments_daily).
     Every measure is on payment_date = the UTC date of created_at (so revenue here is
     by attempt date, unlike fct_daily_kpis which counts succeeded payments at
     settled_at). One row per day of the tenant's covered range (tenant_spine) ×

@@ -6,7 +6,7 @@
     pre_hook="{% if is_incremental() %}delete from {{ this }} where hour_start at time zone 'UTC' >= {{ incremental_window_start() }}{% endif %}",
 ) }}
 
-{#- Payment attempts per tenant and UTC hour (METRICS.md fct_payments_hourly; peak
+{#- Payment attempts per tenant and UTC hour (docs/metrics.md fct_payments_hourly; peak
     hours are read from it). As in fct_payments_daily, every measure is by the hour
     of the attempt's created_at: attempts = payment rows created in the hour,
     succeeded = those with status succeeded or refunded, failed, pending, revenue =

@@ -1,5 +1,5 @@
 {#- Succeeded payments per tenant, month and resource: the "top resources" view
-    (METRICS.md fct_resource_revenue_monthly). A succeeded payment (status succeeded
+    (docs/metrics.md fct_resource_revenue_monthly). A succeeded payment (status succeeded
     or refunded) counts in the UTC month of its settled_at (succeeded_date of
     int_payments_attempts; created_at when it has no settled_at), as in the revenue
     marts; revenue is the gross amount (refunds are not subtracted). A payment

@@ -1,4 +1,4 @@
-{#- Webhook deliveries per tenant, day and event_type (METRICS.md
+{#- Webhook deliveries per tenant, day and event_type (docs/metrics.md
     fct_webhook_deliveries_daily), from stg_billing__webhook_deliveries (each
     delivery's latest accepted version by the as-of date). delivery_date = UTC date
     of created_at; a delivery counts once, with its current status. success_rate =

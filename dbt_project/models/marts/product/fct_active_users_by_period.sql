@@ -7,7 +7,7 @@
 ) }}
 
 {#- Distinct active users and signups per tenant and calendar week (Monday),
-    month and quarter (METRICS.md "Active user": at least one accepted app event
+    month and quarter (docs/metrics.md "Active user": at least one accepted app event
     whose occurred_at falls in the period). Days and hours are in
     fct_daily_kpis and fct_hourly_activity; a longer period's distinct count is
     not a sum of those, so it is counted here from the user days. One row per

@@ -1,4 +1,4 @@
-{#- Cohort benchmarks (METRICS.md fct_cohort_benchmarks): one row per tenant,
+{#- Cohort benchmarks (docs/metrics.md fct_cohort_benchmarks): one row per tenant,
     cohort_grain and period_number present in fct_retention_cohorts, over that
     grain's cohorts with a row for the period (the periods that have started). Only
     cohorts with signups (cohort_size > 0, so a retention rate) are benchmarked:

@@ -1,4 +1,4 @@
-{#- Daily KPIs per tenant (METRICS.md fct_daily_kpis), one row per tenant and day of
+{#- Daily KPIs per tenant (docs/metrics.md fct_daily_kpis), one row per tenant and day of
     its covered range (tenant_spine), zeros on days without activity. Averages and
     rates are null when their denominator is 0.
 

@@ -6,7 +6,7 @@
     pre_hook="{% if is_incremental() %}delete from {{ this }} where event_date >= {{ incremental_window_start() }}{% endif %}",
 ) }}
 
-{#- Accepted app events per tenant, UTC day, event_type and platform (METRICS.md
+{#- Accepted app events per tenant, UTC day, event_type and platform (docs/metrics.md
     fct_event_counts_daily), from the sessionized events (every accepted event that
     occurred by the end of the as-of date, those without a user included). events =
     events of the day; unique_users = distinct users among them (events without a

@@ -1,4 +1,4 @@
-{#- Funnel conversion by entry week (METRICS.md fct_funnel_steps): one row per
+{#- Funnel conversion by entry week (docs/metrics.md fct_funnel_steps): one row per
     tenant, funnel of the seed funnel_definitions, cohort week and step, zeros for
     weeks nobody entered. Each funnel's weeks run from the tenant's covered start
     (tenant_spine), or from the funnel's first entry if that is earlier (CRM leads

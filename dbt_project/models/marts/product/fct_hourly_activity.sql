@@ -6,7 +6,7 @@
     pre_hook="{% if is_incremental() %}delete from {{ this }} where hour_start at time zone 'UTC' >= {{ incremental_window_start() }}{% endif %}",
 ) }}
 
-{#- Product activity per tenant and UTC hour (METRICS.md fct_hourly_activity).
+{#- Product activity per tenant and UTC hour (docs/metrics.md fct_hourly_activity).
     hour_start is the hour's first instant (timestamptz). From the sessionized events
     (int_sessions_sessionized, the one session definition): active_users = distinct
     users with an event in the hour; events and messages (`message_sent`) count

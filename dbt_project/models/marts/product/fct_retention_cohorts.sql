@@ -1,4 +1,4 @@
-{#- Signup cohorts by week and by month (METRICS.md fct_retention_cohorts). One row
+{#- Signup cohorts by week and by month (docs/metrics.md fct_retention_cohorts). One row
     per tenant, cohort_grain, cohort_start of the tenant's covered range (tenant_spine,
     so cohorts with no signups are rows with cohort_size 0) and period_number
     0 .. var('cohort_periods') whose period has started by the as-of date.

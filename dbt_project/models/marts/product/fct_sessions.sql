@@ -1,4 +1,4 @@
-{#- One row per session (METRICS.md "Session"), from the sessionized events: it
+{#- One row per session (docs/metrics.md "Session"), from the sessionized events: it
     belongs to the day it starts (session_date, UTC); duration = last event − first
     event; platform of its first event (if several events share the first instant,
     the alphabetically first platform among them). session_key = md5 of tenant_id,

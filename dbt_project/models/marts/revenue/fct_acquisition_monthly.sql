@@ -1,5 +1,5 @@
 {#- Acquisition cost and lifetime value per tenant, month and acquisition
-    channel (METRICS.md fct_acquisition_monthly).
+    channel (docs/metrics.md fct_acquisition_monthly).
 
     channel: users.acquisition_channel ('unknown' when null or empty), the
     same values the marketing_spend source uses. Rows: every month of the

@@ -1,4 +1,4 @@
-{#- Monthly revenue per tenant (METRICS.md fct_monthly_revenue), one row per tenant
+{#- Monthly revenue per tenant (docs/metrics.md fct_monthly_revenue), one row per tenant
     and month of its covered range (tenant_spine), zeros in months without activity.
     The MRR bridge sums fct_mrr_movements, whose amounts are customer month-end MRR
     already rounded to the cent, so ending = starting + new + expansion +

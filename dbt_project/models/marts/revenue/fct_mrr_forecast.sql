@@ -1,4 +1,4 @@
-{#- MRR forecast per tenant for the next 6 months (METRICS.md fct_mrr_forecast),
+{#- MRR forecast per tenant for the next 6 months (docs/metrics.md fct_mrr_forecast),
     from fct_monthly_revenue. The method (forecast_method = 'trailing_mean_growth'):
 
     1. Base month: the last complete month, i.e. the last month whose last day is

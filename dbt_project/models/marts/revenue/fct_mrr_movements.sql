@@ -1,4 +1,4 @@
-{#- MRR movements per customer and month (METRICS.md fct_mrr_movements): month-end
+{#- MRR movements per customer and month (docs/metrics.md fct_mrr_movements): month-end
     MRR against the previous month end, classified in this order: previous 0 and now
     > 0 is `reactivation` when the customer had MRR > 0 at an earlier month end, else
     `new`; now 0 is `churn`; both > 0 is `expansion`, `contraction` or `unchanged`.

@@ -1,4 +1,4 @@
-{#- Subscriptions and revenue per tenant, month and plan (METRICS.md
+{#- Subscriptions and revenue per tenant, month and plan (docs/metrics.md
     fct_plan_revenue_monthly). Rows: every month of the tenant's covered range
     (tenant_spine) × every plan of the tenant (dim_plans: its billing plans and any
     plan id its subscriptions reference), zeros where nothing happened.

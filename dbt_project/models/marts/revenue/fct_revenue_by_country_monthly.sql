@@ -1,4 +1,4 @@
-{#- Revenue per tenant, month and country of the paying user (METRICS.md
+{#- Revenue per tenant, month and country of the paying user (docs/metrics.md
     fct_revenue_by_country_monthly). The country is the user's
     (stg_app__users.country, the value dim_users shows), 'ZZ' when the user is
     unknown or has no country. Succeeded payments count in the month of their

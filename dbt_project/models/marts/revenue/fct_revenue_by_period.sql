@@ -1,4 +1,4 @@
-{#- Revenue per tenant and period (METRICS.md fct_revenue_by_period), one row per
+{#- Revenue per tenant and period (docs/metrics.md fct_revenue_by_period), one row per
     tenant, period_type (day, week, month, quarter, year) and period of the tenant's
     covered range (tenant_spine of each grain), zeros in periods without activity.
 

@@ -6,7 +6,7 @@
     pre_hook="{% if is_incremental() %}delete from {{ this }} where as_of_date >= {{ incremental_window_start() }}{% endif %}",
 ) }}
 
-{#- The CRM customer book per tenant and day (METRICS.md
+{#- The CRM customer book per tenant and day (docs/metrics.md
     fct_customer_health_daily), from the snapshot snp_crm__customers through
     int_customer_states_daily. Rows: every date of the tenant's covered range
     (tenant_spine; zeros when it had no customers), each the state of the

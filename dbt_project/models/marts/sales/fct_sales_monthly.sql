@@ -1,4 +1,4 @@
-{#- Sales per tenant and month (METRICS.md fct_sales_monthly), one row per
+{#- Sales per tenant and month (docs/metrics.md fct_sales_monthly), one row per
     month of int_sales_months (the tenant's covered range, extended back to its
     first CRM lead or proposal), zeros in months without activity. Lead
     measures are by the UTC month of the lead's created_at, except

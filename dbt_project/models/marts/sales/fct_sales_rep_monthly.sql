@@ -1,4 +1,4 @@
-{#- Deals per tenant, month and sales rep (METRICS.md fct_sales_rep_monthly).
+{#- Deals per tenant, month and sales rep (docs/metrics.md fct_sales_rep_monthly).
     Rows: every month of int_sales_months × every rep of the tenant, i.e. every
     accepted sales rep (stg_crm__sales_reps) plus any other owner_id found on
     the tenant's proposals (rep_name null; a missing owner is

@@ -1,7 +1,7 @@
 {#-
     One row per app event id that occurred before the as-of instant: the first
     accepted landed copy, whether it came from app.events or an event file (origin). Columns and types are the
-    SOURCES.md contract, enforced in _app__models.yml.
+    docs/sources.md contract, enforced in _app__models.yml.
 -#}
 with
 

@@ -1,6 +1,6 @@
 {#-
     Every landed version of billing.subscription_events whose received_at is before the end of
-    the as-of date, validated against SOURCES.md: reasons lists every rule the
+    the as-of date, validated against docs/sources.md: reasons lists every rule the
     row breaks, row_status says whether it is accepted, quarantined or a
     duplicate (same id and content as a row landed earlier), is_current marks
     the first accepted landed copy of its id, the row stg_billing__subscription_events keeps.

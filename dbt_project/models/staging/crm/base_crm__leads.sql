@@ -1,10 +1,10 @@
 {#-
     Every landed version of crm.leads whose updated_at is before the end of
-    the as-of date, validated against SOURCES.md: reasons lists every rule the
+    the as-of date, validated against docs/sources.md: reasons lists every rule the
     row breaks, row_status says whether it is accepted, quarantined or a
     duplicate (same id and content as a row landed earlier), is_current marks
     the latest accepted version of its id, the row stg_crm__leads keeps.
-    A score outside 0–100 (SOURCES.md) is out_of_range: the marts' average
+    A score outside 0–100 (docs/sources.md) is out_of_range: the marts' average
     score and health bands hold only that range.
 
     Materialized as a table (not a view, unlike the staging default): the

@@ -1,7 +1,7 @@
 {#-
-    Every landed version of crm.marketing_spend (SOURCES.md "marketing") whose
+    Every landed version of crm.marketing_spend (docs/sources.md "marketing") whose
     updated_at is before the end of the as-of date, validated against
-    SOURCES.md: reasons lists every rule the row breaks (required spend_date,
+    docs/sources.md: reasons lists every rule the row breaks (required spend_date,
     channel, amount_cents and currency; negative_amount, currency_mismatch,
     implausible_timestamp on spend_date and updated_at; out_of_range for an
     amount_cents (bigint) beyond the marts' money type, numeric(14,2), i.e.

@@ -1,10 +1,10 @@
 {#-
     Every landed version of crm.proposals whose updated_at is before the end of
-    the as-of date, validated against SOURCES.md: reasons lists every rule the
+    the as-of date, validated against docs/sources.md: reasons lists every rule the
     row breaks, row_status says whether it is accepted, quarantined or a
     duplicate (same id and content as a row landed earlier), is_current marks
     the latest accepted version of its id, the row stg_crm__proposals keeps.
-    A win_probability outside 0–1 (SOURCES.md) is out_of_range: the weighted
+    A win_probability outside 0–1 (docs/sources.md) is out_of_range: the weighted
     pipeline (amount × probability) is money and must stay within the amount.
     lead_id must match a lead landed by the as-of date in the row's own tenant (any
     status) or the row is an orphan_reference.

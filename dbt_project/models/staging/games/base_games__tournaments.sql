@@ -1,6 +1,6 @@
 {#-
     Every landed version of games.tournaments whose updated_at is before the end of
-    the as-of date, validated against SOURCES.md: reasons lists every rule the
+    the as-of date, validated against docs/sources.md: reasons lists every rule the
     row breaks, row_status says whether it is accepted, quarantined or a
     duplicate (same id and content as a row landed earlier), is_current marks
     the latest accepted version of its id, the row stg_games__tournaments keeps.

@@ -1,6 +1,6 @@
 {#-
     One row per games.tournaments id: its latest accepted version landed by the
-    as-of date. Columns and types are the SOURCES.md contract, enforced in
+    as-of date. Columns and types are the docs/sources.md contract, enforced in
     _games__models.yml.
 -#}
 with

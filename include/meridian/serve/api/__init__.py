@@ -1,4 +1,4 @@
-"""The KPI read API (shared/API.md): FastAPI over the marts, per-tenant keys, row-level security.
+"""The KPI read API (docs/api.md): FastAPI over the marts, per-tenant keys, row-level security.
 
 ``create_app()`` builds the app; ``meridian api`` serves it with uvicorn and the
 Airflow plugin ``plugins/meridian_api.py`` mounts the same app at ``/meridian``.

@@ -1,6 +1,6 @@
 """Query parameters declared as data, parsed strictly: any bad value is a 400 naming the parameter.
 
-Ranges (API.md "Conventions"): ``from``/``to`` inclusive (aliases ``startDate``/
+Ranges (docs/api.md "Conventions"): ``from``/``to`` inclusive (aliases ``startDate``/
 ``endDate``), or ``days=N``, or ``timeframe=7d|30d|90d|12m``, each meaning the
 period ending on the latest as-of date; the default is the 30 days ending on it.
 """

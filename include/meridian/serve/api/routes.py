@@ -1,4 +1,4 @@
-"""Every endpoint of shared/API.md, declared as data: path, handler, parameters, rate-limit group, cache."""
+"""Every endpoint of docs/api.md, declared as data: path, handler, parameters, rate-limit group, cache."""
 
 from __future__ import annotations
 
