@@ -176,12 +176,13 @@ def test_the_incremental_runs_take_late_rows_within_the_lookback(hourly):
             ))
         except (ValueError, KeyError, TypeError, AttributeError):
             continue  # not a readable event: quarantined, not a late row
-    first_run, day_end = to_instant(LAST_DAY), to_instant(LAST_DAY + timedelta(days=1))
-    lookback_start = to_instant(LAST_DAY - timedelta(days=LATE_ARRIVAL_DAYS))
+    # to_instant(day) is the end of the day
+    day_start, day_end = to_instant(LAST_DAY - timedelta(days=1)), to_instant(LAST_DAY)
+    lookback_start = day_start - timedelta(days=LATE_ARRIVAL_DAYS)
     late = [
         (occurred, received) for occurred, received in stamps
         if occurred is not None and received is not None
-        and first_run <= received < day_end and lookback_start <= occurred < first_run - timedelta(days=1)
+        and day_start <= received < day_end and lookback_start <= occurred < day_start - timedelta(days=1)
     ]
     assert late, "no event received on the last day occurred more than a day before it, within the lookback"
 
