@@ -1,9 +1,25 @@
-{{ config(materialized='table') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='tenant_id',
+    on_schema_change='fail',
+) }}
 
 {#- The covered range of every tenant (docs/metrics.md conventions): from its first
     activity (first signup, app event, subscription event or payment) to the run's
     as-of date. The tenant_spine macro reads it, so every mart's zero rows start on
-    the same day. A table: every spine of every mart reads it. -#}
+    the same day. A table: every spine of every mart reads it.
+
+    Incremental (every tenant rewritten, a few rows): the first app event
+    (first_event_at) is the one lookup over a table that grows with history, so
+    an incremental run reads only the window's events (the event_date index of
+    int_sessions_sessionized, which rebuilds only the days from
+    incremental_window_start on). Its events before the window are the ones the
+    table saw: a first event before the window stands, otherwise the window's
+    first event is the tenant's first. Signups, subscription events and
+    payments are small and read whole. -#}
+
+{%- set window_start -%}cast({{ incremental_window_start() }} as timestamp) at time zone 'UTC'{%- endset %}
 
 with
 
@@ -37,6 +53,38 @@ payment_attempts as (
 
 ),
 
+event_starts as (
+
+    select
+        tenant_id,
+        min(occurred_at) as first_event_at
+    from (
+        {%- if is_incremental() %}
+        -- a first event before the window: the window cannot hold an earlier one
+        select
+            built.tenant_id,
+            built.first_event_at as occurred_at
+        from {{ this }} as built
+        where built.first_event_at < {{ window_start }}
+
+        union all
+
+        select
+            sessionized_events.tenant_id,
+            sessionized_events.occurred_at
+        from sessionized_events
+        where sessionized_events.event_date >= {{ incremental_window_start() }}
+        {%- else %}
+        select
+            sessionized_events.tenant_id,
+            sessionized_events.occurred_at
+        from sessionized_events
+        {%- endif %}
+    ) as events_seen
+    group by tenant_id
+
+),
+
 activity_starts as (
 
     select
@@ -50,9 +98,8 @@ activity_starts as (
 
     select
         tenant_id,
-        min(occurred_at) as first_at
-    from sessionized_events
-    group by tenant_id
+        first_event_at as first_at
+    from event_starts
 
     union all
 
@@ -88,10 +135,13 @@ final as (
         organizations.id as tenant_id,
         first_activity.first_activity_at,
         {{ utc_date('first_activity.first_activity_at') }} as covered_from_date,
-        {{ as_of_date() }} as covered_to_date
+        {{ as_of_date() }} as covered_to_date,
+        event_starts.first_event_at
     from organizations
     left join first_activity
         on organizations.id = first_activity.tenant_id
+    left join event_starts
+        on organizations.id = event_starts.tenant_id
 
 )
 

@@ -63,6 +63,22 @@ final_entities as (
         and progress.entered_at < {{ window_start }} - funnel_windows.window_days * interval '1 day'
 
 ),
+
+-- users with a business event in the window. A user's business events are app events and session
+-- starts (int_sessions_sessionized, whose rows before the window no incremental run changes), so
+-- every other user's progress is the table's already: only these users are recomputed. Leads are
+-- few and their CRM timestamps may move: every lead not final yet is recomputed.
+window_users as materialized (
+
+    select distinct
+        business_events.tenant_id,
+        business_events.entity_id
+    from business_events
+    where
+        business_events.entity_type = 'user'
+        and business_events.occurred_at >= {{ window_start }}
+
+),
 {% endif %}
 step_events as (
 
@@ -89,6 +105,16 @@ step_events as (
         funnel_definitions.funnel_name = '{{ funnel_name }}'
         and business_events.occurred_at >= {{ window_start }} - interval '{{ window_days }} days'
         and final_entities.entity_id is null
+        and (
+            business_events.entity_type <> 'user'
+            or exists (
+                select 1
+                from window_users
+                where
+                    window_users.tenant_id = business_events.tenant_id
+                    and window_users.entity_id = business_events.entity_id
+            )
+        )
     {{ 'union all' if not loop.last }}
     {%- endfor %}
     {%- else %}

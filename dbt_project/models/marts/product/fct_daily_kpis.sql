@@ -8,7 +8,8 @@
     days a .. a+N−1; the user enters the window on a if p is null or a − p >= N, and
     leaves it on a + N if n is null or n − a >= N. A signup on day s is in the
     30-day signup window on days s .. s+29, and counts as converted from the day of
-    its first active subscription status (if within that range). -#}
+    its first active subscription status (if within that range). Matches and
+    messages are summed from fct_event_counts_daily (the same accepted events). -#}
 
 with
 
@@ -30,9 +31,9 @@ user_activity as (
 
 ),
 
-sessionized_events as (
+event_counts as (
 
-    select * from {{ ref('int_sessions_sessionized') }}
+    select * from {{ ref('fct_event_counts_daily') }}
 
 ),
 
@@ -94,12 +95,14 @@ daily_active_users as (
 
 daily_event_counts as (
 
+    -- from the incremental event counts (every accepted event, with or without a user, per day,
+    -- type and platform), not a scan of every sessionized event: its cost follows the days
     select
         tenant_id,
         event_date,
-        count(*) filter (where event_type = 'match_created') as matches,
-        count(*) filter (where event_type = 'message_sent') as messages
-    from sessionized_events
+        sum(events) filter (where event_type = 'match_created') as matches,
+        sum(events) filter (where event_type = 'message_sent') as messages
+    from event_counts
     where event_type in ('match_created', 'message_sent')
     group by tenant_id, event_date
 
