@@ -8,29 +8,19 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from meridian.serve.api import one_pass
 from meridian.serve.api.analytics import decode_cursor, encode_cursor
 from meridian.serve.api.endpoint import Context, clean, money, num, ratio_pct
 from meridian.serve.api.errors import bad_parameter
 from meridian.serve.api.kpis import as_of_instant
 from meridian.serve.api.params import DateRange
 
-SUMMARY_SELECT = """
-    count(*) as attempts,
-    count(*) filter (where is_succeeded) as succeeded,
-    count(*) filter (where status = 'failed') as failed,
-    count(*) filter (where status = 'pending') as pending,
-    coalesce(sum(amount) filter (where is_succeeded), 0) as volume,
-    count(distinct user_id) filter (where is_succeeded) as unique_payers,
-    avg(latency_ms) as latency_avg_ms,
-    percentile_cont(0.5) within group (order by latency_ms) as latency_p50_ms,
-    percentile_cont(0.95) within group (order by latency_ms) as latency_p95_ms,
-    percentile_cont(0.99) within group (order by latency_ms) as latency_p99_ms
-"""
 IN_RANGE = "tenant_id = %(tenant)s and created_at >= %(start)s::date and created_at < %(end)s::date + 1"
 PERIODS = {"today": 1, "week": 7, "month": 30}
 
 
 def _summary(row: dict) -> dict:
+    """The summary figures of one aggregate row (meridian.serve.api.one_pass.SUMMARY_COLUMNS, percentiles spread)."""
     succeeded, failed = row["succeeded"], row["failed"]
     return {
         "attempts": row["attempts"],
@@ -50,44 +40,45 @@ def window(span: DateRange) -> dict:
     return {"start": span.start, "end": span.end}
 
 
-def summary(ctx: Context, span: DateRange) -> dict:
-    return _summary(ctx.one(f"select {SUMMARY_SELECT} from marts.fct_payment_attempts where {IN_RANGE}", window(span)))
+def _stats(found: dict) -> tuple[dict, list[dict]]:
+    """The summary and the per-method figures of a one-pass answer, shaped as the responses give them."""
+    total = _summary(_spread(found["summary"]))
+    rows = [_spread(row) for row in found.get("by_method") or []]
+    volume = sum(float(row["volume"]) for row in rows)
+    methods = [{"method": row["method"], **_summary(row), "share_of_volume": ratio_pct(row["volume"], volume)}
+               for row in rows]
+    return total, methods
 
 
-def by_method(ctx: Context, span: DateRange) -> list[dict]:
-    rows = ctx.rows(f"select method, {SUMMARY_SELECT} from marts.fct_payment_attempts where {IN_RANGE} "
-                    "group by method order by method", window(span))
-    total = sum(float(row["volume"]) for row in rows)
-    return [{"method": row["method"], **_summary(row), "share_of_volume": ratio_pct(row["volume"], total)}
-            for row in rows]
+def _spread(row: dict) -> dict:
+    return one_pass.with_percentiles(dict(row), "latency_percentiles_ms", "latency_", "_ms")
 
 
-def failure_reasons(ctx: Context, span: DateRange) -> list[dict]:
-    rows = ctx.rows("select coalesce(failure_reason, '(none)') as failure_reason, count(*) as failures "
-                    f"from marts.fct_payment_attempts where {IN_RANGE} and status = 'failed' "
-                    "group by 1 order by failures desc, 1", window(span))
+def _reasons(found: dict) -> list[dict]:
+    rows = found.get("failure_reasons") or []
     total = sum(row["failures"] for row in rows)
     return [{**row, "share": ratio_pct(row["failures"], total)} for row in rows]
 
 
-def retries(ctx: Context, span: DateRange) -> dict:
-    row = ctx.one(
-        "with invoices as (select invoice_id, count(*) as attempts, bool_or(status = 'failed') as had_failure, "
-        "    bool_or(is_succeeded) as succeeded from marts.fct_payment_attempts "
-        f"    where {IN_RANGE} and invoice_id is not null group by invoice_id) "
-        "select count(*) as invoices, count(*) filter (where attempts > 1) as invoices_retried, "
-        "count(*) filter (where had_failure) as invoices_with_failure, "
-        "count(*) filter (where had_failure and succeeded) as recovered, "
-        "count(*) filter (where had_failure and not succeeded) as unrecovered, avg(attempts) as avg_attempts "
-        "from invoices", window(span))
+def _retries(row: dict) -> dict:
     return {**clean(row), "recovery_rate": ratio_pct(row.get("recovered"), row.get("invoices_with_failure"))}
+
+
+STATS = {"currency": one_pass.CURRENCY, "summary": one_pass.summary_section(), "by_method": one_pass.BY_METHOD,
+         "failure_reasons": one_pass.FAILURE_REASONS}
+
+
+def range_figures(ctx: Context, span: DateRange, sections: dict[str, str], **params: Any) -> dict:
+    """``sections`` over the payment rows of ``span`` in one statement (meridian.serve.api.one_pass)."""
+    return one_pass.fetch(ctx, sections, {**window(span), **params})
 
 
 def metrics(ctx: Context) -> dict:
     span = ctx.range()
-    return {"range": span.as_dict(), "currency": ctx.currency, **summary(ctx, span),
-            "by_method": by_method(ctx, span), "failure_reasons": failure_reasons(ctx, span),
-            "retries": retries(ctx, span)}
+    found = range_figures(ctx, span, {**STATS, "retries": one_pass.RETRIES})
+    total, methods = _stats(found)
+    return {"range": span.as_dict(), "currency": ctx.currency, **total, "by_method": methods,
+            "failure_reasons": _reasons(found), "retries": _retries(found["retries"])}
 
 
 def period_range(ctx: Context, period: str, back: int = 0) -> DateRange:
@@ -98,13 +89,30 @@ def period_range(ctx: Context, period: str, back: int = 0) -> DateRange:
 
 def realtime(ctx: Context) -> dict:
     instant = as_of_instant(ctx)
-    hours = ctx.rows("select * from marts.fct_payments_hourly where tenant_id = %(tenant)s and hour_start >= %(day)s "
-                     "and hour_start < %(end)s order by hour_start", {"day": ctx.as_of, "end": instant})
-    pending = ctx.one("select count(*) as pending, coalesce(sum(amount), 0) as amount from marts.fct_payment_attempts "
-                      "where tenant_id = %(tenant)s and status = 'pending'")
-    recent = ctx.rows("select payment_id, created_at, settled_at, status, method, amount, currency, failure_reason "
-                      "from marts.fct_payment_attempts where tenant_id = %(tenant)s "
-                      "order by created_at desc, payment_id desc limit 20")
+    # one statement: the sections (currency, today's hours, pending) once, beside the 20 newest payments
+    found = ctx.rows(
+        "select sections.*, recent.* from (select "
+        f"({one_pass.CURRENCY})::text as section_currency, "
+        "(select json_agg(hours order by hours.hour_start) from marts.fct_payments_hourly as hours "
+        "    where tenant_id = %(tenant)s and hour_start >= %(day)s and hour_start < %(end)s)::text as section_hours, "
+        "(select to_json(open_payments) from (select count(*) as pending, coalesce(sum(amount), 0) as amount "
+        "    from marts.fct_payment_attempts where tenant_id = %(tenant)s and status = 'pending') as open_payments)"
+        "::text "
+        "    as section_pending) as sections "
+        "left join lateral (select payment_id, created_at, settled_at, status, method, amount, currency, "
+        "    failure_reason from marts.fct_payment_attempts where tenant_id = %(tenant)s "
+        "    order by created_at desc, payment_id desc limit 20) as recent on true "
+        "order by recent.created_at desc, recent.payment_id desc",
+        {"day": ctx.as_of, "end": instant})
+    names = ("currency", "hours", "pending")
+    sections = {name: one_pass.parse(found[0][f"section_{name}"]) for name in names}
+    for row in found:
+        for name in names:
+            del row[f"section_{name}"]
+    ctx.__dict__["currency"] = sections["currency"]
+    hours = [{**row, "hour_start": datetime.fromisoformat(row["hour_start"])} for row in sections["hours"] or []]
+    pending = sections["pending"]
+    recent = [row for row in found if row["payment_id"] is not None]
     return {
         "through": instant.isoformat(),
         "currency": ctx.currency,
@@ -124,8 +132,10 @@ def realtime(ctx: Context) -> dict:
 def overview(ctx: Context) -> dict:
     period = ctx.args["period"] or "today"
     span = period_range(ctx, period)
-    return {"period": period, "range": span.as_dict(), "currency": ctx.currency, **summary(ctx, span),
-            "by_method": by_method(ctx, span), "failure_reasons": failure_reasons(ctx, span)}
+    found = range_figures(ctx, span, STATS)
+    total, methods = _stats(found)
+    return {"period": period, "range": span.as_dict(), "currency": ctx.currency, **total, "by_method": methods,
+            "failure_reasons": _reasons(found)}
 
 
 def _change(current: Any, previous: Any) -> dict:
@@ -139,7 +149,13 @@ def _change(current: Any, previous: Any) -> dict:
 def trend(period: str):
     def handler(ctx: Context) -> dict:
         current_span, previous_span = period_range(ctx, period), period_range(ctx, period, back=1)
-        current, previous = summary(ctx, current_span), summary(ctx, previous_span)
+        # the two adjacent spans' rows read once; each span's summary from its own part
+        found = range_figures(ctx, DateRange(previous_span.start, current_span.end), {
+            "currency": one_pass.CURRENCY,
+            "current": one_pass.summary_section("created_at >= %(current_start)s::date"),
+            "previous": one_pass.summary_section("created_at < %(current_start)s::date")},
+            current_start=current_span.start)
+        current, previous = _summary(_spread(found["current"])), _summary(_spread(found["previous"]))
         keys = ("attempts", "succeeded", "failed", "success_rate", "volume", "avg_value", "unique_payers")
         return {
             "period": period,
@@ -158,62 +174,61 @@ def _with_success_rate(row: dict) -> dict:
     return {**clean(row), "success_rate": ratio_pct(row["succeeded"], row["succeeded"] + row["failed"])}
 
 
-def _hourly_totals_by(ctx: Context, span: DateRange, part: str, name: str) -> list[dict]:
-    """fct_payments_hourly over ``span`` summed by one part of the UTC hour (``hour``, ``isodow``) named ``name``."""
-    return ctx.rows(
-        f"select extract({part} from hour_start at time zone 'UTC')::int as {name}, sum(attempts) as attempts, "
-        "sum(succeeded) as succeeded, sum(failed) as failed, sum(revenue) as revenue from marts.fct_payments_hourly "
-        "where tenant_id = %(tenant)s and hour_start >= %(start)s::date and hour_start < %(end)s::date + 1 "
-        "group by 1 order by 1", window(span))
+def _hourly_totals_by(part: str, name: str) -> str:
+    """A section: fct_payments_hourly over the range summed by one part of the UTC hour (``hour``, ``isodow``)
+    named ``name``, as a JSON array ordered by it."""
+    return (f"(select json_agg(totals order by totals.{name}) from (select extract({part} from hour_start at time "
+            f"zone 'UTC')::int as {name}, sum(attempts) as attempts, sum(succeeded) as succeeded, sum(failed) "
+            "as failed, sum(revenue) as revenue from marts.fct_payments_hourly where tenant_id = %(tenant)s "
+            "and hour_start >= %(start)s::date and hour_start < %(end)s::date + 1 group by 1) as totals)")
 
 
 def peak_times(ctx: Context) -> dict:
     span = ctx.range()
-    hours = _hourly_totals_by(ctx, span, "hour", "hour")
-    weekdays = _hourly_totals_by(ctx, span, "isodow", "weekday")
+    found = one_pass.fetch(ctx, {"currency": one_pass.CURRENCY, "hours": _hourly_totals_by("hour", "hour"),
+                                 "weekdays": _hourly_totals_by("isodow", "weekday")}, window(span), rows=False)
+    hours, weekdays = found["hours"] or [], found["weekdays"] or []
     peak = max(hours, key=lambda row: row["attempts"]) if hours else None
     return {"range": span.as_dict(), "currency": ctx.currency, "by_hour": [_with_success_rate(row) for row in hours],
             "by_weekday": [_with_success_rate(row) for row in weekdays],
             "weekday_numbering": "ISO: 1 = Monday … 7 = Sunday", "peak_hour": peak["hour"] if peak else None}
 
 
-def _daily(ctx: Context, span: DateRange) -> list[dict]:
-    rows = ctx.rows(
-        "select payment_date, sum(attempts) as attempts, sum(succeeded) as succeeded, sum(failed) as failed, "
-        "sum(pending) as pending, sum(revenue) as revenue from marts.fct_payments_daily where tenant_id = %(tenant)s "
-        "and payment_date between %(start)s and %(end)s group by payment_date order by payment_date", window(span))
-    return [_with_success_rate(row) for row in rows]
+def _daily(found: dict) -> list[dict]:
+    return [_with_success_rate(row) for row in found.get("daily") or []]
 
 
 def success_rate(ctx: Context) -> dict:
     span = ctx.range()
-    overall = summary(ctx, span)
+    found = range_figures(ctx, span, {"summary": one_pass.summary_section(), "by_method": one_pass.BY_METHOD,
+                                      "daily": one_pass.DAILY_TOTALS})
+    overall, methods = _stats(found)
     return {"range": span.as_dict(), "success_rate": overall["success_rate"], "attempts": overall["attempts"],
             "succeeded": overall["succeeded"], "failed": overall["failed"], "pending": overall["pending"],
             "by_method": [{"method": row["method"], "success_rate": row["success_rate"], "attempts": row["attempts"]}
-                          for row in by_method(ctx, span)],
-            "daily": _daily(ctx, span)}
+                          for row in methods],
+            "daily": _daily(found)}
 
 
 def failures(ctx: Context) -> dict:
     span = ctx.range()
-    daily = [{"payment_date": row["payment_date"], "failed": row["failed"]} for row in _daily(ctx, span)]
-    reasons = failure_reasons(ctx, span)
+    found = range_figures(ctx, span, {"failure_reasons": one_pass.FAILURE_REASONS, "retries": one_pass.RETRIES,
+                                      "daily": one_pass.DAILY_TOTALS})
+    daily = [{"payment_date": row["payment_date"], "failed": row["failed"]} for row in _daily(found)]
+    reasons = _reasons(found)
     return {"range": span.as_dict(), "failures": sum(row["failures"] for row in reasons), "by_reason": reasons,
-            "retries": retries(ctx, span), "daily": daily}
+            "retries": _retries(found["retries"]), "daily": daily}
 
 
 def latency(ctx: Context) -> dict:
     span = ctx.range()
-    daily = ctx.rows(
-        "select payment_date, count(latency_ms) as settled, "
-        "percentile_cont(0.5) within group (order by latency_ms) as p50_ms, "
-        "percentile_cont(0.95) within group (order by latency_ms) as p95_ms, "
-        "percentile_cont(0.99) within group (order by latency_ms) as p99_ms "
-        f"from marts.fct_payment_attempts where {IN_RANGE} group by payment_date order by payment_date", window(span))
-    return {"range": span.as_dict(), "latency_ms": summary(ctx, span)["latency_ms"],
+    found = range_figures(ctx, span, {"summary": one_pass.summary_section(), "by_method": one_pass.BY_METHOD,
+                                      "daily": one_pass.DAILY_LATENCY})
+    overall, methods = _stats(found)
+    daily = [one_pass.with_percentiles(row, "percentiles_ms", "", "_ms") for row in found.get("daily") or []]
+    return {"range": span.as_dict(), "latency_ms": overall["latency_ms"],
             "definition": "settled_at − created_at of succeeded payments, percentile_cont over the range's payments",
-            "by_method": [{"method": row["method"], "latency_ms": row["latency_ms"]} for row in by_method(ctx, span)],
+            "by_method": [{"method": row["method"], "latency_ms": row["latency_ms"]} for row in methods],
             "daily": [{key: round(float(value), 2) if key.endswith("_ms") and value is not None else
                        (value.isoformat() if isinstance(value, date) else value) for key, value in row.items()}
                       for row in daily]}
@@ -221,22 +236,28 @@ def latency(ctx: Context) -> dict:
 
 def payment_methods(ctx: Context) -> dict:
     span = ctx.range()
-    return {"range": span.as_dict(), "currency": ctx.currency, "methods": by_method(ctx, span)}
+    _, methods = _stats(range_figures(ctx, span, {"currency": one_pass.CURRENCY,
+                                                  "summary": one_pass.summary_section(),
+                                                  "by_method": one_pass.BY_METHOD}))
+    return {"range": span.as_dict(), "currency": ctx.currency, "methods": methods}
 
 
 def webhook_metrics(ctx: Context) -> dict:
     span = ctx.range()
-    by_type = ctx.rows(
-        "select event_type, sum(deliveries) as deliveries, sum(delivered) as delivered, sum(failed) as failed, "
-        "sum(pending) as pending, sum(avg_attempts * deliveries) / nullif(sum(deliveries) filter "
-        "(where avg_attempts is not null), 0) as avg_attempts, sum(avg_response_ms * deliveries) / "
-        "nullif(sum(deliveries) filter (where avg_response_ms is not null), 0) as avg_response_ms "
-        "from marts.fct_webhook_deliveries_daily where tenant_id = %(tenant)s "
-        "and delivery_date between %(start)s and %(end)s group by event_type order by event_type", window(span))
-    daily = ctx.rows(
-        "select delivery_date, sum(deliveries) as deliveries, sum(delivered) as delivered, sum(failed) as failed, "
-        "sum(pending) as pending from marts.fct_webhook_deliveries_daily where tenant_id = %(tenant)s "
-        "and delivery_date between %(start)s and %(end)s group by delivery_date order by delivery_date", window(span))
+    found = one_pass.fetch(ctx, {
+        "by_type": "(select json_agg(types order by types.event_type) from (select event_type, sum(deliveries) "
+                   "as deliveries, sum(delivered) as delivered, sum(failed) as failed, sum(pending) as pending, "
+                   "sum(avg_attempts * deliveries) / nullif(sum(deliveries) filter (where avg_attempts is not null), "
+                   "0) as avg_attempts, sum(avg_response_ms * deliveries) / nullif(sum(deliveries) filter "
+                   "(where avg_response_ms is not null), 0) as avg_response_ms from marts.fct_webhook_deliveries_daily "
+                   "where tenant_id = %(tenant)s and delivery_date between %(start)s and %(end)s "
+                   "group by event_type) as types)",
+        "daily": "(select json_agg(days order by days.delivery_date) from (select delivery_date, sum(deliveries) "
+                 "as deliveries, sum(delivered) as delivered, sum(failed) as failed, sum(pending) as pending "
+                 "from marts.fct_webhook_deliveries_daily where tenant_id = %(tenant)s "
+                 "and delivery_date between %(start)s and %(end)s group by delivery_date) as days)"},
+        window(span), rows=False)
+    by_type, daily = found["by_type"] or [], found["daily"] or []
 
     def shaped(row: dict) -> dict:
         out = clean(row)
@@ -265,14 +286,17 @@ def transactions(ctx: Context) -> dict:
         if ctx.args["cursor"] is not None:
             raise bad_parameter("cursor", "cursor pages the ledger rows; grouped results come in one page")
         column = GROUP_COLUMNS[group]
-        rows = ctx.rows(
-            f"select {column} as value, count(*) as payments, coalesce(sum(amount), 0) as amount, "
-            "coalesce(sum(amount) filter (where is_succeeded), 0) as succeeded_amount "
-            f"from marts.fct_payment_attempts where {IN_RANGE} group by 1 order by payments desc, 1 limit %(limit)s",
-            {**window(span), "limit": limit})
+        found = one_pass.fetch(ctx, {
+            "currency": one_pass.CURRENCY,
+            "groups": f"(select json_agg(grouped order by grouped.payments desc, grouped.value) from (select {column} "
+                      "as value, count(*) as payments, coalesce(sum(amount), 0) as amount, coalesce(sum(amount) "
+                      f"filter (where is_succeeded), 0) as succeeded_amount from marts.fct_payment_attempts where "
+                      f"{IN_RANGE} group by 1 order by payments desc, 1 limit %(limit)s) as grouped)"},
+            {**window(span), "limit": limit}, rows=False)
         return {"range": span.as_dict(), "group_by": group, "currency": ctx.currency,
-                "groups": [clean(row) for row in rows], "next_cursor": None}
-    return {"range": span.as_dict(), "currency": ctx.currency, **ledger_page(ctx, span, limit)}
+                "groups": [clean(row) for row in found["groups"] or []], "next_cursor": None}
+    page = ledger_page(ctx, span, limit)  # answers ctx.currency too
+    return {"range": span.as_dict(), "currency": ctx.currency, **page}
 
 
 LEDGER_COLUMNS = ("transaction_id, transaction_type, booked_at, booked_date, payment_id, refund_id, user_id, country, "
@@ -288,12 +312,19 @@ def ledger_page(ctx: Context, span: DateRange, limit: int) -> dict:
             after_at, after_id = datetime.fromisoformat(str(after[0])), str(after[1])
         except (ValueError, IndexError):
             raise bad_parameter("cursor", "cursor is not a cursor this API returned") from None
+    # the tenant's currency and the page in one statement (the page may be empty: a left join)
     rows = ctx.rows(
-        f"select {LEDGER_COLUMNS} from marts.fct_accounting_transactions where tenant_id = %(tenant)s "
-        "and booked_date between %(start)s and %(end)s and (%(after_at)s::timestamptz is null "
-        "or (booked_at, transaction_id) < (%(after_at)s::timestamptz, %(after_id)s)) "
-        "order by booked_at desc, transaction_id desc limit %(limit)s",
+        f"select sections.section_currency, page.* from (select ({one_pass.CURRENCY})::text as section_currency) "
+        f"as sections left join lateral (select {LEDGER_COLUMNS} from marts.fct_accounting_transactions "
+        "where tenant_id = %(tenant)s and booked_date between %(start)s and %(end)s "
+        "and (%(after_at)s::timestamptz is null or (booked_at, transaction_id) < (%(after_at)s::timestamptz, "
+        "%(after_id)s)) order by booked_at desc, transaction_id desc limit %(limit)s) as page on true "
+        "order by page.booked_at desc, page.transaction_id desc",
         {**window(span), "after_at": after_at, "after_id": after_id, "limit": limit + 1})
+    ctx.__dict__["currency"] = one_pass.parse(rows[0]["section_currency"])
+    for row in rows:
+        del row["section_currency"]
+    rows = [row for row in rows if row["transaction_id"] is not None]
     more = len(rows) > limit
     rows = rows[:limit]
     cursor = encode_cursor([rows[-1]["booked_at"].isoformat(), rows[-1]["transaction_id"]]) if more and rows else None
@@ -302,22 +333,28 @@ def ledger_page(ctx: Context, span: DateRange, limit: int) -> dict:
 
 def top_resources(ctx: Context) -> dict:
     month = ctx.args["month"] or ctx.as_of.replace(day=1)
-    rows = ctx.rows("select revenue_month, resource, payments_succeeded, revenue, unique_payers, rank "
-                    "from marts.fct_resource_revenue_monthly where tenant_id = %(tenant)s and revenue_month = %(month)s "
-                    "order by rank, resource limit %(limit)s", {"month": month, "limit": ctx.args["limit"]})
-    return {"month": month.isoformat()[:7], "currency": ctx.currency, "resources": [clean(row) for row in rows]}
+    found = one_pass.fetch(ctx, {
+        "currency": one_pass.CURRENCY,
+        "resources": "(select json_agg(top order by top.rank, top.resource) from (select revenue_month, resource, "
+                     "payments_succeeded, revenue, unique_payers, rank from marts.fct_resource_revenue_monthly "
+                     "where tenant_id = %(tenant)s and revenue_month = %(month)s order by rank, resource "
+                     "limit %(limit)s) as top)"}, {"month": month, "limit": ctx.args["limit"]}, rows=False)
+    return {"month": month.isoformat()[:7], "currency": ctx.currency,
+            "resources": [clean(row) for row in found["resources"] or []]}
 
 
 def revenue(ctx: Context) -> dict:
     span = ctx.range()
     interval = ctx.args["interval"] or "day"
-    rows = ctx.rows(
-        "select period_start, period_end, total_revenue as gross_revenue, refund_amount as refunds, net_revenue, "
-        "payment_count as payments, payment_success_count as payments_succeeded from marts.fct_revenue_by_period "
-        "where tenant_id = %(tenant)s and period_type = %(interval)s and period_end > %(start)s "
-        "and period_start <= %(end)s order by period_start", {**window(span), "interval": interval})
+    found = one_pass.fetch(ctx, {
+        "currency": one_pass.CURRENCY,
+        "periods": "(select json_agg(periods order by periods.period_start) from (select period_start, period_end, "
+                   "total_revenue as gross_revenue, refund_amount as refunds, net_revenue, payment_count as payments, "
+                   "payment_success_count as payments_succeeded from marts.fct_revenue_by_period "
+                   "where tenant_id = %(tenant)s and period_type = %(interval)s and period_end > %(start)s "
+                   "and period_start <= %(end)s) as periods)"}, {**window(span), "interval": interval}, rows=False)
     return {"range": span.as_dict(), "interval": interval, "currency": ctx.currency,
-            "periods": [clean(row) for row in rows]}
+            "periods": [clean(row) for row in found["periods"] or []]}
 
 
 def customers(ctx: Context) -> dict:
@@ -351,18 +388,21 @@ def monthly_report(ctx: Context) -> Any:
     span = DateRange(month, end)
     if (ctx.args["format"] or "json") == "html":
         return payments_report_html(ctx, month)
-    resources = ctx.rows("select resource, payments_succeeded, revenue, unique_payers, rank "
-                         "from marts.fct_resource_revenue_monthly where tenant_id = %(tenant)s "
-                         "and revenue_month = %(month)s order by rank, resource limit 10", {"month": month})
-    retry = ctx.one("select * from marts.fct_payment_retries_monthly where tenant_id = %(tenant)s "
-                    "and invoice_month = %(month)s", {"month": month})
+    found = range_figures(ctx, span, {
+        **STATS,
+        "top_resources": "(select json_agg(top order by top.rank, top.resource) from (select resource, "
+                         "payments_succeeded, revenue, unique_payers, rank from marts.fct_resource_revenue_monthly "
+                         "where tenant_id = %(tenant)s and revenue_month = %(month)s "
+                         "order by rank, resource limit 10) as top)",
+        "retries": "(select to_json(month_retries) from marts.fct_payment_retries_monthly as month_retries "
+                   "where tenant_id = %(tenant)s and invoice_month = %(month)s)",
+        "refunds": "(select to_json(month_refunds) from (select refunds, refund_count, gross_revenue, net_revenue "
+                   "from marts.fct_monthly_revenue where tenant_id = %(tenant)s and revenue_month = %(month)s) "
+                   "as month_refunds)"}, month=month)
+    total, methods = _stats(found)
+    retry = found["retries"]
     return {"month": month.isoformat()[:7], "range": span.as_dict(), "currency": ctx.currency,
-            "is_complete": end <= ctx.as_of, **summary(ctx, span), "by_method": by_method(ctx, span),
-            "failure_reasons": failure_reasons(ctx, span), "top_resources": [clean(row) for row in resources],
-            "retries": clean(retry) if retry else None, "refunds": _refunds(ctx, month)}
-
-
-def _refunds(ctx: Context, month: date) -> dict:
-    row = ctx.one("select refunds, refund_count, gross_revenue, net_revenue from marts.fct_monthly_revenue "
-                  "where tenant_id = %(tenant)s and revenue_month = %(month)s", {"month": month})
-    return {key: num(value) for key, value in row.items()}
+            "is_complete": end <= ctx.as_of, **total, "by_method": methods, "failure_reasons": _reasons(found),
+            "top_resources": [clean(row) for row in found.get("top_resources") or []],
+            "retries": clean(retry) if retry else None,
+            "refunds": {key: num(value) for key, value in (found["refunds"] or {}).items()}}

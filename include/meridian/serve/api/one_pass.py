@@ -1,0 +1,104 @@
+"""One statement per request for the payment endpoints.
+
+A request's figures come from a single SQL statement: the range's payment rows of fct_payment_attempts are read
+once (one range scan of the ``(tenant_id, created_at)`` index into a materialized CTE), and every figure the
+endpoint returns (the summary, per method, failure reasons, retries, per day, the tenant's currency, rows of the
+small daily marts) is a section of the select list, each aggregated to JSON. The statistics stay exact
+(``percentile_cont`` over the range's payments, ``count(distinct user_id)``), as docs/api.md requires; what
+goes is the round trips and the repeated scans and sorts of two to four statements. The three latency
+percentiles come from one ``percentile_cont(array[...])``: one sort, the same interpolation as three calls.
+
+Sections are returned as JSON text and parsed with decimals kept as :class:`~decimal.Decimal`, so the values
+reach the handlers with the types psycopg2 gives for the same columns (numeric as Decimal, counts as int).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from meridian.serve.api.endpoint import Context
+
+PERCENTILES = (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
+PERCENTILE_ARRAY = "array[" + ", ".join(str(fraction) for _, fraction in PERCENTILES) + "]"
+
+# the payment rows of [start, end] (created_at UTC dates), read once per statement
+RANGE_ROWS = """range_rows as materialized (
+    select method, status, is_succeeded, amount, user_id, latency_ms, failure_reason, invoice_id, payment_date,
+        created_at
+    from marts.fct_payment_attempts
+    where tenant_id = %(tenant)s and created_at >= %(start)s::date and created_at < %(end)s::date + 1
+)"""
+
+SUMMARY_COLUMNS = f"""
+    count(*) as attempts,
+    count(*) filter (where is_succeeded) as succeeded,
+    count(*) filter (where status = 'failed') as failed,
+    count(*) filter (where status = 'pending') as pending,
+    coalesce(sum(amount) filter (where is_succeeded), 0) as volume,
+    count(distinct user_id) filter (where is_succeeded) as unique_payers,
+    avg(latency_ms) as latency_avg_ms,
+    percentile_cont({PERCENTILE_ARRAY}) within group (order by latency_ms) as latency_percentiles_ms
+"""
+
+
+def summary_section(where: str = "true") -> str:
+    """The summary of the range rows matching ``where``: one JSON object (an aggregate without group by always
+    has its one row, zeros and nulls when nothing matches)."""
+    return f"(select to_json(summary) from (select {SUMMARY_COLUMNS} from range_rows where {where}) as summary)"
+
+
+BY_METHOD = (f"(select json_agg(per_method order by per_method.method) from (select method, {SUMMARY_COLUMNS} "
+             "from range_rows group by method) as per_method)")
+FAILURE_REASONS = (
+    "(select json_agg(reasons order by reasons.failures desc, reasons.failure_reason) from ("
+    "select coalesce(failure_reason, '(none)') as failure_reason, count(*) as failures from range_rows "
+    "where status = 'failed' group by 1) as reasons)")
+RETRIES = (
+    "(select to_json(retries) from (select count(*) as invoices, count(*) filter (where attempts > 1) "
+    "as invoices_retried, count(*) filter (where had_failure) as invoices_with_failure, "
+    "count(*) filter (where had_failure and succeeded) as recovered, "
+    "count(*) filter (where had_failure and not succeeded) as unrecovered, avg(attempts) as avg_attempts "
+    "from (select invoice_id, count(*) as attempts, bool_or(status = 'failed') as had_failure, "
+    "bool_or(is_succeeded) as succeeded from range_rows where invoice_id is not null group by invoice_id) "
+    "as invoices) as retries)")
+DAILY_LATENCY = (
+    "(select json_agg(days order by days.payment_date) from (select payment_date, count(latency_ms) as settled, "
+    f"percentile_cont({PERCENTILE_ARRAY}) within group (order by latency_ms) as percentiles_ms "
+    "from range_rows group by payment_date) as days)")
+DAILY_TOTALS = (
+    "(select json_agg(days order by days.payment_date) from (select payment_date, sum(attempts) as attempts, "
+    "sum(succeeded) as succeeded, sum(failed) as failed, sum(pending) as pending, sum(revenue) as revenue "
+    "from marts.fct_payments_daily where tenant_id = %(tenant)s and payment_date between %(start)s and %(end)s "
+    "group by payment_date) as days)")
+CURRENCY = "(select to_json(currency) from marts.dim_tenants where tenant_id = %(tenant)s)"
+
+
+def parse(value: str | None) -> Any:
+    """A section's JSON text as Python values, numbers with a fraction as Decimal."""
+    return None if value is None else json.loads(value, parse_float=Decimal)
+
+
+def fetch(ctx: Context, sections: dict[str, str], params: dict[str, Any], rows: bool = True) -> dict[str, Any]:
+    """Run the sections (name → a scalar subquery returning json) as one statement, over the range rows of
+    ``params['start']``–``params['end']`` when ``rows``; each section's value parsed. A ``currency`` section
+    also answers ``ctx.currency`` (no second query)."""
+    select = ", ".join(f"({sql})::text as {name}" for name, sql in sections.items())
+    sql = f"with {RANGE_ROWS} select {select}" if rows else f"select {select}"
+    found = {name: parse(value) for name, value in ctx.one(sql, params).items()}
+    if "currency" in found:
+        ctx.__dict__["currency"] = found["currency"]  # primes the cached_property
+    return found
+
+
+def as_date(value: Any) -> Any:
+    """A JSON date (ISO text) as a date, as psycopg2 gives it."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def with_percentiles(row: dict[str, Any], column: str, prefix: str, suffix: str) -> dict[str, Any]:
+    """``row`` with the array ``column`` spread into one key per percentile (``{prefix}p50{suffix}`` ...)."""
+    values = row.pop(column, None) or [None] * len(PERCENTILES)
+    return {**row, **{f"{prefix}{key}{suffix}": value for (key, _), value in zip(PERCENTILES, values, strict=True)}}
