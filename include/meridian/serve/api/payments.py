@@ -41,8 +41,9 @@ def window(span: DateRange) -> dict:
 
 
 def _stats(found: dict) -> tuple[dict, list[dict]]:
-    """The summary and the per-method figures of a one-pass answer, shaped as the responses give them."""
-    total = _summary(_spread(found["summary"]))
+    """The summary (empty when not asked for) and the per-method figures of a one-pass answer, shaped as the
+    responses give them."""
+    total = _summary(_spread(found["summary"])) if "summary" in found else {}
     rows = [_spread(row) for row in found.get("by_method") or []]
     volume = sum(float(row["volume"]) for row in rows)
     methods = [{"method": row["method"], **_summary(row), "share_of_volume": ratio_pct(row["volume"], volume)}
@@ -236,9 +237,7 @@ def latency(ctx: Context) -> dict:
 
 def payment_methods(ctx: Context) -> dict:
     span = ctx.range()
-    _, methods = _stats(range_figures(ctx, span, {"currency": one_pass.CURRENCY,
-                                                  "summary": one_pass.summary_section(),
-                                                  "by_method": one_pass.BY_METHOD}))
+    _, methods = _stats(range_figures(ctx, span, {"currency": one_pass.CURRENCY, "by_method": one_pass.BY_METHOD}))
     return {"range": span.as_dict(), "currency": ctx.currency, "methods": methods}
 
 
