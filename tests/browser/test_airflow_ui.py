@@ -152,7 +152,11 @@ def test_a_model_tasks_log_shows_its_dbt_lines(page, ui, artifacts, triggered_ru
 
 
 def keep_model_task_timing(ui, run_id: str, artifacts) -> None:
-    """How long after the producer the model tasks ended, under the scheduler (a kept figure, not a check)."""
+    """How long after the producer the model tasks ended, under the scheduler (a kept figure, not a check).
+
+    Seconds after build_models' end: its reports written, the first, median and last model task's end; the
+    load average beside them; the run's task logs (the trigger lines' timestamps) in model-task-logs/.
+    """
     import json
     import os
     import shutil
