@@ -152,10 +152,17 @@ def test_a_model_tasks_log_shows_its_dbt_lines(page, ui, artifacts, triggered_ru
 
 
 def keep_model_task_timing(ui, run_id: str, artifacts) -> None:
-    """How long after the producer the model tasks ended, under the scheduler (a kept figure, not a check)."""
+    """How long after the producer the model tasks ended, under the scheduler (a kept figure, not a check).
+
+    Seconds after build_models' end: its reports written, the first, median and last model task's end; the
+    load average beside them; the run's task logs (the trigger lines' timestamps) in model-task-logs/.
+    """
     import json
+    import os
+    import shutil
     from datetime import datetime
 
+    from meridian import db
     from tests.browser.stack import api_token
 
     wait_for_task(ui, "transform_warehouse", run_id, "publish_marts", RUN_TIMEOUT_S)
@@ -168,9 +175,21 @@ def keep_model_task_timing(ui, run_id: str, artifacts) -> None:
     fixed = {"plan_transform", "build_models", "check_data_quality", "reconcile_batches", "generate_docs",
              "publish_marts"}
     models = [task for task in ends if task not in fixed]
-    last = max(ends[task] for task in models)
-    figure = {"model_tasks": len(models), "after_build_models_s": (last - ends["build_models"]).total_seconds()}
+    produced = ends["build_models"]
+    after = sorted((ends[task] - produced).total_seconds() for task in models)
+    with db.connection("warehouse") as conn, conn.cursor() as cur:
+        cur.execute("select max(reported_at) from audit.dbt_model_reports where run_id = %s", (run_id,))
+        [(reported,)] = cur.fetchall()
+    figure = {"model_tasks": len(models), "after_build_models_s": after[-1],
+              # the producer wrote its reports this long before it ended (negative: before)
+              "reports_written_s": (reported - produced).total_seconds(),
+              "first_s": after[0], "median_s": after[len(after) // 2],
+              "load_average": list(os.getloadavg())}
     (artifacts / "model-task-timing.json").write_text(json.dumps(figure, indent=2) + "\n")
+    # the run's task logs (each model task's trigger lines carry their timestamps) beside the figure
+    logs = ui.home / "logs" / "dag_id=transform_warehouse" / f"run_id={run_id}"
+    shutil.rmtree(artifacts / "model-task-logs", ignore_errors=True)
+    shutil.copytree(logs, artifacts / "model-task-logs")
 
 
 def test_one_model_task_cleared_builds_it_again_alone(page, ui, artifacts, triggered_run):

@@ -221,3 +221,65 @@ def test_in_one_process_the_model_tasks_run_after_the_producer():
     assert tasks["a"].upstream_task_ids == {"build_models"} and tasks["b"].upstream_task_ids == {"a"}
     assert {task.trigger_rule for task in tasks.values()} == {"all_done"}
     assert after.upstream_task_ids == {"a", "b"}
+
+
+def test_the_triggers_of_a_run_share_one_read_one_claim_and_one_connection(built, monkeypatch):
+    """Every waiting trigger of a run ends on the same read of its reports, taken in one statement on one connection;
+    a trigger restarted after its try took the report ends with it again, without building the model."""
+    from meridian import db
+    from meridian.transform import model_reports, model_tasks
+    from meridian.transform.model_tasks import DbtModelTrigger
+
+    run_id = "concurrent__2026-10-31"
+    with db.connection("warehouse") as conn, conn.cursor() as cur:
+        cur.execute("delete from audit.dbt_model_reports where run_id = %s", (run_id,))
+        cur.execute("""
+            insert into audit.dbt_model_reports (run_id, invocation_id, model, unique_id, status, failed, message,
+                tests, log, as_of_date, full_refresh, dbt_vars)
+            select distinct on (model) %s, invocation_id || ':copy', model, unique_id, status, failed, message, tests, log,
+                as_of_date, full_refresh, dbt_vars
+            from audit.dbt_model_reports where run_id = %s and invocation_id not like '%%:rebuild:%%'
+            order by model, reported_at desc""", (run_id, RUN_ID))
+    connects, reads, claims = [], [], []
+    real_connect, real_latest, real_consume = db.connect, model_reports.latest_reports, model_reports.consume_many
+    monkeypatch.setattr(db, "connect", lambda *args, **kwargs: connects.append(kwargs) or real_connect(*args, **kwargs))
+    monkeypatch.setattr(model_reports, "latest_reports", lambda *args: reads.append(1) or real_latest(*args))
+    monkeypatch.setattr(model_reports, "consume_many",
+                        lambda conn, run, wanted: claims.append(dict(wanted)) or real_consume(conn, run, wanted))
+    monkeypatch.setattr(model_tasks, "_CONNECTION", model_tasks._SharedConnection())
+    monkeypatch.setattr(model_tasks, "_producer_state", lambda *args: "running")
+
+    async def rebuild(self, *args):
+        raise AssertionError(f"{self.model} was built again")
+
+    monkeypatch.setattr(DbtModelTrigger, "_rebuild", rebuild)
+
+    def trigger(model: str) -> DbtModelTrigger:
+        made = DbtModelTrigger(model=model, poll_seconds=0.05)
+        made.task_instance = SimpleNamespace(run_id=run_id, try_number=1, dag_id="transform_warehouse",
+                                             task_id=model, map_index=-1)
+        return made
+
+    async def first_event(made):
+        async for event in made.run():
+            return type(event).__name__
+
+    async def all_of(models):
+        return await asyncio.gather(*(first_event(trigger(model)) for model in models))
+
+    models = sorted(MODELS)
+    events = dict(zip(models, asyncio.run(all_of(models)), strict=True))
+    assert events == {"good": "TaskSuccessEvent", "broken": "TaskFailedEvent", "after_broken": "TaskSkippedEvent",
+                      "tested": "TaskFailedEvent"}
+    assert len(reads) == 1 and len(claims) == 1 and sorted(claims[0]) == models
+    assert {try_number for _, try_number in claims[0].values()} == {1}
+    # the shared connection (autocommit) is the only one the waiting opened; the failed ones' alert mail opens its own
+    assert len([kwargs for kwargs in connects if kwargs.get("autocommit")]) == 1
+    with db.connection("warehouse") as conn, conn.cursor() as cur:
+        cur.execute("select model, consumed_try from audit.dbt_model_reports where run_id = %s", (run_id,))
+        assert dict(cur.fetchall()) == dict.fromkeys(models, 1)
+    # the triggerer restarted (a new process: nothing cached) the trigger of try 1 after it took its report:
+    # it ends with that report again, building nothing and taking nothing
+    monkeypatch.setattr(model_tasks, "_RUNS", {})
+    assert asyncio.run(first_event(trigger("good"))) == "TaskSuccessEvent"
+    assert len(reads) == 2 and claims[1:] == [{}]

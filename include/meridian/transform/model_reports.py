@@ -298,6 +298,30 @@ def consume(conn: psycopg2.extensions.connection, run_id: str, model: str, invoc
         return cur.rowcount == 1
 
 
+def consume_many(conn: psycopg2.extensions.connection, run_id: str,
+                 claims: Mapping[str, tuple[str, int]]) -> set[str]:
+    """:func:`consume` for many models in one statement: model → (invocation id, try number).
+
+    Returns the models whose report the given try took (the others were taken first). Does not commit.
+    """
+    if not claims:
+        return set()
+    rows = [(run_id, model, invocation_id, try_number) for model, (invocation_id, try_number) in claims.items()]
+    with conn.cursor() as cur:
+        taken = psycopg2.extras.execute_values(
+            cur,
+            """
+            update audit.dbt_model_reports as report set consumed_try = claim.try_number
+            from (values %s) as claim (run_id, model, invocation_id, try_number)
+            where report.run_id = claim.run_id and report.model = claim.model
+                and report.invocation_id = claim.invocation_id and report.consumed_try is null
+            returning report.model
+            """,
+            rows, template="(%s, %s, %s, %s::integer)", page_size=len(rows), fetch=True,
+        )
+    return {model for (model,) in taken}
+
+
 def consume_first(conn: psycopg2.extensions.connection, run_id: str, models: list[str]) -> int:
     """Mark the run's unreported reports of ``models`` as reported by their first try. Does not commit."""
     with conn.cursor() as cur:

@@ -21,9 +21,15 @@ graph shows it and a model's log, state and retry are its own:
 No worker process per model: the tasks start and end in the triggerer
 (``start_from_trigger``; :class:`DbtModelTrigger` ends them with a task end
 event). Under the scheduler they start with the run (trigger rule ``always``),
-wait for the producer's reports together (one query per run and second for
-all of them) and end within about a second of the build. The lineage edges
-are the graph's, not a wait: the build already ran in dbt's order.
+and wait for the producer's reports together: the triggers of a run share one
+read of its reports every half second, take all their reports in one
+statement on one connection (per triggerer process), wake together when a
+read found them and log the model's dbt lines as one entry. They yield their
+events within about a second of the build; the triggerer then records each
+task's end in a metadata transaction of its own (tens of milliseconds each on
+a loaded machine), which sets the pace for ~90 tasks (tests/browser keeps the
+figures in ``model-task-timing.json``). The lineage edges are the graph's, not
+a wait: the build already ran in dbt's order.
 
 ``airflow dags test`` (the demo, the bench, the end-to-end tests) runs one
 task at a time in one process and never starts a task in the triggerer: there
@@ -34,15 +40,18 @@ reports its own model) and read the reports directly.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -68,8 +77,9 @@ from meridian.transform.model_reports import (
 log = logging.getLogger(__name__)
 
 PRODUCER_TASK_ID = "build_models"
-POLL_SECONDS = 1.0
-FORGET_SECONDS = 600.0  # a run's cached reports are dropped this long after their last read
+POLL_SECONDS = 0.5  # the model triggers of a run read its reports together this often (one query)
+STATE_POLLS = 4  # ... and the producer's state every this many polls while a model has no report to take
+FORGET_SECONDS = 600.0  # a run's cached reports are dropped this long after its last trigger ended
 WAIT_TIMEOUT = timedelta(hours=12)  # a model task waits at most this long for the producer
 # the producer's states after which no report of this try will come
 PRODUCER_DONE = ("success", "failed", "upstream_failed", "skipped", "removed")
@@ -209,8 +219,10 @@ def conclude(report: ModelReport, as_of: date | None, run_id: str, emit: Callabl
     from meridian import db
     from meridian.transform.model_reports import notify_model_alerts, task_url
 
-    for line in (report.log or "").splitlines():
-        emit(line)
+    if report.log:
+        # one log entry for all the lines: the triggerer ends ~90 tasks at once, and each entry it logs
+        # costs it milliseconds (~20 entries a model cost it seconds)
+        emit(report.log)
     if report.status == NOT_SELECTED:
         return Outcome("success", f"{report.model}: not selected by this run's plan; nothing to build")
     if report.skipped:
@@ -350,25 +362,90 @@ class DbtModelOperator(BaseOperator):
         raise AirflowException(f"{self.model}: unexpected resume from the trigger with {event!r}")
 
 
+class _SharedConnection:
+    """One warehouse connection for all the model triggers of this process (the triggerer), one thread at a time.
+
+    ~90 triggers per run each opening a connection to read or take their report cost more than the reports;
+    every read and claim of every run goes through this one (autocommit: each statement stands alone).
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.conn: Any = None
+
+    def run(self, work: Callable[[Any], Any]) -> Any:
+        """``work(conn)`` on the shared connection; reconnects once when the connection broke."""
+        import psycopg2
+
+        from meridian import db
+
+        with self.lock:
+            for attempt in (1, 2):
+                if self.conn is None or self.conn.closed:
+                    self.conn = db.connect(_conn_id(), autocommit=True)
+                try:
+                    return work(self.conn)
+                except (psycopg2.OperationalError, psycopg2.InterfaceError):
+                    self.close_locked()
+                    if attempt == 2:
+                        raise
+                    log.warning("the warehouse connection of the model triggers broke; connecting again",
+                                exc_info=True)
+        raise AssertionError("unreachable")
+
+    def close_locked(self) -> None:
+        if self.conn is not None:
+            with suppress(Exception):
+                self.conn.close()
+        self.conn = None
+
+
+_CONNECTION = _SharedConnection()
+
+
 class _RunReports:
-    """The newest reports of a run and its producer's state, read once a second for all its model tasks."""
+    """The newest reports of a run and its producer's state, read for all the run's model triggers at once.
+
+    One refresh per ``poll_seconds`` reads the run's reports and takes, in the same statement for all of
+    them, the unreported ones of every model whose trigger waits here (``waiting``: model → try number);
+    then it wakes every trigger of the run (``refreshed``), so they all end on the same refresh.
+    """
 
     def __init__(self) -> None:
         self.lock = asyncio.Lock()
-        self.read_at = time.monotonic() - POLL_SECONDS * 2  # read on first use
+        self.read_at: float | None = None
+        self.state_at: float | None = None
         self.reports: dict[str, StoredReport] = {}
         self.producer_state: str | None = None
+        self.waiting: dict[str, int] = {}
+        self.refreshed = asyncio.Event()
+        self.used_at = time.monotonic()
+
+    def lacking(self) -> bool:
+        """Some waiting model has no report of its try: only then does the producer's state matter."""
+        return any(not _taken_by(self.reports.get(model), try_number) for model, try_number in self.waiting.items())
 
 
 _RUNS: dict[tuple[str, str], _RunReports] = {}
 
 
-def _reports_of_run(run_id: str) -> dict[str, StoredReport]:
-    from meridian import db
-    from meridian.transform.model_reports import latest_reports
+def _taken_by(stored: StoredReport | None, try_number: int) -> bool:
+    return stored is not None and stored.consumed_try == try_number
 
-    with db.connection(_conn_id()) as conn:
-        return latest_reports(conn, run_id)
+
+def _take_reports(run_id: str, waiting: Mapping[str, int]) -> dict[str, StoredReport]:
+    """The run's newest reports, those of the waiting models taken by their try (one read, one update)."""
+    from meridian.transform.model_reports import consume_many, latest_reports
+
+    def work(conn: Any) -> dict[str, StoredReport]:
+        reports = latest_reports(conn, run_id)
+        claims = {model: (reports[model].invocation_id, try_number) for model, try_number in waiting.items()
+                  if model in reports and reports[model].consumed_try is None}
+        for model in consume_many(conn, run_id, claims):
+            reports[model] = dataclasses.replace(reports[model], consumed_try=claims[model][1])
+        return reports
+
+    return _CONNECTION.run(work)
 
 
 def _producer_state(dag_id: str, run_id: str, producer_task_id: str) -> str | None:
@@ -392,46 +469,67 @@ class DbtModelTrigger(BaseTrigger):
         return (f"{type(self).__module__}.{type(self).__qualname__}",
                 {"model": self.model, "producer_task_id": self.producer_task_id, "poll_seconds": self.poll_seconds})
 
-    async def _read(self, dag_id: str, run_id: str, *, fresh: bool = False) -> _RunReports:
-        for key in [key for key, old in _RUNS.items() if time.monotonic() - old.read_at > FORGET_SECONDS]:
-            del _RUNS[key]  # runs whose model tasks all ended
-        watch = _RUNS.setdefault((dag_id, run_id), _RunReports())
+    async def _refresh(self, watch: _RunReports, dag_id: str, run_id: str, *, fresh: bool = False) -> None:
+        """Read (and take) the run's reports unless another trigger of the run just did."""
         async with watch.lock:
-            if fresh or not watch.reports and watch.producer_state is None \
-                    or time.monotonic() - watch.read_at >= self.poll_seconds:
-                watch.reports = await asyncio.to_thread(_reports_of_run, run_id)
+            now = time.monotonic()
+            if not fresh and watch.read_at is not None and now - watch.read_at < self.poll_seconds:
+                return
+            # the producer's state before the reports: a producer seen ended had written them all
+            if watch.lacking() and (fresh or watch.state_at is None
+                                    or now - watch.state_at >= self.poll_seconds * STATE_POLLS):
                 watch.producer_state = await asyncio.to_thread(
                     _producer_state, dag_id, run_id, self.producer_task_id)
-                watch.read_at = time.monotonic()
-        return watch
+                watch.state_at = time.monotonic()
+            watch.reports = await asyncio.to_thread(_take_reports, run_id, dict(watch.waiting))
+            watch.read_at = time.monotonic()
+            woken, watch.refreshed = watch.refreshed, asyncio.Event()
+            woken.set()
+
+    async def _wait(self, watch: _RunReports) -> None:
+        """Until the run's next refresh (by any of its triggers), at most ``poll_seconds``."""
+        with suppress(TimeoutError):
+            await asyncio.wait_for(watch.refreshed.wait(), self.poll_seconds)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         ti = self.task_instance
         run_id, try_number, dag_id = ti.run_id, ti.try_number, ti.dag_id
         self.log.info("waiting for %s's report of %s (try %s)", self.producer_task_id, self.model, try_number)
-        while True:
-            watch = await self._read(dag_id, run_id)
-            stored = watch.reports.get(self.model)
-            if stored is not None and stored.consumed_try == try_number:
-                report = stored.report  # taken by this try before the triggerer restarted it
-                break
-            if stored is not None and stored.consumed_try is None:
-                if await asyncio.to_thread(claim, run_id, self.model, stored, try_number):
-                    report = stored.report
+        for key in [key for key, old in _RUNS.items()
+                    if not old.waiting and time.monotonic() - old.used_at > FORGET_SECONDS]:
+            del _RUNS[key]  # runs whose model tasks all ended
+        watch = _RUNS.get((dag_id, run_id)) or _RUNS.setdefault((dag_id, run_id), _RunReports())
+        watch.waiting[self.model] = try_number
+        try:
+            fresh = False
+            while True:
+                await self._refresh(watch, dag_id, run_id, fresh=fresh)
+                fresh = False
+                stored = watch.reports.get(self.model)
+                if _taken_by(stored, try_number):
+                    report = stored.report  # taken for this try (also before the triggerer restarted it)
+                    self.log.info("%s's report of %s taken by try %s", self.producer_task_id, self.model, try_number)
                     break
-                watch = await self._read(dag_id, run_id, fresh=True)
-                continue
-            if watch.producer_state not in PRODUCER_DONE:
-                await asyncio.sleep(self.poll_seconds)
-                continue
-            if stored is None:
-                self.log.error("%s is %s and wrote no report of %s for run %s; see its log", self.producer_task_id,
-                               watch.producer_state, self.model, run_id)
-                yield TaskFailedEvent()
-                return
-            report = await self._rebuild(stored, run_id, try_number)
-            break
-        outcome = await asyncio.to_thread(conclude, report, stored.as_of, run_id, self.log.info)
+                if stored is not None and stored.consumed_try is None:
+                    fresh = True  # written after the last refresh took the others: take it now
+                    continue
+                if watch.producer_state not in PRODUCER_DONE:
+                    await self._wait(watch)
+                    continue
+                if stored is None:
+                    self.log.error("%s is %s and wrote no report of %s for run %s; see its log",
+                                   self.producer_task_id, watch.producer_state, self.model, run_id)
+                    yield TaskFailedEvent()
+                    return
+                report = await self._rebuild(stored, run_id, try_number)
+                break
+        finally:
+            watch.waiting.pop(self.model, None)
+            watch.used_at = time.monotonic()
+        if report.failed:  # mails its alerts: off the event loop
+            outcome = await asyncio.to_thread(conclude, report, stored.as_of, run_id, self.log.info)
+        else:  # no I/O but log lines: no thread
+            outcome = conclude(report, stored.as_of, run_id, self.log.info)
         if outcome.state == "failed":
             self.log.error(outcome.message)
             yield TaskFailedEvent()
