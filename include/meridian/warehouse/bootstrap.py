@@ -385,10 +385,13 @@ def bootstrap_fingerprint() -> str:
 
 
 def _record_fingerprint(conn: psycopg2.extensions.connection) -> None:
+    current = bootstrap_fingerprint()
     with conn.cursor() as cur:
         cur.execute(FINGERPRINT_DDL)
-        cur.execute("delete from audit.warehouse_bootstrap")
-        cur.execute("insert into audit.warehouse_bootstrap (fingerprint) values (%s)", (bootstrap_fingerprint(),))
+        # the row changes only with the code: a rerun of the same bootstrap (a purge, a test) leaves the data as it was
+        cur.execute("delete from audit.warehouse_bootstrap where fingerprint <> %s", (current,))
+        cur.execute("insert into audit.warehouse_bootstrap (fingerprint) select %s "
+                    "where not exists (select from audit.warehouse_bootstrap)", (current,))
     if not conn.autocommit:
         conn.commit()
 
