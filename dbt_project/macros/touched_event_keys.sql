@@ -1,5 +1,5 @@
 {#- The keys an incremental run's new events touch: one row per accepted, current
-    event of base_app__events (tenant_id, user_id, event_date, hour_start) that
+    event of base_app__events (tenant_id, user_id, event_id, event_date, hour_start) that
     this run brings into the event models, so a model rebuilds those keys only
     instead of the whole incremental window. An event counts when it occurred
     in the incremental window and before the as-of instant, and either
@@ -20,6 +20,7 @@
     select
         touched.tenant_id,
         touched.user_id,
+        touched.id as event_id,
         {{ utc_date('touched.occurred_at') }} as event_date,
         date_trunc('hour', touched.occurred_at at time zone 'UTC') at time zone 'UTC' as hour_start
     from {{ ref('base_app__events') }} as touched
