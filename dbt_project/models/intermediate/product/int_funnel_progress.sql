@@ -1,3 +1,5 @@
+-- depends_on: {{ ref('base_app__events') }}
+-- depends_on: {{ source('audit', 'transform_runs') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
@@ -64,19 +66,24 @@ final_entities as (
 
 ),
 
--- users with a business event in the window. A user's business events are app events and session
--- starts (int_sessions_sessionized, whose rows before the window no incremental run changes), so
--- every other user's progress is the table's already: only these users are recomputed. Leads are
--- few and their CRM timestamps may move: every lead not final yet is recomputed.
+-- users with a new event (touched_event_keys: the rows this run adds to the events, and those
+-- that came into range since the last build). A user's business events are app events and session
+-- starts (int_sessions_sessionized, whose rows change only for users with new events), so every
+-- other user's progress is the table's already: only these users are recomputed. Leads are few and
+-- their CRM timestamps may move: every lead not final yet is recomputed.
+touched_events as (
+
+    {{ touched_event_keys() }}
+
+),
+
 window_users as materialized (
 
     select distinct
-        business_events.tenant_id,
-        business_events.entity_id
-    from business_events
-    where
-        business_events.entity_type = 'user'
-        and business_events.occurred_at >= {{ window_start }}
+        touched_events.tenant_id,
+        touched_events.user_id as entity_id
+    from touched_events
+    where touched_events.user_id is not null
 
 ),
 {% endif %}

@@ -1,9 +1,12 @@
+-- depends_on: {{ ref('base_app__events') }}
+-- depends_on: {{ source('audit', 'transform_runs') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
-    unique_key='event_date',
+    unique_key='event_id',
     on_schema_change='fail',
     indexes=[
+        {'columns': ['event_id']},
         {'columns': ['event_date']},
         {'columns': ['occurred_at']},
         {'columns': ['tenant_id', 'user_id', 'occurred_at']},
@@ -23,17 +26,71 @@
     enough memory to stay off disk). A session is identified by (tenant_id, user_id,
     session_started_at); fct_sessions turns that into its md5 session_key. Events of
     a user at the same instant are one block: which of them carries
-    is_session_start is arbitrary, nothing else depends on their order. -#}
+    is_session_start is arbitrary, nothing else depends on their order.
+
+    Incremental (delete+insert on event_id): a run sessionizes again only the
+    users a new event touches (touched_event_keys: the rows base_app__events
+    added since the last successful build, and the events that came into range
+    since its instant), each over its events from incremental_window_start on,
+    continuing the session of its last event before the window as the table
+    holds it. A new event can join, split or extend only its user's sessions;
+    every other user's rows stay as they are. New events without a user are
+    added (they belong to no session). An event older than the window waits for
+    the weekly full refresh. -#}
 
 {%- set window_start -%}cast({{ incremental_window_start() }} as timestamp) at time zone 'UTC'{%- endset %}
 
 with
 
+{% if is_incremental() %}
+touched_events as (
+
+    {{ touched_event_keys() }}
+
+),
+
+-- the users a new event touches: only their window is sessionized again
+window_users as materialized (
+
+    select distinct
+        touched_events.tenant_id,
+        touched_events.user_id
+    from touched_events
+    where touched_events.user_id is not null
+
+),
+
+new_anonymous_events as (
+
+    select touched_events.event_id
+    from touched_events
+    where touched_events.user_id is null
+
+),
+
+-- the touched users' events and the new events without a user (events_in_range bounds them to the window)
+events as (
+
+    select stg_events.*
+    from {{ ref('stg_app__events') }} as stg_events
+    where
+        stg_events.id in (select new_anonymous_events.event_id from new_anonymous_events)
+        or exists (
+            select 1
+            from window_users
+            where
+                window_users.tenant_id = stg_events.tenant_id
+                and window_users.user_id = stg_events.user_id
+        )
+
+),
+{% else %}
 events as (
 
     select * from {{ ref('stg_app__events') }}
 
 ),
+{% endif %}
 
 events_in_range as (
 
@@ -54,16 +111,6 @@ events_in_range as (
 
 ),
 {% if is_incremental() %}
-window_users as (
-
-    select distinct
-        tenant_id,
-        user_id
-    from events_in_range
-    where user_id is not null
-
-),
-
 -- each window user's last event before the window, as the table holds it
 context_events as (
 

@@ -1,3 +1,5 @@
+-- depends_on: {{ ref('base_app__events') }}
+-- depends_on: {{ source('audit', 'transform_runs') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
@@ -11,18 +13,51 @@
     the sessions that started that day, and the user's previous and next active
     days (for rolling distinct-user windows without range joins).
 
-    Incremental: a run rebuilds the user days from incremental_window_start on,
-    and rewrites each window user's last active day before the window (its
-    next_activity_date now points into the window); that row keeps its counts
-    and previous_activity_date from the table. -#}
+    Incremental: a run rebuilds, for each user a new event touches
+    (touched_event_keys: the rows base_app__events added since the last
+    successful build, and the events that came into range since its instant),
+    the user's days from incremental_window_start on, and rewrites the user's
+    last active day before the window (its next_activity_date may now point
+    into the window); that row keeps its counts and previous_activity_date from
+    the table. Only a touched user's events and session starts change
+    (int_sessions_sessionized), so every other user's days stay as they are. -#}
 
 with
 
+{% if is_incremental() %}
+touched_events as (
+
+    {{ touched_event_keys() }}
+
+),
+
+window_users as materialized (
+
+    select distinct
+        touched_events.tenant_id,
+        touched_events.user_id
+    from touched_events
+    where touched_events.user_id is not null
+
+),
+
+-- the touched users' events (user_days bounds them to the window)
+sessionized_events as (
+
+    select events.*
+    from {{ ref('int_sessions_sessionized') }} as events
+    inner join window_users
+        on events.tenant_id = window_users.tenant_id
+        and events.user_id = window_users.user_id
+
+),
+{% else %}
 sessionized_events as (
 
     select * from {{ ref('int_sessions_sessionized') }}
 
 ),
+{% endif %}
 
 user_days as (
 
@@ -45,15 +80,6 @@ user_days as (
 
 ),
 {% if is_incremental() %}
-window_users as (
-
-    select distinct
-        tenant_id,
-        user_id
-    from user_days
-
-),
-
 -- each window user's last active day before the window, as the table holds it
 context_days as (
 

@@ -4,22 +4,44 @@
     the alphabetically first platform among them). session_key = md5 of tenant_id,
     user_id and the start instant in UTC with microseconds: deterministic across runs.
 
-    Incremental: the pre-hook clears the sessions starting in the window
-    (incremental_window_start on), and the run rebuilds every session that has
-    an event in the window, including one that started before it and goes on
-    into it (replaced by session_key). -#}
+    Incremental: only the users a new event touches (touched_event_keys: the
+    rows base_app__events added since the last successful build, and the events
+    that came into range since its instant) can have sessions that changed
+    (int_sessions_sessionized). The pre-hook clears their sessions starting in
+    the window (incremental_window_start on: a new event can merge two), and the
+    run rebuilds each of their sessions that has an event in the window,
+    including one that started before it and goes on into it (replaced by
+    session_key). Every other user's sessions stay as they are. -#}
+-- depends_on: {{ ref('base_app__events') }}
+-- depends_on: {{ source('audit', 'transform_runs') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='session_key',
     on_schema_change='fail',
     indexes=[{'columns': ['session_key']}, {'columns': ['session_date']}],
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where session_date >= {{ incremental_window_start() }}{% endif %}",
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where session_date >= {{ incremental_window_start() }} and (tenant_id, user_id) in (select touched.tenant_id, touched.user_id from ({{ touched_event_keys() }}) as touched){% endif %}",
 ) }}
 
 with
+{% if is_incremental() %}
+touched_events as (
 
--- the sessions with an event in the incremental window (none on a full refresh)
+    {{ touched_event_keys() }}
+
+),
+
+touched_users as materialized (
+
+    select distinct
+        touched_events.tenant_id,
+        touched_events.user_id
+    from touched_events
+    where touched_events.user_id is not null
+
+),
+
+-- the touched users' sessions with an event in the incremental window
 touched_sessions as (
 
     select distinct
@@ -27,12 +49,27 @@ touched_sessions as (
         recent_events.user_id,
         recent_events.session_started_at
     from {{ ref('int_sessions_sessionized') }} as recent_events
+    inner join touched_users
+        on recent_events.tenant_id = touched_users.tenant_id
+        and recent_events.user_id = touched_users.user_id
     where
-        {{ is_incremental() }}
-        and recent_events.event_date >= {{ incremental_window_start() }}
+        recent_events.event_date >= {{ incremental_window_start() }}
         and recent_events.session_started_at is not null
 
 ),
+{% else %}
+-- none on a full refresh, which reads every event
+touched_sessions as (
+
+    select
+        recent_events.tenant_id,
+        recent_events.user_id,
+        recent_events.session_started_at
+    from {{ ref('int_sessions_sessionized') }} as recent_events
+    where false
+
+),
+{% endif %}
 
 sessionized_events as (
 

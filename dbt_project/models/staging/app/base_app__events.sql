@@ -33,6 +33,9 @@
     append-only, so earlier rows never change). Every lookup into the table is
     keyed by the new rows (index on id, _row_hash; an id-less row by content),
     so an incremental run costs what its new batches hold, not the history.
+    _transformed_at stamps each row with the start of the dbt invocation that
+    added it: the event models downstream rebuild only the keys of the rows
+    added since the last successful build (touched_event_keys).
 -#}
 -- depends_on: {{ ref('base_audit__batches') }}
 {{ config(
@@ -45,6 +48,7 @@
         {'columns': ['row_status']},
         {'columns': ['id', '_row_hash']},
         {'columns': ['occurred_at']},
+        {'columns': ['_transformed_at']},
     ],
 ) }}
 
@@ -196,7 +200,9 @@ hashed_events as (
 
     select
         landed_events.*,
-        {{ row_hash(source_columns('app__events'), 'landed_events') }} as _row_hash
+        {{ row_hash(source_columns('app__events'), 'landed_events') }} as _row_hash,
+        -- the dbt invocation that added the row: touched_event_keys() finds a run's new rows by it
+        cast('{{ run_started_at }}' as timestamptz) as _transformed_at
     from landed_events
 
 ),
