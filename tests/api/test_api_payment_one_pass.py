@@ -4,7 +4,6 @@ that statement equal the same figures computed in Python from the range's paymen
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections import Counter, defaultdict
 from datetime import UTC, date, timedelta
@@ -15,6 +14,7 @@ import pytest
 from meridian import db
 from meridian.demo.bench_api import BENCH_PATHS
 from tests.api.conftest import auth
+from tests.api.test_api_known_values import percentile_cont
 
 TENANTS = ("acme", "globex")
 WIDEST = (date(2026, 8, 1), date(2026, 10, 31))  # the test data's whole history (tests/api/build.py)
@@ -36,15 +36,6 @@ def payment_rows(tenant: str, first: date, last: date) -> list[dict]:
         names = [column.name for column in cur.description]
         rows = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
     return [row for row in rows if first <= row["created_at"].astimezone(UTC).date() <= last]
-
-
-def percentile_cont(values: list[float], fraction: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = fraction * (len(ordered) - 1)
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def share(numerator, denominator) -> float | None:
