@@ -22,7 +22,7 @@ and records every delivery in `reporting.report_deliveries`.
   the task; every failed delivery raises a data-quality alert (`audit.data_quality_alerts`); the
   task fails (and retries with backoff) only for SMTP or database trouble.
 
-Logic: `include/meridian/reports/` (see `delivery.py`); columns and rules: `docs/reporting.md`.
+Logic: `include/meridian/delivery/` (see `deliver.py`); columns and rules: `docs/reporting.md`.
 """
 
 from __future__ import annotations
@@ -64,15 +64,15 @@ def deliver_reports() -> None:
     @task
     def ensure_reporting_schema() -> None:
         from meridian.db import connection
-        from meridian.reports.schema import ensure_delivery_schema
+        from meridian.delivery.schema import ensure_delivery_schema
 
         with connection("warehouse") as conn:
             ensure_delivery_schema(conn)
 
     @task
     def deliver_due_reports() -> dict:
-        from meridian.reports.delivery import deliver_due_reports as deliver
-        from meridian.reports.delivery import run_time, summarize
+        from meridian.delivery.deliver import deliver_due_reports as deliver
+        from meridian.delivery.deliver import run_time, summarize
 
         dag_run = get_current_context()["dag_run"]
         now = run_time(dag_run.logical_date, dag_run.run_after, dag_run.data_interval_end)

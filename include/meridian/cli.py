@@ -227,7 +227,7 @@ REPORT_OPTIONS = {
 
 def cmd_reports(args: argparse.Namespace) -> int:
     from meridian.db import connection
-    from meridian.reports import manage
+    from meridian.delivery import adhoc, manage
     from meridian.reports.registry import ReportConfigError
 
     where = f"meridian reports {args.action}"
@@ -255,22 +255,22 @@ def cmd_reports(args: argparse.Namespace) -> int:
                   f"next run {row.next_run_at:%Y-%m-%d %H:%M} UTC")
         elif args.action == "run-now":
             now = manage.parse_moment(args.as_of, "as_of")
-            report, results = manage.run_now(args.id, now=now, out_dir=args.out)
+            report, results = adhoc.run_now(args.id, now=now, out_dir=args.out)
             if not results:
                 print(f"scheduled report {report.id}: nothing due (next run {report.next_run_at:%Y-%m-%d %H:%M} UTC)")
             for result in results:
-                print(manage.describe_result(result))
+                print(adhoc.describe_result(result))
                 for path in result.files:
                     print(f"  {path}")
             return 1 if any(result.status == "failed" for result in results) else 0
         elif args.action == "resolve":
             with connection("warehouse") as conn:
-                _, _, done = manage.resolve_delivery(
-                    conn, args.id, args.period, manage.RESEND if args.resend else manage.MARK_SENT
+                _, _, done = adhoc.resolve_delivery(
+                    conn, args.id, args.period, adhoc.RESEND if args.resend else adhoc.MARK_SENT
                 )
             print(done)
         elif args.action == "render":
-            rendered = manage.render_adhoc(
+            rendered = adhoc.render_adhoc(
                 tenant=args.tenant, report_type=args.type, period=args.period, frequency=args.frequency,
                 formats=args.formats, parameters=args.parameters, out_dir=args.out,
             )

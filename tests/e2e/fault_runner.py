@@ -113,8 +113,8 @@ def transform(runner: TaskRunner) -> None:
 
 def deliver(runner: TaskRunner) -> None:
     from meridian.db import connection
-    from meridian.reports.delivery import deliver_due_reports, summarize
-    from meridian.reports.schema import ensure_delivery_schema
+    from meridian.delivery.deliver import deliver_due_reports, summarize
+    from meridian.delivery.schema import ensure_delivery_schema
     from meridian.runtime import as_of_instant
 
     def ensure_reporting_schema() -> None:

@@ -421,8 +421,8 @@ def attachments(message: EmailMessage) -> dict[str, bytes]:
 
 def fresh_warehouse(landing: Path, pristine: Path, tenant: str, first_due: datetime) -> None:
     """An empty warehouse, the generated landing files back in place, the daily report scheduled."""
+    from meridian.delivery.schema import ensure_delivery_schema
     from meridian.demo.pipeline import reset_warehouse
-    from meridian.reports.schema import ensure_delivery_schema
 
     reset_warehouse()
     shutil.rmtree(landing, ignore_errors=True)

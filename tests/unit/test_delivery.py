@@ -21,12 +21,13 @@ from pathlib import Path
 import pytest
 
 from meridian import db
+from meridian.delivery.deliver import deliver_due_reports, run_time, summarize
+from meridian.delivery.schema import ensure_delivery_schema
+from meridian.delivery.validate import validate_recipients
 from meridian.mailsink import SinkHandle, free_port, start_background, stop
-from meridian.reports.delivery import deliver_due_reports, run_time, summarize, validate_recipients
-from meridian.reports.mail import parse_smtp_uri
 from meridian.reports.periods import month_start
 from meridian.reports.registry import ReportConfigError
-from meridian.reports.schema import ensure_delivery_schema
+from meridian.smtp import parse_smtp_uri
 from tests.conftest import private_warehouse
 
 APRIL_1 = datetime(2024, 4, 1, tzinfo=UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from meridian import db
-from meridian.reports.bench_delivery import bench_delivery
+from meridian.devtools.bench_delivery import bench_delivery
 from tests.conftest import private_warehouse
 from tests.unit.test_delivery import create_marts
 

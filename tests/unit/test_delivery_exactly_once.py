@@ -30,13 +30,13 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-import meridian.reports.delivery as delivery_module
-import meridian.reports.mail as mail
+import meridian.delivery.deliver as delivery_module
+import meridian.smtp as mail
 from meridian import db
 from meridian.cli import main
+from meridian.delivery.deliver import deliver_due_reports
+from meridian.delivery.schema import ensure_delivery_schema
 from meridian.mailsink import free_port
-from meridian.reports.delivery import deliver_due_reports
-from meridian.reports.schema import ensure_delivery_schema
 from tests.conftest import private_warehouse
 from tests.unit.test_delivery import add_report, create_marts, schedule
 
@@ -121,7 +121,7 @@ def deliver_in_subprocess(tmp_path: Path) -> subprocess.Popen:
     """deliver_due_reports(2024-04-01) in its own process (same environment), to be killed."""
     code = (
         "import sys; from datetime import UTC, datetime; "
-        "from meridian.reports.delivery import deliver_due_reports; "
+        "from meridian.delivery.deliver import deliver_due_reports; "
         "deliver_due_reports(datetime(2024, 4, 1, tzinfo=UTC), out_dir=sys.argv[1], smtp_backoff_seconds=0)"
     )
     return subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "out")], env=dict(os.environ))

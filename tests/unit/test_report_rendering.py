@@ -26,16 +26,18 @@ import openpyxl
 import pytest
 
 from meridian import db
+from meridian.delivery.deliver import deliver_due_reports
+from meridian.delivery.message import build_message
+from meridian.delivery.schema import ensure_delivery_schema
 from meridian.demo.pipeline import print_report_periods
 from meridian.mailsink import start_background, stop
 from meridian.reports.data import load_report_data
-from meridian.reports.delivery import deliver_due_reports
-from meridian.reports.mail import build_message
+from meridian.reports.model import MONEY
 from meridian.reports.periods import period_for
-from meridian.reports.registry import MONEY, REPORT_TYPES, ReportConfigError
+from meridian.reports.registry import REPORT_TYPES, ReportConfigError
 from meridian.reports.render import render_report
-from meridian.reports.schema import ensure_delivery_schema
-from meridian.reports.summary import format_value, section_table, tile_groups
+from meridian.reports.summary import format_value, tile_groups
+from meridian.reports.tables import section_table
 from tests.conftest import private_warehouse
 from tests.unit.test_report_types import GENERATED_AT, create_marts
 
@@ -116,7 +118,7 @@ def visible(page: str) -> str:
 
 def stored_mail(data, files: list[Path], tmp_path: Path) -> tuple[email.message.EmailMessage, bytes]:
     """The message as it arrives: built, sent over SMTP to the sink, parsed back from the stored bytes."""
-    from meridian.reports.mail import parse_smtp_uri, send_message
+    from meridian.smtp import parse_smtp_uri, send_message
 
     handle = start_background(0, mail_dir=tmp_path / "mail")
     try:

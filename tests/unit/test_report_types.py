@@ -28,11 +28,10 @@ import pytest
 from psycopg2.extras import execute_values
 
 from meridian import db
-from meridian.reports.bench import bench_render
+from meridian.delivery.message import build_message
+from meridian.devtools.bench_reports import bench_render
 from meridian.reports.data import load_report_data, previous_period
-from meridian.reports.mail import build_message
-from meridian.reports.periods import period_for
-from meridian.reports.registry import (
+from meridian.reports.model import (
     AVG,
     BREAKDOWN_TABLE,
     COHORT,
@@ -50,7 +49,6 @@ from meridian.reports.registry import (
     PERIOD_TYPED,
     RATE,
     RATIO,
-    REPORT_TYPES,
     SUM,
     TEXT,
     WEEK_COHORT,
@@ -58,8 +56,10 @@ from meridian.reports.registry import (
     Section,
     Source,
 )
+from meridian.reports.periods import period_for
+from meridian.reports.registry import REPORT_TYPES
 from meridian.reports.render import render_report
-from meridian.reports.render_html import email_html
+from meridian.reports.render.html_email import email_html
 from tests.conftest import private_warehouse
 
 FIRST_DAY, LAST_DAY = date(2026, 5, 1), date(2026, 10, 31)

@@ -21,20 +21,16 @@ import psycopg2
 import pytest
 
 from meridian import db
+from meridian.delivery.message import build_message
+from meridian.delivery.schema import ensure_reporting_schema, seed_demo_schedules
 from meridian.reports import render
 from meridian.reports.data import load_report_data
-from meridian.reports.mail import build_message
+from meridian.reports.model import REPORT_TYPE_NAMES
 from meridian.reports.periods import add_months, month_start, next_due, period_for
-from meridian.reports.registry import (
-    REPORT_TYPE_NAMES,
-    REPORT_TYPES,
-    REVENUE_SUMMARY,
-    ReportConfigError,
-    get_report_type,
-)
+from meridian.reports.registry import REPORT_TYPES, REVENUE_SUMMARY, ReportConfigError, get_report_type
 from meridian.reports.render import check_formats, render_report
-from meridian.reports.render_html import email_html, html_document
-from meridian.reports.schema import ensure_reporting_schema, seed_demo_schedules
+from meridian.reports.render.html import html_document
+from meridian.reports.render.html_email import email_html
 from tests.conftest import private_warehouse
 
 MARCH = date(2024, 3, 1)

@@ -14,7 +14,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from meridian.mailsink import free_port
-from meridian.reports.mail import SendError, SmtpConfigError, parse_smtp_uri, send_message
+from meridian.smtp import SendError, SmtpConfigError, parse_smtp_uri, send_message
 
 
 class _Inbox:

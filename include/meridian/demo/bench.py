@@ -341,7 +341,7 @@ def _report_figure(kind: str, as_of: date) -> list[tuple[str, str]]:
     does not lose the other figures."""
     try:
         if kind == "render":
-            from meridian.reports.bench import bench_render
+            from meridian.devtools.bench_reports import bench_render
 
             result = bench_render(month=as_of.replace(day=1))
             steps = ", ".join(f"{name} {value:.2f}" for name, value in result["seconds"].items())
@@ -351,7 +351,7 @@ def _report_figure(kind: str, as_of: date) -> list[tuple[str, str]]:
                 ("  of which (s)", steps),
                 ("  sections available", f"{result['sections_available']} of {result['sections']}"),
             ]
-        from meridian.reports.bench_delivery import bench_delivery
+        from meridian.devtools.bench_delivery import bench_delivery
 
         result = bench_delivery(tenants=100)
         return [("due reports of 100 tenants delivered", f"{float(result['seconds']):>12.1f} s")]

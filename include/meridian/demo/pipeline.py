@@ -161,7 +161,7 @@ def batch_totals() -> tuple[int, int, int, int]:
 def seed_schedules(as_of: date) -> list[str]:
     """Per tenant, a monthly revenue_summary (PDF + CSV, to finance@) and a monthly comprehensive report
     (every format, to founders@), due at the start of the as-of month (so they are due now)."""
-    from meridian.reports.schema import seed_demo_schedules
+    from meridian.delivery.schema import seed_demo_schedules
 
     first_run = datetime.combine(as_of.replace(day=1), dtime.min, tzinfo=UTC)
     with db.connection(WAREHOUSE_CONN_ID) as conn:

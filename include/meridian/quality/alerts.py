@@ -5,7 +5,7 @@ dbt test failures and source freshness (:mod:`meridian.quality.dbt_results`),
 quarantine share, new event types and volume anomalies
 (:mod:`meridian.quality.checks`), source schema drift
 (:mod:`meridian.extract.drift`), failed report deliveries
-(:mod:`meridian.reports.delivery`). ``dedup_key`` makes raising the same alert
+(:mod:`meridian.delivery.deliver`). ``dedup_key`` makes raising the same alert
 again (a retried task, a rerun of the same as-of date) a no-op: the first row
 stays. High and critical alerts are mailed to operations once each by
 :mod:`meridian.quality.notify` (``notified_at``).

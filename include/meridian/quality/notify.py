@@ -5,7 +5,7 @@
 not resolved and not yet notified (``notified_at`` null) to
 ``settings().ops_email`` (``MERIDIAN_OPS_EMAIL``, default
 ``ops@meridian.local``) over the ``smtp_reports`` connection
-(:mod:`meridian.reports.mail`), then sets their ``notified_at``.
+(:mod:`meridian.smtp`), then sets their ``notified_at``.
 
 Once per alert: lock, send, mark, commit, in one transaction
     1. ``select ... for update skip locked`` the alerts to send (a concurrent
@@ -127,12 +127,12 @@ def notify_alerts(
     (unique ids; a model's task mails its model's and tests' alerts). Sends nothing and returns 0 when there is nothing
     to send. Commits ``conn`` (the lock-send-mark transaction of the module
     doc; do not call it with uncommitted work of your own). SMTP errors
-    (:class:`meridian.reports.mail.SendError`, ``SmtpConfigError``) propagate
+    (:class:`meridian.smtp.SendError`, ``SmtpConfigError``) propagate
     after the rollback, with nothing marked; ``attempts`` and
-    ``backoff_seconds`` are :func:`meridian.reports.mail.send_message`'s retries
+    ``backoff_seconds`` are :func:`meridian.smtp.send_message`'s retries
     of transient SMTP failures within the call.
     """
-    from meridian.reports.mail import send_message, smtp_settings
+    from meridian.smtp import send_message, smtp_settings
 
     was_autocommit = conn.autocommit
     conn.autocommit = False  # the row locks must live until the mark commits

@@ -19,7 +19,7 @@ import calendar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from meridian.reports.registry import FREQUENCIES, ReportConfigError
+from meridian.reports.model import FREQUENCIES, ReportConfigError
 from meridian.values import shown
 
 # the dates a schedule, a period or an as-of may name (the warehouse's data starts in 2000: docs/sources.md calls an

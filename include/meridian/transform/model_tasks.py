@@ -234,7 +234,7 @@ def conclude(report: ModelReport, as_of: date | None, run_id: str, emit: Callabl
         return Outcome("success", f"{report.model}: {report.status}, {tests} passed"
                                   f"{'; warnings: ' + ', '.join(warned) if warned else ''}")
     failures = report.failures()
-    from meridian.reports.mail import SendError, SmtpConfigError
+    from meridian.smtp import SendError, SmtpConfigError
 
     try:
         with db.connection(_conn_id()) as conn:

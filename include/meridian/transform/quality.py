@@ -20,7 +20,7 @@ def check_and_notify(as_of: date, conn_id: str = WAREHOUSE_CONN_ID) -> dict:
     """
     from meridian.quality.checks import run_data_quality_checks
     from meridian.quality.notify import notify_alerts
-    from meridian.reports.mail import SendError, SmtpConfigError
+    from meridian.smtp import SendError, SmtpConfigError
 
     with db.connection(conn_id) as conn:
         alerts = run_data_quality_checks(conn, as_of)

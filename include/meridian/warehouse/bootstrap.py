@@ -357,7 +357,7 @@ def ensure_warehouse(conn: psycopg2.extensions.connection) -> None:
         cur.execute(AUDIT_DDL)
         ensure_security(conn)
     ensure_api_keys(conn)
-    from meridian.reports.schema import ensure_reporting_schema
+    from meridian.delivery.schema import ensure_reporting_schema
 
     ensure_reporting_schema(conn)
     _record_fingerprint(conn)
@@ -366,7 +366,7 @@ def ensure_warehouse(conn: psycopg2.extensions.connection) -> None:
 # the modules whose code is the bootstrap: a change to any of them is a new bootstrap
 BOOTSTRAP_MODULES = (
     "meridian.warehouse.bootstrap", "meridian.warehouse.security", "meridian.warehouse.partitions",
-    "meridian.warehouse.event_time", "meridian.sources.schema", "meridian.reports.schema",
+    "meridian.warehouse.event_time", "meridian.sources.schema", "meridian.delivery.schema",
 )
 FINGERPRINT_DDL = """
 create table if not exists audit.warehouse_bootstrap (

@@ -141,7 +141,8 @@ def _render(service, job_id: str, tenant_id: str, request: dict) -> None:
         files = render_report(data, request["formats"], folder)
         mailed = None
         if request["email_to"]:
-            from meridian.reports.mail import build_message, send_message, smtp_settings
+            from meridian.delivery.message import build_message
+            from meridian.smtp import send_message, smtp_settings
 
             smtp = smtp_settings()
             send_message(smtp, build_message(data, files, request["email_to"], sender=smtp.from_email, report_id=0))
@@ -202,7 +203,7 @@ def payments_report_html(ctx: Context, month: date) -> RawBody:
     from meridian.reports.data import load_report_data
     from meridian.reports.periods import Period
     from meridian.reports.registry import REPORT_TYPES
-    from meridian.reports.render_html import html_document
+    from meridian.reports.render.html import html_document
 
     end = (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
     data = load_report_data(ctx.cur.connection, REPORT_TYPES["payments"], ctx.tenant_id,

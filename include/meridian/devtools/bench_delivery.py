@@ -12,12 +12,12 @@
    at the start of the month after the data's last day (so they cover the
    last month the marts reach);
 4. starts a local SMTP server (the aiosmtpd sink, on a free port) and times
-   one :func:`meridian.reports.delivery.deliver_due_reports` call: reading the
+   one :func:`meridian.delivery.deliver.deliver_due_reports` call: reading the
    marts, rendering, sending and recording every report. Steps 1–3 are set-up
    and are not timed.
 
 Returns the figures as a dict and prints them
-(``python -m meridian.reports.bench_delivery --tenants 100``).
+(``python -m meridian.devtools.bench_delivery --tenants 100``).
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ def load_copies(conn: psycopg2.extensions.connection, template: Template, tenant
 def schedule_reports(
     conn: psycopg2.extensions.connection, tenants: list[str], due: datetime, report_type: str = "revenue_summary"
 ) -> None:
-    from meridian.reports.schema import ensure_delivery_schema
+    from meridian.delivery.schema import ensure_delivery_schema
 
     ensure_delivery_schema(conn)
     with conn.cursor() as cur:
@@ -216,8 +216,8 @@ def bench_delivery(
     tenants: int = 100, *, tenant_id: str | None = None, report_type: str = "revenue_summary", quiet: bool = False
 ) -> dict[str, Any]:
     """Time delivering one due monthly report to each of ``tenants`` tenants (see the module docstring)."""
+    from meridian.delivery.deliver import deliver_due_reports, summarize
     from meridian.mailsink import start_background, stop
-    from meridian.reports.delivery import deliver_due_reports, summarize
 
     def say(text: str) -> None:
         if not quiet:
@@ -273,7 +273,7 @@ def bench_delivery(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m meridian.reports.bench_delivery", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m meridian.devtools.bench_delivery", description=__doc__.splitlines()[0])
     parser.add_argument("--tenants", type=int, default=100)
     parser.add_argument("--tenant", default=None, help="the tenant whose marts are copied (default: the largest)")
     parser.add_argument("--type", default="revenue_summary", help="report type (default revenue_summary)")

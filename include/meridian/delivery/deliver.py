@@ -22,7 +22,7 @@ Exactly once per (report, period)
 
     1. the files are rendered and the row is upserted as ``rendered`` with the
        message's ``message_id``: the claim. The Message-ID is fixed per
-       (report, period) (:func:`meridian.reports.mail.message_id`) and, once a
+       (report, period) (:func:`meridian.delivery.message.message_id`) and, once a
        row holds one, that stored one is used for every later attempt and
        resend, whatever the sender's address has become since;
     2. the SMTP session opens (MAIL, RCPT, DATA); just before the message's
@@ -51,7 +51,7 @@ Exactly once per (report, period)
 
     Within one call, SMTP failures before the content goes out, 4xx replies to
     it, and a connection broken after it are retried with exponential backoff
-    (:func:`meridian.reports.mail.send_message`), the same message each time. A
+    (:func:`meridian.smtp.send_message`), the same message each time. A
     period that still fails is ``failed`` and raises a data-quality alert
     (``audit.data_quality_alerts``, type ``missing_data``, table
     ``reporting.report_deliveries``, severity high, one per (report, period):
@@ -82,15 +82,14 @@ Failures
     A failed period does not stop the other reports. :class:`DeliveryResult`
     says whether a failure is worth an Airflow task retry (``retryable``: SMTP
     or database trouble) or needs a configuration fix.
+
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -98,307 +97,32 @@ import psycopg2.extensions
 
 from meridian.config import SMTP_CONN_ID, WAREHOUSE_CONN_ID, settings
 from meridian.db import connect
+from meridian.delivery.ledger import DeliveryLedger
+from meridian.delivery.message import build_message, message_id
+from meridian.delivery.schema import ensure_delivery_schema
+from meridian.delivery.validate import (
+    ALERT_TABLE,
+    ALREADY_SENT,
+    FAILED,
+    SENT,
+    WAITING,
+    DeliveryResult,
+    ScheduledReport,
+    report_folder,
+    validate_report,
+)
 from meridian.quality.alerts import Alert, record_alert
 from meridian.reports.data import freshness_gap, load_report_data
-from meridian.reports.mail import (
-    SendError,
-    SmtpConfigError,
-    SmtpSettings,
-    build_message,
-    message_id,
-    send_message,
-    smtp_settings,
-)
-from meridian.reports.periods import Period, as_utc, check_frequency, next_due, period_for
-from meridian.reports.registry import ReportConfigError, ReportType, get_report_type
-from meridian.reports.render import check_formats, render_report, slug
-from meridian.reports.schema import ensure_delivery_schema
+from meridian.reports.model import ReportConfigError
+from meridian.reports.periods import Period, as_utc, period_for
+from meridian.reports.render import render_report
+from meridian.smtp import SendError, SmtpConfigError, SmtpSettings, send_message, smtp_settings
 
 log = logging.getLogger(__name__)
 
-EMAIL_PATTERN = re.compile(
-    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"  # local part, dots only between
-    r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"  # first domain label
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"  # more labels
-    r"\.[A-Za-z]{2,63}"  # top-level domain
-)
 
-SENT = "sent"
-ALREADY_SENT = "already_sent"
-FAILED = "failed"
-WAITING = "waiting"
-
-ALERT_TABLE = "reporting.report_deliveries"
-
-
-@dataclass(frozen=True)
-class DeliveryResult:
-    report_id: int
-    tenant_id: str
-    status: str  # sent, already_sent, failed, waiting
-    period_start: date | None = None
-    period_end: date | None = None
-    files: tuple[str, ...] = ()
-    recipients: tuple[str, ...] = ()
-    attempts: int = 0
-    error: str | None = None
-    retryable: bool = False  # a failure an Airflow retry may fix (SMTP or database trouble)
-    refused: tuple[str, ...] = field(default=())  # recipients the server refused while accepting others
-    resent: bool = False  # an earlier attempt handed the same Message-ID to the server: sent again under it
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "report_id": self.report_id,
-            "tenant_id": self.tenant_id,
-            "status": self.status,
-            "period_start": self.period_start.isoformat() if self.period_start else None,
-            "period_end": self.period_end.isoformat() if self.period_end else None,
-            "files": list(self.files),
-            "recipients": list(self.recipients),
-            "attempts": self.attempts,
-            "error": self.error,
-            "retryable": self.retryable,
-            "resent": self.resent,
-        }
-
-
-@dataclass(frozen=True)
-class ScheduledReport:
-    id: int
-    tenant_id: str
-    name: str
-    report_type: str
-    frequency: str
-    formats: list[str]
-    recipients: list[str]
-    parameters: Any
-    next_run_at: datetime
-
-
-@dataclass(frozen=True)
-class ValidReport:
-    report_type: ReportType
-    formats: list[str]
-    recipients: list[str]
-    parameters: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class DeliveryRow:
-    status: str
-    data_sent_at: datetime | None
-    message_id: str | None
-    error: str | None
-
-
-def validate_recipients(recipients: Sequence[str] | None) -> list[str]:
-    """Plain addresses (``name@example.com``, no display names), trimmed, without repeats.
-
-    Raises :class:`ReportConfigError` naming ``recipients`` and the bad item.
-    """
-    if not recipients:
-        raise ReportConfigError("recipients", "is empty; list at least one e-mail address")
-    cleaned = []
-    for index, recipient in enumerate(recipients):
-        address = (recipient or "").strip() if isinstance(recipient, str) else recipient
-        if (
-            not isinstance(address, str)
-            or not EMAIL_PATTERN.fullmatch(address)
-            or len(address) > 254
-            or len(address.rsplit("@", 1)[0]) > 64
-        ):
-            raise ReportConfigError("recipients", f"{recipient!r} (item {index + 1}) is not a valid e-mail address")
-        cleaned.append(address)
-    return list(dict.fromkeys(cleaned))
-
-
-def validate_report(report: ScheduledReport) -> ValidReport:
-    """Check one scheduled report; raises :class:`ReportConfigError` naming the first bad field."""
-    if not report.tenant_id or not report.tenant_id.strip():
-        raise ReportConfigError("tenant_id", "is empty")
-    check_frequency(report.frequency)
-    report_type = get_report_type(report.report_type)
-    formats = check_formats(report.formats)
-    recipients = validate_recipients(report.recipients)
-    parameters = report_type.resolve_parameters(report.parameters)
-    return ValidReport(report_type, formats, recipients, parameters)
-
-
-def report_folder(out_dir: Path, report: ScheduledReport, period: Period) -> Path:
-    return out_dir / slug(report.tenant_id) / f"report-{report.id}" / period.slug
-
-
-class _Deliverer:
+class _Deliverer(DeliveryLedger):
     """One call of deliver_due_reports: its connections, SMTP settings and options."""
-
-    def __init__(
-        self,
-        *,
-        now: datetime,
-        lock_conn: psycopg2.extensions.connection,
-        write_conn: psycopg2.extensions.connection,
-        read_conn: psycopg2.extensions.connection,
-        smtp_conn_id: str,
-        out_dir: Path,
-        max_periods_per_report: int,
-        smtp_attempts: int,
-        smtp_backoff_seconds: float,
-        clock: Callable[[], datetime],
-        report_ids: Sequence[int] | None = None,
-    ) -> None:
-        self.now = now
-        self.report_ids = None if report_ids is None else sorted({int(report_id) for report_id in report_ids})
-        self.lock_conn = lock_conn
-        self.write_conn = write_conn
-        self.read_conn = read_conn
-        self.smtp_conn_id = smtp_conn_id
-        self.out_dir = out_dir
-        self.max_periods = max_periods_per_report
-        self.smtp_attempts = smtp_attempts
-        self.smtp_backoff_seconds = smtp_backoff_seconds
-        self.clock = clock
-        self._smtp: SmtpSettings | None = None
-
-    # --- the schedule (lock_conn: one transaction per report, holding its row lock) ----------------
-
-    def due_report_ids(self) -> list[int]:
-        with self.lock_conn.cursor() as cur:
-            cur.execute(
-                """
-                select id from reporting.scheduled_reports
-                where is_active and next_run_at <= %s
-                  and (%s::bigint[] is null or id = any(%s::bigint[]))
-                order by next_run_at, id
-                """,
-                (self.now, self.report_ids, self.report_ids),
-            )
-            ids = [row[0] for row in cur.fetchall()]
-        self.lock_conn.commit()
-        return ids
-
-    def lock_report(self, report_id: int) -> ScheduledReport | None:
-        """Lock the schedule row for this call; None if it is no longer due or another run holds it."""
-        with self.lock_conn.cursor() as cur:
-            cur.execute(
-                """
-                select id, tenant_id, name, report_type, frequency, formats, recipients, parameters, next_run_at
-                from reporting.scheduled_reports
-                where id = %s and is_active and next_run_at <= %s
-                for no key update skip locked
-                """,
-                (report_id, self.now),
-            )
-            row = cur.fetchone()
-        if row is None:
-            return None
-        return ScheduledReport(*row[:5], list(row[5] or []), list(row[6] or []), row[7], row[8])
-
-    def advance(self, report: ScheduledReport, due_at: datetime) -> datetime:
-        following = next_due(due_at, report.frequency)
-        with self.lock_conn.cursor() as cur:
-            cur.execute(
-                """
-                update reporting.scheduled_reports
-                set last_run_at = %s, next_run_at = %s, updated_at = now()
-                where id = %s
-                """,
-                (due_at, following, report.id),
-            )
-        return following
-
-    # --- the delivery rows (write_conn: autocommit, every write commits on its own) ----------------
-
-    def delivery_row(self, report_id: int, period: Period) -> DeliveryRow | None:
-        with self.write_conn.cursor() as cur:
-            cur.execute(
-                """
-                select status, data_sent_at, message_id, error from reporting.report_deliveries
-                where report_id = %s and period_start = %s
-                """,
-                (report_id, period.start),
-            )
-            row = cur.fetchone()
-        return DeliveryRow(*row) if row else None
-
-    def claim(self, report_id: int, period: Period, files: Sequence[Path], mail_id: str) -> str | None:
-        """Upsert the row as ``rendered`` before sending; returns the Message-ID to send under.
-
-        That is the row's stored one when it has one (an earlier attempt's),
-        else ``mail_id``; None when the row is ``sent``.
-        """
-        with self.write_conn.cursor() as cur:
-            cur.execute(
-                """
-                insert into reporting.report_deliveries
-                    (report_id, period_start, period_end, status, attempts, files, message_id)
-                values (%s, %s, %s, 'rendered', 0, %s, %s)
-                on conflict (report_id, period_start) do update
-                set period_end = excluded.period_end, status = 'rendered', files = excluded.files,
-                    message_id = coalesce(reporting.report_deliveries.message_id, excluded.message_id),
-                    error = null, updated_at = now()
-                where reporting.report_deliveries.status <> 'sent'
-                returning message_id
-                """,
-                (report_id, period.start, period.end, [str(path) for path in files], mail_id),
-            )
-            row = cur.fetchone()
-            return row[0] if row else None
-
-    def mark_data_sent(self, report_id: int, period: Period) -> None:
-        """Record that the content is about to go out (the server may hold it from now on)."""
-        with self.write_conn.cursor() as cur:
-            cur.execute(
-                """
-                update reporting.report_deliveries
-                set data_sent_at = clock_timestamp(), data_sends = data_sends + 1, updated_at = now()
-                where report_id = %s and period_start = %s and status = 'rendered'
-                returning id
-                """,
-                (report_id, period.start),
-            )
-            if cur.fetchone() is None:
-                raise RuntimeError(f"delivery row of report {report_id} for {period.start} is no longer 'rendered'")
-
-    def handovers(self, report_id: int, period: Period) -> int:
-        """How many times the period's content went to the SMTP server (``data_sends``)."""
-        with self.write_conn.cursor() as cur:
-            cur.execute(
-                "select data_sends from reporting.report_deliveries where report_id = %s and period_start = %s",
-                (report_id, period.start),
-            )
-            row = cur.fetchone()
-        return int(row[0]) if row else 0
-
-    def mark_sent(self, report_id: int, period: Period, attempts: int, note: str | None) -> None:
-        with self.write_conn.cursor() as cur:
-            cur.execute(
-                """
-                update reporting.report_deliveries
-                set status = 'sent', sent_at = clock_timestamp(), attempts = attempts + %s, error = %s,
-                    updated_at = now()
-                where report_id = %s and period_start = %s
-                """,
-                (attempts, note, report_id, period.start),
-            )
-
-    def mark_failed(
-        self, report_id: int, period: Period, error: str, attempts: int = 0, *, refused_by_server: bool = False
-    ) -> None:
-        """Upsert the row as ``failed``; ``refused_by_server`` clears ``data_sent_at`` (the server replied no)."""
-        with self.write_conn.cursor() as cur:
-            cur.execute(
-                """
-                insert into reporting.report_deliveries
-                    (report_id, period_start, period_end, status, attempts, error)
-                values (%s, %s, %s, 'failed', %s, %s)
-                on conflict (report_id, period_start) do update
-                set status = 'failed', attempts = reporting.report_deliveries.attempts + excluded.attempts,
-                    error = excluded.error, updated_at = now(),
-                    data_sent_at = case when %s then null else reporting.report_deliveries.data_sent_at end
-                where reporting.report_deliveries.status <> 'sent'
-                """,
-                (report_id, period.start, period.end, attempts, error, refused_by_server),
-            )
 
     def alert(self, report: ScheduledReport, period: Period, error: str, *, severity: str = "high",
               kind: str = "") -> None:

@@ -37,7 +37,7 @@ from typing import Any
 
 from meridian.reports.cells import csv_safe
 from meridian.reports.data import ReportData
-from meridian.reports.registry import (
+from meridian.reports.model import (
     BREAKDOWN_TABLE,
     COUNT,
     FUNNEL,
@@ -50,7 +50,8 @@ from meridian.reports.registry import (
     TREND_CHART,
 )
 from meridian.reports.render import file_stem, write_atomically
-from meridian.reports.summary import currency_statement, report_period_statement, section_table
+from meridian.reports.summary import currency_statement, report_period_statement
+from meridian.reports.tables import section_table
 
 HEADER = ("tenant_id", "report_type", "period_start", "period_end", "section", "key", "metric", "value", "currency")
 

@@ -8,7 +8,7 @@ first tenant of ``marts.dim_tenants`` (or of ``marts.fct_daily_kpis``); with no
 month, the last complete month before the latest ``kpi_date``.
 
 Run it from the command line with
-``python -m meridian.reports.bench [tenant] [YYYY-MM]``; ``meridian bench``
+``python -m meridian.devtools.bench_reports [tenant] [YYYY-MM]``; ``meridian bench``
 can include it by calling :func:`bench_render`.
 """
 

@@ -41,7 +41,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from meridian.reports.cells import protect_workbook
 from meridian.reports.data import ReportData, SectionData
-from meridian.reports.registry import (
+from meridian.reports.model import (
     BREAKDOWN_TABLE,
     COUNT,
     FUNNEL,
@@ -63,8 +63,8 @@ from meridian.reports.summary import (
     currency_statement,
     period_label,
     report_period_statement,
-    section_table,
 )
+from meridian.reports.tables import section_table
 
 MONEY_FORMAT = "#,##0.00"
 RATE_FORMAT = "0.0%"

@@ -20,13 +20,13 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from meridian.reports.data import ReportData
-from meridian.reports.registry import FORMAT_NAMES, ReportConfigError
+from meridian.reports.model import FORMAT_NAMES, ReportConfigError
 
 RENDERERS: dict[str, str] = {
-    "pdf": "meridian.reports.render_pdf:render_pdf",
-    "csv": "meridian.reports.render_csv:render_csv",
-    "xlsx": "meridian.reports.render_xlsx:render_xlsx",
-    "html": "meridian.reports.render_html:render_html",
+    "pdf": "meridian.reports.render.pdf:render_pdf",
+    "csv": "meridian.reports.render.csv:render_csv",
+    "xlsx": "meridian.reports.render.xlsx:render_xlsx",
+    "html": "meridian.reports.render.html:render_html",
 }
 
 Renderer = Callable[[ReportData, Path], Path]

@@ -10,7 +10,7 @@ date (first run, period, as-of) within 2000–2100
 (:data:`~meridian.reports.periods.EARLIEST_DATE` ..
 :data:`~meridian.reports.periods.LATEST_DATE`).
 
-``run_now`` goes through :func:`meridian.reports.delivery.deliver_due_reports`
+``run_now`` goes through :func:`meridian.delivery.deliver.deliver_due_reports`
 restricted to one report, so the due and exactly-once rules are the scheduled
 run's: the periods due at ``now`` are delivered oldest first, a period already
 sent is not sent again, and ``next_run_at`` is never moved forward by hand
@@ -18,7 +18,8 @@ sent is not sent again, and ``next_run_at`` is never moved forward by hand
 files: nothing is sent or recorded. ``resolve_delivery`` settles a delivery
 by hand: a person who found that a handed-over message arrived marks it sent
 (the delivery would otherwise resend it under the same Message-ID, see
-:mod:`meridian.reports.delivery`), or asks for a period to be sent again.
+:mod:`meridian.delivery.deliver`), or asks for a period to be sent again.
+
 """
 
 from __future__ import annotations
@@ -35,23 +36,18 @@ import psycopg2.errors
 import psycopg2.extensions
 from psycopg2.extras import Json
 
-from meridian.config import WAREHOUSE_CONN_ID
-from meridian.db import connection
-from meridian.reports.data import freshness_gap, load_report_data
-from meridian.reports.delivery import DeliveryResult, deliver_due_reports, validate_recipients
+from meridian.delivery.schema import ensure_reporting_schema
+from meridian.delivery.validate import validate_recipients
 from meridian.reports.periods import (
     EARLIEST_DATE,
     LATEST_DATE,
-    Period,
     as_utc,
     check_frequency,
     check_in_range,
     month_start,
-    period_for,
 )
 from meridian.reports.registry import ReportConfigError, get_report_type
-from meridian.reports.render import check_formats, render_report
-from meridian.reports.schema import ensure_reporting_schema
+from meridian.reports.render import check_formats
 from meridian.values import shown
 from meridian.warehouse.tenants import UnknownTenantError, check_tenant
 
@@ -84,13 +80,13 @@ class ReportRow:
     updated_at: datetime
 
 
-_COLUMNS = (
+COLUMNS = (
     "id, tenant_id, name, report_type, frequency, formats, recipients, parameters, "
     "last_run_at, next_run_at, is_active, updated_at"
 )
 
 
-def _row(values: Sequence[Any]) -> ReportRow:
+def report_row(values: Sequence[Any]) -> ReportRow:
     values = list(values)
     values[5] = list(values[5] or [])
     values[6] = list(values[6] or [])
@@ -278,24 +274,24 @@ def list_reports(
     with conn.cursor() as cur:
         cur.execute(
             f"""
-            select {_COLUMNS} from reporting.scheduled_reports
+            select {COLUMNS} from reporting.scheduled_reports
             where (%(tenant)s::text is null or tenant_id = %(tenant)s)
               and (%(all)s or is_active)
             order by tenant_id, id
             """,
             {"tenant": tenant, "all": include_paused},
         )
-        return [_row(values) for values in cur.fetchall()]
+        return [report_row(values) for values in cur.fetchall()]
 
 
 def get_report(conn: psycopg2.extensions.connection, report_id: int) -> ReportRow:
     ensure_reporting_schema(conn)
     with conn.cursor() as cur:
-        cur.execute(f"select {_COLUMNS} from reporting.scheduled_reports where id = %s", (report_id,))
+        cur.execute(f"select {COLUMNS} from reporting.scheduled_reports where id = %s", (report_id,))
         values = cur.fetchone()
     if values is None:
         raise ReportNotFoundError(report_id)
-    return _row(values)
+    return report_row(values)
 
 
 def set_active(conn: psycopg2.extensions.connection, report_id: int, active: bool) -> ReportRow:
@@ -310,17 +306,17 @@ def set_active(conn: psycopg2.extensions.connection, report_id: int, active: boo
             f"""
             update reporting.scheduled_reports set is_active = %s, updated_at = now()
             where id = %s
-            returning {_COLUMNS}
+            returning {COLUMNS}
             """,
             (active, report_id),
         )
         values = cur.fetchone()
     if values is None:
         raise ReportNotFoundError(report_id)
-    return _row(values)
+    return report_row(values)
 
 
-def _when(moment: datetime | None) -> str:
+def when_text(moment: datetime | None) -> str:
     return as_utc(moment).strftime("%Y-%m-%d %H:%M UTC") if moment else "-"
 
 
@@ -338,7 +334,7 @@ def format_table(rows: Sequence[ReportRow]) -> str:
             row.frequency,
             ",".join(row.formats),
             ",".join(row.recipients),
-            _when(row.next_run_at),
+            when_text(row.next_run_at),
             "yes" if row.is_active else "paused",
         )
         for row in rows
@@ -351,184 +347,3 @@ def format_table(rows: Sequence[ReportRow]) -> str:
 
 
 # --- run now ----------------------------------------------------------------------------------------
-
-
-def run_now(
-    report_id: int,
-    *,
-    now: datetime | None = None,
-    warehouse_conn_id: str = WAREHOUSE_CONN_ID,
-    out_dir: Path | str | None = None,
-    **delivery_options: Any,
-) -> tuple[ReportRow, list[DeliveryResult]]:
-    """Deliver the periods of one report that are due at ``now`` (default: the wall clock), as a run would.
-
-    Raises :class:`ReportNotFoundError` for an unknown id and
-    :class:`ReportConfigError` (field ``is_active``) for a paused report.
-    Returns the report as it was before the call and the delivery results
-    (empty when nothing is due at ``now``).
-    """
-    moment = as_utc(now) if now is not None else datetime.now(UTC)
-    check_in_range(moment, "as_of")
-    if out_dir is not None:
-        out_dir = check_out_dir(out_dir)
-    with connection(warehouse_conn_id) as conn:
-        report = get_report(conn, report_id)
-    if not report.is_active:
-        raise ReportConfigError("is_active", f"scheduled report {report_id} is paused; resume it first")
-    results = deliver_due_reports(
-        moment, warehouse_conn_id=warehouse_conn_id, out_dir=out_dir, report_ids=[report_id], **delivery_options
-    )
-    return report, results
-
-
-RESEND = "resend"
-MARK_SENT = "mark-sent"
-
-
-def resolve_delivery(
-    conn: psycopg2.extensions.connection, report_id: int, period: str, action: str
-) -> tuple[ReportRow, Period, str]:
-    """Settle a delivery that is not ``sent``: ``resend`` (the next run sends it) or ``mark-sent``.
-
-    ``mark-sent`` is only for a delivery whose message was handed to the SMTP
-    server (``data_sent_at`` set: it may have arrived) and that a person found
-    arrived; the next run then moves the schedule on instead of resending it
-    under the same Message-ID. ``resend`` clears
-    ``data_sent_at`` so the next run (or ``run-now``) renders and sends the
-    period again. Takes the report's row lock without waiting, so it never
-    races a delivery run. Returns the report, the period and what was done
-    (the caller commits).
-    """
-    if action not in (RESEND, MARK_SENT):
-        raise ReportConfigError("action", f"{action!r} is not {RESEND} or {MARK_SENT}")
-    report = get_report(conn, report_id)
-    the_period = parse_period(period, report.frequency)
-    with conn.cursor() as cur:
-        try:
-            cur.execute("select 1 from reporting.scheduled_reports where id = %s for no key update nowait", (report_id,))
-        except psycopg2.errors.LockNotAvailable:
-            raise ReportConfigError(
-                "id", f"a delivery run is working on scheduled report {report_id} now; try again when it ends"
-            ) from None
-        cur.execute(
-            """
-            select status, data_sent_at, message_id from reporting.report_deliveries
-            where report_id = %s and period_start = %s
-            """,
-            (report_id, the_period.start),
-        )
-        row = cur.fetchone()
-        if row is None:
-            raise ReportConfigError("period", f"scheduled report {report_id} has no delivery for {the_period.label}")
-        status, data_sent_at, mail_id = row
-        if status == "sent":
-            raise ReportConfigError("period", f"{the_period.label} of scheduled report {report_id} was sent already")
-        if action == MARK_SENT:
-            if data_sent_at is None:
-                raise ReportConfigError(
-                    "period",
-                    f"the message for {the_period.label} never reached the SMTP server; "
-                    f"the next run sends it (or use --{RESEND})",
-                )
-            cur.execute(
-                """
-                update reporting.report_deliveries
-                set status = 'sent', sent_at = data_sent_at, updated_at = now(),
-                    error = 'marked sent by hand (meridian reports resolve) after: ' || coalesce(error, status)
-                where report_id = %s and period_start = %s
-                """,
-                (report_id, the_period.start),
-            )
-            done = f"{the_period.label} of scheduled report {report_id} marked sent ({mail_id}); the next run moves on"
-        else:
-            cur.execute(
-                """
-                update reporting.report_deliveries
-                set status = 'failed', data_sent_at = null, updated_at = now(),
-                    error = 'resend requested by hand (meridian reports resolve) after: ' || coalesce(error, status)
-                where report_id = %s and period_start = %s
-                """,
-                (report_id, the_period.start),
-            )
-            done = f"{the_period.label} of scheduled report {report_id} will be sent again by the next run"
-    return report, the_period, done
-
-
-def describe_result(result: DeliveryResult) -> str:
-    period = f"{result.period_start}..{result.period_end}" if result.period_start else "-"
-    line = f"report {result.report_id} ({result.tenant_id}) {period}: {result.status}"
-    if result.recipients and result.status == "sent":
-        line += f" to {', '.join(result.recipients)}"
-    if result.error:
-        line += f" — {result.error}"
-    return line
-
-
-# --- render ad hoc ----------------------------------------------------------------------------------
-
-
-def parse_period(value: str, frequency: str) -> Period:
-    """The period named by ``value`` for ``frequency``; raises :class:`ReportConfigError` naming ``period``.
-
-    - monthly: ``YYYY-MM`` (or any ``YYYY-MM-DD`` in the month);
-    - weekly: ``YYYY-MM-DD``, the first of the 7 days;
-    - daily: ``YYYY-MM-DD``, the day.
-    """
-    check_frequency(frequency)
-    text = (value or "").strip()
-    try:
-        if frequency == "monthly" and len(text) == 7:
-            day = date.fromisoformat(f"{text}-01")
-        else:
-            day = date.fromisoformat(text)
-    except ValueError:
-        shape = "YYYY-MM" if frequency == "monthly" else "YYYY-MM-DD"
-        raise ReportConfigError("period", f"{shown(value)} is not a {frequency} period ({shape})") from None
-    check_in_range(day, "period", value)
-    if frequency == "monthly":
-        due = month_start(day, 1)
-    elif frequency == "weekly":
-        due = day + timedelta(days=7)
-    else:
-        due = day + timedelta(days=1)
-    return period_for(datetime.combine(due, time.min, tzinfo=UTC), frequency)
-
-
-@dataclass(frozen=True)
-class RenderResult:
-    period: Period
-    files: list[Path]
-    warning: str | None  # the marts do not cover the period yet for the tenant
-
-
-def render_adhoc(
-    *,
-    tenant: str,
-    report_type: str,
-    period: str,
-    out_dir: Path | str,
-    frequency: str = "monthly",
-    formats: str | Sequence[str] = ("pdf", "csv", "xlsx", "html"),
-    parameters: str | dict[str, Any] | None = None,
-    name: str | None = None,
-    warehouse_conn_id: str = WAREHOUSE_CONN_ID,
-) -> RenderResult:
-    """Render one report for any tenant and period into ``out_dir``; reads the marts only, sends and records nothing."""
-    tenant = (tenant or "").strip()
-    if not tenant:
-        raise ReportConfigError("tenant_id", "is empty")
-    kind = get_report_type(report_type)
-    the_period = parse_period(period, frequency)
-    format_list = check_formats(split_list(formats))
-    resolved = kind.resolve_parameters(parse_parameters(parameters))
-    with connection(warehouse_conn_id) as conn:
-        conn.set_session(readonly=True)
-        check_known_tenant(conn, tenant)
-        out = check_out_dir(out_dir)
-        warning = freshness_gap(conn, kind, tenant, the_period)
-        data = load_report_data(
-            conn, kind, tenant, the_period, resolved, generated_at=datetime.now(UTC), report_name=name
-        )
-    files = render_report(data, format_list, out)
-    return RenderResult(the_period, files, warning)

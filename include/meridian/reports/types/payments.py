@@ -1,0 +1,178 @@
+"""Payments: success rate, revenue, attempts and latency, payment methods, failure reasons,
+retries and recovery, the hourly peak, top resources and webhook deliveries.
+"""
+
+from __future__ import annotations
+
+from meridian.reports.model import (
+    BREAKDOWN_TABLE,
+    COUNT,
+    HOUR_OF_DAY,
+    KPI_TILES,
+    MAX,
+    METRIC_TABLE,
+    MONEY,
+    NUMBER,
+    RATE,
+    RATIO,
+    SHARE,
+    SUM,
+    TREND_CHART,
+    WEIGHTED,
+    Aggregate,
+    Metric,
+    ReportType,
+    Section,
+)
+from meridian.reports.types.common import (
+    COMMON_PARAMETERS,
+    FRESHNESS,
+    PAYMENT_FAILURES,
+    PAYMENT_RETRIES,
+    PAYMENTS_DAILY,
+    PAYMENTS_HOURLY,
+    RESOURCE_REVENUE,
+    WEBHOOK_DELIVERIES,
+)
+
+SUCCESS_RATE = Metric("succeeded", "Success rate", RATE, agg=RATIO, over=("succeeded", "failed"), name="success_rate")
+PAYMENT_REVENUE = Metric("revenue", "Revenue")
+ATTEMPTS = Metric("attempts", "Attempts", COUNT)
+LATENCY = Metric("latency_avg_ms", "Avg latency (ms)", NUMBER, False, agg=WEIGHTED, over=("succeeded",))
+
+PAYMENT_SECTIONS = (
+    Section(
+        key="headline",
+        title="Headline",
+        kind=KPI_TILES,
+        source=PAYMENTS_DAILY,
+        metrics=(
+            SUCCESS_RATE,
+            PAYMENT_REVENUE,
+            ATTEMPTS,
+            Metric("succeeded", "Succeeded", COUNT),
+            Metric("failed", "Failed", COUNT, higher_is_better=False),
+            Metric("revenue", "Avg value", MONEY, agg=RATIO, over=("succeeded",), name="avg_value"),
+            LATENCY,
+            Metric("latency_p95_ms", "Worst daily p95 latency (ms)", NUMBER, False, agg=MAX),
+        ),
+    ),
+    Section(
+        key="revenue_trend",
+        title="Payment revenue trend",
+        kind=TREND_CHART,
+        source=PAYMENTS_DAILY,
+        metrics=(Metric("revenue", "Revenue"),),
+    ),
+    Section(
+        key="methods",
+        title="Payments by method",
+        kind=BREAKDOWN_TABLE,
+        source=PAYMENTS_DAILY,
+        group_by="method",
+        group_label="Method",
+        aggregates=(
+            Aggregate("attempts", "Attempts", SUM, "attempts", COUNT),
+            Aggregate("succeeded", "Succeeded", SUM, "succeeded", COUNT),
+            Aggregate("failed", "Failed", SUM, "failed", COUNT),
+            Aggregate("success_rate", "Success rate", RATIO, "succeeded", RATE, over=("succeeded", "failed")),
+            Aggregate("revenue", "Revenue", SUM, "revenue", MONEY),
+        ),
+        order_by="revenue",
+        total_label="Total",
+    ),
+    Section(
+        key="failure_reasons",
+        title="Failure reasons",
+        kind=BREAKDOWN_TABLE,
+        source=PAYMENT_FAILURES,
+        group_by="failure_reason",
+        group_label="Failure reason",
+        aggregates=(
+            Aggregate("failures", "Failures", SUM, "failures", COUNT),
+            Aggregate("share", "Share of failures", SHARE, "failures", RATE),
+        ),
+        order_by="failures",
+        total_label="Total",
+        bars="failures",
+    ),
+    Section(
+        key="retries",
+        title="Retries and recovery",
+        kind=METRIC_TABLE,
+        source=PAYMENT_RETRIES,
+        metrics=(
+            Metric("invoices", "Invoices", COUNT),
+            Metric("invoices_with_failure", "Invoices with a failure", COUNT, higher_is_better=False),
+            Metric("recovered", "Recovered", COUNT),
+            Metric("unrecovered", "Unrecovered", COUNT, higher_is_better=False),
+            Metric("recovery_rate", "Recovery rate", RATE),
+            Metric("avg_attempts", "Attempts per invoice", NUMBER, higher_is_better=None),
+        ),
+    ),
+    Section(
+        key="hourly_peak",
+        title="Payments by hour of day (UTC)",
+        kind=BREAKDOWN_TABLE,
+        source=PAYMENTS_HOURLY,
+        group_by=HOUR_OF_DAY,
+        group_label="Hour (UTC)",
+        groups=tuple((hour, f"{hour:02d}:00") for hour in range(24)),
+        aggregates=(
+            Aggregate("attempts", "Attempts", SUM, "attempts", COUNT),
+            Aggregate("succeeded", "Succeeded", SUM, "succeeded", COUNT),
+            Aggregate("failed", "Failed", SUM, "failed", COUNT),
+            Aggregate("revenue", "Revenue", SUM, "revenue", MONEY),
+        ),
+        total_label="Total",
+        bars="attempts",
+        show_table=False,
+    ),
+    Section(
+        key="top_resources",
+        title="Top resources",
+        kind=BREAKDOWN_TABLE,
+        source=RESOURCE_REVENUE,
+        group_by="resource",
+        group_label="Resource",
+        aggregates=(
+            Aggregate("revenue", "Revenue", SUM, "revenue", MONEY),
+            Aggregate("payments_succeeded", "Payments", SUM, "payments_succeeded", COUNT),
+            Aggregate("unique_payers", "Payers", SUM, "unique_payers", COUNT),
+        ),
+        order_by="revenue",
+        limit=10,
+        bars="revenue",
+    ),
+    Section(
+        key="webhooks",
+        title="Webhook deliveries",
+        kind=BREAKDOWN_TABLE,
+        source=WEBHOOK_DELIVERIES,
+        group_by="event_type",
+        group_label="Event type",
+        aggregates=(
+            Aggregate("deliveries", "Deliveries", SUM, "deliveries", COUNT),
+            Aggregate("delivered", "Delivered", SUM, "delivered", COUNT),
+            Aggregate("failed", "Failed", SUM, "failed", COUNT),
+            Aggregate("pending", "Pending", SUM, "pending", COUNT),
+            Aggregate("success_rate", "Success rate", RATIO, "delivered", RATE, over=("delivered", "failed")),
+            Aggregate("avg_response_ms", "Avg response (ms)", WEIGHTED, "avg_response_ms", NUMBER, ("deliveries",)),
+        ),
+        order_by="deliveries",
+        total_label="Total",
+        description="Success rate = delivered / (delivered + failed); pending deliveries are left out.",
+    ),
+)
+
+
+
+PAYMENTS = ReportType(
+    name="payments",
+    title="Payments",
+    grain="day",
+    description="Payment success, revenue and latency, failures, retries, peak hours, resources and webhooks.",
+    freshness=FRESHNESS,
+    parameters=COMMON_PARAMETERS,
+    sections=PAYMENT_SECTIONS,
+)
