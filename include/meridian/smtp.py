@@ -199,8 +199,6 @@ def smtp_settings(conn_id: str = SMTP_CONN_ID) -> SmtpSettings:
     return parse_smtp_uri(embedded_uri(conn_id), "the embedded default (local mail sink)")
 
 
-
-
 class _DataTracking:
     """``data()`` of :class:`smtplib.SMTP`, with a callback just before the content goes out.
 

@@ -31,7 +31,6 @@ MIME_TYPES = {
 }
 
 
-
 def subject_for(data: ReportData) -> str:
     return heading(data)
 

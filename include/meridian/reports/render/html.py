@@ -80,8 +80,6 @@ def title_block(data: ReportData) -> str:
     return "".join(parts)
 
 
-
-
 def _section(data: ReportData, section: SectionData) -> str:
     definition = section.section
     css = ' class="half"' if definition.width == "half" else ""

@@ -48,8 +48,6 @@ def tiles(data: ReportData, section: SectionData) -> str:
     return f'<div class="tiles">{"".join(tiles)}</div>'
 
 
-
-
 def _typed_table(data: ReportData, section: SectionData, skip: tuple[str, ...] = ("key",)) -> str:
     currency = data.currency
     columns, rows = section_table(data, section)

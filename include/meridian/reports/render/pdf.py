@@ -99,8 +99,6 @@ def _title_block(data: ReportData, styles: dict[str, ParagraphStyle]) -> list[An
     return flow
 
 
-
-
 def _story(data: ReportData, styles: dict[str, ParagraphStyle]) -> list[Any]:
     story: list[Any] = _title_block(data, styles)
     area = None

@@ -55,8 +55,6 @@ def unavailable(data: ReportData, section: SectionData, styles: dict[str, Paragr
     return None
 
 
-
-
 def tiles(data: ReportData, section: SectionData, styles: dict[str, ParagraphStyle]) -> Table:
     cells = []
     for tile in section_tiles(data, section):
@@ -87,8 +85,6 @@ def tiles(data: ReportData, section: SectionData, styles: dict[str, ParagraphSty
         )
     )
     return table
-
-
 
 
 class _SplitTable(Table):
@@ -142,8 +138,6 @@ def _typed_table(data: ReportData, section: SectionData, skip: tuple[str, ...] =
             style.add("ALIGN", (position, 0), (position, -1), "LEFT")
     table.setStyle(style)
     return table
-
-
 
 
 def _breakdown(data: ReportData, section: SectionData) -> list[Any]:

@@ -99,16 +99,12 @@ def paragraph(text: str, style: ParagraphStyle) -> Paragraph:
     return Paragraph(escape(text), style)
 
 
-
-
 def money_markup(text: str, currency: str | None) -> str:
     """``1,234.50 EUR`` with the code set smaller, so a tile's amount keeps its line."""
     if currency and text.endswith(f" {currency}"):
         amount = text[: -len(currency) - 1]
         return f'{escape(amount)} <font size="8" color="{MUTED_HEX}">{escape(currency)}</font>'
     return escape(text)
-
-
 
 
 def grid_style(header_rows: int = 1, total_row: bool = False, font_size: float = 9) -> TableStyle:
@@ -130,8 +126,6 @@ def grid_style(header_rows: int = 1, total_row: bool = False, font_size: float =
             ("LINEABOVE", (0, -1), (-1, -1), 0.75, INK),
         ]
     return TableStyle(commands)
-
-
 
 
 def right_aligned(style: ParagraphStyle) -> ParagraphStyle:

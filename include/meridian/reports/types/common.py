@@ -24,7 +24,7 @@ from meridian.reports.model import (
 )
 
 
-def _int_between(low: int, high: int) -> Callable[[Any], str | None]:
+def int_between(low: int, high: int) -> Callable[[Any], str | None]:
     def check(value: Any) -> str | None:
         if value is None:
             return None
@@ -60,7 +60,7 @@ COMMON_PARAMETERS = (
         "trend_periods",
         None,
         "points of every trend chart (default 30 days, 12 weeks or 12 months)",
-        _int_between(3, 60),
+        int_between(3, 60),
     ),
     Parameter("csv_layout", "long", "csv format: 'long' (one tidy file) or 'zip' (one CSV per section)", _csv_layout),
 )

@@ -82,7 +82,6 @@ CUSTOMER_SECTIONS = (
 )
 
 
-
 CUSTOMER_SUCCESS = ReportType(
     name="customer_success",
     title="Customer success",

@@ -166,7 +166,6 @@ PAYMENT_SECTIONS = (
 )
 
 
-
 PAYMENTS = ReportType(
     name="payments",
     title="Payments",

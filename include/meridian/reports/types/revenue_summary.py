@@ -41,7 +41,7 @@ from meridian.reports.types.common import (
     PLAN_REVENUE,
     REVENUE_BY_COUNTRY,
     REVENUE_BY_PERIOD,
-    _int_between,
+    int_between,
 )
 
 MRR_END = Metric("mrr", "MRR", MONEY, agg=LAST)
@@ -249,7 +249,6 @@ REVENUE_SECTIONS = (
 )
 
 
-
 REVENUE_SUMMARY = ReportType(
     name="revenue_summary",
     title="Revenue summary",
@@ -260,7 +259,7 @@ REVENUE_SUMMARY = ReportType(
     ),
     freshness=FRESHNESS,
     parameters=(
-        Parameter("trend_months", 12, "months shown in the monthly MRR trend chart", _int_between(3, 36)),
+        Parameter("trend_months", 12, "months shown in the monthly MRR trend chart", int_between(3, 36)),
         *COMMON_PARAMETERS,
     ),
     sections=REVENUE_SECTIONS,

@@ -97,7 +97,6 @@ SALES_SECTIONS = (
 )
 
 
-
 SALES = ReportType(
     name="sales",
     title="Sales",

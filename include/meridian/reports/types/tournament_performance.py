@@ -68,7 +68,6 @@ TOURNAMENT_SECTIONS = (
 )
 
 
-
 TOURNAMENT_PERFORMANCE = ReportType(
     name="tournament_performance",
     title="Tournament performance",

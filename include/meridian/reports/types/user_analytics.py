@@ -164,7 +164,6 @@ USER_SECTIONS = (
 )
 
 
-
 USER_ANALYTICS = ReportType(
     name="user_analytics",
     title="User analytics",
