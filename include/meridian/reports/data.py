@@ -1,9 +1,10 @@
 """Read the marts a report type needs, for one tenant and one period, and shape each section.
 
-Modules of :mod:`meridian.reports.reading`: :mod:`.timeline` (the previous period, trend buckets), :mod:`.figures`
-(:class:`ReportData`, :class:`SectionData`: what a renderer gets),
-:mod:`.aggregate` (how rows combine), :mod:`.read` (the catalog, the selects),
-:mod:`.shape` (per section kind), :mod:`.load` (a whole report).
+The work is done in :mod:`meridian.reports.reading`: ``timeline`` (the previous
+period, trend buckets), ``figures`` (:class:`ReportData`, :class:`SectionData`:
+what a renderer gets), ``aggregate`` (how rows combine), ``read`` (the catalog,
+the selects), ``shape`` (per section kind) and ``load`` (a whole report); this
+module is their API.
 
 Reads: one catalog query (the columns of every table the report names), then
 one ``select ... from <mart> where tenant_id = %s and <period column> between
