@@ -21,6 +21,12 @@
             {'name': 'user_paid_at', 'columns': ['tenant_id', 'user_id', paid_at], 'where': 'is_succeeded'},
             {'name': 'pending', 'columns': ['tenant_id', 'created_at'], 'where': "status = 'pending'"},
         ],
+        'fct_event_counts_daily': [
+            {'name': 'event_type', 'columns': ['tenant_id', 'event_type']},
+        ],
+        'fct_tournaments_by_period': [
+            {'name': 'busiest', 'columns': ['tenant_id', 'period_type', 'tournament_count desc', 'period_start desc']},
+        ],
     } -%}
     {%- set wanted = indexes.get(relation.identifier, []) -%}
     {%- if wanted %}

@@ -1,0 +1,109 @@
+"""Dashboard reads are flat in the history: a request reads the rows of its range, not the tenant's past.
+
+Every statement the dashboard endpoints run (captured in-process, as ``meridian bench`` does) is executed under
+``EXPLAIN (ANALYZE, BUFFERS)`` as the tenant's API role, under row-level security, twice in one transaction:
+on the test warehouse as built, then after every mart that accumulates history got a copy of the tenant's rows
+twenty years earlier (the same rows again, every date and instant shifted back: twice the history, none of it in
+any range a request asks for). The rows each statement reads from each mart must be the same both times: a
+statement that reads more after the copies scans history its answer does not need. Sequential scans are priced
+out (the test marts are small enough for the planner to prefer them otherwise), so a statement with no usable
+index still shows as a sequential scan and fails. The transaction is rolled back: the warehouse is unchanged.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from meridian import db
+from meridian.demo.bench_api import BENCH_PATHS
+from meridian.serve.read_cost import Reads, explain_reads
+
+TENANT = "acme"
+SHIFT = "20 years"
+# the marts whose rows accumulate as days pass (a row per tenant and day, hour, week, month, payment, cohort...);
+# the others hold the present state (dim_tenants, fct_mrr_forecast, fct_cohort_benchmarks, ...) and get no copy
+HISTORY_MARTS = (
+    "fct_daily_kpis", "fct_hourly_activity", "fct_active_users_by_period", "fct_retention_cohorts",
+    "fct_event_counts_daily", "fct_funnel_steps", "fct_kpi_trends", "fct_monthly_revenue", "fct_plan_revenue_monthly",
+    "fct_revenue_by_period", "fct_revenue_by_country_monthly", "fct_acquisition_monthly", "fct_tournaments_by_period",
+    "fct_sales_monthly", "fct_sales_rep_monthly", "fct_customer_health_daily", "fct_payment_attempts",
+    "fct_payments_daily", "fct_payments_hourly", "fct_webhook_deliveries_daily", "fct_accounting_transactions",
+    "fct_resource_revenue_monthly", "fct_payment_retries_monthly",
+)
+# the endpoints a dashboard calls (the bench's), and the other parameters that choose another access path
+PATHS = BENCH_PATHS + (
+    "/kpis/active-users?granularity=hourly&range=72h", "/kpis/active-users?granularity=monthly&range=6m",
+    "/kpis/active-users?granularity=quarterly&range=4q", "/kpis/retention?period=monthly&cohortCount=3",
+    "/kpis/revenue?timeframe=12m", "/kpis/user-behavior?timeframe=30d&eventType=login",
+    "/analytics/revenue?periodType=week&days=90", "/analytics/cohorts?grain=week&days=90",
+    "/analytics/tournaments?periodType=week&days=90", "/payments/dashboard?period=month",
+    "/payments/trends/month", "/payments/transactions?groupBy=country&days=90",
+)
+
+
+def _copy_history(cur, mart: str) -> int:
+    """Insert the tenant's rows of ``mart`` again, every date and timestamp column SHIFT earlier; the rows added."""
+    cur.execute("select column_name, data_type from information_schema.columns where table_schema = 'marts' "
+                "and table_name = %s order by ordinal_position", (mart,))
+    columns = cur.fetchall()
+    assert columns, f"marts.{mart} is not built in the test warehouse"
+    select = []
+    for name, data_type in columns:
+        if data_type == "date":
+            select.append(f'("{name}" - interval %(shift)s)::date')
+        elif data_type.startswith("timestamp"):
+            select.append(f'"{name}" - interval %(shift)s')
+        else:
+            select.append(f'"{name}"')
+    names = ", ".join(f'"{name}"' for name, _ in columns)
+    cur.execute(f"insert into marts.{mart} ({names}) select {', '.join(select)} from marts.{mart} "
+                "where tenant_id = %(tenant)s", {"shift": SHIFT, "tenant": TENANT})
+    return cur.rowcount
+
+
+def _measure(conn, statements, with_history: bool) -> list[Reads]:
+    from meridian.serve import rls
+
+    try:
+        with conn.cursor() as cur:
+            if with_history:
+                added = {mart: _copy_history(cur, mart) for mart in HISTORY_MARTS}
+                empty = [mart for mart, rows in added.items() if not rows]
+                assert not empty, f"the test data has no {TENANT} rows in {empty}: nothing to compare"
+            assert rls._set_api_role(cur, TENANT), f"{TENANT} has no API role"
+            cur.execute("set local enable_seqscan = off")
+            return [explain_reads(cur, statement.sql, statement.params) for statement in statements]
+    finally:
+        conn.rollback()
+
+
+@pytest.fixture(scope="module")
+def measured(api_world):
+    from meridian.demo.bench_dashboard import capture_statements
+
+    statements = capture_statements(api_world["keys"][TENANT], PATHS)
+    with db.connection("warehouse") as conn:
+        conn.autocommit = False
+        before = _measure(conn, statements, with_history=False)
+        after = _measure(conn, statements, with_history=True)
+    return list(zip(statements, before, after, strict=True))
+
+
+def test_every_endpoint_was_measured(measured):
+    assert {statement.path for statement, _, _ in measured} == set(PATHS)
+    assert all(reads.rows for _, reads, _ in measured), "a statement read no mart"
+
+
+def test_no_statement_scans_a_mart_sequentially(measured):
+    scans = [(statement.path, sorted(set(after.seq_scans)), " ".join(statement.sql.split())[:160])
+             for statement, _, after in measured if after.seq_scans]
+    assert not scans, scans
+
+
+def test_twice_the_history_reads_the_same_rows(measured):
+    grown = []
+    for statement, before, after in measured:
+        if after.rows != before.rows:
+            grown.append({"path": statement.path, "before": before.rows, "after": after.rows,
+                          "sql": " ".join(statement.sql.split())[:200]})
+    assert not grown, grown
