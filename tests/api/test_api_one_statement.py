@@ -9,8 +9,9 @@ import pytest
 from meridian.demo.bench_api import BENCH_PATHS
 from tests.api.conftest import auth
 
-RANGES = ("", "days=7", "days=90", "from=2026-08-01&to=2026-10-31", "from=2026-09-03&to=2026-09-17",
-          "from=2025-01-01&to=2025-02-01")
+FROM_TO = ("", "from=2026-08-01&to=2026-10-31", "from=2026-09-03&to=2026-09-17", "from=2026-10-31&to=2026-10-31",
+           "from=2025-01-01&to=2025-02-01")
+TIMEFRAMES = ("", "timeframe=7d", "timeframe=30d", "timeframe=90d", "timeframe=12m")
 ONE_STATEMENT_PATHS = (
     "/kpis/overview", "/kpis/revenue", "/kpis/user-behavior", "/kpis/funnel", "/analytics/dashboard",
     "/analytics/revenue", "/analytics/cohorts", "/analytics/tournaments", "/analytics/dashboards/sales",
@@ -19,17 +20,17 @@ ONE_STATEMENT_PATHS = (
 # every endpoint the bench reads, the one-statement ones over several ranges and their other parameters
 REQUESTS = tuple(dict.fromkeys(BENCH_PATHS + tuple(
     f"{path}?{span}" if span else path
-    for path in ("/kpis/revenue", "/kpis/user-behavior", "/kpis/funnel", "/analytics/revenue",
-                 "/analytics/cohorts", "/analytics/tournaments", "/analytics/dashboards/sales",
+    for path in ("/analytics/revenue", "/analytics/cohorts", "/analytics/tournaments", "/analytics/dashboards/sales",
                  "/analytics/dashboards/revenue", "/analytics/dashboards/customer-success")
-    for span in RANGES) + (
-    "/kpis/revenue?timeframe=7d", "/kpis/revenue?timeframe=90d", "/kpis/revenue?timeframe=12m",
-    "/kpis/user-behavior?timeframe=30d&eventType=login", "/kpis/funnel?timeframe=90d&funnel=onboarding",
-    "/analytics/revenue?periodType=day&days=20", "/analytics/revenue?periodType=week&days=120",
+    for span in FROM_TO) + tuple(
+    f"{path}?{span}" if span else path
+    for path in ("/kpis/revenue", "/kpis/user-behavior", "/kpis/funnel") for span in TIMEFRAMES) + (
+    "/kpis/user-behavior?timeframe=30d&eventType=app_open", "/kpis/funnel?timeframe=90d&funnel=onboarding",
+    "/analytics/revenue?periodType=day&from=2026-10-01&to=2026-10-20", "/analytics/revenue?periodType=week",
     "/analytics/revenue?periodType=quarter", "/analytics/revenue?periodType=year",
-    "/analytics/cohorts?grain=week&limit=3", "/analytics/cohorts?grain=week&days=60&limit=2",
-    "/analytics/tournaments?periodType=week&days=60", "/kpis/active-users?granularity=hourly&range=48h",
-    "/kpis/retention?period=monthly&cohortCount=4",
+    "/analytics/cohorts?grain=week&limit=3", "/analytics/cohorts?grain=week&from=2026-09-01&to=2026-10-31&limit=2",
+    "/analytics/tournaments?periodType=week&from=2026-09-01&to=2026-10-31",
+    "/kpis/active-users?granularity=hourly&range=48h", "/kpis/retention?period=monthly&cohortCount=4",
 )))
 ERRORS = ("/kpis/user-behavior?eventType=no_such_type", "/kpis/funnel?funnel=no_such_funnel")
 

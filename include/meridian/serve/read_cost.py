@@ -21,7 +21,7 @@ SCANS = ("Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan", "Tid S
 
 @dataclass
 class Reads:
-    rows: dict[str, int] = field(default_factory=dict)  # schema.relation -> rows read
+    rows: dict[str, int] = field(default_factory=dict)  # relation (schema.relation under VERBOSE) -> rows read
     shared_blocks: int = 0  # shared buffers hit or read by the whole statement
     seq_scans: list[str] = field(default_factory=list)  # relations read by a sequential scan
     milliseconds: float = 0.0  # the server's execution time
@@ -38,7 +38,7 @@ class Reads:
 
 def _walk(node: dict, reads: Reads) -> None:
     if node.get("Node Type") in SCANS and "Relation Name" in node:
-        name = f"{node.get('Schema')}.{node['Relation Name']}"
+        name = f"{node['Schema']}.{node['Relation Name']}" if "Schema" in node else node["Relation Name"]
         loops = node.get("Actual Loops", 1) or 0
         per_loop = (node.get("Actual Rows", 0) + node.get("Rows Removed by Filter", 0)
                     + node.get("Rows Removed by Index Recheck", 0))

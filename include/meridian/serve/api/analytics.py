@@ -330,11 +330,11 @@ def real_time(ctx: Context) -> dict:
     queries = {"currency": CURRENCY, **day_kpi_queries("today", ctx.as_of)}
     queries["hours"] = Query(
         "select hour_start, active_users, events, sessions_started, new_users, messages from marts.fct_hourly_activity "
-        "where tenant_id = %(tenant)s and hour_start >= %(day)s and hour_start < %(end)s order by hour_start",
+        "where tenant_id = %(tenant)s and hour_start >= %(day)s::date::timestamptz and hour_start < %(end)s order by hour_start",
         {"day": ctx.as_of, "end": instant})
     queries["payments"] = Query(
         "select hour_start, attempts, succeeded, failed, revenue from marts.fct_payments_hourly "
-        "where tenant_id = %(tenant)s and hour_start >= %(day)s and hour_start < %(end)s order by hour_start",
+        "where tenant_id = %(tenant)s and hour_start >= %(day)s::date::timestamptz and hour_start < %(end)s order by hour_start",
         {"day": ctx.as_of, "end": instant})
     found = batch.run(ctx, queries)
     hours, payments = found["hours"], found["payments"]

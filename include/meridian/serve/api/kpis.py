@@ -10,6 +10,7 @@ from meridian.serve.api import batch
 from meridian.serve.api.batch import CURRENCY, Query, first
 from meridian.serve.api.endpoint import Context, clean, money, num, pct, ratio_pct
 from meridian.serve.api.errors import bad_parameter
+from meridian.serve.api.one_pass import paid_in_range
 
 RATE_COLUMNS = ("stickiness_rate", "retention_d1_rate", "retention_d7_rate", "retention_d30_rate",
                 "paid_conversion_30d_rate")
@@ -205,11 +206,11 @@ def active_users(ctx: Context) -> dict:
 def retention(ctx: Context) -> dict:
     grain = {"weekly": "week", "monthly": "month"}[ctx.args["period"] or "weekly"]
     rows = ctx.rows(
-        "with latest as (select distinct cohort_start from marts.fct_retention_cohorts "
-        "    where tenant_id = %(tenant)s and cohort_grain = %(grain)s order by cohort_start desc limit %(count)s) "
-        "select cohorts.* from marts.fct_retention_cohorts as cohorts join latest using (cohort_start) "
-        "where cohorts.tenant_id = %(tenant)s and cohorts.cohort_grain = %(grain)s "
-        "order by cohorts.cohort_start, cohorts.period_number",
+        # the latest cohorts' starts from the end of the primary key, then their rows (not a join with every cohort)
+        "select * from marts.fct_retention_cohorts where tenant_id = %(tenant)s and cohort_grain = %(grain)s "
+        "and cohort_start = any(array(select distinct cohort_start from marts.fct_retention_cohorts "
+        "    where tenant_id = %(tenant)s and cohort_grain = %(grain)s order by cohort_start desc limit %(count)s)) "
+        "order by cohort_start, period_number",
         {"grain": grain, "count": ctx.args["cohortCount"]})
     cohorts: dict[date, dict] = {}
     by_period: dict[int, list[dict]] = {}
@@ -248,30 +249,32 @@ def revenue(ctx: Context) -> dict:
         "where tenant_id = %(tenant)s and kpi_date between %(start)s and %(end)s", window)
     queries["end_row"] = Query("select mrr, paying_users from marts.fct_daily_kpis where tenant_id = %(tenant)s "
                                "and kpi_date = least(%(end)s, %(as_of)s)", window)
-    # subscriptions paid in the range by a payment that was not their first: the range's payments (paid-at index),
-    # each checked for an earlier one of its subscription (subscription index), never the tenant's whole history
+    # subscriptions paid in the range by a payment that was not their first: the range's payments (paid-at ranges),
+    # each checked for an earlier one of its subscription (subscription index), never the tenant's whole history;
+    # ``offset 0`` keeps the check a probe per payment (a subplan): as a semi-join the planner may hash every
+    # succeeded payment of the tenant instead
     queries["renewed"] = Query(
         "select count(distinct paid.subscription_id) as renewed from marts.fct_payment_attempts as paid "
         "where paid.tenant_id = %(tenant)s and paid.is_succeeded and paid.subscription_id is not null "
-        "and coalesce(paid.settled_at, paid.created_at) >= %(start)s "
-        "and coalesce(paid.settled_at, paid.created_at) < %(end)s::date + 1 "
+        f"and {paid_in_range('paid')} "
         "and exists (select 1 from marts.fct_payment_attempts as earlier where earlier.tenant_id = %(tenant)s "
         "    and earlier.is_succeeded and earlier.subscription_id = paid.subscription_id "
-        "    and coalesce(earlier.settled_at, earlier.created_at) < coalesce(paid.settled_at, paid.created_at))",
+        "    and coalesce(earlier.settled_at, earlier.created_at) < coalesce(paid.settled_at, paid.created_at) "
+        "    offset 0)",
         window)
     queries["months"] = Query(
         "select plan_id, plan_name, sum(new_subscriptions) as new_subscriptions, "
         "sum(canceled_subscriptions) as canceled_subscriptions, sum(gross_revenue) as gross_revenue "
         "from marts.fct_plan_revenue_monthly where tenant_id = %(tenant)s "
-        "and revenue_month between date_trunc('month', %(start)s::date) and %(end)s "
+        "and revenue_month between date_trunc('month', %(start)s::date)::date and %(end)s "
         "group by plan_id, plan_name order by plan_id", window)
     queries["latest_plans"] = Query(
         "select plan_id, active_subscriptions, mrr from marts.fct_plan_revenue_monthly where tenant_id = %(tenant)s "
-        "and revenue_month = date_trunc('month', least(%(end)s, %(as_of)s)::date)", window)
+        "and revenue_month = date_trunc('month', least(%(end)s, %(as_of)s)::date)::date", window)
     if span.days > 92:
         queries["timeline"] = Query(
             "select * from marts.fct_monthly_revenue where tenant_id = %(tenant)s and revenue_month "
-            "between date_trunc('month', %(start)s::date) and %(end)s order by revenue_month", window)
+            "between date_trunc('month', %(start)s::date)::date and %(end)s order by revenue_month", window)
     else:
         queries["timeline"] = Query(
             "select * from marts.fct_daily_kpis where tenant_id = %(tenant)s and kpi_date "
@@ -338,7 +341,7 @@ def user_behavior(ctx: Context) -> dict:
     queries["hours"] = Query(
         "select extract(hour from hour_start at time zone 'UTC')::int as hour, sum(events) as events, "
         "sum(active_users) as active_users_hours from marts.fct_hourly_activity where tenant_id = %(tenant)s "
-        "and hour_start >= %(start)s::date and hour_start < %(end)s::date + 1 group by 1 order by 1", window)
+        "and hour_start >= %(start)s::date::timestamptz and hour_start < (%(end)s::date + 1)::timestamptz group by 1 order by 1", window)
     queries["sessions"] = Query(
         "select coalesce(sum(sessions), 0) as sessions, sum(avg_session_seconds * sessions) / nullif(sum(sessions) "
         "filter (where avg_session_seconds is not null), 0) as avg_session_seconds from marts.fct_daily_kpis "
