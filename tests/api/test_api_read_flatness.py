@@ -1,13 +1,15 @@
 """Dashboard reads are flat in the history: a request reads the rows of its range, not the tenant's past.
 
 Every statement the dashboard endpoints run (captured in-process, as ``meridian bench`` does) is executed under
-``EXPLAIN (ANALYZE, BUFFERS)`` as the tenant's API role, under row-level security, twice in one transaction:
-on the test warehouse as built, then after every mart that accumulates history got a copy of the tenant's rows
-a century earlier per copy (the same rows again, every date and instant shifted back: twice the history, none of it in
-any range a request asks for). The rows each statement reads from each mart must be the same both times: a
-statement that reads more after the copies scans history its answer does not need. Sequential scans are priced
-out (the test marts are small enough for the planner to prefer them otherwise), so a statement with no usable
-index still shows as a sequential scan and fails. The transaction is rolled back: the warehouse is unchanged.
+``EXPLAIN (ANALYZE, BUFFERS)`` as the tenant's API role, under row-level security, twice in one transaction: after
+every mart that accumulates history got COPIES - 1 copies of the tenant's rows, each a century earlier than the
+one before (the same rows again, every date and instant shifted back, ids of payments and transactions suffixed;
+none of them in any range a request asks for), and again after as many more. Each mart is analyzed after the
+copies, so the planner sees marts where a month is a small part of the history, as at 10 M events. The rows each
+statement reads from each mart must be the same both times: a statement that reads more after the second
+copies scans history its answer does not need. Sequential scans are priced out (the test marts are small enough
+for the planner to prefer them otherwise), so a statement with no usable index still shows as a sequential scan
+and fails. The transaction is rolled back and the marts analyzed again: the warehouse is as it was.
 """
 
 from __future__ import annotations
@@ -100,8 +102,7 @@ def _measure(conn, statements, copies: range) -> list[Reads]:
 
 @pytest.fixture(scope="module")
 def measured(api_world):
-    """Reads with the history four times over (3 copies), then eight times over (4 more); rolled back, and the
-    marts analyzed again afterwards."""
+    """Reads with the history COPIES times over, then twice that; rolled back, the marts analyzed again after."""
     from meridian.demo.bench_dashboard import capture_statements
 
     statements = capture_statements(api_world["keys"][TENANT], PATHS)
