@@ -84,3 +84,19 @@ def test_each_request_runs_one_statement(api_world):
     statements = capture_statements(key, ONE_STATEMENT_PATHS)
     counts = {path: sum(statement.path == path for statement in statements) for path in ONE_STATEMENT_PATHS}
     assert counts == dict.fromkeys(ONE_STATEMENT_PATHS, 1)
+
+
+def test_columns_learnt_before_a_mart_changed_are_learnt_again(uncached, api_world, monkeypatch):
+    """A mart rebuilt with other columns outside a recorded run: the query runs on its own, the answer is right."""
+    from meridian.serve.api import batch
+
+    key = api_world["keys"]["acme"]
+    paths = ("/kpis/overview", "/analytics/dashboards/revenue", "/kpis/revenue?timeframe=90d")
+    expected = {path: body(uncached, key, path) for path in paths}
+    with batch._lock:
+        stale = {sql: ((*columns, ("dropped_column", 25)) if "select *" in sql else columns[:-1] or columns)
+                 for sql, columns in batch._columns.items()}
+        batch._columns.update(stale)
+    assert {path: body(uncached, key, path) for path in paths} == expected
+    with batch._lock:
+        assert not any(("dropped_column", 25) in columns for columns in batch._columns.values())

@@ -5,7 +5,8 @@ becomes a scalar subquery aggregating its rows to JSON text (``json_agg`` over t
 so a request costs one round trip to the warehouse instead of one per query; every query keeps its own plan
 (an uncorrelated scalar subquery is an init plan) and so its index range read. The rows come back as dicts
 with the values psycopg2 gives for the same columns: the columns' types are learnt once per query text and
-process (``select * from (query) limit 0``, one extra round trip the first time), and each JSON value is
+process and transform run (``select * from (query) limit 0``, one extra round trip the first time: a run that
+changes a mart's columns is seen by the next request), and each JSON value is
 turned back into that type (numeric as Decimal from its exact text, integers as int, dates, timestamps...).
 A query with a column of another type runs on its own as before (nothing is approximated).
 
@@ -60,7 +61,8 @@ DECODERS = {
     1114: _timestamp, 1184: _timestamp,  # timestamp, timestamptz (the API's sessions run in UTC)
 }
 
-_columns: dict[str, tuple[tuple[str, int], ...]] = {}
+_columns: dict[str, tuple[tuple[str, int], ...]] = {}  # query text -> its columns, for the run in _run_token
+_run_token = [""]
 _lock = threading.Lock()
 
 
@@ -75,7 +77,11 @@ def _renamed(index: int, query: Query) -> tuple[str, dict[str, Any]]:
 
 
 def _describe(ctx: Context, query: Query) -> tuple[tuple[str, int], ...]:
+    run = getattr(ctx.extra.get("run"), "token", "")
     with _lock:
+        if run != _run_token[0]:  # a new transform run may have rebuilt a mart with other columns
+            _columns.clear()
+            _run_token[0] = run
         known = _columns.get(query.sql)
     if known is None:
         ctx.cur.execute(f"select * from ({query.sql}) as described limit 0",
@@ -91,9 +97,10 @@ def _decode(text: str, columns: tuple[tuple[str, int], ...]) -> list[dict]:
     decoders = [(name, DECODERS[oid]) for name, oid in columns]
     out = []
     for row in rows:
-        values = list(row.values())  # json_agg keeps the select list's order (and its duplicate names)
+        if list(row) != [name for name, _ in columns]:
+            raise ValueError(f"the columns changed since they were learnt: {list(row)}")
         out.append({name: None if value is None else decode(value)
-                    for (name, decode), value in zip(decoders, values, strict=True)})
+                    for (name, decode), value in zip(decoders, row.values(), strict=True)})
     return out
 
 
@@ -118,7 +125,12 @@ def run(ctx: Context, queries: dict[str, Query]) -> dict[str, list[dict]]:
             row = ctx.one("select " + ", ".join(sections), params)
             for key, text in row.items():
                 name, columns = kinds[key]
-                found[name] = _decode(text, columns)
+                try:
+                    found[name] = _decode(text, columns)
+                except ValueError:  # a mart rebuilt with other columns outside a recorded run: learn them again
+                    with _lock:
+                        _columns.pop(queries[name].sql, None)
+                    found[name] = ctx.rows(queries[name].sql, queries[name].params)
         found = {name: found[name] for name in queries}
     for name, query in queries.items():
         if query is CURRENCY:
