@@ -92,8 +92,11 @@ def test_columns_learnt_before_a_mart_changed_are_learnt_again(uncached, api_wor
 
     key = api_world["keys"]["acme"]
     paths = ("/kpis/overview", "/analytics/dashboards/revenue", "/kpis/revenue?timeframe=90d")
+    with batch._lock:
+        batch._columns.clear()  # then only these requests' queries are learnt
     expected = {path: body(uncached, key, path) for path in paths}
     with batch._lock:
+        assert batch._columns
         stale = {sql: ((*columns, ("dropped_column", 25)) if "select *" in sql else columns[:-1] or columns)
                  for sql, columns in batch._columns.items()}
         batch._columns.update(stale)
