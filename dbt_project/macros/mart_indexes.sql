@@ -3,8 +3,12 @@
     partial-index predicate. They serve the KPI read API's and the BI queries'
     access paths over marts that grow with the data (see docs/api.md): the
     primary keys already lead with tenant_id and the period, so only other
-    paths are listed. Emitted by secure_mart (the marts' post-hook), so a
-    rebuilt or new mart gets them in its build transaction.
+    paths are listed. The API's queries run as tenant roles under row-level
+    security, where a qual on an expression such as coalesce(settled_at,
+    created_at) is no index condition: settled_at has a plain index for the
+    paid-at ranges (meridian.serve.api.one_pass.paid_in_range). Emitted by
+    secure_mart (the marts' post-hook), so a rebuilt or new mart gets them in
+    its build transaction.
 
     An index is named <mart>__<name>__<table oid>: a rebuilt table (a new oid)
     gets its own while the table it replaces, renamed to its backup until the
@@ -16,10 +20,17 @@
     {%- set indexes = {
         'fct_payment_attempts': [
             {'name': 'paid_at', 'columns': ['tenant_id', paid_at]},
+            {'name': 'settled_at', 'columns': ['tenant_id', 'settled_at']},
             {'name': 'subscription_paid_at', 'columns': ['tenant_id', 'subscription_id', paid_at],
              'where': 'is_succeeded'},
             {'name': 'user_paid_at', 'columns': ['tenant_id', 'user_id', paid_at], 'where': 'is_succeeded'},
             {'name': 'pending', 'columns': ['tenant_id', 'created_at'], 'where': "status = 'pending'"},
+        ],
+        'fct_event_counts_daily': [
+            {'name': 'event_type', 'columns': ['tenant_id', 'event_type']},
+        ],
+        'fct_tournaments_by_period': [
+            {'name': 'busiest', 'columns': ['tenant_id', 'period_type', 'tournament_count desc', 'period_start desc']},
         ],
     } -%}
     {%- set wanted = indexes.get(relation.identifier, []) -%}

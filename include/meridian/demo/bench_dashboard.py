@@ -43,6 +43,7 @@ class DashboardFigures:
     bi_p95_ms: float
     statements: int
     seq_scans: list[dict[str, Any]] = field(default_factory=list)
+    reads: dict[str, dict[str, int]] = field(default_factory=dict)  # path -> statements, rows and buffers read
 
     @property
     def p95_ms(self) -> float:
@@ -54,7 +55,7 @@ class DashboardFigures:
                 "dashboard_worst_endpoint": self.http_worst_endpoint,
                 "dashboard_worst_endpoint_p95_ms": round(self.http_worst_endpoint_p95_ms, 2),
                 "bi_query_p95_ms": round(self.bi_p95_ms, 2), "bi_statements": self.statements,
-                "bi_large_seq_scans": self.seq_scans}
+                "bi_large_seq_scans": self.seq_scans, "bi_reads": self.reads}
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -124,10 +125,14 @@ def _large_seq_scans(plan: dict, sizes: dict[str, float]) -> list[str]:
     return found
 
 
-def replay(statements: list[Statement], runs: int) -> tuple[list[float], list[dict[str, Any]]]:
+def replay(statements: list[Statement], runs: int,
+           reads: dict[str, dict[str, int]] | None = None) -> tuple[list[float], list[dict[str, Any]]]:
     """Each statement ``runs`` times as its tenant's API role: the milliseconds of every execution (server and
-    fetch), and the statements whose plan reads a relation of over LARGE_RELATION_ROWS rows sequentially."""
+    fetch), and the statements whose plan reads a relation of over LARGE_RELATION_ROWS rows sequentially.
+    ``reads`` (when given) gets per path the statements, the rows they read from the marts and the shared buffers
+    (meridian.serve.read_cost: counts that do not depend on the machine's load)."""
     from meridian.serve import rls
+    from meridian.serve.read_cost import explain_reads
 
     samples: list[float] = []
     scans: list[dict[str, Any]] = []
@@ -145,6 +150,12 @@ def replay(statements: list[Statement], runs: int) -> tuple[list[float], list[di
                 if tables:
                     scans.append({"path": statement.path, "tables": sorted(set(tables)),
                                   "sql": " ".join(statement.sql.split())[:200]})
+                if reads is not None:
+                    read = explain_reads(cur, statement.sql, statement.params)
+                    total = reads.setdefault(statement.path, {"statements": 0, "rows": 0, "shared_blocks": 0})
+                    total["statements"] += 1
+                    total["rows"] += read.total_rows
+                    total["shared_blocks"] += read.shared_blocks
                 for _ in range(runs):
                     started = time.perf_counter()
                     cur.execute(statement.sql, statement.params)
@@ -176,12 +187,13 @@ def measure_dashboard(requests: int = 20, tenant: str | None = None, say=print) 
         worst = max(per_endpoint, key=per_endpoint.__getitem__)
         say("    the same endpoints' SQL replayed as the tenant under row-level security ...")
         statements = capture_statements(new.key, BENCH_PATHS)
-        samples, scans = replay(statements, requests)
+        reads: dict[str, dict[str, int]] = {}
+        samples, scans = replay(statements, requests, reads)
     finally:
         with db.connection(WAREHOUSE_CONN_ID) as conn:
             keys.revoke_key(conn, new.key_id)
     figures = DashboardFigures(percentile(pooled, 0.95), worst, per_endpoint[worst], percentile(samples, 0.95),
-                               len(statements), scans)
+                               len(statements), scans, reads)
     say(f"    API p95 {figures.http_p95_ms:.1f} ms (worst endpoint {worst}: p95 {per_endpoint[worst]:.1f} ms, "
         f"median of all {statistics.median(pooled):.1f} ms); BI queries p95 {figures.bi_p95_ms:.1f} ms over "
         f"{len(statements)} statements")

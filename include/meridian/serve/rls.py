@@ -287,21 +287,23 @@ def tenant_scope(conn: Any, tenant_id: str) -> Iterator[Any]:
         conn.autocommit = autocommit
 
 
-def _set_api_role(cur: Any, tenant_id: str) -> str | None:
-    """SET LOCAL ROLE to the tenant's API role in one round trip; the role, or None when it has none."""
-    cur.execute(
-        """
-        select chosen.role_name, set_config('role', chosen.role_name, true)
-        from (
+def api_role_choice(tenant: str) -> str:
+    """SQL of the API role of the tenant given by the SQL expression ``tenant`` (one column ``role_name``; no row
+    when it has none): the first mapped API role that exists and that the session may SET."""
+    return f"""
             select mapping.role_name
             from security.tenant_roles as mapping
-            where mapping.tenant_id = %s and mapping.kind = 'api'
+            where mapping.tenant_id = {tenant} and mapping.kind = 'api'
                 and exists (select from pg_roles where rolname = mapping.role_name)
                 and pg_has_role(session_user, mapping.role_name, 'set')
             order by mapping.created_at, mapping.role_name
-            limit 1
-        ) as chosen
-        """,
+            limit 1"""
+
+
+def _set_api_role(cur: Any, tenant_id: str) -> str | None:
+    """SET LOCAL ROLE to the tenant's API role in one round trip; the role, or None when it has none."""
+    cur.execute(
+        f"select chosen.role_name, set_config('role', chosen.role_name, true) from ({api_role_choice('%s')}) as chosen",
         (tenant_id,),
     )
     row = cur.fetchone()

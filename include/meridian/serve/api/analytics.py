@@ -7,9 +7,11 @@ import binascii
 import json
 from datetime import date, timedelta
 
+from meridian.serve.api import batch
+from meridian.serve.api.batch import CURRENCY, Query
 from meridian.serve.api.endpoint import Context, clean, money, num, pct, ratio_pct
 from meridian.serve.api.errors import bad_parameter
-from meridian.serve.api.kpis import as_of_instant, day_kpis, funnel_steps
+from meridian.serve.api.kpis import as_of_instant, day_kpi_queries, day_kpis_of, funnel_queries, funnel_steps_of
 
 
 def encode_cursor(values: list) -> str:
@@ -29,13 +31,18 @@ def decode_cursor(cursor: str | None, parameter: str = "cursor") -> list | None:
 
 
 def dashboard(ctx: Context) -> dict:
-    today = day_kpis(ctx, ctx.as_of) or {}
-    month = ctx.rows("select * from marts.fct_monthly_revenue where tenant_id = %(tenant)s "
-                     "and revenue_month <= %(as_of)s order by revenue_month desc limit 12")
+    found = batch.run(ctx, {
+        "currency": CURRENCY, **day_kpi_queries("today", ctx.as_of),
+        "month": Query("select * from marts.fct_monthly_revenue where tenant_id = %(tenant)s "
+                       "and revenue_month <= %(as_of)s order by revenue_month desc limit 12"),
+        # the busiest months: the (tenant, period type, count desc, start desc) index read from its start
+        "tournaments": Query(
+            "select * from marts.fct_tournaments_by_period where tenant_id = %(tenant)s and period_type = 'month' "
+            "and period_start <= %(as_of)s order by tournament_count desc, period_start desc limit 3"),
+    })
+    today = day_kpis_of(found, "today", ctx.as_of) or {}
+    month, tournaments = found["month"], found["tournaments"]
     latest = month[0] if month else {}
-    tournaments = ctx.rows(
-        "select * from marts.fct_tournaments_by_period where tenant_id = %(tenant)s and period_type = 'month' "
-        "and period_start <= %(as_of)s order by tournament_count desc, period_start desc limit 3")
     return {
         "currency": ctx.currency,
         "as_of_date": ctx.as_of.isoformat(),
@@ -61,11 +68,12 @@ MOVEMENTS = ("new_mrr", "expansion_mrr", "reactivation_mrr", "contraction_mrr", 
 
 
 def _period_rows(ctx: Context, mart: str, period_type: str, span) -> list[dict]:
-    """The rows of a (tenant_id, period_type, period_start) mart of one period type whose periods start in ``span``."""
-    return ctx.rows(
+    """The rows of a (tenant_id, period_type, period_start) mart of one period type whose periods start in ``span``
+    (the tenant's currency read by the same statement)."""
+    return batch.run(ctx, {"currency": CURRENCY, "rows": Query(
         f"select * from marts.{mart} where tenant_id = %(tenant)s and period_type = %(type)s "
         "and period_start between %(start)s and %(end)s order by period_start",
-        {"type": period_type, "start": span.start, "end": span.end})
+        {"type": period_type, "start": span.start, "end": span.end})})["rows"]
 
 
 def revenue_by_period(ctx: Context) -> dict:
@@ -113,16 +121,24 @@ def cohorts(ctx: Context) -> dict:
         except (ValueError, IndexError):
             raise bad_parameter("cursor", "cursor is not a cursor this API returned") from None
     window = {"grain": grain, "start": span.start, "end": span.end, "after": after_start, "limit": limit + 1}
-    starts = [row["cohort_start"] for row in ctx.rows(
-        "select distinct cohort_start from marts.fct_retention_cohorts where tenant_id = %(tenant)s "
-        "and cohort_grain = %(grain)s and cohort_start between %(start)s and %(end)s "
-        "and (%(after)s::date is null or cohort_start > %(after)s::date) order by cohort_start limit %(limit)s",
-        window)]
+    page_starts = ("select distinct cohort_start from marts.fct_retention_cohorts where tenant_id = %(tenant)s "
+                   "and cohort_grain = %(grain)s and cohort_start between %(start)s and %(end)s "
+                   "and (%(after)s::date is null or cohort_start > %(after)s::date) order by cohort_start "
+                   "limit %(limit)s")
+    fetched = batch.run(ctx, {
+        "currency": CURRENCY,
+        "starts": Query(page_starts, window),
+        # the cohorts of the page (the first ``limit`` starts), their periods
+        "rows": Query("select * from marts.fct_retention_cohorts where tenant_id = %(tenant)s "
+                      "and cohort_grain = %(grain)s and cohort_start = any(array(" + page_starts + ")) "
+                      "order by cohort_start, period_number", {**window, "limit": limit}),
+        "benchmarks": Query("select * from marts.fct_cohort_benchmarks where tenant_id = %(tenant)s "
+                            "and cohort_grain = %(grain)s order by period_number", window),
+    })
+    starts = [row["cohort_start"] for row in fetched["starts"]]
     more = len(starts) > limit
     starts = starts[:limit]
-    rows = ctx.rows(
-        "select * from marts.fct_retention_cohorts where tenant_id = %(tenant)s and cohort_grain = %(grain)s "
-        "and cohort_start = any(%(starts)s) order by cohort_start, period_number", {"grain": grain, "starts": starts})
+    rows = fetched["rows"]
     found: dict[date, dict] = {}
     for row in rows:
         cohort = found.setdefault(row["cohort_start"], {"cohort_start": row["cohort_start"].isoformat(),
@@ -136,9 +152,7 @@ def cohorts(ctx: Context) -> dict:
             "ltv_to_date": num(row["cumulative_revenue_per_user"]),
             "paid_conversion_rate": pct(row["paid_conversion_rate"]),
         })
-    benchmarks = {row["period_number"]: row for row in ctx.rows(
-        "select * from marts.fct_cohort_benchmarks where tenant_id = %(tenant)s and cohort_grain = %(grain)s "
-        "order by period_number", window)}
+    benchmarks = {row["period_number"]: row for row in fetched["benchmarks"]}
     for cohort in found.values():
         for item in cohort["periods"]:
             benchmark = benchmarks.get(item["period"], {})
@@ -189,12 +203,19 @@ def _months(span_start: date, span_end: date) -> dict:
 def sales_dashboard(ctx: Context) -> dict:
     span = ctx.range(default_days=365)
     window = _months(span.start, span.end)
-    months = ctx.rows("select * from marts.fct_sales_monthly where tenant_id = %(tenant)s "
-                      "and sales_month between %(start)s and %(end)s order by sales_month", window)
-    reps = ctx.rows(
+    queries = {
+        "currency": CURRENCY,
+        "months": Query("select * from marts.fct_sales_monthly where tenant_id = %(tenant)s "
+                        "and sales_month between %(start)s and %(end)s order by sales_month", window),
+        "has_funnel": _has_funnel("sales"),
+        **funnel_queries("sales", span.start, span.end),
+    }
+    queries["reps"] = Query(
         "select rep_id, max(rep_name) as rep_name, sum(deals_closed) as deals_closed, sum(deals_lost) as deals_lost, "
         "sum(revenue) as revenue from marts.fct_sales_rep_monthly where tenant_id = %(tenant)s "
         "and sales_month between %(start)s and %(end)s group by rep_id order by revenue desc, rep_id", window)
+    found = batch.run(ctx, queries)
+    months, reps = found["months"], found["reps"]
     created = sum(row["leads_created"] for row in months)
     won = sum(row["proposals_won"] for row in months)
     lost = sum(row["proposals_lost"] for row in months)
@@ -212,16 +233,17 @@ def sales_dashboard(ctx: Context) -> dict:
         "win_rate": ratio_pct(won, won + lost),
         "pipeline_value": num(last.get("pipeline_value")),
         "weighted_pipeline": num(last.get("weighted_pipeline")),
-        "funnel": funnel_steps(ctx, "sales", span.start, span.end) if _has_funnel(ctx, "sales") else [],
+        "funnel": funnel_steps_of(found, "sales") if found["has_funnel"] else [],
         "trend": [clean(row) for row in months],
         "per_rep": [{**clean(row), "win_rate": ratio_pct(row["deals_closed"], row["deals_closed"] + row["deals_lost"])}
                     for row in reps],
     }
 
 
-def _has_funnel(ctx: Context, name: str) -> bool:
-    return bool(ctx.rows("select 1 from marts.fct_funnel_steps where tenant_id = %(tenant)s "
-                         "and funnel_name = %(name)s limit 1", {"name": name}))
+def _has_funnel(name: str) -> Query:
+    """A row when the tenant has funnel ``name``, none otherwise."""
+    return Query("select 1 as found from marts.fct_funnel_steps where tenant_id = %(tenant)s "
+                 "and funnel_name = %(name)s limit 1", {"name": name})
 
 
 HEALTH_BANDS = ("healthy", "stable", "at_risk_band", "critical")
@@ -258,21 +280,26 @@ def customer_success_dashboard(ctx: Context) -> dict:
 def revenue_dashboard(ctx: Context) -> dict:
     span = ctx.range(default_days=365)
     window = _months(span.start, span.end)
-    movements = ctx.rows("select * from marts.fct_monthly_revenue where tenant_id = %(tenant)s "
-                         "and revenue_month between %(start)s and %(end)s order by revenue_month", window)
-    plans = ctx.rows(
+    queries = {"currency": CURRENCY}
+    queries["movements"] = Query("select * from marts.fct_monthly_revenue where tenant_id = %(tenant)s "
+                                 "and revenue_month between %(start)s and %(end)s order by revenue_month", window)
+    queries["plans"] = Query(
         "select * from marts.fct_plan_revenue_monthly where tenant_id = %(tenant)s and revenue_month = "
         "(select max(revenue_month) from marts.fct_plan_revenue_monthly where tenant_id = %(tenant)s "
         " and revenue_month between %(start)s and %(end)s) order by mrr desc, plan_id", window)
-    country_months = ctx.rows(
+    queries["country_months"] = Query(
         "select * from marts.fct_revenue_by_country_monthly where tenant_id = %(tenant)s "
         "and revenue_month between %(start)s and %(end)s order by revenue_month, gross_revenue desc, country", window)
-    countries = _country_totals(country_months)
-    total = sum(row["gross_revenue"] for row in countries)
-    acquisition = ctx.rows(
+    queries["acquisition"] = Query(
         "select * from marts.fct_acquisition_monthly where tenant_id = %(tenant)s "
         "and acquisition_month between %(start)s and %(end)s order by acquisition_month, spend desc, channel", window)
-    forecast = ctx.rows("select * from marts.fct_mrr_forecast where tenant_id = %(tenant)s order by forecast_month")
+    queries["forecast"] = Query("select * from marts.fct_mrr_forecast where tenant_id = %(tenant)s "
+                                "order by forecast_month")
+    found = batch.run(ctx, queries)
+    movements, plans, country_months = found["movements"], found["plans"], found["country_months"]
+    acquisition, forecast = found["acquisition"], found["forecast"]
+    countries = _country_totals(country_months)
+    total = sum(row["gross_revenue"] for row in countries)
     return {
         "range": span.as_dict(),
         "currency": ctx.currency,
@@ -300,20 +327,23 @@ def _country_totals(country_months: list[dict]) -> list[dict]:
 
 def real_time(ctx: Context) -> dict:
     instant = as_of_instant(ctx)
-    hours = ctx.rows(
+    queries = {"currency": CURRENCY, **day_kpi_queries("today", ctx.as_of)}
+    queries["hours"] = Query(
         "select hour_start, active_users, events, sessions_started, new_users, messages from marts.fct_hourly_activity "
-        "where tenant_id = %(tenant)s and hour_start >= %(day)s and hour_start < %(end)s order by hour_start",
+        "where tenant_id = %(tenant)s and hour_start >= %(day)s::date::timestamptz and hour_start < %(end)s order by hour_start",
         {"day": ctx.as_of, "end": instant})
-    payments = ctx.rows(
+    queries["payments"] = Query(
         "select hour_start, attempts, succeeded, failed, revenue from marts.fct_payments_hourly "
-        "where tenant_id = %(tenant)s and hour_start >= %(day)s and hour_start < %(end)s order by hour_start",
+        "where tenant_id = %(tenant)s and hour_start >= %(day)s::date::timestamptz and hour_start < %(end)s order by hour_start",
         {"day": ctx.as_of, "end": instant})
+    found = batch.run(ctx, queries)
+    hours, payments = found["hours"], found["payments"]
     return {
         "through": instant.isoformat(),
         "currency": ctx.currency,
         "current_hour": clean(hours[-1]) if hours else None,
         "current_hour_payments": clean(payments[-1]) if payments else None,
-        "today": day_kpis(ctx, ctx.as_of),
+        "today": day_kpis_of(found, "today", ctx.as_of),
         "today_payments": {
             "attempts": sum(row["attempts"] for row in payments),
             "succeeded": sum(row["succeeded"] for row in payments),

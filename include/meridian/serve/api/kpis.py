@@ -6,11 +6,27 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from meridian.serve.api import batch
+from meridian.serve.api.batch import CURRENCY, Query, first
 from meridian.serve.api.endpoint import Context, clean, money, num, pct, ratio_pct
 from meridian.serve.api.errors import bad_parameter
+from meridian.serve.api.one_pass import paid_in_range
 
 RATE_COLUMNS = ("stickiness_rate", "retention_d1_rate", "retention_d7_rate", "retention_d30_rate",
                 "paid_conversion_30d_rate")
+
+
+def distinct_values(mart: str, column: str) -> Query:
+    """The distinct non-null values of ``column`` in the tenant's rows of ``mart`` (column ``value``), in order, as
+    ``select distinct ... order by 1`` gives them, by a loose index scan of an index leading with (tenant_id,
+    ``column``): one index probe per value instead of a read of the tenant's whole history."""
+    return Query(
+        f"with recursive found as ("
+        f"(select {column} as value from marts.{mart} where tenant_id = %(tenant)s and {column} is not null "
+        f"order by {column} limit 1) "
+        f"union all select (select later.{column} from marts.{mart} as later where later.tenant_id = %(tenant)s "
+        f"and later.{column} > found.value order by later.{column} limit 1) from found where found.value is not null"
+        f") select value from found where value is not null")
 
 
 def monday(day: date) -> date:
@@ -25,14 +41,23 @@ def as_of_instant(ctx: Context) -> datetime:
     return datetime.combine(ctx.as_of + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
 
 
-def day_kpis(ctx: Context, day: date) -> dict[str, Any] | None:
-    row = ctx.one("select * from marts.fct_daily_kpis where tenant_id = %(tenant)s and kpi_date = %(day)s",
-                  {"day": day})
+def day_kpi_queries(name: str, day: date) -> dict[str, Query]:
+    """The queries of :func:`day_kpis_of` for ``day``, named ``{name}_kpis`` and ``{name}_payments``."""
+    return {
+        f"{name}_kpis": Query("select * from marts.fct_daily_kpis where tenant_id = %(tenant)s "
+                              "and kpi_date = %(day)s", {"day": day}),
+        f"{name}_payments": Query("select sum(succeeded) as succeeded, sum(failed) as failed "
+                                  "from marts.fct_payments_daily where tenant_id = %(tenant)s "
+                                  "and payment_date = %(day)s", {"day": day}),
+    }
+
+
+def day_kpis_of(found: dict[str, list[dict]], name: str, day: date) -> dict[str, Any] | None:
+    """The KPIs of ``day`` from the rows of :func:`day_kpi_queries` ``name``."""
+    row = first(found[f"{name}_kpis"])
     if not row:
         return None
-    payments = ctx.one(
-        "select sum(succeeded) as succeeded, sum(failed) as failed from marts.fct_payments_daily "
-        "where tenant_id = %(tenant)s and payment_date = %(day)s", {"day": day})
+    payments = first(found[f"{name}_payments"])
     mrr = row["mrr"] or 0
     return {
         "date": day.isoformat(),
@@ -61,10 +86,13 @@ def day_kpis(ctx: Context, day: date) -> dict[str, Any] | None:
     }
 
 
-def trends(ctx: Context) -> dict[str, dict]:
+TRENDS = Query("select * from marts.fct_kpi_trends where tenant_id = %(tenant)s and as_of_date = %(as_of)s "
+               "order by metric, comparison")
+
+
+def trends_of(rows: list[dict]) -> dict[str, dict]:
     changes: dict[str, dict] = {}
-    for row in ctx.rows("select * from marts.fct_kpi_trends where tenant_id = %(tenant)s and as_of_date = %(as_of)s "
-                        "order by metric, comparison"):
+    for row in rows:
         rate = row["metric"].endswith("_rate")
         value = pct if rate else num
         changes.setdefault(row["metric"], {})[row["comparison"]] = {
@@ -80,13 +108,20 @@ def trends(ctx: Context) -> dict[str, dict]:
 def overview(ctx: Context) -> dict:
     instant = as_of_instant(ctx)
     partial = instant != datetime.combine(ctx.as_of + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    days = {"today": ctx.as_of, "as_of_day": ctx.as_of if not partial else ctx.as_of - timedelta(days=1),
+            "previous_day": ctx.as_of - timedelta(days=1)}
+    queries = {"currency": CURRENCY, "trends": TRENDS}
+    for name, day in days.items():
+        queries.update(day_kpi_queries(name, day))
+    found = batch.run(ctx, queries)
     return {
         "currency": ctx.currency,
         "as_of_date": ctx.as_of.isoformat(),
-        "today": {**(day_kpis(ctx, ctx.as_of) or {}), "is_partial": partial, "through": instant.isoformat()},
-        "as_of_day": day_kpis(ctx, ctx.as_of if not partial else ctx.as_of - timedelta(days=1)),
-        "previous_day": day_kpis(ctx, ctx.as_of - timedelta(days=1)),
-        "changes": trends(ctx),
+        "today": {**(day_kpis_of(found, "today", days["today"]) or {}), "is_partial": partial,
+                  "through": instant.isoformat()},
+        "as_of_day": day_kpis_of(found, "as_of_day", days["as_of_day"]),
+        "previous_day": day_kpis_of(found, "previous_day", days["previous_day"]),
+        "changes": trends_of(found["trends"]),
     }
 
 
@@ -171,11 +206,11 @@ def active_users(ctx: Context) -> dict:
 def retention(ctx: Context) -> dict:
     grain = {"weekly": "week", "monthly": "month"}[ctx.args["period"] or "weekly"]
     rows = ctx.rows(
-        "with latest as (select distinct cohort_start from marts.fct_retention_cohorts "
-        "    where tenant_id = %(tenant)s and cohort_grain = %(grain)s order by cohort_start desc limit %(count)s) "
-        "select cohorts.* from marts.fct_retention_cohorts as cohorts join latest using (cohort_start) "
-        "where cohorts.tenant_id = %(tenant)s and cohorts.cohort_grain = %(grain)s "
-        "order by cohorts.cohort_start, cohorts.period_number",
+        # the latest cohorts' starts from the end of the primary key, then their rows (not a join with every cohort)
+        "select * from marts.fct_retention_cohorts where tenant_id = %(tenant)s and cohort_grain = %(grain)s "
+        "and cohort_start = any(array(select distinct cohort_start from marts.fct_retention_cohorts "
+        "    where tenant_id = %(tenant)s and cohort_grain = %(grain)s order by cohort_start desc limit %(count)s)) "
+        "order by cohort_start, period_number",
         {"grain": grain, "count": ctx.args["cohortCount"]})
     cohorts: dict[date, dict] = {}
     by_period: dict[int, list[dict]] = {}
@@ -206,33 +241,48 @@ def retention(ctx: Context) -> dict:
 def revenue(ctx: Context) -> dict:
     span = ctx.range()
     window = {"start": span.start, "end": span.end}
-    totals = ctx.one(
+    queries = {"currency": CURRENCY}
+    queries["totals"] = Query(
         "select coalesce(sum(gross_revenue), 0) as gross_revenue, coalesce(sum(refunds), 0) as refunds, "
         "coalesce(sum(net_revenue), 0) as net_revenue, coalesce(sum(new_subscriptions), 0) as new_subscriptions, "
         "coalesce(sum(payments_succeeded), 0) as payments_succeeded from marts.fct_daily_kpis "
         "where tenant_id = %(tenant)s and kpi_date between %(start)s and %(end)s", window)
-    end_row = ctx.one("select mrr, paying_users from marts.fct_daily_kpis where tenant_id = %(tenant)s "
-                      "and kpi_date = least(%(end)s, %(as_of)s)", window)
-    # subscriptions paid in the range by a payment that was not their first: the range's payments (paid-at index),
-    # each checked for an earlier one of its subscription (subscription index), never the tenant's whole history
-    renewed = ctx.one(
+    queries["end_row"] = Query("select mrr, paying_users from marts.fct_daily_kpis where tenant_id = %(tenant)s "
+                               "and kpi_date = least(%(end)s, %(as_of)s)", window)
+    # subscriptions paid in the range by a payment that was not their first: the range's payments (paid-at ranges),
+    # each checked for an earlier one of its subscription (subscription index), never the tenant's whole history;
+    # ``offset 0`` keeps the check a probe per payment (a subplan): as a semi-join the planner may hash every
+    # succeeded payment of the tenant instead
+    queries["renewed"] = Query(
         "select count(distinct paid.subscription_id) as renewed from marts.fct_payment_attempts as paid "
         "where paid.tenant_id = %(tenant)s and paid.is_succeeded and paid.subscription_id is not null "
-        "and coalesce(paid.settled_at, paid.created_at) >= %(start)s "
-        "and coalesce(paid.settled_at, paid.created_at) < %(end)s::date + 1 "
+        f"and {paid_in_range('paid')} "
         "and exists (select 1 from marts.fct_payment_attempts as earlier where earlier.tenant_id = %(tenant)s "
         "    and earlier.is_succeeded and earlier.subscription_id = paid.subscription_id "
-        "    and coalesce(earlier.settled_at, earlier.created_at) < coalesce(paid.settled_at, paid.created_at))",
+        "    and coalesce(earlier.settled_at, earlier.created_at) < coalesce(paid.settled_at, paid.created_at) "
+        "    offset 0)",
         window)
-    months = ctx.rows(
+    queries["months"] = Query(
         "select plan_id, plan_name, sum(new_subscriptions) as new_subscriptions, "
         "sum(canceled_subscriptions) as canceled_subscriptions, sum(gross_revenue) as gross_revenue "
         "from marts.fct_plan_revenue_monthly where tenant_id = %(tenant)s "
-        "and revenue_month between date_trunc('month', %(start)s::date) and %(end)s "
+        "and revenue_month between date_trunc('month', %(start)s::date)::date and %(end)s "
         "group by plan_id, plan_name order by plan_id", window)
-    latest_plans = {row["plan_id"]: row for row in ctx.rows(
+    queries["latest_plans"] = Query(
         "select plan_id, active_subscriptions, mrr from marts.fct_plan_revenue_monthly where tenant_id = %(tenant)s "
-        "and revenue_month = date_trunc('month', least(%(end)s, %(as_of)s)::date)", window)}
+        "and revenue_month = date_trunc('month', least(%(end)s, %(as_of)s)::date)::date", window)
+    if span.days > 92:
+        queries["timeline"] = Query(
+            "select * from marts.fct_monthly_revenue where tenant_id = %(tenant)s and revenue_month "
+            "between date_trunc('month', %(start)s::date)::date and %(end)s order by revenue_month", window)
+    else:
+        queries["timeline"] = Query(
+            "select * from marts.fct_daily_kpis where tenant_id = %(tenant)s and kpi_date "
+            "between %(start)s and %(end)s order by kpi_date", window)
+    found = batch.run(ctx, queries)
+    totals, end_row, renewed = first(found["totals"]), first(found["end_row"]), first(found["renewed"])
+    months = found["months"]
+    latest_plans = {row["plan_id"]: row for row in found["latest_plans"]}
     by_plan = [{"plan_id": row["plan_id"], "plan_name": row["plan_name"],
                 "active_subscriptions": latest_plans.get(row["plan_id"], {}).get("active_subscriptions"),
                 "mrr": num(latest_plans.get(row["plan_id"], {}).get("mrr")),
@@ -241,16 +291,12 @@ def revenue(ctx: Context) -> dict:
     if span.days > 92:
         timeline = [clean({"period_start": row["revenue_month"], "gross_revenue": row["gross_revenue"],
                            "refunds": row["refunds"], "net_revenue": row["net_revenue"], "mrr": row["ending_mrr"]})
-                    for row in ctx.rows(
-                        "select * from marts.fct_monthly_revenue where tenant_id = %(tenant)s and revenue_month "
-                        "between date_trunc('month', %(start)s::date) and %(end)s order by revenue_month", window)]
+                    for row in found["timeline"]]
         unit = "month"
     else:
         timeline = [clean({"period_start": row["kpi_date"], "gross_revenue": row["gross_revenue"],
                            "refunds": row["refunds"], "net_revenue": row["net_revenue"], "mrr": row["mrr"]})
-                    for row in ctx.rows(
-                        "select * from marts.fct_daily_kpis where tenant_id = %(tenant)s and kpi_date "
-                        "between %(start)s and %(end)s order by kpi_date", window)]
+                    for row in found["timeline"]]
         unit = "day"
     mrr = end_row.get("mrr") or 0
     paying = end_row.get("paying_users") or 0
@@ -280,29 +326,34 @@ def revenue(ctx: Context) -> dict:
 def user_behavior(ctx: Context) -> dict:
     span = ctx.range()
     window = {"start": span.start, "end": span.end, "event_type": ctx.args["eventType"]}
+    queries = {}
     if ctx.args["eventType"] is not None:
-        known = [row["event_type"] for row in ctx.rows(
-            "select distinct event_type from marts.fct_event_counts_daily where tenant_id = %(tenant)s order by 1")]
-        if ctx.args["eventType"] not in known:
-            raise bad_parameter("eventType", f"eventType={ctx.args['eventType']!r} is not an event type of this "
-                                f"tenant; known: {', '.join(known)}")
+        queries["known"] = distinct_values("fct_event_counts_daily", "event_type")
     type_filter = "and (%(event_type)s::text is null or event_type = %(event_type)s)"
-    by_type = ctx.rows(
+    queries["by_type"] = Query(
         "select event_type, sum(events) as events from marts.fct_event_counts_daily where tenant_id = %(tenant)s "
         f"and event_date between %(start)s and %(end)s {type_filter} group by event_type order by events desc, "
         "event_type", window)
-    platforms = ctx.rows(
+    queries["platforms"] = Query(
         "select platform, sum(events) as events from marts.fct_event_counts_daily where tenant_id = %(tenant)s "
         f"and event_date between %(start)s and %(end)s {type_filter} group by platform order by events desc, platform",
         window)
-    hours = ctx.rows(
+    queries["hours"] = Query(
         "select extract(hour from hour_start at time zone 'UTC')::int as hour, sum(events) as events, "
         "sum(active_users) as active_users_hours from marts.fct_hourly_activity where tenant_id = %(tenant)s "
-        "and hour_start >= %(start)s::date and hour_start < %(end)s::date + 1 group by 1 order by 1", window)
-    sessions = ctx.one(
+        "and hour_start >= %(start)s::date::timestamptz and hour_start < (%(end)s::date + 1)::timestamptz group by 1 order by 1", window)
+    queries["sessions"] = Query(
         "select coalesce(sum(sessions), 0) as sessions, sum(avg_session_seconds * sessions) / nullif(sum(sessions) "
         "filter (where avg_session_seconds is not null), 0) as avg_session_seconds from marts.fct_daily_kpis "
         "where tenant_id = %(tenant)s and kpi_date between %(start)s and %(end)s", window)
+    found = batch.run(ctx, queries)
+    if ctx.args["eventType"] is not None:
+        known = [row["value"] for row in found["known"]]
+        if ctx.args["eventType"] not in known:
+            raise bad_parameter("eventType", f"eventType={ctx.args['eventType']!r} is not an event type of this "
+                                f"tenant; known: {', '.join(known)}")
+    by_type, platforms, hours = found["by_type"], found["platforms"], found["hours"]
+    sessions = first(found["sessions"])
     total = sum(row["events"] for row in platforms) or 0
     peak = max(hours, key=lambda row: row["events"]) if hours else None
     return {
@@ -324,13 +375,9 @@ def user_behavior(ctx: Context) -> dict:
 # --- funnel ---------------------------------------------------------------------------------------
 
 
-def funnel_steps(ctx: Context, funnel: str, start: date, end: date) -> list[dict]:
-    known = [row["funnel_name"] for row in ctx.rows(
-        "select distinct funnel_name from marts.fct_funnel_steps where tenant_id = %(tenant)s order by 1")]
-    if funnel not in known:
-        raise bad_parameter("funnel", f"funnel={funnel!r} is not a funnel of this tenant; known: "
-                            f"{', '.join(known) or 'none'}")
-    rows = ctx.rows(
+def funnel_queries(funnel: str, start: date, end: date) -> dict[str, Query]:
+    """The queries of :func:`funnel_steps_of`: the tenant's funnels and the steps of ``funnel`` in the range."""
+    return {"funnels": distinct_values("fct_funnel_steps", "funnel_name"), "funnel_steps": Query(
         "select step_number, step_name, sum(entities_reached) as reached, "
         "sum(avg_seconds_from_previous * entities_reached) / nullif(sum(entities_reached) filter "
         "(where avg_seconds_from_previous is not null), 0) as avg_seconds, "
@@ -338,7 +385,15 @@ def funnel_steps(ctx: Context, funnel: str, start: date, end: date) -> list[dict
         "(where median_seconds_from_previous is not null), 0) as typical_seconds "
         "from marts.fct_funnel_steps where tenant_id = %(tenant)s and funnel_name = %(funnel)s "
         "and cohort_week between %(first)s and %(end)s group by step_number, step_name order by step_number",
-        {"funnel": funnel, "first": monday(start), "end": end})
+        {"funnel": funnel, "first": monday(start), "end": end})}
+
+
+def funnel_steps_of(found: dict[str, list[dict]], funnel: str) -> list[dict]:
+    known = [row["value"] for row in found["funnels"]]
+    if funnel not in known:
+        raise bad_parameter("funnel", f"funnel={funnel!r} is not a funnel of this tenant; known: "
+                            f"{', '.join(known) or 'none'}")
+    rows = found["funnel_steps"]
     steps = []
     first = rows[0]["reached"] if rows else 0
     for index, row in enumerate(rows):
@@ -362,7 +417,7 @@ def funnel_steps(ctx: Context, funnel: str, start: date, end: date) -> list[dict
 def funnel(ctx: Context) -> dict:
     span = ctx.range()
     name = ctx.args["funnel"] or "onboarding"
-    steps = funnel_steps(ctx, name, span.start, span.end)
+    steps = funnel_steps_of(batch.run(ctx, funnel_queries(name, span.start, span.end)), name)
     biggest = max(steps[1:], key=lambda step: step["drop_off"], default=None)
     return {
         "range": span.as_dict(),

@@ -31,8 +31,22 @@ RANGE_ROWS = """range_rows as materialized (
     select method, status, is_succeeded, amount, user_id, latency_ms, failure_reason, invoice_id, payment_date,
         created_at
     from marts.fct_payment_attempts
-    where tenant_id = %(tenant)s and created_at >= %(start)s::date and created_at < %(end)s::date + 1
+    where tenant_id = %(tenant)s and created_at >= %(start)s::date::timestamptz and created_at < (%(end)s::date + 1)::timestamptz
 )"""
+
+
+
+def paid_in_range(alias: str = "") -> str:
+    """``coalesce(settled_at, created_at)`` (the paid-at instant) within the UTC days ``%(start)s``–``%(end)s``,
+    spelled with the plain columns. Under row-level security the planner does not take a ``coalesce(...)`` qual as
+    an index condition for a tenant role (it stays a filter over the tenant's every payment), so the range is
+    the settled payments' ``settled_at`` range or the unsettled ones' ``created_at`` range: index ranges of
+    (tenant_id, settled_at) and (tenant_id, created_at) (dbt_project/macros/mart_indexes.sql)."""
+    column = f"{alias}." if alias else ""
+    start, end = "%(start)s::date::timestamptz", "(%(end)s::date + 1)::timestamptz"
+    return (f"(({column}settled_at >= {start} and {column}settled_at < {end}) or ({column}settled_at is null "
+            f"and {column}created_at >= {start} and {column}created_at < {end}))")
+
 
 SUMMARY_COLUMNS = f"""
     count(*) as attempts,

@@ -15,7 +15,7 @@ from meridian.serve.api.errors import bad_parameter
 from meridian.serve.api.kpis import as_of_instant
 from meridian.serve.api.params import DateRange
 
-IN_RANGE = "tenant_id = %(tenant)s and created_at >= %(start)s::date and created_at < %(end)s::date + 1"
+IN_RANGE = "tenant_id = %(tenant)s and created_at >= %(start)s::date::timestamptz and created_at < (%(end)s::date + 1)::timestamptz"
 PERIODS = {"today": 1, "week": 7, "month": 30}
 
 
@@ -95,7 +95,7 @@ def realtime(ctx: Context) -> dict:
         "select sections.*, recent.* from (select "
         f"({one_pass.CURRENCY})::text as section_currency, "
         "(select json_agg(hours order by hours.hour_start) from marts.fct_payments_hourly as hours "
-        "    where tenant_id = %(tenant)s and hour_start >= %(day)s and hour_start < %(end)s)::text as section_hours, "
+        "    where tenant_id = %(tenant)s and hour_start >= %(day)s::date::timestamptz and hour_start < %(end)s)::text as section_hours, "
         "(select to_json(open_payments) from (select count(*) as pending, coalesce(sum(amount), 0) as amount "
         "    from marts.fct_payment_attempts where tenant_id = %(tenant)s and status = 'pending') as open_payments)"
         "::text "
@@ -153,8 +153,8 @@ def trend(period: str):
         # the two adjacent spans' rows read once; each span's summary from its own part
         found = range_figures(ctx, DateRange(previous_span.start, current_span.end), {
             "currency": one_pass.CURRENCY,
-            "current": one_pass.summary_section("created_at >= %(current_start)s::date"),
-            "previous": one_pass.summary_section("created_at < %(current_start)s::date")},
+            "current": one_pass.summary_section("created_at >= %(current_start)s::date::timestamptz"),
+            "previous": one_pass.summary_section("created_at < %(current_start)s::date::timestamptz")},
             current_start=current_span.start)
         current, previous = _summary(_spread(found["current"])), _summary(_spread(found["previous"]))
         keys = ("attempts", "succeeded", "failed", "success_rate", "volume", "avg_value", "unique_payers")
@@ -181,7 +181,7 @@ def _hourly_totals_by(part: str, name: str) -> str:
     return (f"(select json_agg(totals order by totals.{name}) from (select extract({part} from hour_start at time "
             f"zone 'UTC')::int as {name}, sum(attempts) as attempts, sum(succeeded) as succeeded, sum(failed) "
             "as failed, sum(revenue) as revenue from marts.fct_payments_hourly where tenant_id = %(tenant)s "
-            "and hour_start >= %(start)s::date and hour_start < %(end)s::date + 1 group by 1) as totals)")
+            "and hour_start >= %(start)s::date::timestamptz and hour_start < (%(end)s::date + 1)::timestamptz group by 1) as totals)")
 
 
 def peak_times(ctx: Context) -> dict:
@@ -342,6 +342,11 @@ def top_resources(ctx: Context) -> dict:
             "resources": [clean(row) for row in found["resources"] or []]}
 
 
+# the most days a period of each interval spans (fct_revenue_by_period's calendar periods)
+LONGEST_PERIOD_DAYS = ("(case %(interval)s when 'day' then 1 when 'week' then 7 when 'month' then 31 "
+                       "when 'quarter' then 92 else 366 end)")
+
+
 def revenue(ctx: Context) -> dict:
     span = ctx.range()
     interval = ctx.args["interval"] or "day"
@@ -351,6 +356,9 @@ def revenue(ctx: Context) -> dict:
                    "total_revenue as gross_revenue, refund_amount as refunds, net_revenue, payment_count as payments, "
                    "payment_success_count as payments_succeeded from marts.fct_revenue_by_period "
                    "where tenant_id = %(tenant)s and period_type = %(interval)s and period_end > %(start)s "
+                   # implied by period_end > start (no period is longer than its type's longest): a range read of
+                   # the primary key instead of every period before the end
+                   f"and period_start > %(start)s::date - {LONGEST_PERIOD_DAYS} "
                    "and period_start <= %(end)s) as periods)"}, {**window(span), "interval": interval}, rows=False)
     return {"range": span.as_dict(), "interval": interval, "currency": ctx.currency,
             "periods": [clean(row) for row in found["periods"] or []]}
@@ -363,13 +371,12 @@ def customers(ctx: Context) -> dict:
     # index): the period's payments only, never the tenant's whole payment history
     rows = ctx.rows(
         "with payers as (select distinct user_id, country from marts.fct_payment_attempts "
-        "    where tenant_id = %(tenant)s and is_succeeded and coalesce(settled_at, created_at) >= %(start)s::date "
-        "    and coalesce(settled_at, created_at) < %(end)s::date + 1) "
+        f"    where tenant_id = %(tenant)s and is_succeeded and {one_pass.paid_in_range()}) "
         "select country, count(*) as paying, count(*) filter (where not exists ("
         "    select 1 from marts.fct_payment_attempts as earlier where earlier.tenant_id = %(tenant)s "
         "    and earlier.is_succeeded and earlier.user_id = payers.user_id "
         "    and earlier.country is not distinct from payers.country "
-        "    and coalesce(earlier.settled_at, earlier.created_at) < %(start)s::date)) as new "
+        "    and coalesce(earlier.settled_at, earlier.created_at) < %(start)s::date::timestamptz)) as new "
         "from payers group by country order by paying desc, country", window(span))
     paying = sum(row["paying"] for row in rows)
     new = sum(row["new"] for row in rows)

@@ -35,6 +35,13 @@ select key.tenant_id, key.secret_sha256, key.revoked_at is not null as revoked,
 from security.api_keys as key
 where key.key_id = %s
 """
+# the same, and in the same round trip SET LOCAL ROLE to the key's tenant's API role (the statement's tables were
+# checked as the API's own role before it runs; the role takes effect for the request's next statements): column
+# ``scoped_role`` is the role switched to, null when the tenant has no API role yet. A request whose key does not
+# verify runs nothing more and its transaction is rolled back, which ends the role with it.
+AUTH_SCOPED_SQL = AUTH_SQL.replace("from security.api_keys as key", f"""    , (select set_config('role', chosen.role_name, true)
+       from ({rls.api_role_choice('key.tenant_id')}) as chosen) as scoped_role
+from security.api_keys as key""")
 
 
 def to_json(value: Any) -> bytes:
@@ -100,7 +107,10 @@ class ApiService:
 
     # --- one request -----------------------------------------------------------------------------
 
-    def authenticate(self, cur: psycopg2.extensions.cursor, authorization: str | None) -> tuple[str, str, Run]:
+    def authenticate(self, cur: psycopg2.extensions.cursor, authorization: str | None,
+                     scoped: bool = False) -> tuple[str, str, Run, str | None]:
+        """The key's id, tenant and latest run; with ``scoped``, the transaction is then the tenant's API role's
+        (its name is the fourth value; None when the tenant has no API role yet and so no switch happened)."""
         if not authorization:
             raise ApiError(401, "missing Authorization header: send `Authorization: Bearer <API key>`",
                            "Authorization", {"WWW-Authenticate": "Bearer"})
@@ -111,7 +121,7 @@ class ApiService:
                            "`meridian api-key create`", "Authorization", {"WWW-Authenticate": "Bearer"})
         key_id, secret = parts
         try:
-            cur.execute(AUTH_SQL, (key_id,))
+            cur.execute(AUTH_SCOPED_SQL if scoped else AUTH_SQL, (key_id,))
         except psycopg2.errors.UndefinedTable as exc:
             cur.connection.rollback()
             if "api_keys" in str(exc):
@@ -123,7 +133,7 @@ class ApiService:
         if row[2]:
             raise ApiError(401, f"API key {key_id} has been revoked", "Authorization",
                            {"WWW-Authenticate": "Bearer"})
-        return key_id, row[0], Run.from_json(row[3])
+        return key_id, row[0], Run.from_json(row[3]), row[4] if scoped else None
 
     def _enter_scope(self, conn: psycopg2.extensions.connection, tenant_id: str) -> None:
         """The tenant's API role is created (and committed) once per process before its first query."""
@@ -174,7 +184,7 @@ class ApiService:
                path_values: dict[str, str], body: Any = None) -> Answer:
         with self.pool.connection() as conn:
             with conn.cursor() as cur:
-                key_id, tenant_id, run = self.authenticate(cur, headers.get("authorization"))
+                key_id, tenant_id, run, role = self.authenticate(cur, headers.get("authorization"), endpoint.scoped)
             self.limiter.check(key_id, endpoint.group)
             args = parse_params(endpoint.params, query)
             args.update(path_values)
@@ -191,13 +201,18 @@ class ApiService:
                     return Answer(200, rest, common, HTML)
                 data, generated = rest.split(b"\n", 1)
                 return Answer(200, _envelope(data, run, True, generated), common)
-            conn.rollback()  # the scope opens its own transaction
             extra = {"service": self, "body": body, "run": run, "key_id": key_id}
-            if endpoint.scoped:
+            if endpoint.scoped and role is not None:
+                # the transaction is already the tenant's API role's (set with the key's check): the queries run in it
+                data = self._call(endpoint, conn, Context(tenant_id, run.as_of, args, None, self.settings, extra))
+                conn.commit()
+            elif endpoint.scoped:  # no API role yet: create it, then scope a transaction of its own
+                conn.rollback()
                 self._enter_scope(conn, tenant_id)
                 with rls.tenant_scope(conn, tenant_id):
                     data = self._call(endpoint, conn, Context(tenant_id, run.as_of, args, None, self.settings, extra))
             else:
+                conn.rollback()
                 data = self._call(endpoint, conn, Context(tenant_id, run.as_of, args, None, self.settings, extra))
                 conn.commit()
             if isinstance(data, RawBody):
