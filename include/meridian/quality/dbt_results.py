@@ -20,8 +20,8 @@ manifest) and every one missing from the results counts as a runtime error.
 (``invocation_id`` from the artifact's metadata): loading the same artifact
 again updates the same rows, so a retried task never duplicates them.
 
-Alerts (:class:`meridian.quality.alerts.Alert`, recorded by the caller with
-:func:`meridian.quality.alerts.record_alert`):
+Alerts (:class:`meridian.warehouse.alerts.Alert`, recorded by the caller with
+:func:`meridian.warehouse.alerts.record_alert`):
 
 ``test_failure`` (:func:`alerts_from_run_results`), one per failed or errored node:
     - a data test that fails: ``critical`` for grain tests (``unique``,
@@ -55,7 +55,7 @@ from typing import Any
 import psycopg2.extensions
 import psycopg2.extras
 
-from meridian.quality.alerts import Alert, record_alerts
+from meridian.warehouse.alerts import Alert, record_alerts
 
 log = logging.getLogger(__name__)
 

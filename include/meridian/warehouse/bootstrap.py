@@ -24,6 +24,7 @@ from meridian.sources.schema import TABLES
 from meridian.sources.schema import table as source_table
 from meridian.warehouse import partitions
 from meridian.warehouse.event_time import OCCURRED_AT_SQL
+from meridian.warehouse.reporting import ensure_reporting_schema
 from meridian.warehouse.security import ensure_security
 
 log = logging.getLogger(__name__)
@@ -166,7 +167,7 @@ create table if not exists audit.data_quality_alerts (
     dedup_key text,
     notified_at timestamptz
 );
--- the alert types of meridian.quality.alerts.ALERT_TYPES; the check is replaced (once) when a warehouse
+-- the alert types of meridian.warehouse.alerts.ALERT_TYPES; the check is replaced (once) when a warehouse
 -- predates one of them
 do $$
 declare
@@ -357,8 +358,6 @@ def ensure_warehouse(conn: psycopg2.extensions.connection) -> None:
         cur.execute(AUDIT_DDL)
         ensure_security(conn)
     ensure_api_keys(conn)
-    from meridian.delivery.schema import ensure_reporting_schema
-
     ensure_reporting_schema(conn)
     _record_fingerprint(conn)
 
@@ -366,7 +365,7 @@ def ensure_warehouse(conn: psycopg2.extensions.connection) -> None:
 # the modules whose code is the bootstrap: a change to any of them is a new bootstrap
 BOOTSTRAP_MODULES = (
     "meridian.warehouse.bootstrap", "meridian.warehouse.security", "meridian.warehouse.partitions",
-    "meridian.warehouse.event_time", "meridian.sources.schema", "meridian.delivery.schema",
+    "meridian.warehouse.event_time", "meridian.sources.schema", "meridian.warehouse.reporting",
 )
 FINGERPRINT_DDL = """
 create table if not exists audit.warehouse_bootstrap (
