@@ -34,7 +34,7 @@ PACKAGE = ROOT / "include" / "meridian"
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("entry points", ("dags", "plugins", "cli")),
     ("tooling", ("demo", "devtools")),
-    ("local stack", ("services", "mailsink")),
+    ("local stack", ("services", "airflow_client", "mailsink")),
     ("pipeline steps", ("extract", "transform", "quality", "reports", "delivery", "serve", "docs_site")),
     ("shared services", ("warehouse", "sources", "smtp", "airflow_env", "assets")),
     ("foundations", ("db", "config", "runtime", "values", "__init__")),
@@ -42,7 +42,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 # the uses allowed between units of one layer: unit -> the units it may use
 SIDEWAYS: dict[str, set[str]] = {
     "devtools": {"demo"},  # the benchmarks run on generated demo data
-    "services": {"mailsink"},  # the local Airflow stack starts the SMTP sink
+    "services": {"airflow_client", "mailsink"},  # the local Airflow stack: its REST client, the SMTP sink
     "transform": {"quality"},  # the transform DAG records dbt results and runs the data-quality checks
     "delivery": {"reports"},  # delivery renders report types and mails them
     "serve": {"reports", "delivery"},  # the API renders report jobs and mails them
