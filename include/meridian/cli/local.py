@@ -159,7 +159,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from meridian.demo.bench_result import BenchArgumentError, check_bench_options
+    from meridian.devtools.bench_result import BenchArgumentError, check_bench_options
 
     try:
         json_out = check_bench_options(args)
@@ -167,15 +167,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(f"meridian bench: {exc}", file=sys.stderr)
         return 2
     if args.readme:
-        from meridian.demo.bench_readme import update_readme
+        from meridian.devtools.bench_readme import update_readme
 
         return update_readme(args.readme, args.readme_file)
     if args.api:
-        from meridian.demo.bench_api import run_api_bench
+        from meridian.devtools.bench_api import run_api_bench
 
         return run_api_bench(tenant=args.tenant, requests=args.requests, clients=args.clients)
-    from meridian.demo.bench import BenchOptions, run_bench
     from meridian.demo.generate import DEFAULT_END_DATE
+    from meridian.devtools.bench import BenchOptions, run_bench
 
     problem = _size_problem(args, DEFAULT_END_DATE)
     if problem:
