@@ -109,7 +109,10 @@ def _import_nodes(tree: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
     for node in ast.iter_child_nodes(tree):
         if isinstance(node, ast.Import | ast.ImportFrom):
             yield node
-        elif not _type_checking_only(node):
+        elif _type_checking_only(node):
+            for child in node.orelse:  # the else branch of "if TYPE_CHECKING:" runs
+                yield from _import_nodes(ast.Module(body=[child], type_ignores=[]))
+        else:
             yield from _import_nodes(node)
 
 
@@ -254,10 +257,10 @@ def test_the_rules(importer, imported, expected):
 def test_function_level_imports_count_and_type_checking_ones_do_not(tmp_path):
     path = tmp_path / "m.py"
     path.write_text("from typing import TYPE_CHECKING\n"
-                    "if TYPE_CHECKING:\n    from meridian.demo import generate\n"
+                    "if TYPE_CHECKING:\n    from meridian.demo import generate\nelse:\n    import meridian.db\n"
                     "def f():\n    import meridian.smtp\n    from meridian.reports import registry, model\n")
     assert [(found.line, found.module) for found in imports_of(path)] == [
-        (5, "meridian.smtp"), (6, "meridian.reports.registry"), (6, "meridian.reports.model")]
+        (5, "meridian.db"), (7, "meridian.smtp"), (8, "meridian.reports.registry"), (8, "meridian.reports.model")]
 
 
 def test_a_circle_is_found_through_a_third_module():
