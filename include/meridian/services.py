@@ -25,24 +25,22 @@ Any ``AIRFLOW__*`` variable already set wins over these defaults.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import secrets
 import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
+from meridian.airflow_client import ADMIN_USER, Client, ServiceError
 from meridian.airflow_env import airflow_env, run_airflow, venv_bin
 from meridian.config import SMTP_CONN_ID, airflow_metadata_uri, airflow_password, airflow_port, settings
 
 EXECUTORS = ("LocalExecutor", "CeleryExecutor")
-ADMIN_USER = "admin"
 PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"
 JWT_SECRET_FILE = "airflow-jwt-secret"
 # the settings a Celery deployment shares between its processes: docker-compose.yaml sets the same names
@@ -54,13 +52,7 @@ CELERY_SETTINGS = (
     "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
     "AIRFLOW__API_AUTH__JWT_SECRET",
 )
-logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per poll otherwise
 DAG_IDS = ("extract_sources", "transform_warehouse", "deliver_reports", "warehouse_maintenance")
-FINISHED = {"success", "failed"}
-
-
-class ServiceError(RuntimeError):
-    """A service did not start or died; the message names it and its log."""
 
 
 def free_port() -> int:
@@ -146,97 +138,6 @@ def _write_password_file(airflow_home: Path) -> Path:
         handle.write(json.dumps(passwords) + "\n")
     os.chmod(path, 0o600)
     return path
-
-
-@dataclass
-class Client:
-    """The Airflow REST API (``/api/v2``) as the admin user."""
-
-    url: str
-    password: str
-    _token: str | None = None
-
-    def _request(self, method: str, path: str, body: dict | None = None, timeout: float = 60,
-                 attempts: int = 4) -> Any:
-        """One REST call; a timeout or a refused connection (a busy machine) is retried with a growing pause."""
-        import httpx
-
-        for attempt in range(1, attempts + 1):
-            try:
-                return self._send(method, path, body, timeout)
-            except httpx.TransportError as exc:
-                if attempt == attempts:
-                    raise ServiceError(f"{method} {self.url}/api/v2{path} failed {attempts} times: {exc!r}") from exc
-                time.sleep(2 * attempt)
-        raise AssertionError("unreachable")
-
-    def _send(self, method: str, path: str, body: dict | None, timeout: float) -> Any:
-        import httpx
-
-        if self._token is None:
-            response = httpx.post(f"{self.url}/auth/token", json={"username": ADMIN_USER, "password": self.password},
-                                  timeout=timeout)
-            if response.status_code >= 300:
-                raise ServiceError(f"login as {ADMIN_USER} at {self.url} failed: {response.status_code} {response.text}")
-            self._token = response.json()["access_token"]
-        response = httpx.request(method, f"{self.url}/api/v2{path}", json=body, timeout=timeout,
-                                 headers={"Authorization": f"Bearer {self._token}"})
-        if response.status_code >= 300:
-            raise ServiceError(f"{method} /api/v2{path} answered {response.status_code}: {response.text}")
-        return response.json() if response.content else None
-
-    def dags(self) -> dict[str, dict]:
-        return {dag["dag_id"]: dag for dag in self._request("GET", "/dags?limit=100")["dags"]}
-
-    def set_paused(self, dag_id: str, paused: bool) -> None:
-        self._request("PATCH", f"/dags/{dag_id}", {"is_paused": paused})
-
-    def trigger(self, dag_id: str, *, conf: dict | None = None, run_after: str | None = None,
-                run_id: str | None = None) -> str:
-        """Trigger a manual run (no logical date, so a rerun never collides); returns its run id."""
-        body: dict[str, Any] = {"logical_date": None, "conf": conf or {}}
-        if run_after:
-            body["run_after"] = run_after
-        if run_id:
-            body["dag_run_id"] = run_id
-        return self._request("POST", f"/dags/{dag_id}/dagRuns", body)["dag_run_id"]
-
-    def run(self, dag_id: str, run_id: str) -> dict:
-        return self._request("GET", f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}")
-
-    def runs(self, dag_id: str) -> list[dict]:
-        return self._request("GET", f"/dags/{dag_id}/dagRuns?order_by=-run_after&limit=100")["dag_runs"]
-
-    def set_run_state(self, dag_id: str, run_id: str, state: str) -> None:
-        self._request("PATCH", f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}", {"state": state})
-
-    def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
-        path = f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances?limit=1000"
-        return self._request("GET", path)["task_instances"]
-
-    def wait_for_run(self, dag_id: str, run_id: str, *, timeout: float = 1800,
-                     progress: Callable[[str], None] | None = None, alive: Callable[[], None] | None = None) -> dict:
-        """Poll a run until it succeeds or fails; ``progress`` gets a line whenever the task counts change."""
-        deadline = time.monotonic() + timeout
-        last = ""
-        while True:
-            run = self.run(dag_id, run_id)
-            if progress:
-                states: dict[str, int] = {}
-                for instance in self.task_instances(dag_id, run_id):
-                    state = instance.get("state") or "waiting"
-                    states[state] = states.get(state, 0) + 1
-                line = ", ".join(f"{count} {state}" for state, count in sorted(states.items()))
-                if line != last:
-                    progress(f"{dag_id} {run['state']}: {line}")
-                    last = line
-            if run["state"] in FINISHED:
-                return run
-            if alive:
-                alive()
-            if time.monotonic() > deadline:
-                raise ServiceError(f"{dag_id} run {run_id} still {run['state']} after {timeout:.0f}s")
-            time.sleep(2)
 
 
 @dataclass

@@ -89,7 +89,7 @@ def test_customers_as_the_whole_history_query(client, api_world, tenant, period)
 def test_payment_reads_can_use_the_read_indexes(api_world, path, needle):
     """With sequential scans priced out, each statement's plan reads fct_payment_attempts through an index only
     (the test data is small enough that the planner may prefer a scan otherwise)."""
-    from meridian.demo.bench_dashboard import capture_statements
+    from meridian.devtools.bench_dashboard import capture_statements
     from meridian.serve import rls
 
     statements = [s for s in capture_statements(api_world["keys"]["acme"], (path,)) if needle in s.sql]

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from meridian import db
-from meridian.demo.bench_api import BENCH_PATHS
+from meridian.devtools.bench_api import BENCH_PATHS
 from tests.api.conftest import auth
 from tests.api.test_api_known_values import percentile_cont
 
@@ -82,7 +82,7 @@ def expected_retries(rows: list[dict]) -> dict:
 
 @pytest.mark.parametrize("tenant", TENANTS)
 def test_each_payment_endpoint_runs_one_statement(api_world, tenant):
-    from meridian.demo.bench_dashboard import capture_statements
+    from meridian.devtools.bench_dashboard import capture_statements
 
     statements = capture_statements(api_world["keys"][tenant], PAYMENT_PATHS)
     per_path = Counter(statement.path for statement in statements)

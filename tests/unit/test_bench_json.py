@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from meridian.demo import bench_readme, bench_result
-from meridian.demo.bench_proc import run_measured
+from meridian.devtools import bench_readme, bench_result
+from meridian.devtools.bench_proc import run_measured
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -21,8 +21,8 @@ import pytest
 
 from meridian import db
 from meridian.airflow_env import airflow_env, run_airflow
-from meridian.delivery.schema import ensure_reporting_schema
 from meridian.mailsink import start_background, stop
+from meridian.warehouse.reporting import ensure_reporting_schema
 from tests.conftest import private_warehouse
 from tests.unit.test_delivery import create_marts
 

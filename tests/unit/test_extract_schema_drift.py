@@ -15,8 +15,8 @@ import pytest
 from meridian import db
 from meridian.extract.drift import MissingRequiredColumns, SourceTableError
 from meridian.extract.tables import extract_table
-from meridian.quality.alerts import ALERT_TYPES, Alert, record_alert
 from meridian.sources.schema import canonical_type, schema_changes, table
+from meridian.warehouse.alerts import ALERT_TYPES, Alert, record_alert
 from meridian.warehouse.bootstrap import ensure_warehouse
 
 pytestmark = pytest.mark.usefixtures("clean_databases")

@@ -20,7 +20,6 @@ import psycopg2.extras
 import pytest
 
 from meridian import db
-from meridian.quality.alerts import record_alert
 from meridian.quality.checks import (
     MIN_HISTORY_DAYS,
     event_alerts,
@@ -36,6 +35,7 @@ from meridian.quality.dbt_results import (
     record_dbt_artifact,
     record_run_results,
 )
+from meridian.warehouse.alerts import record_alert
 from meridian.warehouse.bootstrap import ensure_warehouse
 from tests.conftest import private_warehouse
 

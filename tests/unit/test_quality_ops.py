@@ -20,10 +20,10 @@ import pytest
 
 from meridian import db
 from meridian.mailsink import SinkHandle, free_port, start_background, stop
-from meridian.quality.alerts import Alert, record_alert
 from meridian.quality.notify import notify_alerts
 from meridian.quality.pipeline_runs import pipeline_run_callbacks
 from meridian.smtp import SendError
+from meridian.warehouse.alerts import Alert, record_alert
 from meridian.warehouse.bootstrap import ensure_warehouse
 from tests.conftest import private_warehouse
 

@@ -22,7 +22,7 @@ import pytest
 
 from meridian import db
 from meridian.delivery.message import build_message
-from meridian.delivery.schema import ensure_reporting_schema, seed_demo_schedules
+from meridian.delivery.schema import seed_demo_schedules
 from meridian.reports import render
 from meridian.reports.data import load_report_data
 from meridian.reports.model import REPORT_TYPE_NAMES
@@ -31,6 +31,7 @@ from meridian.reports.registry import REPORT_TYPES, REVENUE_SUMMARY, ReportConfi
 from meridian.reports.render import check_formats, render_report
 from meridian.reports.render.html import html_document
 from meridian.reports.render.html_email import email_html
+from meridian.warehouse.reporting import ensure_reporting_schema
 from tests.conftest import private_warehouse
 
 MARCH = date(2024, 3, 1)

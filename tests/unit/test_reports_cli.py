@@ -20,9 +20,9 @@ from meridian import db
 from meridian.cli import main
 from meridian.delivery.adhoc import parse_period
 from meridian.delivery.manage import next_period_boundary
-from meridian.delivery.schema import ensure_reporting_schema
 from meridian.mailsink import SinkHandle, start_background, stop
 from meridian.warehouse.bootstrap import ensure_warehouse
+from meridian.warehouse.reporting import ensure_reporting_schema
 from tests.conftest import private_warehouse
 from tests.unit.test_reports import create_marts
 

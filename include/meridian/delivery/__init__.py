@@ -1,6 +1,7 @@
 """Delivering reports on schedule: the reporting tables, validation, the e-mail, exactly-once sending.
 
-- :mod:`~meridian.delivery.schema` the ``reporting`` schema and the demo schedules;
+- :mod:`~meridian.delivery.schema` the tables delivery needs (the ``reporting`` schema is a warehouse object:
+  :mod:`meridian.warehouse.reporting`) and the demo schedules;
 - :mod:`~meridian.delivery.validate` a scheduled report as read, its validation, the result of a period;
 - :mod:`~meridian.delivery.ledger` the delivery's rows (claim, hand-over, sent, failed) and the schedule;
 - :mod:`~meridian.delivery.message` the report e-mail (the SMTP transport is :mod:`meridian.smtp`);

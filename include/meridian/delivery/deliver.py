@@ -111,12 +111,12 @@ from meridian.delivery.validate import (
     report_folder,
     validate_report,
 )
-from meridian.quality.alerts import Alert, record_alert
 from meridian.reports.data import freshness_gap, load_report_data
 from meridian.reports.model import ReportConfigError
 from meridian.reports.periods import Period, as_utc, period_for
 from meridian.reports.render import render_report
 from meridian.smtp import SendError, SmtpConfigError, SmtpSettings, send_message, smtp_settings
+from meridian.warehouse.alerts import Alert, record_alert
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,6 @@ import psycopg2.errors
 import psycopg2.extensions
 from psycopg2.extras import Json
 
-from meridian.delivery.schema import ensure_reporting_schema
 from meridian.delivery.validate import validate_recipients
 from meridian.reports.periods import (
     EARLIEST_DATE,
@@ -49,6 +48,7 @@ from meridian.reports.periods import (
 from meridian.reports.registry import ReportConfigError, get_report_type
 from meridian.reports.render import check_formats
 from meridian.values import shown
+from meridian.warehouse.reporting import ensure_reporting_schema
 from meridian.warehouse.tenants import UnknownTenantError, check_tenant
 
 MAX_NAME_LENGTH = 200

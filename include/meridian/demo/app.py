@@ -31,6 +31,10 @@ The model, in the order it is generated:
 A new event type, ``story_view``, appears in the last ``STORY_LAUNCH_DAYS``
 days (a feature launch) so the pipeline's ``new_event_type`` alert has
 something to find.
+
+Over 400 lines on purpose: the model's constants (shares, weights, funnel
+steps, event mixes) and the one generator that draws from them read
+together, step by step as above; it is demo tooling, not product code.
 """
 
 from __future__ import annotations

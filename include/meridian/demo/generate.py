@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,7 @@ from meridian.demo.copy_loader import SourceLoader
 from meridian.demo.crm import TenantCrm
 from meridian.demo.dirty import bad_copies, table_mutations
 from meridian.demo.games import TenantGames
-from meridian.demo.generated import forget, record
+from meridian.demo.generated import GenerationSummary, forget, record
 from meridian.demo.ids import Ids
 from meridian.demo.landing import LandingWriter
 from meridian.demo.marketing import TenantMarketing
@@ -53,24 +52,6 @@ ID_PREFIXES = {
     "webhook_deliveries": "whd", "sales_reps": "rep", "leads": "lead", "proposals": "prop", "customers": "cus",
     "tournaments": "trn", "tournament_entries": "ent", "marketing_spend": "mks",
 }
-
-
-@dataclass
-class GenerationSummary:
-    tenants: list[str]
-    start_date: date
-    end_date: date
-    row_counts: dict[str, int]  # "app.users" -> rows written (bad rows included); "landing.event_lines" -> lines
-    event_files: list[Path]
-    seconds: float
-    anomalies: dict[str, int] = field(default_factory=dict)  # "payments.negative_amount" -> bad rows, ...
-
-    def describe(self) -> str:
-        lines = [f"generated {self.start_date} .. {self.end_date} for tenants {', '.join(self.tenants)} "
-                 f"in {self.seconds:.1f}s"]
-        lines += [f"  {name:<32} {count:>10,}" for name, count in sorted(self.row_counts.items())]
-        lines.append(f"  event files: {len(self.event_files)}")
-        return "\n".join(lines)
 
 
 def generate(

@@ -18,19 +18,37 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from meridian import db
 from meridian.config import SOURCE_CONNECTIONS
 from meridian.sources.schema import TABLES
 
-if TYPE_CHECKING:
-    from meridian.demo.generate import GenerationSummary
-
 HELD_BACK = "held-back"  # the bench's folder (beside the landing dir) for files of days not yet extracted
 EVENT_FILES = "*.jsonl*"
+
+
+@dataclass
+class GenerationSummary:
+    """What one generation wrote (returned by ``meridian.demo.generate.generate`` and by :func:`reuse`)."""
+
+    tenants: list[str]
+    start_date: date
+    end_date: date
+    row_counts: dict[str, int]  # "app.users" -> rows written (bad rows included); "landing.event_lines" -> lines
+    event_files: list[Path]
+    seconds: float
+    anomalies: dict[str, int] = field(default_factory=dict)  # "payments.negative_amount" -> bad rows, ...
+
+    def describe(self) -> str:
+        lines = [f"generated {self.start_date} .. {self.end_date} for tenants {', '.join(self.tenants)} "
+                 f"in {self.seconds:.1f}s"]
+        lines += [f"  {name:<32} {count:>10,}" for name, count in sorted(self.row_counts.items())]
+        lines.append(f"  event files: {len(self.event_files)}")
+        return "\n".join(lines)
 
 
 class ReuseError(RuntimeError):
@@ -86,8 +104,6 @@ def source_row_counts() -> dict[str, int]:
 
 def reuse(arguments: dict[str, Any], landing_dir: Path) -> GenerationSummary:
     """The summary of the data generated earlier with ``arguments``; raises ReuseError if it is not that data."""
-    from meridian.demo.generate import GenerationSummary
-
     path = manifest_path(landing_dir)
     if not path.exists():
         raise ReuseError(f"no generated data to reuse: {path} does not exist (run without --skip-generate once)")

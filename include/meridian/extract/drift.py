@@ -22,8 +22,8 @@ from datetime import date
 
 import psycopg2.extensions
 
-from meridian.quality.alerts import Alert, record_alert
 from meridian.sources.schema import ColumnChange, SourceTable
+from meridian.warehouse.alerts import Alert, record_alert
 
 ALERT_TYPE = "schema_change"
 SEVERITY = {"added": "low", "dropped": "medium", "retyped": "medium"}

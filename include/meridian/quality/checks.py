@@ -1,6 +1,6 @@
 """Data-quality checks over the warehouse for one as-of date (docs/metrics.md, Operations).
 
-Each check returns :class:`meridian.quality.alerts.Alert` objects;
+Each check returns :class:`meridian.warehouse.alerts.Alert` objects;
 :func:`run_data_quality_checks` runs them all after the dbt build and records
 the alerts (``dedup_key`` makes a rerun of the same as-of date a no-op).
 Days are UTC calendar days; D is the as-of date.
@@ -57,8 +57,8 @@ from datetime import UTC, date, datetime, time, timedelta
 import psycopg2.extensions
 
 from meridian.config import settings
-from meridian.quality.alerts import Alert, record_alerts
 from meridian.sources.schema import KNOWN_EVENT_TYPES
+from meridian.warehouse.alerts import Alert, record_alerts
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,8 @@
 """dbt's run artifacts into audit.dbt_node_results, and the alerts they raise.
 
+Reading the artifacts' JSON (kinds of result, node names, freshness
+thresholds) is :mod:`meridian.quality.dbt_artifacts`.
+
 Two artifact shapes are read, both as the parsed JSON dict:
 
 - ``run_results.json`` of ``dbt build`` / ``dbt run`` / ``dbt test`` / ``dbt seed``:
@@ -20,8 +23,8 @@ manifest) and every one missing from the results counts as a runtime error.
 (``invocation_id`` from the artifact's metadata): loading the same artifact
 again updates the same rows, so a retried task never duplicates them.
 
-Alerts (:class:`meridian.quality.alerts.Alert`, recorded by the caller with
-:func:`meridian.quality.alerts.record_alert`):
+Alerts (:class:`meridian.warehouse.alerts.Alert`, recorded by the caller with
+:func:`meridian.warehouse.alerts.record_alert`):
 
 ``test_failure`` (:func:`alerts_from_run_results`), one per failed or errored node:
     - a data test that fails: ``critical`` for grain tests (``unique``,
@@ -43,7 +46,6 @@ Without an as-of date the artifact's invocation id stands in for it.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections import Counter
@@ -55,89 +57,30 @@ from typing import Any
 import psycopg2.extensions
 import psycopg2.extras
 
-from meridian.quality.alerts import Alert, record_alerts
+from meridian.quality.dbt_artifacts import (
+    artifact_invocation_id,
+    completed_at,
+    freshness_results,
+    freshness_sources,
+    is_freshness_artifact,
+    is_singular_test,
+    load_artifact,
+    node_name,
+    resource_type,
+    rows_affected,
+    threshold_hours,
+)
+from meridian.warehouse.alerts import Alert, record_alerts
 
 log = logging.getLogger(__name__)
 
 # generic data tests whose failure means a broken grain: duplicated rows in a table others join on
 GRAIN_TESTS = ("unique_combination_of_columns", "unique")
 FRESHNESS_SEVERITY = {"warn": "medium", "error": "high", "runtime error": "high"}
-PERIOD_HOURS = {"minute": 1 / 60, "hour": 1.0, "day": 24.0}
 MESSAGE_LIMIT = 2000
 
 # the first relation a compiled generic test reads: from "db"."schema"."table" (or schema.table)
 _RELATION = re.compile(r'\bfrom\s+(?:"?\w+"?\.)?"?(\w+)"?\."?(\w+)"?', re.IGNORECASE)
-
-
-def is_freshness_artifact(artifact: Mapping[str, Any]) -> bool:
-    """True for ``sources.json`` (dbt source freshness), False for ``run_results.json``."""
-    version = str((artifact.get("metadata") or {}).get("dbt_schema_version", ""))
-    if "/sources/" in version:
-        return True
-    if "/run-results/" in version:
-        return False
-    return any("max_loaded_at" in result or result.get("status") == "runtime error"
-               for result in artifact.get("results") or [])
-
-
-def resource_type(unique_id: str) -> str:
-    """``model``, ``test``, ``unit_test``, ``seed``, ``snapshot``, ``source``... from a dbt unique id."""
-    return unique_id.split(".", 1)[0]
-
-
-def node_name(unique_id: str) -> str:
-    """The node's name: ``test.meridian.not_null_x.ab12cd`` → ``not_null_x``; a source → ``raw.app__users``."""
-    parts = unique_id.split(".")
-    if parts[0] == "source" and len(parts) >= 4:
-        return f"{parts[2]}.{parts[3]}"
-    if parts[0] == "unit_test" and len(parts) >= 4:
-        return f"{parts[2]}.{parts[3]}"
-    return parts[2] if len(parts) >= 3 else unique_id
-
-
-def is_singular_test(unique_id: str) -> bool:
-    """Generic test ids end in a hash (``test.pkg.name.hash``); singular ones do not (``test.pkg.name``)."""
-    parts = unique_id.split(".")
-    return parts[0] == "test" and len(parts) == 3
-
-
-def freshness_sources(manifest: Mapping[str, Any]) -> list[str]:
-    """Unique ids of the sources in a parsed ``manifest.json`` that have a freshness threshold."""
-    found = []
-    for unique_id, source in (manifest.get("sources") or {}).items():
-        freshness = source.get("freshness") or (source.get("config") or {}).get("freshness") or {}
-        if any((freshness.get(key) or {}).get("count") for key in ("warn_after", "error_after")):
-            found.append(unique_id)
-    return sorted(found)
-
-
-def _invocation_id(artifact: Mapping[str, Any]) -> str:
-    metadata = artifact.get("metadata") or {}
-    invocation_id = metadata.get("invocation_id")
-    if not invocation_id:
-        raise ValueError("the dbt artifact has no metadata.invocation_id; pass a parsed run_results.json or sources.json")
-    return str(invocation_id)
-
-
-def _completed_at(result: Mapping[str, Any], fallback: str | None) -> str | None:
-    for timing in result.get("timing") or []:
-        if timing.get("name") == "execute" and timing.get("completed_at"):
-            return timing["completed_at"]
-    return fallback
-
-
-def _rows_affected(result: Mapping[str, Any]) -> int | None:
-    """Rows written by a model, seed or snapshot (the adapter's count; -1, e.g. for a view, is unknown)."""
-    if resource_type(result.get("unique_id", "")) not in ("model", "seed", "snapshot"):
-        return None
-    value = (result.get("adapter_response") or {}).get("rows_affected")
-    return int(value) if isinstance(value, int) and value >= 0 else None
-
-
-def _hours(threshold: Mapping[str, Any] | None) -> float | None:
-    if not threshold or not threshold.get("count") or threshold.get("period") not in PERIOD_HOURS:
-        return None
-    return float(threshold["count"]) * PERIOD_HOURS[threshold["period"]]
 
 
 def _freshness_message(result: Mapping[str, Any]) -> str:
@@ -149,26 +92,11 @@ def _freshness_message(result: Mapping[str, Any]) -> str:
     criteria = result.get("criteria") or {}
     limits = []
     for key, label in (("warn_after", "warn"), ("error_after", "error")):
-        hours = _hours(criteria.get(key))
+        hours = threshold_hours(criteria.get(key))
         if hours is not None:
             limits.append(f"{label} after {hours:g} h")
     age = f"{float(age_s) / 3600:.1f} h ago" if age_s is not None else "at an unknown time"
     return f"{name} last loaded {age} ({result.get('max_loaded_at')}); {', '.join(limits) or 'no limits'}"
-
-
-def _freshness_results(
-    artifact: Mapping[str, Any], expected_sources: Iterable[str] | None
-) -> list[dict[str, Any]]:
-    """The artifact's results plus a ``runtime error`` result for each expected source it left out."""
-    results = [dict(result) for result in artifact.get("results") or []]
-    seen = {result.get("unique_id") for result in results}
-    for unique_id in sorted(set(expected_sources or ()) - seen):
-        results.append({
-            "unique_id": unique_id,
-            "status": "runtime error",
-            "error": "no freshness result: the freshness query failed (dbt logs the database error)",
-        })
-    return results
 
 
 def record_run_results(
@@ -192,18 +120,18 @@ def record_run_results(
 
     Returns ``{"invocation_id", "command", "nodes", "statuses": {status: count}}``.
     """
-    invocation_id = _invocation_id(run_results)
+    invocation_id = artifact_invocation_id(run_results)
     generated_at = (run_results.get("metadata") or {}).get("generated_at")
     freshness = is_freshness_artifact(run_results)
     rows = []
     if freshness:
-        for result in _freshness_results(run_results, expected_sources):
+        for result in freshness_results(run_results, expected_sources):
             status = str(result.get("status"))
             rows.append((
                 run_id, invocation_id, command, result["unique_id"], "source", status,
                 result.get("execution_time"), None, None,
                 _freshness_message(result) if status != "pass" else None,
-                as_of, _completed_at(result, result.get("snapshotted_at") or generated_at),
+                as_of, completed_at(result, result.get("snapshotted_at") or generated_at),
             ))
     else:
         for result in run_results.get("results") or []:
@@ -211,10 +139,10 @@ def record_run_results(
             message = result.get("message")
             rows.append((
                 run_id, invocation_id, command, result["unique_id"], resource_type(result["unique_id"]),
-                str(result.get("status")), result.get("execution_time"), _rows_affected(result),
+                str(result.get("status")), result.get("execution_time"), rows_affected(result),
                 int(failures) if isinstance(failures, int) else None,
                 str(message)[:MESSAGE_LIMIT] if message is not None else None,
-                as_of, _completed_at(result, generated_at),
+                as_of, completed_at(result, generated_at),
             ))
     if rows:
         with conn.cursor() as cur:
@@ -314,7 +242,7 @@ def alerts_from_run_results(
     """
     if is_freshness_artifact(run_results):
         return []
-    scope = as_of.isoformat() if as_of else _invocation_id(run_results)
+    scope = as_of.isoformat() if as_of else artifact_invocation_id(run_results)
     alerts = []
     for result in run_results.get("results") or []:
         severity = _test_severity(result)
@@ -364,15 +292,15 @@ def alerts_from_freshness(
     ``actual_value`` the age of the newest load in hours. ``expected_sources``:
     see the module doc (sources dbt left out count as runtime errors).
     """
-    scope = as_of.isoformat() if as_of else _invocation_id(sources_json)
+    scope = as_of.isoformat() if as_of else artifact_invocation_id(sources_json)
     alerts = []
-    for result in _freshness_results(sources_json, expected_sources):
+    for result in freshness_results(sources_json, expected_sources):
         status = str(result.get("status"))
         severity = FRESHNESS_SEVERITY.get(status)
         if severity is None:
             continue
         criteria = result.get("criteria") or {}
-        threshold = _hours(criteria.get("warn_after" if status == "warn" else "error_after"))
+        threshold = threshold_hours(criteria.get("warn_after" if status == "warn" else "error_after"))
         age_s = result.get("max_loaded_at_time_ago_in_s")
         alerts.append(Alert(
             alert_type="freshness",
@@ -385,14 +313,6 @@ def alerts_from_freshness(
             dedup_key=f"freshness:{scope}:{result['unique_id']}:{severity}",
         ))
     return alerts
-
-
-
-def load_artifact(artifact: Mapping[str, Any] | str | Path) -> dict:
-    """A dbt artifact as a dict: given parsed, or read from a ``run_results.json`` / ``sources.json`` path."""
-    if isinstance(artifact, Mapping):
-        return dict(artifact)
-    return json.loads(Path(artifact).read_text())
 
 
 def record_dbt_artifact(

@@ -38,7 +38,7 @@ from email.utils import formatdate
 import psycopg2.extensions
 
 from meridian.config import SMTP_CONN_ID, settings
-from meridian.quality.alerts import NOTIFY_SEVERITIES
+from meridian.warehouse.alerts import NOTIFY_SEVERITIES
 
 log = logging.getLogger(__name__)
 

@@ -45,7 +45,7 @@ Killed tries
     Rows of other hosts are marked by a later try of their own task, or by
     any task that runs on their host. A killed ``transform_warehouse.build_models``
     try also marks the ``audit.transform_runs`` rows its dbt build left
-    ``running`` (:mod:`meridian.transform.runs`).
+    ``running`` (:mod:`meridian.quality.transform_runs`).
 """
 
 from __future__ import annotations
@@ -252,7 +252,7 @@ def mark_killed_tries(cur: Any, row: tuple, process: Process) -> list[tuple]:
     ``row`` is the starting try's row (:func:`run_row` order). Rows locked by
     another session are left to the next sweep.
     """
-    from meridian.transform.runs import mark_killed_builds
+    from meridian.quality.transform_runs import mark_killed_builds
 
     dag_id, run_id, task_id, map_index, try_number = row[:5]
     killed: list[tuple] = []

@@ -54,7 +54,7 @@ Periods and comparisons
 The names in :data:`REPORT_TYPE_NAMES`, :data:`FREQUENCIES` and
 :data:`FORMAT_NAMES` are the ones docs/metrics.md allows in
 ``reporting.scheduled_reports`` (the table's check constraints are built from
-them).
+them); they are defined with the table, in :mod:`meridian.warehouse.reporting`.
 """
 
 from __future__ import annotations
@@ -63,18 +63,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-REPORT_TYPE_NAMES: tuple[str, ...] = (
-    "revenue_summary",
-    "user_analytics",
-    "payments",
-    "sales",
-    "customer_success",
-    "tournament_performance",
-    "executive",
-    "comprehensive",
-)
-FREQUENCIES: tuple[str, ...] = ("daily", "weekly", "monthly")
-FORMAT_NAMES: tuple[str, ...] = ("pdf", "csv", "xlsx", "html")
+# the names reporting.scheduled_reports accepts are defined with the table (re-exported here)
+from meridian.warehouse.reporting import FORMAT_NAMES as FORMAT_NAMES
+from meridian.warehouse.reporting import FREQUENCIES as FREQUENCIES
+from meridian.warehouse.reporting import REPORT_TYPE_NAMES as REPORT_TYPE_NAMES
 
 # section kinds the renderers know
 KPI_TILES = "kpi_tiles"  # one tile per metric: value for the period, change vs the previous period

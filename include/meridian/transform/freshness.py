@@ -33,7 +33,7 @@ from typing import Any
 import psycopg2
 import psycopg2.extensions
 
-from meridian.quality.dbt_results import PERIOD_HOURS
+from meridian.quality.dbt_artifacts import PERIOD_HOURS
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,9 @@ import psycopg2.extensions
 from meridian.sources.schema import TABLES
 from meridian.sources.schema import table as source_table
 from meridian.warehouse import partitions
+from meridian.warehouse.api_tables import ensure_api_keys
 from meridian.warehouse.event_time import OCCURRED_AT_SQL
+from meridian.warehouse.reporting import ensure_reporting_schema
 from meridian.warehouse.security import ensure_security
 
 log = logging.getLogger(__name__)
@@ -166,7 +168,7 @@ create table if not exists audit.data_quality_alerts (
     dedup_key text,
     notified_at timestamptz
 );
--- the alert types of meridian.quality.alerts.ALERT_TYPES; the check is replaced (once) when a warehouse
+-- the alert types of meridian.warehouse.alerts.ALERT_TYPES; the check is replaced (once) when a warehouse
 -- predates one of them
 do $$
 declare
@@ -255,51 +257,6 @@ create index if not exists app__events__tenant on history.app__events (tenant_id
 """
 
 
-# the read API's keys (meridian.serve.api.keys): only the sha256 of each key's secret is stored
-API_KEYS_DDL = """
-create schema if not exists security;
-create table if not exists security.api_keys (
-    key_id text primary key,
-    tenant_id text not null,
-    name text,
-    secret_sha256 text not null,
-    created_at timestamptz not null default now(),
-    revoked_at timestamptz
-);
-create index if not exists api_keys__tenant on security.api_keys (tenant_id);
--- reports generated through the API: any API process answers a job's status
-create table if not exists security.api_report_jobs (
-    job_id text primary key,
-    tenant_id text not null,
-    key_id text,
-    status text not null check (status in ('queued', 'rendering', 'done', 'failed')),
-    request jsonb not null,
-    folder text,
-    files text[] not null default '{}',
-    mailed_to text[],
-    error text,
-    created_at timestamptz not null default now(),
-    finished_at timestamptz
-);
--- the HMAC key of report download links, shared by every API process (MERIDIAN_API_SIGNING_KEY overrides)
-create table if not exists security.api_signing_key (
-    only_row boolean primary key default true check (only_row),
-    secret text not null
-);
-"""
-
-
-def ensure_api_keys(conn: psycopg2.extensions.connection) -> None:
-    """The API's tables: keys, report jobs, the link-signing key (idempotent; ``ensure_warehouse`` runs it too)."""
-    import secrets
-
-    with conn.cursor() as cur:
-        cur.execute("select pg_advisory_xact_lock(hashtext('meridian.bootstrap'))")
-        cur.execute(API_KEYS_DDL)
-        cur.execute("insert into security.api_signing_key (secret) values (%s) on conflict do nothing",
-                    (secrets.token_hex(32),))
-
-
 def raw_table_ddl() -> list[str]:
     """The plain (unpartitioned) raw tables: every docs/sources.md table except app.events."""
     statements = []
@@ -357,8 +314,6 @@ def ensure_warehouse(conn: psycopg2.extensions.connection) -> None:
         cur.execute(AUDIT_DDL)
         ensure_security(conn)
     ensure_api_keys(conn)
-    from meridian.delivery.schema import ensure_reporting_schema
-
     ensure_reporting_schema(conn)
     _record_fingerprint(conn)
 
@@ -366,7 +321,8 @@ def ensure_warehouse(conn: psycopg2.extensions.connection) -> None:
 # the modules whose code is the bootstrap: a change to any of them is a new bootstrap
 BOOTSTRAP_MODULES = (
     "meridian.warehouse.bootstrap", "meridian.warehouse.security", "meridian.warehouse.partitions",
-    "meridian.warehouse.event_time", "meridian.sources.schema", "meridian.delivery.schema",
+    "meridian.warehouse.event_time", "meridian.sources.schema", "meridian.warehouse.reporting",
+    "meridian.warehouse.api_tables",
 )
 FINGERPRINT_DDL = """
 create table if not exists audit.warehouse_bootstrap (

@@ -38,6 +38,11 @@ table; a forgotten user is logged by the pseudonym only) and record a pending
 full refresh (:mod:`meridian.warehouse.rebuild_requests`): the incremental
 staging tables do not re-read rewritten raw rows, and a transform that was
 running during the change may have written the old rows again.
+
+Over 400 lines on purpose: purge and forget are one contract
+(docs/deletion.md) that share the catalog walk, the tenant condition of a
+table, the views that hold a table's rows and the deletion log; split apart,
+those helpers would cross modules as private names.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from datetime import datetime
 
 import psycopg2.extensions
 
-from meridian.warehouse.bootstrap import ensure_api_keys
+from meridian.warehouse.api_tables import ensure_api_keys
 
 KEY_PATTERN = re.compile(r"^mk_([0-9a-f]{12})_([A-Za-z0-9_\-]{20,100})$")
 

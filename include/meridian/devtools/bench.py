@@ -39,8 +39,6 @@ from typing import Any
 from meridian import db
 from meridian.airflow_env import airflow_env, run_airflow, venv_bin
 from meridian.config import WAREHOUSE_CONN_ID, settings
-from meridian.demo import bench_result
-from meridian.demo.bench_proc import log_tail, run_measured
 from meridian.demo.generated import HELD_BACK, reuse
 from meridian.demo.pipeline import (
     batch_totals,
@@ -50,6 +48,8 @@ from meridian.demo.pipeline import (
     restore_archived_files,
     seed_schedules,
 )
+from meridian.devtools import bench_result
+from meridian.devtools.bench_proc import log_tail, run_measured
 from meridian.runtime import to_instant
 from meridian.warehouse import embedded
 
@@ -200,7 +200,7 @@ def _bare_dbt(instant: datetime, env: dict[str, str], log_dir: Path) -> tuple[fl
 
 def _timed_runs(options: BenchOptions, summary, env: dict[str, str], log_dir: Path, held: list[Path],
                 day_before: date) -> int:
-    from meridian.demo.bench_dashboard import measure_dashboard
+    from meridian.devtools.bench_dashboard import measure_dashboard
 
     cfg = settings()
     as_of = summary.end_date

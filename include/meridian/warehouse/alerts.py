@@ -9,6 +9,10 @@ quarantine share, new event types and volume anomalies
 again (a retried task, a rerun of the same as-of date) a no-op: the first row
 stays. High and critical alerts are mailed to operations once each by
 :mod:`meridian.quality.notify` (``notified_at``).
+
+It sits with the warehouse objects, below the pipeline steps, because the
+extract, transform, quality and delivery steps all record alerts
+(docs/architecture.md, "The Python package").
 """
 
 from __future__ import annotations

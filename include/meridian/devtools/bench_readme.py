@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from meridian.demo.bench_result import REQUIRED_FIELDS
+from meridian.devtools.bench_result import REQUIRED_FIELDS
 
 BEGIN = "<!-- bench:begin -->"
 END = "<!-- bench:end -->"

@@ -166,7 +166,7 @@ def replay(statements: list[Statement], runs: int,
 
 def measure_dashboard(requests: int = 20, tenant: str | None = None, say=print) -> DashboardFigures:
     """Both figures on the warehouse as it is (the marts built, row security applied by the build)."""
-    from meridian.demo.bench_api import BENCH_PATHS, _free_port, _single_client, _start_server, _stop
+    from meridian.devtools.bench_api import BENCH_PATHS, _free_port, _single_client, _start_server, _stop
     from meridian.serve.api import keys
     from meridian.serve.rls import apply_row_security
 

@@ -1,0 +1,85 @@
+"""``meridian tenant purge`` and ``meridian user forget``: deletion on request (docs/deletion.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+
+
+def cmd_tenant(args: argparse.Namespace) -> int:
+    from meridian.db import connection
+    from meridian.warehouse.bootstrap import ensure_warehouse
+    from meridian.warehouse.deletion import DeletionError, purge_tenant
+    from meridian.warehouse.tenants import UnknownTenantError
+
+    where = f"meridian tenant {args.action}"
+    try:
+        with connection("warehouse") as conn:
+            if args.yes:
+                ensure_warehouse(conn)  # the deletion log and the rebuild requests (commits the bootstrap alone)
+            result = purge_tenant(conn, args.tenant, execute=args.yes)
+            if not args.yes:
+                conn.rollback()
+    except UnknownTenantError as exc:
+        print(f"{where}: TENANT: {exc}", file=sys.stderr)
+        return 2
+    except DeletionError as exc:
+        print(f"{where}: nothing was removed: {exc}", file=sys.stderr)
+        return 1
+    for line in result.lines():
+        print(line)
+    if not args.yes:
+        print(f"{where}: nothing removed; run `meridian tenant purge {shlex.quote(result.tenant)} --yes` to remove "
+              f"the rows above", file=sys.stderr)
+        return 2
+    print(f"logged as deletion request {result.request_id} (audit.deletion_requests); "
+          f"the next transform run is a full refresh")
+    return 0
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    from meridian.db import connection
+    from meridian.warehouse.bootstrap import ensure_warehouse
+    from meridian.warehouse.deletion import UnknownUserError, forget_user
+    from meridian.warehouse.tenants import UnknownTenantError
+
+    where = f"meridian user {args.action}"
+    try:
+        with connection("warehouse") as conn:
+            ensure_warehouse(conn)
+            result = forget_user(conn, args.tenant, args.user)
+    except UnknownTenantError as exc:
+        print(f"{where}: TENANT: {exc}", file=sys.stderr)
+        return 2
+    except UnknownUserError as exc:
+        print(f"{where}: USER: {exc}", file=sys.stderr)
+        return 2
+    for line in result.lines():
+        print(line)
+    print(f"logged as deletion request {result.request_id} (audit.deletion_requests, by the pseudonym only); "
+          f"the next transform run is a full refresh")
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add these subcommands to ``meridian``'s (in the order ``meridian --help`` lists them)."""
+    tenant = sub.add_parser("tenant", help="delete a tenant's data on request")
+    tenant_actions = tenant.add_subparsers(dest="action", required=True)
+    purge = tenant_actions.add_parser(
+        "purge", help="remove every row of a tenant from every warehouse schema, its API keys and BI roles "
+                      "(docs/deletion.md)")
+    purge.add_argument("tenant", metavar="TENANT", help="the tenant (organization) id")
+    purge.add_argument("--yes", action="store_true",
+                       help="remove for real; without it the command prints what it would remove and exits 2")
+    tenant.set_defaults(func=cmd_tenant)
+
+    user = sub.add_parser("user", help="detach a deleted user from their data on request")
+    user_actions = user.add_subparsers(dest="action", required=True)
+    forget = user_actions.add_parser(
+        "forget", help="replace a user's id by a pseudonym in every row of the tenant and clear its e-mail; "
+                       "counts stay (docs/deletion.md)")
+    forget.add_argument("tenant", metavar="TENANT", help="the tenant (organization) id")
+    forget.add_argument("user", metavar="USER", help="the user's id (app.users.id)")
+    user.set_defaults(func=cmd_user)
