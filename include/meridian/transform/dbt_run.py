@@ -120,23 +120,62 @@ class Dbt:
         return json.loads((self.target / name).read_text())
 
 
+def incremental_criteria() -> list[str]:
+    """The ``incremental_run`` selector (dbt_project/selectors.yml) as ``--select`` criteria."""
+    import yaml
+
+    from meridian.transform.selection import selector_criteria
+
+    selectors = yaml.safe_load((settings().dbt_project_dir / "selectors.yml").read_text())["selectors"]
+    return selector_criteria(next(item for item in selectors if item["name"] == INCREMENTAL_SELECTOR)["definition"])
+
+
 def build_args(plan: RunPlan) -> list[str]:
     args = ["build", "--exclude-resource-type", "unit_test", "--vars", json.dumps(plan.dbt_vars())]
     if plan.full_refresh:
         # every data test: the weekly full refresh is also the full check of the data
         args.append("--full-refresh")
+    elif plan.exclude:
+        # the selector's nodes less those whose output cannot change (meridian.transform.selection)
+        args += ["--select", *incremental_criteria(), "--indirect-selection", "empty", "--exclude", *plan.exclude]
     else:
         # models over the late-arrival window plus the cheap mart and invariant tests (selectors.yml)
         args += ["--selector", INCREMENTAL_SELECTOR]
     return args
 
 
-def last_project_state(cur: Any) -> dict[str, str] | None:
-    """The project state recorded by the last successful build (None: none recorded, or no build yet)."""
-    cur.execute("select project_state from audit.transform_runs where status = 'success' "
+@dataclass(frozen=True)
+class LastBuild:
+    """The last successful build: its project state, when it started, and the instant it built to."""
+
+    project_state: dict[str, str] | None = None
+    started_at: Any = None
+    as_of_at: Any = None
+
+
+def last_successful_build(cur: Any) -> LastBuild:
+    cur.execute("select project_state, started_at, as_of_at from audit.transform_runs where status = 'success' "
                 "order by ended_at desc limit 1")
     row = cur.fetchone()
-    return row[0] if row else None
+    return LastBuild(*row) if row else LastBuild()
+
+
+def last_project_state(cur: Any) -> dict[str, str] | None:
+    """The project state recorded by the last successful build (None: none recorded, or no build yet)."""
+    return last_successful_build(cur).project_state
+
+
+def select_incremental(plan: RunPlan, cur: Any, last: LastBuild, manifest: dict) -> tuple[RunPlan, dict | None]:
+    """The incremental plan with the nodes it leaves out (meridian.transform.selection), and the record of it."""
+    from meridian.transform.selection import changed_sources, existing_nodes, select_nodes
+
+    if plan.full_refresh:
+        return plan, None
+    selection = select_nodes(manifest, last.project_state,
+                             changed_sources(cur, manifest, last.started_at, last.as_of_at),
+                             existing_nodes(cur, manifest))
+    log.info("selection: %s", selection.describe())
+    return replace(plan, exclude=selection.exclude()), selection.record()
 
 
 def full_refresh_if_project_changed(plan: RunPlan, previous: dict[str, str] | None, manifest: dict) -> RunPlan:
@@ -192,11 +231,14 @@ def build_warehouse(
     parsed = dbt.read_artifact("manifest.json")
     with db.connection(conn_id) as conn, conn.cursor() as cur:
         cur.execute(TRANSFORM_RUNS_DDL)
-        plan = full_refresh_if_project_changed(plan, last_project_state(cur), parsed)
+        last = last_successful_build(cur)
+        plan = full_refresh_if_project_changed(plan, last.project_state, parsed)
+        plan, selection = select_incremental(plan, cur, last, parsed)
         cur.execute(
             "insert into audit.transform_runs (invocation_id, run_id, as_of_date, as_of_at, full_refresh, reason, "
-            "late_arrival_days, status) values (%s, %s, %s, %s, %s, %s, %s, 'running')",
-            (invocation, run_id, plan.as_of, plan.as_of_at, plan.full_refresh, plan.reason, plan.late_arrival_days),
+            "late_arrival_days, status, selection) values (%s, %s, %s, %s, %s, %s, %s, 'running', %s)",
+            (invocation, run_id, plan.as_of, plan.as_of_at, plan.full_refresh, plan.reason, plan.late_arrival_days,
+             json.dumps(selection) if selection is not None else None),
         )
     log.info("transform %s at %s: %s (late_arrival_days=%s)", "full refresh" if plan.full_refresh else "incremental",
              plan.as_of_at.isoformat(), plan.reason, plan.late_arrival_days)
@@ -251,6 +293,7 @@ def build_warehouse(
         "build_seconds": round(build_seconds, 1),
         "freshness_seconds": round(freshness_seconds, 1),
         "alerts_raised": raised,
+        "selection": selection,
     }
     log.info("dbt build: %s nodes in %.1fs, %s failed; source freshness %.1fs; %s new alert(s)",
              summary["nodes"], build_seconds, len(failed), freshness_seconds, raised)
