@@ -32,7 +32,12 @@ from meridian import db
 from meridian.config import WAREHOUSE_CONN_ID, settings
 from meridian.transform.freshness import measure_freshness
 from meridian.transform.plan import TRANSFORM_RUNS_DDL, RunPlan
-from meridian.transform.project_state import describe_change, incremental_models_changed, project_state
+from meridian.transform.project_state import (
+    describe_change,
+    incremental_models_changed,
+    manifest_facts,
+    project_state,
+)
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +95,14 @@ class Dbt:
         project = str(settings().dbt_project_dir)
         return [*command, "--project-dir", project, "--profiles-dir", project, "--target-path", str(self.target)]
 
-    def ensure_parsed(self) -> None:
+    def ensure_parsed(self, *, write_json: bool = True, callbacks: Sequence[Callable[[Any], None]] = ()) -> None:
         """Parse the project once (partial parsing reuses the previous parse when nothing changed).
 
         Vars are not passed to the parse: they only matter when SQL compiles, and a
-        parse with other vars than the last one would not be partial.
+        parse with other vars than the last one would not be partial. ``write_json``
+        False: no manifest.json from the parse (the build writes its own; the
+        parsed object is in ``self.manifest``); partial parsing's state is saved
+        either way.
         """
         from dbt.cli.main import dbtRunner
 
@@ -102,7 +110,8 @@ class Dbt:
             return
         self.target.mkdir(parents=True, exist_ok=True)
         with _environment(profile_env(self.conn_id)):
-            parsed = dbtRunner().invoke(self._args(["parse"]))
+            parsed = dbtRunner(callbacks=list(callbacks)).invoke(
+                self._args(["parse", *([] if write_json else ["--no-write-json"])]))
         if not parsed.success:
             raise DbtBuildError(f"dbt parse failed: {parsed.exception}")
         self.manifest = parsed.result
@@ -226,9 +235,10 @@ def build_warehouse(
     dbt = Dbt(conn_id=conn_id)
     invocation = f"{run_id}:{uuid.uuid4().hex[:12]}"
     parse_started = time.monotonic()
-    dbt.ensure_parsed()  # partial parsing: the project files are re-read only where they changed
+    # partial parsing: the project files are re-read only where they changed; no manifest.json written or read
+    dbt.ensure_parsed(write_json=False)
+    parsed = manifest_facts(dbt.manifest)
     parse_seconds = time.monotonic() - parse_started
-    parsed = dbt.read_artifact("manifest.json")
     with db.connection(conn_id) as conn, conn.cursor() as cur:
         cur.execute(TRANSFORM_RUNS_DDL)
         last = last_successful_build(cur)
@@ -243,6 +253,8 @@ def build_warehouse(
     log.info("transform %s at %s: %s (late_arrival_days=%s)", "full refresh" if plan.full_refresh else "incremental",
              plan.as_of_at.isoformat(), plan.reason, plan.late_arrival_days)
     log.info("dbt parse: %.1fs", parse_seconds)
+    for artifact in ("run_results.json", "manifest.json"):  # the build writes both: none left from an earlier run
+        (dbt.target / artifact).unlink(missing_ok=True)
     started = time.monotonic()
     result = dbt.invoke(build_args(plan), callbacks=callbacks)
     build_seconds = time.monotonic() - started
