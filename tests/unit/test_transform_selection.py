@@ -23,6 +23,7 @@ from meridian.transform.project_state import project_state
 from meridian.transform.selection import (
     NO_NEW_INPUT,
     UNCHANGED_VIEW,
+    batches_seen,
     changed_sources,
     existing_nodes,
     select_nodes,
@@ -94,24 +95,27 @@ def cur(warehouse: None) -> Iterator[object]:
         yield cursor
 
 
-def add_batch(cur, source: str, table: str, *, landed: int, window_end: datetime,
-              reconciled_at: datetime | None) -> None:
-    cur.execute("insert into audit.batches (source, table_name, as_of_date, window_end, landed, reconciled_at) "
-                "values (%s, %s, %s, %s, %s, %s)", (source, table, window_end.date(), window_end, landed, reconciled_at))
+def add_batch(cur, source: str, table: str, *, landed: int, window_end: datetime) -> None:
+    cur.execute("insert into audit.batches (source, table_name, as_of_date, window_end, landed) "
+                "values (%s, %s, %s, %s, %s)", (source, table, window_end.date(), window_end, landed))
 
 
 def test_a_day_with_new_users_only_rebuilds_the_users_chain_and_what_reads_the_instant(cur):
-    seen = LAST_STARTED + timedelta(minutes=2)  # reconciled after the last build: read by it
-    add_batch(cur, "app", "users", landed=10, window_end=LAST_INSTANT, reconciled_at=LAST_STARTED - timedelta(hours=1))
-    add_batch(cur, "app", "users", landed=5, window_end=LAST_INSTANT + timedelta(days=1), reconciled_at=None)
-    add_batch(cur, "crm", "leads", landed=3, window_end=LAST_INSTANT, reconciled_at=LAST_STARTED - timedelta(hours=1))
-    add_batch(cur, "crm", "leads", landed=0, window_end=LAST_INSTANT + timedelta(days=1), reconciled_at=None)
-    add_batch(cur, "app", "events", landed=7, window_end=LAST_INSTANT, reconciled_at=seen)
-    changed = changed_sources(cur, manifest(), LAST_STARTED, LAST_INSTANT)
-    # users landed a new batch; events' batch was reconciled after the last build started (landed during it);
-    # leads' new batch landed nothing; audit tables change every run
-    assert changed == {"source.meridian.raw.app__users", "source.meridian.raw.app__events",
-                       "source.meridian.audit.batches"}
+    for source, table in (("app", "users"), ("crm", "leads"), ("app", "events")):
+        add_batch(cur, source, table, landed=10, window_end=LAST_INSTANT)
+    add_batch(cur, "app", "events", landed=0, window_end=LAST_INSTANT)
+    seen_by_last_build = batches_seen(cur)
+    assert seen_by_last_build.keys() == {"app__users", "crm__leads", "app__events"}
+    # then the next extraction: users landed rows, leads nothing
+    add_batch(cur, "app", "users", landed=5, window_end=LAST_INSTANT + timedelta(days=1))
+    add_batch(cur, "crm", "leads", landed=0, window_end=LAST_INSTANT + timedelta(days=1))
+    seen_now = batches_seen(cur)
+    changed = changed_sources(cur, manifest(), seen_now, seen_by_last_build, LAST_INSTANT, LAST_STARTED)
+    # users landed a new batch; leads' new batch landed nothing, events none; audit tables change every run
+    assert changed == {"source.meridian.raw.app__users", "source.meridian.audit.batches"}
+    # a batch the last build did not see (it committed after that build looked, whatever its id): new
+    assert "source.meridian.raw.app__events" in changed_sources(
+        cur, manifest(), seen_now, {**seen_by_last_build, "app__events": [0, 0]}, LAST_INSTANT, LAST_STARTED)
 
     selection = select_nodes(manifest(), project_state(manifest()), changed, ALL_BUILT)
     built = {uid.split(".")[2] for uid in selection.built}
@@ -130,16 +134,29 @@ def test_a_day_with_new_users_only_rebuilds_the_users_chain_and_what_reads_the_i
     assert "4 left out" in selection.describe()
 
 
-def test_a_batch_landed_before_the_last_build_with_rows_after_its_instant_counts_as_new(cur):
+def test_a_batch_the_last_build_saw_with_rows_after_its_instant_counts_as_changed(cur):
     # extracted earlier for a later instant: rows with keys after the last build's instant become visible now
-    add_batch(cur, "crm", "leads", landed=4, window_end=LAST_INSTANT + timedelta(hours=3),
-              reconciled_at=LAST_STARTED - timedelta(hours=2))
-    assert changed_sources(cur, manifest(), LAST_STARTED, LAST_INSTANT) == {
+    add_batch(cur, "crm", "leads", landed=4, window_end=LAST_INSTANT + timedelta(hours=3))
+    seen = batches_seen(cur)
+    assert changed_sources(cur, manifest(), seen, seen, LAST_INSTANT, LAST_STARTED) == {
         "source.meridian.raw.crm__leads", "source.meridian.audit.batches"}
 
 
+def test_a_raw_purge_since_the_last_build_changes_the_table(cur):
+    add_batch(cur, "app", "events", landed=4, window_end=LAST_INSTANT)
+    seen = batches_seen(cur)
+    cur.execute("insert into audit.raw_purges (table_name, month, rows_purged, events_kept_in_history, batches, "
+                "as_of_at, purged_at) values ('app__events', date '2025-09-01', 4, 4, 1, %s, %s)",
+                (LAST_INSTANT, LAST_STARTED + timedelta(hours=1)))
+    try:
+        assert changed_sources(cur, manifest(), seen, seen, LAST_INSTANT, LAST_STARTED) == {
+            "source.meridian.raw.app__events", "source.meridian.audit.batches"}
+    finally:
+        cur.execute("delete from audit.raw_purges")
+
+
 def test_without_a_last_build_every_source_changed(cur):
-    assert changed_sources(cur, manifest(), None, None) == set(manifest()["sources"])
+    assert changed_sources(cur, manifest(), {}, None, None, None) == set(manifest()["sources"])
 
 
 def test_changed_code_a_missing_relation_and_no_recorded_state_select_the_node(cur):

@@ -38,6 +38,7 @@ from meridian.transform.project_state import (
     manifest_facts,
     project_state,
 )
+from meridian.transform.selection import batches_seen
 
 log = logging.getLogger(__name__)
 
@@ -155,16 +156,17 @@ def build_args(plan: RunPlan) -> list[str]:
 
 @dataclass(frozen=True)
 class LastBuild:
-    """The last successful build: its project state, when it started, and the instant it built to."""
+    """The last successful build: its project state, when it started, the instant it built to, its batches."""
 
     project_state: dict[str, str] | None = None
     started_at: Any = None
     as_of_at: Any = None
+    batches_seen: dict[str, list[int]] | None = None
 
 
 def last_successful_build(cur: Any) -> LastBuild:
-    cur.execute("select project_state, started_at, as_of_at from audit.transform_runs where status = 'success' "
-                "order by ended_at desc limit 1")
+    cur.execute("select project_state, started_at, as_of_at, batches_seen from audit.transform_runs "
+                "where status = 'success' order by ended_at desc limit 1")
     row = cur.fetchone()
     return LastBuild(*row) if row else LastBuild()
 
@@ -174,15 +176,15 @@ def last_project_state(cur: Any) -> dict[str, str] | None:
     return last_successful_build(cur).project_state
 
 
-def select_incremental(plan: RunPlan, cur: Any, last: LastBuild, manifest: dict) -> tuple[RunPlan, dict | None]:
+def select_incremental(plan: RunPlan, cur: Any, last: LastBuild, manifest: dict,
+                       seen: dict[str, list[int]]) -> tuple[RunPlan, dict | None]:
     """The incremental plan with the nodes it leaves out (meridian.transform.selection), and the record of it."""
     from meridian.transform.selection import changed_sources, existing_nodes, select_nodes
 
     if plan.full_refresh:
         return plan, None
-    selection = select_nodes(manifest, last.project_state,
-                             changed_sources(cur, manifest, last.started_at, last.as_of_at),
-                             existing_nodes(cur, manifest))
+    changed = changed_sources(cur, manifest, seen, last.batches_seen, last.as_of_at, last.started_at)
+    selection = select_nodes(manifest, last.project_state, changed, existing_nodes(cur, manifest))
     log.info("selection: %s", selection.describe())
     return replace(plan, exclude=selection.exclude()), selection.record()
 
@@ -242,13 +244,15 @@ def build_warehouse(
     with db.connection(conn_id) as conn, conn.cursor() as cur:
         cur.execute(TRANSFORM_RUNS_DDL)
         last = last_successful_build(cur)
+        seen = batches_seen(cur)  # before dbt reads anything: a batch landing after this counts as new next run
         plan = full_refresh_if_project_changed(plan, last.project_state, parsed)
-        plan, selection = select_incremental(plan, cur, last, parsed)
+        plan, selection = select_incremental(plan, cur, last, parsed, seen)
         cur.execute(
             "insert into audit.transform_runs (invocation_id, run_id, as_of_date, as_of_at, full_refresh, reason, "
-            "late_arrival_days, status, selection) values (%s, %s, %s, %s, %s, %s, %s, 'running', %s)",
+            "late_arrival_days, status, selection, batches_seen) "
+            "values (%s, %s, %s, %s, %s, %s, %s, 'running', %s, %s)",
             (invocation, run_id, plan.as_of, plan.as_of_at, plan.full_refresh, plan.reason, plan.late_arrival_days,
-             json.dumps(selection) if selection is not None else None),
+             json.dumps(selection) if selection is not None else None, json.dumps(seen)),
         )
     log.info("transform %s at %s: %s (late_arrival_days=%s)", "full refresh" if plan.full_refresh else "incremental",
              plan.as_of_at.isoformat(), plan.reason, plan.late_arrival_days)

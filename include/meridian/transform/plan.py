@@ -64,6 +64,8 @@ alter table audit.transform_runs add column if not exists as_of_at timestamptz;
 alter table audit.transform_runs add column if not exists project_state jsonb;
 -- what an incremental build built and left out, and why (meridian.transform.selection)
 alter table audit.transform_runs add column if not exists selection jsonb;
+-- the batches visible when the build started, per raw table (meridian.transform.selection.batches_seen)
+alter table audit.transform_runs add column if not exists batches_seen jsonb;
 """
 
 

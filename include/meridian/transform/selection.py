@@ -11,7 +11,8 @@ already hold. A node is left out only when all of these hold:
   late_arrival_days), no ``now()``, ``current_date``, ``current_timestamp``,
   ``run_started_at``... in its own code or in any macro it calls, transitively;
 - none of its inputs changed: a source changed when the project's own batch log
-  says so (:func:`changed_sources`), a model, seed or snapshot when this run
+  says so (:func:`changed_sources`: a batch the last build did not see, or
+  rows that were after its instant), a model, seed or snapshot when this run
   builds it;
 - its relation exists in the warehouse;
 - a view also stays when what it reads changed, as long as nothing it reads is
@@ -178,36 +179,56 @@ def select_nodes(
                      tests_left_out=tuple(tests), changed_sources=tuple(sorted(changed_sources)))
 
 
+def batches_seen(cur: Any) -> dict[str, list[int]]:
+    """Per raw table (``source__table``): how many batches that landed rows are visible now, and the highest id.
+
+    Taken by each build before dbt reads anything and kept with the run
+    (``audit.transform_runs.batches_seen``). A batch row is committed with its
+    rows and never deleted, and ``landed`` is final once it is visible, so a
+    later count or id that differs means a batch the build could not see; a
+    batch committed between this look and dbt's reads is counted as new by the
+    next run (one run built for nothing, never a change missed).
+    """
+    cur.execute("select source || '__' || table_name, count(*), max(batch_id) from audit.batches "
+                "where landed > 0 group by 1")
+    return {table: [int(count), int(highest)] for table, count, highest in cur.fetchall()}
+
+
 def changed_sources(
-    cur: Any, manifest: Mapping[str, Any], since: datetime | None, last_instant: datetime | None
+    cur: Any,
+    manifest: Mapping[str, Any],
+    seen_now: Mapping[str, list[int]],
+    seen_before: Mapping[str, list[int]] | None,
+    last_instant: datetime | None,
+    since: datetime | None,
 ) -> set[str]:
     """The sources whose visible rows may differ from what the last successful build read.
 
-    That build started at ``since`` and built up to the instant ``last_instant``.
-    From the project's own logs, not dbt's source freshness: a ``raw`` table
-    changed when a batch of it that landed rows
+    That build started at ``since``, saw the batches ``seen_before``
+    (:func:`batches_seen`) and built up to the instant ``last_instant``. From
+    the project's own logs, not dbt's source freshness: a ``raw`` table changed
+    when
 
-    - was not reconciled before ``since`` (``reconciled_at`` is set by the
-      run's reconcile step after its build; a batch that landed during a build
-      is reconciled after that build's start, so it counts as new), or
-    - has its window end after ``last_instant``: its rows have extraction keys
-      before the window end, so some may have been invisible to that build
-      (key at or after its instant) and be visible now;
+    - a batch of it that landed rows is new (``seen_now`` differs), or
+    - a batch of it that landed rows has its window end after ``last_instant``:
+      its rows have extraction keys before the window end, so some may have
+      been invisible to that build (key at or after its instant) and be visible
+      now, or
+    - the raw retention purged rows of it since ``since`` (audit.raw_purges).
 
-    or when the raw retention purged rows of it since (audit.raw_purges);
     ``history`` tables change with a purge of the raw table they keep;
     ``audit`` tables change on every run. A source of any other schema counts
-    as changed. ``since`` or ``last_instant`` None: every source changed.
+    as changed. Without a last build (or one that recorded no batches): every
+    source changed.
     """
     sources = manifest.get("sources", {})
-    if since is None or last_instant is None:
+    if seen_before is None or last_instant is None or since is None:
         return set(sources)
-    cur.execute(
-        "select distinct source || '__' || table_name from audit.batches "
-        "where landed > 0 and (reconciled_at is null or reconciled_at >= %s or window_end > %s)",
-        (since, last_instant),
-    )
-    landed = {row[0] for row in cur.fetchall()}
+    new = {table for table in set(seen_now) | set(seen_before)
+           if list(seen_now.get(table, [])) != list(seen_before.get(table, []))}
+    cur.execute("select distinct source || '__' || table_name from audit.batches "
+                "where landed > 0 and window_end > %s", (last_instant,))
+    later_keys = {row[0] for row in cur.fetchall()}
     cur.execute("select to_regclass('audit.raw_purges') is not null")
     purged: set[str] = set()
     if cur.fetchone()[0]:
@@ -217,7 +238,7 @@ def changed_sources(
     for uid, source in sources.items():
         schema, table = source.get("schema"), source.get("identifier") or source.get("name")
         if schema == "raw":
-            hit = table in landed or table in purged
+            hit = table in new or table in later_keys or table in purged
         elif schema == "history":
             hit = table in purged
         else:
