@@ -37,7 +37,11 @@ partial rows that later runs complete.
    refresh when an incremental model, or anything upstream of it, changed since
    the last successful build (the parsed project's digests against those that
    build recorded); the reason is logged and kept in
-   `audit.transform_runs.reason`. Every node's outcome goes to
+   `audit.transform_runs.reason`. An incremental build leaves out the nodes
+   whose output cannot change (unchanged views over relations kept in place,
+   models that read neither the as-of instant nor a source with a new batch);
+   the selection is logged and kept in `audit.transform_runs.selection`
+   (meridian.transform.selection). Every node's outcome goes to
    `audit.dbt_node_results`; failed tests and stale sources raise rows in
    `audit.data_quality_alerts`; a report per model goes to
    `audit.dbt_model_reports` for the model's task. The task fails only for a

@@ -5,10 +5,11 @@ session pipeline) hold a small generated dataset whose last day is 2023-03-31,
 before the DAGs' old start date: the first build runs the real DAGs with
 ``airflow dags test`` and conf ``as_of`` for the end of 2023-03-30 and must
 build marts (an as-of before a DAG's start date used to do nothing). Then the
-last day is extracted and transformed incrementally at six instants: four
-consecutive one-hour runs (09:00 to 12:00), one at any second (15:30:07) and
-midnight; at 12:00, 15:30:07 and midnight every mart must equal a full refresh
-at the same instant; the marts at 15:30:07 count exactly the activity before it,
+last day is extracted and transformed incrementally at seven runs: four
+consecutive one-hour runs (09:00 to 12:00), 12:00 again (no source has new
+rows: the run leaves out every node whose output cannot change), one at any
+second (15:30:07) and midnight; at 12:00, 15:30:07 and midnight every mart must
+equal a full refresh at the same instant; the marts at 15:30:07 count exactly the activity before it,
 checked against the independent Python computation of tests/e2e/expected.py.
 """
 
@@ -39,7 +40,8 @@ LAST_DAY = date(2023, 3, 31)  # before the DAGs' old start date (2024-01-01)
 HOURLY = tuple(datetime(2023, 3, 31, hour, 0, 0, tzinfo=UTC) for hour in (9, 10, 11, 12))
 MIDDLE = datetime(2023, 3, 31, 15, 30, 7, tzinfo=UTC)
 MIDNIGHT = datetime(2023, 4, 1, 0, 0, 0, tzinfo=UTC)
-INSTANTS = (*HOURLY, MIDDLE, MIDNIGHT)
+# 12:00 twice: the second run finds no new batch in any source
+INSTANTS = (*HOURLY, HOURLY[-1], MIDDLE, MIDNIGHT)
 FILES_RELEASED_AT = MIDDLE  # the last day's event file lands between 12:00 and 15:30:07
 
 
@@ -104,6 +106,8 @@ def hourly(warehouse_server):
         hourly_view = {
             "hours": query("select max(hour_start) as last, count(*) as n from marts.fct_hourly_activity"),
         }
+        selections = query("select as_of_at, selection from audit.transform_runs where not full_refresh "
+                           "and status = 'success' order by started_at")
         # the same instants rebuilt from scratch (midnight, then backfills of 15:30:07 and of 12:00, the end of
         # four consecutive one-hour runs)
         full = {}
@@ -117,7 +121,7 @@ def hourly(warehouse_server):
                     "select tenant_id, kpi_date, active_users, new_users from marts.fct_daily_kpis")
         yield {
             "first_build": first_build, "plans": plans, "marts": marts, "full": full, "view": hourly_view,
-            "sources": sources, "file_lines": file_lines,
+            "sources": sources, "file_lines": file_lines, "selections": selections,
         }
 
 
@@ -156,6 +160,28 @@ def test_hour_by_hour_equals_a_full_refresh_at_the_same_instant(hourly, instant)
     }
     assert not differing, f"marts that differ from a full refresh at {instant.isoformat()}: {differing}"
     assert sum(len(rows) for rows in full.values()) > 1000
+
+
+def test_incremental_runs_leave_out_what_cannot_change(hourly):
+    """The selection each incremental run recorded; the equality above proves what it left out was current.
+
+    The rerun at 12:00 found no new batch: every raw source unchanged, so the base models and the
+    views over them (code unchanged, relations in place) were left out, and only what reads the
+    instant or the audit tables ran. The hourly runs before it had sources with and without new rows.
+    """
+    from meridian.transform.selection import NO_NEW_INPUT, UNCHANGED_VIEW
+
+    selections = [row["selection"] for row in hourly["selections"]]
+    assert [row["as_of_at"] for row in hourly["selections"]] == list(INSTANTS)
+    rerun = selections[len(HOURLY)]
+    assert all(source.startswith("audit.") for source in rerun["changed_sources"]), rerun["changed_sources"]
+    assert "base_app__users" in rerun["by_reason"][NO_NEW_INPUT]
+    assert "stg_app__users" in rerun["by_reason"][UNCHANGED_VIEW]
+    assert rerun["built"] > 0 and rerun["left_out"] >= 20
+    # hourly runs with new rows in some sources and none in others: those others' chains were left out
+    hours = selections[1:len(HOURLY)]
+    assert any(any(source.startswith("raw.") for source in hour["changed_sources"])
+               and hour["by_reason"].get(NO_NEW_INPUT) for hour in hours), hours
 
 
 def test_the_incremental_runs_take_late_rows_within_the_lookback(hourly):

@@ -32,7 +32,13 @@ from meridian import db
 from meridian.config import WAREHOUSE_CONN_ID, settings
 from meridian.transform.freshness import measure_freshness
 from meridian.transform.plan import TRANSFORM_RUNS_DDL, RunPlan
-from meridian.transform.project_state import describe_change, incremental_models_changed, project_state
+from meridian.transform.project_state import (
+    describe_change,
+    incremental_models_changed,
+    manifest_facts,
+    project_state,
+)
+from meridian.transform.selection import batches_seen
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +96,14 @@ class Dbt:
         project = str(settings().dbt_project_dir)
         return [*command, "--project-dir", project, "--profiles-dir", project, "--target-path", str(self.target)]
 
-    def ensure_parsed(self) -> None:
+    def ensure_parsed(self, *, write_json: bool = True, callbacks: Sequence[Callable[[Any], None]] = ()) -> None:
         """Parse the project once (partial parsing reuses the previous parse when nothing changed).
 
         Vars are not passed to the parse: they only matter when SQL compiles, and a
-        parse with other vars than the last one would not be partial.
+        parse with other vars than the last one would not be partial. ``write_json``
+        False: no manifest.json from the parse (the build writes its own; the
+        parsed object is in ``self.manifest``); partial parsing's state is saved
+        either way.
         """
         from dbt.cli.main import dbtRunner
 
@@ -102,7 +111,8 @@ class Dbt:
             return
         self.target.mkdir(parents=True, exist_ok=True)
         with _environment(profile_env(self.conn_id)):
-            parsed = dbtRunner().invoke(self._args(["parse"]))
+            parsed = dbtRunner(callbacks=list(callbacks)).invoke(
+                self._args(["parse", *([] if write_json else ["--no-write-json"])]))
         if not parsed.success:
             raise DbtBuildError(f"dbt parse failed: {parsed.exception}")
         self.manifest = parsed.result
@@ -120,23 +130,63 @@ class Dbt:
         return json.loads((self.target / name).read_text())
 
 
+def incremental_criteria() -> list[str]:
+    """The ``incremental_run`` selector (dbt_project/selectors.yml) as ``--select`` criteria."""
+    import yaml
+
+    from meridian.transform.selection import selector_criteria
+
+    selectors = yaml.safe_load((settings().dbt_project_dir / "selectors.yml").read_text())["selectors"]
+    return selector_criteria(next(item for item in selectors if item["name"] == INCREMENTAL_SELECTOR)["definition"])
+
+
 def build_args(plan: RunPlan) -> list[str]:
     args = ["build", "--exclude-resource-type", "unit_test", "--vars", json.dumps(plan.dbt_vars())]
     if plan.full_refresh:
         # every data test: the weekly full refresh is also the full check of the data
         args.append("--full-refresh")
+    elif plan.exclude:
+        # the selector's nodes less those whose output cannot change (meridian.transform.selection)
+        args += ["--select", *incremental_criteria(), "--indirect-selection", "empty", "--exclude", *plan.exclude]
     else:
         # models over the late-arrival window plus the cheap mart and invariant tests (selectors.yml)
         args += ["--selector", INCREMENTAL_SELECTOR]
     return args
 
 
+@dataclass(frozen=True)
+class LastBuild:
+    """The last successful build: its project state, when it started, the instant it built to, its batches."""
+
+    project_state: dict[str, str] | None = None
+    started_at: Any = None
+    as_of_at: Any = None
+    batches_seen: dict[str, list[int]] | None = None
+
+
+def last_successful_build(cur: Any) -> LastBuild:
+    cur.execute("select project_state, started_at, as_of_at, batches_seen from audit.transform_runs "
+                "where status = 'success' order by ended_at desc limit 1")
+    row = cur.fetchone()
+    return LastBuild(*row) if row else LastBuild()
+
+
 def last_project_state(cur: Any) -> dict[str, str] | None:
     """The project state recorded by the last successful build (None: none recorded, or no build yet)."""
-    cur.execute("select project_state from audit.transform_runs where status = 'success' "
-                "order by ended_at desc limit 1")
-    row = cur.fetchone()
-    return row[0] if row else None
+    return last_successful_build(cur).project_state
+
+
+def select_incremental(plan: RunPlan, cur: Any, last: LastBuild, manifest: dict,
+                       seen: dict[str, list[int]]) -> tuple[RunPlan, dict | None]:
+    """The incremental plan with the nodes it leaves out (meridian.transform.selection), and the record of it."""
+    from meridian.transform.selection import changed_sources, existing_nodes, select_nodes
+
+    if plan.full_refresh:
+        return plan, None
+    changed = changed_sources(cur, manifest, seen, last.batches_seen, last.as_of_at, last.started_at)
+    selection = select_nodes(manifest, last.project_state, changed, existing_nodes(cur, manifest))
+    log.info("selection: %s", selection.describe())
+    return replace(plan, exclude=selection.exclude()), selection.record()
 
 
 def full_refresh_if_project_changed(plan: RunPlan, previous: dict[str, str] | None, manifest: dict) -> RunPlan:
@@ -187,20 +237,28 @@ def build_warehouse(
     dbt = Dbt(conn_id=conn_id)
     invocation = f"{run_id}:{uuid.uuid4().hex[:12]}"
     parse_started = time.monotonic()
-    dbt.ensure_parsed()  # partial parsing: the project files are re-read only where they changed
+    # partial parsing: the project files are re-read only where they changed; no manifest.json written or read
+    dbt.ensure_parsed(write_json=False)
+    parsed = manifest_facts(dbt.manifest)
     parse_seconds = time.monotonic() - parse_started
-    parsed = dbt.read_artifact("manifest.json")
     with db.connection(conn_id) as conn, conn.cursor() as cur:
         cur.execute(TRANSFORM_RUNS_DDL)
-        plan = full_refresh_if_project_changed(plan, last_project_state(cur), parsed)
+        last = last_successful_build(cur)
+        seen = batches_seen(cur)  # before dbt reads anything: a batch landing after this counts as new next run
+        plan = full_refresh_if_project_changed(plan, last.project_state, parsed)
+        plan, selection = select_incremental(plan, cur, last, parsed, seen)
         cur.execute(
             "insert into audit.transform_runs (invocation_id, run_id, as_of_date, as_of_at, full_refresh, reason, "
-            "late_arrival_days, status) values (%s, %s, %s, %s, %s, %s, %s, 'running')",
-            (invocation, run_id, plan.as_of, plan.as_of_at, plan.full_refresh, plan.reason, plan.late_arrival_days),
+            "late_arrival_days, status, selection, batches_seen) "
+            "values (%s, %s, %s, %s, %s, %s, %s, 'running', %s, %s)",
+            (invocation, run_id, plan.as_of, plan.as_of_at, plan.full_refresh, plan.reason, plan.late_arrival_days,
+             json.dumps(selection) if selection is not None else None, json.dumps(seen)),
         )
     log.info("transform %s at %s: %s (late_arrival_days=%s)", "full refresh" if plan.full_refresh else "incremental",
              plan.as_of_at.isoformat(), plan.reason, plan.late_arrival_days)
     log.info("dbt parse: %.1fs", parse_seconds)
+    for artifact in ("run_results.json", "manifest.json"):  # the build writes both: none left from an earlier run
+        (dbt.target / artifact).unlink(missing_ok=True)
     started = time.monotonic()
     result = dbt.invoke(build_args(plan), callbacks=callbacks)
     build_seconds = time.monotonic() - started
@@ -251,6 +309,7 @@ def build_warehouse(
         "build_seconds": round(build_seconds, 1),
         "freshness_seconds": round(freshness_seconds, 1),
         "alerts_raised": raised,
+        "selection": selection,
     }
     log.info("dbt build: %s nodes in %.1fs, %s failed; source freshness %.1fs; %s new alert(s)",
              summary["nodes"], build_seconds, len(failed), freshness_seconds, raised)

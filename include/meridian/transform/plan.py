@@ -62,6 +62,10 @@ create table if not exists audit.transform_runs (
 alter table audit.transform_runs add column if not exists as_of_at timestamptz;
 -- the digests of the project's models, seeds and snapshots a successful build ran (meridian.transform.project_state)
 alter table audit.transform_runs add column if not exists project_state jsonb;
+-- what an incremental build built and left out, and why (meridian.transform.selection)
+alter table audit.transform_runs add column if not exists selection jsonb;
+-- the batches visible when the build started, per raw table (meridian.transform.selection.batches_seen)
+alter table audit.transform_runs add column if not exists batches_seen jsonb;
 """
 
 
@@ -78,6 +82,8 @@ class RunPlan:
     last_built_at: datetime | None
     # the highest full-refresh request this build serves (cleared once it succeeds)
     serves_requests_up_to: int | None = None
+    # nodes an incremental build leaves out (meridian.transform.selection), set by the build itself
+    exclude: tuple[str, ...] = ()
 
     @property
     def as_of(self) -> date:
@@ -103,6 +109,7 @@ class RunPlan:
 
     def as_dict(self) -> dict[str, object]:
         values = asdict(self)
+        values.pop("exclude")  # the build's own choice, recorded with the run (audit.transform_runs.selection)
         values["as_of_at"] = self.as_of_at.isoformat()
         values["last_built_at"] = self.last_built_at.isoformat() if self.last_built_at else None
         values["as_of"] = self.as_of.isoformat()

@@ -72,6 +72,39 @@ def project_state(manifest: Mapping[str, Any]) -> dict[str, str]:
     return state
 
 
+def manifest_facts(manifest: Any) -> dict[str, Any]:
+    """What the project state and the run's selection read, from dbt's parsed ``Manifest`` object.
+
+    The same fields, in the same shape, as ``manifest.json`` (nodes, macros,
+    sources, parent_map), without serializing the whole manifest: writing
+    manifest.json after a partial parse that changed nothing was most of the
+    parse's cost, and reading it back a second large part.
+    """
+    def node_facts(node: Any) -> dict[str, Any]:
+        kind = node.resource_type
+        return {
+            "name": node.name,
+            "resource_type": getattr(kind, "value", kind),
+            "schema": node.schema,
+            "alias": getattr(node, "alias", None),
+            "raw_code": getattr(node, "raw_code", "") or "",
+            "checksum": {"checksum": node.checksum.checksum},
+            "config": node.config.to_dict(omit_none=False),
+            "depends_on": {"nodes": list(getattr(node.depends_on, "nodes", [])),
+                           "macros": list(node.depends_on.macros)},
+        }
+
+    nodes = {uid: node_facts(node) for uid, node in manifest.nodes.items()}
+    return {
+        "nodes": nodes,
+        "macros": {uid: {"macro_sql": macro.macro_sql, "depends_on": {"macros": list(macro.depends_on.macros)}}
+                   for uid, macro in manifest.macros.items()},
+        "sources": {uid: {"schema": source.schema, "name": source.name, "identifier": source.identifier}
+                    for uid, source in manifest.sources.items()},
+        "parent_map": {uid: node["depends_on"]["nodes"] for uid, node in nodes.items()},
+    }
+
+
 def is_incremental(node: Mapping[str, Any]) -> bool:
     return node.get("resource_type") == "model" and node.get("config", {}).get("materialized") == "incremental"
 
