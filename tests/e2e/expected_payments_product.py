@@ -33,14 +33,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from tests.e2e.expected import (
     Accepted,
     Row,
     _days,
-    _rate,
     cents_to_units,
     covered_ranges,
     end_of_day,
@@ -49,6 +48,7 @@ from tests.e2e.expected import (
     start_of_day,
     utc_date,
 )
+from tests.e2e.expected_calc import rate
 
 SUCCEEDED_PAYMENT = frozenset({"succeeded", "refunded"})
 NO_VALUE = "(none)"
@@ -68,12 +68,6 @@ def _hour_start(instant: datetime) -> datetime:
 def _visible(rows: Iterable[Row], column: str, as_of: date) -> list[Row]:
     end = end_of_day(as_of)
     return [row for row in rows if row[column] is not None and row[column] < end]
-
-
-def _average(total: int, count: int) -> Decimal | None:
-    if count == 0:
-        return None
-    return (Decimal(total) / Decimal(count)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 # --------------------------------------------------------------------------- payments
@@ -129,7 +123,7 @@ def payment_failures_monthly(
             total = sum(failures.get((tenant, month, reason), 0) for reason in reasons[tenant])
             for reason in reasons[tenant]:
                 count = failures.get((tenant, month, reason), 0)
-                out[(tenant, month, reason)] = (count, _rate(count, total))
+                out[(tenant, month, reason)] = (count, rate(count, total))
     return out
 
 
@@ -171,8 +165,8 @@ def payment_retries_monthly(accepted: Accepted, as_of: date) -> dict[tuple[str, 
                 "invoices_with_failure": with_failure,
                 "recovered": recovered,
                 "unrecovered": with_failure - recovered,
-                "recovery_rate": _rate(recovered, with_failure),
-                "avg_attempts": _average(sum(invoice["attempts"] for invoice in month_invoices), len(month_invoices)),
+                "recovery_rate": rate(recovered, with_failure),
+                "avg_attempts": rate(sum(invoice["attempts"] for invoice in month_invoices), len(month_invoices), 2),
             }
     return out
 
@@ -229,9 +223,9 @@ def webhook_deliveries_daily(accepted: Accepted, as_of: date) -> dict[tuple[str,
                 "delivered": delivered,
                 "failed": failed,
                 "pending": statuses.count("pending"),
-                "success_rate": _rate(delivered, delivered + failed),
-                "avg_attempts": _average(sum(row["attempts"] for row in rows), len(rows)),
-                "avg_response_ms": _average(sum(responses), len(responses)),
+                "success_rate": rate(delivered, delivered + failed),
+                "avg_attempts": rate(sum(row["attempts"] for row in rows), len(rows), 2),
+                "avg_response_ms": rate(sum(responses), len(responses), 2),
                 "p95_response_ms": percentile_cont(responses, 0.95),
             }
     return out
