@@ -13,153 +13,45 @@ from typing import Any
 import pytest
 
 from . import expected as ex
+from . import expected_calc as calc
 
 T0 = datetime(2024, 1, 2, 10, 0, tzinfo=UTC)
 AS_OF = date(2024, 1, 31)
 SECOND = timedelta(seconds=1)
 
-DEFAULTS: dict[str, dict[str, Any]] = {
+DEFAULTS: dict[str, dict[str, Any]] = {  # one valid row per source table
     "organizations": dict(id="acme", tenant_id="acme", name="Acme", currency="USD", created_at=T0, updated_at=T0),
-    "users": dict(
-        id="u1",
-        tenant_id="acme",
-        email="a@example.com",
-        signup_at=T0,
-        platform="ios",
-        country="US",
-        acquisition_channel="ads",
-        deleted_at=None,
-        updated_at=T0,
-    ),
-    "events": dict(
-        id="e1",
-        tenant_id="acme",
-        user_id="u1",
-        session_id="x",
-        event_type="app_open",
-        properties={},
-        platform="ios",
-        app_version="1.0",
-        country="US",
-        occurred_at=T0,
-        received_at=T0,
-    ),
-    "plans": dict(
-        id="basic",
-        tenant_id="acme",
-        name="Basic",
-        billing_interval="month",
-        amount_cents=1000,
-        currency="USD",
-        updated_at=T0,
-    ),
-    "subscription_events": dict(
-        id="se1",
-        tenant_id="acme",
-        subscription_id="s1",
-        user_id="u1",
-        event_type="activated",
-        status="active",
-        plan_id="basic",
-        quantity=1,
-        occurred_at=T0,
-        received_at=T0,
-    ),
-    "payments": dict(
-        id="p1",
-        tenant_id="acme",
-        user_id="u1",
-        invoice_id="i1",
-        subscription_id="s1",
-        amount_cents=1000,
-        currency="USD",
-        method="card",
-        status="succeeded",
-        failure_reason=None,
-        attempt_number=1,
-        resource=None,
-        created_at=T0,
-        settled_at=T0 + SECOND,
-        updated_at=T0,
-    ),
-    "refunds": dict(
-        id="r1", tenant_id="acme", payment_id="p1", amount_cents=500, reason="asked", created_at=T0, updated_at=T0
-    ),
-    "webhook_deliveries": dict(
-        id="w1",
-        tenant_id="acme",
-        event_type="payment.succeeded",
-        endpoint="https://h",
-        status="delivered",
-        attempts=1,
-        response_ms=40,
-        created_at=T0,
-        delivered_at=T0,
-        updated_at=T0,
-    ),
+    "users": dict(id="u1", tenant_id="acme", email="a@example.com", signup_at=T0, platform="ios", country="US",
+                  acquisition_channel="ads", deleted_at=None, updated_at=T0),
+    "events": dict(id="e1", tenant_id="acme", user_id="u1", session_id="x", event_type="app_open", properties={},
+                   platform="ios", app_version="1.0", country="US", occurred_at=T0, received_at=T0),
+    "plans": dict(id="basic", tenant_id="acme", name="Basic", billing_interval="month", amount_cents=1000,
+                  currency="USD", updated_at=T0),
+    "subscription_events": dict(id="se1", tenant_id="acme", subscription_id="s1", user_id="u1",
+                                event_type="activated", status="active", plan_id="basic", quantity=1, occurred_at=T0,
+                                received_at=T0),
+    "payments": dict(id="p1", tenant_id="acme", user_id="u1", invoice_id="i1", subscription_id="s1",
+                     amount_cents=1000, currency="USD", method="card", status="succeeded", failure_reason=None,
+                     attempt_number=1, resource=None, created_at=T0, settled_at=T0 + SECOND, updated_at=T0),
+    "refunds": dict(id="r1", tenant_id="acme", payment_id="p1", amount_cents=500, reason="asked", created_at=T0,
+                    updated_at=T0),
+    "webhook_deliveries": dict(id="w1", tenant_id="acme", event_type="payment.succeeded", endpoint="https://h",
+                               status="delivered", attempts=1, response_ms=40, created_at=T0, delivered_at=T0,
+                               updated_at=T0),
     "sales_reps": dict(id="rep1", tenant_id="acme", name="Rep", email="rep@example.com", updated_at=T0),
-    "leads": dict(
-        id="l1",
-        tenant_id="acme",
-        owner_id="rep1",
-        source="web",
-        status="new",
-        score=50,
-        created_at=T0,
-        first_contact_at=None,
-        qualified_at=None,
-        converted_at=None,
-        updated_at=T0,
-    ),
-    "proposals": dict(
-        id="pr1",
-        tenant_id="acme",
-        lead_id="l1",
-        owner_id="rep1",
-        amount_cents=100000,
-        win_probability=Decimal("0.5"),
-        status="draft",
-        created_at=T0,
-        sent_at=None,
-        decided_at=None,
-        updated_at=T0,
-    ),
-    "customers": dict(
-        id="c1",
-        tenant_id="acme",
-        lead_id="l1",
-        name="Cust",
-        segment="smb",
-        status="active",
-        health_score=90,
-        created_at=T0,
-        churned_at=None,
-        updated_at=T0,
-    ),
-    "marketing_spend": dict(
-        id="ms1",
-        tenant_id="acme",
-        channel="ads",
-        spend_date=T0.date(),
-        amount_cents=5000,
-        currency="USD",
-        updated_at=T0,
-    ),
-    "tournaments": dict(
-        id="t1",
-        tenant_id="acme",
-        name="Cup",
-        format="swiss",
-        status="scheduled",
-        entry_fee_cents=500,
-        created_at=T0,
-        started_at=None,
-        ended_at=None,
-        updated_at=T0,
-    ),
-    "tournament_entries": dict(
-        id="te1", tenant_id="acme", tournament_id="t1", user_id="u1", registered_at=T0, placement=None, updated_at=T0
-    ),
+    "leads": dict(id="l1", tenant_id="acme", owner_id="rep1", source="web", status="new", score=50, created_at=T0,
+                  first_contact_at=None, qualified_at=None, converted_at=None, updated_at=T0),
+    "proposals": dict(id="pr1", tenant_id="acme", lead_id="l1", owner_id="rep1", amount_cents=100000,
+                      win_probability=Decimal("0.5"), status="draft", created_at=T0, sent_at=None, decided_at=None,
+                      updated_at=T0),
+    "customers": dict(id="c1", tenant_id="acme", lead_id="l1", name="Cust", segment="smb", status="active",
+                      health_score=90, created_at=T0, churned_at=None, updated_at=T0),
+    "marketing_spend": dict(id="ms1", tenant_id="acme", channel="ads", spend_date=T0.date(), amount_cents=5000,
+                            currency="USD", updated_at=T0),
+    "tournaments": dict(id="t1", tenant_id="acme", name="Cup", format="swiss", status="scheduled",
+                        entry_fee_cents=500, created_at=T0, started_at=None, ended_at=None, updated_at=T0),
+    "tournament_entries": dict(id="te1", tenant_id="acme", tournament_id="t1", user_id="u1", registered_at=T0,
+                               placement=None, updated_at=T0),
 }
 
 
@@ -367,6 +259,92 @@ def test_files_loaded_whole_makes_every_line_visible() -> None:
     assert ex.accepted_rows(sources_with(), [late], AS_OF)["events"] == []
     accepted = ex.accepted_rows(sources_with(), [late], AS_OF, files_loaded_whole=True)
     assert [e["id"] for e in accepted["events"]] == ["file-late"]
+
+
+# --------------------------------------------------------------------------- shared arithmetic (expected_calc)
+
+
+def cases(*table: tuple[Any, ...]) -> list[Any]:
+    """Parametrize rows whose first column is the case id."""
+    return [pytest.param(*case[1:], id=case[0]) for case in table]
+
+
+@pytest.mark.parametrize(("cents", "units"), cases(
+    ("a twelfth of 9999 rounds down", Fraction(9999, 12), "8.33"),
+    ("half a cent rounds away from zero", Fraction(1, 2), "0.01"),
+    ("minus half a cent rounds away from zero", Fraction(-1, 2), "-0.01"),
+    ("rounded once, not per term", Fraction(1000, 12) * 3, "2.50"),
+    ("whole cents", -500, "-5.00"),
+))
+def test_cents_to_units_rounds_once_half_away_from_zero(cents: Fraction | int, units: str) -> None:
+    assert str(ex.cents_to_units(cents)) == units
+
+
+@pytest.mark.parametrize(("value", "places", "rounded"), cases(
+    ("decimal half up", Decimal("2.345"), 2, "2.35"),
+    ("negative decimal half away from zero", Decimal("-2.345"), 2, "-2.35"),
+    ("a third to a rate", Fraction(1, 3), 4, "0.3333"),
+    ("two thirds to a whole", Fraction(2, 3), 0, "1"),
+    ("half of the last place", Decimal("0.00005"), 4, "0.0001"),
+    ("just under half of the last place", Fraction(49_999, 10**9), 4, "0.0000"),
+    ("a tiny negative is zero", Fraction(-1, 200_000), 4, "0.0000"),
+))
+def test_round_half_up(value: Decimal | Fraction, places: int, rounded: str) -> None:
+    assert str(calc.round_half_up(value, places)) == rounded
+
+
+@pytest.mark.parametrize(("numerator", "denominator", "places", "result"), cases(
+    ("a third", 1, 3, 4, "0.3333"),
+    ("two thirds", 2, 3, 4, "0.6667"),
+    ("nothing out of nothing", 0, 0, 4, None),
+    ("an average of cents", 5, 2, 2, "2.50"),
+))
+def test_rate(numerator: int, denominator: int, places: int, result: str | None) -> None:
+    got = calc.rate(numerator, denominator, places)
+    assert (None if got is None else str(got)) == result
+
+
+@pytest.mark.parametrize(("values", "places", "result"), cases(
+    ("two integers", [1, 2], 2, "1.50"),
+    ("decimals rounded once", [Decimal("1.005"), Decimal("1.006")], 2, "1.01"),
+    ("fractions", [Fraction(1, 3), Fraction(1, 3)], 4, "0.3333"),
+    ("no value", [], 2, None),
+))
+def test_mean(values: list[Any], places: int, result: str | None) -> None:
+    got = calc.mean(values, places)
+    assert (None if got is None else str(got)) == result
+
+
+@pytest.mark.parametrize(("values", "fraction", "result"), cases(
+    ("p95 of four", [100, 200, 300, 400], 0.95, 385.0),
+    ("median of four unsorted", [400, 100, 300, 200], 0.5, 250.0),
+    ("p95 between two ranks", [1.0, 7, 13, 29, 31], 0.95, pytest.approx(30.6)),
+    ("one value", [42], 0.99, 42.0),
+    ("no value", [], 0.95, None),
+))
+def test_percentile_cont(values: list[float], fraction: float, result: Any) -> None:
+    assert ex.percentile_cont(values, fraction) == result
+
+
+@pytest.mark.parametrize(("period_type", "day", "start", "next_start"), cases(
+    ("day", "day", "2024-02-29", "2024-02-29", "2024-03-01"),
+    ("week of a leap day", "week", "2024-02-29", "2024-02-26", "2024-03-04"),
+    ("week of a Monday", "week", "2024-02-26", "2024-02-26", "2024-03-04"),
+    ("month", "month", "2024-02-29", "2024-02-01", "2024-03-01"),
+    ("quarter", "quarter", "2024-02-29", "2024-01-01", "2024-04-01"),
+    ("last quarter", "quarter", "2024-12-31", "2024-10-01", "2025-01-01"),
+    ("year", "year", "2024-02-29", "2024-01-01", "2025-01-01"),
+))
+def test_period_start_and_next(period_type: str, day: str, start: str, next_start: str) -> None:
+    got = calc.period_start(period_type, date.fromisoformat(day))
+    assert (got.isoformat(), calc.next_period_start(period_type, got).isoformat()) == (start, next_start)
+
+
+def test_periods_cover_first_to_last_and_unknown_types_are_named() -> None:
+    assert calc.periods("quarter", date(2024, 2, 29), date(2024, 4, 1)) == [
+        (date(2024, 1, 1), date(2024, 4, 1)), (date(2024, 4, 1), date(2024, 7, 1))]
+    with pytest.raises(ValueError, match="unknown period type 'fortnight'"):
+        calc.period_start("fortnight", date(2024, 1, 1))
 
 
 # --------------------------------------------------------------------------- event files
@@ -713,13 +691,6 @@ def test_reactivation_decided_before_expansion_and_churn_to_zero_quantity() -> N
     assert got == {1: "new", 2: "churn", 3: "reactivation", 4: "churn"}
 
 
-def test_cents_to_units_rounds_once_half_away_from_zero() -> None:
-    assert ex.cents_to_units(Fraction(9999, 12)) == Decimal("8.33")
-    assert ex.cents_to_units(Fraction(1, 2)) == Decimal("0.01")
-    assert ex.cents_to_units(Fraction(-1, 2)) == Decimal("-0.01")
-    assert ex.cents_to_units(Fraction(1000, 12) * 3) == Decimal("2.50")
-
-
 # --------------------------------------------------------------------------- retention
 
 
@@ -839,6 +810,10 @@ def test_onboarding_funnel_out_of_order_events() -> None:
     assert len(full) == 13 * 8 and full[("acme", "onboarding", date(2024, 1, 1), 8)] == 0
 
 
+def proposal(pid: str, lead: str, status: str, sent: str, decided: str) -> dict[str, Any]:
+    return row("proposals", id=pid, lead_id=lead, status=status, sent_at=at(sent), decided_at=at(decided))
+
+
 def test_sales_funnel_from_crm_timestamps() -> None:
     as_of = date(2024, 3, 31)
     accepted = ex.accepted_rows(
@@ -849,30 +824,12 @@ def test_sales_funnel_from_crm_timestamps() -> None:
                 row("leads", id="l2", created_at=at("2024-01-10"), qualified_at=at("2024-01-09")),  # qualified "before"
             ],
             proposals=[
-                row(
-                    "proposals",
-                    id="p1",
-                    lead_id="l1",
-                    status="rejected",
-                    sent_at=at("2024-01-06"),
-                    decided_at=at("2024-01-08"),
-                ),
-                row(
-                    "proposals",
-                    id="p2",
-                    lead_id="l1",
-                    status="accepted",
-                    sent_at=at("2024-01-10"),
-                    decided_at=at("2024-01-12"),
-                ),
-                row(
-                    "proposals",
-                    id="p3",
-                    lead_id="l2",
-                    status="accepted",
-                    sent_at=at("2024-01-11"),
-                    decided_at=at("2024-01-12"),
-                ),
+                proposal(pid, lead, status, sent, decided)
+                for pid, lead, status, sent, decided in [
+                    ("p1", "l1", "rejected", "2024-01-06", "2024-01-08"),
+                    ("p2", "l1", "accepted", "2024-01-10", "2024-01-12"),
+                    ("p3", "l2", "accepted", "2024-01-11", "2024-01-12"),
+                ]
             ],
             customers=[
                 row("customers", id="c1", lead_id="l1", created_at=at("2024-01-15")),
@@ -948,14 +905,6 @@ def test_payments_daily() -> None:
     assert daily[("acme", date(2024, 1, 3), "card")]["attempts"] == 0
     assert len(daily) == 2 * 2  # every covered day x every method the tenant used
     assert len(ex.payments_daily(accepted, as_of, zero_rows=False)) == 2
-
-
-def test_percentile_cont() -> None:
-    assert ex.percentile_cont([100, 200, 300, 400], 0.95) == 385.0
-    assert ex.percentile_cont([400, 100, 300, 200], 0.5) == 250.0
-    assert ex.percentile_cont([1.0, 7, 13, 29, 31], 0.95) == pytest.approx(30.6)
-    assert ex.percentile_cont([42], 0.99) == 42.0
-    assert ex.percentile_cont([], 0.95) is None
 
 
 def test_event_file_line_shapes() -> None:
