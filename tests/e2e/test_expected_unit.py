@@ -634,49 +634,59 @@ def mrr_accepted() -> dict[str, list[dict[str, Any]]]:
     return accepted
 
 
-def test_customer_mrr_at_an_instant() -> None:
-    accepted = mrr_accepted()
-    assert ex.customer_mrr_at(accepted, at("2024-01-15")) == {("acme", "u1"): Decimal("0.00")}  # trialing
-    assert ex.customer_mrr_at(accepted, at("2024-01-20")) == {("acme", "u1"): Decimal("0.00")}  # not yet (<)
-    assert ex.customer_mrr_at(accepted, at("2024-01-20 00:00:01"))[("acme", "u1")] == Decimal("10.00")
-    at_may = ex.customer_mrr_at(accepted, at("2024-05-01"))
-    assert at_may[("acme", "u2")] == Decimal("8.33")  # 9999 / 12 cents
-    assert at_may[("acme", "u3")] == Decimal("0.00")  # unknown plan
-    assert at_may[("acme", "u5")] == Decimal("50.00")  # 10 + 2 * 20 over two subscriptions
-    assert ex.customer_mrr_at(accepted, at("2024-06-13"))[("acme", "u1")] == Decimal("10.00")  # past_due counts
+@pytest.mark.parametrize(("instant", "customer", "mrr", "only_customer"), cases(
+    ("trialing pays nothing", "2024-01-15", "u1", "0.00", True),
+    ("activation applies after its instant (<)", "2024-01-20", "u1", "0.00", True),
+    ("active a second later", "2024-01-20 00:00:01", "u1", "10.00", False),
+    ("9999 / 12 cents", "2024-05-01", "u2", "8.33", False),
+    ("unknown plan", "2024-05-01", "u3", "0.00", False),
+    ("10 + 2 * 20 over two subscriptions", "2024-05-01", "u5", "50.00", False),
+    ("past_due counts", "2024-06-13", "u1", "10.00", False),
+))
+def test_customer_mrr_at_an_instant(instant: str, customer: str, mrr: str, only_customer: bool) -> None:
+    got = ex.customer_mrr_at(mrr_accepted(), at(instant))
+    assert str(got[("acme", customer)]) == mrr
+    if only_customer:
+        assert set(got) == {("acme", customer)}
 
 
-def test_mrr_movements_every_type() -> None:
-    movements = ex.mrr_movements(mrr_accepted(), MRR_AS_OF)
-
-    def of(user: str) -> dict[str, tuple[str, str, str]]:
-        return {m.isoformat()[:7]: (str(v[0]), str(v[1]), v[2]) for (t, m, u), v in movements.items() if u == user}
-
-    assert of("u1") == {
+MOVEMENTS = {  # user: {month: (mrr, previous_mrr, movement)}
+    "u1": {
         "2024-01": ("10.00", "0.00", "new"),
         "2024-02": ("20.00", "10.00", "expansion"),
         "2024-03": ("10.00", "20.00", "contraction"),
         "2024-04": ("10.00", "10.00", "unchanged"),
         "2024-05": ("0.00", "10.00", "churn"),
         "2024-06": ("10.00", "0.00", "reactivation"),  # the as-of month ends with the as-of date
-    }
-    assert of("u2") == {
-        m: ("8.33", "0.00" if m == "2024-03" else "8.33", "new" if m == "2024-03" else "unchanged")
-        for m in ("2024-03", "2024-04", "2024-05", "2024-06")
-    }
-    assert of("u3") == {}
+    },
+    "u2": {
+        "2024-03": ("8.33", "0.00", "new"),
+        "2024-04": ("8.33", "8.33", "unchanged"),
+        "2024-05": ("8.33", "8.33", "unchanged"),
+        "2024-06": ("8.33", "8.33", "unchanged"),
+    },
+    "u3": {},
     # canceled within February: never > 0 at a month end, so April is new, not a reactivation
-    assert of("u4") == {
+    "u4": {
         "2024-04": ("30.00", "0.00", "new"),
         "2024-05": ("30.00", "30.00", "unchanged"),
         "2024-06": ("30.00", "30.00", "unchanged"),
-    }
-    assert of("u5") == {
+    },
+    "u5": {
         "2024-04": ("50.00", "0.00", "new"),
         "2024-05": ("60.00", "50.00", "expansion"),
         "2024-06": ("60.00", "60.00", "unchanged"),
-    }
+    },
+}
+
+
+@pytest.mark.parametrize(("user", "months"), MOVEMENTS.items(), ids=MOVEMENTS)
+def test_mrr_movements_every_type(user: str, months: dict[str, tuple[str, str, str]]) -> None:
+    movements = ex.mrr_movements(mrr_accepted(), MRR_AS_OF)
+    got = {m.isoformat()[:7]: (str(v[0]), str(v[1]), v[2]) for (_, m, u), v in movements.items() if u == user}
+    assert got == months
     assert {t for t, _, _ in movements} == {"acme"}
+    assert {u for _, _, u in movements} <= set(MOVEMENTS)
 
 
 def test_reactivation_decided_before_expansion_and_churn_to_zero_quantity() -> None:
@@ -867,44 +877,31 @@ def payment(pid: str, created: str, status: str, latency_ms: int | None = None, 
     )
 
 
-def test_payments_daily() -> None:
-    as_of = date(2024, 1, 3)
-    accepted = ex.accepted_rows(
-        sources_with(
-            payments=[
-                payment("p1", "2024-01-02 10:00", "succeeded", 100),
-                payment("p2", "2024-01-02 11:00", "refunded", 400),
-                payment("p3", "2024-01-02 12:00", "succeeded", 300),
-                payment("p4", "2024-01-02 23:59:59", "succeeded"),  # no settled_at: no latency
-                payment("p5", "2024-01-02 13:00", "failed", 50),  # failures have no latency
-                payment("p6", "2024-01-02 14:00", "pending"),
-                payment("p7", "2024-01-02 14:00", "succeeded", 200),
-                payment("p8", "2024-01-03 09:00", "pending", method="wallet"),
-            ]
-        ),
-        [],
-        as_of,
-    )
-    daily = ex.payments_daily(accepted, as_of)
-    assert daily[("acme", date(2024, 1, 2), "card")] == {
-        "attempts": 7,
-        "succeeded": 5,
-        "failed": 1,
-        "pending": 1,
-        "success_rate": Decimal("0.8333"),
-        "latency_p95_ms": 385.0,
-    }
-    assert daily[("acme", date(2024, 1, 3), "wallet")] == {
-        "attempts": 1,
-        "succeeded": 0,
-        "failed": 0,
-        "pending": 1,
-        "success_rate": None,
-        "latency_p95_ms": None,
-    }
-    assert daily[("acme", date(2024, 1, 3), "card")]["attempts"] == 0
+PAYMENTS_AS_OF = date(2024, 1, 3)
+PAYMENTS = [
+    payment("p1", "2024-01-02 10:00", "succeeded", 100),
+    payment("p2", "2024-01-02 11:00", "refunded", 400),
+    payment("p3", "2024-01-02 12:00", "succeeded", 300),
+    payment("p4", "2024-01-02 23:59:59", "succeeded"),  # no settled_at: no latency
+    payment("p5", "2024-01-02 13:00", "failed", 50),  # failures have no latency
+    payment("p6", "2024-01-02 14:00", "pending"),
+    payment("p7", "2024-01-02 14:00", "succeeded", 200),
+    payment("p8", "2024-01-03 09:00", "pending", method="wallet"),
+]
+PAYMENT_DAY_COLUMNS = ("attempts", "succeeded", "failed", "pending", "success_rate", "latency_p95_ms")
+
+
+@pytest.mark.parametrize(("day", "method", "figures"), cases(
+    ("card day", "2024-01-02", "card", (7, 5, 1, 1, Decimal("0.8333"), 385.0)),
+    ("a pending wallet attempt", "2024-01-03", "wallet", (1, 0, 0, 1, None, None)),
+    ("a used method on a day without attempts", "2024-01-03", "card", (0, 0, 0, 0, None, None)),
+))
+def test_payments_daily(day: str, method: str, figures: tuple[Any, ...]) -> None:
+    accepted = ex.accepted_rows(sources_with(payments=PAYMENTS), [], PAYMENTS_AS_OF)
+    daily = ex.payments_daily(accepted, PAYMENTS_AS_OF)
+    assert daily[("acme", date.fromisoformat(day), method)] == dict(zip(PAYMENT_DAY_COLUMNS, figures, strict=True))
     assert len(daily) == 2 * 2  # every covered day x every method the tenant used
-    assert len(ex.payments_daily(accepted, as_of, zero_rows=False)) == 2
+    assert len(ex.payments_daily(accepted, PAYMENTS_AS_OF, zero_rows=False)) == 2
 
 
 def test_event_file_line_shapes() -> None:
@@ -924,19 +921,17 @@ def test_event_file_line_shapes() -> None:
     ]
 
 
-@pytest.mark.parametrize(
-    ("table", "child", "parent_table", "parent"),
-    [
-        ("refunds", row("refunds"), "payments", row("payments", tenant_id="globex", currency="EUR")),
-        ("tournament_entries", row("tournament_entries"), "tournaments", row("tournaments", tenant_id="globex")),
-        ("proposals", row("proposals"), "leads", row("leads", tenant_id="globex")),
-        ("subscription_events", row("subscription_events"), "plans", row("plans", tenant_id="globex", currency="EUR")),
-        ("payments", row("payments"), "subscription_events", row("subscription_events", tenant_id="globex")),
-    ],
-)
-def test_a_reference_resolves_only_within_its_tenant(table, child, parent_table, parent) -> None:
+@pytest.mark.parametrize(("table", "parent_table", "parent_changes"), cases(
+    ("refund of globex's payment", "refunds", "payments", dict(currency="EUR")),
+    ("entry in globex's tournament", "tournament_entries", "tournaments", {}),
+    ("proposal for globex's lead", "proposals", "leads", {}),
+    ("event on globex's plan", "subscription_events", "plans", dict(currency="EUR")),
+    ("payment of globex's subscription", "payments", "subscription_events", {}),
+))
+def test_a_reference_resolves_only_within_its_tenant(table: str, parent_table: str, parent_changes: dict) -> None:
     """acme's row names an id that only globex has: an orphan, even though the id exists."""
-    sources = full_sources(**{table: [child], parent_table: [parent]})
+    parent = row(parent_table, tenant_id="globex", **parent_changes)
+    sources = full_sources(**{table: [row(table)], parent_table: [parent]})
     sources["organizations"] = [row("organizations"), row("organizations", id="globex", tenant_id="globex",
                                                            currency="EUR")]
     result = ex.validate(sources, [], AS_OF)
