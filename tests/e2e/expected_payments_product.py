@@ -36,19 +36,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from tests.e2e.expected import (
-    Accepted,
-    Row,
-    _days,
-    cents_to_units,
-    covered_ranges,
-    end_of_day,
-    month_start,
-    percentile_cont,
-    start_of_day,
-    utc_date,
-)
-from tests.e2e.expected_calc import rate
+from tests.e2e.expected import Accepted, Row, _days, covered_ranges, end_of_day, start_of_day, utc_date
+from tests.e2e.expected_calc import cents_to_units, month_start, percentile_cont, rate
 
 SUCCEEDED_PAYMENT = frozenset({"succeeded", "refunded"})
 NO_VALUE = "(none)"

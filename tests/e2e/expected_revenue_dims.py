@@ -64,17 +64,23 @@ from tests.e2e.expected import (
     SUCCEEDED_PAYMENT,
     Accepted,
     MrrCalculator,
-    add_months,
-    cents_to_units,
     covered_ranges,
     end_of_day,
     month_end_instant,
-    month_start,
     mrr_movements,
     start_of_day,
     utc_date,
 )
-from tests.e2e.expected_calc import PERIOD_TYPES, next_period_start, period_start, rate, round_half_up
+from tests.e2e.expected_calc import (
+    PERIOD_TYPES,
+    add_months,
+    cents_to_units,
+    month_start,
+    next_period_start,
+    period_start,
+    rate,
+    round_half_up,
+)
 
 ZERO = Decimal("0.00")
 

@@ -53,16 +53,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from tests.e2e.expected import (
-    cents_to_units,
-    covered_ranges,
-    end_of_day,
-    month_end_instant,
-    month_start,
-    start_of_day,
-    utc_date,
-)
-from tests.e2e.expected_calc import PERIOD_TYPES, mean, periods, rate, round_half_up
+from tests.e2e.expected import covered_ranges, end_of_day, month_end_instant, start_of_day, utc_date
+from tests.e2e.expected_calc import PERIOD_TYPES, cents_to_units, mean, month_start, periods, rate, round_half_up
 
 Row = dict[str, Any]
 Accepted = Mapping[str, Sequence[Row]]
