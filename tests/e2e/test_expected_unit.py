@@ -516,6 +516,11 @@ def event(event_id: str, user: str | None, occurred: str, event_type: str = "app
     )
 
 
+def events(*table: tuple[Any, ...]) -> list[dict[str, Any]]:
+    """App events from rows of (id, user_id, occurred_at, event_type)."""
+    return [event(*columns) for columns in table]
+
+
 def test_daily_active_users_and_covered_range() -> None:
     plus2 = timezone(timedelta(hours=2))
     accepted = ex.accepted_rows(
@@ -770,28 +775,28 @@ def test_onboarding_funnel_out_of_order_events() -> None:
     as_of = date(2024, 3, 31)
     accepted = ex.accepted_rows(
         sources_with(
-            events=[
+            events=events(
                 # user a: out of order; steps only count at or after the previous step
-                event("a1", "a", "2024-01-03 10:00", "registration_start"),
-                event("a2", "a", "2024-01-03 10:02", "registration_complete"),
-                event("a3", "a", "2024-01-03 10:05", "app_open"),
-                event("a4", "a", "2024-01-03 10:10", "registration_start"),
-                event("a5", "a", "2024-01-03 10:15", "match_created"),
-                event("a6", "a", "2024-01-03 10:20", "registration_complete"),
-                event("a7", "a", "2024-01-04 10:00", "app_open"),  # starts a session: step 4 (first_session)
-                event("a8", "a", "2024-01-04 10:00", "message_sent"),  # step 5 (first match) never reached
+                ("a1", "a", "2024-01-03 10:00", "registration_start"),
+                ("a2", "a", "2024-01-03 10:02", "registration_complete"),
+                ("a3", "a", "2024-01-03 10:05", "app_open"),
+                ("a4", "a", "2024-01-03 10:10", "registration_start"),
+                ("a5", "a", "2024-01-03 10:15", "match_created"),
+                ("a6", "a", "2024-01-03 10:20", "registration_complete"),
+                ("a7", "a", "2024-01-04 10:00", "app_open"),  # starts a session: step 4 (first_session)
+                ("a8", "a", "2024-01-04 10:00", "message_sent"),  # step 5 (first match) never reached
                 # user b: enters on Sunday 2024-01-07 (week of 2024-01-01); step 2 outside the 30-day window
-                event("b1", "b", "2024-01-07 12:00", "app_open"),
-                event("b2", "b", "2024-02-06 12:00:01", "registration_start"),
+                ("b1", "b", "2024-01-07 12:00", "app_open"),
+                ("b2", "b", "2024-02-06 12:00:01", "registration_start"),
                 # user c: same instant counts ("at or after"); exactly 30 days counts; c3 starts a session at
                 # the instant of registration_complete, so first_session is reached then too
-                event("c1", "c", "2024-01-08 09:00", "app_open"),
-                event("c2", "c", "2024-01-08 09:00", "registration_start"),
-                event("c3", "c", "2024-02-07 09:00", "registration_complete"),
+                ("c1", "c", "2024-01-08 09:00", "app_open"),
+                ("c2", "c", "2024-01-08 09:00", "registration_start"),
+                ("c3", "c", "2024-02-07 09:00", "registration_complete"),
                 # no user: ignored; a user who never opens the app never enters
-                event("n1", None, "2024-01-08 09:00", "app_open"),
-                event("d1", "d", "2024-01-08 09:00", "registration_start"),
-            ]
+                ("n1", None, "2024-01-08 09:00", "app_open"),
+                ("d1", "d", "2024-01-08 09:00", "registration_start"),
+            )
         ),
         [],
         as_of,
