@@ -36,18 +36,19 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from tests.e2e.expected import Accepted, Row, _days, covered_ranges, end_of_day, start_of_day, utc_date
-from tests.e2e.expected_calc import cents_to_units, month_start, percentile_cont, rate
+from tests.e2e.expected import (
+    SUCCEEDED_PAYMENT,
+    Accepted,
+    Row,
+    _days,
+    covered_ranges,
+    end_of_day,
+    start_of_day,
+    utc_date,
+)
+from tests.e2e.expected_calc import cents_to_units, month_start, percentile_cont, periods, rate
 
-SUCCEEDED_PAYMENT = frozenset({"succeeded", "refunded"})
 NO_VALUE = "(none)"
-
-
-def _months(first: date, last: date) -> Iterable[date]:
-    month = month_start(first)
-    while month <= last:
-        yield month
-        month = (month + timedelta(days=32)).replace(day=1)
 
 
 def _hour_start(instant: datetime) -> datetime:
@@ -108,7 +109,7 @@ def payment_failures_monthly(
         failures[(payment["tenant_id"], month_start(utc_date(payment["created_at"])), reason)] += 1
     out = {}
     for tenant, (first, last) in covered_ranges(accepted, as_of).items():
-        for month in _months(first, last):
+        for month, _ in periods("month", first, last):
             total = sum(failures.get((tenant, month, reason), 0) for reason in reasons[tenant])
             for reason in reasons[tenant]:
                 count = failures.get((tenant, month, reason), 0)
@@ -145,7 +146,7 @@ def payment_retries_monthly(accepted: Accepted, as_of: date) -> dict[tuple[str, 
         by_month[(tenant, invoice["invoice_month"])].append(invoice)
     out = {}
     for tenant, (first, last) in covered_ranges(accepted, as_of).items():
-        for month in _months(first, last):
+        for month, _ in periods("month", first, last):
             month_invoices = by_month.get((tenant, month), [])
             with_failure = sum(invoice["has_failure"] for invoice in month_invoices)
             recovered = sum(invoice["is_recovered"] for invoice in month_invoices)

@@ -53,7 +53,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from tests.e2e.expected import covered_ranges, end_of_day, month_end_instant, start_of_day, utc_date
+from tests.e2e.expected import _visible, covered_ranges, end_of_day, month_end_instant, start_of_day, utc_date
 from tests.e2e.expected_calc import PERIOD_TYPES, cents_to_units, mean, month_start, periods, rate, round_half_up
 
 Row = dict[str, Any]
@@ -66,10 +66,6 @@ UNASSIGNED = "(unassigned)"
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _visible(instant: datetime | None, as_of: date) -> bool:
-    return instant is not None and instant < end_of_day(as_of)
 
 
 def _seconds(delta: timedelta) -> Fraction:
