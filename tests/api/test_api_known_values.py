@@ -4,15 +4,15 @@ retention, payment latency percentiles over a range."""
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import pytest
 
 from tests.api.conftest import auth
 from tests.e2e import expected, expected_revenue_dims, expected_sales_games
+from tests.e2e.expected_calc import percentile_cont, period_start, rate
 
 TENANTS = ("acme", "globex")
 
@@ -30,18 +30,8 @@ def get(client, api_world, tenant: str, path: str) -> dict:
 
 
 def percent(numerator: int, denominator: int) -> float | None:
-    if not denominator:
-        return None
-    return float((Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.0001"), ROUND_HALF_UP) * 100)
-
-
-def percentile_cont(values: list[float], fraction: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = fraction * (len(ordered) - 1)
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+    share = rate(numerator, denominator)
+    return None if share is None else float(share * 100)
 
 
 @pytest.mark.parametrize("tenant", TENANTS)
@@ -75,7 +65,7 @@ def _active_by(accepted, tenant: str, as_of: date, bucket) -> dict[date, set[str
 
 
 def quarter_start(day: date) -> date:
-    return date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
+    return period_start("quarter", day)
 
 
 @pytest.mark.parametrize("tenant", TENANTS)

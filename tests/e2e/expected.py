@@ -133,7 +133,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import math
 import re
 from bisect import bisect_left
 from collections import defaultdict
@@ -146,6 +145,16 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from meridian.sources.schema import ENUMS, TABLES, SourceTable
+from tests.e2e.expected_calc import (
+    add_months,
+    cents_to_units,
+    mean,
+    month_start,
+    percentile_cont,
+    rate,
+    round_half_up,
+    week_start,
+)
 
 Row = dict[str, Any]
 Accepted = Mapping[str, Sequence[Row]]
@@ -205,21 +214,6 @@ def start_of_day(day: date) -> datetime:
 
 def utc_date(instant: datetime) -> date:
     return instant.astimezone(UTC).date()
-
-
-def week_start(day: date) -> date:
-    """Monday of the ISO week containing ``day``."""
-    return day - timedelta(days=day.weekday())
-
-
-def month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def add_months(day: date, months: int) -> date:
-    """The 1st of the month ``months`` after the month of ``day``."""
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def _days(first: date, last: date) -> Iterable[date]:
@@ -501,7 +495,7 @@ def _arr_out_of_range(amount: Any, quantity: Any, interval: Any) -> bool:
     if amount is None or quantity is None:
         return False
     if interval == "year":
-        monthly = (Decimal(amount) * quantity / 12).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        monthly = round_half_up(Fraction(amount) * quantity / 12, 0)
         return monthly * 12 > MONEY_MAX_CENTS
     return amount * quantity * 12 > MONEY_MAX_CENTS
 
@@ -761,13 +755,6 @@ class _SubscriptionState(NamedTuple):
     status: str
     plan_id: str
     quantity: int
-
-
-def cents_to_units(cents: Fraction | int) -> Decimal:
-    """Cents as currency units, rounded to 2 places half away from zero (numeric(14,2))."""
-    cents = Fraction(cents)
-    whole = math.floor(abs(cents) + Fraction(1, 2))
-    return (Decimal(whole if cents >= 0 else -whole) / 100).quantize(Decimal("0.01"))
 
 
 class MrrCalculator:
@@ -1070,8 +1057,7 @@ def funnel_avg_seconds(
                 seconds = Decimal(str((reached[index] - reached[index - 1]).total_seconds()))
                 gaps[(tenant, funnel.name, cohort_week, index + 1)].append(seconds.quantize(Decimal("0.001")))
     return {
-        key: (sum(values, Decimal(0)) / len(values)).quantize(Decimal("0.01"), ROUND_HALF_UP)
-        for key, values in gaps.items()
+        key: mean(values, 2) for key, values in gaps.items()
     }
 
 
@@ -1121,7 +1107,7 @@ def retention_matches(accepted: Accepted, as_of: date) -> dict[tuple[str, str, d
         ),
     )
     return {
-        key: (Decimal(matches.get(key, 0)) / size).quantize(Decimal("0.0001"), ROUND_HALF_UP) if size else None
+        key: rate(matches.get(key, 0), size)
         for key, (size, _retained) in retention_cohorts(accepted, as_of).items()
     }
 
@@ -1156,7 +1142,6 @@ def cohort_benchmarks(accepted: Accepted, as_of: date) -> dict[tuple[str, str, i
         groups.setdefault((tenant, grain, n), [])
         if size:
             groups[(tenant, grain, n)].append((start, size, retained))
-    four = Decimal("0.0001")
     out: dict[tuple[str, str, int], dict[str, Any]] = {}
     for (tenant, grain, n), members in groups.items():
         if not members:
@@ -1166,26 +1151,22 @@ def cohort_benchmarks(accepted: Accepted, as_of: date) -> dict[tuple[str, str, i
                 "worst_cohort_start": None, "worst_retention_rate": None, "avg_cumulative_revenue_per_user": None,
             }
             continue
-        rates = [(start, (Decimal(retained) / size).quantize(four, ROUND_HALF_UP)) for start, size, retained in members]
-        values = [rate for _, rate in rates]
+        rates = [(start, rate(retained, size)) for start, size, retained in members]
+        values = [value for _, value in rates]
         best = min(rates, key=lambda item: (-item[1], item[0]))
         worst = min(rates, key=lambda item: (item[1], item[0]))
         median = percentile_cont([float(value) for value in values], 0.5)
         ltvs = [ltv[(tenant, grain, start, n)] for start, _, _ in members]
         out[(tenant, grain, n)] = {
             "cohorts": len(members),
-            "avg_retention_rate": (sum(values, Decimal(0)) / len(values)).quantize(four, ROUND_HALF_UP),
-            "pooled_retention_rate": (
-                Decimal(sum(m[2] for m in members)) / sum(m[1] for m in members)
-            ).quantize(four, ROUND_HALF_UP),
-            "median_retention_rate": Decimal(str(median)).quantize(four, ROUND_HALF_UP),
+            "avg_retention_rate": mean(values, 4),
+            "pooled_retention_rate": rate(sum(m[2] for m in members), sum(m[1] for m in members)),
+            "median_retention_rate": round_half_up(Decimal(str(median)), 4),
             "best_cohort_start": best[0],
             "best_retention_rate": best[1],
             "worst_cohort_start": worst[0],
             "worst_retention_rate": worst[1],
-            "avg_cumulative_revenue_per_user": (sum(ltvs, Decimal(0)) / len(ltvs)).quantize(
-                Decimal("0.01"), ROUND_HALF_UP
-            ),
+            "avg_cumulative_revenue_per_user": mean(ltvs, 2),
         }
     return out
 
@@ -1193,25 +1174,8 @@ def cohort_benchmarks(accepted: Accepted, as_of: date) -> dict[tuple[str, str, i
 # --------------------------------------------------------------------------- payments
 
 
-def percentile_cont(values: Iterable[float], fraction: float) -> float | None:
-    """PostgreSQL's ``percentile_cont``: linear interpolation between the closest ranks; None if empty."""
-    ordered = sorted(float(v) for v in values)
-    if not ordered:
-        return None
-    position = fraction * (len(ordered) - 1)
-    lower, upper = math.floor(position), math.ceil(position)
-    low, high = ordered[lower], ordered[upper]
-    return low + (high - low) * (position - lower)
-
-
 def _milliseconds(delta: timedelta) -> float:
     return (delta // timedelta(microseconds=1)) / 1000
-
-
-def _rate(numerator: int, denominator: int) -> Decimal | None:
-    if denominator == 0:
-        return None
-    return (Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
 
 
 def _payment_day(attempts: list[Row]) -> dict[str, Any]:
@@ -1228,7 +1192,7 @@ def _payment_day(attempts: list[Row]) -> dict[str, Any]:
         "succeeded": succeeded,
         "failed": failed,
         "pending": statuses.count("pending"),
-        "success_rate": _rate(succeeded, succeeded + failed),
+        "success_rate": rate(succeeded, succeeded + failed),
         "latency_p95_ms": percentile_cont(latencies, 0.95),
     }
 

@@ -9,16 +9,12 @@ created_at, amount negative. Amounts are exact Decimals in major units.
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from tests.e2e.expected import SUCCEEDED_PAYMENT, end_of_day, utc_date
+from tests.e2e.expected_calc import cents_to_units
 
 Row = dict[str, Any]
-
-
-def _money(cents: int) -> Decimal:
-    return (Decimal(cents) / 100).quantize(Decimal("0.01"))
 
 
 def _or_unknown(country: str | None) -> str:
@@ -40,7 +36,7 @@ def accounting_transactions(accepted: dict[str, list[Row]], as_of: date) -> dict
             "booked_at": booked_at, "booked_date": utc_date(booked_at), "payment_id": payment_id,
             "refund_id": refund_id, "user_id": user_id, "country": _or_unknown(country.get((tenant, user_id))),
             "method": payment["method"] if payment else None, "resource": payment["resource"] if payment else None,
-            "currency": currency[tenant], "amount": _money(cents), "description": description,
+            "currency": currency[tenant], "amount": cents_to_units(cents), "description": description,
         }
 
     for (tenant, payment_id), payment in payments.items():

@@ -33,32 +33,22 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from tests.e2e.expected import (
+    SUCCEEDED_PAYMENT,
     Accepted,
     Row,
     _days,
-    _rate,
-    cents_to_units,
     covered_ranges,
     end_of_day,
-    month_start,
-    percentile_cont,
     start_of_day,
     utc_date,
 )
+from tests.e2e.expected_calc import cents_to_units, month_start, percentile_cont, periods, rate
 
-SUCCEEDED_PAYMENT = frozenset({"succeeded", "refunded"})
 NO_VALUE = "(none)"
-
-
-def _months(first: date, last: date) -> Iterable[date]:
-    month = month_start(first)
-    while month <= last:
-        yield month
-        month = (month + timedelta(days=32)).replace(day=1)
 
 
 def _hour_start(instant: datetime) -> datetime:
@@ -68,12 +58,6 @@ def _hour_start(instant: datetime) -> datetime:
 def _visible(rows: Iterable[Row], column: str, as_of: date) -> list[Row]:
     end = end_of_day(as_of)
     return [row for row in rows if row[column] is not None and row[column] < end]
-
-
-def _average(total: int, count: int) -> Decimal | None:
-    if count == 0:
-        return None
-    return (Decimal(total) / Decimal(count)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 # --------------------------------------------------------------------------- payments
@@ -125,11 +109,11 @@ def payment_failures_monthly(
         failures[(payment["tenant_id"], month_start(utc_date(payment["created_at"])), reason)] += 1
     out = {}
     for tenant, (first, last) in covered_ranges(accepted, as_of).items():
-        for month in _months(first, last):
+        for month, _ in periods("month", first, last):
             total = sum(failures.get((tenant, month, reason), 0) for reason in reasons[tenant])
             for reason in reasons[tenant]:
                 count = failures.get((tenant, month, reason), 0)
-                out[(tenant, month, reason)] = (count, _rate(count, total))
+                out[(tenant, month, reason)] = (count, rate(count, total))
     return out
 
 
@@ -162,7 +146,7 @@ def payment_retries_monthly(accepted: Accepted, as_of: date) -> dict[tuple[str, 
         by_month[(tenant, invoice["invoice_month"])].append(invoice)
     out = {}
     for tenant, (first, last) in covered_ranges(accepted, as_of).items():
-        for month in _months(first, last):
+        for month, _ in periods("month", first, last):
             month_invoices = by_month.get((tenant, month), [])
             with_failure = sum(invoice["has_failure"] for invoice in month_invoices)
             recovered = sum(invoice["is_recovered"] for invoice in month_invoices)
@@ -171,8 +155,8 @@ def payment_retries_monthly(accepted: Accepted, as_of: date) -> dict[tuple[str, 
                 "invoices_with_failure": with_failure,
                 "recovered": recovered,
                 "unrecovered": with_failure - recovered,
-                "recovery_rate": _rate(recovered, with_failure),
-                "avg_attempts": _average(sum(invoice["attempts"] for invoice in month_invoices), len(month_invoices)),
+                "recovery_rate": rate(recovered, with_failure),
+                "avg_attempts": rate(sum(invoice["attempts"] for invoice in month_invoices), len(month_invoices), 2),
             }
     return out
 
@@ -229,9 +213,9 @@ def webhook_deliveries_daily(accepted: Accepted, as_of: date) -> dict[tuple[str,
                 "delivered": delivered,
                 "failed": failed,
                 "pending": statuses.count("pending"),
-                "success_rate": _rate(delivered, delivered + failed),
-                "avg_attempts": _average(sum(row["attempts"] for row in rows), len(rows)),
-                "avg_response_ms": _average(sum(responses), len(responses)),
+                "success_rate": rate(delivered, delivered + failed),
+                "avg_attempts": rate(sum(row["attempts"] for row in rows), len(rows), 2),
+                "avg_response_ms": rate(sum(responses), len(responses), 2),
                 "p95_response_ms": percentile_cont(responses, 0.95),
             }
     return out

@@ -54,7 +54,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import Decimal, localcontext
 from fractions import Fraction
 from typing import Any
 
@@ -64,44 +64,25 @@ from tests.e2e.expected import (
     SUCCEEDED_PAYMENT,
     Accepted,
     MrrCalculator,
-    add_months,
-    cents_to_units,
     covered_ranges,
     end_of_day,
     month_end_instant,
-    month_start,
     mrr_movements,
     start_of_day,
     utc_date,
-    week_start,
+)
+from tests.e2e.expected_calc import (
+    PERIOD_TYPES,
+    add_months,
+    cents_to_units,
+    month_start,
+    next_period_start,
+    period_start,
+    rate,
+    round_half_up,
 )
 
-PERIOD_TYPES = ("day", "week", "month", "quarter", "year")
 ZERO = Decimal("0.00")
-
-
-def period_start(period_type: str, day: date) -> date:
-    """The first day of the period of ``period_type`` holding ``day``."""
-    if period_type == "day":
-        return day
-    if period_type == "week":
-        return week_start(day)
-    if period_type == "month":
-        return month_start(day)
-    if period_type == "quarter":
-        return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
-    if period_type == "year":
-        return date(day.year, 1, 1)
-    raise ValueError(f"unknown period type {period_type!r}")
-
-
-def next_period_start(period_type: str, start: date) -> date:
-    """The start of the period after the one starting on ``start`` (an exclusive period_end)."""
-    if period_type == "day":
-        return start + timedelta(days=1)
-    if period_type == "week":
-        return start + timedelta(days=7)
-    return add_months(start, {"month": 1, "quarter": 3, "year": 12}[period_type])
 
 
 def _succeeded_at(payment: dict[str, Any]) -> datetime:
@@ -296,23 +277,15 @@ def plan_revenue_monthly(accepted: Accepted, as_of: date) -> dict[tuple[str, dat
                     "mrr": mrr,
                     "gross_revenue": cents_to_units(gross.get(key, 0)),
                     "renewed_subscriptions": len(renewed.get(key, ())),
-                    "churn_rate": _round(Decimal(churned) / starting, "0.0001") if starting else None,
+                    "churn_rate": rate(churned, starting),
                     "arr": mrr * 12,
                     "clv": (
-                        _round(_decimal(Fraction(mrr) / active[plan_id] / Fraction(churned, starting)), "0.01")
+                        round_half_up(Fraction(mrr) / active[plan_id] / Fraction(churned, starting), 2)
                         if starting and churned and active.get(plan_id) else None
                     ),
                 }
             month = add_months(month, 1)
     return out
-
-
-def _decimal(value: Fraction) -> Decimal:
-    return Decimal(value.numerator) / Decimal(value.denominator)
-
-
-def _round(value: Decimal, places: str) -> Decimal:
-    return value.quantize(Decimal(places), rounding=ROUND_HALF_UP)
 
 
 def mrr_forecast(accepted: Accepted, as_of: date) -> dict[tuple[str, date], dict[str, Any]]:
@@ -332,11 +305,11 @@ def mrr_forecast(accepted: Accepted, as_of: date) -> dict[tuple[str, date], dict
                 month = add_months(base_month, -back)
                 if month >= month_start(first_day) and starting[(tenant, month)] > 0:
                     rates.append((ending[(tenant, month)] - starting[(tenant, month)]) / starting[(tenant, month)])
-            mean = _round(sum(rates, Decimal(0)) / len(rates), "0.000001") if rates else Decimal(0)
+            mean = round_half_up(sum(rates, Decimal(0)) / len(rates), 6) if rates else Decimal(0)
             if len(rates) > 1:
                 average = sum(rates, Decimal(0)) / len(rates)
                 variance = sum(((rate - average) ** 2 for rate in rates), Decimal(0)) / (len(rates) - 1)
-                spread = _round(variance.sqrt(), "0.000001")
+                spread = round_half_up(variance.sqrt(), 6)
             else:
                 spread = Decimal(0)
             base = ending[(tenant, base_month)] if base_month >= month_start(first_day) else ZERO
@@ -344,13 +317,13 @@ def mrr_forecast(accepted: Accepted, as_of: date) -> dict[tuple[str, date], dict
                 out[(tenant, add_months(base_month, ahead))] = {
                     "months_ahead": ahead,
                     "base_month": base_month,
-                    "base_mrr": _round(base, "0.01"),
+                    "base_mrr": round_half_up(base, 2),
                     "history_months": len(rates),
                     "growth_rate": mean,
                     "growth_rate_stddev": spread,
-                    "forecast_mrr": _round(base * (1 + mean) ** ahead, "0.01"),
-                    "lower_bound_mrr": _round(base * max(1 + mean - spread, Decimal(0)) ** ahead, "0.01"),
-                    "upper_bound_mrr": _round(base * (1 + mean + spread) ** ahead, "0.01"),
+                    "forecast_mrr": round_half_up(base * (1 + mean) ** ahead, 2),
+                    "lower_bound_mrr": round_half_up(base * max(1 + mean - spread, Decimal(0)) ** ahead, 2),
+                    "upper_bound_mrr": round_half_up(base * (1 + mean + spread) ** ahead, 2),
                 }
     return out
 
@@ -393,14 +366,7 @@ def revenue_by_country_monthly(accepted: Accepted, as_of: date) -> dict[tuple[st
             "refunds": cents_to_units(cell[2]),
             "net_revenue": cents_to_units(cell[1] - cell[2]),
             "unique_payers": len(cell[3]),
-            "share_of_gross_rate": _share(cell[1], month_gross[key[:2]]),
+            "share_of_gross_rate": rate(cell[1], month_gross[key[:2]]),
         }
         for key, cell in cells.items()
     }
-
-
-def _share(part: int, whole: int) -> Decimal | None:
-    """part / whole as a rate rounded half up to 4 places; None when whole is 0."""
-    if whole == 0:
-        return None
-    return (Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)

@@ -47,23 +47,14 @@ contract leaves room, the reading taken is the one the models document:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from tests.e2e.expected import (
-    add_months,
-    cents_to_units,
-    covered_ranges,
-    end_of_day,
-    month_end_instant,
-    month_start,
-    start_of_day,
-    utc_date,
-    week_start,
-)
+from tests.e2e.expected import _visible, covered_ranges, end_of_day, month_end_instant, start_of_day, utc_date
+from tests.e2e.expected_calc import PERIOD_TYPES, cents_to_units, mean, month_start, periods, rate, round_half_up
 
 Row = dict[str, Any]
 Accepted = Mapping[str, Sequence[Row]]
@@ -72,32 +63,9 @@ WON = frozenset({"accepted"})
 LOST = frozenset({"rejected", "expired"})
 OPEN = frozenset({"draft", "sent"})
 UNASSIGNED = "(unassigned)"
-PERIOD_TYPES = ("day", "week", "month", "quarter", "year")
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _visible(instant: datetime | None, as_of: date) -> bool:
-    return instant is not None and instant < end_of_day(as_of)
-
-
-def _round(value: Fraction, places: int) -> Decimal:
-    """Round half away from zero (PostgreSQL numeric ``round``)."""
-    quantum = Decimal(1).scaleb(-places)
-    sign = -1 if value < 0 else 1
-    scaled = abs(value) * 10**places
-    whole = int(scaled + Fraction(1, 2))
-    return (Decimal(sign * whole) * quantum).quantize(quantum, rounding=ROUND_HALF_UP)
-
-
-def _mean(values: Iterable[Fraction | int], places: int = 2) -> Decimal | None:
-    items = [Fraction(v) for v in values]
-    return _round(sum(items, Fraction(0)) / len(items), places) if items else None
-
-
-def _rate(numerator: int, denominator: int) -> Decimal | None:
-    return _round(Fraction(numerator, denominator), 4) if denominator else None
 
 
 def _seconds(delta: timedelta) -> Fraction:
@@ -106,38 +74,6 @@ def _seconds(delta: timedelta) -> Fraction:
 
 def _money_mean(cents: list[int]) -> Decimal | None:
     return cents_to_units(Fraction(sum(cents), len(cents))) if cents else None
-
-
-def quarter_start(day: date) -> date:
-    return date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
-
-
-def period_start(period_type: str, day: date) -> date:
-    return {
-        "day": lambda d: d,
-        "week": week_start,
-        "month": month_start,
-        "quarter": quarter_start,
-        "year": lambda d: date(d.year, 1, 1),
-    }[period_type](day)
-
-
-def next_period_start(period_type: str, start: date) -> date:
-    if period_type == "day":
-        return start + timedelta(days=1)
-    if period_type == "week":
-        return start + timedelta(days=7)
-    return add_months(start, {"month": 1, "quarter": 3, "year": 12}[period_type])
-
-
-def _periods(period_type: str, first: date, last: date) -> list[tuple[date, date]]:
-    """(start, exclusive end) of every period from the one holding ``first`` to the one holding ``last``."""
-    out, start = [], period_start(period_type, first)
-    while start <= last:
-        end = next_period_start(period_type, start)
-        out.append((start, end))
-        start = end
-    return out
 
 
 def _extended_starts(accepted: Accepted, as_of: date, extra: Mapping[str, date]) -> dict[str, date]:
@@ -166,7 +102,7 @@ def sales_months(accepted: Accepted, as_of: date) -> dict[str, list[date]]:
         day = utc_date(row["created_at"])
         first_crm[row["tenant_id"]] = min(first_crm.get(row["tenant_id"], day), day)
     return {
-        tenant: [start for start, _ in _periods("month", first, as_of)]
+        tenant: [start for start, _ in periods("month", first, as_of)]
         for tenant, first in _extended_starts(accepted, as_of, first_crm).items()
     }
 
@@ -234,19 +170,19 @@ def sales_monthly(accepted: Accepted, as_of: date) -> dict[tuple[str, date], dic
             out[(tenant, month)] = {
                 "leads_created": len(created),
                 "leads_qualified": len(qualified_in_month),
-                "lead_qualification_rate": _rate(len(qualified_by_as_of), len(created)),
-                "avg_lead_score": _mean(lead["score"] for lead in created if lead["score"] is not None),
+                "lead_qualification_rate": rate(len(qualified_by_as_of), len(created)),
+                "avg_lead_score": mean(lead["score"] for lead in created if lead["score"] is not None),
                 "proposals_created": sum(
                     1 for p in tenant_proposals if month_start(utc_date(p["created_at"])) == month
                 ),
                 "proposals_won": len(won),
                 "proposals_lost": len(lost),
-                "win_rate": _rate(len(won), len(won) + len(lost)),
+                "win_rate": rate(len(won), len(won) + len(lost)),
                 "pipeline_value": cents_to_units(sum(p["amount_cents"] for p in pipeline)),
                 "weighted_pipeline": cents_to_units(weighted),
                 "avg_deal_size": _money_mean([p["amount_cents"] for p in won]),
-                "avg_sales_cycle_days": _mean(cycles),
-                "avg_hours_to_first_contact": _mean(
+                "avg_sales_cycle_days": mean(cycles),
+                "avg_hours_to_first_contact": mean(
                     _seconds(lead["first_contact_at"] - lead["created_at"]) / 3600 for lead in contacted
                 ),
                 "open_proposals": len(pipeline),
@@ -282,7 +218,7 @@ def sales_rep_monthly(accepted: Accepted, as_of: date) -> dict[tuple[str, date, 
                     "deals_closed": len(won),
                     "deals_lost": len(lost),
                     "revenue": cents_to_units(sum(won)),
-                    "win_rate": _rate(len(won), len(won) + len(lost)),
+                    "win_rate": rate(len(won), len(won) + len(lost)),
                 }
     return out
 
@@ -337,7 +273,7 @@ def customer_health_daily(accepted: Accepted, as_of: date) -> dict[tuple[str, da
                 "churned_this_month": sum(
                     _churned_at(c) is not None and month_began <= _churned_at(c) < end for c in created
                 ),
-                "avg_health_score": _mean(scores),
+                "avg_health_score": mean(scores),
                 "healthy": sum(s >= 80 for s in scores),
                 "stable": sum(60 <= s < 80 for s in scores),
                 "at_risk_band": sum(40 <= s < 60 for s in scores),
@@ -402,7 +338,7 @@ def tournaments_by_period(accepted: Accepted, as_of: date) -> dict[tuple[str, st
     for tenant, first in _extended_starts(accepted, as_of, first_tournament).items():
         mine = [t for t in tournaments if t["tenant_id"] == tenant]
         for period_type in PERIOD_TYPES:
-            for start, end in _periods(period_type, first, as_of):
+            for start, end in periods(period_type, first, as_of):
                 inside = [t for t in mine if start <= t["counted_date"] < end]
                 completed = [t for t in inside if t["completed"]]
                 players = sum(t["players"] for t in inside)
@@ -410,10 +346,10 @@ def tournaments_by_period(accepted: Accepted, as_of: date) -> dict[tuple[str, st
                     "period_end": end,
                     "tournament_count": len(inside),
                     "completed_count": len(completed),
-                    "completion_rate": _rate(len(completed), len(inside)),
+                    "completion_rate": rate(len(completed), len(inside)),
                     "total_players": players,
-                    "avg_players": _round(Fraction(players, len(inside)), 2) if inside else None,
-                    "avg_duration_minutes": _mean(
+                    "avg_players": round_half_up(Fraction(players, len(inside)), 2) if inside else None,
+                    "avg_duration_minutes": mean(
                         t["duration_minutes"] for t in completed if t["duration_minutes"] is not None
                     ),
                     "most_popular_format": _most_popular([t["format"] for t in inside]),

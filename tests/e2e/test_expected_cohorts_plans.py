@@ -14,7 +14,7 @@ from typing import Any
 
 from . import expected as ex
 from . import expected_revenue_dims as rd
-from .test_expected_unit import PLANS, at, event, row, sources_with, sub_event
+from .test_expected_unit import PLANS, at, event, events, row, sources_with, sub_event
 
 
 def users(*ids_and_signups: tuple[str, str]) -> list[dict[str, Any]]:
@@ -46,24 +46,24 @@ def test_eight_step_onboarding_funnel_with_first_session_and_average_times() -> 
     accepted = ex.accepted_rows(
         sources_with(
             users=users(("u1", "2024-01-01 10:00"), ("u2", "2024-01-02 09:00")),
-            events=[
+            events=events(
                 # u1: registers in its first session; the next session (gap > 30 min) is its first_session
-                event("a1", "u1", "2024-01-01 10:00", "app_open"),
-                event("a2", "u1", "2024-01-01 10:01", "registration_start"),
-                event("a3", "u1", "2024-01-01 10:03", "registration_complete"),
-                event("a4", "u1", "2024-01-01 12:00", "app_open"),
-                event("a5", "u1", "2024-01-01 12:10", "match_created"),
-                event("a6", "u1", "2024-01-01 12:20", "message_sent"),
-                event("a7", "u1", "2024-01-01 12:21", "subscription_view"),
-                event("a8", "u1", "2024-01-01 12:22", "subscription_purchase"),
+                ("a1", "u1", "2024-01-01 10:00", "app_open"),
+                ("a2", "u1", "2024-01-01 10:01", "registration_start"),
+                ("a3", "u1", "2024-01-01 10:03", "registration_complete"),
+                ("a4", "u1", "2024-01-01 12:00", "app_open"),
+                ("a5", "u1", "2024-01-01 12:10", "match_created"),
+                ("a6", "u1", "2024-01-01 12:20", "message_sent"),
+                ("a7", "u1", "2024-01-01 12:21", "subscription_view"),
+                ("a8", "u1", "2024-01-01 12:22", "subscription_purchase"),
                 # u2: a match in the registration session does not count: first_session comes first
-                event("b1", "u2", "2024-01-02 09:00", "app_open"),
-                event("b2", "u2", "2024-01-02 09:00:30", "registration_start"),
-                event("b3", "u2", "2024-01-02 09:01", "registration_complete"),
-                event("b4", "u2", "2024-01-02 09:20", "match_created"),
-                event("b5", "u2", "2024-01-03 09:00", "app_open"),
-                event("b6", "u2", "2024-01-03 09:05", "match_created"),
-            ],
+                ("b1", "u2", "2024-01-02 09:00", "app_open"),
+                ("b2", "u2", "2024-01-02 09:00:30", "registration_start"),
+                ("b3", "u2", "2024-01-02 09:01", "registration_complete"),
+                ("b4", "u2", "2024-01-02 09:20", "match_created"),
+                ("b5", "u2", "2024-01-03 09:00", "app_open"),
+                ("b6", "u2", "2024-01-03 09:05", "match_created"),
+            ),
         ),
         [],
         as_of,

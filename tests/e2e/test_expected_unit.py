@@ -13,153 +13,45 @@ from typing import Any
 import pytest
 
 from . import expected as ex
+from . import expected_calc as calc
 
 T0 = datetime(2024, 1, 2, 10, 0, tzinfo=UTC)
 AS_OF = date(2024, 1, 31)
 SECOND = timedelta(seconds=1)
 
-DEFAULTS: dict[str, dict[str, Any]] = {
+DEFAULTS: dict[str, dict[str, Any]] = {  # one valid row per source table
     "organizations": dict(id="acme", tenant_id="acme", name="Acme", currency="USD", created_at=T0, updated_at=T0),
-    "users": dict(
-        id="u1",
-        tenant_id="acme",
-        email="a@example.com",
-        signup_at=T0,
-        platform="ios",
-        country="US",
-        acquisition_channel="ads",
-        deleted_at=None,
-        updated_at=T0,
-    ),
-    "events": dict(
-        id="e1",
-        tenant_id="acme",
-        user_id="u1",
-        session_id="x",
-        event_type="app_open",
-        properties={},
-        platform="ios",
-        app_version="1.0",
-        country="US",
-        occurred_at=T0,
-        received_at=T0,
-    ),
-    "plans": dict(
-        id="basic",
-        tenant_id="acme",
-        name="Basic",
-        billing_interval="month",
-        amount_cents=1000,
-        currency="USD",
-        updated_at=T0,
-    ),
-    "subscription_events": dict(
-        id="se1",
-        tenant_id="acme",
-        subscription_id="s1",
-        user_id="u1",
-        event_type="activated",
-        status="active",
-        plan_id="basic",
-        quantity=1,
-        occurred_at=T0,
-        received_at=T0,
-    ),
-    "payments": dict(
-        id="p1",
-        tenant_id="acme",
-        user_id="u1",
-        invoice_id="i1",
-        subscription_id="s1",
-        amount_cents=1000,
-        currency="USD",
-        method="card",
-        status="succeeded",
-        failure_reason=None,
-        attempt_number=1,
-        resource=None,
-        created_at=T0,
-        settled_at=T0 + SECOND,
-        updated_at=T0,
-    ),
-    "refunds": dict(
-        id="r1", tenant_id="acme", payment_id="p1", amount_cents=500, reason="asked", created_at=T0, updated_at=T0
-    ),
-    "webhook_deliveries": dict(
-        id="w1",
-        tenant_id="acme",
-        event_type="payment.succeeded",
-        endpoint="https://h",
-        status="delivered",
-        attempts=1,
-        response_ms=40,
-        created_at=T0,
-        delivered_at=T0,
-        updated_at=T0,
-    ),
+    "users": dict(id="u1", tenant_id="acme", email="a@example.com", signup_at=T0, platform="ios", country="US",
+                  acquisition_channel="ads", deleted_at=None, updated_at=T0),
+    "events": dict(id="e1", tenant_id="acme", user_id="u1", session_id="x", event_type="app_open", properties={},
+                   platform="ios", app_version="1.0", country="US", occurred_at=T0, received_at=T0),
+    "plans": dict(id="basic", tenant_id="acme", name="Basic", billing_interval="month", amount_cents=1000,
+                  currency="USD", updated_at=T0),
+    "subscription_events": dict(id="se1", tenant_id="acme", subscription_id="s1", user_id="u1",
+                                event_type="activated", status="active", plan_id="basic", quantity=1, occurred_at=T0,
+                                received_at=T0),
+    "payments": dict(id="p1", tenant_id="acme", user_id="u1", invoice_id="i1", subscription_id="s1",
+                     amount_cents=1000, currency="USD", method="card", status="succeeded", failure_reason=None,
+                     attempt_number=1, resource=None, created_at=T0, settled_at=T0 + SECOND, updated_at=T0),
+    "refunds": dict(id="r1", tenant_id="acme", payment_id="p1", amount_cents=500, reason="asked", created_at=T0,
+                    updated_at=T0),
+    "webhook_deliveries": dict(id="w1", tenant_id="acme", event_type="payment.succeeded", endpoint="https://h",
+                               status="delivered", attempts=1, response_ms=40, created_at=T0, delivered_at=T0,
+                               updated_at=T0),
     "sales_reps": dict(id="rep1", tenant_id="acme", name="Rep", email="rep@example.com", updated_at=T0),
-    "leads": dict(
-        id="l1",
-        tenant_id="acme",
-        owner_id="rep1",
-        source="web",
-        status="new",
-        score=50,
-        created_at=T0,
-        first_contact_at=None,
-        qualified_at=None,
-        converted_at=None,
-        updated_at=T0,
-    ),
-    "proposals": dict(
-        id="pr1",
-        tenant_id="acme",
-        lead_id="l1",
-        owner_id="rep1",
-        amount_cents=100000,
-        win_probability=Decimal("0.5"),
-        status="draft",
-        created_at=T0,
-        sent_at=None,
-        decided_at=None,
-        updated_at=T0,
-    ),
-    "customers": dict(
-        id="c1",
-        tenant_id="acme",
-        lead_id="l1",
-        name="Cust",
-        segment="smb",
-        status="active",
-        health_score=90,
-        created_at=T0,
-        churned_at=None,
-        updated_at=T0,
-    ),
-    "marketing_spend": dict(
-        id="ms1",
-        tenant_id="acme",
-        channel="ads",
-        spend_date=T0.date(),
-        amount_cents=5000,
-        currency="USD",
-        updated_at=T0,
-    ),
-    "tournaments": dict(
-        id="t1",
-        tenant_id="acme",
-        name="Cup",
-        format="swiss",
-        status="scheduled",
-        entry_fee_cents=500,
-        created_at=T0,
-        started_at=None,
-        ended_at=None,
-        updated_at=T0,
-    ),
-    "tournament_entries": dict(
-        id="te1", tenant_id="acme", tournament_id="t1", user_id="u1", registered_at=T0, placement=None, updated_at=T0
-    ),
+    "leads": dict(id="l1", tenant_id="acme", owner_id="rep1", source="web", status="new", score=50, created_at=T0,
+                  first_contact_at=None, qualified_at=None, converted_at=None, updated_at=T0),
+    "proposals": dict(id="pr1", tenant_id="acme", lead_id="l1", owner_id="rep1", amount_cents=100000,
+                      win_probability=Decimal("0.5"), status="draft", created_at=T0, sent_at=None, decided_at=None,
+                      updated_at=T0),
+    "customers": dict(id="c1", tenant_id="acme", lead_id="l1", name="Cust", segment="smb", status="active",
+                      health_score=90, created_at=T0, churned_at=None, updated_at=T0),
+    "marketing_spend": dict(id="ms1", tenant_id="acme", channel="ads", spend_date=T0.date(), amount_cents=5000,
+                            currency="USD", updated_at=T0),
+    "tournaments": dict(id="t1", tenant_id="acme", name="Cup", format="swiss", status="scheduled",
+                        entry_fee_cents=500, created_at=T0, started_at=None, ended_at=None, updated_at=T0),
+    "tournament_entries": dict(id="te1", tenant_id="acme", tournament_id="t1", user_id="u1", registered_at=T0,
+                               placement=None, updated_at=T0),
 }
 
 
@@ -369,6 +261,92 @@ def test_files_loaded_whole_makes_every_line_visible() -> None:
     assert [e["id"] for e in accepted["events"]] == ["file-late"]
 
 
+# --------------------------------------------------------------------------- shared arithmetic (expected_calc)
+
+
+def cases(*table: tuple[Any, ...]) -> list[Any]:
+    """Parametrize rows whose first column is the case id."""
+    return [pytest.param(*case[1:], id=case[0]) for case in table]
+
+
+@pytest.mark.parametrize(("cents", "units"), cases(
+    ("a twelfth of 9999 rounds down", Fraction(9999, 12), "8.33"),
+    ("half a cent rounds away from zero", Fraction(1, 2), "0.01"),
+    ("minus half a cent rounds away from zero", Fraction(-1, 2), "-0.01"),
+    ("rounded once, not per term", Fraction(1000, 12) * 3, "2.50"),
+    ("whole cents", -500, "-5.00"),
+))
+def test_cents_to_units_rounds_once_half_away_from_zero(cents: Fraction | int, units: str) -> None:
+    assert str(ex.cents_to_units(cents)) == units
+
+
+@pytest.mark.parametrize(("value", "places", "rounded"), cases(
+    ("decimal half up", Decimal("2.345"), 2, "2.35"),
+    ("negative decimal half away from zero", Decimal("-2.345"), 2, "-2.35"),
+    ("a third to a rate", Fraction(1, 3), 4, "0.3333"),
+    ("two thirds to a whole", Fraction(2, 3), 0, "1"),
+    ("half of the last place", Decimal("0.00005"), 4, "0.0001"),
+    ("just under half of the last place", Fraction(49_999, 10**9), 4, "0.0000"),
+    ("a tiny negative is zero", Fraction(-1, 200_000), 4, "0.0000"),
+))
+def test_round_half_up(value: Decimal | Fraction, places: int, rounded: str) -> None:
+    assert str(calc.round_half_up(value, places)) == rounded
+
+
+@pytest.mark.parametrize(("numerator", "denominator", "places", "result"), cases(
+    ("a third", 1, 3, 4, "0.3333"),
+    ("two thirds", 2, 3, 4, "0.6667"),
+    ("nothing out of nothing", 0, 0, 4, None),
+    ("an average of cents", 5, 2, 2, "2.50"),
+))
+def test_rate(numerator: int, denominator: int, places: int, result: str | None) -> None:
+    got = calc.rate(numerator, denominator, places)
+    assert (None if got is None else str(got)) == result
+
+
+@pytest.mark.parametrize(("values", "places", "result"), cases(
+    ("two integers", [1, 2], 2, "1.50"),
+    ("decimals rounded once", [Decimal("1.005"), Decimal("1.006")], 2, "1.01"),
+    ("fractions", [Fraction(1, 3), Fraction(1, 3)], 4, "0.3333"),
+    ("no value", [], 2, None),
+))
+def test_mean(values: list[Any], places: int, result: str | None) -> None:
+    got = calc.mean(values, places)
+    assert (None if got is None else str(got)) == result
+
+
+@pytest.mark.parametrize(("values", "fraction", "result"), cases(
+    ("p95 of four", [100, 200, 300, 400], 0.95, 385.0),
+    ("median of four unsorted", [400, 100, 300, 200], 0.5, 250.0),
+    ("p95 between two ranks", [1.0, 7, 13, 29, 31], 0.95, pytest.approx(30.6)),
+    ("one value", [42], 0.99, 42.0),
+    ("no value", [], 0.95, None),
+))
+def test_percentile_cont(values: list[float], fraction: float, result: Any) -> None:
+    assert ex.percentile_cont(values, fraction) == result
+
+
+@pytest.mark.parametrize(("period_type", "day", "start", "next_start"), cases(
+    ("day", "day", "2024-02-29", "2024-02-29", "2024-03-01"),
+    ("week of a leap day", "week", "2024-02-29", "2024-02-26", "2024-03-04"),
+    ("week of a Monday", "week", "2024-02-26", "2024-02-26", "2024-03-04"),
+    ("month", "month", "2024-02-29", "2024-02-01", "2024-03-01"),
+    ("quarter", "quarter", "2024-02-29", "2024-01-01", "2024-04-01"),
+    ("last quarter", "quarter", "2024-12-31", "2024-10-01", "2025-01-01"),
+    ("year", "year", "2024-02-29", "2024-01-01", "2025-01-01"),
+))
+def test_period_start_and_next(period_type: str, day: str, start: str, next_start: str) -> None:
+    got = calc.period_start(period_type, date.fromisoformat(day))
+    assert (got.isoformat(), calc.next_period_start(period_type, got).isoformat()) == (start, next_start)
+
+
+def test_periods_cover_first_to_last_and_unknown_types_are_named() -> None:
+    assert calc.periods("quarter", date(2024, 2, 29), date(2024, 4, 1)) == [
+        (date(2024, 1, 1), date(2024, 4, 1)), (date(2024, 4, 1), date(2024, 7, 1))]
+    with pytest.raises(ValueError, match="unknown period type 'fortnight'"):
+        calc.period_start("fortnight", date(2024, 1, 1))
+
+
 # --------------------------------------------------------------------------- event files
 
 
@@ -538,6 +516,11 @@ def event(event_id: str, user: str | None, occurred: str, event_type: str = "app
     )
 
 
+def events(*table: tuple[Any, ...]) -> list[dict[str, Any]]:
+    """App events from rows of (id, user_id, occurred_at, event_type)."""
+    return [event(*columns) for columns in table]
+
+
 def test_daily_active_users_and_covered_range() -> None:
     plus2 = timezone(timedelta(hours=2))
     accepted = ex.accepted_rows(
@@ -656,49 +639,59 @@ def mrr_accepted() -> dict[str, list[dict[str, Any]]]:
     return accepted
 
 
-def test_customer_mrr_at_an_instant() -> None:
-    accepted = mrr_accepted()
-    assert ex.customer_mrr_at(accepted, at("2024-01-15")) == {("acme", "u1"): Decimal("0.00")}  # trialing
-    assert ex.customer_mrr_at(accepted, at("2024-01-20")) == {("acme", "u1"): Decimal("0.00")}  # not yet (<)
-    assert ex.customer_mrr_at(accepted, at("2024-01-20 00:00:01"))[("acme", "u1")] == Decimal("10.00")
-    at_may = ex.customer_mrr_at(accepted, at("2024-05-01"))
-    assert at_may[("acme", "u2")] == Decimal("8.33")  # 9999 / 12 cents
-    assert at_may[("acme", "u3")] == Decimal("0.00")  # unknown plan
-    assert at_may[("acme", "u5")] == Decimal("50.00")  # 10 + 2 * 20 over two subscriptions
-    assert ex.customer_mrr_at(accepted, at("2024-06-13"))[("acme", "u1")] == Decimal("10.00")  # past_due counts
+@pytest.mark.parametrize(("instant", "customer", "mrr", "only_customer"), cases(
+    ("trialing pays nothing", "2024-01-15", "u1", "0.00", True),
+    ("activation applies after its instant (<)", "2024-01-20", "u1", "0.00", True),
+    ("active a second later", "2024-01-20 00:00:01", "u1", "10.00", False),
+    ("9999 / 12 cents", "2024-05-01", "u2", "8.33", False),
+    ("unknown plan", "2024-05-01", "u3", "0.00", False),
+    ("10 + 2 * 20 over two subscriptions", "2024-05-01", "u5", "50.00", False),
+    ("past_due counts", "2024-06-13", "u1", "10.00", False),
+))
+def test_customer_mrr_at_an_instant(instant: str, customer: str, mrr: str, only_customer: bool) -> None:
+    got = ex.customer_mrr_at(mrr_accepted(), at(instant))
+    assert str(got[("acme", customer)]) == mrr
+    if only_customer:
+        assert set(got) == {("acme", customer)}
 
 
-def test_mrr_movements_every_type() -> None:
-    movements = ex.mrr_movements(mrr_accepted(), MRR_AS_OF)
-
-    def of(user: str) -> dict[str, tuple[str, str, str]]:
-        return {m.isoformat()[:7]: (str(v[0]), str(v[1]), v[2]) for (t, m, u), v in movements.items() if u == user}
-
-    assert of("u1") == {
+MOVEMENTS = {  # user: {month: (mrr, previous_mrr, movement)}
+    "u1": {
         "2024-01": ("10.00", "0.00", "new"),
         "2024-02": ("20.00", "10.00", "expansion"),
         "2024-03": ("10.00", "20.00", "contraction"),
         "2024-04": ("10.00", "10.00", "unchanged"),
         "2024-05": ("0.00", "10.00", "churn"),
         "2024-06": ("10.00", "0.00", "reactivation"),  # the as-of month ends with the as-of date
-    }
-    assert of("u2") == {
-        m: ("8.33", "0.00" if m == "2024-03" else "8.33", "new" if m == "2024-03" else "unchanged")
-        for m in ("2024-03", "2024-04", "2024-05", "2024-06")
-    }
-    assert of("u3") == {}
+    },
+    "u2": {
+        "2024-03": ("8.33", "0.00", "new"),
+        "2024-04": ("8.33", "8.33", "unchanged"),
+        "2024-05": ("8.33", "8.33", "unchanged"),
+        "2024-06": ("8.33", "8.33", "unchanged"),
+    },
+    "u3": {},
     # canceled within February: never > 0 at a month end, so April is new, not a reactivation
-    assert of("u4") == {
+    "u4": {
         "2024-04": ("30.00", "0.00", "new"),
         "2024-05": ("30.00", "30.00", "unchanged"),
         "2024-06": ("30.00", "30.00", "unchanged"),
-    }
-    assert of("u5") == {
+    },
+    "u5": {
         "2024-04": ("50.00", "0.00", "new"),
         "2024-05": ("60.00", "50.00", "expansion"),
         "2024-06": ("60.00", "60.00", "unchanged"),
-    }
+    },
+}
+
+
+@pytest.mark.parametrize(("user", "months"), MOVEMENTS.items(), ids=MOVEMENTS)
+def test_mrr_movements_every_type(user: str, months: dict[str, tuple[str, str, str]]) -> None:
+    movements = ex.mrr_movements(mrr_accepted(), MRR_AS_OF)
+    got = {m.isoformat()[:7]: (str(v[0]), str(v[1]), v[2]) for (_, m, u), v in movements.items() if u == user}
+    assert got == months
     assert {t for t, _, _ in movements} == {"acme"}
+    assert {u for _, _, u in movements} <= set(MOVEMENTS)
 
 
 def test_reactivation_decided_before_expansion_and_churn_to_zero_quantity() -> None:
@@ -711,13 +704,6 @@ def test_reactivation_decided_before_expansion_and_churn_to_zero_quantity() -> N
     accepted = ex.accepted_rows(sources_with(plans=PLANS, subscription_events=events), [], date(2024, 4, 30))
     got = {m.month: v[2] for (_, m, _), v in ex.mrr_movements(accepted, date(2024, 4, 30)).items()}
     assert got == {1: "new", 2: "churn", 3: "reactivation", 4: "churn"}
-
-
-def test_cents_to_units_rounds_once_half_away_from_zero() -> None:
-    assert ex.cents_to_units(Fraction(9999, 12)) == Decimal("8.33")
-    assert ex.cents_to_units(Fraction(1, 2)) == Decimal("0.01")
-    assert ex.cents_to_units(Fraction(-1, 2)) == Decimal("-0.01")
-    assert ex.cents_to_units(Fraction(1000, 12) * 3) == Decimal("2.50")
 
 
 # --------------------------------------------------------------------------- retention
@@ -789,28 +775,28 @@ def test_onboarding_funnel_out_of_order_events() -> None:
     as_of = date(2024, 3, 31)
     accepted = ex.accepted_rows(
         sources_with(
-            events=[
+            events=events(
                 # user a: out of order; steps only count at or after the previous step
-                event("a1", "a", "2024-01-03 10:00", "registration_start"),
-                event("a2", "a", "2024-01-03 10:02", "registration_complete"),
-                event("a3", "a", "2024-01-03 10:05", "app_open"),
-                event("a4", "a", "2024-01-03 10:10", "registration_start"),
-                event("a5", "a", "2024-01-03 10:15", "match_created"),
-                event("a6", "a", "2024-01-03 10:20", "registration_complete"),
-                event("a7", "a", "2024-01-04 10:00", "app_open"),  # starts a session: step 4 (first_session)
-                event("a8", "a", "2024-01-04 10:00", "message_sent"),  # step 5 (first match) never reached
+                ("a1", "a", "2024-01-03 10:00", "registration_start"),
+                ("a2", "a", "2024-01-03 10:02", "registration_complete"),
+                ("a3", "a", "2024-01-03 10:05", "app_open"),
+                ("a4", "a", "2024-01-03 10:10", "registration_start"),
+                ("a5", "a", "2024-01-03 10:15", "match_created"),
+                ("a6", "a", "2024-01-03 10:20", "registration_complete"),
+                ("a7", "a", "2024-01-04 10:00", "app_open"),  # starts a session: step 4 (first_session)
+                ("a8", "a", "2024-01-04 10:00", "message_sent"),  # step 5 (first match) never reached
                 # user b: enters on Sunday 2024-01-07 (week of 2024-01-01); step 2 outside the 30-day window
-                event("b1", "b", "2024-01-07 12:00", "app_open"),
-                event("b2", "b", "2024-02-06 12:00:01", "registration_start"),
+                ("b1", "b", "2024-01-07 12:00", "app_open"),
+                ("b2", "b", "2024-02-06 12:00:01", "registration_start"),
                 # user c: same instant counts ("at or after"); exactly 30 days counts; c3 starts a session at
                 # the instant of registration_complete, so first_session is reached then too
-                event("c1", "c", "2024-01-08 09:00", "app_open"),
-                event("c2", "c", "2024-01-08 09:00", "registration_start"),
-                event("c3", "c", "2024-02-07 09:00", "registration_complete"),
+                ("c1", "c", "2024-01-08 09:00", "app_open"),
+                ("c2", "c", "2024-01-08 09:00", "registration_start"),
+                ("c3", "c", "2024-02-07 09:00", "registration_complete"),
                 # no user: ignored; a user who never opens the app never enters
-                event("n1", None, "2024-01-08 09:00", "app_open"),
-                event("d1", "d", "2024-01-08 09:00", "registration_start"),
-            ]
+                ("n1", None, "2024-01-08 09:00", "app_open"),
+                ("d1", "d", "2024-01-08 09:00", "registration_start"),
+            )
         ),
         [],
         as_of,
@@ -839,6 +825,10 @@ def test_onboarding_funnel_out_of_order_events() -> None:
     assert len(full) == 13 * 8 and full[("acme", "onboarding", date(2024, 1, 1), 8)] == 0
 
 
+def proposal(pid: str, lead: str, status: str, sent: str, decided: str) -> dict[str, Any]:
+    return row("proposals", id=pid, lead_id=lead, status=status, sent_at=at(sent), decided_at=at(decided))
+
+
 def test_sales_funnel_from_crm_timestamps() -> None:
     as_of = date(2024, 3, 31)
     accepted = ex.accepted_rows(
@@ -849,30 +839,12 @@ def test_sales_funnel_from_crm_timestamps() -> None:
                 row("leads", id="l2", created_at=at("2024-01-10"), qualified_at=at("2024-01-09")),  # qualified "before"
             ],
             proposals=[
-                row(
-                    "proposals",
-                    id="p1",
-                    lead_id="l1",
-                    status="rejected",
-                    sent_at=at("2024-01-06"),
-                    decided_at=at("2024-01-08"),
-                ),
-                row(
-                    "proposals",
-                    id="p2",
-                    lead_id="l1",
-                    status="accepted",
-                    sent_at=at("2024-01-10"),
-                    decided_at=at("2024-01-12"),
-                ),
-                row(
-                    "proposals",
-                    id="p3",
-                    lead_id="l2",
-                    status="accepted",
-                    sent_at=at("2024-01-11"),
-                    decided_at=at("2024-01-12"),
-                ),
+                proposal(pid, lead, status, sent, decided)
+                for pid, lead, status, sent, decided in [
+                    ("p1", "l1", "rejected", "2024-01-06", "2024-01-08"),
+                    ("p2", "l1", "accepted", "2024-01-10", "2024-01-12"),
+                    ("p3", "l2", "accepted", "2024-01-11", "2024-01-12"),
+                ]
             ],
             customers=[
                 row("customers", id="c1", lead_id="l1", created_at=at("2024-01-15")),
@@ -910,52 +882,31 @@ def payment(pid: str, created: str, status: str, latency_ms: int | None = None, 
     )
 
 
-def test_payments_daily() -> None:
-    as_of = date(2024, 1, 3)
-    accepted = ex.accepted_rows(
-        sources_with(
-            payments=[
-                payment("p1", "2024-01-02 10:00", "succeeded", 100),
-                payment("p2", "2024-01-02 11:00", "refunded", 400),
-                payment("p3", "2024-01-02 12:00", "succeeded", 300),
-                payment("p4", "2024-01-02 23:59:59", "succeeded"),  # no settled_at: no latency
-                payment("p5", "2024-01-02 13:00", "failed", 50),  # failures have no latency
-                payment("p6", "2024-01-02 14:00", "pending"),
-                payment("p7", "2024-01-02 14:00", "succeeded", 200),
-                payment("p8", "2024-01-03 09:00", "pending", method="wallet"),
-            ]
-        ),
-        [],
-        as_of,
-    )
-    daily = ex.payments_daily(accepted, as_of)
-    assert daily[("acme", date(2024, 1, 2), "card")] == {
-        "attempts": 7,
-        "succeeded": 5,
-        "failed": 1,
-        "pending": 1,
-        "success_rate": Decimal("0.8333"),
-        "latency_p95_ms": 385.0,
-    }
-    assert daily[("acme", date(2024, 1, 3), "wallet")] == {
-        "attempts": 1,
-        "succeeded": 0,
-        "failed": 0,
-        "pending": 1,
-        "success_rate": None,
-        "latency_p95_ms": None,
-    }
-    assert daily[("acme", date(2024, 1, 3), "card")]["attempts"] == 0
+PAYMENTS_AS_OF = date(2024, 1, 3)
+PAYMENTS = [
+    payment("p1", "2024-01-02 10:00", "succeeded", 100),
+    payment("p2", "2024-01-02 11:00", "refunded", 400),
+    payment("p3", "2024-01-02 12:00", "succeeded", 300),
+    payment("p4", "2024-01-02 23:59:59", "succeeded"),  # no settled_at: no latency
+    payment("p5", "2024-01-02 13:00", "failed", 50),  # failures have no latency
+    payment("p6", "2024-01-02 14:00", "pending"),
+    payment("p7", "2024-01-02 14:00", "succeeded", 200),
+    payment("p8", "2024-01-03 09:00", "pending", method="wallet"),
+]
+PAYMENT_DAY_COLUMNS = ("attempts", "succeeded", "failed", "pending", "success_rate", "latency_p95_ms")
+
+
+@pytest.mark.parametrize(("day", "method", "figures"), cases(
+    ("card day", "2024-01-02", "card", (7, 5, 1, 1, Decimal("0.8333"), 385.0)),
+    ("a pending wallet attempt", "2024-01-03", "wallet", (1, 0, 0, 1, None, None)),
+    ("a used method on a day without attempts", "2024-01-03", "card", (0, 0, 0, 0, None, None)),
+))
+def test_payments_daily(day: str, method: str, figures: tuple[Any, ...]) -> None:
+    accepted = ex.accepted_rows(sources_with(payments=PAYMENTS), [], PAYMENTS_AS_OF)
+    daily = ex.payments_daily(accepted, PAYMENTS_AS_OF)
+    assert daily[("acme", date.fromisoformat(day), method)] == dict(zip(PAYMENT_DAY_COLUMNS, figures, strict=True))
     assert len(daily) == 2 * 2  # every covered day x every method the tenant used
-    assert len(ex.payments_daily(accepted, as_of, zero_rows=False)) == 2
-
-
-def test_percentile_cont() -> None:
-    assert ex.percentile_cont([100, 200, 300, 400], 0.95) == 385.0
-    assert ex.percentile_cont([400, 100, 300, 200], 0.5) == 250.0
-    assert ex.percentile_cont([1.0, 7, 13, 29, 31], 0.95) == pytest.approx(30.6)
-    assert ex.percentile_cont([42], 0.99) == 42.0
-    assert ex.percentile_cont([], 0.95) is None
+    assert len(ex.payments_daily(accepted, PAYMENTS_AS_OF, zero_rows=False)) == 2
 
 
 def test_event_file_line_shapes() -> None:
@@ -975,19 +926,17 @@ def test_event_file_line_shapes() -> None:
     ]
 
 
-@pytest.mark.parametrize(
-    ("table", "child", "parent_table", "parent"),
-    [
-        ("refunds", row("refunds"), "payments", row("payments", tenant_id="globex", currency="EUR")),
-        ("tournament_entries", row("tournament_entries"), "tournaments", row("tournaments", tenant_id="globex")),
-        ("proposals", row("proposals"), "leads", row("leads", tenant_id="globex")),
-        ("subscription_events", row("subscription_events"), "plans", row("plans", tenant_id="globex", currency="EUR")),
-        ("payments", row("payments"), "subscription_events", row("subscription_events", tenant_id="globex")),
-    ],
-)
-def test_a_reference_resolves_only_within_its_tenant(table, child, parent_table, parent) -> None:
+@pytest.mark.parametrize(("table", "parent_table", "parent_changes"), cases(
+    ("refund of globex's payment", "refunds", "payments", dict(currency="EUR")),
+    ("entry in globex's tournament", "tournament_entries", "tournaments", {}),
+    ("proposal for globex's lead", "proposals", "leads", {}),
+    ("event on globex's plan", "subscription_events", "plans", dict(currency="EUR")),
+    ("payment of globex's subscription", "payments", "subscription_events", {}),
+))
+def test_a_reference_resolves_only_within_its_tenant(table: str, parent_table: str, parent_changes: dict) -> None:
     """acme's row names an id that only globex has: an orphan, even though the id exists."""
-    sources = full_sources(**{table: [child], parent_table: [parent]})
+    parent = row(parent_table, tenant_id="globex", **parent_changes)
+    sources = full_sources(**{table: [row(table)], parent_table: [parent]})
     sources["organizations"] = [row("organizations"), row("organizations", id="globex", tenant_id="globex",
                                                            currency="EUR")]
     result = ex.validate(sources, [], AS_OF)
