@@ -88,39 +88,59 @@ user_reads as materialized (
         least(entries_built.entered_at, {{ window_start }}) as events_from
     from touched_users
     cross join funnel_windows
-    left join {{ this }} as entries_built
-        on touched_users.tenant_id = entries_built.tenant_id
-        and funnel_windows.funnel_name = entries_built.funnel_name
-        and entries_built.entity_type = 'user'
-        and touched_users.entity_id = entries_built.entity_id
-        and entries_built.step_number = 1
+    -- its entry: one index lookup per touched user and funnel, never a scan of the table
+    left join lateral (
+        select built.entered_at
+        from {{ this }} as built
+        where
+            built.tenant_id = touched_users.tenant_id
+            and built.funnel_name = funnel_windows.funnel_name
+            and built.entity_type = 'user'
+            and built.entity_id = touched_users.entity_id
+            and built.step_number = 1
+        order by built.entered_at
+        limit 1
+    ) as entries_built on true
     where
         entries_built.entered_at is null
         or entries_built.entered_at >= {{ window_start }} - funnel_windows.window_days * interval '1 day'
 
 ),
-{% endif %}
-step_events as (
 
-    {%- if is_incremental() %}
+user_step_events as (
+
+    -- the touched users' step events: offset 0 keeps the lateral subquery from being flattened into
+    -- a join, so it runs once per touched user and funnel as an index range over that user's
+    -- events (in index order), never as a scan of every event
     select distinct
-        business_events.tenant_id,
+        user_reads.tenant_id,
         user_reads.funnel_name,
-        funnel_definitions.step_number,
-        business_events.entity_type,
-        business_events.entity_id,
-        business_events.occurred_at
+        user_events.step_number,
+        user_events.entity_type,
+        user_reads.entity_id,
+        user_events.occurred_at
     from user_reads
-    inner join business_events
-        on user_reads.tenant_id = business_events.tenant_id
-        and business_events.entity_type = 'user'
-        and user_reads.entity_id = business_events.entity_id
-        and business_events.occurred_at >= user_reads.events_from
-    inner join funnel_definitions
-        on user_reads.funnel_name = funnel_definitions.funnel_name
-        and business_events.event_type = funnel_definitions.event_type
+    cross join lateral (
+        select
+            funnel_definitions.step_number,
+            business_events.entity_type,
+            business_events.occurred_at
+        from business_events
+        inner join funnel_definitions
+            on business_events.event_type = funnel_definitions.event_type
+        where
+            business_events.tenant_id = user_reads.tenant_id
+            and business_events.entity_type = 'user'
+            and business_events.entity_id = user_reads.entity_id
+            and business_events.occurred_at >= user_reads.events_from
+            and funnel_definitions.funnel_name = user_reads.funnel_name
+        order by business_events.occurred_at
+        offset 0
+    ) as user_events
 
-    union all
+),
+
+lead_step_events as (
 
     -- other entities (leads: few, and their CRM timestamps may move): every one not final yet,
     -- from its events since the funnel's lookback
@@ -150,6 +170,15 @@ step_events as (
                 and final_entries.step_number = 1
                 and final_entries.entered_at < {{ window_start }} - funnel_windows.window_days * interval '1 day'
         )
+
+),
+{% endif %}
+step_events as (
+
+    {%- if is_incremental() %}
+    select * from user_step_events
+    union all
+    select * from lead_step_events
     {%- else %}
     select distinct
         business_events.tenant_id,
