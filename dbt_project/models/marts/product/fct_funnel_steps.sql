@@ -3,7 +3,6 @@
     incremental_strategy='delete+insert',
     unique_key=['tenant_id', 'funnel_name', 'cohort_week'],
     on_schema_change='fail',
-    indexes=[{'columns': ['tenant_id', 'funnel_name', 'cohort_week']}],
 ) }}
 
 {#- Funnel conversion by entry week (docs/metrics.md fct_funnel_steps): one row per
