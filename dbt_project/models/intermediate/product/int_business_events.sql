@@ -10,7 +10,10 @@
 
 with
 
-sessionized_events as (
+-- not materialized: read twice below, PostgreSQL would otherwise materialize every sessionized
+-- event before a reader's filter applies; inlined, a filter on tenant, user and time (the
+-- incremental funnel progress) reaches the table's (tenant_id, user_id, occurred_at) index
+sessionized_events as not materialized (
 
     select * from {{ ref('int_sessions_sessionized') }}
 

@@ -8,8 +8,6 @@
     indexes=[{'columns': ['tenant_id', 'funnel_name', 'entity_type', 'entity_id']}],
 ) }}
 
-{#- the funnels' windows as literals for the incremental bounds below -#}
-{%- set funnel_windows_days = funnel_window_days() if is_incremental() else {} -%}
 {%- set window_start -%}cast({{ incremental_window_start() }} as timestamp) at time zone 'UTC'{%- endset %}
 
 {#- Funnel progress (docs/metrics.md fct_funnel_steps), for every funnel of the seed
@@ -22,7 +20,12 @@
     recursive term, so "the first step-k event at or after t" is found by an
     equi-join instead: it is the step-k event with occurred_at >= t whose previous
     step-k event (of the same entity) is before t. The recursive CTE is nested in a
-    subquery so dbt unit tests can prepend their fixture CTEs. -#}
+    subquery so dbt unit tests can prepend their fixture CTEs.
+
+    Incremental (delete+insert per entity): a run recomputes the touched users
+    that are not final in a funnel, each from its entry as the table holds it
+    (or the window's start), and every lead not final yet; an entity that
+    entered before the funnel's lookback keeps its rows (docs/incremental.md). -#}
 
 with
 
@@ -48,36 +51,18 @@ funnel_windows as (
 
 ),
 
-{% if is_incremental() and funnel_windows_days %}
--- entities whose window closed before the lookback: nothing this run adds can change them
-final_entities as (
-
-    select distinct
-        progress.tenant_id,
-        progress.funnel_name,
-        progress.entity_type,
-        progress.entity_id
-    from {{ this }} as progress
-    inner join funnel_windows
-        on progress.funnel_name = funnel_windows.funnel_name
-    where
-        progress.step_number = 1
-        and progress.entered_at < {{ window_start }} - funnel_windows.window_days * interval '1 day'
-
-),
-
--- users with a new event (touched_event_keys: the rows this run adds to the events, and those
--- that came into range since the last build). A user's business events are app events and session
+{% if is_incremental() %}
+-- users with a new event (touched_event_keys: the rows this run adds to the events, and those that
+-- came into range since the last build). A user's business events are app events and session
 -- starts (int_sessions_sessionized, whose rows change only for users with new events), so every
--- other user's progress is the table's already: only these users are recomputed. Leads are few and
--- their CRM timestamps may move: every lead not final yet is recomputed.
+-- other user's progress is the table's already: only these users are recomputed.
 touched_events as (
 
     {{ touched_event_keys() }}
 
 ),
 
-window_users as materialized (
+touched_users as materialized (
 
     select distinct
         touched_events.tenant_id,
@@ -86,13 +71,79 @@ window_users as materialized (
     where touched_events.user_id is not null
 
 ),
-{% endif %}
-step_events as (
 
-    {%- if is_incremental() and funnel_windows_days %}
-    {%- for funnel_name, window_days in funnel_windows_days.items() %}
-    -- {{ funnel_name }}: its step events since the lookback minus its window (a plain bound on
-    -- occurred_at the scan of the events can use), of entities not final yet
+-- per touched user and funnel, the instant its step events are read from: its entry as the table
+-- holds it, or the window's start when the table holds no entry (a user that enters now does so at
+-- a step-1 event in the window: every earlier event was in the last build). A user who entered
+-- before the funnel's lookback (window start minus window_days) is final: nothing this run adds
+-- can change it, so it is not read. Each read is an index range over the user's events
+-- (int_sessions_sessionized on tenant_id, user_id, occurred_at): the cost follows the touched
+-- users' recent events, not the history.
+user_reads as materialized (
+
+    select
+        touched_users.tenant_id,
+        funnel_windows.funnel_name,
+        touched_users.entity_id,
+        least(entries_built.entered_at, {{ window_start }}) as events_from
+    from touched_users
+    cross join funnel_windows
+    -- its entry: one index lookup per touched user and funnel, never a scan of the table
+    left join lateral (
+        select built.entered_at
+        from {{ this }} as built
+        where
+            built.tenant_id = touched_users.tenant_id
+            and built.funnel_name = funnel_windows.funnel_name
+            and built.entity_type = 'user'
+            and built.entity_id = touched_users.entity_id
+            and built.step_number = 1
+        order by built.entered_at
+        limit 1
+    ) as entries_built on true
+    where
+        entries_built.entered_at is null
+        or entries_built.entered_at >= {{ window_start }} - funnel_windows.window_days * interval '1 day'
+
+),
+
+user_step_events as (
+
+    -- the touched users' step events: offset 0 keeps the lateral subquery from being flattened into
+    -- a join, so it runs once per touched user and funnel as an index range over that user's
+    -- events (in index order), never as a scan of every event
+    select distinct
+        user_reads.tenant_id,
+        user_reads.funnel_name,
+        user_events.step_number,
+        user_events.entity_type,
+        user_reads.entity_id,
+        user_events.occurred_at
+    from user_reads
+    cross join lateral (
+        select
+            funnel_definitions.step_number,
+            business_events.entity_type,
+            business_events.occurred_at
+        from business_events
+        inner join funnel_definitions
+            on business_events.event_type = funnel_definitions.event_type
+        where
+            business_events.tenant_id = user_reads.tenant_id
+            and business_events.entity_type = 'user'
+            and business_events.entity_id = user_reads.entity_id
+            and business_events.occurred_at >= user_reads.events_from
+            and funnel_definitions.funnel_name = user_reads.funnel_name
+        order by business_events.occurred_at
+        offset 0
+    ) as user_events
+
+),
+
+lead_step_events as (
+
+    -- other entities (leads: few, and their CRM timestamps may move): every one not final yet,
+    -- from its events since the funnel's lookback
     select distinct
         business_events.tenant_id,
         funnel_definitions.funnel_name,
@@ -103,27 +154,31 @@ step_events as (
     from business_events
     inner join funnel_definitions
         on business_events.event_type = funnel_definitions.event_type
-    left join final_entities
-        on business_events.tenant_id = final_entities.tenant_id
-        and funnel_definitions.funnel_name = final_entities.funnel_name
-        and business_events.entity_type = final_entities.entity_type
-        and business_events.entity_id = final_entities.entity_id
+    inner join funnel_windows
+        on funnel_definitions.funnel_name = funnel_windows.funnel_name
     where
-        funnel_definitions.funnel_name = '{{ funnel_name }}'
-        and business_events.occurred_at >= {{ window_start }} - interval '{{ window_days }} days'
-        and final_entities.entity_id is null
-        and (
-            business_events.entity_type <> 'user'
-            or exists (
-                select 1
-                from window_users
-                where
-                    window_users.tenant_id = business_events.tenant_id
-                    and window_users.entity_id = business_events.entity_id
-            )
+        business_events.entity_type <> 'user'
+        and business_events.occurred_at >= {{ window_start }} - funnel_windows.window_days * interval '1 day'
+        and not exists (
+            select 1
+            from {{ this }} as final_entries
+            where
+                final_entries.tenant_id = business_events.tenant_id
+                and final_entries.funnel_name = funnel_definitions.funnel_name
+                and final_entries.entity_type = business_events.entity_type
+                and final_entries.entity_id = business_events.entity_id
+                and final_entries.step_number = 1
+                and final_entries.entered_at < {{ window_start }} - funnel_windows.window_days * interval '1 day'
         )
-    {{ 'union all' if not loop.last }}
-    {%- endfor %}
+
+),
+{% endif %}
+step_events as (
+
+    {%- if is_incremental() %}
+    select * from user_step_events
+    union all
+    select * from lead_step_events
     {%- else %}
     select distinct
         business_events.tenant_id,

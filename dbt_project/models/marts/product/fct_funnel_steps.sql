@@ -1,3 +1,10 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['tenant_id', 'funnel_name', 'cohort_week'],
+    on_schema_change='fail',
+) }}
+
 {#- Funnel conversion by entry week (docs/metrics.md fct_funnel_steps): one row per
     tenant, funnel of the seed funnel_definitions, cohort week and step, zeros for
     weeks nobody entered. Each funnel's weeks run from the tenant's covered start
@@ -6,7 +13,13 @@
     int_funnel_progress. Step 1 has conversion rates of 1 (null with no entries),
     drop_off 0 and no median or average time from previous. avg_seconds_from_previous
     (the brief's average time to convert) is the mean of the entities' seconds from
-    reaching step k − 1 to reaching step k, over those that reached step k. -#}
+    reaching step k − 1 to reaching step k, over those that reached step k.
+
+    Incremental (delete+insert per tenant, funnel and cohort week): a run
+    rebuilds, per funnel, every week ending after the incremental window's
+    start minus the funnel's window_days (int_funnel_progress recomputes only
+    entities that entered since then, so an earlier week's entities, and its
+    rows, are final), and the weeks the table does not hold yet. -#}
 
 with
 
@@ -61,6 +74,16 @@ funnels as (
 
 ),
 
+funnel_windows as (
+
+    select
+        funnel_name,
+        max(window_days) as window_days
+    from funnel_definitions
+    group by funnel_name
+
+),
+
 funnel_series as (
 
     -- every tenant × every funnel of the seed
@@ -82,6 +105,31 @@ funnel_weeks as (
 
 ),
 
+-- the weeks a run builds: every week on a full refresh; on an incremental run the weeks whose
+-- entities int_funnel_progress may recompute (ending after the window's start minus the funnel's
+-- window_days: an entity that entered earlier is final) and the weeks the table does not hold yet
+-- (a new tenant or funnel, a covered range that grew earlier)
+weeks_to_build as (
+
+    select funnel_weeks.*
+    from funnel_weeks
+    {%- if is_incremental() %}
+inner join funnel_windows
+    on funnel_weeks.funnel_name = funnel_windows.funnel_name
+where
+    funnel_weeks.period_end > {{ incremental_window_start() }} - cast(funnel_windows.window_days as integer)
+    or not exists (
+        select 1
+        from {{ this }} as built
+        where
+            built.tenant_id = funnel_weeks.tenant_id
+            and built.funnel_name = funnel_weeks.funnel_name
+            and built.cohort_week = funnel_weeks.period_start
+    )
+    {%- endif %}
+
+),
+
 step_grid as (
 
     select
@@ -90,7 +138,7 @@ step_grid as (
         funnel_weeks.period_start as cohort_week,
         funnel_definitions.step_number,
         funnel_definitions.step_name
-    from funnel_weeks
+    from weeks_to_build as funnel_weeks
     inner join funnel_definitions
         on funnel_weeks.funnel_name = funnel_definitions.funnel_name
 
@@ -107,6 +155,16 @@ steps_reached as (
         percentile_cont(0.5) within group (order by seconds_from_previous) as median_seconds_from_previous,
         avg(seconds_from_previous) as avg_seconds_from_previous
     from funnel_progress
+    {%- if is_incremental() %}
+    where exists (
+            select 1
+            from weeks_to_build
+            where
+                weeks_to_build.tenant_id = funnel_progress.tenant_id
+                and weeks_to_build.funnel_name = funnel_progress.funnel_name
+                and weeks_to_build.period_start = funnel_progress.cohort_week
+        )
+    {%- endif %}
     group by tenant_id, funnel_name, cohort_week, step_number
 
 ),

@@ -207,8 +207,9 @@ hashed_events as (
 
 ),
 {% if is_incremental() %}
--- the new rows' ids as the table already holds them, with the new rows: their first landed version
-candidate_versions as (
+-- the rows the table already holds for the new rows' ids, looked up once (index on id, _row_hash):
+-- the first landed versions, the identical copies and the accepted copies below all read them
+landed_for_new_ids as materialized (
 
     select
         landed.id,
@@ -217,9 +218,25 @@ candidate_versions as (
         landed._batch_id,
         landed.origin,
         landed._file_name,
-        landed._line_number
+        landed._line_number,
+        landed.row_status
     from {{ this }} as landed
     where landed.id in (select hashed_events.id from hashed_events)
+
+),
+
+-- the new rows' ids as the table already holds them, with the new rows: their first landed version
+candidate_versions as (
+
+    select
+        landed_for_new_ids.id,
+        landed_for_new_ids._row_hash,
+        landed_for_new_ids._loaded_at,
+        landed_for_new_ids._batch_id,
+        landed_for_new_ids.origin,
+        landed_for_new_ids._file_name,
+        landed_for_new_ids._line_number
+    from landed_for_new_ids
 
     union all
 
@@ -283,12 +300,11 @@ validated as (
 earlier_copies as (
 
     select
-        landed.id as copied_id,
-        landed._row_hash as copied_row_hash,
+        landed_for_new_ids.id as copied_id,
+        landed_for_new_ids._row_hash as copied_row_hash,
         count(*) as copies
-    from {{ this }} as landed
-    where landed.id in (select validated.id from validated)
-    group by landed.id, landed._row_hash
+    from landed_for_new_ids
+    group by landed_for_new_ids.id, landed_for_new_ids._row_hash
 
     union all
 
@@ -310,9 +326,9 @@ earlier_copies as (
 
 earlier_accepted as (
 
-    select distinct landed.id as accepted_id
-    from {{ this }} as landed
-    where landed.id in (select validated.id from validated) and landed.row_status = 'accepted'
+    select distinct landed_for_new_ids.id as accepted_id
+    from landed_for_new_ids
+    where landed_for_new_ids.row_status = 'accepted'
 
 ),
 
