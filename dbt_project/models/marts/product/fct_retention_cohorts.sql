@@ -25,7 +25,7 @@
     period that started, a new cohort or tenant), and those whose size, revenue,
     cumulative revenue or paid conversion no longer matches the table's (a user
     or payment that became visible late: the whole cohort's rows differ in size).
-    Each cohort reads the user days from the earliest of its periods to build.
+    Each period to build reads its cohort users' days within its dates.
     Every other row keeps its activity: its user days lie before the window, and
     its users are the same (a cohort's users only grow, which changes its size). -#}
 
@@ -268,44 +268,53 @@ periods_to_build as (
 
 ),
 
-cohorts_to_count as (
-
-    -- each cohort with a period to build reads its users' days from the earliest of them
-    select
-        tenant_id,
-        cohort_grain,
-        cohort_start,
-        min(period_start) as read_from
-    from periods_to_build
-    group by tenant_id, cohort_grain, cohort_start
-
-),
-
 user_activity_periods as (
+    {%- if is_incremental() %}
 
+    -- each period to build with its cohort users' days within its dates (a few periods:
+    -- no period number computed for every user day)
+    select
+        periods_to_build.tenant_id,
+        periods_to_build.cohort_grain,
+        periods_to_build.cohort_start,
+        periods_to_build.period_number,
+        cohort_users.user_id,
+        sum(user_activity.sessions_started) as sessions_started,
+        sum(user_activity.matches) as matches
+    from periods_to_build
+    inner join cohort_users
+        on periods_to_build.tenant_id = cohort_users.tenant_id
+        and periods_to_build.cohort_grain = cohort_users.cohort_grain
+        and periods_to_build.cohort_start = cohort_users.cohort_start
+    inner join user_activity
+        on cohort_users.tenant_id = user_activity.tenant_id
+        and cohort_users.user_id = user_activity.user_id
+        and user_activity.activity_date >= periods_to_build.period_start
+        and user_activity.activity_date < periods_to_build.period_end
+    -- an index range on activity_date: the earliest day any period to build reads
+    where user_activity.activity_date >= (select min(earliest.period_start) from periods_to_build as earliest)
+    group by 1, 2, 3, 4, 5  -- noqa: AM06
+    {%- else %}
+
+    -- every user day, in the period its number names (every period is built)
     select
         cohort_users.tenant_id,
         cohort_users.cohort_grain,
         cohort_users.cohort_start,
-        cohort_users.user_id,
         {{ periods_between(
             'cohort_users.cohort_grain', 'cohort_users.cohort_start', 'user_activity.activity_date'
         ) }} as period_number,
+        cohort_users.user_id,
         sum(user_activity.sessions_started) as sessions_started,
         sum(user_activity.matches) as matches
     from cohort_users
-    inner join cohorts_to_count
-        on cohort_users.tenant_id = cohorts_to_count.tenant_id
-        and cohort_users.cohort_grain = cohorts_to_count.cohort_grain
-        and cohort_users.cohort_start = cohorts_to_count.cohort_start
     inner join user_activity
         on cohort_users.tenant_id = user_activity.tenant_id
         and cohort_users.user_id = user_activity.user_id
-        and user_activity.activity_date >= cohorts_to_count.read_from
-    -- an index range on activity_date: the earliest day any cohort reads
-    where user_activity.activity_date >= (select min(earliest.read_from) from cohorts_to_count as earliest)
+        and user_activity.activity_date >= cohort_users.cohort_start
     -- grouped by position: period_number is a macro expression
     group by 1, 2, 3, 4, 5  -- noqa: AM06
+    {%- endif %}
 
 ),
 
