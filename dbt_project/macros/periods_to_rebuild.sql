@@ -16,8 +16,10 @@
     by the weekly full refresh, as in the incremental sources).
     The model joins its measures to the result instead of `periods`, and is
     materialized incremental, delete+insert on (tenant_id, keys, period_start).
+    built_period names the table's period column when it is not period_start
+    (fct_daily_kpis: kpi_date).
     Emits a complete select statement: use it as the body of a CTE. -#}
-{% macro periods_to_rebuild(periods, keys=[], changed=none) -%}
+{% macro periods_to_rebuild(periods, keys=[], changed=none, built_period='period_start') -%}
     select {{ periods }}.*
     from {{ periods }}
     {%- if is_incremental() %}
@@ -31,7 +33,7 @@
                 {%- for key in keys %}
                 and built.{{ key }} = {{ periods }}.{{ key }}
                 {%- endfor %}
-                and built.period_start = {{ periods }}.period_start
+                and built.{{ built_period }} = {{ periods }}.period_start
         )
         {%- if changed is not none %}
         or exists (

@@ -12,12 +12,12 @@
 
     Incremental (every tenant rewritten, a few rows): the first app event
     (first_event_at) is the one lookup over a table that grows with history, so
-    an incremental run reads only the window's events (the event_date index of
-    int_sessions_sessionized, which rebuilds only the days from
-    incremental_window_start on). Its events before the window are the ones the
-    table saw: a first event before the window stands, otherwise the window's
-    first event is the tenant's first. Signups, subscription events and
-    payments are small and read whole. -#}
+    an incremental run reads only the window's events (int_sessions_sessionized
+    rebuilds only the days from incremental_window_start on). Its events before
+    the window are the ones the table saw: a first event before the window
+    stands, otherwise the window's first event is the tenant's first (the first
+    row of the occurred_at index from the window's start, per such tenant).
+    Signups, subscription events and payments are small and read whole. -#}
 
 {%- set window_start -%}cast({{ incremental_window_start() }} as timestamp) at time zone 'UTC'{%- endset %}
 
@@ -69,11 +69,29 @@ event_starts as (
 
         union all
 
+        -- the window's first event of a tenant without an earlier one: one index step on
+        -- occurred_at per such tenant, no scan of the window's events
         select
-            sessionized_events.tenant_id,
-            sessionized_events.occurred_at
-        from sessionized_events
-        where sessionized_events.event_date >= {{ incremental_window_start() }}
+            organizations.id as tenant_id,
+            first_in_window.occurred_at
+        from organizations
+        cross join
+            lateral (
+                select sessionized_events.occurred_at
+                from sessionized_events
+                where
+                    sessionized_events.tenant_id = organizations.id
+                    and sessionized_events.occurred_at >= {{ window_start }}
+                order by sessionized_events.occurred_at
+                limit 1
+            ) as first_in_window
+        where not exists (
+                select 1
+                from {{ this }} as earlier
+                where
+                    earlier.tenant_id = organizations.id
+                    and earlier.first_event_at < {{ window_start }}
+            )
         {%- else %}
         select
             sessionized_events.tenant_id,

@@ -19,7 +19,10 @@
     periods_to_rebuild() names (docs/incremental.md): those ending after the
     incremental window's start (the user days int_user_activity_daily
     rebuilds), those the table does not hold yet, and those whose signup count
-    no longer matches the table's (users are few: every period is compared). -#}
+    no longer matches the table's (users are few: every period is compared).
+    Active users are counted again only in the first two kinds (the user days of
+    their days, matched to periods by equality); a period rebuilt for its signups
+    alone keeps the table's count, its user days lying before the window. -#}
 
 with
 
@@ -73,21 +76,29 @@ periods as (
 ),
 
 
+period_types as (
+
+    select period_type
+    from (values ('week'), ('month'), ('quarter')) as period_types (period_type)
+
+),
+
 signups as (
 
+    -- each signup counted in the period holding its UTC date (an equality join: no
+    -- comparison of every user with every period)
     select
-        periods.tenant_id,
-        periods.period_type,
-        periods.period_start,
+        users.tenant_id,
+        period_types.period_type,
+        {{ truncate_to_period('period_types.period_type', utc_date('users.signup_at')) }} as period_start,
         count(*) as new_users
-    from periods
-    inner join users
-        on
-        periods.tenant_id = users.tenant_id
-        and {{ utc_date('users.signup_at') }} >= periods.period_start
-        and {{ utc_date('users.signup_at') }} < periods.period_end
-        and users.signup_at < {{ as_of_end() }}
-    group by periods.tenant_id, periods.period_type, periods.period_start
+    from users
+    cross join period_types
+    where users.signup_at < {{ as_of_end() }}
+    group by
+        users.tenant_id,
+        period_types.period_type,
+        {{ truncate_to_period('period_types.period_type', utc_date('users.signup_at')) }}
 
 ),
 
@@ -120,21 +131,124 @@ periods_to_build as (
 
 ),
 
+periods_to_count as (
+
+    -- the periods whose active users are counted again: those of periods_to_build
+    -- without the ones rebuilt only for their signups, whose user days all lie before
+    -- the window and keep the table's count
+    {{ periods_to_rebuild('periods', ['period_type']) }}
+
+),
+
+days_to_read as (
+
+    -- the days of the periods to count (through the as-of date): a user day outside them
+    -- counts in no period this run writes
+    select distinct
+        periods_to_count.tenant_id,
+        cast(period_days.day_start as date) as activity_date
+    from periods_to_count
+    cross join lateral generate_series(
+        cast(periods_to_count.period_start as timestamp),
+        cast(least(periods_to_count.period_end - 1, {{ as_of_date() }}) as timestamp),
+        interval '1 day'
+    ) as period_days (day_start)
+
+),
+
+recent_user_days as (
+
+    select
+        user_days.tenant_id,
+        user_days.user_id,
+        user_days.activity_date
+    from user_days
+    inner join days_to_read
+        on
+        user_days.tenant_id = days_to_read.tenant_id
+        and user_days.activity_date = days_to_read.activity_date
+
+),
+
+user_periods as (
+
+    -- one row per user and period it was active in (a hash aggregate; count(distinct)
+    -- would sort every user day), the period found by equality, not a range join
+    select distinct
+        tenant_id,
+        user_id,
+        'week' as period_type,
+        {{ truncate_to_period("'week'", 'activity_date') }} as period_start
+    from recent_user_days
+    union all
+    select distinct
+        tenant_id,
+        user_id,
+        'month' as period_type,
+        {{ truncate_to_period("'month'", 'activity_date') }} as period_start
+    from recent_user_days
+    union all
+    select distinct
+        tenant_id,
+        user_id,
+        'quarter' as period_type,
+        {{ truncate_to_period("'quarter'", 'activity_date') }} as period_start
+    from recent_user_days
+
+),
+
+active_user_periods as (
+
+    select
+        periods_to_count.tenant_id,
+        periods_to_count.period_type,
+        periods_to_count.period_start,
+        user_periods.user_id
+    from user_periods
+    inner join periods_to_count
+        on
+        user_periods.tenant_id = periods_to_count.tenant_id
+        and user_periods.period_type = periods_to_count.period_type
+        and user_periods.period_start = periods_to_count.period_start
+
+),
+
 active as (
 
     select
-        periods_to_build.tenant_id,
-        periods_to_build.period_type,
-        periods_to_build.period_start,
-        count(distinct user_days.user_id) as active_users
-    from periods_to_build
-    inner join user_days
+        periods_to_count.tenant_id,
+        periods_to_count.period_type,
+        periods_to_count.period_start,
+        count(active_user_periods.user_id) as active_users
+    from periods_to_count
+    left join active_user_periods
         on
-        periods_to_build.tenant_id = user_days.tenant_id
-        and user_days.activity_date >= periods_to_build.period_start
-        and user_days.activity_date < periods_to_build.period_end
-        and user_days.activity_date <= {{ as_of_date() }}
-    group by periods_to_build.tenant_id, periods_to_build.period_type, periods_to_build.period_start
+        periods_to_count.tenant_id = active_user_periods.tenant_id
+        and periods_to_count.period_type = active_user_periods.period_type
+        and periods_to_count.period_start = active_user_periods.period_start
+    group by periods_to_count.tenant_id, periods_to_count.period_type, periods_to_count.period_start
+
+),
+
+kept_active as (
+
+    -- the table's active users of the periods not counted again (none on a full refresh)
+    {%- if is_incremental() %}
+    select
+        built.tenant_id,
+        built.period_type,
+        built.period_start,
+        built.active_users
+    from {{ this }} as built
+    {%- else %}
+    select
+        active.tenant_id,
+        active.period_type,
+        active.period_start,
+        active.active_users
+    from active
+    where false
+    {%- endif %}
 
 ),
 
@@ -145,7 +259,7 @@ final as (
         cast(periods_to_build.period_type as text) as period_type,
         cast(periods_to_build.period_start as date) as period_start,
         cast(periods_to_build.period_end as date) as period_end,
-        cast(coalesce(active.active_users, 0) as integer) as active_users,
+        cast(coalesce(active.active_users, kept_active.active_users) as integer) as active_users,
         cast(coalesce(signups.new_users, 0) as integer) as new_users
     from periods_to_build
     left join active
@@ -153,6 +267,11 @@ final as (
         periods_to_build.tenant_id = active.tenant_id
         and periods_to_build.period_type = active.period_type
         and periods_to_build.period_start = active.period_start
+    left join kept_active
+        on
+        periods_to_build.tenant_id = kept_active.tenant_id
+        and periods_to_build.period_type = kept_active.period_type
+        and periods_to_build.period_start = kept_active.period_start
     left join signups
         on
         periods_to_build.tenant_id = signups.tenant_id
