@@ -118,18 +118,23 @@ def event_file_sql(*, strict: bool, carriage_returns: bool) -> str:
     return _LOAD_SQL.replace("VALID_AS", "jsonb" if strict else "json").replace("BODY", body)
 
 
+_SAVEPOINT = "event_file_bulk"
+
 # the statements each connection has prepared (a prepared statement outlives its transaction): a file's load
 # is then planned once per connection instead of once per file
 _PREPARED: weakref.WeakKeyDictionary[psycopg2.extensions.connection, set[str]] = weakref.WeakKeyDictionary()
 
 
-def _execute_load(cur: psycopg2.extensions.cursor, *, strict: bool, carriage_returns: bool, params: tuple) -> None:
+def _execute_load(cur: psycopg2.extensions.cursor, *, strict: bool, carriage_returns: bool, params: tuple,
+                  savepoint: str | None) -> None:
     name = f"meridian_event_file_{'jsonb' if strict else 'json'}{'_cr' if carriage_returns else ''}"
     prepared = _PREPARED.setdefault(cur.connection, set())
     if name not in prepared:
-        cur.execute(f"prepare {name} (text, text, integer) as {event_file_sql(strict=strict, carriage_returns=carriage_returns)}")
+        sql = event_file_sql(strict=strict, carriage_returns=carriage_returns)
+        cur.execute(f"prepare {name} (text, text, integer) as {sql}")
         prepared.add(name)
-    cur.execute(f"execute {name} (%s, %s, %s)", params)
+    # the savepoint (when one is to be set) and the load in one round trip
+    cur.execute(f"{f'savepoint {savepoint}; ' if savepoint else ''}execute {name} (%s, %s, %s)", params)
 
 
 # a line with this many opening brackets might nest deeper than Python's parser goes (its recursion limit):
@@ -190,12 +195,11 @@ def load_text(cur: psycopg2.extensions.cursor, file_name: str, text: str, named:
     """
     params = (file_name, text, named)
     carriage_returns = "\r" in text
-    cur.execute("savepoint event_file_bulk")
     try:
-        _execute_load(cur, strict=False, carriage_returns=carriage_returns, params=params)
+        _execute_load(cur, strict=False, carriage_returns=carriage_returns, params=params, savepoint=_SAVEPOINT)
     except psycopg2.DataError:
-        cur.execute("rollback to savepoint event_file_bulk")
-        _execute_load(cur, strict=True, carriage_returns=carriage_returns, params=params)
+        cur.execute(f"rollback to savepoint {_SAVEPOINT}")
+        _execute_load(cur, strict=True, carriage_returns=carriage_returns, params=params, savepoint=None)
     landed, kept_as_text, first = cur.fetchone()
-    cur.execute("release savepoint event_file_bulk")
+    cur.execute(f"release savepoint {_SAVEPOINT}")
     return BulkResult(int(landed), int(kept_as_text), list(first))

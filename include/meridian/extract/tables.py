@@ -107,18 +107,23 @@ def start_batch(
     transform at instant T sees the batches of runs with ``as_of_at <= T``.
     """
     as_of_at = to_instant(as_of)
+    # one round trip: the batch row, then both settings (loaded_at written in ISO form with its UTC offset)
     cur.execute(
         """
-        insert into audit.batches (source, table_name, as_of_date, as_of_at, window_start, window_end, file_name,
-                                   file_checksum, landed)
-        values (%s, %s, %s, %s, %s, %s, %s, %s, 0)
-        returning batch_id, loaded_at
+        with batch as (
+            insert into audit.batches (source, table_name, as_of_date, as_of_at, window_start, window_end, file_name,
+                                       file_checksum, landed)
+            values (%s, %s, %s, %s, %s, %s, %s, %s, 0)
+            returning batch_id, loaded_at
+        )
+        select batch_id, loaded_at, set_config('meridian.batch_id', batch_id::text, true),
+               set_config('meridian.loaded_at',
+                          to_char(loaded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'), true)
+        from batch
         """,
         (source, table_name, covered_date(as_of_at), as_of_at, window_start, window_end, file_name, file_checksum),
     )
-    batch_id, loaded_at = cur.fetchone()
-    cur.execute("select set_config('meridian.batch_id', %s, true)", (str(batch_id),))
-    cur.execute("select set_config('meridian.loaded_at', %s, true)", (loaded_at.isoformat(),))
+    batch_id, loaded_at, _, _ = cur.fetchone()
     return batch_id, loaded_at
 
 
