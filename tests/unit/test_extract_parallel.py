@@ -96,6 +96,25 @@ def test_a_warehouse_error_is_retried_and_names_its_table(clean_databases):  # n
     assert _watermarked() == {"app.organizations", "app.users", "app.events"}
 
 
+def test_a_worker_reuses_its_connections_across_tables_and_failures(clean_databases, monkeypatch):  # noqa: F811
+    """One worker: two connections for the source's five tables, the one after a failed table included."""
+    from meridian.extract import run
+
+    _source("insert into public.leads (id, tenant_id, status, created_at, updated_at) "
+            "values ('l1', 't1', 'new', '2024-01-01T10:00:00Z', '2024-01-01T10:00:00Z')", source="crm")
+    _source("alter table public.proposals drop column lead_id", source="crm")  # a required column
+    opened: list[str] = []
+    connect = db.connect
+    monkeypatch.setattr(run.db, "connect", lambda conn_id, **kw: opened.append(conn_id) or connect(conn_id, **kw))
+    with pytest.raises(SourceExtractFailed) as raised:
+        extract_source("crm", AS_OF, workers=1)
+    assert set(raised.value.failures) == {"proposals"}
+    assert opened == ["source_crm", "warehouse"]  # opened once, kept after the failure
+    monkeypatch.undo()
+    assert _watermarked() == {"crm.sales_reps", "crm.leads", "crm.customers", "crm.marketing_spend"}
+    assert _warehouse("select id from raw.crm__leads") == [("l1",)]
+
+
 def _event_file(landing, name: str, ids: range, bad: str | None = None) -> None:
     lines = [f'{{"id": "f{n}", "tenant_id": "t1", "event_type": "app_open", "occurred_at": "2024-01-01T10:00:00Z"}}'
              for n in ids]

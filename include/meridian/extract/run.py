@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -30,38 +31,95 @@ def prepare_warehouse() -> None:
 
 
 def extract_source_table(
-    source: str, name: str, as_of: date | datetime, *, uris: Mapping[str, str] | None = None
+    source: str, name: str, as_of: date | datetime, *, uris: Mapping[str, str] | None = None,
+    connections: _Connections | None = None,
 ) -> dict:
     """Extract one docs/sources.md table up to the as-of instant ``as_of``; returns the batch as a dict (for XCom and logs).
 
     A table that cannot be extracted (missing, a required column gone, a value that does not convert to
     the contract type) fails alone, naming the table, column and connection id. ``uris``: the connection
     URIs by connection id, resolved beforehand (:func:`extract_source` runs this in worker threads).
+    ``connections``: a worker's connections to reuse (source and warehouse, opened on first use); each table
+    still runs in transactions of its own, and a connection left unusable by a failure is replaced.
     """
+    if connections is None:
+        with _Connections(source, uris) as own:
+            return extract_source_table(source, name, as_of, connections=own)
     table = source_table(source, name)
     conn_id = SOURCE_CONNECTIONS[source]
-    uris = uris or {}
     overlap = timedelta(minutes=settings().extract_overlap_minutes)
-    with (
-        db.connection(conn_id, uri=uris.get(conn_id)) as source_conn,
-        db.connection(WAREHOUSE_CONN_ID, uri=uris.get(WAREHOUSE_CONN_ID)) as warehouse_conn,
-    ):
-        try:
-            result = extract_table(table, as_of, source_conn, warehouse_conn, overlap=overlap)
-        except SourceTableError as exc:
-            raise SourceTableError(
-                f"{exc} (connection {conn_id!r}: AIRFLOW_CONN_{conn_id.upper()} or the embedded default)"
-            ) from exc
-        except psycopg2.errors.UndefinedTable as exc:
-            raise SourceTableError(
-                f"table public.{name} is missing in connection {conn_id!r}: every table of docs/sources.md must exist "
-                f"(it may be empty). Create it or point AIRFLOW_CONN_{conn_id.upper()} at the right database."
-            ) from exc
+    source_conn, warehouse_conn = connections.get()
+    try:
+        result = extract_table(table, as_of, source_conn, warehouse_conn, overlap=overlap)
+    except SourceTableError as exc:
+        connections.reset()
+        raise SourceTableError(
+            f"{exc} (connection {conn_id!r}: AIRFLOW_CONN_{conn_id.upper()} or the embedded default)"
+        ) from exc
+    except psycopg2.errors.UndefinedTable as exc:
+        connections.reset()
+        raise SourceTableError(
+            f"table public.{name} is missing in connection {conn_id!r}: every table of docs/sources.md must exist "
+            f"(it may be empty). Create it or point AIRFLOW_CONN_{conn_id.upper()} at the right database."
+        ) from exc
+    except BaseException:
+        connections.reset()
+        raise
     log.info(result.describe())
     payload = asdict(result)
     payload["window_start"] = result.window_start.isoformat()
     payload["window_end"] = result.window_end.isoformat()
     return payload
+
+
+class _Connections:
+    """A source and a warehouse connection for the tables one worker loads one after another.
+
+    Opening a connection costs a backend start and a password exchange: a worker opens its two once, not per
+    table. After a failed table both are rolled back, or closed and opened again when they are broken.
+    """
+
+    def __init__(self, source: str, uris: Mapping[str, str] | None) -> None:
+        self._conn_ids = (SOURCE_CONNECTIONS[source], WAREHOUSE_CONN_ID)
+        self._uris = uris or {}
+        self._conns: tuple[psycopg2.extensions.connection, psycopg2.extensions.connection] | None = None
+
+    def get(self) -> tuple[psycopg2.extensions.connection, psycopg2.extensions.connection]:
+        if self._conns is None:
+            opened = []
+            try:
+                for conn_id in self._conn_ids:
+                    opened.append(db.connect(conn_id, uri=self._uris.get(conn_id)))
+            except BaseException:
+                for conn in opened:
+                    conn.close()
+                raise
+            self._conns = (opened[0], opened[1])
+        return self._conns
+
+    def reset(self) -> None:
+        """After a failure: roll both back, or drop them (the next table opens new ones) when that fails."""
+        if self._conns is None:
+            return
+        try:
+            for conn in self._conns:
+                conn.rollback()
+        except psycopg2.Error:
+            self.close()
+
+    def close(self) -> None:
+        conns, self._conns = self._conns, None
+        for conn in conns or ():
+            try:
+                conn.close()
+            except psycopg2.Error:
+                pass
+
+    def __enter__(self) -> _Connections:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 # tables of one source loaded at once: each load keeps about one core busy (the warehouse's COPY), two on 2 cores
@@ -131,8 +189,19 @@ def extract_source(source: str, as_of: date | datetime, *, workers: int = EXTRAC
         # the event files first: their many small loads keep going while the largest table streams
         files = (pool.submit(load_event_files, as_of, landing_dir, warehouse_uri=uris[WAREHOUSE_CONN_ID])
                  if event_files else None)
-        futures = {table.name: pool.submit(extract_source_table, source, table.name, as_of, uris=uris)
-                   for table in tables}
+        # each worker thread keeps its connections for the tables it takes (closed below)
+        local = threading.local()
+        opened: list[_Connections] = []
+
+        def load_table(name: str) -> dict:
+            if not hasattr(local, "connections"):
+                local.connections = _Connections(source, uris)
+                opened.append(local.connections)
+            return extract_source_table(source, name, as_of, connections=local.connections)
+
+        futures = {table.name: pool.submit(load_table, table.name) for table in tables}
+    for connections in opened:
+        connections.close()
     batches: dict[str, dict] = {}
     failures: dict[str, BaseException] = {}
     for table in TABLES:  # the contract's order in the result and the log
