@@ -34,9 +34,11 @@ directory (`MERIDIAN_LANDING_DIR`) into the append-only `raw` schema of the
   added, dropped or retyped raises a `schema_change` alert (once per change); a
   missing required column fails that table alone: the other tables commit
   and the source's task fails naming the failed table and its error.
-* `load_event_files`: each `*.jsonl[.gz]` file is one batch (two files load at a
-  time); malformed lines are kept for quarantine; loaded files move to `archive/`
-  and are never loaded twice.
+* The event files (`MERIDIAN_LANDING_DIR`, app events like `app.events`) load in
+  `extract_app`, at the same time as the app tables: each `*.jsonl[.gz]` file is
+  one batch (two files load at a time); malformed lines are kept for quarantine;
+  loaded files move to `archive/` and are never loaded twice. The task's log has
+  a line per file and its return value (XCom) their summary under `event_files`.
   A file that cannot be decompressed or decoded moves to `rejected/`, is
   quarantined as `unreadable_file` with a high data-quality alert, and the next
   file loads: a file's content never fails the task (docs/event-files.md).
@@ -86,26 +88,20 @@ def extract_sources():
 
     @task
     def extract_source(source: str) -> dict:
-        """Every table of one source, two at a time; a failed table is named, the others commit."""
+        """Every table of one source, two at a time (the app's with the event files); a failed load is named, the
+        others commit."""
         from airflow.sdk.exceptions import AirflowFailException
 
         from meridian.extract.run import SourceExtractFailed, extract_source
         from meridian.runtime import as_of_instant
 
         try:
-            return extract_source(source, as_of_instant(get_current_context()))
+            return extract_source(source, as_of_instant(get_current_context()), event_files=source == "app")
         except SourceExtractFailed as exc:
             if exc.permanent:
                 # the tables or values break the contract: a retry would fail the same way
                 raise AirflowFailException(str(exc)) from exc
             raise  # a retry loads the failed tables (the loaded ones are up to date and load nothing)
-
-    @task
-    def load_event_files() -> dict:
-        from meridian.extract.run import load_event_files as load
-        from meridian.runtime import as_of_instant
-
-        return load(as_of_instant(get_current_context()))
 
     # every load done and one succeeded: the tables that loaded reach the transform even when one failed
     @task(outlets=[RAW_ASSET], trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)
@@ -130,7 +126,6 @@ def extract_sources():
 
     prepared = prepare_warehouse()
     loads = [extract_source.override(task_id=f"extract_{source}")(source) for source in SOURCES]
-    loads.append(load_event_files())
     prepared >> loads
     loads >> publish_raw()
     loads >> check_extracts()

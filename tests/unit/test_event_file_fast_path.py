@@ -46,16 +46,20 @@ def record(index: int, occurred: object) -> dict:
     return body
 
 
-def clean_file() -> bytes:
-    """Clean UTF-8 JSON objects with CRLF and LF endings, blank and whitespace-only lines, escapes, a BOM."""
+def clean_file(carriage_returns: bool = True) -> bytes:
+    """Clean UTF-8 JSON objects with CRLF and LF endings (LF only without ``carriage_returns``: the load then
+    takes its statement that trims none), blank and whitespace-only lines, escapes, a BOM."""
     lines = [json.dumps(record(i, value), ensure_ascii=i % 2 == 0) for i, value in enumerate(OCCURRED)]
     lines.insert(3, "")
     lines.insert(5, " \t ")
     lines.append('{"id": "dup", "id": "last wins", "occurred_at": "2024-06-01T00:00:00Z"}')
     lines.append('{"id": "u", "text": "\\u00e9\\ud83d\\ude00\\\\u0000", "n": -0.0e-5}')
-    lines.append('{\r"id": "cr",\t"tenant_id": "t1"}')  # a carriage return and a tab between tokens
+    # a carriage return (a space without them) and a tab between tokens
+    between = "\r" if carriage_returns else " "
+    lines.append("{" + between + '"id": "cr",\t"tenant_id": "t1"}')
     lines.extend(BAD)
-    body = "\n".join(line + ("\r" if index % 2 else "") for index, line in enumerate(lines)) + "\n\n"
+    body = "\n".join(line + ("\r" if index % 2 and carriage_returns else "") for index, line in enumerate(lines))
+    body += "\n\n"
     return b"\xef\xbb\xbf" + body.encode("utf-8")
 
 
@@ -99,10 +103,13 @@ def load(landing: Path, name: str, content: bytes, *, fast: bool, caplog) -> lis
     return landed
 
 
-@pytest.mark.parametrize("name", ["events.jsonl", "events.jsonl.gz"])
-def test_the_fast_path_and_the_per_line_path_land_the_same_rows(warehouse, tmp_path, monkeypatch, caplog, name):
+@pytest.mark.parametrize(("name", "carriage_returns"),
+                         [("events.jsonl", True), ("events.jsonl.gz", True), ("events.jsonl", False)])
+def test_the_fast_path_and_the_per_line_path_land_the_same_rows(warehouse, tmp_path, monkeypatch, caplog, name,
+                                                                 carriage_returns):
     caplog.set_level(logging.INFO, logger="meridian.extract")
-    content = clean_file()
+    content = clean_file(carriage_returns)
+    assert (b"\r" in content) is carriage_returns
     if name.endswith(".gz"):
         content = gzip.compress(content, mtime=0)
     fast = load(tmp_path / "fast", name, content, fast=True, caplog=caplog)

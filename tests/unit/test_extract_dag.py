@@ -27,8 +27,8 @@ def extract_dag(test_env):
 def test_publish_raw_waits_for_every_load_and_needs_one_success(extract_dag):
     tasks = {task.task_id: task for task in extract_dag.tasks}
     loads = {task_id for task_id in tasks if task_id.startswith("extract_") or task_id == "load_event_files"}
-    # one task per source database and the event files
-    assert loads == {"extract_app", "extract_billing", "extract_crm", "extract_games", "load_event_files"}
+    # one task per source database; extract_app loads the event files beside the app tables
+    assert loads == {"extract_app", "extract_billing", "extract_crm", "extract_games"}
     assert tasks["publish_raw"].trigger_rule == "all_done_min_one_success"
     assert tasks["publish_raw"].upstream_task_ids == loads
     # the only other leaf: runs (and fails) when a load failed, so the run is marked failed
@@ -94,8 +94,8 @@ def test_a_table_missing_a_required_column_fails_alone(clean_databases, tmp_path
     assert states.pop("extract_app") == "failed", log[-3000:]
     assert states.pop("check_extracts") == "failed"
     assert states.pop("publish_raw") == "success"
-    # prepare, the three other sources, event files
-    assert set(states.values()) == {"success"} and len(states) == 5, states
+    # prepare, the three other sources
+    assert set(states.values()) == {"success"} and len(states) == 4, states
     assert events == [("e1",)]
     from meridian.sources.schema import TABLES
 

@@ -196,14 +196,50 @@ def test_a_snapshot_from_another_database_means_a_full_reread():
 
 
 @pytest.mark.parametrize(
-    ("previous_xmin", "current_xmax", "reach"),
-    [(100, 150, 50), ((5 << 32) + 10, (5 << 32) + 4000, 3990), ((5 << 32) - 10, (5 << 32) + 20, 30)],
+    ("previous_xmin", "current_xmax"),
+    [(100, 150), ((5 << 32) + 10, (5 << 32) + 4000), ((5 << 32) - 10, (5 << 32) + 20)],
 )
-def test_the_sweep_widens_xmin_across_an_epoch(previous_xmin, current_xmax, reach):
+def test_the_sweep_compares_ages_with_the_previous_xmin_across_an_epoch(previous_xmin, current_xmax):
     where = row_filter("k", at(DAY1), at(DAY2), SourceSnapshot(f"{previous_xmin}:{previous_xmin}:"),
                        SourceSnapshot(f"{current_xmax - 1}:{current_xmax}:"))
-    assert f"<= {reach})" in where
-    assert f"(({current_xmax % (1 << 32)} - xmin::text::bigint + 4294967296) % 4294967296)" in where
+    assert f"age(xmin) <= (select age('{previous_xmin % (1 << 32)}'::xid)) and age(xmin) >= 0" in where
+
+
+@pytest.mark.parametrize(
+    ("pivot", "row_xid", "swept"),
+    [
+        # the previous xmin 10 ids before the end of an epoch: ids after it, in this epoch or the next, are swept
+        ((1 << 32) - 10, (1 << 32) - 10, True),
+        ((1 << 32) - 10, (1 << 32) - 3, True),
+        ((1 << 32) - 10, 3, True),
+        ((1 << 32) - 10, (1 << 32) - 11, False),
+        ((1 << 32) - 10, (1 << 32) - 1000, False),
+        (3, 3, True),
+        (3, (1 << 32) - 1, False),  # the end of the previous epoch
+        (3, 2, False),  # a frozen row: infinitely old
+        (3, 1 << 30, False),  # more than 2^31 ids back (a frozen row's raw xmin): a negative age, never swept
+    ],
+)
+def test_the_sweep_condition_in_postgresql(pivot, row_xid, swept):
+    """The sweep's age comparison, evaluated by PostgreSQL with the test database's small transaction ids as
+    "now": a row id after the pivot (its age at most the pivot's) is swept, also across an epoch's end."""
+    with db.connection("source_app") as conn, conn.cursor() as cur:
+        cur.execute("select age(%s::text::xid) <= (select age(%s::text::xid)) and age(%s::text::xid) >= 0",
+                    (row_xid, pivot, row_xid))
+        assert cur.fetchone()[0] is swept
+
+
+def test_a_previous_snapshot_out_of_the_sweeps_reach_means_a_full_reread():
+    from meridian.extract.tables import SWEEP_REACH, sweep_by_age
+
+    current = SourceSnapshot(f"{(7 << 32) + 5}:{(7 << 32) + 5}:")
+    assert sweep_by_age(SourceSnapshot(f"{(7 << 32) + 5 - SWEEP_REACH + 1}:0:"), current)
+    assert not sweep_by_age(SourceSnapshot(f"{(7 << 32) + 5 - SWEEP_REACH}:0:"), current)
+    assert not sweep_by_age(SourceSnapshot(f"{(7 << 32) + 6}:0:"), current)  # ahead: another database
+    assert not sweep_by_age(SourceSnapshot(f"{7 << 32}:0:"), current)  # not a normal id
+    far = SourceSnapshot(f"{(7 << 32) + 5 - SWEEP_REACH}:0:")
+    assert row_filter("k", at(DAY1), at(DAY2), far, current) == (
+        f"k < '{at(DAY2).isoformat()}'::timestamptz or k is null")
 
 
 @pytest.mark.parametrize(("value", "minutes"), [(None, 0), ("", 0), ("90", 90), ("-5", None), ("ten", None)])

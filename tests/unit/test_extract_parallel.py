@@ -96,6 +96,94 @@ def test_a_warehouse_error_is_retried_and_names_its_table(clean_databases):  # n
     assert _watermarked() == {"app.organizations", "app.users", "app.events"}
 
 
+def test_a_worker_reuses_its_connections_across_tables_and_failures(clean_databases, monkeypatch):  # noqa: F811
+    """One worker: two connections for the source's five tables, the one after a failed table included."""
+    from meridian.extract import run
+
+    _source("insert into public.leads (id, tenant_id, status, created_at, updated_at) "
+            "values ('l1', 't1', 'new', '2024-01-01T10:00:00Z', '2024-01-01T10:00:00Z')", source="crm")
+    _source("alter table public.proposals drop column lead_id", source="crm")  # a required column
+    opened: list[str] = []
+    connect = db.connect
+    monkeypatch.setattr(run.db, "connect", lambda conn_id, **kw: opened.append(conn_id) or connect(conn_id, **kw))
+    with pytest.raises(SourceExtractFailed) as raised:
+        extract_source("crm", AS_OF, workers=1)
+    assert set(raised.value.failures) == {"proposals"}
+    assert opened == ["source_crm", "warehouse"]  # opened once, kept after the failure
+    monkeypatch.undo()
+    assert _watermarked() == {"crm.sales_reps", "crm.leads", "crm.customers", "crm.marketing_spend"}
+    assert _warehouse("select id from raw.crm__leads") == [("l1",)]
+
+
+def _event_file(landing, name: str, ids: range, bad: str | None = None) -> None:
+    lines = [f'{{"id": "f{n}", "tenant_id": "t1", "event_type": "app_open", "occurred_at": "2024-01-01T10:00:00Z"}}'
+             for n in ids]
+    if bad is not None:
+        lines.insert(1, bad)
+    (landing / name).write_text("\n".join(lines) + "\n")
+
+
+def test_the_app_tables_and_the_event_files_load_at_once(clean_databases, tmp_path):  # noqa: F811 - the fixture
+    """extract_app's work: the app tables and the event files side by side; every source row and every file
+    line lands once, a bad line is kept for the quarantine with its reason, an unreadable file is rejected
+    alone, and a rerun loads nothing."""
+    _app_rows()
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    _event_file(landing, "events_t1_2024-01-01.jsonl", range(300), bad="{not json")
+    _event_file(landing, "events_t1_2024-01-02.jsonl", range(300, 400))
+    (landing / "events_t1_2024-01-03.jsonl.gz").write_bytes(b"not gzip at all")
+    result = extract_source("app", AS_OF, event_files=True, landing_dir=landing)
+    assert {name: batch["landed"] for name, batch in result["tables"].items()} == {
+        "organizations": 1, "users": 1, "events": 500}
+    files = result["event_files"]
+    assert (files["files_loaded"], files["lines"], files["lines_not_json_objects"]) == (2, 401, 1)
+    assert list(files["files_rejected"]) == ["events_t1_2024-01-03.jsonl.gz"]
+    assert result["landed"] == 502 + 401
+    # rows == source rows, and the file lines once each
+    assert _warehouse("select count(*), count(distinct id) from raw.app__events") == [(500, 500)]
+    assert _warehouse("select count(*), count(distinct record ->> 'id') from raw.app__event_files "
+                      "where record is not null") == [(400, 400)]
+    # the bad line keeps its text for the quarantine (invalid_json), the unreadable file its error
+    assert _warehouse("select _file_name, _line_number, _line from raw.app__event_files where _line is not null"
+                      ) == [("events_t1_2024-01-01.jsonl", 2, "{not json")]
+    [(rejected,)] = _warehouse("select _error from raw.app__event_files where _line_number = 0")
+    assert "decompress" in rejected, rejected
+    assert sorted(path.name for path in (landing / "archive").iterdir()) == [
+        "events_t1_2024-01-01.jsonl", "events_t1_2024-01-02.jsonl"]
+    assert [path.name for path in (landing / "rejected").iterdir()] == ["events_t1_2024-01-03.jsonl.gz"]
+    # a rerun: nothing new in the tables, no file left to load
+    again = extract_source("app", AS_OF, event_files=True, landing_dir=landing)
+    assert again["landed"] == 0 and again["event_files"]["files_loaded"] == 0
+    assert _warehouse("select count(*) from raw.app__event_files") == [(402,)]
+
+
+def test_a_failed_event_file_load_is_named_and_retried_while_the_tables_commit(
+    clean_databases, tmp_path,  # noqa: F811 - the fixture
+):
+    _app_rows()
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    _event_file(landing, "events_t1_2024-01-01.jsonl", range(10))
+    _event_file(landing, "events_t1_2024-01-02.jsonl", range(10, 20))
+    # the warehouse refuses the second file's rows
+    _warehouse("alter table raw.app__event_files add constraint no_f15 check (record ->> 'id' <> 'f15')")
+    with pytest.raises(SourceExtractFailed) as raised:
+        extract_source("app", AS_OF, event_files=True, landing_dir=landing)
+    error = raised.value
+    assert not error.permanent and error.failures == {}  # the warehouse's fault: the task's retry loads it
+    assert "the event files stopped loading; the 3 tables of source 'app' loaded" in str(error)
+    assert "events_t1_2024-01-02.jsonl" in str(error) and "no_f15" in str(error)
+    assert _watermarked() == {"app.organizations", "app.users", "app.events"}
+    assert _warehouse("select _file_name, count(*) from raw.app__event_files group by 1") == [
+        ("events_t1_2024-01-01.jsonl", 10)]
+    assert [path.name for path in landing.glob("*.jsonl")] == ["events_t1_2024-01-02.jsonl"]
+    _warehouse("alter table raw.app__event_files drop constraint no_f15")
+    retried = extract_source("app", AS_OF, event_files=True, landing_dir=landing)
+    assert retried["landed"] == 10 and retried["event_files"]["files_loaded"] == 1
+    assert _warehouse("select count(*), count(distinct record ->> 'id') from raw.app__event_files") == [(20, 20)]
+
+
 def _indexes(relation: str) -> list[tuple]:
     """Every index of the raw table and of its partitions, with its definition and whether it is valid."""
     return _warehouse(

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import weakref
 import zlib
 from dataclasses import dataclass
 from itertools import compress
@@ -70,11 +71,13 @@ OCCURRED_AT_FAST_SQL = f"""case
 end"""
 
 # "offset 0" keeps each subquery whole, so the jsonb cast and the occurred_at rule run once per line
-# (a flattened subquery would repeat them in every expression that uses them)
+# (a flattened subquery would repeat them in every expression that uses them). A line that starts with "{" is not
+# blank: only the others are trimmed to find out (a trim walks every character of the line). BODY drops a line's
+# trailing carriage returns; for a file without any it is the line itself (event_file_sql).
 _LOAD_SQL = f"""
 with landed as (
     insert into raw.{EVENT_FILES_TABLE} (_file_name, _line_number, _line, record, occurred_at)
-    select %(file_name)s, number, case when record is null or jsonb_typeof(record) <> 'object' then body end, record,
+    select $1, number, case when record is null or jsonb_typeof(record) <> 'object' then body end, record,
            -- the Python rule's range: an instant it cannot hold (year 0 or 10000 in UTC) is null there
            case when instant >= '0001-01-01 00:00+00' and instant < '10000-01-01 00:00+00' then instant end
     from (
@@ -85,9 +88,9 @@ with landed as (
             from (
                 select number, body, case when pg_input_is_valid(body, 'VALID_AS') then cast(body as jsonb) end as record
                 from (
-                    select number, rtrim(line, E'\\r') as body
-                    from string_to_table(%(text)s, E'\\n') with ordinality as lines (line, number)
-                    where btrim(line, {_BLANK}) <> ''
+                    select number, BODY as body
+                    from string_to_table($2, E'\\n') with ordinality as lines (line, number)
+                    where starts_with(line, '{{') or btrim(line, {_BLANK}) <> ''
                     offset 0
                 ) as lines
                 offset 0
@@ -99,14 +102,40 @@ with landed as (
     returning _line_number, _line is not null as kept_as_text
 )
 select count(*), count(*) filter (where kept_as_text),
-       coalesce((array_agg(_line_number order by _line_number) filter (where kept_as_text))[1:%(named)s], '{{}}')
+       coalesce((array_agg(_line_number order by _line_number) filter (where kept_as_text))[1:$3], '{{}}')
 from landed
 """
 
-# json's check is cheaper than jsonb's and passes every line jsonb takes. A line it passes that jsonb refuses
-# (a \\u0000 escape, a number beyond numeric's range) fails the cast, and the file is loaded again with jsonb's check.
-LOAD_SQL = _LOAD_SQL.replace("VALID_AS", "json")
-STRICT_LOAD_SQL = _LOAD_SQL.replace("VALID_AS", "jsonb")
+
+def event_file_sql(*, strict: bool, carriage_returns: bool) -> str:
+    """The load statement (parameters: file name, text, how many bad line numbers to return).
+
+    json's check is cheaper than jsonb's and passes every line jsonb takes. A line it passes that jsonb refuses
+    (a \\u0000 escape, a number beyond numeric's range) fails the cast, and the file is loaded again with
+    jsonb's check (``strict``). ``carriage_returns``: the text holds a carriage return somewhere.
+    """
+    body = "rtrim(line, E'\\r')" if carriage_returns else "line"
+    return _LOAD_SQL.replace("VALID_AS", "jsonb" if strict else "json").replace("BODY", body)
+
+
+_SAVEPOINT = "event_file_bulk"
+
+# the statements each connection has prepared (a prepared statement outlives its transaction): a file's load
+# is then planned once per connection instead of once per file
+_PREPARED: weakref.WeakKeyDictionary[psycopg2.extensions.connection, set[str]] = weakref.WeakKeyDictionary()
+
+
+def _execute_load(cur: psycopg2.extensions.cursor, *, strict: bool, carriage_returns: bool, params: tuple,
+                  savepoint: str | None) -> None:
+    name = f"meridian_event_file_{'jsonb' if strict else 'json'}{'_cr' if carriage_returns else ''}"
+    prepared = _PREPARED.setdefault(cur.connection, set())
+    if name not in prepared:
+        sql = event_file_sql(strict=strict, carriage_returns=carriage_returns)
+        cur.execute(f"prepare {name} (text, text, integer) as {sql}")
+        prepared.add(name)
+    # the savepoint (when one is to be set) and the load in one round trip
+    cur.execute(f"{f'savepoint {savepoint}; ' if savepoint else ''}execute {name} (%s, %s, %s)", params)
+
 
 # a line with this many opening brackets might nest deeper than Python's parser goes (its recursion limit):
 # such a file takes the per-line path, so that no line lands as JSON that the per-line path would refuse
@@ -164,13 +193,13 @@ def load_text(cur: psycopg2.extensions.cursor, file_name: str, text: str, named:
     its text in ``_line`` (``record`` too when it is JSON but no object).
     ``named`` bounds the line numbers returned for the log.
     """
-    params = {"file_name": file_name, "text": text, "named": named}
-    cur.execute("savepoint event_file_bulk")
+    params = (file_name, text, named)
+    carriage_returns = "\r" in text
     try:
-        cur.execute(LOAD_SQL, params)
+        _execute_load(cur, strict=False, carriage_returns=carriage_returns, params=params, savepoint=_SAVEPOINT)
     except psycopg2.DataError:
-        cur.execute("rollback to savepoint event_file_bulk")
-        cur.execute(STRICT_LOAD_SQL, params)
+        cur.execute(f"rollback to savepoint {_SAVEPOINT}")
+        _execute_load(cur, strict=True, carriage_returns=carriage_returns, params=params, savepoint=None)
     landed, kept_as_text, first = cur.fetchone()
-    cur.execute("release savepoint event_file_bulk")
+    cur.execute(f"release savepoint {_SAVEPOINT}")
     return BulkResult(int(landed), int(kept_as_text), list(first))

@@ -224,10 +224,11 @@ def _load(
         unreadable = f"cannot be read: {exc.strerror or exc}"
     with warehouse_conn.cursor() as cur:
         if checksum is not None:
-            cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"meridian.files.{checksum}",))
+            # the lock and the look-up in one round trip (the result is the last statement's)
             cur.execute(
+                "select pg_advisory_xact_lock(hashtext(%s)); "
                 "select batch_id, error from audit.loaded_files where checksum = %s order by loaded_at limit 1",
-                (checksum,),
+                (f"meridian.files.{checksum}", checksum),
             )
             seen = cur.fetchone()
             if seen:
@@ -267,10 +268,10 @@ def _load(
             landed_lines, malformed = len(landed), sum(not line.is_object for line in landed)
             path_taken = "line by line"
             described = _describe_bad_lines(landed)
-        cur.execute("update audit.batches set landed = %s where batch_id = %s", (landed_lines, batch_id))
         cur.execute(
+            "update audit.batches set landed = %s where batch_id = %s; "
             "insert into audit.loaded_files (file_name, checksum, batch_id, lines) values (%s, %s, %s, %s)",
-            (path.name, checksum, batch_id, landed_lines),
+            (landed_lines, batch_id, path.name, checksum, batch_id, landed_lines),
         )
     warehouse_conn.commit()
     _move(path, archive_dir, checksum)

@@ -12,8 +12,8 @@ transaction on the source:
   open, or not yet begun, when the previous run's snapshot was taken. The
   previous run stores its snapshot (``pg_current_snapshot()``, taken in the
   same transaction as its COPY) in ``audit.watermarks``; a row is swept when
-  its ``xmin`` (widened to a 64-bit transaction id by the epoch of the current
-  snapshot) is at or after that snapshot's ``xmin``: every transaction not
+  its ``xmin`` is at or after that snapshot's ``xmin`` (compared by ``age()``,
+  a 32-bit distance from the current transaction id): every transaction not
   visible to that snapshot is, and so are their subtransactions, which
   ``pg_visible_in_snapshot`` cannot judge. A few rows written just before the
   snapshot are read again; they are identical, and staging counts them as
@@ -64,6 +64,7 @@ log = logging.getLogger(__name__)
 
 NO_WATERMARK = datetime(1900, 1, 1, tzinfo=UTC)
 XID_SPACE = 1 << 32  # a row's xmin is the low 32 bits of its 64-bit transaction id
+FIRST_NORMAL_XID = 3  # ids 0 to 2 are special (invalid, bootstrap, frozen): age() calls them infinitely old
 
 
 @dataclass(frozen=True)
@@ -106,18 +107,23 @@ def start_batch(
     transform at instant T sees the batches of runs with ``as_of_at <= T``.
     """
     as_of_at = to_instant(as_of)
+    # one round trip: the batch row, then both settings (loaded_at written in ISO form with its UTC offset)
     cur.execute(
         """
-        insert into audit.batches (source, table_name, as_of_date, as_of_at, window_start, window_end, file_name,
-                                   file_checksum, landed)
-        values (%s, %s, %s, %s, %s, %s, %s, %s, 0)
-        returning batch_id, loaded_at
+        with batch as (
+            insert into audit.batches (source, table_name, as_of_date, as_of_at, window_start, window_end, file_name,
+                                       file_checksum, landed)
+            values (%s, %s, %s, %s, %s, %s, %s, %s, 0)
+            returning batch_id, loaded_at
+        )
+        select batch_id, loaded_at, set_config('meridian.batch_id', batch_id::text, true),
+               set_config('meridian.loaded_at',
+                          to_char(loaded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'), true)
+        from batch
         """,
         (source, table_name, covered_date(as_of_at), as_of_at, window_start, window_end, file_name, file_checksum),
     )
-    batch_id, loaded_at = cur.fetchone()
-    cur.execute("select set_config('meridian.batch_id', %s, true)", (str(batch_id),))
-    cur.execute("select set_config('meridian.loaded_at', %s, true)", (loaded_at.isoformat(),))
+    batch_id, loaded_at, _, _ = cur.fetchone()
     return batch_id, loaded_at
 
 
@@ -250,13 +256,31 @@ def row_filter(
     end = f"'{window_end.isoformat()}'::timestamptz"
     if window_start is None or previous is None:
         return f"{key} < {end} or {key} is null"
+    if not sweep_by_age(previous, current):
+        return f"{key} < {end} or {key} is null"
     start = f"'{window_start.isoformat()}'::timestamptz"
-    # how far back from the current snapshot's xmax the row's transaction id lies (1 .. 2^32 - 1), against how
-    # far back the previous snapshot's xmin lies: widening xmin by the current epoch without a function call
-    reference = current.xmax
-    reach = reference - previous.xmin
-    age = f"(({reference % XID_SPACE} - xmin::text::bigint + {XID_SPACE}) % {XID_SPACE})"
-    return f"({key} >= {start} and {key} < {end}) or (({key} < {start} or {key} is null) and {age} <= {reach})"
+    # age(xid) is how many transaction ids the row's lies before the transaction's "now" (the next id, read once
+    # per transaction, at or after the current snapshot's xmax), as a 32-bit difference: the row's id is at or
+    # after the previous snapshot's xmin exactly when its age is at most that xmin's age (the initplan, evaluated
+    # once). A negative age is an id more than 2^31 back (a frozen row's raw xmin), never swept. The age comes
+    # first: it needs no column of the row, so the scan decodes a row's columns only for the rows it sweeps or
+    # that might lie in the window.
+    pivot = previous.xmin % XID_SPACE
+    swept = f"age(xmin) <= (select age('{pivot}'::xid)) and age(xmin) >= 0 and ({key} < {start} or {key} is null)"
+    return f"({swept}) or ({key} >= {start} and {key} < {end})"
+
+
+# how many transaction ids may lie between the previous snapshot's xmin and the current snapshot's xmax for
+# age(): well inside its signed 32-bit range, with room for the ids assigned while the run reads
+SWEEP_REACH = 1 << 30
+
+
+def sweep_by_age(previous: SourceSnapshot, current: SourceSnapshot) -> bool:
+    """Whether the sweep can judge rows by ``age(xmin)``: the previous snapshot's xmin lies less than
+    SWEEP_REACH ids back and is a normal transaction id. Otherwise (a billion transactions between two runs)
+    the run reads every row before the window again, as after a snapshot from another database."""
+    reach = current.xmax - previous.xmin
+    return 0 <= reach < SWEEP_REACH and previous.xmin % XID_SPACE >= FIRST_NORMAL_XID
 
 
 def _prepare_bulk_load(cur: psycopg2.extensions.cursor, relation: str) -> list[str] | None:
@@ -382,6 +406,13 @@ def _load(
             log.warning(
                 "%s: the stored source snapshot %s is ahead of the source's current one %s (another database?); "
                 "reading every row before the window again", table.qualified, previous.text, current.text,
+            )
+            previous = None
+        elif previous is not None and not sweep_by_age(previous, current):
+            log.warning(
+                "%s: more than %s transaction ids passed between the stored source snapshot %s and the current one "
+                "%s; reading every row before the window again", table.qualified, f"{SWEEP_REACH:,}", previous.text,
+                current.text,
             )
             previous = None
         window_start = None if watermark is None else watermark - overlap

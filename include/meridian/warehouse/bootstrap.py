@@ -96,6 +96,9 @@ create table if not exists audit.loaded_files (
 );
 -- why a file was rejected as unreadable (moved to rejected/; lines 0); null for a loaded file
 alter table audit.loaded_files add column if not exists error text;
+-- each event file's load looks its checksum up (a copy under another name is only moved): an index keeps that
+-- lookup from reading every file ever loaded
+create index if not exists loaded_files__checksum on audit.loaded_files (checksum, loaded_at);
 -- one row per Airflow task try (meridian.quality.pipeline_runs callbacks): state 'running' from the
 -- start of the try, then its final state (success, failed, up_for_retry, skipped), or 'killed' when
 -- the try's process died without reporting
