@@ -10,6 +10,7 @@ from meridian.assets import MARTS_ASSET, RAW_ASSET
 from meridian.config import settings
 from meridian.quality.pipeline_runs import pipeline_run_callbacks
 from meridian.transform.model_graph import project_models
+from meridian.transform.model_producer import PRODUCER_TIMEOUT
 from meridian.transform.model_tasks import add_model_tasks
 
 DOC = """
@@ -112,16 +113,19 @@ def transform_warehouse():
         requested = bool(context["params"].get("full_refresh", False))
         return prepare_and_plan(as_of, requested_full_refresh=requested).as_dict()
 
-    @task
+    # its timeout is also the model tasks' deadline for its end state (meridian.transform.model_producer)
+    @task(execution_timeout=PRODUCER_TIMEOUT)
     def build_models(plan: dict) -> dict:
         """One in-process `dbt build` (no unit tests), the sources' freshness, a report per model for its task."""
+        from meridian.transform.model_producer import producer_try
         from meridian.transform.model_tasks import build_and_report, runs_in_one_process
         from meridian.transform.plan import RunPlan
 
         context = get_current_context()
         # under `airflow dags test` the model tasks are ended here rather than started one by one
         finish = context["dag"].dag_id if runs_in_one_process() else None
-        return build_and_report(RunPlan.from_dict(plan), run_id=context["run_id"], finish_dag_id=finish)
+        return build_and_report(RunPlan.from_dict(plan), run_id=context["run_id"], finish_dag_id=finish,
+                                producer=producer_try(context["task"], context["ti"].try_number))
 
     @task
     def check_data_quality(plan: dict) -> dict:

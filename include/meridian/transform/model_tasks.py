@@ -67,6 +67,19 @@ from airflow.triggers.base import (
     TriggerEvent,
 )
 
+from meridian.transform.model_producer import (
+    ENDED,
+    FAILED,
+    PRODUCER_TIMEOUT,
+    REPORTED,
+    RETRYING,
+    SKIPPED,
+    START_SLACK,
+    ProducerState,
+    ProducerTry,
+    record_end,
+    record_start,
+)
 from meridian.transform.model_reports import (
     NOT_SELECTED,
     ModelReport,
@@ -77,12 +90,10 @@ from meridian.transform.model_reports import (
 log = logging.getLogger(__name__)
 
 PRODUCER_TASK_ID = "build_models"
-POLL_SECONDS = 0.5  # the model triggers of a run read its reports together this often (one query)
-STATE_POLLS = 4  # ... and the producer's state every this many polls while a model has no report to take
+POLL_SECONDS = 0.25  # the model triggers of a run read its producer's row and reports together this often
 FORGET_SECONDS = 600.0  # a run's cached reports are dropped this long after its last trigger ended
-WAIT_TIMEOUT = timedelta(hours=12)  # a model task waits at most this long for the producer
-# the producer's states after which no report of this try will come
-PRODUCER_DONE = ("success", "failed", "upstream_failed", "skipped", "removed")
+# a model task waits at most this long (or its execution_timeout) for the producer to start
+WAIT_TIMEOUT = timedelta(hours=12)
 
 
 def runs_in_one_process(argv: list[str] | None = None) -> bool:
@@ -94,33 +105,45 @@ def runs_in_one_process(argv: list[str] | None = None) -> bool:
 # -- the producer ------------------------------------------------------------------------------------------
 
 
-def build_and_report(plan: Any, run_id: str, *, finish_dag_id: str | None = None) -> dict[str, Any]:
+def build_and_report(plan: Any, run_id: str, *, finish_dag_id: str | None = None,
+                     producer: ProducerTry | None = None) -> dict[str, Any]:
     """The run's one ``dbt build`` (the plan's build_args), then a report per model for the model tasks.
 
     Raises DbtBuildError only for failures no model task reports (a seed, a
     snapshot, a test on a source) or when dbt itself could not run; a failed
-    model or data test fails the model's task instead. ``finish_dag_id``
-    (under ``airflow dags test``): end the model tasks of that DAG's run here
-    (:func:`finish_in_place`) instead of running each.
+    model or data test fails the model's task instead. ``producer``: this try
+    of the producer (its deadline for the model tasks; meridian.transform.model_producer),
+    whose state goes to ``audit.dbt_model_producers``: ``running`` first, then
+    ``reported`` with the reports, or how it stopped before them.
+    ``finish_dag_id`` (under ``airflow dags test``): end the model tasks of
+    that DAG's run here (:func:`finish_in_place`) instead of running each.
     """
     from meridian import db
     from meridian.config import WAREHOUSE_CONN_ID
     from meridian.transform.dbt_run import DbtBuildError, build_warehouse, target_dir
     from meridian.transform.model_reports import NodeLines, alert_links, forget_old_reports, write_reports
 
-    lines = NodeLines()
-    summary = build_warehouse(plan, run_id=run_id, callbacks=[lines],
-                              links=lambda manifest: alert_links(manifest, run_id), raise_on_failure=False)
-    target = target_dir()
-    manifest_file, results_file = target / "manifest.json", target / "run_results.json"
-    if not manifest_file.exists() or not results_file.exists():
-        raise DbtBuildError(f"dbt build wrote no manifest or run results to {target}: {summary['failed']}")
-    manifest = json.loads(manifest_file.read_text())
-    reports = build_reports(manifest, json.loads(results_file.read_text()), lines.lines)
+    this_try = producer or ProducerTry(1, PRODUCER_TIMEOUT, START_SLACK)
     with db.connection(WAREHOUSE_CONN_ID) as conn:
-        forget_old_reports(conn)
-        written = write_reports(conn, reports.values(), run_id=run_id, invocation_id=summary["invocation_id"],
-                                as_of=plan.as_of, full_refresh=plan.full_refresh, dbt_vars=plan.dbt_vars())
+        record_start(conn, run_id, this_try)
+    try:
+        lines = NodeLines()
+        summary = build_warehouse(plan, run_id=run_id, callbacks=[lines],
+                                  links=lambda manifest: alert_links(manifest, run_id), raise_on_failure=False)
+        target = target_dir()
+        manifest_file, results_file = target / "manifest.json", target / "run_results.json"
+        if not manifest_file.exists() or not results_file.exists():
+            raise DbtBuildError(f"dbt build wrote no manifest or run results to {target}: {summary['failed']}")
+        manifest = json.loads(manifest_file.read_text())
+        reports = build_reports(manifest, json.loads(results_file.read_text()), lines.lines)
+        with db.connection(WAREHOUSE_CONN_ID) as conn:
+            forget_old_reports(conn)
+            written = write_reports(conn, reports.values(), run_id=run_id, invocation_id=summary["invocation_id"],
+                                    as_of=plan.as_of, full_refresh=plan.full_refresh, dbt_vars=plan.dbt_vars())
+            record_end(conn, run_id, this_try.try_number, REPORTED)  # with the reports, in their transaction
+    except BaseException as error:
+        record_stop(run_id, this_try, error)
+        raise
     if finish_dag_id:
         try:
             finish_in_place(finish_dag_id, run_id, reports, plan.as_of)
@@ -134,6 +157,25 @@ def build_and_report(plan: Any, run_id: str, *, finish_dag_id: str | None = None
         raise DbtBuildError(f"dbt build failed for {len(unreported)} node(s) no model task reports: "
                             f"{', '.join(unreported[:20])}")
     return {**summary, "failed_models": failed_models}
+
+
+def record_stop(run_id: str, this_try: ProducerTry, error: BaseException) -> None:
+    """The producer stopped before its reports: skipped, retrying (a later try reports) or failed, with the error."""
+    from meridian import db
+    from meridian.config import WAREHOUSE_CONN_ID
+
+    message = f"{type(error).__name__}: {error}"
+    if type(error).__name__ == "AirflowSkipException":
+        state, wait = SKIPPED, None
+    elif this_try.retry_wait is not None:
+        state, wait = RETRYING, this_try.retry_wait + this_try.grace
+    else:
+        state, wait = FAILED, None
+    try:
+        with db.connection(WAREHOUSE_CONN_ID) as conn:
+            record_end(conn, run_id, this_try.try_number, state, message, wait=wait)
+    except Exception:  # noqa: BLE001 - the original error is the one to raise; the model tasks' deadline ends them
+        log.warning("could not record %s's %s state for the model tasks", PRODUCER_TASK_ID, state, exc_info=True)
 
 
 def finish_in_place(dag_id: str, run_id: str, reports: Mapping[str, ModelReport], as_of: date | None) -> dict:
@@ -188,7 +230,7 @@ def finish_in_place(dag_id: str, run_id: str, reports: Mapping[str, ModelReport]
 
 @dataclass(frozen=True)
 class Outcome:
-    state: str  # success, failed, skipped
+    state: str  # success, failed, skipped (rebuild: a verdict of waiting_verdict)
     message: str
 
 
@@ -204,6 +246,14 @@ def fetch_report(run_id: str, model: str) -> StoredReport | None:
 
     with db.connection(_conn_id()) as conn:
         return latest_report(conn, run_id, model)
+
+
+def fetch_producer(run_id: str) -> ProducerState | None:
+    from meridian import db
+    from meridian.transform.model_producer import read_state
+
+    with db.connection(_conn_id()) as conn:
+        return read_state(conn, run_id)
 
 
 def claim(run_id: str, model: str, stored: StoredReport, try_number: int) -> bool:
@@ -316,19 +366,59 @@ def rebuild_sync(model: str, stored: StoredReport, run_id: str, try_number: int,
 # -- the operator and its trigger --------------------------------------------------------------------------
 
 
+def waiting_verdict(model: str, run_id: str, producer_task_id: str, producer: ProducerState | None,
+                    upstream_failed: str | None, has_report: bool, waited: float, limit: float) -> Outcome | None:
+    """How a model task whose try has no report to take goes on: None (wait), ``rebuild``, or its end.
+
+    From the warehouse only (meridian.transform.model_producer): the producer's row of the run, the
+    failure of a task upstream of it, whether the model has a report of an earlier try, how long this
+    task waited (``waited`` of at most ``limit`` seconds while the producer has not started).
+    """
+    name = producer_task_id
+    if producer is None:
+        if upstream_failed:
+            return Outcome("failed", f"{model}: {name} never ran in run {run_id}: {upstream_failed}; "
+                                     f"clear {name} and this task once that is fixed")
+        if waited >= limit:
+            return Outcome("failed", f"{model}: {name} has not started in run {run_id} within "
+                                     f"{timedelta(seconds=round(limit))} of this task's start; see the run's "
+                                     f"tasks, and clear this task once {name} has run")
+        return None
+    if producer.state not in ENDED:
+        if not producer.overdue:
+            return None
+        return Outcome("failed", f"{model}: {name} {producer.describe()} wrote no end state by its deadline "
+                                 f"{producer.deadline_at:%Y-%m-%d %H:%M:%S %Z} (its execution_timeout, plus the "
+                                 f"time Airflow takes to notice a dead try and start the next): its process "
+                                 f"probably died (a killed worker); see {name}'s log, and clear this task once "
+                                 f"{name} has run")
+    if has_report:
+        return Outcome("rebuild", f"{model}: a later try builds the model again alone")
+    if producer.state == SKIPPED:
+        return Outcome("skipped", f"{model}: {name} was skipped in run {run_id} ({producer.message}); nothing built")
+    if producer.state == FAILED:
+        return Outcome("failed", f"{model}: {name} {producer.describe()} failed before building any model: "
+                                 f"{producer.message}; see its log")
+    return Outcome("failed", f"{model}: {name} reported run {run_id} but wrote no report of {model} "
+                             f"(a model added after the run's build?); see {name}'s log")
+
+
 class DbtModelOperator(BaseOperator):
     """One dbt model (with its data tests) of the run's build; see the module doc."""
 
     ui_color = "#d6ecf3"
     start_from_trigger = True
 
-    def __init__(self, *, model: str, producer_task_id: str = PRODUCER_TASK_ID, **kwargs: Any) -> None:
+    def __init__(self, *, model: str, producer_task_id: str = PRODUCER_TASK_ID,
+                 producer_upstream: tuple[str, ...] = (), **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.model = model
         self.producer_task_id = producer_task_id
+        limit = self.execution_timeout or WAIT_TIMEOUT
         self.start_trigger_args = StartTriggerArgs(
             trigger_cls=f"{DbtModelTrigger.__module__}.{DbtModelTrigger.__qualname__}",
-            trigger_kwargs={"model": model, "producer_task_id": producer_task_id},
+            trigger_kwargs={"model": model, "producer_task_id": producer_task_id,
+                            "producer_upstream": list(producer_upstream), "wait_seconds": limit.total_seconds()},
             next_method="execute_complete",
             timeout=WAIT_TIMEOUT,
         )
@@ -340,8 +430,13 @@ class DbtModelOperator(BaseOperator):
         ti = context["ti"]
         stored = fetch_report(ti.run_id, self.model)
         if stored is None:
-            raise AirflowException(f"{self.model}: {self.producer_task_id} wrote no report for this run "
-                                   f"({ti.run_id}); see the {self.producer_task_id} log")
+            producer = fetch_producer(ti.run_id)
+            said = f" ({producer.state}: {producer.message})" if producer is not None and producer.message else ""
+            message = (f"{self.model}: {self.producer_task_id} wrote no report for this run ({ti.run_id}){said}; "
+                       f"see the {self.producer_task_id} log")
+            if producer is not None and producer.state == SKIPPED:
+                raise AirflowSkipException(message)
+            raise AirflowException(message)
         if stored.consumed_try == ti.try_number or (
                 stored.consumed_try is None and claim(ti.run_id, self.model, stored, ti.try_number)):
             report = stored.report  # this try's report (also when the try restarts after its process died)
@@ -366,12 +461,15 @@ class _SharedConnection:
     """One warehouse connection for all the model triggers of this process (the triggerer), one thread at a time.
 
     ~90 triggers per run each opening a connection to read or take their report cost more than the reports;
-    every read and claim of every run goes through this one (autocommit: each statement stands alone).
+    every read and claim of every run goes through this one (autocommit: each statement stands alone). Its
+    address is resolved once per process (from ``AIRFLOW_CONN_WAREHOUSE`` where set, as meridian's Airflow
+    environment does: then the triggers make no request to the triggerer's supervisor at all).
     """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.conn: Any = None
+        self.uri: str | None = None
 
     def run(self, work: Callable[[Any], Any]) -> Any:
         """``work(conn)`` on the shared connection; reconnects once when the connection broke."""
@@ -382,7 +480,8 @@ class _SharedConnection:
         with self.lock:
             for attempt in (1, 2):
                 if self.conn is None or self.conn.closed:
-                    self.conn = db.connect(_conn_id(), autocommit=True)
+                    self.uri = self.uri or db.dsn(_conn_id())
+                    self.conn = db.connect(_conn_id(), autocommit=True, uri=self.uri)
                 try:
                     return work(self.conn)
                 except (psycopg2.OperationalError, psycopg2.InterfaceError):
@@ -403,27 +502,32 @@ class _SharedConnection:
 _CONNECTION = _SharedConnection()
 
 
+@dataclass(frozen=True)
+class _RunRead:
+    """One read of a run for its model triggers: the producer's row, an upstream failure, the reports."""
+
+    producer: ProducerState | None
+    upstream_failed: str | None
+    reports: dict[str, StoredReport]
+
+
 class _RunReports:
     """The newest reports of a run and its producer's state, read for all the run's model triggers at once.
 
-    One refresh per ``poll_seconds`` reads the run's reports and takes, in the same statement for all of
-    them, the unreported ones of every model whose trigger waits here (``waiting``: model → try number);
-    then it wakes every trigger of the run (``refreshed``), so they all end on the same refresh.
+    One refresh per ``poll_seconds`` reads the producer's row, then the run's reports, and takes, in the
+    same statement for all of them, the unreported ones of every model whose trigger waits here
+    (``waiting``: model → try number); then it wakes every trigger of the run (``refreshed``), so they all
+    end on the same refresh.
     """
 
     def __init__(self) -> None:
         self.lock = asyncio.Lock()
         self.read_at: float | None = None
-        self.state_at: float | None = None
-        self.reports: dict[str, StoredReport] = {}
-        self.producer_state: str | None = None
+        self.read = _RunRead(None, None, {})
         self.waiting: dict[str, int] = {}
+        self.upstream: set[str] = set()
         self.refreshed = asyncio.Event()
         self.used_at = time.monotonic()
-
-    def lacking(self) -> bool:
-        """Some waiting model has no report of its try: only then does the producer's state matter."""
-        return any(not _taken_by(self.reports.get(model), try_number) for model, try_number in self.waiting.items())
 
 
 _RUNS: dict[tuple[str, str], _RunReports] = {}
@@ -433,55 +537,55 @@ def _taken_by(stored: StoredReport | None, try_number: int) -> bool:
     return stored is not None and stored.consumed_try == try_number
 
 
-def _take_reports(run_id: str, waiting: Mapping[str, int]) -> dict[str, StoredReport]:
-    """The run's newest reports, those of the waiting models taken by their try (one read, one update)."""
+def _read_run(dag_id: str, run_id: str, waiting: Mapping[str, int], upstream: list[str]) -> _RunRead:
+    """The producer's row first (one seen ended had written every report), then the run's newest reports,
+    those of the waiting models taken by their try (one read, one update), on the shared connection."""
+    from meridian.transform.model_producer import read_state, upstream_failure
     from meridian.transform.model_reports import consume_many, latest_reports
 
-    def work(conn: Any) -> dict[str, StoredReport]:
+    def work(conn: Any) -> _RunRead:
+        producer = read_state(conn, run_id)
+        failed = upstream_failure(conn, dag_id, run_id, upstream) if producer is None else None
         reports = latest_reports(conn, run_id)
         claims = {model: (reports[model].invocation_id, try_number) for model, try_number in waiting.items()
                   if model in reports and reports[model].consumed_try is None}
         for model in consume_many(conn, run_id, claims):
             reports[model] = dataclasses.replace(reports[model], consumed_try=claims[model][1])
-        return reports
+        return _RunRead(producer, failed, reports)
 
     return _CONNECTION.run(work)
 
 
-def _producer_state(dag_id: str, run_id: str, producer_task_id: str) -> str | None:
-    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
-
-    states = RuntimeTaskInstance.get_task_states(dag_id=dag_id, task_ids=[producer_task_id], run_ids=[run_id])
-    state = states.get(run_id, {}).get(producer_task_id)
-    return str(state.value if hasattr(state, "value") else state) if state is not None else None
-
-
 class DbtModelTrigger(BaseTrigger):
-    """Waits in the triggerer for the producer's report of one model and ends the model's task with it."""
+    """Waits in the triggerer for the producer's report of one model and ends the model's task with it.
 
-    def __init__(self, model: str, producer_task_id: str = PRODUCER_TASK_ID, poll_seconds: float = POLL_SECONDS):
+    Everything it needs comes from the warehouse (the reports, the producer's state and deadline): it makes
+    no request to the triggerer's supervisor, and it logs one entry (the model's dbt lines and how the task
+    ends), before its end event.
+    """
+
+    def __init__(self, model: str, producer_task_id: str = PRODUCER_TASK_ID, poll_seconds: float = POLL_SECONDS,
+                 producer_upstream: list[str] | None = None, wait_seconds: float | None = None):
         super().__init__()
         self.model = model
         self.producer_task_id = producer_task_id
         self.poll_seconds = poll_seconds
+        self.producer_upstream = list(producer_upstream or [])
+        self.wait_seconds = WAIT_TIMEOUT.total_seconds() if wait_seconds is None else float(wait_seconds)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (f"{type(self).__module__}.{type(self).__qualname__}",
-                {"model": self.model, "producer_task_id": self.producer_task_id, "poll_seconds": self.poll_seconds})
+                {"model": self.model, "producer_task_id": self.producer_task_id, "poll_seconds": self.poll_seconds,
+                 "producer_upstream": self.producer_upstream, "wait_seconds": self.wait_seconds})
 
     async def _refresh(self, watch: _RunReports, dag_id: str, run_id: str, *, fresh: bool = False) -> None:
         """Read (and take) the run's reports unless another trigger of the run just did."""
         async with watch.lock:
-            now = time.monotonic()
-            if not fresh and watch.read_at is not None and now - watch.read_at < self.poll_seconds:
+            if not fresh and watch.read_at is not None and time.monotonic() - watch.read_at < self.poll_seconds:
                 return
-            # the producer's state before the reports: a producer seen ended had written them all
-            if watch.lacking() and (fresh or watch.state_at is None
-                                    or now - watch.state_at >= self.poll_seconds * STATE_POLLS):
-                watch.producer_state = await asyncio.to_thread(
-                    _producer_state, dag_id, run_id, self.producer_task_id)
-                watch.state_at = time.monotonic()
-            watch.reports = await asyncio.to_thread(_take_reports, run_id, dict(watch.waiting))
+            await asyncio.sleep(0)  # the run's triggers started with this one join its waiting list first
+            watch.read = await asyncio.to_thread(_read_run, dag_id, run_id, dict(watch.waiting),
+                                                 sorted(watch.upstream))
             watch.read_at = time.monotonic()
             woken, watch.refreshed = watch.refreshed, asyncio.Event()
             woken.set()
@@ -494,53 +598,67 @@ class DbtModelTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         ti = self.task_instance
         run_id, try_number, dag_id = ti.run_id, ti.try_number, ti.dag_id
-        self.log.info("waiting for %s's report of %s (try %s)", self.producer_task_id, self.model, try_number)
+        begun = time.monotonic()
         for key in [key for key, old in _RUNS.items()
                     if not old.waiting and time.monotonic() - old.used_at > FORGET_SECONDS]:
             del _RUNS[key]  # runs whose model tasks all ended
         watch = _RUNS.get((dag_id, run_id)) or _RUNS.setdefault((dag_id, run_id), _RunReports())
         watch.waiting[self.model] = try_number
+        watch.upstream.update(self.producer_upstream)
+        lines: list[str] = []
         try:
             fresh = False
             while True:
                 await self._refresh(watch, dag_id, run_id, fresh=fresh)
                 fresh = False
-                stored = watch.reports.get(self.model)
+                stored = watch.read.reports.get(self.model)
                 if _taken_by(stored, try_number):
                     report = stored.report  # taken for this try (also before the triggerer restarted it)
-                    self.log.info("%s's report of %s taken by try %s", self.producer_task_id, self.model, try_number)
                     break
                 if stored is not None and stored.consumed_try is None:
                     fresh = True  # written after the last refresh took the others: take it now
                     continue
-                if watch.producer_state not in PRODUCER_DONE:
+                verdict = waiting_verdict(self.model, run_id, self.producer_task_id, watch.read.producer,
+                                          watch.read.upstream_failed, stored is not None,
+                                          time.monotonic() - begun, self.wait_seconds)
+                if verdict is None:
                     await self._wait(watch)
                     continue
-                if stored is None:
-                    self.log.error("%s is %s and wrote no report of %s for run %s; see its log",
-                                   self.producer_task_id, watch.producer_state, self.model, run_id)
-                    yield TaskFailedEvent()
+                if verdict.state != "rebuild":
+                    async for event in self._end(verdict, lines):
+                        yield event
                     return
-                report = await self._rebuild(stored, run_id, try_number)
+                report = await self._rebuild(stored, run_id, try_number, lines)
                 break
         finally:
             watch.waiting.pop(self.model, None)
             watch.used_at = time.monotonic()
         if report.failed:  # mails its alerts: off the event loop
-            outcome = await asyncio.to_thread(conclude, report, stored.as_of, run_id, self.log.info)
-        else:  # no I/O but log lines: no thread
-            outcome = conclude(report, stored.as_of, run_id, self.log.info)
+            outcome = await asyncio.to_thread(conclude, report, stored.as_of, run_id, lines.append)
+        else:  # no I/O: no thread
+            outcome = conclude(report, stored.as_of, run_id, lines.append)
+        async for event in self._end(outcome, lines):
+            yield event
+
+    async def _end(self, outcome: Outcome, lines: list[str]) -> AsyncIterator[TriggerEvent]:
+        """Log the task's one entry (its lines, then how it ends), then end the task.
+
+        The entry goes out before the event: the triggerer closes the task's log file once the trigger
+        ended, and a line logged after that would miss it.
+        """
+        entry = "\n".join([*lines, outcome.message])
         if outcome.state == "failed":
-            self.log.error(outcome.message)
+            self.log.error(entry)
             yield TaskFailedEvent()
         elif outcome.state == "skipped":
-            self.log.warning(outcome.message)
+            self.log.warning(entry)
             yield TaskSkippedEvent()
         else:
-            self.log.info(outcome.message)
+            self.log.info(entry)
             yield TaskSuccessEvent()
 
-    async def _rebuild(self, stored: StoredReport, run_id: str, try_number: int) -> ModelReport:
+    async def _rebuild(self, stored: StoredReport, run_id: str, try_number: int, lines: list[str]) -> ModelReport:
+        """The model built again alone; dbt's lines go to the log as they come (a build takes seconds)."""
         target, env = await asyncio.to_thread(prepare_rebuild, self.model)
         command = rebuild_command(self.model, stored, target)
         self.log.info("try %s: building %s again alone: dbt %s", try_number, self.model, " ".join(command[2:]))
@@ -554,7 +672,9 @@ class DbtModelTrigger(BaseTrigger):
             output.append(line)
             self.log.info(line)
         await process.wait()
-        return await asyncio.to_thread(finish_rebuild, self.model, stored, target, output, run_id, try_number)
+        report = await asyncio.to_thread(finish_rebuild, self.model, stored, target, output, run_id, try_number)
+        report.log = ""  # its lines are logged above
+        return report
 
 
 def add_model_tasks(producer: Any, downstream: list[Any], models: Mapping[str, Any],
@@ -566,10 +686,12 @@ def add_model_tasks(producer: Any, downstream: list[Any], models: Mapping[str, A
     from airflow.sdk import TriggerRule
 
     sequential = runs_in_one_process() if one_process is None else one_process
+    producer_task = producer.operator if hasattr(producer, "operator") else producer
     tasks = {
         name: DbtModelOperator(
-            task_id=name, model=name, producer_task_id=producer.operator.task_id if hasattr(producer, "operator")
-            else producer.task_id,
+            task_id=name, model=name, producer_task_id=producer_task.task_id,
+            # the producer's upstream tasks (plan_transform): one failed for good ends the model tasks at once
+            producer_upstream=tuple(sorted(producer_task.upstream_task_ids)),
             trigger_rule=TriggerRule.ALL_DONE if sequential else TriggerRule.ALWAYS,
             doc_md=f"dbt model `{name}` ({model.path}) with its data tests: its lines of the run's `dbt build`; "
                    "a retry builds it again alone.",
