@@ -431,3 +431,19 @@ def test_the_triggers_of_a_run_share_one_read_one_claim_and_one_connection(built
     monkeypatch.setattr(model_tasks, "_RUNS", {})
     assert asyncio.run(first_event(trigger("good"))) == "TaskSuccessEvent"
     assert len(reads) == 2 and claims[1:] == [{}]
+
+
+@pytest.mark.parametrize("map_index", [-1, 3])
+def test_the_log_file_name_without_jinja_is_airflows(map_index):
+    """The producer names the model tasks' log files without Jinja, as Airflow's default template does."""
+    from airflow.configuration import conf
+    from airflow.utils.helpers import parse_template_string, render_template
+
+    from meridian.transform.model_tasks import DEFAULT_LOG_TEMPLATE, log_file_name
+
+    assert DEFAULT_LOG_TEMPLATE == conf.get_default_value("logging", "log_filename_template")
+    ti = SimpleNamespace(dag_id="transform_warehouse", task_id="fct_daily_kpis", run_id=RUN_ID, map_index=map_index,
+                         try_number=1)
+    _, jinja = parse_template_string(DEFAULT_LOG_TEMPLATE)
+    assert log_file_name(DEFAULT_LOG_TEMPLATE, ti.dag_id, RUN_ID, ti.task_id, map_index, "", ["", ""]) == (
+        render_template(jinja, {"ti": ti, "ts": "", "try_number": 1}, native=False))
