@@ -447,3 +447,26 @@ def test_the_log_file_name_without_jinja_is_airflows(map_index):
     _, jinja = parse_template_string(DEFAULT_LOG_TEMPLATE)
     assert log_file_name(DEFAULT_LOG_TEMPLATE, ti.dag_id, RUN_ID, ti.task_id, map_index, "", ["", ""]) == (
         render_template(jinja, {"ti": ti, "ts": "", "try_number": 1}, native=False))
+
+
+def test_a_trigger_ends_once_its_log_entry_was_read():
+    """What was written to a Unix socket and not yet read by its peer is counted (with the kernel's own
+    bookkeeping per buffer: at least the bytes), then cleared by the read."""
+    import socket
+    import time
+
+    from meridian.transform.model_tasks import logs_read, unread_socket_bytes
+
+    before = unread_socket_bytes()
+    runner, supervisor = socket.socketpair()
+    with runner, supervisor:
+        runner.sendall(b"x" * 5000)
+        assert unread_socket_bytes() - before >= 5000
+        waited = time.monotonic()
+        asyncio.run(logs_read(limit=0.2))  # nobody reads: it gives up after its limit
+        assert 0.2 <= time.monotonic() - waited < 2
+        assert len(supervisor.recv(8192)) == 5000
+        assert unread_socket_bytes() == before
+        waited = time.monotonic()
+        asyncio.run(logs_read(limit=5))  # all read: it returns at once
+        assert time.monotonic() - waited < 1

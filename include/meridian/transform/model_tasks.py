@@ -22,19 +22,28 @@ No worker process per model: the tasks start and end in the triggerer
 (``start_from_trigger``; :class:`DbtModelTrigger` ends them with a task end
 event). Under the scheduler they start with the run (trigger rule ``always``),
 and wait for the producer's reports together: the triggers of a run share one
-read of its reports every half second, take all their reports in one
-statement on one connection (per triggerer process), wake together when a
-read found them and log the model's dbt lines as one entry. They yield their
-events within about a second of the build; the triggerer then records each
-task's end in a metadata transaction of its own (tens of milliseconds each on
-a loaded machine), which sets the pace for ~90 tasks (tests/browser keeps the
-figures in ``model-task-timing.json``). The lineage edges are the graph's, not
-a wait: the build already ran in dbt's order.
+read every quarter second of the producer's state
+(``audit.dbt_model_producers``, meridian.transform.model_producer) and of its
+reports, take all their reports in one statement on one connection (per
+triggerer process), wake together when a read found them and log one entry
+each (the model's dbt lines, then how the task ends) before their end event:
+the triggerer closes a task's log file once its trigger ended. They read
+everything from the warehouse and make no request to the triggerer's
+supervisor (Airflow 3.3's triggerer can deadlock when a trigger's request
+meets many log lines); a producer that died without writing its end state
+ends them at its deadline (:func:`waiting_verdict`). They yield their events
+within about a second of the build; the triggerer then records each task's
+end in a metadata transaction of its own (tens of milliseconds each on a
+loaded machine), which sets the pace for ~90 tasks (tests/browser keeps the
+figures in ``model-task-timing.json``). The lineage edges are the graph's,
+not a wait: the build already ran in dbt's order.
 
 ``airflow dags test`` (the demo, the bench, the end-to-end tests) runs one
 task at a time in one process and never starts a task in the triggerer: there
-the model tasks run after ``build_models`` (trigger rule ``all_done``, so each
-reports its own model) and read the reports directly.
+the producer ends the model tasks itself (:func:`finish_in_place`: their log
+files in one pass and their states in one statement, ~0.2 s for 89 tasks),
+and a model task it could not end runs after ``build_models`` (trigger rule
+``all_done``) and reads its report directly.
 """
 
 from __future__ import annotations
@@ -602,6 +611,58 @@ def _read_run(dag_id: str, run_id: str, waiting: Mapping[str, int], upstream: li
     return _CONNECTION.run(work)
 
 
+SIOCOUTQ = 0x5411  # Linux: the bytes a socket sent that its peer has not read yet
+LOGS_READ_SECONDS = 2.0  # a trigger waits at most this long for its log entry to be read before it ends
+
+
+def unread_socket_bytes() -> int:
+    """The bytes this process wrote to its Unix stream sockets that their readers have not read yet.
+
+    In the triggerer these are the log lines its supervisor has not taken yet: the supervisor reads
+    them 4 KB at a time, between the messages of the trigger runner, and drops the lines of a trigger
+    that it has already seen end. 0 where /proc is not there.
+    """
+    import fcntl
+    import socket
+    import stat
+    import struct
+
+    try:
+        names = os.listdir("/proc/self/fd")
+    except OSError:
+        return 0
+    unread = 0
+    for name in names:
+        with suppress(OSError, ValueError):
+            fd = int(name)
+            if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+                continue
+            with socket.socket(fileno=os.dup(fd)) as sock:
+                if sock.family == socket.AF_UNIX and sock.type == socket.SOCK_STREAM:
+                    unread += struct.unpack("i", fcntl.ioctl(sock.fileno(), SIOCOUTQ, b"\0" * 4))[0]
+    return unread
+
+
+async def _poll_unread(limit: float) -> None:
+    deadline = time.monotonic() + limit
+    while unread_socket_bytes() and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+
+
+_LOGS_READ: list[asyncio.Task] = []  # the poll the ending triggers of this process share (one at a time)
+
+
+async def logs_read(limit: float = LOGS_READ_SECONDS) -> None:
+    """Until the process's log lines were read by the triggerer's supervisor (at most ``limit`` seconds).
+
+    The triggers ending together share one poll (a look at the sockets every 20 ms), not one each.
+    """
+    loop = asyncio.get_running_loop()
+    if not _LOGS_READ or _LOGS_READ[0].done() or _LOGS_READ[0].get_loop() is not loop:
+        _LOGS_READ[:] = [loop.create_task(_poll_unread(limit))]
+    await asyncio.shield(_LOGS_READ[0])
+
+
 class DbtModelTrigger(BaseTrigger):
     """Waits in the triggerer for the producer's report of one model and ends the model's task with it.
 
@@ -689,19 +750,16 @@ class DbtModelTrigger(BaseTrigger):
     async def _end(self, outcome: Outcome, lines: list[str]) -> AsyncIterator[TriggerEvent]:
         """Log the task's one entry (its lines, then how it ends), then end the task.
 
-        The entry goes out before the event: the triggerer closes the task's log file once the trigger
-        ended, and a line logged after that would miss it.
+        The entry goes out before the event, and the event waits until the triggerer's supervisor read it:
+        the supervisor closes the task's log file once it sees the trigger ended, and a line it reads after
+        that misses the file.
         """
         entry = "\n".join([*lines, outcome.message])
-        if outcome.state == "failed":
-            self.log.error(entry)
-            yield TaskFailedEvent()
-        elif outcome.state == "skipped":
-            self.log.warning(entry)
-            yield TaskSkippedEvent()
-        else:
-            self.log.info(entry)
-            yield TaskSuccessEvent()
+        level, event = {"failed": (logging.ERROR, TaskFailedEvent), "skipped": (logging.WARNING, TaskSkippedEvent)}.get(
+            outcome.state, (logging.INFO, TaskSuccessEvent))
+        self.log.log(level, entry)
+        await logs_read()
+        yield event()
 
     async def _rebuild(self, stored: StoredReport, run_id: str, try_number: int, lines: list[str]) -> ModelReport:
         """The model built again alone; dbt's lines go to the log as they come (a build takes seconds)."""
