@@ -53,7 +53,10 @@ partial rows that later runs complete.
    upstream failure. A retry or a clear of the task builds that model again
    alone (`dbt build --select <model>` with the run's vars). The model tasks
    start and end in the triggerer, with no worker process each
-   (meridian.transform.model_tasks).
+   (meridian.transform.model_tasks), reading everything from the warehouse:
+   `build_models` writes its state to `audit.dbt_model_producers`, and one that
+   dies without writing it fails them at its deadline (its 3 h
+   `execution_timeout`, plus Airflow's time to notice and retry it).
 3. `check_data_quality` raises quarantine, new-event-type and volume alerts for
    the last closed day and emails the high and critical ones to the operations
    address.
