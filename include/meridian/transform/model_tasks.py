@@ -612,7 +612,7 @@ def _read_run(dag_id: str, run_id: str, waiting: Mapping[str, int], upstream: li
 
 
 SIOCOUTQ = 0x5411  # Linux: the bytes a socket sent that its peer has not read yet
-LOGS_READ_SECONDS = 2.0  # a trigger waits at most this long for its log entry to be read before it ends
+LOGS_READ_SECONDS = 10.0  # a trigger waits at most this long for its log entry to be read before it ends
 
 
 def unread_socket_bytes() -> int:
