@@ -613,14 +613,16 @@ def _read_run(dag_id: str, run_id: str, waiting: Mapping[str, int], upstream: li
 
 SIOCOUTQ = 0x5411  # Linux: the bytes a socket sent that its peer has not read yet
 LOGS_READ_SECONDS = 10.0  # a trigger waits at most this long for its log entry to be read before it ends
+STUCK_SECONDS = 1.0  # ... and not for a socket whose unread bytes did not move for this long
 
 
-def unread_socket_bytes() -> int:
-    """The bytes this process wrote to its Unix stream sockets that their readers have not read yet.
+def unread_socket_bytes() -> dict[int, int]:
+    """By file descriptor: what this process wrote to its Unix stream sockets that their readers have not read yet.
 
     In the triggerer these are the log lines its supervisor has not taken yet: the supervisor reads
     them 4 KB at a time, between the messages of the trigger runner, and drops the lines of a trigger
-    that it has already seen end. 0 where /proc is not there.
+    that it has already seen end. Empty where /proc is not there. (Linux counts the kernel's bookkeeping
+    of each buffer too: at least the bytes.)
     """
     import fcntl
     import socket
@@ -630,8 +632,8 @@ def unread_socket_bytes() -> int:
     try:
         names = os.listdir("/proc/self/fd")
     except OSError:
-        return 0
-    unread = 0
+        return {}
+    unread = {}
     for name in names:
         with suppress(OSError, ValueError):
             fd = int(name)
@@ -639,13 +641,24 @@ def unread_socket_bytes() -> int:
                 continue
             with socket.socket(fileno=os.dup(fd)) as sock:
                 if sock.family == socket.AF_UNIX and sock.type == socket.SOCK_STREAM:
-                    unread += struct.unpack("i", fcntl.ioctl(sock.fileno(), SIOCOUTQ, b"\0" * 4))[0]
+                    queued = struct.unpack("i", fcntl.ioctl(sock.fileno(), SIOCOUTQ, b"\0" * 4))[0]
+                    if queued:
+                        unread[fd] = queued
     return unread
 
 
 async def _poll_unread(limit: float) -> None:
+    """Until every socket's unread bytes are gone or stuck (unchanged for STUCK_SECONDS: nobody reads that
+    socket, and waiting would not help), at most ``limit`` seconds."""
     deadline = time.monotonic() + limit
-    while unread_socket_bytes() and time.monotonic() < deadline:
+    seen: dict[int, tuple[int, float]] = {}  # fd → (unread, since when)
+    while time.monotonic() < deadline:
+        now = time.monotonic()
+        unread = unread_socket_bytes()
+        seen = {fd: seen[fd] if fd in seen and seen[fd][0] == queued else (queued, now)
+                for fd, queued in unread.items()}
+        if all(now - since >= STUCK_SECONDS for _, since in seen.values()):
+            return
         await asyncio.sleep(0.02)
 
 
