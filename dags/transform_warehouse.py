@@ -10,6 +10,7 @@ from meridian.assets import MARTS_ASSET, RAW_ASSET
 from meridian.config import settings
 from meridian.quality.pipeline_runs import pipeline_run_callbacks
 from meridian.transform.model_graph import project_models
+from meridian.transform.model_producer import PRODUCER_TIMEOUT
 from meridian.transform.model_tasks import add_model_tasks
 
 DOC = """
@@ -56,7 +57,10 @@ partial rows that later runs complete.
    upstream failure. A retry or a clear of the task builds that model again
    alone (`dbt build --select <model>` with the run's vars). The model tasks
    start and end in the triggerer, with no worker process each
-   (meridian.transform.model_tasks).
+   (meridian.transform.model_tasks), reading everything from the warehouse:
+   `build_models` writes its state to `audit.dbt_model_producers`, and one that
+   dies without writing it fails them at its deadline (its 3 h
+   `execution_timeout`, plus Airflow's time to notice and retry it).
 3. `check_data_quality` raises quarantine, new-event-type and volume alerts for
    the last closed day and emails the high and critical ones to the operations
    address.
@@ -116,16 +120,19 @@ def transform_warehouse():
         requested = bool(context["params"].get("full_refresh", False))
         return prepare_and_plan(as_of, requested_full_refresh=requested).as_dict()
 
-    @task
+    # its timeout is also the model tasks' deadline for its end state (meridian.transform.model_producer)
+    @task(execution_timeout=PRODUCER_TIMEOUT)
     def build_models(plan: dict) -> dict:
         """One in-process `dbt build` (no unit tests), the sources' freshness, a report per model for its task."""
+        from meridian.transform.model_producer import producer_try
         from meridian.transform.model_tasks import build_and_report, runs_in_one_process
         from meridian.transform.plan import RunPlan
 
         context = get_current_context()
         # under `airflow dags test` the model tasks are ended here rather than started one by one
         finish = context["dag"].dag_id if runs_in_one_process() else None
-        return build_and_report(RunPlan.from_dict(plan), run_id=context["run_id"], finish_dag_id=finish)
+        return build_and_report(RunPlan.from_dict(plan), run_id=context["run_id"], finish_dag_id=finish,
+                                producer=producer_try(context["task"], context["ti"].try_number))
 
     @task
     def check_data_quality(plan: dict) -> dict:

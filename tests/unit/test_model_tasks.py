@@ -177,29 +177,177 @@ def test_a_retry_builds_the_model_again_alone_and_mails_nothing_new(built, capsy
     assert len(mails(built["sink"])) == sent
 
 
-def test_the_trigger_ends_the_task_in_the_triggerer(built, monkeypatch):
-    """The triggerer's path: the trigger waits for the producer's report, then ends the task with its state."""
-    from meridian import db
-    from meridian.transform import model_tasks
+@pytest.fixture
+def no_supervisor(monkeypatch):
+    """The triggerer's supervisor is not asked anything: a request for a task's state or a connection raises."""
+    from airflow.sdk import BaseHook
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"a request to the supervisor: {args} {kwargs}")
+
+    monkeypatch.setattr(RuntimeTaskInstance, "get_task_states", staticmethod(refuse))
+    monkeypatch.setattr(BaseHook, "get_connection", classmethod(refuse))
+
+
+def trigger_for(model: str, run_id: str = RUN_ID, try_number: int = 1, **kwargs):
     from meridian.transform.model_tasks import DbtModelTrigger
+
+    made = DbtModelTrigger(model=model, poll_seconds=kwargs.pop("poll_seconds", 0.05), **kwargs)
+    made.task_instance = SimpleNamespace(run_id=run_id, try_number=try_number, dag_id="transform_warehouse",
+                                         task_id=model, map_index=-1)
+    return made
+
+
+async def first_event(trigger):
+    async for event in trigger.run():
+        return type(event).__name__
+
+
+def run_trigger(trigger, capsys) -> tuple[str, str, float]:
+    """The trigger's event, its one log entry (the trigger logs nothing else), and how long it took."""
+    import re
+    import time
+
+    capsys.readouterr()
+    started = time.monotonic()
+    event = asyncio.run(asyncio.wait_for(first_event(trigger), 60))  # a trigger that would wait forever fails here
+    took = time.monotonic() - started
+    out = capsys.readouterr().out
+    entries = [re.sub(r"(?s)^\S+ \[\w+\s*\] (.*) \[[\w.]+DbtModelTrigger\] loc=\S+\s*$", r"\1", entry)
+               for entry in re.split(r"(?m)^(?=\d{4}-\d\d-\d\dT\S+Z \[)", out) if "DbtModelTrigger]" in entry]
+    assert len(entries) == 1, out
+    return event, entries[0], took
+
+
+def producer_row(run_id: str, state: str, *, deadline: str = "1 hour", message: str | None = None,
+                 try_number: int = 1) -> None:
+    from meridian import db
+    from meridian.transform.model_producer import PRODUCERS_DDL
+
+    with db.connection("warehouse") as conn, conn.cursor() as cur:
+        cur.execute(PRODUCERS_DDL)
+        cur.execute("delete from audit.dbt_model_producers where run_id = %s", (run_id,))
+        cur.execute("insert into audit.dbt_model_producers (run_id, try_number, state, message, started_at, "
+                    "deadline_at) values (%s, %s, %s, %s, clock_timestamp() - interval '2 hours', "
+                    "clock_timestamp() + %s::interval)", (run_id, try_number, state, message, deadline))
+
+
+def test_the_producer_writes_its_end_state_with_the_reports_and_its_deadline(built):
+    """build_models' try: running with a deadline of its execution_timeout and grace, then reported."""
+    from meridian import db
+    from meridian.transform.model_producer import PRODUCER_TIMEOUT, START_SLACK
+
+    with db.connection("warehouse") as conn, conn.cursor() as cur:
+        cur.execute("select try_number, state, message, deadline_at - started_at from audit.dbt_model_producers "
+                    "where run_id = %s", (RUN_ID,))
+        assert cur.fetchall() == [(1, "reported", None, PRODUCER_TIMEOUT + START_SLACK)]
+
+
+@pytest.mark.parametrize(("try_number", "retries", "state", "wait_minutes"), [
+    (1, 2, "retrying", 30 + 7),  # a retry follows: the deadline waits for it (its delay + grace to start)
+    (3, 2, "failed", None),  # the last try: the model tasks end now with the error
+])
+def test_a_producer_that_stops_before_its_reports_says_why(built, monkeypatch, try_number, retries, state,
+                                                           wait_minutes):
+    from datetime import timedelta
+
+    from meridian import db
+    from meridian.transform import dbt_run
+    from meridian.transform.model_producer import producer_try
+    from meridian.transform.model_tasks import build_and_report
+
+    def cannot_start(*args, **kwargs):
+        raise dbt_run.DbtBuildError("dbt could not start: profiles.yml not found in /nowhere")
+
+    monkeypatch.setattr(dbt_run, "build_warehouse", cannot_start)
+    task = SimpleNamespace(execution_timeout=timedelta(minutes=20), retries=retries,
+                           retry_delay=timedelta(minutes=30), retry_exponential_backoff=0)
+    run_id = f"stopped__{try_number}"
+    with pytest.raises(dbt_run.DbtBuildError):
+        build_and_report(built["plan"], run_id=run_id, producer=producer_try(task, try_number))
+    with db.connection("warehouse") as conn, conn.cursor() as cur:
+        cur.execute("select try_number, state, message, deadline_at - updated_at from audit.dbt_model_producers "
+                    "where run_id = %s", (run_id,))
+        [(tried, stored_state, message, left)] = cur.fetchall()
+    assert (tried, stored_state) == (try_number, state)
+    assert message == "DbtBuildError: dbt could not start: profiles.yml not found in /nowhere"
+    if wait_minutes is not None:
+        assert abs(left - timedelta(minutes=wait_minutes)) < timedelta(seconds=5)  # grace: 5 min heartbeat + 2
+
+
+@pytest.mark.parametrize(("state", "has_report", "waited", "upstream", "verdict", "says"), [
+    (None, False, 1.0, None, None, None),  # not started yet: wait
+    (None, False, 10.0, None, "failed", "build_models has not started in run r within 0:00:10"),
+    (None, False, 1.0, "plan_transform failed: bad as_of", "failed", "never ran in run r: plan_transform failed"),
+    ("running", False, 1.0, None, None, None),
+    ("retrying", False, 1.0, None, None, None),
+    ("running!", False, 1.0, None, "failed", "wrote no end state by its deadline"),  # ! = overdue
+    ("reported", True, 1.0, None, "rebuild", "builds the model again alone"),
+    ("reported", False, 1.0, None, "failed", "wrote no report of m"),
+    ("failed", False, 1.0, None, "failed", "failed before building any model: DbtBuildError: no manifest"),
+    ("skipped", False, 1.0, None, "skipped", "build_models was skipped in run r"),
+])
+def test_a_model_without_a_report_waits_or_ends_from_the_warehouse_alone(state, has_report, waited, upstream,
+                                                                         verdict, says):
+    from datetime import UTC, datetime
+
+    from meridian.transform.model_producer import ProducerState
+    from meridian.transform.model_tasks import waiting_verdict
+
+    producer = None if state is None else ProducerState(
+        1, state.rstrip("!"), "DbtBuildError: no manifest" if state == "failed" else None,
+        datetime(2026, 10, 31, tzinfo=UTC), datetime(2026, 10, 31, 3, tzinfo=UTC), state.endswith("!"))
+    outcome = waiting_verdict("m", "r", "build_models", producer, upstream, has_report, waited, 10.0)
+    assert (outcome.state if outcome else None) == verdict
+    if says:
+        assert says in outcome.message
+
+
+def test_the_trigger_ends_the_task_from_the_warehouse_without_asking_the_supervisor(built, no_supervisor, capsys):
+    """The triggerer's path: the producer's reported row and the model's report end the task, in one log entry."""
+    from meridian import db
 
     with db.connection("warehouse") as conn, conn.cursor() as cur:
         cur.execute("update audit.dbt_model_reports set consumed_try = null where model = 'good'")
-    states = iter(["running", "success"])
-    monkeypatch.setattr(model_tasks, "_producer_state", lambda *args: next(states, "success"))
+    event, entry, _ = run_trigger(trigger_for("good"), capsys)
+    assert event == "TaskSuccessEvent"
+    # the model's dbt lines and, last, how the task ended: one entry, logged before the event
+    assert "OK created sql table model public.good" in entry
+    assert entry.endswith("good: success, 0 data test(s) passed")
 
-    async def first_event(trigger):
-        async for event in trigger.run():
-            return event
+    producer_row("failed-run", "failed", message="DbtBuildError: dbt build wrote no manifest")
+    event, entry, _ = run_trigger(trigger_for("after_broken", run_id="failed-run"), capsys)
+    assert event == "TaskFailedEvent"
+    assert entry.startswith("after_broken: build_models try 1 started at ")
+    assert entry.endswith("failed before building any model: DbtBuildError: dbt build wrote no manifest; see its log")
 
-    trigger = DbtModelTrigger(model="good", poll_seconds=0.05)
-    trigger.task_instance = SimpleNamespace(run_id=RUN_ID, try_number=1, dag_id="transform_warehouse", task_id="good", map_index=-1)
-    event = asyncio.run(first_event(trigger))
-    assert type(event).__name__ == "TaskSuccessEvent"
-    failing = DbtModelTrigger(model="after_broken", poll_seconds=0.05)
-    failing.task_instance = SimpleNamespace(run_id="another-run", try_number=1, dag_id="transform_warehouse", task_id="after_broken", map_index=-1)
-    event = asyncio.run(first_event(failing))
-    assert type(event).__name__ == "TaskFailedEvent"  # the producer ended and wrote no report for that run
+
+def test_a_dead_producer_ends_the_model_tasks_at_its_deadline(built, no_supervisor, capsys):
+    """A producer killed mid-build leaves `running`: the model tasks fail once its deadline passed, saying so."""
+    producer_row("killed-run", "running", deadline="1 second")
+    event, entry, took = run_trigger(trigger_for("good", run_id="killed-run"), capsys)
+    assert event == "TaskFailedEvent"
+    assert 0.5 < took < 10, took  # it waited for the deadline, then ended
+    assert "good: build_models try 1 started at " in entry
+    assert "wrote no end state by its deadline" in entry and "its process probably died (a killed worker)" in entry
+
+
+def test_a_model_task_waits_for_a_producer_that_never_starts_at_most_its_limit(built, no_supervisor, capsys):
+    from meridian import db
+
+    event, entry, took = run_trigger(trigger_for("good", run_id="never-started", wait_seconds=0.3), capsys)
+    assert event == "TaskFailedEvent" and 0.3 <= took < 5
+    assert "build_models has not started in run never-started within 0:00:00" in entry
+    # a task upstream of the producer that failed for good ends them at once, naming it and its error
+    with db.connection("warehouse") as conn, conn.cursor() as cur:
+        cur.execute("insert into audit.pipeline_runs (dag_id, run_id, task_id, try_number, started_at, state, error) "
+                    "values ('transform_warehouse', 'plan-failed', 'plan_transform', 3, now(), 'failed', "
+                    "'ValueError: as_of 2026-13-01 is not an ISO instant')")
+    event, entry, took = run_trigger(trigger_for("good", run_id="plan-failed", producer_upstream=["plan_transform"]),
+                                     capsys)
+    assert event == "TaskFailedEvent" and took < 5
+    assert "build_models never ran in run plan-failed: plan_transform failed: ValueError: as_of 2026-13-01" in entry
 
 
 def test_in_one_process_the_model_tasks_run_after_the_producer():
@@ -223,7 +371,7 @@ def test_in_one_process_the_model_tasks_run_after_the_producer():
     assert after.upstream_task_ids == {"a", "b"}
 
 
-def test_the_triggers_of_a_run_share_one_read_one_claim_and_one_connection(built, monkeypatch):
+def test_the_triggers_of_a_run_share_one_read_one_claim_and_one_connection(built, monkeypatch, no_supervisor):
     """Every waiting trigger of a run ends on the same read of its reports, taken in one statement on one connection;
     a trigger restarted after its try took the report ends with it again, without building the model."""
     from meridian import db
@@ -247,7 +395,7 @@ def test_the_triggers_of_a_run_share_one_read_one_claim_and_one_connection(built
     monkeypatch.setattr(model_reports, "consume_many",
                         lambda conn, run, wanted: claims.append(dict(wanted)) or real_consume(conn, run, wanted))
     monkeypatch.setattr(model_tasks, "_CONNECTION", model_tasks._SharedConnection())
-    monkeypatch.setattr(model_tasks, "_producer_state", lambda *args: "running")
+    producer_row(run_id, "running")
 
     async def rebuild(self, *args):
         raise AssertionError(f"{self.model} was built again")
@@ -255,7 +403,7 @@ def test_the_triggers_of_a_run_share_one_read_one_claim_and_one_connection(built
     monkeypatch.setattr(DbtModelTrigger, "_rebuild", rebuild)
 
     def trigger(model: str) -> DbtModelTrigger:
-        made = DbtModelTrigger(model=model, poll_seconds=0.05)
+        made = DbtModelTrigger(model=model, poll_seconds=2.0)  # all end on the first read: the poll only paces a loaded machine
         made.task_instance = SimpleNamespace(run_id=run_id, try_number=1, dag_id="transform_warehouse",
                                              task_id=model, map_index=-1)
         return made
@@ -283,3 +431,45 @@ def test_the_triggers_of_a_run_share_one_read_one_claim_and_one_connection(built
     monkeypatch.setattr(model_tasks, "_RUNS", {})
     assert asyncio.run(first_event(trigger("good"))) == "TaskSuccessEvent"
     assert len(reads) == 2 and claims[1:] == [{}]
+
+
+@pytest.mark.parametrize("map_index", [-1, 3])
+def test_the_log_file_name_without_jinja_is_airflows(map_index):
+    """The producer names the model tasks' log files without Jinja, as Airflow's default template does."""
+    from airflow.configuration import conf
+    from airflow.utils.helpers import parse_template_string, render_template
+
+    from meridian.transform.model_tasks import DEFAULT_LOG_TEMPLATE, log_file_name
+
+    assert DEFAULT_LOG_TEMPLATE == conf.get_default_value("logging", "log_filename_template")
+    ti = SimpleNamespace(dag_id="transform_warehouse", task_id="fct_daily_kpis", run_id=RUN_ID, map_index=map_index,
+                         try_number=1)
+    _, jinja = parse_template_string(DEFAULT_LOG_TEMPLATE)
+    assert log_file_name(DEFAULT_LOG_TEMPLATE, ti.dag_id, RUN_ID, ti.task_id, map_index, "", ["", ""]) == (
+        render_template(jinja, {"ti": ti, "ts": "", "try_number": 1}, native=False))
+
+
+def test_a_trigger_ends_once_its_log_entry_was_read():
+    """What was written to a Unix socket and not yet read by its peer is counted, then cleared by the read; the
+    wait for it gives up at its limit, or once nobody read that socket for STUCK_SECONDS."""
+    import socket
+    import time
+
+    from meridian.transform.model_tasks import STUCK_SECONDS, logs_read, unread_socket_bytes
+
+    before = unread_socket_bytes()
+    runner, supervisor = socket.socketpair()
+    with runner, supervisor:
+        runner.sendall(b"x" * 5000)
+        assert unread_socket_bytes()[runner.fileno()] >= 5000
+        waited = time.monotonic()
+        asyncio.run(logs_read(limit=0.2))  # nobody reads: it gives up after its limit
+        assert 0.2 <= time.monotonic() - waited < STUCK_SECONDS
+        waited = time.monotonic()
+        asyncio.run(logs_read(limit=30))  # nobody reads, ever: it gives up once the socket was stuck
+        assert STUCK_SECONDS <= time.monotonic() - waited < 5
+        assert len(supervisor.recv(8192)) == 5000
+        assert unread_socket_bytes() == before
+        waited = time.monotonic()
+        asyncio.run(logs_read(limit=30))  # all read: it returns at once
+        assert time.monotonic() - waited < 0.5

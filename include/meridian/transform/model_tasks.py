@@ -22,19 +22,28 @@ No worker process per model: the tasks start and end in the triggerer
 (``start_from_trigger``; :class:`DbtModelTrigger` ends them with a task end
 event). Under the scheduler they start with the run (trigger rule ``always``),
 and wait for the producer's reports together: the triggers of a run share one
-read of its reports every half second, take all their reports in one
-statement on one connection (per triggerer process), wake together when a
-read found them and log the model's dbt lines as one entry. They yield their
-events within about a second of the build; the triggerer then records each
-task's end in a metadata transaction of its own (tens of milliseconds each on
-a loaded machine), which sets the pace for ~90 tasks (tests/browser keeps the
-figures in ``model-task-timing.json``). The lineage edges are the graph's, not
-a wait: the build already ran in dbt's order.
+read every quarter second of the producer's state
+(``audit.dbt_model_producers``, meridian.transform.model_producer) and of its
+reports, take all their reports in one statement on one connection (per
+triggerer process), wake together when a read found them and log one entry
+each (the model's dbt lines, then how the task ends) before their end event:
+the triggerer closes a task's log file once its trigger ended. They read
+everything from the warehouse and make no request to the triggerer's
+supervisor (Airflow 3.3's triggerer can deadlock when a trigger's request
+meets many log lines); a producer that died without writing its end state
+ends them at its deadline (:func:`waiting_verdict`). They yield their events
+within about a second of the build; the triggerer then records each task's
+end in a metadata transaction of its own (tens of milliseconds each on a
+loaded machine), which sets the pace for ~90 tasks (tests/browser keeps the
+figures in ``model-task-timing.json``). The lineage edges are the graph's,
+not a wait: the build already ran in dbt's order.
 
 ``airflow dags test`` (the demo, the bench, the end-to-end tests) runs one
 task at a time in one process and never starts a task in the triggerer: there
-the model tasks run after ``build_models`` (trigger rule ``all_done``, so each
-reports its own model) and read the reports directly.
+the producer ends the model tasks itself (:func:`finish_in_place`: their log
+files in one pass and their states in one statement, ~0.2 s for 89 tasks),
+and a model task it could not end runs after ``build_models`` (trigger rule
+``all_done``) and reads its report directly.
 """
 
 from __future__ import annotations
@@ -55,6 +64,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from airflow.sdk import BaseOperator
@@ -67,6 +77,19 @@ from airflow.triggers.base import (
     TriggerEvent,
 )
 
+from meridian.transform.model_producer import (
+    ENDED,
+    FAILED,
+    PRODUCER_TIMEOUT,
+    REPORTED,
+    RETRYING,
+    SKIPPED,
+    START_SLACK,
+    ProducerState,
+    ProducerTry,
+    record_end,
+    record_start,
+)
 from meridian.transform.model_reports import (
     NOT_SELECTED,
     ModelReport,
@@ -77,12 +100,10 @@ from meridian.transform.model_reports import (
 log = logging.getLogger(__name__)
 
 PRODUCER_TASK_ID = "build_models"
-POLL_SECONDS = 0.5  # the model triggers of a run read its reports together this often (one query)
-STATE_POLLS = 4  # ... and the producer's state every this many polls while a model has no report to take
+POLL_SECONDS = 0.25  # the model triggers of a run read its producer's row and reports together this often
 FORGET_SECONDS = 600.0  # a run's cached reports are dropped this long after its last trigger ended
-WAIT_TIMEOUT = timedelta(hours=12)  # a model task waits at most this long for the producer
-# the producer's states after which no report of this try will come
-PRODUCER_DONE = ("success", "failed", "upstream_failed", "skipped", "removed")
+# a model task waits at most this long (or its execution_timeout) for the producer to start
+WAIT_TIMEOUT = timedelta(hours=12)
 
 
 def runs_in_one_process(argv: list[str] | None = None) -> bool:
@@ -94,33 +115,45 @@ def runs_in_one_process(argv: list[str] | None = None) -> bool:
 # -- the producer ------------------------------------------------------------------------------------------
 
 
-def build_and_report(plan: Any, run_id: str, *, finish_dag_id: str | None = None) -> dict[str, Any]:
+def build_and_report(plan: Any, run_id: str, *, finish_dag_id: str | None = None,
+                     producer: ProducerTry | None = None) -> dict[str, Any]:
     """The run's one ``dbt build`` (the plan's build_args), then a report per model for the model tasks.
 
     Raises DbtBuildError only for failures no model task reports (a seed, a
     snapshot, a test on a source) or when dbt itself could not run; a failed
-    model or data test fails the model's task instead. ``finish_dag_id``
-    (under ``airflow dags test``): end the model tasks of that DAG's run here
-    (:func:`finish_in_place`) instead of running each.
+    model or data test fails the model's task instead. ``producer``: this try
+    of the producer (its deadline for the model tasks; meridian.transform.model_producer),
+    whose state goes to ``audit.dbt_model_producers``: ``running`` first, then
+    ``reported`` with the reports, or how it stopped before them.
+    ``finish_dag_id`` (under ``airflow dags test``): end the model tasks of
+    that DAG's run here (:func:`finish_in_place`) instead of running each.
     """
     from meridian import db
     from meridian.config import WAREHOUSE_CONN_ID
     from meridian.transform.dbt_run import DbtBuildError, build_warehouse, target_dir
     from meridian.transform.model_reports import NodeLines, alert_links, forget_old_reports, write_reports
 
-    lines = NodeLines()
-    summary = build_warehouse(plan, run_id=run_id, callbacks=[lines],
-                              links=lambda manifest: alert_links(manifest, run_id), raise_on_failure=False)
-    target = target_dir()
-    manifest_file, results_file = target / "manifest.json", target / "run_results.json"
-    if not manifest_file.exists() or not results_file.exists():
-        raise DbtBuildError(f"dbt build wrote no manifest or run results to {target}: {summary['failed']}")
-    manifest = json.loads(manifest_file.read_text())
-    reports = build_reports(manifest, json.loads(results_file.read_text()), lines.lines)
+    this_try = producer or ProducerTry(1, PRODUCER_TIMEOUT, START_SLACK)
     with db.connection(WAREHOUSE_CONN_ID) as conn:
-        forget_old_reports(conn)
-        written = write_reports(conn, reports.values(), run_id=run_id, invocation_id=summary["invocation_id"],
-                                as_of=plan.as_of, full_refresh=plan.full_refresh, dbt_vars=plan.dbt_vars())
+        record_start(conn, run_id, this_try)
+    try:
+        lines = NodeLines()
+        summary = build_warehouse(plan, run_id=run_id, callbacks=[lines],
+                                  links=lambda manifest: alert_links(manifest, run_id), raise_on_failure=False)
+        target = target_dir()
+        manifest_file, results_file = target / "manifest.json", target / "run_results.json"
+        if not manifest_file.exists() or not results_file.exists():
+            raise DbtBuildError(f"dbt build wrote no manifest or run results to {target}: {summary['failed']}")
+        manifest = json.loads(manifest_file.read_text())
+        reports = build_reports(manifest, json.loads(results_file.read_text()), lines.lines)
+        with db.connection(WAREHOUSE_CONN_ID) as conn:
+            forget_old_reports(conn)
+            written = write_reports(conn, reports.values(), run_id=run_id, invocation_id=summary["invocation_id"],
+                                    as_of=plan.as_of, full_refresh=plan.full_refresh, dbt_vars=plan.dbt_vars())
+            record_end(conn, run_id, this_try.try_number, REPORTED)  # with the reports, in their transaction
+    except BaseException as error:
+        record_stop(run_id, this_try, error)
+        raise
     if finish_dag_id:
         try:
             finish_in_place(finish_dag_id, run_id, reports, plan.as_of)
@@ -136,51 +169,115 @@ def build_and_report(plan: Any, run_id: str, *, finish_dag_id: str | None = None
     return {**summary, "failed_models": failed_models}
 
 
+def record_stop(run_id: str, this_try: ProducerTry, error: BaseException) -> None:
+    """The producer stopped before its reports: skipped, retrying (a later try reports) or failed, with the error."""
+    from meridian import db
+    from meridian.config import WAREHOUSE_CONN_ID
+
+    message = f"{type(error).__name__}: {error}"
+    if type(error).__name__ == "AirflowSkipException":
+        state, wait = SKIPPED, None
+    elif this_try.retry_wait is not None:
+        state, wait = RETRYING, this_try.retry_wait + this_try.grace
+    else:
+        state, wait = FAILED, None
+    try:
+        with db.connection(WAREHOUSE_CONN_ID) as conn:
+            record_end(conn, run_id, this_try.try_number, state, message, wait=wait)
+    except Exception:  # noqa: BLE001 - the original error is the one to raise; the model tasks' deadline ends them
+        log.warning("could not record %s's %s state for the model tasks", PRODUCER_TASK_ID, state, exc_info=True)
+
+
 def finish_in_place(dag_id: str, run_id: str, reports: Mapping[str, ModelReport], as_of: date | None) -> dict:
     """End the run's model tasks from the producer, as their first try would: log file, state, alert mail.
 
     For ``airflow dags test`` only (the metadata database is this process's):
     it runs one task at a time, and starting ~90 tasks in turn costs tens of
-    seconds where writing their logs and states costs well under one. A task
-    whose model has no report keeps waiting and runs itself (and fails).
+    seconds where this costs a small fraction of one: one read of the run's
+    waiting task instances, the log file name template rendered for each
+    without a query, one pass writing the log files, one statement (an
+    executemany by primary key, in one transaction) for all their states,
+    then one update taking their reports for try 1. A task whose model has no
+    report keeps waiting and runs itself (and fails).
     """
     from airflow.configuration import conf
+    from airflow.models.dagrun import DagRun
     from airflow.models.taskinstance import TaskInstance
     from airflow.sdk import timezone
-    from airflow.utils.log.file_task_handler import FileTaskHandler
     from airflow.utils.session import create_session
+    from sqlalchemy import select, update
 
-    base = conf.get("logging", "base_log_folder")
-    handler = FileTaskHandler(base_log_folder=base)
+    begun = time.perf_counter()
+    base = Path(conf.get("logging", "base_log_folder"))
     states: dict[str, str] = {}
     with create_session() as session:
-        instances = session.query(TaskInstance).filter(
-            TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id, TaskInstance.task_id.in_(list(reports)),
-            TaskInstance.state.is_(None)).all()
-        for ti in instances:
-            started = timezone.utcnow()
+        dag_run = session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
+        if dag_run is None:
+            raise LookupError(f"no run {run_id!r} of DAG {dag_id!r} in the metadata database")
+        waiting = session.execute(
+            select(TaskInstance.id, TaskInstance.task_id, TaskInstance.map_index).where(
+                TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id,
+                TaskInstance.task_id.in_(list(reports)), TaskInstance.state.is_(None))).all()
+        template = dag_run.get_log_template(session=session).filename
+        logical = (dag_run.logical_date or dag_run.run_after).isoformat()
+        interval = [moment.isoformat() if moment else "" for moment in
+                    (dag_run.data_interval_start, dag_run.data_interval_end)]
+
+        def log_file(task_id: str, map_index: int) -> Path:
+            return base / log_file_name(template, dag_id, run_id, task_id, map_index, logical, interval)
+
+        started = timezone.utcnow()
+        stamp = started.isoformat()
+        ended_rows = []
+        for ti_id, task_id, map_index in waiting:
             lines: list[tuple[str, str]] = []
-            outcome = conclude(reports[ti.task_id], as_of, run_id, lambda line, sink=lines: sink.append(("info", line)))
+            outcome = conclude(reports[task_id], as_of, run_id, lambda line, sink=lines: sink.append(("info", line)))
             lines.append(("error" if outcome.state == "failed" else "info", outcome.message))
-            ti.try_number = max(ti.try_number or 0, 1)
-            path = Path(base) / handler._render_filename(ti, ti.try_number, session=session)
+            path = log_file(task_id, map_index)
             path.parent.mkdir(parents=True, exist_ok=True)
-            stamp = started.isoformat()
             path.write_text("".join(json.dumps({"timestamp": stamp, "level": level, "event": event,
                                                 "logger": __name__}) + "\n" for level, event in lines))
-            ended = timezone.utcnow()
-            ti.state, ti.start_date, ti.end_date = outcome.state, started, ended
-            ti.duration = (ended - started).total_seconds()
-            states[ti.task_id] = outcome.state
+            states[task_id] = outcome.state
+            ended_rows.append({"id": ti_id, "state": outcome.state})
+        ended = timezone.utcnow()
+        if ended_rows:
+            duration = (ended - started).total_seconds()
+            session.execute(update(TaskInstance), [
+                {**row, "try_number": 1, "start_date": started, "end_date": ended, "duration": duration}
+                for row in ended_rows])
     # their first try is over: a later try (a clear) builds the model again
     from meridian import db
     from meridian.transform.model_reports import consume_first
 
     with db.connection(_conn_id()) as conn:
         consume_first(conn, run_id, list(states))
-    log.info("model tasks ended here (one process): %s", {state: list(states.values()).count(state)
-                                                         for state in sorted(set(states.values()))})
+    counts = {state: list(states.values()).count(state) for state in sorted(set(states.values()))}
+    log.info("model tasks ended here (one process) in %.3f s: %s", time.perf_counter() - begun, counts)
     return states
+
+
+# Airflow's default [logging] log_filename_template: rendered without Jinja (compiling Jinja's lexer alone
+# costs ~0.1 s in a process that has not used it yet)
+DEFAULT_LOG_TEMPLATE = ("dag_id={{ ti.dag_id }}/run_id={{ ti.run_id }}/task_id={{ ti.task_id }}/"
+                        "{% if ti.map_index >= 0 %}map_index={{ ti.map_index }}/{% endif %}"
+                        "attempt={{ try_number|default(ti.try_number) }}.log")
+
+
+def log_file_name(template: str, dag_id: str, run_id: str, task_id: str, map_index: int, logical: str,
+                  interval: list[str], try_number: int = 1) -> str:
+    """A task try's log file name under the run's template, as Airflow's FileTaskHandler renders it."""
+    if template == DEFAULT_LOG_TEMPLATE:
+        mapped = f"map_index={map_index}/" if map_index >= 0 else ""
+        return f"dag_id={dag_id}/run_id={run_id}/task_id={task_id}/{mapped}attempt={try_number}.log"
+    from airflow.utils.helpers import parse_template_string, render_template
+
+    str_tpl, jinja_tpl = parse_template_string(template)
+    if jinja_tpl:
+        ti = SimpleNamespace(dag_id=dag_id, task_id=task_id, run_id=run_id, map_index=map_index,
+                             try_number=try_number)
+        return render_template(jinja_tpl, {"ti": ti, "ts": logical, "try_number": try_number}, native=False)
+    return str_tpl.format(dag_id=dag_id, task_id=task_id, run_id=run_id, data_interval_start=interval[0],
+                          data_interval_end=interval[1], logical_date=logical, try_number=try_number)
 
 
 # -- what a model task does --------------------------------------------------------------------------------
@@ -188,7 +285,7 @@ def finish_in_place(dag_id: str, run_id: str, reports: Mapping[str, ModelReport]
 
 @dataclass(frozen=True)
 class Outcome:
-    state: str  # success, failed, skipped
+    state: str  # success, failed, skipped (rebuild: a verdict of waiting_verdict)
     message: str
 
 
@@ -204,6 +301,14 @@ def fetch_report(run_id: str, model: str) -> StoredReport | None:
 
     with db.connection(_conn_id()) as conn:
         return latest_report(conn, run_id, model)
+
+
+def fetch_producer(run_id: str) -> ProducerState | None:
+    from meridian import db
+    from meridian.transform.model_producer import read_state
+
+    with db.connection(_conn_id()) as conn:
+        return read_state(conn, run_id)
 
 
 def claim(run_id: str, model: str, stored: StoredReport, try_number: int) -> bool:
@@ -316,19 +421,59 @@ def rebuild_sync(model: str, stored: StoredReport, run_id: str, try_number: int,
 # -- the operator and its trigger --------------------------------------------------------------------------
 
 
+def waiting_verdict(model: str, run_id: str, producer_task_id: str, producer: ProducerState | None,
+                    upstream_failed: str | None, has_report: bool, waited: float, limit: float) -> Outcome | None:
+    """How a model task whose try has no report to take goes on: None (wait), ``rebuild``, or its end.
+
+    From the warehouse only (meridian.transform.model_producer): the producer's row of the run, the
+    failure of a task upstream of it, whether the model has a report of an earlier try, how long this
+    task waited (``waited`` of at most ``limit`` seconds while the producer has not started).
+    """
+    name = producer_task_id
+    if producer is None:
+        if upstream_failed:
+            return Outcome("failed", f"{model}: {name} never ran in run {run_id}: {upstream_failed}; "
+                                     f"clear {name} and this task once that is fixed")
+        if waited >= limit:
+            return Outcome("failed", f"{model}: {name} has not started in run {run_id} within "
+                                     f"{timedelta(seconds=round(limit))} of this task's start; see the run's "
+                                     f"tasks, and clear this task once {name} has run")
+        return None
+    if producer.state not in ENDED:
+        if not producer.overdue:
+            return None
+        return Outcome("failed", f"{model}: {name} {producer.describe()} wrote no end state by its deadline "
+                                 f"{producer.deadline_at:%Y-%m-%d %H:%M:%S %Z} (its execution_timeout, plus the "
+                                 f"time Airflow takes to notice a dead try and start the next): its process "
+                                 f"probably died (a killed worker); see {name}'s log, and clear this task once "
+                                 f"{name} has run")
+    if has_report:
+        return Outcome("rebuild", f"{model}: a later try builds the model again alone")
+    if producer.state == SKIPPED:
+        return Outcome("skipped", f"{model}: {name} was skipped in run {run_id} ({producer.message}); nothing built")
+    if producer.state == FAILED:
+        return Outcome("failed", f"{model}: {name} {producer.describe()} failed before building any model: "
+                                 f"{producer.message}; see its log")
+    return Outcome("failed", f"{model}: {name} reported run {run_id} but wrote no report of {model} "
+                             f"(a model added after the run's build?); see {name}'s log")
+
+
 class DbtModelOperator(BaseOperator):
     """One dbt model (with its data tests) of the run's build; see the module doc."""
 
     ui_color = "#d6ecf3"
     start_from_trigger = True
 
-    def __init__(self, *, model: str, producer_task_id: str = PRODUCER_TASK_ID, **kwargs: Any) -> None:
+    def __init__(self, *, model: str, producer_task_id: str = PRODUCER_TASK_ID,
+                 producer_upstream: tuple[str, ...] = (), **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.model = model
         self.producer_task_id = producer_task_id
+        limit = self.execution_timeout or WAIT_TIMEOUT
         self.start_trigger_args = StartTriggerArgs(
             trigger_cls=f"{DbtModelTrigger.__module__}.{DbtModelTrigger.__qualname__}",
-            trigger_kwargs={"model": model, "producer_task_id": producer_task_id},
+            trigger_kwargs={"model": model, "producer_task_id": producer_task_id,
+                            "producer_upstream": list(producer_upstream), "wait_seconds": limit.total_seconds()},
             next_method="execute_complete",
             timeout=WAIT_TIMEOUT,
         )
@@ -340,8 +485,13 @@ class DbtModelOperator(BaseOperator):
         ti = context["ti"]
         stored = fetch_report(ti.run_id, self.model)
         if stored is None:
-            raise AirflowException(f"{self.model}: {self.producer_task_id} wrote no report for this run "
-                                   f"({ti.run_id}); see the {self.producer_task_id} log")
+            producer = fetch_producer(ti.run_id)
+            said = f" ({producer.state}: {producer.message})" if producer is not None and producer.message else ""
+            message = (f"{self.model}: {self.producer_task_id} wrote no report for this run ({ti.run_id}){said}; "
+                       f"see the {self.producer_task_id} log")
+            if producer is not None and producer.state == SKIPPED:
+                raise AirflowSkipException(message)
+            raise AirflowException(message)
         if stored.consumed_try == ti.try_number or (
                 stored.consumed_try is None and claim(ti.run_id, self.model, stored, ti.try_number)):
             report = stored.report  # this try's report (also when the try restarts after its process died)
@@ -366,12 +516,15 @@ class _SharedConnection:
     """One warehouse connection for all the model triggers of this process (the triggerer), one thread at a time.
 
     ~90 triggers per run each opening a connection to read or take their report cost more than the reports;
-    every read and claim of every run goes through this one (autocommit: each statement stands alone).
+    every read and claim of every run goes through this one (autocommit: each statement stands alone). Its
+    address is resolved once per process (from ``AIRFLOW_CONN_WAREHOUSE`` where set, as meridian's Airflow
+    environment does: then the triggers make no request to the triggerer's supervisor at all).
     """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.conn: Any = None
+        self.uri: str | None = None
 
     def run(self, work: Callable[[Any], Any]) -> Any:
         """``work(conn)`` on the shared connection; reconnects once when the connection broke."""
@@ -382,7 +535,8 @@ class _SharedConnection:
         with self.lock:
             for attempt in (1, 2):
                 if self.conn is None or self.conn.closed:
-                    self.conn = db.connect(_conn_id(), autocommit=True)
+                    self.uri = self.uri or db.dsn(_conn_id())
+                    self.conn = db.connect(_conn_id(), autocommit=True, uri=self.uri)
                 try:
                     return work(self.conn)
                 except (psycopg2.OperationalError, psycopg2.InterfaceError):
@@ -403,27 +557,32 @@ class _SharedConnection:
 _CONNECTION = _SharedConnection()
 
 
+@dataclass(frozen=True)
+class _RunRead:
+    """One read of a run for its model triggers: the producer's row, an upstream failure, the reports."""
+
+    producer: ProducerState | None
+    upstream_failed: str | None
+    reports: dict[str, StoredReport]
+
+
 class _RunReports:
     """The newest reports of a run and its producer's state, read for all the run's model triggers at once.
 
-    One refresh per ``poll_seconds`` reads the run's reports and takes, in the same statement for all of
-    them, the unreported ones of every model whose trigger waits here (``waiting``: model → try number);
-    then it wakes every trigger of the run (``refreshed``), so they all end on the same refresh.
+    One refresh per ``poll_seconds`` reads the producer's row, then the run's reports, and takes, in the
+    same statement for all of them, the unreported ones of every model whose trigger waits here
+    (``waiting``: model → try number); then it wakes every trigger of the run (``refreshed``), so they all
+    end on the same refresh.
     """
 
     def __init__(self) -> None:
         self.lock = asyncio.Lock()
         self.read_at: float | None = None
-        self.state_at: float | None = None
-        self.reports: dict[str, StoredReport] = {}
-        self.producer_state: str | None = None
+        self.read = _RunRead(None, None, {})
         self.waiting: dict[str, int] = {}
+        self.upstream: set[str] = set()
         self.refreshed = asyncio.Event()
         self.used_at = time.monotonic()
-
-    def lacking(self) -> bool:
-        """Some waiting model has no report of its try: only then does the producer's state matter."""
-        return any(not _taken_by(self.reports.get(model), try_number) for model, try_number in self.waiting.items())
 
 
 _RUNS: dict[tuple[str, str], _RunReports] = {}
@@ -433,55 +592,120 @@ def _taken_by(stored: StoredReport | None, try_number: int) -> bool:
     return stored is not None and stored.consumed_try == try_number
 
 
-def _take_reports(run_id: str, waiting: Mapping[str, int]) -> dict[str, StoredReport]:
-    """The run's newest reports, those of the waiting models taken by their try (one read, one update)."""
+def _read_run(dag_id: str, run_id: str, waiting: Mapping[str, int], upstream: list[str]) -> _RunRead:
+    """The producer's row first (one seen ended had written every report), then the run's newest reports,
+    those of the waiting models taken by their try (one read, one update), on the shared connection."""
+    from meridian.transform.model_producer import read_state, upstream_failure
     from meridian.transform.model_reports import consume_many, latest_reports
 
-    def work(conn: Any) -> dict[str, StoredReport]:
+    def work(conn: Any) -> _RunRead:
+        producer = read_state(conn, run_id)
+        failed = upstream_failure(conn, dag_id, run_id, upstream) if producer is None else None
         reports = latest_reports(conn, run_id)
         claims = {model: (reports[model].invocation_id, try_number) for model, try_number in waiting.items()
                   if model in reports and reports[model].consumed_try is None}
         for model in consume_many(conn, run_id, claims):
             reports[model] = dataclasses.replace(reports[model], consumed_try=claims[model][1])
-        return reports
+        return _RunRead(producer, failed, reports)
 
     return _CONNECTION.run(work)
 
 
-def _producer_state(dag_id: str, run_id: str, producer_task_id: str) -> str | None:
-    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+SIOCOUTQ = 0x5411  # Linux: the bytes a socket sent that its peer has not read yet
+LOGS_READ_SECONDS = 10.0  # a trigger waits at most this long for its log entry to be read before it ends
+STUCK_SECONDS = 1.0  # ... and not for a socket whose unread bytes did not move for this long
 
-    states = RuntimeTaskInstance.get_task_states(dag_id=dag_id, task_ids=[producer_task_id], run_ids=[run_id])
-    state = states.get(run_id, {}).get(producer_task_id)
-    return str(state.value if hasattr(state, "value") else state) if state is not None else None
+
+def unread_socket_bytes() -> dict[int, int]:
+    """By file descriptor: what this process wrote to its Unix stream sockets that their readers have not read yet.
+
+    In the triggerer these are the log lines its supervisor has not taken yet: the supervisor reads
+    them 4 KB at a time, between the messages of the trigger runner, and drops the lines of a trigger
+    that it has already seen end. Empty where /proc is not there. (Linux counts the kernel's bookkeeping
+    of each buffer too: at least the bytes.)
+    """
+    import fcntl
+    import socket
+    import stat
+    import struct
+
+    try:
+        names = os.listdir("/proc/self/fd")
+    except OSError:
+        return {}
+    unread = {}
+    for name in names:
+        with suppress(OSError, ValueError):
+            fd = int(name)
+            if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+                continue
+            with socket.socket(fileno=os.dup(fd)) as sock:
+                if sock.family == socket.AF_UNIX and sock.type == socket.SOCK_STREAM:
+                    queued = struct.unpack("i", fcntl.ioctl(sock.fileno(), SIOCOUTQ, b"\0" * 4))[0]
+                    if queued:
+                        unread[fd] = queued
+    return unread
+
+
+async def _poll_unread(limit: float) -> None:
+    """Until every socket's unread bytes are gone or stuck (unchanged for STUCK_SECONDS: nobody reads that
+    socket, and waiting would not help), at most ``limit`` seconds."""
+    deadline = time.monotonic() + limit
+    seen: dict[int, tuple[int, float]] = {}  # fd → (unread, since when)
+    while time.monotonic() < deadline:
+        now = time.monotonic()
+        unread = unread_socket_bytes()
+        seen = {fd: seen[fd] if fd in seen and seen[fd][0] == queued else (queued, now)
+                for fd, queued in unread.items()}
+        if all(now - since >= STUCK_SECONDS for _, since in seen.values()):
+            return
+        await asyncio.sleep(0.02)
+
+
+_LOGS_READ: list[asyncio.Task] = []  # the poll the ending triggers of this process share (one at a time)
+
+
+async def logs_read(limit: float = LOGS_READ_SECONDS) -> None:
+    """Until the process's log lines were read by the triggerer's supervisor (at most ``limit`` seconds).
+
+    The triggers ending together share one poll (a look at the sockets every 20 ms), not one each.
+    """
+    loop = asyncio.get_running_loop()
+    if not _LOGS_READ or _LOGS_READ[0].done() or _LOGS_READ[0].get_loop() is not loop:
+        _LOGS_READ[:] = [loop.create_task(_poll_unread(limit))]
+    await asyncio.shield(_LOGS_READ[0])
 
 
 class DbtModelTrigger(BaseTrigger):
-    """Waits in the triggerer for the producer's report of one model and ends the model's task with it."""
+    """Waits in the triggerer for the producer's report of one model and ends the model's task with it.
 
-    def __init__(self, model: str, producer_task_id: str = PRODUCER_TASK_ID, poll_seconds: float = POLL_SECONDS):
+    Everything it needs comes from the warehouse (the reports, the producer's state and deadline): it makes
+    no request to the triggerer's supervisor, and it logs one entry (the model's dbt lines and how the task
+    ends), before its end event.
+    """
+
+    def __init__(self, model: str, producer_task_id: str = PRODUCER_TASK_ID, poll_seconds: float = POLL_SECONDS,
+                 producer_upstream: list[str] | None = None, wait_seconds: float | None = None):
         super().__init__()
         self.model = model
         self.producer_task_id = producer_task_id
         self.poll_seconds = poll_seconds
+        self.producer_upstream = list(producer_upstream or [])
+        self.wait_seconds = WAIT_TIMEOUT.total_seconds() if wait_seconds is None else float(wait_seconds)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (f"{type(self).__module__}.{type(self).__qualname__}",
-                {"model": self.model, "producer_task_id": self.producer_task_id, "poll_seconds": self.poll_seconds})
+                {"model": self.model, "producer_task_id": self.producer_task_id, "poll_seconds": self.poll_seconds,
+                 "producer_upstream": self.producer_upstream, "wait_seconds": self.wait_seconds})
 
     async def _refresh(self, watch: _RunReports, dag_id: str, run_id: str, *, fresh: bool = False) -> None:
         """Read (and take) the run's reports unless another trigger of the run just did."""
         async with watch.lock:
-            now = time.monotonic()
-            if not fresh and watch.read_at is not None and now - watch.read_at < self.poll_seconds:
+            if not fresh and watch.read_at is not None and time.monotonic() - watch.read_at < self.poll_seconds:
                 return
-            # the producer's state before the reports: a producer seen ended had written them all
-            if watch.lacking() and (fresh or watch.state_at is None
-                                    or now - watch.state_at >= self.poll_seconds * STATE_POLLS):
-                watch.producer_state = await asyncio.to_thread(
-                    _producer_state, dag_id, run_id, self.producer_task_id)
-                watch.state_at = time.monotonic()
-            watch.reports = await asyncio.to_thread(_take_reports, run_id, dict(watch.waiting))
+            await asyncio.sleep(0)  # the run's triggers started with this one join its waiting list first
+            watch.read = await asyncio.to_thread(_read_run, dag_id, run_id, dict(watch.waiting),
+                                                 sorted(watch.upstream))
             watch.read_at = time.monotonic()
             woken, watch.refreshed = watch.refreshed, asyncio.Event()
             woken.set()
@@ -494,53 +718,64 @@ class DbtModelTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         ti = self.task_instance
         run_id, try_number, dag_id = ti.run_id, ti.try_number, ti.dag_id
-        self.log.info("waiting for %s's report of %s (try %s)", self.producer_task_id, self.model, try_number)
+        begun = time.monotonic()
         for key in [key for key, old in _RUNS.items()
                     if not old.waiting and time.monotonic() - old.used_at > FORGET_SECONDS]:
             del _RUNS[key]  # runs whose model tasks all ended
         watch = _RUNS.get((dag_id, run_id)) or _RUNS.setdefault((dag_id, run_id), _RunReports())
         watch.waiting[self.model] = try_number
+        watch.upstream.update(self.producer_upstream)
+        lines: list[str] = []
         try:
             fresh = False
             while True:
                 await self._refresh(watch, dag_id, run_id, fresh=fresh)
                 fresh = False
-                stored = watch.reports.get(self.model)
+                stored = watch.read.reports.get(self.model)
                 if _taken_by(stored, try_number):
                     report = stored.report  # taken for this try (also before the triggerer restarted it)
-                    self.log.info("%s's report of %s taken by try %s", self.producer_task_id, self.model, try_number)
                     break
                 if stored is not None and stored.consumed_try is None:
                     fresh = True  # written after the last refresh took the others: take it now
                     continue
-                if watch.producer_state not in PRODUCER_DONE:
+                verdict = waiting_verdict(self.model, run_id, self.producer_task_id, watch.read.producer,
+                                          watch.read.upstream_failed, stored is not None,
+                                          time.monotonic() - begun, self.wait_seconds)
+                if verdict is None:
                     await self._wait(watch)
                     continue
-                if stored is None:
-                    self.log.error("%s is %s and wrote no report of %s for run %s; see its log",
-                                   self.producer_task_id, watch.producer_state, self.model, run_id)
-                    yield TaskFailedEvent()
+                if verdict.state != "rebuild":
+                    async for event in self._end(verdict, lines):
+                        yield event
                     return
-                report = await self._rebuild(stored, run_id, try_number)
+                report = await self._rebuild(stored, run_id, try_number, lines)
                 break
         finally:
             watch.waiting.pop(self.model, None)
             watch.used_at = time.monotonic()
         if report.failed:  # mails its alerts: off the event loop
-            outcome = await asyncio.to_thread(conclude, report, stored.as_of, run_id, self.log.info)
-        else:  # no I/O but log lines: no thread
-            outcome = conclude(report, stored.as_of, run_id, self.log.info)
-        if outcome.state == "failed":
-            self.log.error(outcome.message)
-            yield TaskFailedEvent()
-        elif outcome.state == "skipped":
-            self.log.warning(outcome.message)
-            yield TaskSkippedEvent()
-        else:
-            self.log.info(outcome.message)
-            yield TaskSuccessEvent()
+            outcome = await asyncio.to_thread(conclude, report, stored.as_of, run_id, lines.append)
+        else:  # no I/O: no thread
+            outcome = conclude(report, stored.as_of, run_id, lines.append)
+        async for event in self._end(outcome, lines):
+            yield event
 
-    async def _rebuild(self, stored: StoredReport, run_id: str, try_number: int) -> ModelReport:
+    async def _end(self, outcome: Outcome, lines: list[str]) -> AsyncIterator[TriggerEvent]:
+        """Log the task's one entry (its lines, then how it ends), then end the task.
+
+        The entry goes out before the event, and the event waits until the triggerer's supervisor read it:
+        the supervisor closes the task's log file once it sees the trigger ended, and a line it reads after
+        that misses the file.
+        """
+        entry = "\n".join([*lines, outcome.message])
+        level, event = {"failed": (logging.ERROR, TaskFailedEvent), "skipped": (logging.WARNING, TaskSkippedEvent)}.get(
+            outcome.state, (logging.INFO, TaskSuccessEvent))
+        self.log.log(level, entry)
+        await logs_read()
+        yield event()
+
+    async def _rebuild(self, stored: StoredReport, run_id: str, try_number: int, lines: list[str]) -> ModelReport:
+        """The model built again alone; dbt's lines go to the log as they come (a build takes seconds)."""
         target, env = await asyncio.to_thread(prepare_rebuild, self.model)
         command = rebuild_command(self.model, stored, target)
         self.log.info("try %s: building %s again alone: dbt %s", try_number, self.model, " ".join(command[2:]))
@@ -554,7 +789,9 @@ class DbtModelTrigger(BaseTrigger):
             output.append(line)
             self.log.info(line)
         await process.wait()
-        return await asyncio.to_thread(finish_rebuild, self.model, stored, target, output, run_id, try_number)
+        report = await asyncio.to_thread(finish_rebuild, self.model, stored, target, output, run_id, try_number)
+        report.log = ""  # its lines are logged above
+        return report
 
 
 def add_model_tasks(producer: Any, downstream: list[Any], models: Mapping[str, Any],
@@ -566,10 +803,12 @@ def add_model_tasks(producer: Any, downstream: list[Any], models: Mapping[str, A
     from airflow.sdk import TriggerRule
 
     sequential = runs_in_one_process() if one_process is None else one_process
+    producer_task = producer.operator if hasattr(producer, "operator") else producer
     tasks = {
         name: DbtModelOperator(
-            task_id=name, model=name, producer_task_id=producer.operator.task_id if hasattr(producer, "operator")
-            else producer.task_id,
+            task_id=name, model=name, producer_task_id=producer_task.task_id,
+            # the producer's upstream tasks (plan_transform): one failed for good ends the model tasks at once
+            producer_upstream=tuple(sorted(producer_task.upstream_task_ids)),
             trigger_rule=TriggerRule.ALL_DONE if sequential else TriggerRule.ALWAYS,
             doc_md=f"dbt model `{name}` ({model.path}) with its data tests: its lines of the run's `dbt build`; "
                    "a retry builds it again alone.",
