@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from meridian.demo.bench_api import BENCH_PATHS
+from meridian.devtools.bench_api import BENCH_PATHS
 from tests.api.conftest import auth
 
 FROM_TO = ("", "from=2026-08-01&to=2026-10-31", "from=2026-09-03&to=2026-09-17", "from=2026-10-31&to=2026-10-31",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import pytest
 
 from meridian import db
-from meridian.demo.bench_api import BENCH_PATHS
+from meridian.devtools.bench_api import BENCH_PATHS
 from meridian.serve.read_cost import Reads, explain_reads
 
 TENANT = "acme"

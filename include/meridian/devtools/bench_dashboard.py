@@ -4,7 +4,7 @@ uncached, on the warehouse the bench just built.
 Two figures:
 
 * **HTTP**: ``meridian api`` with MERIDIAN_API_CACHE=off (every request answered from the marts), one client,
-  ``requests`` requests to each endpoint of :data:`meridian.demo.bench_api.BENCH_PATHS`; the p95 over all of
+  ``requests`` requests to each endpoint of :data:`meridian.devtools.bench_api.BENCH_PATHS`; the p95 over all of
   them (pooled) and the worst endpoint's own p95.
 * **BI queries**: every statement those endpoints run, captured in-process, replayed as the tenant's API role
   under row-level security (what a BI login of the tenant runs against the marts), ``requests`` times each; the

@@ -41,7 +41,7 @@ def paid_in_range(alias: str = "") -> str:
     spelled with the plain columns. Under row-level security the planner does not take a ``coalesce(...)`` qual as
     an index condition for a tenant role (it stays a filter over the tenant's every payment), so the range is
     the settled payments' ``settled_at`` range or the unsettled ones' ``created_at`` range: index ranges of
-    (tenant_id, settled_at) and (tenant_id, created_at) (dbt_project/macros/mart_indexes.sql)."""
+    (tenant_id, settled_at) and (tenant_id, created_at) (dbt_project/macros/security/mart_indexes.sql)."""
     column = f"{alias}." if alias else ""
     start, end = "%(start)s::date::timestamptz", "(%(end)s::date + 1)::timestamptz"
     return (f"(({column}settled_at >= {start} and {column}settled_at < {end}) or ({column}settled_at is null "
