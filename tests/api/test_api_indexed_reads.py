@@ -1,4 +1,4 @@
-"""Dashboard reads over fct_payment_attempts use the marts' read indexes (macros/mart_indexes.sql) and answer
+"""Dashboard reads over fct_payment_attempts use the marts' read indexes (macros/security/mart_indexes.sql) and answer
 what the whole-history queries they replaced answered."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A private warehouse with the bootstrap (schema security, raw organizations alpha and beta landed) and
 ``marts.fct_accounting_transactions`` created from the model's contract (the column names and types of
-dbt_project/models/marts/payments/_payments__ledger.yml, in order), row-level security applied. The rows
+dbt_project/models/marts/payments/_payments__models.yml, in order), row-level security applied. The rows
 are this module's own (``ROWS``): amounts such as 0.10 + 0.20 whose float sum is not 0.30, rows on both
 edges of the range, a refund, a null resource, the other tenant's rows on the same days. Each export is
 read back with the standard csv and json modules and compared with what Python computes from ``ROWS``.
@@ -28,7 +28,7 @@ from meridian.warehouse.bootstrap import ensure_warehouse
 from tests.conftest import private_warehouse
 from tests.unit.test_reports_cli import land_organizations
 
-CONTRACT = Path(__file__).resolve().parents[2] / "dbt_project/models/marts/payments/_payments__ledger.yml"
+CONTRACT = Path(__file__).resolve().parents[2] / "dbt_project/models/marts/payments/_payments__models.yml"
 START, END = date(2026, 3, 1), date(2026, 3, 31)
 
 

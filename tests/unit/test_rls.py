@@ -443,8 +443,9 @@ def mini_project(root: Path) -> Path:
         "models": {"rls_mini": {"marts": {key: marts[key] for key in ("+schema", "+materialized", "+post-hook")}}},
     }
     (root / "macros").mkdir(parents=True)
-    for macro in ("secure_mart.sql", "mart_indexes.sql", "apply_row_security.sql", "generate_schema_name.sql"):
-        shutil.copy(real / "macros" / macro, root / "macros" / macro)
+    for macro in ("security/secure_mart.sql", "security/mart_indexes.sql", "security/apply_row_security.sql",
+                  "adapter/generate_schema_name.sql"):
+        shutil.copy(real / "macros" / macro, root / "macros" / Path(macro).name)
     (root / "models" / "marts").mkdir(parents=True)
     for name, sql in MINI_MODELS.items():
         (root / "models" / "marts" / name).write_text(sql)
