@@ -77,7 +77,7 @@ def test_one_statement_answers_as_the_queries_one_by_one(uncached, api_world, mo
 
 
 def test_each_request_runs_one_statement(api_world):
-    from meridian.demo.bench_dashboard import capture_statements
+    from meridian.devtools.bench_dashboard import capture_statements
 
     key = api_world["keys"]["acme"]
     capture_statements(key, ONE_STATEMENT_PATHS)  # the first request of a query text also learns its columns

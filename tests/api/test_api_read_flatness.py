@@ -103,7 +103,7 @@ def _measure(conn, statements, copies: range) -> list[Reads]:
 @pytest.fixture(scope="module")
 def measured(api_world):
     """Reads with the history COPIES times over, then twice that; rolled back, the marts analyzed again after."""
-    from meridian.demo.bench_dashboard import capture_statements
+    from meridian.devtools.bench_dashboard import capture_statements
 
     statements = capture_statements(api_world["keys"][TENANT], PATHS)
     with db.connection("warehouse") as conn:
