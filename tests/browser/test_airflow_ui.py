@@ -98,7 +98,7 @@ def test_the_build_models_log_shows_the_dbt_build(page, ui, artifacts, triggered
     shot(page, artifacts, "06-build-models-log-end")
     # one model's line found with the log's search box
     page.get_by_placeholder("Search logs...").fill("marts.fct_daily_kpis")
-    expect(page.get_by_text(re.compile(r"OK created sql table model marts\.fct_daily_kpis")).first).to_be_visible()
+    expect(page.get_by_text(re.compile(r"OK created sql incremental model marts\.fct_daily_kpis")).first).to_be_visible()
     shot(page, artifacts, "07-build-models-log-model")
 
 
@@ -143,7 +143,7 @@ def test_a_model_tasks_log_shows_its_dbt_lines(page, ui, artifacts, triggered_ru
               wait_until="domcontentloaded")
     expect(page.get_by_text(re.compile(r"START sql table model marts\.fct_daily_kpis")).first).to_be_visible()
     expect(page.get_by_text(re.compile(
-        r"OK created sql table model marts\.fct_daily_kpis .*\[(SELECT|INSERT 0) \d+ in [\d.]+s\]")).first).to_be_visible()
+        r"OK created sql incremental model marts\.fct_daily_kpis .*\[(SELECT|INSERT 0) \d+ in [\d.]+s\]")).first).to_be_visible()
     expect(page.get_by_text(re.compile(r"fct_daily_kpis: success, \d+ data test\(s\) passed")).first).to_be_visible()
     # the other models' lines are in their own tasks
     expect(page.get_by_text(re.compile(r"table model marts\.fct_sessions "))).to_have_count(0)
@@ -221,7 +221,7 @@ def test_one_model_task_cleared_builds_it_again_alone(page, ui, artifacts, trigg
     page.get_by_placeholder("Search logs...").fill("again alone")
     expect(page.get_by_text(re.compile(r"building fct_daily_kpis again alone: dbt build --select fct_daily_kpis"))
            .first).to_be_visible()
-    page.get_by_placeholder("Search logs...").fill("OK created sql table model")
-    expect(page.get_by_text(re.compile(r"1 of \d+ OK created sql table model marts\.fct_daily_kpis")).first
+    page.get_by_placeholder("Search logs...").fill("OK created sql incremental model")
+    expect(page.get_by_text(re.compile(r"1 of \d+ OK created sql incremental model marts\.fct_daily_kpis")).first
            ).to_be_visible()
     shot(page, artifacts, "11-model-task-rebuilt-alone")
