@@ -141,12 +141,12 @@ def test_a_model_tasks_log_shows_its_dbt_lines(page, ui, artifacts, triggered_ru
     wait_for_task(ui, "transform_warehouse", triggered_run, MODEL_TASK, RUN_TIMEOUT_S)
     page.goto(f"{ui.url}/dags/transform_warehouse/runs/{triggered_run}/tasks/{MODEL_TASK}",
               wait_until="domcontentloaded")
-    expect(page.get_by_text(re.compile(r"START sql table model marts\.fct_daily_kpis")).first).to_be_visible()
+    expect(page.get_by_text(re.compile(r"START sql incremental model marts\.fct_daily_kpis")).first).to_be_visible()
     expect(page.get_by_text(re.compile(
         r"OK created sql incremental model marts\.fct_daily_kpis .*\[(SELECT|INSERT 0) \d+ in [\d.]+s\]")).first).to_be_visible()
     expect(page.get_by_text(re.compile(r"fct_daily_kpis: success, \d+ data test\(s\) passed")).first).to_be_visible()
     # the other models' lines are in their own tasks
-    expect(page.get_by_text(re.compile(r"table model marts\.fct_sessions "))).to_have_count(0)
+    expect(page.get_by_text(re.compile(r"sql \w+ model marts\.fct_sessions "))).to_have_count(0)
     shot(page, artifacts, "10-model-task-log")
     keep_model_task_timing(ui, triggered_run, artifacts)
 
