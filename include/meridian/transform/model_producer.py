@@ -115,7 +115,8 @@ def record_start(conn: psycopg2.extensions.connection, run_id: str, started: Pro
         cur.execute(
             """
             insert into audit.dbt_model_producers (run_id, try_number, state, message, started_at, deadline_at)
-            values (%s, %s, 'running', null, clock_timestamp(), clock_timestamp() + %s)
+            select %s, %s, 'running', null, now_.at, now_.at + %s
+            from (select clock_timestamp() as at) as now_  -- one reading: the deadline is exactly start + allowance
             on conflict (run_id) do update set
                 try_number = excluded.try_number, state = excluded.state, message = null,
                 started_at = excluded.started_at, deadline_at = excluded.deadline_at, updated_at = clock_timestamp()
@@ -133,7 +134,8 @@ def record_end(conn: psycopg2.extensions.connection, run_id: str, try_number: in
         cur.execute(
             """
             insert into audit.dbt_model_producers (run_id, try_number, state, message, started_at, deadline_at)
-            values (%s, %s, %s, %s, clock_timestamp(), clock_timestamp() + coalesce(%s, interval '0'))
+            select %s, %s, %s, %s, now_.at, now_.at + coalesce(%s, interval '0')
+            from (select clock_timestamp() as at) as now_
             on conflict (run_id) do update set
                 state = excluded.state, message = excluded.message, updated_at = clock_timestamp(),
                 deadline_at = case when %s::interval is null then audit.dbt_model_producers.deadline_at
