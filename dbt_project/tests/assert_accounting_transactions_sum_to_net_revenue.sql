@@ -29,25 +29,6 @@ ledger_by_month as (
 
 ),
 
-compared as (
-
-    select
-        coalesce(monthly_revenue.tenant_id, ledger_by_month.tenant_id) as tenant_id,
-        coalesce(monthly_revenue.revenue_month, ledger_by_month.revenue_month) as revenue_month,
-        monthly_revenue.net_revenue,
-        coalesce(ledger_by_month.ledger_net, 0) as ledger_net
-    from monthly_revenue
-    full outer join ledger_by_month
-        on monthly_revenue.tenant_id = ledger_by_month.tenant_id
-        and monthly_revenue.revenue_month = ledger_by_month.revenue_month
-
-),
-
-violations as (
-
-    select * from compared
-    where net_revenue is distinct from ledger_net
-
-)
+{{ monthly_revenue_mismatches('ledger_by_month', {'net_revenue': 'ledger_net'}) }}
 
 select * from violations

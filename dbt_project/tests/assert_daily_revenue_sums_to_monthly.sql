@@ -31,31 +31,14 @@ daily_totals_by_month as (
 
 ),
 
-compared as (
-
-    select
-        coalesce(monthly_revenue.tenant_id, daily_totals_by_month.tenant_id) as tenant_id,
-        coalesce(monthly_revenue.revenue_month, daily_totals_by_month.revenue_month) as revenue_month,
-        monthly_revenue.gross_revenue,
-        daily_totals_by_month.daily_gross_revenue,
-        monthly_revenue.refunds,
-        daily_totals_by_month.daily_refunds,
-        monthly_revenue.net_revenue,
-        daily_totals_by_month.daily_net_revenue
-    from monthly_revenue
-    full outer join daily_totals_by_month
-        on monthly_revenue.tenant_id = daily_totals_by_month.tenant_id
-        and monthly_revenue.revenue_month = daily_totals_by_month.revenue_month
-
-),
-
-violations as (
-
-    select * from compared
-    where gross_revenue is distinct from daily_gross_revenue
-        or refunds is distinct from daily_refunds
-        or net_revenue is distinct from daily_net_revenue
-
-)
+{{ monthly_revenue_mismatches(
+    'daily_totals_by_month',
+    {
+        'gross_revenue': 'daily_gross_revenue',
+        'refunds': 'daily_refunds',
+        'net_revenue': 'daily_net_revenue',
+    },
+    zero_when_missing=false
+) }}
 
 select * from violations

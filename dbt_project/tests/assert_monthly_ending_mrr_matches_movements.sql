@@ -29,27 +29,6 @@ movement_totals as (
 
 ),
 
-compared as (
-
-    select
-        coalesce(monthly_revenue.tenant_id, movement_totals.tenant_id) as tenant_id,
-        coalesce(monthly_revenue.revenue_month, movement_totals.revenue_month) as revenue_month,
-        monthly_revenue.ending_mrr,
-        coalesce(movement_totals.movements_ending_mrr, 0) as movements_ending_mrr,
-        monthly_revenue.tenant_id is null as is_missing_from_monthly_revenue
-    from monthly_revenue
-    full outer join movement_totals
-        on monthly_revenue.tenant_id = movement_totals.tenant_id
-        and monthly_revenue.revenue_month = movement_totals.revenue_month
-
-),
-
-violations as (
-
-    select * from compared
-    where is_missing_from_monthly_revenue
-        or ending_mrr is distinct from movements_ending_mrr
-
-)
+{{ monthly_revenue_mismatches('movement_totals', {'ending_mrr': 'movements_ending_mrr'}) }}
 
 select * from violations

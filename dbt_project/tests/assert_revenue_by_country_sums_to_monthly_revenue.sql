@@ -33,34 +33,14 @@ country_totals as (
 
 ),
 
-compared as (
-
-    select
-        coalesce(monthly_revenue.tenant_id, country_totals.tenant_id) as tenant_id,
-        coalesce(monthly_revenue.revenue_month, country_totals.revenue_month) as revenue_month,
-        monthly_revenue.gross_revenue,
-        coalesce(country_totals.country_gross_revenue, 0) as country_gross_revenue,
-        monthly_revenue.refunds,
-        coalesce(country_totals.country_refunds, 0) as country_refunds,
-        monthly_revenue.net_revenue,
-        coalesce(country_totals.country_net_revenue, 0) as country_net_revenue,
-        monthly_revenue.payments_succeeded,
-        coalesce(country_totals.country_payments_succeeded, 0) as country_payments_succeeded
-    from monthly_revenue
-    full outer join country_totals
-        on monthly_revenue.tenant_id = country_totals.tenant_id
-        and monthly_revenue.revenue_month = country_totals.revenue_month
-
-),
-
-violations as (
-
-    select * from compared
-    where gross_revenue is distinct from country_gross_revenue
-        or refunds is distinct from country_refunds
-        or net_revenue is distinct from country_net_revenue
-        or payments_succeeded is distinct from country_payments_succeeded
-
-)
+{{ monthly_revenue_mismatches(
+    'country_totals',
+    {
+        'gross_revenue': 'country_gross_revenue',
+        'refunds': 'country_refunds',
+        'net_revenue': 'country_net_revenue',
+        'payments_succeeded': 'country_payments_succeeded',
+    }
+) }}
 
 select * from violations

@@ -15,19 +15,14 @@ payments as (
 
 ),
 
-payments_in_range as (
-
-    select * from payments
-    where created_at < {{ as_of_end() }}
-
-),
-
 flagged as (
 
+    -- the payments created by the end of the as-of date
     select
         *,
         status in ('succeeded', 'refunded') as is_succeeded
-    from payments_in_range
+    from payments
+    where created_at < {{ as_of_end() }}
 
 ),
 

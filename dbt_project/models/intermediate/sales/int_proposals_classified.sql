@@ -21,34 +21,29 @@ leads as (
 
 ),
 
-visible_proposals as (
-
-    select * from proposals
-    where created_at < {{ as_of_end() }}
-
-),
-
 classified as (
 
     select
-        visible_proposals.tenant_id,
-        visible_proposals.id as proposal_id,
-        visible_proposals.lead_id,
-        coalesce(nullif(visible_proposals.owner_id, ''), '(unassigned)') as rep_id,
-        visible_proposals.amount_cents,
-        visible_proposals.win_probability,
-        visible_proposals.status,
-        visible_proposals.created_at,
-        visible_proposals.decided_at,
+        proposals.tenant_id,
+        proposals.id as proposal_id,
+        proposals.lead_id,
+        coalesce(nullif(proposals.owner_id, ''), '(unassigned)') as rep_id,
+        proposals.amount_cents,
+        proposals.win_probability,
+        proposals.status,
+        proposals.created_at,
+        proposals.decided_at,
         leads.created_at as lead_created_at,
-        visible_proposals.status = 'accepted'
-        and coalesce(visible_proposals.decided_at < {{ as_of_end() }}, false) as is_won,
-        visible_proposals.status in ('rejected', 'expired')
-        and coalesce(visible_proposals.decided_at < {{ as_of_end() }}, false) as is_lost
-    from visible_proposals
+        proposals.status = 'accepted'
+        and coalesce(proposals.decided_at < {{ as_of_end() }}, false) as is_won,
+        proposals.status in ('rejected', 'expired')
+        and coalesce(proposals.decided_at < {{ as_of_end() }}, false) as is_lost
+    from proposals
     left join leads
-        on visible_proposals.tenant_id = leads.tenant_id
-        and visible_proposals.lead_id = leads.id
+        on proposals.tenant_id = leads.tenant_id
+        and proposals.lead_id = leads.id
+    -- the proposals created by the end of the as-of date
+    where proposals.created_at < {{ as_of_end() }}
 
 ),
 

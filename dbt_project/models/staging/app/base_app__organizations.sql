@@ -8,10 +8,7 @@
     otherwise). The other base models check tenants and currencies against the
     organizations landed here (known_tenants).
 
-    Materialized as a table (not a view, unlike the staging default): the
-    classification is read by the stg view, audit.quarantine and
-    audit.batch_outcomes, and computing it takes window functions over every
-    landed version.
+    A table, as every base model (why: validated_landed_versions).
 -#}
 {{ config(materialized='table') }}
 
@@ -19,14 +16,7 @@ with
 
 landed_organizations as (
 
-    select
-        {{ source_columns('app__organizations') | join(',\n        ') }},
-        _batch_id,
-        _loaded_at
-    from {{ source('raw', 'app__organizations') }}
-    -- rows changed after the as-of date are not visible: reruns of a past date see the same rows;
-    -- a row without a key is visible once landed
-    where {{ extraction_key_visible('updated_at') }}
+    {{ landed_source_rows('app__organizations') }}
 
 ),
 

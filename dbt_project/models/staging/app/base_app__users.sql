@@ -1,66 +1,14 @@
 {#-
-    Every landed version of app.users whose updated_at is before the end of
-    the as-of date, validated against docs/sources.md: reasons lists every rule the
-    row breaks, row_status says whether it is accepted, quarantined or a
-    duplicate (same id and content as a row landed earlier), is_current marks
-    the latest accepted version of its id, the row stg_app__users keeps.
-
-    Materialized as a table (not a view, unlike the staging default): the
-    classification is read by the stg view, audit.quarantine and
-    audit.batch_outcomes, and computing it takes window functions over every
-    landed version.
+    Landed versions of app.users (sign-up, platform, country, acquisition
+    channel of each app user); stg_app__users keeps the current one per id.
 -#}
 {{ config(materialized='table') }}
 
-with
-
-landed_users as (
-
-    select
-        {{ source_columns('app__users') | join(',\n        ') }},
-        _batch_id,
-        _loaded_at
-    from {{ source('raw', 'app__users') }}
-    -- rows changed after the as-of date are not visible: reruns of a past date see the same rows;
-    -- a row without a key is visible once landed
-    where {{ extraction_key_visible('updated_at') }}
-
-),
-
-organizations as (
-
-    select * from {{ ref('base_app__organizations') }}
-
-),
-
-tenants as (
-
-    {{ known_tenants('organizations') }}
-
-),
-
-validated as (
-
-    select
-        landed_users.*,
-        {{ row_hash(source_columns('app__users'), 'landed_users') }} as _row_hash,
-        {{ reason_codes([
-            unknown_tenant('landed_users.tenant_id', 'tenants.known_tenant_id'),
-            missing_required(['id', 'tenant_id', 'signup_at'], source_column_types('app__users')),
-            implausible_timestamp(['signup_at', 'deleted_at', 'updated_at']),
-            invalid_enum({'platform': ['ios', 'android', 'web']}),
-        ]) }} as reasons
-    from landed_users
-    left join tenants
-        on landed_users.tenant_id = tenants.known_tenant_id
-
-),
-
--- staging keeps the latest accepted version of each id
-{{ classify_landed_rows(
-    'validated',
-    '_loaded_at, _batch_id',
-    'updated_at desc nulls last, _loaded_at desc, _batch_id desc, _row_hash'
+{{ validated_landed_versions(
+    'app__users',
+    required=['id', 'tenant_id', 'signup_at'],
+    timestamps=['signup_at', 'deleted_at', 'updated_at'],
+    rules=[
+        invalid_enum({'platform': ['ios', 'android', 'web']}),
+    ],
 ) }}
-
-select * from final

@@ -22,12 +22,7 @@ current_organizations as (
 final as (
 
     select
-        cast(id as text) as id,
-        cast(tenant_id as text) as tenant_id,
-        cast(name as text) as name,
-        cast(currency as char(3)) as currency,
-        cast(created_at as timestamptz) as created_at,
-        cast(updated_at as timestamptz) as updated_at
+        {{ cast_to_source_contract('app__organizations') }}
     from current_organizations
 
 )

@@ -22,15 +22,7 @@ current_users as (
 final as (
 
     select
-        cast(id as text) as id,
-        cast(tenant_id as text) as tenant_id,
-        cast(email as text) as email,
-        cast(signup_at as timestamptz) as signup_at,
-        cast(platform as text) as platform,
-        cast(country as char(2)) as country,
-        cast(acquisition_channel as text) as acquisition_channel,
-        cast(deleted_at as timestamptz) as deleted_at,
-        cast(updated_at as timestamptz) as updated_at
+        {{ cast_to_source_contract('app__users') }}
     from current_users
 
 )

@@ -1,68 +1,16 @@
 {#-
-    Every landed version of billing.plans whose updated_at is before the end of
-    the as-of date, validated against docs/sources.md: reasons lists every rule the
-    row breaks, row_status says whether it is accepted, quarantined or a
-    duplicate (same id and content as a row landed earlier), is_current marks
-    the latest accepted version of its id, the row stg_billing__plans keeps.
-
-    Materialized as a table (not a view, unlike the staging default): the
-    classification is read by the stg view, audit.quarantine and
-    audit.batch_outcomes, and computing it takes window functions over every
-    landed version.
+    Landed versions of billing.plans, the price lists subscriptions are charged
+    at; stg_billing__plans keeps the current one per id.
 -#}
 {{ config(materialized='table') }}
 
-with
-
-landed_plans as (
-
-    select
-        {{ source_columns('billing__plans') | join(',\n        ') }},
-        _batch_id,
-        _loaded_at
-    from {{ source('raw', 'billing__plans') }}
-    -- rows changed after the as-of date are not visible: reruns of a past date see the same rows;
-    -- a row without a key is visible once landed
-    where {{ extraction_key_visible('updated_at') }}
-
-),
-
-organizations as (
-
-    select * from {{ ref('base_app__organizations') }}
-
-),
-
-tenants as (
-
-    {{ known_tenants('organizations') }}
-
-),
-
-validated as (
-
-    select
-        landed_plans.*,
-        {{ row_hash(source_columns('billing__plans'), 'landed_plans') }} as _row_hash,
-        {{ reason_codes([
-            unknown_tenant('landed_plans.tenant_id', 'tenants.known_tenant_id'),
-            missing_required(['id', 'tenant_id', 'billing_interval', 'amount_cents', 'currency'], source_column_types('billing__plans')),
-            implausible_timestamp(['updated_at']),
-            invalid_enum({'billing_interval': ['month', 'year']}),
-            negative_amount(['amount_cents']),
-            currency_mismatch('landed_plans.currency', 'tenants.tenant_currency'),
-        ]) }} as reasons
-    from landed_plans
-    left join tenants
-        on landed_plans.tenant_id = tenants.known_tenant_id
-
-),
-
--- staging keeps the latest accepted version of each id
-{{ classify_landed_rows(
-    'validated',
-    '_loaded_at, _batch_id',
-    'updated_at desc nulls last, _loaded_at desc, _batch_id desc, _row_hash'
+{{ validated_landed_versions(
+    'billing__plans',
+    required=['id', 'tenant_id', 'billing_interval', 'amount_cents', 'currency'],
+    timestamps=['updated_at'],
+    rules=[
+        invalid_enum({'billing_interval': ['month', 'year']}),
+        negative_amount(['amount_cents']),
+        currency_mismatch('landed_plans.currency', 'tenants.tenant_currency'),
+    ],
 ) }}
-
-select * from final

@@ -12,10 +12,7 @@
     amount (amount_cents × quantity, × 12 for monthly plans) must fit the marts'
     money type, numeric(14,2), or the row is out_of_range (docs/staging-rules.md).
 
-    Materialized as a table (not a view, unlike the staging default): the
-    classification is read by the stg view, audit.quarantine and
-    audit.batch_outcomes, and computing it takes window functions over every
-    landed version.
+    A table, as every base model (why: validated_landed_versions).
 -#}
 {{ config(materialized='table') }}
 
@@ -23,14 +20,7 @@ with
 
 landed_subscription_events as (
 
-    select
-        {{ source_columns('billing__subscription_events') | join(',\n        ') }},
-        _batch_id,
-        _loaded_at
-    from {{ source('raw', 'billing__subscription_events') }}
-    -- rows changed after the as-of date are not visible: reruns of a past date see the same rows;
-    -- a row without a key is visible once landed
-    where {{ extraction_key_visible('received_at') }}
+    {{ landed_source_rows('billing__subscription_events', 'received_at') }}
 
 ),
 

@@ -22,21 +22,7 @@ current_payments as (
 final as (
 
     select
-        cast(id as text) as id,
-        cast(tenant_id as text) as tenant_id,
-        cast(user_id as text) as user_id,
-        cast(invoice_id as text) as invoice_id,
-        cast(subscription_id as text) as subscription_id,
-        cast(amount_cents as integer) as amount_cents,
-        cast(currency as char(3)) as currency,
-        cast(method as text) as method,
-        cast(status as text) as status,
-        cast(failure_reason as text) as failure_reason,
-        cast(attempt_number as integer) as attempt_number,
-        cast(resource as text) as resource,
-        cast(created_at as timestamptz) as created_at,
-        cast(settled_at as timestamptz) as settled_at,
-        cast(updated_at as timestamptz) as updated_at
+        {{ cast_to_source_contract('billing__payments') }}
     from current_payments
 
 )

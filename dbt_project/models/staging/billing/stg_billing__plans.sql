@@ -22,13 +22,7 @@ current_plans as (
 final as (
 
     select
-        cast(id as text) as id,
-        cast(tenant_id as text) as tenant_id,
-        cast(name as text) as name,
-        cast(billing_interval as text) as billing_interval,
-        cast(amount_cents as integer) as amount_cents,
-        cast(currency as char(3)) as currency,
-        cast(updated_at as timestamptz) as updated_at
+        {{ cast_to_source_contract('billing__plans') }}
     from current_plans
 
 )

@@ -22,13 +22,7 @@ current_refunds as (
 final as (
 
     select
-        cast(id as text) as id,
-        cast(tenant_id as text) as tenant_id,
-        cast(payment_id as text) as payment_id,
-        cast(amount_cents as integer) as amount_cents,
-        cast(reason as text) as reason,
-        cast(created_at as timestamptz) as created_at,
-        cast(updated_at as timestamptz) as updated_at
+        {{ cast_to_source_contract('billing__refunds') }}
     from current_refunds
 
 )

@@ -22,16 +22,7 @@ current_subscription_events as (
 final as (
 
     select
-        cast(id as text) as id,
-        cast(tenant_id as text) as tenant_id,
-        cast(subscription_id as text) as subscription_id,
-        cast(user_id as text) as user_id,
-        cast(event_type as text) as event_type,
-        cast(status as text) as status,
-        cast(plan_id as text) as plan_id,
-        cast(quantity as integer) as quantity,
-        cast(occurred_at as timestamptz) as occurred_at,
-        cast(received_at as timestamptz) as received_at
+        {{ cast_to_source_contract('billing__subscription_events') }}
     from current_subscription_events
 
 )

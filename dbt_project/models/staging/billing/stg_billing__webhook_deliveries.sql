@@ -22,16 +22,7 @@ current_webhook_deliveries as (
 final as (
 
     select
-        cast(id as text) as id,
-        cast(tenant_id as text) as tenant_id,
-        cast(event_type as text) as event_type,
-        cast(endpoint as text) as endpoint,
-        cast(status as text) as status,
-        cast(attempts as integer) as attempts,
-        cast(response_ms as integer) as response_ms,
-        cast(created_at as timestamptz) as created_at,
-        cast(delivered_at as timestamptz) as delivered_at,
-        cast(updated_at as timestamptz) as updated_at
+        {{ cast_to_source_contract('billing__webhook_deliveries') }}
     from current_webhook_deliveries
 
 )

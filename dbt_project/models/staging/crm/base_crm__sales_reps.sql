@@ -1,65 +1,10 @@
 {#-
-    Every landed version of crm.sales_reps whose updated_at is before the end of
-    the as-of date, validated against docs/sources.md: reasons lists every rule the
-    row breaks, row_status says whether it is accepted, quarantined or a
-    duplicate (same id and content as a row landed earlier), is_current marks
-    the latest accepted version of its id, the row stg_crm__sales_reps keeps.
-
-    Materialized as a table (not a view, unlike the staging default): the
-    classification is read by the stg view, audit.quarantine and
-    audit.batch_outcomes, and computing it takes window functions over every
-    landed version.
+    Landed versions of crm.sales_reps, kept current per id by stg_crm__sales_reps.
 -#}
 {{ config(materialized='table') }}
 
-with
-
-landed_sales_reps as (
-
-    select
-        {{ source_columns('crm__sales_reps') | join(',\n        ') }},
-        _batch_id,
-        _loaded_at
-    from {{ source('raw', 'crm__sales_reps') }}
-    -- rows changed after the as-of date are not visible: reruns of a past date see the same rows;
-    -- a row without a key is visible once landed
-    where {{ extraction_key_visible('updated_at') }}
-
-),
-
-organizations as (
-
-    select * from {{ ref('base_app__organizations') }}
-
-),
-
-tenants as (
-
-    {{ known_tenants('organizations') }}
-
-),
-
-validated as (
-
-    select
-        landed_sales_reps.*,
-        {{ row_hash(source_columns('crm__sales_reps'), 'landed_sales_reps') }} as _row_hash,
-        {{ reason_codes([
-            unknown_tenant('landed_sales_reps.tenant_id', 'tenants.known_tenant_id'),
-            missing_required(['id', 'tenant_id'], source_column_types('crm__sales_reps')),
-            implausible_timestamp(['updated_at']),
-        ]) }} as reasons
-    from landed_sales_reps
-    left join tenants
-        on landed_sales_reps.tenant_id = tenants.known_tenant_id
-
-),
-
--- staging keeps the latest accepted version of each id
-{{ classify_landed_rows(
-    'validated',
-    '_loaded_at, _batch_id',
-    'updated_at desc nulls last, _loaded_at desc, _batch_id desc, _row_hash'
+{{ validated_landed_versions(
+    'crm__sales_reps',
+    required=['id', 'tenant_id'],
+    timestamps=['updated_at'],
 ) }}
-
-select * from final

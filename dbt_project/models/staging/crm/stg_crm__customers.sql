@@ -22,16 +22,7 @@ current_customers as (
 final as (
 
     select
-        cast(id as text) as id,
-        cast(tenant_id as text) as tenant_id,
-        cast(lead_id as text) as lead_id,
-        cast(name as text) as name,
-        cast(segment as text) as segment,
-        cast(status as text) as status,
-        cast(health_score as integer) as health_score,
-        cast(created_at as timestamptz) as created_at,
-        cast(churned_at as timestamptz) as churned_at,
-        cast(updated_at as timestamptz) as updated_at
+        {{ cast_to_source_contract('crm__customers') }}
     from current_customers
 
 )

@@ -22,17 +22,7 @@ current_leads as (
 final as (
 
     select
-        cast(id as text) as id,
-        cast(tenant_id as text) as tenant_id,
-        cast(owner_id as text) as owner_id,
-        cast(source as text) as source,
-        cast(status as text) as status,
-        cast(score as integer) as score,
-        cast(created_at as timestamptz) as created_at,
-        cast(first_contact_at as timestamptz) as first_contact_at,
-        cast(qualified_at as timestamptz) as qualified_at,
-        cast(converted_at as timestamptz) as converted_at,
-        cast(updated_at as timestamptz) as updated_at
+        {{ cast_to_source_contract('crm__leads') }}
     from current_leads
 
 )

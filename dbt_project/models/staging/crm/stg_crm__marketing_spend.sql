@@ -22,13 +22,7 @@ current_spend as (
 final as (
 
     select
-        cast(id as text) as id,
-        cast(tenant_id as text) as tenant_id,
-        cast(channel as text) as channel,
-        cast(spend_date as date) as spend_date,
-        cast(amount_cents as bigint) as amount_cents,
-        cast(currency as char(3)) as currency,
-        cast(updated_at as timestamptz) as updated_at
+        {{ cast_to_source_contract('crm__marketing_spend') }}
     from current_spend
 
 )

@@ -22,17 +22,7 @@ current_proposals as (
 final as (
 
     select
-        cast(id as text) as id,
-        cast(tenant_id as text) as tenant_id,
-        cast(lead_id as text) as lead_id,
-        cast(owner_id as text) as owner_id,
-        cast(amount_cents as integer) as amount_cents,
-        cast(win_probability as numeric) as win_probability,
-        cast(status as text) as status,
-        cast(created_at as timestamptz) as created_at,
-        cast(sent_at as timestamptz) as sent_at,
-        cast(decided_at as timestamptz) as decided_at,
-        cast(updated_at as timestamptz) as updated_at
+        {{ cast_to_source_contract('crm__proposals') }}
     from current_proposals
 
 )

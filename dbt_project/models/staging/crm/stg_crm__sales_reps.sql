@@ -22,11 +22,7 @@ current_sales_reps as (
 final as (
 
     select
-        cast(id as text) as id,
-        cast(tenant_id as text) as tenant_id,
-        cast(name as text) as name,
-        cast(email as text) as email,
-        cast(updated_at as timestamptz) as updated_at
+        {{ cast_to_source_contract('crm__sales_reps') }}
     from current_sales_reps
 
 )

@@ -22,13 +22,7 @@ current_tournament_entries as (
 final as (
 
     select
-        cast(id as text) as id,
-        cast(tenant_id as text) as tenant_id,
-        cast(tournament_id as text) as tournament_id,
-        cast(user_id as text) as user_id,
-        cast(registered_at as timestamptz) as registered_at,
-        cast(placement as integer) as placement,
-        cast(updated_at as timestamptz) as updated_at
+        {{ cast_to_source_contract('games__tournament_entries') }}
     from current_tournament_entries
 
 )

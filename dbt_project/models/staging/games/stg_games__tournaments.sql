@@ -22,16 +22,7 @@ current_tournaments as (
 final as (
 
     select
-        cast(id as text) as id,
-        cast(tenant_id as text) as tenant_id,
-        cast(name as text) as name,
-        cast(format as text) as format,
-        cast(status as text) as status,
-        cast(entry_fee_cents as integer) as entry_fee_cents,
-        cast(created_at as timestamptz) as created_at,
-        cast(started_at as timestamptz) as started_at,
-        cast(ended_at as timestamptz) as ended_at,
-        cast(updated_at as timestamptz) as updated_at
+        {{ cast_to_source_contract('games__tournaments') }}
     from current_tournaments
 
 )
