@@ -33,10 +33,7 @@ TOURNAMENT_REVENUE = Metric("revenue", "Entry revenue")
 
 TOURNAMENT_SECTIONS = (
     Section(
-        key="headline",
-        title="Headline",
-        kind=KPI_TILES,
-        source=TOURNAMENTS,
+        key="headline", title="Headline", kind=KPI_TILES, source=TOURNAMENTS,
         metrics=(
             TOURNAMENT_COUNT,
             Metric("completed_count", "Completed", COUNT),
@@ -59,10 +56,7 @@ TOURNAMENT_SECTIONS = (
         ),
     ),
     Section(
-        key="tournaments_trend",
-        title="Tournaments trend",
-        kind=TREND_CHART,
-        source=TOURNAMENTS,
+        key="tournaments_trend", title="Tournaments trend", kind=TREND_CHART, source=TOURNAMENTS,
         metrics=(TOURNAMENT_COUNT, Metric("completed_count", "Completed", COUNT)),
     ),
 )
