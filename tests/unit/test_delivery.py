@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import email
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from email import policy
@@ -69,22 +70,33 @@ def create_marts(conn) -> None:
     conn.commit()
 
 
-@pytest.fixture(scope="module")
-def warehouse() -> Iterator[Path]:
+@contextmanager
+def delivery_warehouse(prefix: str) -> Iterator[Path]:
     """A private embedded PostgreSQL (its own port and throwaway state dir) with marts and schema."""
-    with private_warehouse("meridian-delivery-test-") as base:
+    with private_warehouse(prefix) as base:
         with db.connection("warehouse") as conn:
             create_marts(conn)
             ensure_delivery_schema(conn)
         yield base
 
 
-@pytest.fixture
-def sink(warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SinkHandle]:
-    """A real SMTP server on a free port, empty reporting tables, AIRFLOW_CONN_SMTP_REPORTS pointing at it."""
+def empty_delivery_tables() -> None:
+    """No scheduled report, delivery or data-quality alert."""
     with db.connection("warehouse") as conn, conn.cursor() as cur:
         cur.execute("truncate reporting.report_deliveries, reporting.scheduled_reports restart identity")
         cur.execute("truncate audit.data_quality_alerts")
+
+
+@pytest.fixture(scope="module")
+def warehouse() -> Iterator[Path]:
+    with delivery_warehouse("meridian-delivery-test-") as base:
+        yield base
+
+
+@pytest.fixture
+def sink(warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SinkHandle]:
+    """A real SMTP server on a free port, empty reporting tables, AIRFLOW_CONN_SMTP_REPORTS pointing at it."""
+    empty_delivery_tables()
     handle = start_background(0, mail_dir=tmp_path / "mail")
     monkeypatch.setenv("AIRFLOW_CONN_SMTP_REPORTS", handle.uri)
     try:
