@@ -26,6 +26,7 @@ import httpx
 
 from meridian import db
 from meridian.config import WAREHOUSE_CONN_ID
+from meridian.mailsink import free_port
 
 # one request per endpoint, with the parameters a dashboard sends
 BENCH_PATHS = (
@@ -71,14 +72,6 @@ group by 1 order by 1
 """
 RAW_FIGURES = (("/payments/metrics?days=30", RAW_PAYMENTS), ("/kpis/active-users?granularity=daily&range=30d",
                                                              RAW_ACTIVE_USERS))
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _start_server(port: int, extra_env: dict[str, str], workers: int) -> subprocess.Popen:
@@ -216,7 +209,7 @@ def run_api_bench(*, tenant: str | None, requests: int, clients: int, workers: i
     throughput: dict[str, tuple[int, float, list[float]]] = {}
     try:
         for mode, env in (("cached", {}), ("uncached", {"MERIDIAN_API_CACHE": "off"})):
-            port = _free_port()
+            port = free_port()
             server = _start_server(port, env, workers)
             try:
                 base = f"http://127.0.0.1:{port}"
