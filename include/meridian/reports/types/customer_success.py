@@ -68,11 +68,7 @@ CUSTOMER_SECTIONS = (
 
 
 CUSTOMER_SUCCESS = ReportType(
-    name="customer_success",
-    title="Customer success",
-    grain="day",
+    name="customer_success", title="Customer success", grain="day",
     description="The customer book, health bands and the at-risk trend.",
-    freshness=FRESHNESS,
-    parameters=COMMON_PARAMETERS,
-    sections=CUSTOMER_SECTIONS,
+    freshness=FRESHNESS, parameters=COMMON_PARAMETERS, sections=CUSTOMER_SECTIONS,
 )

@@ -133,11 +133,7 @@ PAYMENT_SECTIONS = (
 
 
 PAYMENTS = ReportType(
-    name="payments",
-    title="Payments",
-    grain="day",
+    name="payments", title="Payments", grain="day",
     description="Payment success, revenue and latency, failures, retries, peak hours, resources and webhooks.",
-    freshness=FRESHNESS,
-    parameters=COMMON_PARAMETERS,
-    sections=PAYMENT_SECTIONS,
+    freshness=FRESHNESS, parameters=COMMON_PARAMETERS, sections=PAYMENT_SECTIONS,
 )

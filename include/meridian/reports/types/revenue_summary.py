@@ -200,9 +200,7 @@ REVENUE_SECTIONS = (
 
 
 REVENUE_SUMMARY = ReportType(
-    name="revenue_summary",
-    title="Revenue summary",
-    grain="month",
+    name="revenue_summary", title="Revenue summary", grain="month",
     description=(
         "MRR, ARR, customers and revenue of one tenant for the period the report covers, "
         "with the change on the previous period, the MRR trend, the MRR movements and revenue by plan."

@@ -81,11 +81,7 @@ SALES_SECTIONS = (
 
 
 SALES = ReportType(
-    name="sales",
-    title="Sales",
-    grain="month",
+    name="sales", title="Sales", grain="month",
     description="Pipeline, win rate, deals and leads, the reps and the sales funnel.",
-    freshness=FRESHNESS,
-    parameters=COMMON_PARAMETERS,
-    sections=SALES_SECTIONS,
+    freshness=FRESHNESS, parameters=COMMON_PARAMETERS, sections=SALES_SECTIONS,
 )

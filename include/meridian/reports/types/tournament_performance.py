@@ -63,11 +63,7 @@ TOURNAMENT_SECTIONS = (
 
 
 TOURNAMENT_PERFORMANCE = ReportType(
-    name="tournament_performance",
-    title="Tournament performance",
-    grain="day",
+    name="tournament_performance", title="Tournament performance", grain="day",
     description="Tournaments, completion, players, the most popular format and entry revenue.",
-    freshness=FRESHNESS,
-    parameters=COMMON_PARAMETERS,
-    sections=TOURNAMENT_SECTIONS,
+    freshness=FRESHNESS, parameters=COMMON_PARAMETERS, sections=TOURNAMENT_SECTIONS,
 )

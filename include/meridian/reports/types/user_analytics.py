@@ -133,11 +133,7 @@ USER_SECTIONS = (
 
 
 USER_ANALYTICS = ReportType(
-    name="user_analytics",
-    title="User analytics",
-    grain="day",
+    name="user_analytics", title="User analytics", grain="day",
     description="Active and new users, engagement, retention cohorts, the onboarding funnel and activity.",
-    freshness=FRESHNESS,
-    parameters=COMMON_PARAMETERS,
-    sections=USER_SECTIONS,
+    freshness=FRESHNESS, parameters=COMMON_PARAMETERS, sections=USER_SECTIONS,
 )
