@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import email
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from email import policy
@@ -70,16 +69,6 @@ def create_marts(conn) -> None:
     conn.commit()
 
 
-@contextmanager
-def delivery_warehouse(prefix: str) -> Iterator[Path]:
-    """A private embedded PostgreSQL (its own port and throwaway state dir) with marts and schema."""
-    with private_warehouse(prefix) as base:
-        with db.connection("warehouse") as conn:
-            create_marts(conn)
-            ensure_delivery_schema(conn)
-        yield base
-
-
 def empty_delivery_tables() -> None:
     """No scheduled report, delivery or data-quality alert."""
     with db.connection("warehouse") as conn, conn.cursor() as cur:
@@ -89,7 +78,7 @@ def empty_delivery_tables() -> None:
 
 @pytest.fixture(scope="module")
 def warehouse() -> Iterator[Path]:
-    with delivery_warehouse("meridian-delivery-test-") as base:
+    with private_warehouse("meridian-delivery-test-", create_marts, ensure_delivery_schema) as base:
         yield base
 
 

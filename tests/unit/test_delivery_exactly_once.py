@@ -35,8 +35,10 @@ import meridian.smtp as mail
 from meridian import db
 from meridian.cli import main
 from meridian.delivery.deliver import deliver_due_reports
+from meridian.delivery.schema import ensure_delivery_schema
 from meridian.mailsink import free_port
-from tests.unit.test_delivery import add_report, delivery_warehouse, empty_delivery_tables, schedule
+from tests.conftest import private_warehouse
+from tests.unit.test_delivery import add_report, create_marts, empty_delivery_tables, schedule
 
 APRIL_1 = datetime(2024, 4, 1, tzinfo=UTC)
 MAY_1 = datetime(2024, 5, 1, tzinfo=UTC)
@@ -72,7 +74,7 @@ class Server:
 
 @pytest.fixture(scope="module")
 def warehouse() -> Iterator[Path]:
-    with delivery_warehouse("meridian-delivery-once-test-") as base:
+    with private_warehouse("meridian-delivery-once-test-", create_marts, ensure_delivery_schema) as base:
         yield base
 
 

@@ -326,9 +326,7 @@ def create_marts(conn) -> None:
 
 @pytest.fixture(scope="module")
 def warehouse() -> Iterator[Path]:
-    with private_warehouse("meridian-report-types-test-") as base:
-        with db.connection("warehouse") as conn:
-            create_marts(conn)
+    with private_warehouse("meridian-report-types-test-", create_marts) as base:
         yield base
 
 

@@ -157,9 +157,7 @@ def create_marts(conn, tenants=("acme", "globex")) -> None:
 @pytest.fixture(scope="module")
 def warehouse() -> Iterator[Path]:
     """A private embedded PostgreSQL (its own port and throwaway state dir) with the marts."""
-    with private_warehouse("meridian-reports-test-") as base:
-        with db.connection("warehouse") as conn:
-            create_marts(conn)
+    with private_warehouse("meridian-reports-test-", create_marts) as base:
         yield base
 
 
