@@ -94,12 +94,14 @@ def _start_server(port: int, extra_env: dict[str, str], workers: int) -> subproc
     raise RuntimeError("meridian api did not start within 60 s")
 
 
-def _stop(server: subprocess.Popen) -> None:
+def stop_group(server: subprocess.Popen, timeout: float = 20) -> None:
+    """Stop a server started in a session of its own, with its children: SIGTERM to its process group,
+    SIGKILL when it has not ended within ``timeout`` seconds."""
     import signal
 
     os.killpg(server.pid, signal.SIGTERM)
     try:
-        server.wait(timeout=20)
+        server.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(server.pid, signal.SIGKILL)
         server.wait()
@@ -216,7 +218,7 @@ def run_api_bench(*, tenant: str | None, requests: int, clients: int, workers: i
                 results[mode] = _single_client(base, new.key, requests)
                 throughput[mode] = _throughput(base, new.key, clients, seconds)
             finally:
-                _stop(server)
+                stop_group(server)
     finally:
         with db.connection(WAREHOUSE_CONN_ID) as conn:
             keys.revoke_key(conn, new.key_id)
