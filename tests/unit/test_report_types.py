@@ -334,14 +334,8 @@ def load(report_name: str, case: str, tenant: str = "acme", parameters: dict | N
     """``case`` is a frequency, or ``weekly-monday`` for a weekly report due on a Monday."""
     report_type = REPORT_TYPES[report_name]
     with db.connection("warehouse") as conn:
-        return load_report_data(
-            conn,
-            report_type,
-            tenant,
-            period_for(DUE[case], case.split("-")[0]),
-            report_type.resolve_parameters(parameters or {}),
-            generated_at=GENERATED_AT,
-        )
+        return load_report_data(conn, report_type, tenant, period_for(DUE[case], case.split("-")[0]),
+                                report_type.resolve_parameters(parameters or {}), generated_at=GENERATED_AT)
 
 
 def pdf_pages(path: Path) -> int:
