@@ -34,7 +34,7 @@ import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, get_current_context, task
 
 from meridian.assets import MARTS_ASSET
-from meridian.quality.pipeline_runs import pipeline_run_callbacks
+from meridian.quality.pipeline_runs import pipeline_task_defaults
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +48,8 @@ log = logging.getLogger(__name__)
     start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={
-        "owner": "meridian",
-        "retries": 2,
-        "retry_delay": timedelta(minutes=1),
-        "retry_exponential_backoff": True,
-        "max_retry_delay": timedelta(minutes=10),
-        # one audit.pipeline_runs row per task try
-        **pipeline_run_callbacks(),
-    },
+    # one audit.pipeline_runs row per task try; retries from a minute
+    default_args=pipeline_task_defaults(retry_delay=timedelta(minutes=1)),
     tags=["meridian", "reports"],
     doc_md=__doc__,
 )

@@ -8,7 +8,7 @@ from airflow.sdk import CronTriggerTimetable, TriggerRule, dag, get_current_cont
 
 from meridian.assets import RAW_ASSET
 from meridian.config import extract_schedule
-from meridian.quality.pipeline_runs import pipeline_run_callbacks
+from meridian.quality.pipeline_runs import pipeline_task_defaults
 from meridian.sources.schema import TABLES
 
 # the source databases, in the contract's order: one task each
@@ -55,15 +55,8 @@ An instant before the DAG's start date (loading years of history) runs like any
 other. Reruns are safe.
 """
 
-default_args = {
-    "owner": "meridian",
-    "retries": 2,
-    "retry_delay": timedelta(seconds=30),
-    "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(minutes=10),
-    # one audit.pipeline_runs row per task try (state, timings, rows landed, error)
-    **pipeline_run_callbacks(),
-}
+# one audit.pipeline_runs row per task try (state, timings, rows landed, error); retries from 30 s
+default_args = pipeline_task_defaults(retry_delay=timedelta(seconds=30))
 
 
 @dag(

@@ -8,7 +8,7 @@ from airflow.sdk import Param, dag, get_current_context, task
 
 from meridian.assets import MARTS_ASSET, RAW_ASSET
 from meridian.config import settings
-from meridian.quality.pipeline_runs import pipeline_run_callbacks
+from meridian.quality.pipeline_runs import pipeline_run_callbacks, pipeline_task_defaults
 from meridian.transform.model_graph import project_models
 from meridian.transform.model_producer import PRODUCER_TIMEOUT
 from meridian.transform.model_tasks import add_model_tasks
@@ -72,15 +72,8 @@ partial rows that later runs complete.
 6. `publish_marts` emits the marts asset that schedules `deliver_reports`.
 """
 
-default_args = {
-    "owner": "meridian",
-    "retries": 2,
-    "retry_delay": timedelta(seconds=30),
-    "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(minutes=10),
-    # one audit.pipeline_runs row per task try (state, timings, error)
-    **pipeline_run_callbacks(),
-}
+# one audit.pipeline_runs row per task try (state, timings, error); retries from 30 s
+default_args = pipeline_task_defaults(retry_delay=timedelta(seconds=30))
 
 # model tasks: one retry (it builds the model again alone); no audit.pipeline_runs callbacks, which would
 # each cost a callback run in the dag-processor (the producer's row and audit.dbt_model_reports cover them)

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import dag, get_current_context, task
 
-from meridian.quality.pipeline_runs import pipeline_run_callbacks
+from meridian.quality.pipeline_runs import pipeline_task_defaults
 
 DOC = """
 ### warehouse_maintenance
@@ -36,15 +36,8 @@ else the end of the data interval (meridian.runtime.as_of_instant). Running it a
 harmless. Logic: `include/meridian/warehouse/retention.py`; details: `docs/retention.md`.
 """
 
-default_args = {
-    "owner": "meridian",
-    "retries": 2,
-    "retry_delay": timedelta(minutes=1),
-    "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(minutes=10),
-    # one audit.pipeline_runs row per task try
-    **pipeline_run_callbacks(),
-}
+# one audit.pipeline_runs row per task try; retries from a minute
+default_args = pipeline_task_defaults(retry_delay=timedelta(minutes=1))
 
 
 @dag(

@@ -11,9 +11,10 @@ import os
 import shutil
 import socket
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -68,29 +69,49 @@ def warehouse_server(test_env: dict[str, str]) -> Iterator[dict[str, str]]:
 
 
 @contextmanager
-def private_warehouse(prefix: str) -> Iterator[Path]:
-    """An embedded PostgreSQL of a test module's own: a free port and a throwaway state dir.
-
-    For modules that need a warehouse shaped by hand (marts created by the test) beside the
-    session server; MERIDIAN_* and AIRFLOW_CONN_WAREHOUSE point at it until the block ends.
-    """
-    from meridian.config import embedded_uri
+def _private_server(prefix: str, env: Callable[[Path, int], dict[str, str]],
+                    clear: Callable[[str], bool] = lambda key: False) -> Iterator[Path]:
+    """An embedded PostgreSQL on a free port with a throwaway base dir (state, output), the environment
+    pointed at it until the block ends: MERIDIAN_* and ``env(base, port)``, after the variables ``clear``
+    picks are removed. Yields the base directory."""
     from meridian.warehouse import embedded
 
     port = free_port()
     base = Path(tempfile.mkdtemp(prefix=prefix))
     os.chmod(base, 0o755)  # the server runs as the pgserver user when tests run as root
     with pytest.MonkeyPatch.context() as patch:
+        for key in [key for key in os.environ if clear(key)]:
+            patch.delenv(key)
         patch.setenv("MERIDIAN_STATE_DIR", str(base / "state"))
         patch.setenv("MERIDIAN_PG_PORT", str(port))
         patch.setenv("MERIDIAN_OUT_DIR", str(base / "out"))
-        patch.setenv("AIRFLOW_CONN_WAREHOUSE", embedded_uri("warehouse", port))
+        for key, value in env(base, port).items():  # after the state dir: a URI holds its password
+            patch.setenv(key, value)
         embedded.start()
         try:
             yield base
         finally:
             embedded.stop()
             shutil.rmtree(base, ignore_errors=True)
+
+
+@contextmanager
+def private_warehouse(prefix: str, *setup: Callable[[Any], Any]) -> Iterator[Path]:
+    """An embedded PostgreSQL of a test module's own: a free port and a throwaway state dir.
+
+    For modules that need a warehouse shaped by hand (marts created by the test) beside the
+    session server; MERIDIAN_* and AIRFLOW_CONN_WAREHOUSE point at it until the block ends.
+    Each ``setup(conn)`` runs in turn on one warehouse connection (committed) before the block.
+    """
+    from meridian import db
+    from meridian.config import embedded_uri
+
+    with _private_server(prefix, lambda base, port: {"AIRFLOW_CONN_WAREHOUSE": embedded_uri("warehouse", port)}) as base:
+        if setup:
+            with db.connection("warehouse") as conn:
+                for step in setup:
+                    step(conn)
+        yield base
 
 
 @contextmanager
@@ -103,26 +124,17 @@ def private_stack(prefix: str, *, smtp_uri: str | None = None) -> Iterator[Path]
     beside the session pipeline without touching it. Yields the base directory.
     """
     from meridian.config import EMBEDDED_DATABASES, SMTP_CONN_ID, embedded_uri
-    from meridian.warehouse import embedded
 
-    port = free_port()
-    base = Path(tempfile.mkdtemp(prefix=prefix))
-    os.chmod(base, 0o755)  # the server runs as the pgserver user when tests run as root
-    with pytest.MonkeyPatch.context() as patch:
-        for key in list(os.environ):
-            if key.startswith("AIRFLOW_CONN_") or key in ("DBT_TARGET_PATH", "MERIDIAN_DBT_DOCS_DIR"):
-                patch.delenv(key)
-        patch.setenv("MERIDIAN_STATE_DIR", str(base / "state"))
-        patch.setenv("MERIDIAN_PG_PORT", str(port))
-        patch.setenv("MERIDIAN_OUT_DIR", str(base / "out"))
-        patch.setenv("MERIDIAN_LANDING_DIR", str(base / "landing"))
-        patch.setenv("AIRFLOW_HOME", str(base / "airflow"))
-        for conn_id in EMBEDDED_DATABASES:
-            patch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", embedded_uri(conn_id, port))
-        patch.setenv(f"AIRFLOW_CONN_{SMTP_CONN_ID.upper()}", smtp_uri or f"smtp://127.0.0.1:{free_port()}")
-        embedded.start()
-        try:
-            yield base
-        finally:
-            embedded.stop()
-            shutil.rmtree(base, ignore_errors=True)
+    def env(base: Path, port: int) -> dict[str, str]:
+        return {
+            "MERIDIAN_LANDING_DIR": str(base / "landing"),
+            "AIRFLOW_HOME": str(base / "airflow"),
+            **{f"AIRFLOW_CONN_{conn_id.upper()}": embedded_uri(conn_id, port) for conn_id in EMBEDDED_DATABASES},
+            f"AIRFLOW_CONN_{SMTP_CONN_ID.upper()}": smtp_uri or f"smtp://127.0.0.1:{free_port()}",
+        }
+
+    def clear(key: str) -> bool:
+        return key.startswith("AIRFLOW_CONN_") or key in ("DBT_TARGET_PATH", "MERIDIAN_DBT_DOCS_DIR")
+
+    with _private_server(prefix, env, clear) as base:
+        yield base

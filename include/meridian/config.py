@@ -166,18 +166,22 @@ def embedded_password() -> str:
     The embedded PostgreSQL asks for it on 127.0.0.1 (scram-sha-256), so another
     local user cannot connect as the superuser; the file is readable by its owner only.
     """
+    return private_secret(settings().state_dir / EMBEDDED_PASSWORD_FILE, 24)
+
+
+def private_secret(path: Path, nbytes: int) -> str:
+    """A random secret (``nbytes`` random bytes, URL-safe text) generated once into an owner-only file."""
     import secrets
 
-    path = settings().state_dir / EMBEDDED_PASSWORD_FILE
     try:
         return path.read_text().strip()
     except FileNotFoundError:
         path.parent.mkdir(parents=True, exist_ok=True)
-        password = secrets.token_urlsafe(24)
+        value = secrets.token_urlsafe(nbytes)
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w") as handle:
-            handle.write(password + "\n")
-        return password
+            handle.write(value + "\n")
+        return value
     except FileExistsError:  # pragma: no cover - another process created it first
         return path.read_text().strip()
 

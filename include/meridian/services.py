@@ -38,7 +38,14 @@ from typing import Any
 
 from meridian.airflow_client import ADMIN_USER, Client, ServiceError
 from meridian.airflow_env import airflow_env, run_airflow, venv_bin
-from meridian.config import SMTP_CONN_ID, airflow_metadata_uri, airflow_password, airflow_port, settings
+from meridian.config import (
+    SMTP_CONN_ID,
+    airflow_metadata_uri,
+    airflow_password,
+    airflow_port,
+    private_secret,
+    settings,
+)
 
 EXECUTORS = ("LocalExecutor", "CeleryExecutor")
 PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"
@@ -71,19 +78,6 @@ def worker_hostname() -> str:
     return f"{name}@{host}" if name else host
 
 
-def _private_secret(path: Path) -> str:
-    """A random secret generated once into an owner-only file (the JWT key every process shares)."""
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        value = secrets.token_urlsafe(32)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(value + "\n")
-        return value
-
-
 def services_env(executor: str = "LocalExecutor", *, port: int | None = None, redis_port: int | None = None,
                  schedule: bool = True, base: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of every service process: metadata in the embedded PostgreSQL, the executor's settings.
@@ -102,7 +96,8 @@ def services_env(executor: str = "LocalExecutor", *, port: int | None = None, re
     env.setdefault("AIRFLOW__API__PORT", str(port))
     env.setdefault("AIRFLOW__API__BASE_URL", f"http://127.0.0.1:{port}")
     env.setdefault("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", f"http://127.0.0.1:{port}/execution/")
-    env.setdefault("AIRFLOW__API_AUTH__JWT_SECRET", _private_secret(cfg.state_dir / JWT_SECRET_FILE))
+    # the JWT key every process shares
+    env.setdefault("AIRFLOW__API_AUTH__JWT_SECRET", private_secret(cfg.state_dir / JWT_SECRET_FILE, 32))
     env.setdefault("AIRFLOW__API__WORKERS", "1")
     # a laptop has a few cores: a handful of tasks at once (extract_sources fans out to 14)
     env.setdefault("AIRFLOW__CORE__PARALLELISM", "4")

@@ -7,7 +7,6 @@ The server runs with an AIRFLOW_HOME in the test's temp dir, this repository's p
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from meridian.devtools.bench_api import stop_group
 from tests.conftest import free_port
 
 
@@ -46,12 +46,7 @@ def api_server(api_world, tmp_path_factory) -> str:
             time.sleep(1)
         yield base
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        stop_group(server, timeout=30)
         log.close()
 
 
@@ -93,5 +88,4 @@ def test_meridian_api_serves_the_same_app_standalone(api_world):
         answer = httpx.get(f"{base}/payments/metrics?days=30", headers={"Authorization": f"Bearer {key}"}, timeout=30)
         assert answer.status_code == 200 and answer.json()["data"]["currency"] == "EUR"
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        stop_group(server, timeout=30)

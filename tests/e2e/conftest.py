@@ -209,6 +209,34 @@ def pipeline(warehouse_server):
     }
 
 
+@pytest.fixture(scope="module")
+def accepted(pipeline):
+    """The source rows the pipeline accepts, by table (expected.py), every event-file line loaded whole."""
+    from tests.e2e import expected
+
+    return expected.accepted_rows(
+        pipeline["sources"], pipeline["file_lines"], pipeline["as_of"], files_loaded_whole=True
+    )
+
+
+def mismatches(expected_map: dict, actual_map: dict, limit: int = 10) -> list[str]:
+    """The keys whose expected and mart values differ (at most ``limit`` of them, then how many more)."""
+    keys = sorted(set(expected_map) | set(actual_map), key=repr)
+    diffs = [
+        f"{key}: expected {expected_map.get(key, '<missing>')!r}, mart has {actual_map.get(key, '<missing>')!r}"
+        for key in keys
+        if expected_map.get(key) != actual_map.get(key)
+    ]
+    return diffs[:limit] + ([f"... {len(diffs) - limit} more"] if len(diffs) > limit else [])
+
+
+
+def keyed(rows: list[dict], keys: tuple[str, ...], values: str | tuple[str, ...]) -> dict:
+    """The rows by the tuple of their ``keys`` columns: the ``values`` column, or the tuple of those columns."""
+    if isinstance(values, str):
+        return {tuple(row[key] for key in keys): row[values] for row in rows}
+    return {tuple(row[key] for key in keys): tuple(row[value] for value in values) for row in rows}
+
 def file_day(name: str) -> date:
     """The day of receipt in an event file name ``events_<tenant>_<YYYY-MM-DD>.jsonl[.gz]``."""
     return date.fromisoformat(name.split(".")[0].rsplit("_", 1)[1])

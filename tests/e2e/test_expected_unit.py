@@ -505,15 +505,8 @@ def test_read_event_files(tmp_path: Path) -> None:
 
 def event(event_id: str, user: str | None, occurred: str, event_type: str = "app_open", **kw: Any) -> dict[str, Any]:
     when = at(occurred)
-    return row(
-        "events",
-        id=event_id,
-        user_id=user,
-        event_type=event_type,
-        occurred_at=when,
-        received_at=kw.pop("received_at", when),
-        **kw,
-    )
+    return row("events", id=event_id, user_id=user, event_type=event_type, occurred_at=when,
+               received_at=kw.pop("received_at", when), **kw)
 
 
 def events(*table: tuple[Any, ...]) -> list[dict[str, Any]]:
@@ -592,18 +585,9 @@ def sub_event(
     event_type: str = "plan_changed",
     received: str | None = None,
 ) -> dict[str, Any]:
-    return row(
-        "subscription_events",
-        id=event_id,
-        user_id=user,
-        subscription_id=sub,
-        event_type=event_type,
-        status=status,
-        plan_id=plan,
-        quantity=quantity,
-        occurred_at=at(occurred),
-        received_at=at(received or occurred),
-    )
+    return row("subscription_events", id=event_id, user_id=user, subscription_id=sub, event_type=event_type,
+               status=status, plan_id=plan, quantity=quantity, occurred_at=at(occurred),
+               received_at=at(received or occurred))
 
 
 PLANS = [
@@ -870,16 +854,9 @@ def test_sales_funnel_from_crm_timestamps() -> None:
 def payment(pid: str, created: str, status: str, latency_ms: int | None = None, method: str = "card") -> dict:
     created_at = at(created)
     settled = None if latency_ms is None else created_at + timedelta(milliseconds=latency_ms)
-    return row(
-        "payments",
-        id=pid,
-        created_at=created_at,
-        settled_at=settled,
-        status=status,
-        method=method,
-        subscription_id=None,  # one-off payments: no subscription to resolve
-        updated_at=created_at,
-    )
+    # one-off payments: no subscription to resolve
+    return row("payments", id=pid, created_at=created_at, settled_at=settled, status=status, method=method,
+               subscription_id=None, updated_at=created_at)
 
 
 PAYMENTS_AS_OF = date(2024, 1, 3)

@@ -16,30 +16,12 @@ from decimal import Decimal
 
 import pytest
 
-from tests.e2e import expected
 from tests.e2e import expected_payments_product as reference
-from tests.e2e.conftest import query
+from tests.e2e.conftest import mismatches, query
 
 pytestmark = pytest.mark.e2e
 
 Query = Callable[[str], list[dict]]
-
-
-@pytest.fixture(scope="module")
-def accepted(pipeline):
-    return expected.accepted_rows(
-        pipeline["sources"], pipeline["file_lines"], pipeline["as_of"], files_loaded_whole=True
-    )
-
-
-def _mismatches(expected_map: dict, actual_map: dict, limit: int = 10) -> list[str]:
-    keys = sorted(set(expected_map) | set(actual_map), key=repr)
-    diffs = [
-        f"{key}: expected {expected_map.get(key, '<missing>')!r}, mart has {actual_map.get(key, '<missing>')!r}"
-        for key in keys
-        if expected_map.get(key) != actual_map.get(key)
-    ]
-    return diffs[:limit] + ([f"... {len(diffs) - limit} more"] if len(diffs) > limit else [])
 
 
 def _cents(value: float | None) -> Decimal | None:
@@ -122,31 +104,31 @@ def webhook_deliveries_pair(accepted: dict, as_of: date, run_query: Query) -> tu
 def test_payments_hourly(pipeline, accepted):
     wanted, actual = payments_hourly_pair(accepted, pipeline["as_of"], query)
     assert sum(v["failed"] for v in wanted.values()) > 0 and sum(v["revenue"] for v in wanted.values()) > 0
-    assert not _mismatches(wanted, actual), _mismatches(wanted, actual)
+    assert not mismatches(wanted, actual), mismatches(wanted, actual)
 
 
 def test_payment_failures_by_reason(pipeline, accepted):
     wanted, actual = payment_failures_pair(accepted, pipeline["as_of"], query)
     assert len({reason for _t, _m, reason in wanted}) > 1, wanted
     assert any(share is not None and 0 < share < 1 for _count, share in wanted.values())
-    assert not _mismatches(wanted, actual), _mismatches(wanted, actual)
+    assert not mismatches(wanted, actual), mismatches(wanted, actual)
 
 
 def test_payment_retries_and_recovery(pipeline, accepted):
     wanted, actual = payment_retries_pair(accepted, pipeline["as_of"], query)
     assert any(v["invoices_with_failure"] > 0 for v in wanted.values())
-    assert not _mismatches(wanted, actual), _mismatches(wanted, actual)
+    assert not mismatches(wanted, actual), mismatches(wanted, actual)
 
 
 def test_event_counts_by_type_and_platform(pipeline, accepted):
     wanted, actual = event_counts_pair(accepted, pipeline["as_of"], query)
     assert sum(events for events, _users in wanted.values()) > 10_000
     assert any(events == 0 for events, _users in wanted.values())
-    assert not _mismatches(wanted, actual), _mismatches(wanted, actual)
+    assert not mismatches(wanted, actual), mismatches(wanted, actual)
 
 
 def test_webhook_deliveries(pipeline, accepted):
     wanted, actual = webhook_deliveries_pair(accepted, pipeline["as_of"], query)
     assert any(v["avg_attempts"] is not None and v["avg_attempts"] > 1 for v in wanted.values())
     assert any(v["p95_response_ms"] for v in wanted.values()) and any(v["deliveries"] == 0 for v in wanted.values())
-    assert not _mismatches(wanted, actual), _mismatches(wanted, actual)
+    assert not mismatches(wanted, actual), mismatches(wanted, actual)

@@ -14,26 +14,12 @@ from decimal import Decimal
 import pytest
 
 from tests.e2e import expected
-from tests.e2e.conftest import LATE_ARRIVAL_DAYS, query, run_dag, snapshot_schema
+from tests.e2e.conftest import LATE_ARRIVAL_DAYS, keyed, mismatches, query, run_dag, snapshot_schema
 
 pytestmark = pytest.mark.e2e
 
-
-@pytest.fixture(scope="module")
-def accepted(pipeline):
-    return expected.accepted_rows(
-        pipeline["sources"], pipeline["file_lines"], pipeline["as_of"], files_loaded_whole=True
-    )
-
-
-def _mismatches(expected_map: dict, actual_map: dict, limit: int = 10) -> list[str]:
-    keys = sorted(set(expected_map) | set(actual_map), key=repr)
-    diffs = [
-        f"{key}: expected {expected_map.get(key, '<missing>')!r}, mart has {actual_map.get(key, '<missing>')!r}"
-        for key in keys
-        if expected_map.get(key) != actual_map.get(key)
-    ]
-    return diffs[:limit] + ([f"... {len(diffs) - limit} more"] if len(diffs) > limit else [])
+COHORT_KEY = ("tenant_id", "cohort_grain", "cohort_start", "period_number")
+FUNNEL_STEP_KEY = ("tenant_id", "funnel_name", "cohort_week", "step_number")
 
 
 def test_the_dataset_is_not_trivial(pipeline, accepted):
@@ -50,8 +36,8 @@ def test_daily_active_users_and_new_users(pipeline, accepted):
     expected_dau = expected.daily_active_users(accepted, as_of)
     expected_new = expected.new_users(accepted, as_of)
     assert sum(expected_dau.values()) > 0 and sum(expected_new.values()) > 0
-    assert not _mismatches(expected_dau, actual_dau), _mismatches(expected_dau, actual_dau)
-    assert not _mismatches(expected_new, actual_new), _mismatches(expected_new, actual_new)
+    assert not mismatches(expected_dau, actual_dau), mismatches(expected_dau, actual_dau)
+    assert not mismatches(expected_new, actual_new), mismatches(expected_new, actual_new)
 
 
 def test_mrr_movements(pipeline, accepted):
@@ -62,7 +48,7 @@ def test_mrr_movements(pipeline, accepted):
     wanted = expected.mrr_movements(accepted, pipeline["as_of"])
     movements = {value[2] for value in wanted.values()}
     assert {"new", "churn"} <= movements, movements
-    assert not _mismatches(wanted, actual), _mismatches(wanted, actual)
+    assert not mismatches(wanted, actual), mismatches(wanted, actual)
 
 
 def test_monthly_revenue_bridge_matches_the_movements(pipeline, accepted):
@@ -72,7 +58,7 @@ def test_monthly_revenue_bridge_matches_the_movements(pipeline, accepted):
         ending[(tenant, month)] = ending.get((tenant, month), Decimal("0")) + mrr
     rows = query("select tenant_id, revenue_month, ending_mrr from marts.fct_monthly_revenue")
     actual = {(r["tenant_id"], r["revenue_month"]): r["ending_mrr"] for r in rows if r["ending_mrr"] != 0}
-    assert not _mismatches(ending, actual), _mismatches(ending, actual)
+    assert not mismatches(ending, actual), mismatches(ending, actual)
 
 
 def test_retention_cohort_sizes_and_retained_users(pipeline, accepted):
@@ -80,14 +66,10 @@ def test_retention_cohort_sizes_and_retained_users(pipeline, accepted):
         "select tenant_id, cohort_grain, cohort_start, period_number, cohort_size, retained_users "
         "from marts.fct_retention_cohorts"
     )
-    actual = {
-        (r["tenant_id"], r["cohort_grain"], r["cohort_start"], r["period_number"]): (r["cohort_size"],
-                                                                                     r["retained_users"])
-        for r in rows
-    }
+    actual = keyed(rows, COHORT_KEY, ("cohort_size", "retained_users"))
     wanted = expected.retention_cohorts(accepted, pipeline["as_of"])
     assert any(size > 0 and retained > 0 for size, retained in wanted.values())
-    assert not _mismatches(wanted, actual), _mismatches(wanted, actual)
+    assert not mismatches(wanted, actual), mismatches(wanted, actual)
 
 
 def test_onboarding_funnel_counts(pipeline, accepted):
@@ -95,11 +77,10 @@ def test_onboarding_funnel_counts(pipeline, accepted):
         "select tenant_id, funnel_name, cohort_week, step_number, entities_reached from marts.fct_funnel_steps "
         "where funnel_name = 'onboarding'"
     )
-    actual = {(r["tenant_id"], r["funnel_name"], r["cohort_week"], r["step_number"]): r["entities_reached"]
-              for r in rows}
+    actual = keyed(rows, FUNNEL_STEP_KEY, "entities_reached")
     wanted = expected.funnel_counts(accepted, pipeline["as_of"], funnels=(expected.ONBOARDING,))
     assert any(step == 8 and count > 0 for (_t, _f, _w, step), count in wanted.items())
-    assert not _mismatches(wanted, actual), _mismatches(wanted, actual)
+    assert not mismatches(wanted, actual), mismatches(wanted, actual)
 
 
 def test_onboarding_funnel_average_seconds(pipeline, accepted):
@@ -107,11 +88,10 @@ def test_onboarding_funnel_average_seconds(pipeline, accepted):
         "select tenant_id, funnel_name, cohort_week, step_number, avg_seconds_from_previous "
         "from marts.fct_funnel_steps where funnel_name = 'onboarding' and avg_seconds_from_previous is not null"
     )
-    actual = {(r["tenant_id"], r["funnel_name"], r["cohort_week"], r["step_number"]): r["avg_seconds_from_previous"]
-              for r in rows}
+    actual = keyed(rows, FUNNEL_STEP_KEY, "avg_seconds_from_previous")
     wanted = expected.funnel_avg_seconds(accepted, pipeline["as_of"], funnels=(expected.ONBOARDING,))
     assert any(step == 4 for (_t, _f, _w, step) in wanted), "nobody reached first_session"
-    assert not _mismatches(wanted, actual), _mismatches(wanted, actual)
+    assert not mismatches(wanted, actual), mismatches(wanted, actual)
 
 
 def test_retention_cohort_matches_per_user(pipeline, accepted):
@@ -119,11 +99,10 @@ def test_retention_cohort_matches_per_user(pipeline, accepted):
         "select tenant_id, cohort_grain, cohort_start, period_number, avg_matches_per_user "
         "from marts.fct_retention_cohorts"
     )
-    actual = {(r["tenant_id"], r["cohort_grain"], r["cohort_start"], r["period_number"]): r["avg_matches_per_user"]
-              for r in rows}
+    actual = keyed(rows, COHORT_KEY, "avg_matches_per_user")
     wanted = expected.retention_matches(accepted, pipeline["as_of"])
     assert any(value for value in wanted.values())
-    assert not _mismatches(wanted, actual), _mismatches(wanted, actual)
+    assert not mismatches(wanted, actual), mismatches(wanted, actual)
 
 
 def test_cohort_benchmarks(pipeline, accepted):
@@ -136,7 +115,7 @@ def test_cohort_benchmarks(pipeline, accepted):
     }
     wanted = expected.cohort_benchmarks(accepted, pipeline["as_of"])
     assert any(value["cohorts"] >= 3 for key, value in wanted.items() if key[1] == "month")
-    assert not _mismatches(wanted, actual), _mismatches(wanted, actual)
+    assert not mismatches(wanted, actual), mismatches(wanted, actual)
 
 
 def test_payment_success_rate_and_latency(pipeline, accepted):
@@ -159,7 +138,7 @@ def test_payment_success_rate_and_latency(pipeline, accepted):
         p95 = values["latency_p95_ms"]
         values["latency_p95_ms"] = None if p95 is None else Decimal(p95).quantize(Decimal("0.01"))
     assert any(v["failed"] > 0 for v in wanted.values()) and any(v["latency_p95_ms"] for v in wanted.values())
-    assert not _mismatches(wanted, actual), _mismatches(wanted, actual)
+    assert not mismatches(wanted, actual), mismatches(wanted, actual)
 
 
 def test_every_batch_adds_up(pipeline):

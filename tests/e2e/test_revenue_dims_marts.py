@@ -11,8 +11,8 @@ from collections import Counter
 
 import pytest
 
-from tests.e2e import expected, expected_revenue_dims
-from tests.e2e.conftest import query
+from tests.e2e import expected_revenue_dims
+from tests.e2e.conftest import mismatches, query
 
 pytestmark = pytest.mark.e2e
 
@@ -58,23 +58,6 @@ FORECAST_COLUMNS = (
 )
 
 
-@pytest.fixture(scope="module")
-def accepted(pipeline):
-    return expected.accepted_rows(
-        pipeline["sources"], pipeline["file_lines"], pipeline["as_of"], files_loaded_whole=True
-    )
-
-
-def _mismatches(expected_map: dict, actual_map: dict, limit: int = 10) -> list[str]:
-    keys = sorted(set(expected_map) | set(actual_map), key=repr)
-    diffs = [
-        f"{key}: expected {expected_map.get(key, '<missing>')!r}, mart has {actual_map.get(key, '<missing>')!r}"
-        for key in keys
-        if expected_map.get(key) != actual_map.get(key)
-    ]
-    return diffs[:limit] + ([f"... {len(diffs) - limit} more"] if len(diffs) > limit else [])
-
-
 def test_revenue_by_period_every_period_type(pipeline, accepted):
     rows = query("select * from marts.fct_revenue_by_period")
     actual = {
@@ -90,7 +73,7 @@ def test_revenue_by_period_every_period_type(pipeline, accepted):
     for period_type in ("day", "week", "month", "quarter", "year"):
         assert any(key[1] == period_type and value["new_mrr"] > 0 for key, value in wanted.items()), period_type
     assert any(key[1] == "week" and value["churned_mrr"] > 0 for key, value in wanted.items())
-    assert not _mismatches(wanted, actual), _mismatches(wanted, actual)
+    assert not mismatches(wanted, actual), mismatches(wanted, actual)
 
 
 def test_plan_revenue_monthly(pipeline, accepted):
@@ -103,7 +86,7 @@ def test_plan_revenue_monthly(pipeline, accepted):
     assert any(v["canceled_subscriptions"] > 0 for v in wanted.values())
     assert any(v["renewed_subscriptions"] > 0 for v in wanted.values())
     assert any(v["clv"] is not None and v["clv"] > 0 for v in wanted.values())
-    assert not _mismatches(wanted, actual), _mismatches(wanted, actual)
+    assert not mismatches(wanted, actual), mismatches(wanted, actual)
 
 
 def test_mrr_forecast(pipeline, accepted):
@@ -111,4 +94,4 @@ def test_mrr_forecast(pipeline, accepted):
     actual = {(r["tenant_id"], r["forecast_month"]): {column: r[column] for column in FORECAST_COLUMNS} for r in rows}
     wanted = expected_revenue_dims.mrr_forecast(accepted, pipeline["as_of"])
     assert any(v["history_months"] > 0 for v in wanted.values())
-    assert not _mismatches(wanted, actual), _mismatches(wanted, actual)
+    assert not mismatches(wanted, actual), mismatches(wanted, actual)

@@ -16,7 +16,7 @@ import pytest
 from meridian.airflow_env import run_dbt
 from tests.e2e import expected
 from tests.e2e import expected_sales_games as reference
-from tests.e2e.conftest import query
+from tests.e2e.conftest import mismatches, query
 
 pytestmark = pytest.mark.e2e
 
@@ -32,20 +32,10 @@ def _actual(sql: str, keys: tuple[str, ...], columns: list[str]) -> dict[tuple, 
     return {tuple(row[k] for k in keys): {c: row[c] for c in columns} for row in query(sql)}
 
 
-def _mismatches(wanted: dict, actual: dict, limit: int = 10) -> list[str]:
-    keys = sorted(set(wanted) | set(actual), key=repr)
-    diffs = [
-        f"{key}: expected {wanted.get(key, '<missing>')!r}, mart has {actual.get(key, '<missing>')!r}"
-        for key in keys
-        if wanted.get(key) != actual.get(key)
-    ]
-    return diffs[:limit] + ([f"... {len(diffs) - limit} more"] if len(diffs) > limit else [])
-
-
 def _compare(wanted: dict, table: str, keys: tuple[str, ...]) -> None:
     columns = sorted({column for values in wanted.values() for column in values})
     actual = _actual(f"select * from marts.{table}", keys, columns)
-    diffs = _mismatches(wanted, actual)
+    diffs = mismatches(wanted, actual)
     assert not diffs, diffs
 
 

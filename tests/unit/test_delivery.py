@@ -69,22 +69,23 @@ def create_marts(conn) -> None:
     conn.commit()
 
 
+def empty_delivery_tables() -> None:
+    """No scheduled report, delivery or data-quality alert."""
+    with db.connection("warehouse") as conn, conn.cursor() as cur:
+        cur.execute("truncate reporting.report_deliveries, reporting.scheduled_reports restart identity")
+        cur.execute("truncate audit.data_quality_alerts")
+
+
 @pytest.fixture(scope="module")
 def warehouse() -> Iterator[Path]:
-    """A private embedded PostgreSQL (its own port and throwaway state dir) with marts and schema."""
-    with private_warehouse("meridian-delivery-test-") as base:
-        with db.connection("warehouse") as conn:
-            create_marts(conn)
-            ensure_delivery_schema(conn)
+    with private_warehouse("meridian-delivery-test-", create_marts, ensure_delivery_schema) as base:
         yield base
 
 
 @pytest.fixture
 def sink(warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SinkHandle]:
     """A real SMTP server on a free port, empty reporting tables, AIRFLOW_CONN_SMTP_REPORTS pointing at it."""
-    with db.connection("warehouse") as conn, conn.cursor() as cur:
-        cur.execute("truncate reporting.report_deliveries, reporting.scheduled_reports restart identity")
-        cur.execute("truncate audit.data_quality_alerts")
+    empty_delivery_tables()
     handle = start_background(0, mail_dir=tmp_path / "mail")
     monkeypatch.setenv("AIRFLOW_CONN_SMTP_REPORTS", handle.uri)
     try:

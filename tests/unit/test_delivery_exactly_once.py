@@ -38,7 +38,7 @@ from meridian.delivery.deliver import deliver_due_reports
 from meridian.delivery.schema import ensure_delivery_schema
 from meridian.mailsink import free_port
 from tests.conftest import private_warehouse
-from tests.unit.test_delivery import add_report, create_marts, schedule
+from tests.unit.test_delivery import add_report, create_marts, empty_delivery_tables, schedule
 
 APRIL_1 = datetime(2024, 4, 1, tzinfo=UTC)
 MAY_1 = datetime(2024, 5, 1, tzinfo=UTC)
@@ -74,19 +74,14 @@ class Server:
 
 @pytest.fixture(scope="module")
 def warehouse() -> Iterator[Path]:
-    with private_warehouse("meridian-delivery-once-test-") as base:
-        with db.connection("warehouse") as conn:
-            create_marts(conn)
-            ensure_delivery_schema(conn)
+    with private_warehouse("meridian-delivery-once-test-", create_marts, ensure_delivery_schema) as base:
         yield base
 
 
 @pytest.fixture
 def server(warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
     """Empty reporting and alert tables; the SMTP server on a free port (0.5 s client timeout)."""
-    with db.connection("warehouse") as conn, conn.cursor() as cur:
-        cur.execute("truncate reporting.report_deliveries, reporting.scheduled_reports restart identity")
-        cur.execute("truncate audit.data_quality_alerts")
+    empty_delivery_tables()
     handler = Server()
     port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port, ready_timeout=10)

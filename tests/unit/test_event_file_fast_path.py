@@ -19,7 +19,7 @@ import pytest
 from meridian import db
 from meridian.extract import event_files
 from meridian.extract.event_files import load_landing_dir
-from meridian.warehouse.bootstrap import ensure_warehouse
+from tests.unit.test_extract import empty_warehouse
 
 AS_OF = date(2024, 1, 1)
 
@@ -81,11 +81,7 @@ def reset_loaded_files() -> None:
 
 @pytest.fixture()
 def warehouse(warehouse_server):
-    with db.connection("warehouse") as conn, conn.cursor() as cur:
-        for schema in ("raw", "audit", "reporting", "staging", "marts", "intermediate"):
-            cur.execute(f"drop schema if exists {schema} cascade")
-    with db.connection("warehouse") as conn:
-        ensure_warehouse(conn)
+    empty_warehouse()
     return warehouse_server
 
 

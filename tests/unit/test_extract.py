@@ -68,12 +68,17 @@ def clean_databases(warehouse_server):
                 if spec.source == source:
                     cur.execute(f"drop table if exists public.{spec.name}")
                     cur.execute(spec.create_sql())
+    empty_warehouse()
+    return warehouse_server
+
+
+def empty_warehouse() -> None:
+    """The session warehouse as bootstrapped: every schema dropped and created again, nothing landed."""
     with db.connection("warehouse") as conn, conn.cursor() as cur:
         for schema in ("raw", "audit", "reporting", "staging", "marts", "intermediate"):
             cur.execute(f"drop schema if exists {schema} cascade")
     with db.connection("warehouse") as conn:
         ensure_warehouse(conn)
-    return warehouse_server
 
 
 def _insert_users(rows):

@@ -375,7 +375,7 @@ def test_the_triggers_of_a_run_share_one_read_one_claim_and_one_connection(built
     """Every waiting trigger of a run ends on the same read of its reports, taken in one statement on one connection;
     a trigger restarted after its try took the report ends with it again, without building the model."""
     from meridian import db
-    from meridian.transform import model_reports, model_tasks
+    from meridian.transform import model_reports, model_trigger
     from meridian.transform.model_tasks import DbtModelTrigger
 
     run_id = "concurrent__2026-10-31"
@@ -394,7 +394,7 @@ def test_the_triggers_of_a_run_share_one_read_one_claim_and_one_connection(built
     monkeypatch.setattr(model_reports, "latest_reports", lambda *args: reads.append(1) or real_latest(*args))
     monkeypatch.setattr(model_reports, "consume_many",
                         lambda conn, run, wanted: claims.append(dict(wanted)) or real_consume(conn, run, wanted))
-    monkeypatch.setattr(model_tasks, "_CONNECTION", model_tasks._SharedConnection())
+    monkeypatch.setattr(model_trigger, "_CONNECTION", model_trigger._SharedConnection())
     producer_row(run_id, "running")
 
     async def rebuild(self, *args):
@@ -428,7 +428,7 @@ def test_the_triggers_of_a_run_share_one_read_one_claim_and_one_connection(built
         assert dict(cur.fetchall()) == dict.fromkeys(models, 1)
     # the triggerer restarted (a new process: nothing cached) the trigger of try 1 after it took its report:
     # it ends with that report again, building nothing and taking nothing
-    monkeypatch.setattr(model_tasks, "_RUNS", {})
+    monkeypatch.setattr(model_trigger, "_RUNS", {})
     assert asyncio.run(first_event(trigger("good"))) == "TaskSuccessEvent"
     assert len(reads) == 2 and claims[1:] == [{}]
 

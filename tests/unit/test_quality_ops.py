@@ -33,9 +33,7 @@ OPS = "data-ops@example.com"
 
 @pytest.fixture(scope="module")
 def warehouse() -> Iterator[Path]:
-    with private_warehouse("meridian-quality-ops-test-") as base:
-        with db.connection("warehouse") as conn:
-            ensure_warehouse(conn)
+    with private_warehouse("meridian-quality-ops-test-", ensure_warehouse) as base:
         yield base
 
 

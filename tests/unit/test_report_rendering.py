@@ -89,15 +89,8 @@ def add_event_types(cur) -> None:
 def load(report_name: str, as_of: datetime = DEMO_DELIVERY, tenant: str = "acme", parameters: dict | None = None):
     report_type = REPORT_TYPES[report_name]
     with db.connection("warehouse") as conn:
-        return load_report_data(
-            conn,
-            report_type,
-            tenant,
-            period_for(as_of, "monthly"),
-            report_type.resolve_parameters(parameters or {}),
-            generated_at=GENERATED_AT,
-            as_of=as_of,
-        )
+        return load_report_data(conn, report_type, tenant, period_for(as_of, "monthly"),
+                                report_type.resolve_parameters(parameters or {}), generated_at=GENERATED_AT, as_of=as_of)
 
 
 def pdf_text(path: Path, *pages: int) -> str:

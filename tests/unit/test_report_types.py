@@ -326,9 +326,7 @@ def create_marts(conn) -> None:
 
 @pytest.fixture(scope="module")
 def warehouse() -> Iterator[Path]:
-    with private_warehouse("meridian-report-types-test-") as base:
-        with db.connection("warehouse") as conn:
-            create_marts(conn)
+    with private_warehouse("meridian-report-types-test-", create_marts) as base:
         yield base
 
 
@@ -336,14 +334,8 @@ def load(report_name: str, case: str, tenant: str = "acme", parameters: dict | N
     """``case`` is a frequency, or ``weekly-monday`` for a weekly report due on a Monday."""
     report_type = REPORT_TYPES[report_name]
     with db.connection("warehouse") as conn:
-        return load_report_data(
-            conn,
-            report_type,
-            tenant,
-            period_for(DUE[case], case.split("-")[0]),
-            report_type.resolve_parameters(parameters or {}),
-            generated_at=GENERATED_AT,
-        )
+        return load_report_data(conn, report_type, tenant, period_for(DUE[case], case.split("-")[0]),
+                                report_type.resolve_parameters(parameters or {}), generated_at=GENERATED_AT)
 
 
 def pdf_pages(path: Path) -> int:

@@ -72,6 +72,19 @@ MOVEMENTS = {
     "globex": [("g1", "new", "0", "99991.11"), ("g2", "churn", "88882.22", "0")],
 }
 
+# the monthly revenue summary's workbook: the summary sheet, then one sheet per section
+REVENUE_SUMMARY_SHEETS = [
+    "Summary",
+    "Headline",
+    "MRR trend",
+    "MRR movements",
+    "Revenue and payments",
+    "Revenue by plan",
+    "Revenue by country",
+    "LTV and CAC by channel",
+    "MRR forecast",
+]
+
 
 def monthly_revenue_rows(tenant: str, months: int = 12) -> list[dict]:
     base, step = TENANTS[tenant]
@@ -144,9 +157,7 @@ def create_marts(conn, tenants=("acme", "globex")) -> None:
 @pytest.fixture(scope="module")
 def warehouse() -> Iterator[Path]:
     """A private embedded PostgreSQL (its own port and throwaway state dir) with the marts."""
-    with private_warehouse("meridian-reports-test-") as base:
-        with db.connection("warehouse") as conn:
-            create_marts(conn)
+    with private_warehouse("meridian-reports-test-", create_marts) as base:
         yield base
 
 
@@ -367,17 +378,7 @@ def test_missing_mart_table_or_column_makes_the_section_not_available(warehouse)
 
     xlsx, html_path = render_report(data, ["xlsx", "html"], folder)
     book = openpyxl.load_workbook(xlsx)
-    assert book.sheetnames == [
-        "Summary",
-        "Headline",
-        "MRR trend",
-        "MRR movements",
-        "Revenue and payments",
-        "Revenue by plan",
-        "Revenue by country",
-        "LTV and CAC by channel",
-        "MRR forecast",
-    ]
+    assert book.sheetnames == REVENUE_SUMMARY_SHEETS
     assert book["MRR movements"]["A2"].value == "Not available: marts.fct_mrr_movements does not exist yet."
     assert "no column arpu" in book["Revenue and payments"]["A2"].value
     assert book["Headline"].freeze_panes == "A2"  # the available sections are still there
@@ -451,17 +452,7 @@ def test_render_xlsx(warehouse):
     (path,) = render_report(data, ["xlsx"], warehouse / "out" / "xlsx")
     assert path.name == "revenue_summary_acme_2024-03.xlsx"
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == [
-        "Summary",
-        "Headline",
-        "MRR trend",
-        "MRR movements",
-        "Revenue and payments",
-        "Revenue by plan",
-        "Revenue by country",
-        "LTV and CAC by channel",
-        "MRR forecast",
-    ]
+    assert book.sheetnames == REVENUE_SUMMARY_SHEETS
 
     summary = {row[0]: row[1] for row in sheet_values(book["Summary"]) if row[0]}
     assert summary["Tenant"] == "acme" and summary["Period"] == "March 2024"

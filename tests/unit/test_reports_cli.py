@@ -30,12 +30,8 @@ from tests.unit.test_reports import create_marts
 @contextmanager
 def reports_warehouse(prefix: str) -> Iterator[Path]:
     """A private warehouse with the marts the reports read, the reporting schema and two landed tenants."""
-    with private_warehouse(prefix) as base:
-        with db.connection("warehouse") as conn:
-            create_marts(conn)
-            ensure_warehouse(conn)
-            ensure_reporting_schema(conn)
-            land_organizations(conn, ORGANIZATIONS)
+    with private_warehouse(prefix, create_marts, ensure_warehouse, ensure_reporting_schema,
+                           lambda conn: land_organizations(conn, ORGANIZATIONS)) as base:
         yield base
 
 

@@ -82,9 +82,7 @@ ALL_BUILT = [uid for uid, item in manifest()["nodes"].items() if item["resource_
 
 @pytest.fixture(scope="module")
 def warehouse() -> Iterator[None]:
-    with private_warehouse("meridian-selection-test-"):
-        with db.connection("warehouse") as conn:
-            ensure_warehouse(conn)
+    with private_warehouse("meridian-selection-test-", ensure_warehouse):
         yield
 
 

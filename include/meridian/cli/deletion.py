@@ -6,6 +6,22 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from collections.abc import Callable
+from typing import Any
+
+
+def _attempt(where: str, work: Callable[[], Any], refusals: dict[type[Exception], tuple[str, int]]) -> tuple[Any, int]:
+    """``work()``'s result and 0, its rows printed; or, for an error of ``refusals`` (checked in their order),
+    the error printed after its prefix and the exit code it maps to."""
+    try:
+        result = work()
+    except tuple(refusals) as exc:
+        prefix, code = next(refusal for kind, refusal in refusals.items() if isinstance(exc, kind))
+        print(f"{where}: {prefix}{exc}", file=sys.stderr)
+        return None, code
+    for line in result.lines():
+        print(line)
+    return result, 0
 
 
 def cmd_tenant(args: argparse.Namespace) -> int:
@@ -14,22 +30,20 @@ def cmd_tenant(args: argparse.Namespace) -> int:
     from meridian.warehouse.deletion import DeletionError, purge_tenant
     from meridian.warehouse.tenants import UnknownTenantError
 
-    where = f"meridian tenant {args.action}"
-    try:
+    def purge() -> Any:
         with connection("warehouse") as conn:
             if args.yes:
                 ensure_warehouse(conn)  # the deletion log and the rebuild requests (commits the bootstrap alone)
             result = purge_tenant(conn, args.tenant, execute=args.yes)
             if not args.yes:
                 conn.rollback()
-    except UnknownTenantError as exc:
-        print(f"{where}: TENANT: {exc}", file=sys.stderr)
-        return 2
-    except DeletionError as exc:
-        print(f"{where}: nothing was removed: {exc}", file=sys.stderr)
-        return 1
-    for line in result.lines():
-        print(line)
+        return result
+
+    where = f"meridian tenant {args.action}"
+    result, refused = _attempt(where, purge, {UnknownTenantError: ("TENANT: ", 2),
+                                              DeletionError: ("nothing was removed: ", 1)})
+    if refused:
+        return refused
     if not args.yes:
         print(f"{where}: nothing removed; run `meridian tenant purge {shlex.quote(result.tenant)} --yes` to remove "
               f"the rows above", file=sys.stderr)
@@ -45,19 +59,15 @@ def cmd_user(args: argparse.Namespace) -> int:
     from meridian.warehouse.deletion import UnknownUserError, forget_user
     from meridian.warehouse.tenants import UnknownTenantError
 
-    where = f"meridian user {args.action}"
-    try:
+    def forget() -> Any:
         with connection("warehouse") as conn:
             ensure_warehouse(conn)
-            result = forget_user(conn, args.tenant, args.user)
-    except UnknownTenantError as exc:
-        print(f"{where}: TENANT: {exc}", file=sys.stderr)
-        return 2
-    except UnknownUserError as exc:
-        print(f"{where}: USER: {exc}", file=sys.stderr)
-        return 2
-    for line in result.lines():
-        print(line)
+            return forget_user(conn, args.tenant, args.user)
+
+    where = f"meridian user {args.action}"
+    result, refused = _attempt(where, forget, {UnknownTenantError: ("TENANT: ", 2), UnknownUserError: ("USER: ", 2)})
+    if refused:
+        return refused
     print(f"logged as deletion request {result.request_id} (audit.deletion_requests, by the pseudonym only); "
           f"the next transform run is a full refresh")
     return 0

@@ -117,27 +117,21 @@ def resolve_delivery(
                     f"the message for {the_period.label} never reached the SMTP server; "
                     f"the next run sends it (or use --{RESEND})",
                 )
-            cur.execute(
-                """
-                update reporting.report_deliveries
-                set status = 'sent', sent_at = data_sent_at, updated_at = now(),
-                    error = 'marked sent by hand (meridian reports resolve) after: ' || coalesce(error, status)
-                where report_id = %s and period_start = %s
-                """,
-                (report_id, the_period.start),
-            )
+            # the message reached the server: the delivery is sent as of then
+            assignments, why = "status = 'sent', sent_at = data_sent_at", "marked sent by hand"
             done = f"{the_period.label} of scheduled report {report_id} marked sent ({mail_id}); the next run moves on"
         else:
-            cur.execute(
-                """
-                update reporting.report_deliveries
-                set status = 'failed', data_sent_at = null, updated_at = now(),
-                    error = 'resend requested by hand (meridian reports resolve) after: ' || coalesce(error, status)
-                where report_id = %s and period_start = %s
-                """,
-                (report_id, the_period.start),
-            )
+            assignments, why = "status = 'failed', data_sent_at = null", "resend requested by hand"
             done = f"{the_period.label} of scheduled report {report_id} will be sent again by the next run"
+        cur.execute(
+            f"""
+            update reporting.report_deliveries
+            set {assignments}, updated_at = now(),
+                error = %s || coalesce(error, status)
+            where report_id = %s and period_start = %s
+            """,
+            (f"{why} (meridian reports resolve) after: ", report_id, the_period.start),
+        )
     return report, the_period, done
 
 

@@ -84,7 +84,7 @@ class DeliveryLedger:
             row = cur.fetchone()
         if row is None:
             return None
-        return ScheduledReport(*row[:5], list(row[5] or []), list(row[6] or []), row[7], row[8])
+        return ScheduledReport(*row[1:5], list(row[5] or []), list(row[6] or []), row[7], row[8], id=row[0])
 
     def advance(self, report: ScheduledReport, due_at: datetime) -> datetime:
         following = next_due(due_at, report.frequency)

@@ -36,7 +36,7 @@ import psycopg2.errors
 import psycopg2.extensions
 from psycopg2.extras import Json
 
-from meridian.delivery.validate import validate_recipients
+from meridian.delivery.validate import ReportSettings, validate_recipients
 from meridian.reports.periods import (
     EARLIEST_DATE,
     LATEST_DATE,
@@ -189,16 +189,8 @@ def next_period_boundary(now: datetime, frequency: str) -> datetime:
     return datetime.combine(month_start(now.date(), 1), time.min, tzinfo=UTC)
 
 
-@dataclass(frozen=True)
-class NewReport:
-    tenant_id: str
-    name: str
-    report_type: str
-    frequency: str
-    formats: list[str]
-    recipients: list[str]
-    parameters: dict[str, Any]
-    next_run_at: datetime
+# a report to schedule: its settings, checked (validate_new_report); the table gives it its id
+NewReport = ReportSettings
 
 
 def validate_new_report(

@@ -65,8 +65,9 @@ class DeliveryResult:
 
 
 @dataclass(frozen=True)
-class ScheduledReport:
-    id: int
+class ReportSettings:
+    """What a scheduled report is set to (a row of reporting.scheduled_reports without its bookkeeping)."""
+
     tenant_id: str
     name: str
     report_type: str
@@ -75,6 +76,13 @@ class ScheduledReport:
     recipients: list[str]
     parameters: Any
     next_run_at: datetime
+
+
+@dataclass(frozen=True)
+class ScheduledReport(ReportSettings):
+    """A scheduled report as the deliverer locked it: its settings and its id."""
+
+    id: int
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ import httpx
 
 from meridian import db
 from meridian.config import WAREHOUSE_CONN_ID
+from meridian.mailsink import free_port
 
 # one request per endpoint, with the parameters a dashboard sends
 BENCH_PATHS = (
@@ -73,14 +74,6 @@ RAW_FIGURES = (("/payments/metrics?days=30", RAW_PAYMENTS), ("/kpis/active-users
                                                              RAW_ACTIVE_USERS))
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _start_server(port: int, extra_env: dict[str, str], workers: int) -> subprocess.Popen:
     env = {**os.environ, "MERIDIAN_API_RATE_LIMITS": "off", "AIRFLOW_CONN_WAREHOUSE": db.dsn(WAREHOUSE_CONN_ID),
            **extra_env}
@@ -101,12 +94,14 @@ def _start_server(port: int, extra_env: dict[str, str], workers: int) -> subproc
     raise RuntimeError("meridian api did not start within 60 s")
 
 
-def _stop(server: subprocess.Popen) -> None:
+def stop_group(server: subprocess.Popen, timeout: float = 20) -> None:
+    """Stop a server started in a session of its own, with its children: SIGTERM to its process group,
+    SIGKILL when it has not ended within ``timeout`` seconds."""
     import signal
 
     os.killpg(server.pid, signal.SIGTERM)
     try:
-        server.wait(timeout=20)
+        server.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(server.pid, signal.SIGKILL)
         server.wait()
@@ -216,14 +211,14 @@ def run_api_bench(*, tenant: str | None, requests: int, clients: int, workers: i
     throughput: dict[str, tuple[int, float, list[float]]] = {}
     try:
         for mode, env in (("cached", {}), ("uncached", {"MERIDIAN_API_CACHE": "off"})):
-            port = _free_port()
+            port = free_port()
             server = _start_server(port, env, workers)
             try:
                 base = f"http://127.0.0.1:{port}"
                 results[mode] = _single_client(base, new.key, requests)
                 throughput[mode] = _throughput(base, new.key, clients, seconds)
             finally:
-                _stop(server)
+                stop_group(server)
     finally:
         with db.connection(WAREHOUSE_CONN_ID) as conn:
             keys.revoke_key(conn, new.key_id)

@@ -166,7 +166,8 @@ def replay(statements: list[Statement], runs: int,
 
 def measure_dashboard(requests: int = 20, tenant: str | None = None, say=print) -> DashboardFigures:
     """Both figures on the warehouse as it is (the marts built, row security applied by the build)."""
-    from meridian.devtools.bench_api import BENCH_PATHS, _free_port, _single_client, _start_server, _stop
+    from meridian.devtools.bench_api import BENCH_PATHS, _single_client, _start_server, stop_group
+    from meridian.mailsink import free_port
     from meridian.serve.api import keys
     from meridian.serve.rls import apply_row_security
 
@@ -176,12 +177,12 @@ def measure_dashboard(requests: int = 20, tenant: str | None = None, say=print) 
         new = keys.create_key(conn, tenant, "meridian bench --json")
     try:
         say(f"    API, cache off: {len(BENCH_PATHS)} endpoints x {requests} requests (tenant {tenant}) ...")
-        port = _free_port()
+        port = free_port()
         server = _start_server(port, {"MERIDIAN_API_CACHE": "off"}, 1)
         try:
             timings = _single_client(f"http://127.0.0.1:{port}", new.key, requests)
         finally:
-            _stop(server)
+            stop_group(server)
         pooled = [sample for samples in timings.values() for sample in samples]
         per_endpoint = {path: percentile(samples, 0.95) for path, samples in timings.items()}
         worst = max(per_endpoint, key=per_endpoint.__getitem__)

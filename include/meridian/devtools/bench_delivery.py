@@ -26,7 +26,6 @@ import argparse
 import io
 import os
 import shutil
-import socket
 import tempfile
 import time
 from collections.abc import Iterator
@@ -36,12 +35,14 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import psycopg2.extensions
 from psycopg2 import sql
 
 from meridian.config import WAREHOUSE_CONN_ID, embedded_uri
 from meridian.db import connection
+from meridian.mailsink import free_port
 from meridian.reports.periods import month_start, period_for
 
 FIVE_MINUTES = 300.0
@@ -171,40 +172,22 @@ def schedule_reports(
     conn.commit()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 @contextmanager
 def private_warehouse(base: Path) -> Iterator[None]:
     """An embedded PostgreSQL in ``base`` on a free port; the ``warehouse`` connection points at it meanwhile."""
     from meridian.warehouse import embedded
 
-    port = _free_port()
+    port = free_port()
     os.chmod(base, 0o755)  # the server runs as the pgserver user when run as root
-    with _environment(
+    # the environment as it was once the block ends (mock.patch.dict restores os.environ)
+    with mock.patch.dict(
+        os.environ,
         {
             "MERIDIAN_STATE_DIR": str(base / "state"),
             "MERIDIAN_PG_PORT": str(port),
             "MERIDIAN_OUT_DIR": str(base / "out"),
         }
-    ), _environment({f"AIRFLOW_CONN_{WAREHOUSE_CONN_ID.upper()}": embedded_uri(WAREHOUSE_CONN_ID, port)}):
+    ), mock.patch.dict(os.environ, {f"AIRFLOW_CONN_{WAREHOUSE_CONN_ID.upper()}": embedded_uri(WAREHOUSE_CONN_ID, port)}):
         embedded.start()
         try:
             yield
@@ -238,7 +221,7 @@ def bench_delivery(
                 schedule_reports(conn, names, due, report_type)
             sink = start_background(0, mail_dir=base / "mail")
             try:
-                with _environment({"AIRFLOW_CONN_SMTP_REPORTS": sink.uri}):
+                with mock.patch.dict(os.environ, {"AIRFLOW_CONN_SMTP_REPORTS": sink.uri}):
                     say(f"delivery bench: delivering {tenants} reports due {due:%Y-%m-%d} ...")
                     started = time.monotonic()
                     results = deliver_due_reports(due, out_dir=base / "reports", smtp_backoff_seconds=0.5)

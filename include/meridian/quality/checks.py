@@ -216,23 +216,29 @@ def new_event_type_alerts(
 
 # --- the checks, reading the warehouse -----------------------------------------------------------------------------
 
-def event_alerts(conn: psycopg2.extensions.connection, as_of: date) -> list[Alert]:
-    """``new_event_type``, ``missing_data`` and event ``data_spike``/``data_drop`` from one scan of D-28 .. D."""
-    if not relation_exists(conn, EVENTS_RELATION):
-        log.warning("%s does not exist (no dbt build yet): event checks skipped", EVENTS_RELATION)
-        return []
+def _window_counts(conn: psycopg2.extensions.connection, as_of: date, relation: str, what: str,
+                   sql: str) -> list[tuple] | None:
+    """The rows of ``sql`` (counts per day, bound to the check window of ``as_of``: its start, its end);
+    None, with a warning, while ``relation`` does not exist."""
+    if not relation_exists(conn, relation):
+        log.warning("%s does not exist (no dbt build yet): %s checks skipped", relation, what)
+        return None
     window = Window(as_of)
     with conn.cursor() as cur:
-        cur.execute(
-            f"""
-            select tenant_id, event_type, cast(occurred_at at time zone 'UTC' as date) as event_day, count(*)
-            from {EVENTS_RELATION}
-            where occurred_at >= %s and occurred_at < %s
-            group by 1, 2, 3
-            """,
-            (window.start, window.end),
-        )
-        rows = cur.fetchall()
+        cur.execute(sql, (window.start, window.end))
+        return cur.fetchall()
+
+
+def event_alerts(conn: psycopg2.extensions.connection, as_of: date) -> list[Alert]:
+    """``new_event_type``, ``missing_data`` and event ``data_spike``/``data_drop`` from one scan of D-28 .. D."""
+    rows = _window_counts(conn, as_of, EVENTS_RELATION, "event", f"""
+        select tenant_id, event_type, cast(occurred_at at time zone 'UTC' as date) as event_day, count(*)
+        from {EVENTS_RELATION}
+        where occurred_at >= %s and occurred_at < %s
+        group by 1, 2, 3
+        """)
+    if rows is None:
+        return []
     daily: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
     for tenant_id, _event_type, day, count in rows:
         daily[tenant_id][day] += count
@@ -245,21 +251,14 @@ def event_alerts(conn: psycopg2.extensions.connection, as_of: date) -> list[Aler
 
 def payment_alerts(conn: psycopg2.extensions.connection, as_of: date) -> list[Alert]:
     """Payment ``data_spike``/``data_drop``: payment rows per tenant and created_at day, D vs D-28 .. D-1."""
-    if not relation_exists(conn, PAYMENTS_RELATION):
-        log.warning("%s does not exist (no dbt build yet): payment checks skipped", PAYMENTS_RELATION)
+    rows = _window_counts(conn, as_of, PAYMENTS_RELATION, "payment", f"""
+        select tenant_id, cast(created_at at time zone 'UTC' as date) as payment_day, count(*)
+        from {PAYMENTS_RELATION}
+        where created_at >= %s and created_at < %s
+        group by 1, 2
+        """)
+    if rows is None:
         return []
-    window = Window(as_of)
-    with conn.cursor() as cur:
-        cur.execute(
-            f"""
-            select tenant_id, cast(created_at at time zone 'UTC' as date) as payment_day, count(*)
-            from {PAYMENTS_RELATION}
-            where created_at >= %s and created_at < %s
-            group by 1, 2
-            """,
-            (window.start, window.end),
-        )
-        rows = cur.fetchall()
     daily: dict[str, dict[date, int]] = defaultdict(dict)
     for tenant_id, day, count in rows:
         daily[tenant_id][day] = count

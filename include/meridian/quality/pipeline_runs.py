@@ -55,7 +55,7 @@ import os
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -364,4 +364,17 @@ def pipeline_run_callbacks() -> dict[str, Callable[[Mapping[str, Any]], None]]:
         "on_failure_callback": record_task_failure,
         "on_retry_callback": record_task_retry,
         "on_skipped_callback": record_task_skipped,
+    }
+
+
+def pipeline_task_defaults(retry_delay: timedelta) -> dict[str, Any]:
+    """A pipeline DAG's ``default_args``: two retries waiting from ``retry_delay``, doubling up to ten minutes,
+    and the callbacks that keep one audit.pipeline_runs row per task try."""
+    return {
+        "owner": "meridian",
+        "retries": 2,
+        "retry_delay": retry_delay,
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=10),
+        **pipeline_run_callbacks(),
     }

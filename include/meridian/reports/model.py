@@ -187,6 +187,21 @@ class Aggregate:
         return () if self.function == SHARE else (self.column, *self.over)
 
 
+def summed(column: str, label: str, kind: str = MONEY) -> Aggregate:
+    """A breakdown column: the sum of the mart column of the same name over a group's rows."""
+    return Aggregate(column, label, SUM, column, kind)
+
+
+def largest(column: str, label: str, kind: str = MONEY) -> Aggregate:
+    """A breakdown column: the largest value of the mart column of the same name in a group."""
+    return Aggregate(column, label, MAX, column, kind)
+
+
+def share_of(aggregate: str, label: str) -> Aggregate:
+    """A breakdown column ``share``: the group's part of the total of another aggregate of the section."""
+    return Aggregate("share", label, SHARE, aggregate, RATE)
+
+
 @dataclass(frozen=True)
 class Section:
     key: str

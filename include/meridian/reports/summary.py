@@ -73,6 +73,18 @@ def format_value(value: Any, kind: str, currency: str | None = None) -> str:
     return f"{text} {currency}" if currency else text
 
 
+def axis_label(value: float) -> str:
+    """A chart's value-axis tick, short: ``1.2M``, ``45k``, ``0.25``, ``1,250``."""
+    magnitude = abs(value)
+    if magnitude >= 1_000_000:
+        return f"{value / 1_000_000:.1f}M"
+    if magnitude >= 10_000:
+        return f"{value / 1_000:.0f}k"
+    if magnitude and magnitude < 10 and value != int(value):
+        return f"{value:.2f}"
+    return f"{value:,.0f}"
+
+
 @dataclass(frozen=True)
 class Change:
     text: str  # "+4.2% vs Feb 2024"

@@ -6,22 +6,9 @@ import math
 from typing import Any
 
 from meridian.reports.data import ReportData, SectionData
-from meridian.reports.model import (
-    COUNT,
-    MONEY,
-)
+from meridian.reports.model import COUNT, MONEY
 from meridian.reports.render.html_style import ACCENT, LINE_COLOURS, MUTED, NEGATIVE, RULE, escaped
-
-
-def axis_label(value: float) -> str:
-    magnitude = abs(value)
-    if magnitude >= 1_000_000:
-        return f"{value / 1_000_000:.1f}M"
-    if magnitude >= 10_000:
-        return f"{value / 1_000:.0f}k"
-    if magnitude and magnitude < 10 and value != int(value):
-        return f"{value:.2f}"
-    return f"{value:,.0f}"
+from meridian.reports.summary import axis_label
 
 
 def _nice_step(span: float, ticks: int = 4) -> float:

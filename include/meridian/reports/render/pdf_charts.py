@@ -11,22 +11,19 @@ from reportlab.graphics.shapes import Drawing, Rect, String
 from reportlab.lib.units import mm
 
 from meridian.reports.data import ReportData, SectionData
-from meridian.reports.model import (
-    COUNT,
-    MONEY,
-)
+from meridian.reports.model import COUNT, MONEY
 from meridian.reports.render.pdf_style import ACCENT, CONTENT_WIDTH, INK, LINE_COLOURS, MUTED, NEGATIVE, RULE
+from meridian.reports.summary import axis_label
 
 
-def axis_label(value: float) -> str:
-    magnitude = abs(value)
-    if magnitude >= 1_000_000:
-        return f"{value / 1_000_000:.1f}M"
-    if magnitude >= 10_000:
-        return f"{value / 1_000:.0f}k"
-    if magnitude and magnitude < 10 and value != int(value):
-        return f"{value:.2f}"
-    return f"{value:,.0f}"
+def style_value_axis(axis: Any) -> None:
+    """The value axis of every chart: small muted ticks (:func:`axis_label`) and a grid in the rule colour."""
+    axis.labels.fontSize = 7
+    axis.labels.fillColor = MUTED
+    axis.labelTextFormat = axis_label
+    axis.strokeColor = RULE
+    axis.visibleGrid = True
+    axis.gridStrokeColor = RULE
 
 
 def value_range(values: list[float]) -> tuple[float, float]:
@@ -69,12 +66,7 @@ def trend_chart(
     chart.categoryAxis.labels.fontSize = 7
     chart.categoryAxis.labels.fillColor = MUTED
     chart.categoryAxis.strokeColor = RULE
-    chart.valueAxis.labels.fontSize = 7
-    chart.valueAxis.labels.fillColor = MUTED
-    chart.valueAxis.labelTextFormat = axis_label
-    chart.valueAxis.strokeColor = RULE
-    chart.valueAxis.visibleGrid = True
-    chart.valueAxis.gridStrokeColor = RULE
+    style_value_axis(chart.valueAxis)
     present = [value for values in series for value in values if value is not None]
     chart.valueAxis.valueMin, chart.valueAxis.valueMax = value_range(present)
     if all(metric.kind == COUNT for metric in metrics):  # whole ticks: no "0.25 customers"
@@ -126,12 +118,7 @@ def bars(
     chart.categoryAxis.categoryNames = [label if len(label) <= 28 else label[:27] + "…" for label in labels]
     chart.categoryAxis.labels.fillColor = INK
     chart.categoryAxis.strokeColor = RULE
-    chart.valueAxis.labels.fontSize = 7
-    chart.valueAxis.labels.fillColor = MUTED
-    chart.valueAxis.labelTextFormat = axis_label
-    chart.valueAxis.strokeColor = RULE
-    chart.valueAxis.visibleGrid = True
-    chart.valueAxis.gridStrokeColor = RULE
+    style_value_axis(chart.valueAxis)
     chart.valueAxis.valueMin, chart.valueAxis.valueMax = value_range(values)
     chart.bars[0].fillColor = ACCENT
     chart.bars[0].strokeColor = None

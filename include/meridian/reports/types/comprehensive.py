@@ -36,11 +36,8 @@ def _in_area(report_type: ReportType, prefix: str, area: str) -> tuple[Section, 
 
 
 COMPREHENSIVE = ReportType(
-    name="comprehensive",
-    title="Comprehensive report",
-    grain="day",
+    name="comprehensive", title="Comprehensive report", grain="day",
     description="Every section of the revenue, users, payments, sales, customer success and tournaments reports.",
-    freshness=FRESHNESS,
-    parameters=COMMON_PARAMETERS,
+    freshness=FRESHNESS, parameters=COMMON_PARAMETERS,
     sections=tuple(section for area in AREAS for section in _in_area(*area)),
 )

@@ -23,13 +23,17 @@ CUSTOMERS = Metric("total_customers", "Customers", COUNT, agg=LAST)
 AT_RISK = Metric("at_risk", "At risk", COUNT, False, agg=LAST)
 HEALTH = Metric("avg_health_score", "Avg health score", NUMBER, agg=LAST)
 CRITICAL = Metric("critical", "Critical (< 40)", COUNT, False, agg=LAST)
+# the customers of each health band: a table of the period and a trend of the same figures
+HEALTH_BANDS = (
+    Metric("healthy", "Healthy (80+)", COUNT, agg=LAST),
+    Metric("stable", "Stable (60-79)", COUNT, None, agg=LAST),
+    Metric("at_risk_band", "At risk (40-59)", COUNT, False, agg=LAST),
+    CRITICAL,
+)
 
 CUSTOMER_SECTIONS = (
     Section(
-        key="headline",
-        title="Headline",
-        kind=KPI_TILES,
-        source=CUSTOMER_HEALTH,
+        key="headline", title="Headline", kind=KPI_TILES, source=CUSTOMER_HEALTH,
         metrics=(
             CUSTOMERS,
             Metric("active", "Active", COUNT, agg=LAST),
@@ -41,39 +45,20 @@ CUSTOMER_SECTIONS = (
         description="The customer book at the end of the period's last day.",
     ),
     Section(
-        key="health_bands",
-        title="Health bands",
-        kind=METRIC_TABLE,
-        source=CUSTOMER_HEALTH,
-        metrics=(
-            Metric("healthy", "Healthy (80+)", COUNT, agg=LAST),
-            Metric("stable", "Stable (60-79)", COUNT, None, agg=LAST),
-            Metric("at_risk_band", "At risk (40-59)", COUNT, False, agg=LAST),
-            CRITICAL,
-        ),
+        key="health_bands", title="Health bands", kind=METRIC_TABLE, source=CUSTOMER_HEALTH,
+        metrics=HEALTH_BANDS,
         bars="current",
     ),
     Section(
-        key="health_bands_trend",
-        title="Health bands over time",
-        kind=TREND_CHART,
-        source=CUSTOMER_HEALTH,
-        metrics=(
-            Metric("healthy", "Healthy (80+)", COUNT, agg=LAST),
-            Metric("stable", "Stable (60-79)", COUNT, None, agg=LAST),
-            Metric("at_risk_band", "At risk (40-59)", COUNT, False, agg=LAST),
-            Metric("critical", "Critical (< 40)", COUNT, False, agg=LAST),
-        ),
+        key="health_bands_trend", title="Health bands over time", kind=TREND_CHART, source=CUSTOMER_HEALTH,
+        metrics=HEALTH_BANDS,
         description=(
             "Customers by health band at the end of each point; a customer counts from its creation, "
             "in a band once its health is known."
         ),
     ),
     Section(
-        key="at_risk_trend",
-        title="At-risk customers trend",
-        kind=TREND_CHART,
-        source=CUSTOMER_HEALTH,
+        key="at_risk_trend", title="At-risk customers trend", kind=TREND_CHART, source=CUSTOMER_HEALTH,
         metrics=(
             Metric("at_risk", "At risk (status)", COUNT, agg=LAST),
             Metric("critical", "Critical (score < 40)", COUNT, agg=LAST),
@@ -83,11 +68,7 @@ CUSTOMER_SECTIONS = (
 
 
 CUSTOMER_SUCCESS = ReportType(
-    name="customer_success",
-    title="Customer success",
-    grain="day",
+    name="customer_success", title="Customer success", grain="day",
     description="The customer book, health bands and the at-risk trend.",
-    freshness=FRESHNESS,
-    parameters=COMMON_PARAMETERS,
-    sections=CUSTOMER_SECTIONS,
+    freshness=FRESHNESS, parameters=COMMON_PARAMETERS, sections=CUSTOMER_SECTIONS,
 )

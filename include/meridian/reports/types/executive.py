@@ -27,13 +27,9 @@ def _tiles(key: str, area: str, source: Source, metrics: tuple[Metric, ...]) -> 
 
 
 EXECUTIVE = ReportType(
-    name="executive",
-    title="Executive summary",
-    grain="day",
+    name="executive", title="Executive summary", grain="day",
     description="One page: four headline figures per area and the MRR and active users trends.",
-    freshness=FRESHNESS,
-    parameters=COMMON_PARAMETERS,
-    compact=True,
+    freshness=FRESHNESS, parameters=COMMON_PARAMETERS, compact=True,
     sections=(
         _tiles(
             "revenue",

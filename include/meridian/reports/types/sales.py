@@ -8,16 +8,15 @@ from meridian.reports.model import (
     FUNNEL,
     KPI_TILES,
     LAST,
-    MAX,
     METRIC_TABLE,
     MONEY,
     NUMBER,
     RATE,
-    SUM,
-    Aggregate,
     Metric,
     ReportType,
     Section,
+    largest,
+    summed,
 )
 from meridian.reports.types.common import (
     COMMON_PARAMETERS,
@@ -34,10 +33,7 @@ LEADS = Metric("leads_created", "New leads", COUNT)
 
 SALES_SECTIONS = (
     Section(
-        key="headline",
-        title="Headline",
-        kind=KPI_TILES,
-        source=SALES_MONTHLY,
+        key="headline", title="Headline", kind=KPI_TILES, source=SALES_MONTHLY,
         metrics=(
             PIPELINE,
             Metric("weighted_pipeline", "Weighted pipeline", agg=LAST),
@@ -48,10 +44,7 @@ SALES_SECTIONS = (
         ),
     ),
     Section(
-        key="metrics",
-        title="Sales metrics",
-        kind=METRIC_TABLE,
-        source=SALES_MONTHLY,
+        key="metrics", title="Sales metrics", kind=METRIC_TABLE, source=SALES_MONTHLY,
         metrics=(
             LEADS,
             Metric("leads_qualified", "Leads qualified", COUNT),
@@ -69,27 +62,17 @@ SALES_SECTIONS = (
         ),
     ),
     Section(
-        key="reps",
-        title="Sales reps",
-        kind=BREAKDOWN_TABLE,
-        source=SALES_REPS,
-        group_by="rep_id",
-        group_label="Sales rep",
-        label_column="rep_name",
+        key="reps", title="Sales reps", kind=BREAKDOWN_TABLE, source=SALES_REPS,
+        group_by="rep_id", group_label="Sales rep", label_column="rep_name",
         aggregates=(
-            Aggregate("deals_closed", "Deals closed", SUM, "deals_closed", COUNT),
-            Aggregate("revenue", "Revenue", SUM, "revenue", MONEY),
-            Aggregate("win_rate", "Win rate", MAX, "win_rate", RATE),
+            summed("deals_closed", "Deals closed", COUNT),
+            summed("revenue", "Revenue", MONEY),
+            largest("win_rate", "Win rate", RATE),
         ),
-        order_by="revenue",
-        limit=15,
-        bars="revenue",
+        order_by="revenue", limit=15, bars="revenue",
     ),
     Section(
-        key="funnel",
-        title="Sales funnel",
-        kind=FUNNEL,
-        source=SALES_FUNNEL,
+        key="funnel", title="Sales funnel", kind=FUNNEL, source=SALES_FUNNEL,
         label_column="step_name",
         metrics=(Metric("entities_reached", "Leads reached", COUNT),),
         description="Leads that entered in the cohort weeks that overlap the period (180-day window).",
@@ -98,11 +81,7 @@ SALES_SECTIONS = (
 
 
 SALES = ReportType(
-    name="sales",
-    title="Sales",
-    grain="month",
+    name="sales", title="Sales", grain="month",
     description="Pipeline, win rate, deals and leads, the reps and the sales funnel.",
-    freshness=FRESHNESS,
-    parameters=COMMON_PARAMETERS,
-    sections=SALES_SECTIONS,
+    freshness=FRESHNESS, parameters=COMMON_PARAMETERS, sections=SALES_SECTIONS,
 )

@@ -33,10 +33,7 @@ TOURNAMENT_REVENUE = Metric("revenue", "Entry revenue")
 
 TOURNAMENT_SECTIONS = (
     Section(
-        key="headline",
-        title="Headline",
-        kind=KPI_TILES,
-        source=TOURNAMENTS,
+        key="headline", title="Headline", kind=KPI_TILES, source=TOURNAMENTS,
         metrics=(
             TOURNAMENT_COUNT,
             Metric("completed_count", "Completed", COUNT),
@@ -59,21 +56,14 @@ TOURNAMENT_SECTIONS = (
         ),
     ),
     Section(
-        key="tournaments_trend",
-        title="Tournaments trend",
-        kind=TREND_CHART,
-        source=TOURNAMENTS,
+        key="tournaments_trend", title="Tournaments trend", kind=TREND_CHART, source=TOURNAMENTS,
         metrics=(TOURNAMENT_COUNT, Metric("completed_count", "Completed", COUNT)),
     ),
 )
 
 
 TOURNAMENT_PERFORMANCE = ReportType(
-    name="tournament_performance",
-    title="Tournament performance",
-    grain="day",
+    name="tournament_performance", title="Tournament performance", grain="day",
     description="Tournaments, completion, players, the most popular format and entry revenue.",
-    freshness=FRESHNESS,
-    parameters=COMMON_PARAMETERS,
-    sections=TOURNAMENT_SECTIONS,
+    freshness=FRESHNESS, parameters=COMMON_PARAMETERS, sections=TOURNAMENT_SECTIONS,
 )

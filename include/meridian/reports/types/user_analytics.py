@@ -17,14 +17,13 @@ from meridian.reports.model import (
     NUMBER,
     RATE,
     RATIO,
-    SHARE,
-    SUM,
     TREND_CHART,
     WEIGHTED,
-    Aggregate,
     Metric,
     ReportType,
     Section,
+    share_of,
+    summed,
 )
 from meridian.reports.types.common import (
     COHORT_BENCHMARKS,
@@ -44,10 +43,7 @@ STICKINESS = Metric("active_users", "Stickiness (DAU/MAU)", RATE, agg=RATIO, ove
 
 USER_SECTIONS = (
     Section(
-        key="headline",
-        title="Headline",
-        kind=KPI_TILES,
-        source=DAILY_KPIS,
+        key="headline", title="Headline", kind=KPI_TILES, source=DAILY_KPIS,
         metrics=(
             DAU,
             Metric("wau", "WAU (7 days)", COUNT, agg=LAST),
@@ -60,10 +56,7 @@ USER_SECTIONS = (
         ),
     ),
     Section(
-        key="engagement",
-        title="Engagement",
-        kind=METRIC_TABLE,
-        source=DAILY_KPIS,
+        key="engagement", title="Engagement", kind=METRIC_TABLE, source=DAILY_KPIS,
         metrics=(
             Metric("matches", "Matches", COUNT),
             Metric("messages", "Messages", COUNT),
@@ -75,25 +68,16 @@ USER_SECTIONS = (
         description="Retention rates are the mean of the daily rates; conversion is the value on the last day.",
     ),
     Section(
-        key="active_users_trend",
-        title="Active users trend",
-        kind=TREND_CHART,
-        source=DAILY_KPIS,
+        key="active_users_trend", title="Active users trend", kind=TREND_CHART, source=DAILY_KPIS,
         metrics=(Metric("active_users", "Daily active users (avg)", NUMBER, agg=AVG),),
     ),
     Section(
-        key="retention",
-        title="Cohort retention",
-        kind=HEATMAP,
-        source=RETENTION_COHORTS,
+        key="retention", title="Cohort retention", kind=HEATMAP, source=RETENTION_COHORTS,
         metrics=(Metric("retention_rate", "Retention", RATE), Metric("cohort_size", "Cohort size", COUNT)),
         description="Share of each signup cohort active in period n (months for monthly reports, weeks otherwise).",
     ),
     Section(
-        key="cohort_benchmarks",
-        title="Cohorts vs benchmark",
-        kind=HEATMAP,
-        source=RETENTION_COHORTS,
+        key="cohort_benchmarks", title="Cohorts vs benchmark", kind=HEATMAP, source=RETENTION_COHORTS,
         benchmark=COHORT_BENCHMARKS,
         metrics=(
             Metric("retention_rate", "Retention vs benchmark", RATE, name="retention_vs_benchmark"),
@@ -106,10 +90,7 @@ USER_SECTIONS = (
         ),
     ),
     Section(
-        key="onboarding_funnel",
-        title="Onboarding funnel",
-        kind=FUNNEL,
-        source=ONBOARDING_FUNNEL,
+        key="onboarding_funnel", title="Onboarding funnel", kind=FUNNEL, source=ONBOARDING_FUNNEL,
         label_column="step_name",
         metrics=(
             Metric("entities_reached", "Users reached", COUNT),
@@ -128,48 +109,31 @@ USER_SECTIONS = (
         ),
     ),
     Section(
-        key="event_counts",
-        title="Events by type",
-        kind=BREAKDOWN_TABLE,
-        source=EVENT_COUNTS,
-        group_by="event_type",
-        group_label="Event type",
+        key="event_counts", title="Events by type", kind=BREAKDOWN_TABLE, source=EVENT_COUNTS,
+        group_by="event_type", group_label="Event type",
         aggregates=(
-            Aggregate("events", "Events", SUM, "events", COUNT),
-            Aggregate("share", "Share", SHARE, "events", RATE),
+            summed("events", "Events", COUNT),
+            share_of("events", "Share"),
         ),
-        order_by="events",
-        limit=12,
-        total_label="Total",
-        bars="events",
+        order_by="events", limit=12, total_label="Total", bars="events",
     ),
     Section(
-        key="hourly_activity",
-        title="Activity by hour of day (UTC)",
-        kind=BREAKDOWN_TABLE,
-        source=HOURLY_ACTIVITY,
-        group_by=HOUR_OF_DAY,
-        group_label="Hour (UTC)",
+        key="hourly_activity", title="Activity by hour of day (UTC)", kind=BREAKDOWN_TABLE, source=HOURLY_ACTIVITY,
+        group_by=HOUR_OF_DAY, group_label="Hour (UTC)",
         groups=tuple((hour, f"{hour:02d}:00") for hour in range(24)),
         aggregates=(
-            Aggregate("events", "Events", SUM, "events", COUNT),
-            Aggregate("sessions_started", "Sessions", SUM, "sessions_started", COUNT),
-            Aggregate("new_users", "New users", SUM, "new_users", COUNT),
-            Aggregate("messages", "Messages", SUM, "messages", COUNT),
+            summed("events", "Events", COUNT),
+            summed("sessions_started", "Sessions", COUNT),
+            summed("new_users", "New users", COUNT),
+            summed("messages", "Messages", COUNT),
         ),
-        total_label="Total",
-        bars="events",
-        show_table=False,
+        total_label="Total", bars="events", show_table=False,
     ),
 )
 
 
 USER_ANALYTICS = ReportType(
-    name="user_analytics",
-    title="User analytics",
-    grain="day",
+    name="user_analytics", title="User analytics", grain="day",
     description="Active and new users, engagement, retention cohorts, the onboarding funnel and activity.",
-    freshness=FRESHNESS,
-    parameters=COMMON_PARAMETERS,
-    sections=USER_SECTIONS,
+    freshness=FRESHNESS, parameters=COMMON_PARAMETERS, sections=USER_SECTIONS,
 )

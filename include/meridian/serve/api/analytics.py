@@ -11,7 +11,7 @@ from meridian.serve.api import batch
 from meridian.serve.api.batch import CURRENCY, Query
 from meridian.serve.api.endpoint import Context, clean, money, num, pct, ratio_pct
 from meridian.serve.api.errors import bad_parameter
-from meridian.serve.api.kpis import as_of_instant, day_kpi_queries, day_kpis_of, funnel_queries, funnel_steps_of
+from meridian.serve.api.kpi_reads import as_of_instant, day_kpi_queries, day_kpis_of, funnel_queries, funnel_steps_of
 
 
 def encode_cursor(values: list) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from meridian.serve.api import analytics, kpis, payments, report_jobs
+from meridian.serve.api import analytics, kpis, payment_ledger, payments, report_jobs
 from meridian.serve.api.endpoint import Endpoint
 from meridian.serve.api.params import CURSOR as CURSOR_KIND
 from meridian.serve.api.params import (
@@ -88,9 +88,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              RANGE, tag="payments"),
     Endpoint("/payments/webhook-metrics", payments.webhook_metrics, "Webhook deliveries by event type and day", RANGE,
              tag="payments"),
-    Endpoint("/payments/transactions", payments.transactions,
+    Endpoint("/payments/transactions", payment_ledger.transactions,
              "Grouped payment counts and sums, or the ledger rows (paged)",
-             (Param("groupBy", ENUM, "Group by.", choices=tuple(payments.GROUP_COLUMNS)), *RANGE, LIMIT, CURSOR),
+             (Param("groupBy", ENUM, "Group by.", choices=tuple(payment_ledger.GROUP_COLUMNS)), *RANGE, LIMIT, CURSOR),
              tag="payments"),
     Endpoint("/payments/top-resources", payments.top_resources, "Top resources by revenue in a month",
              (Param("month", MONTH, "YYYY-MM (default: the as-of month)."),
