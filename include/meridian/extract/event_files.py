@@ -39,9 +39,10 @@ from pathlib import Path
 import psycopg2
 import psycopg2.extensions
 
+from meridian.extract.copy_stream import PROGRESS_SECONDS
 from meridian.extract.event_bulk import clean_text, load_text
 from meridian.extract.event_lines import ParsedLine, UnreadableFile, pending_files, read_lines
-from meridian.extract.tables import PROGRESS_SECONDS, start_batch
+from meridian.extract.tables import start_batch
 from meridian.runtime import covered_date, to_instant
 from meridian.warehouse.alerts import Alert, record_alert
 from meridian.warehouse.bootstrap import EVENT_FILES_TABLE
