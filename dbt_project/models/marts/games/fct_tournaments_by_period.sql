@@ -61,13 +61,7 @@ tournament_series as (
 
 periods as (
 
-    {%- for period_type in ['day', 'week', 'month', 'quarter', 'year'] %}
-    select
-        '{{ period_type }}' as period_type,
-        spine.*
-    from ({{ tenant_spine(period_type, extra_starts='tournament_series') }}) as spine
-    {{- '\n    union all' if not loop.last }}
-    {%- endfor %}
+    {{ tenant_spine_by_period_type(['day', 'week', 'month', 'quarter', 'year'], extra_starts='tournament_series') }}
 
 ),
 

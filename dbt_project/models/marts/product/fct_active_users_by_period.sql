@@ -24,6 +24,8 @@
     their days, matched to periods by equality); a period rebuilt for its signups
     alone keeps the table's count, its user days lying before the window. -#}
 
+{%- set period_types = ['week', 'month', 'quarter'] -%}
+
 with
 
 user_days as (
@@ -38,48 +40,21 @@ users as (
 
 ),
 
-weeks as (
-
-    {{ tenant_spine('week') }}
-
-),
-
-months as (
-
-    {{ tenant_spine('month') }}
-
-),
-
-quarters as (
-
-    {{ tenant_spine('quarter') }}
-
-),
-
 periods as (
 
-    select
-        'week' as period_type,
-        *
-    from weeks
-    union all
-    select
-        'month' as period_type,
-        *
-    from months
-    union all
-    select
-        'quarter' as period_type,
-        *
-    from quarters
+    {{ tenant_spine_by_period_type(period_types) }}
 
 ),
-
 
 period_types as (
 
     select period_type
-    from (values ('week'), ('month'), ('quarter')) as period_types (period_type)
+    from (
+        values
+        {%- for period_type in period_types %}
+        ('{{ period_type }}'){{ ',' if not loop.last }}
+        {%- endfor %}
+    ) as period_types (period_type)
 
 ),
 
@@ -174,26 +149,15 @@ user_periods as (
 
     -- one row per user and period it was active in (a hash aggregate; count(distinct)
     -- would sort every user day), the period found by equality, not a range join
+    {%- for period_type in period_types %}
     select distinct
         tenant_id,
         user_id,
-        'week' as period_type,
-        {{ truncate_to_period("'week'", 'activity_date') }} as period_start
+        '{{ period_type }}' as period_type,
+        {{ truncate_to_period("'" ~ period_type ~ "'", 'activity_date') }} as period_start
     from recent_user_days
-    union all
-    select distinct
-        tenant_id,
-        user_id,
-        'month' as period_type,
-        {{ truncate_to_period("'month'", 'activity_date') }} as period_start
-    from recent_user_days
-    union all
-    select distinct
-        tenant_id,
-        user_id,
-        'quarter' as period_type,
-        {{ truncate_to_period("'quarter'", 'activity_date') }} as period_start
-    from recent_user_days
+    {{- '\n    union all' if not loop.last }}
+    {%- endfor %}
 
 ),
 

@@ -371,8 +371,10 @@ count_starts as (
 
 recent_user_activity as (
 
-    -- user days whose changes fall on counted days
-    select user_activity.*
+    -- user days whose changes fall on counted days, with their tenant's first counted day
+    select
+        user_activity.*,
+        count_starts.count_from
     from user_activity
     inner join count_starts
         on user_activity.tenant_id = count_starts.tenant_id
@@ -385,14 +387,12 @@ recent_user_activity as (
 daily_active_users as (
 
     select
-        recent_user_activity.tenant_id,
-        recent_user_activity.activity_date,
+        tenant_id,
+        activity_date,
         count(*) as active_users
     from recent_user_activity
-    inner join count_starts
-        on recent_user_activity.tenant_id = count_starts.tenant_id
-        and recent_user_activity.activity_date >= count_starts.count_from
-    group by recent_user_activity.tenant_id, recent_user_activity.activity_date
+    where activity_date >= count_from
+    group by tenant_id, activity_date
 
 ),
 
@@ -402,7 +402,8 @@ rolling_window_changes as (
         tenant_id,
         activity_date as change_date,
         1 as wau_change,
-        0 as mau_change
+        0 as mau_change,
+        count_from
     from recent_user_activity
     where previous_activity_date is null or activity_date - previous_activity_date >= 7
 
@@ -412,7 +413,8 @@ rolling_window_changes as (
         tenant_id,
         activity_date + 7 as change_date,
         -1 as wau_change,
-        0 as mau_change
+        0 as mau_change,
+        count_from
     from recent_user_activity
     where next_activity_date is null or next_activity_date - activity_date >= 7
 
@@ -422,7 +424,8 @@ rolling_window_changes as (
         tenant_id,
         activity_date as change_date,
         0 as wau_change,
-        1 as mau_change
+        1 as mau_change,
+        count_from
     from recent_user_activity
     where previous_activity_date is null or activity_date - previous_activity_date >= 30
 
@@ -432,7 +435,8 @@ rolling_window_changes as (
         tenant_id,
         activity_date + 30 as change_date,
         0 as wau_change,
-        -1 as mau_change
+        -1 as mau_change,
+        count_from
     from recent_user_activity
     where next_activity_date is null or next_activity_date - activity_date >= 30
 
@@ -441,15 +445,13 @@ rolling_window_changes as (
 daily_window_changes as (
 
     select
-        rolling_window_changes.tenant_id,
-        rolling_window_changes.change_date,
-        sum(rolling_window_changes.wau_change) as wau_change,
-        sum(rolling_window_changes.mau_change) as mau_change
+        tenant_id,
+        change_date,
+        sum(wau_change) as wau_change,
+        sum(mau_change) as mau_change
     from rolling_window_changes
-    inner join count_starts
-        on rolling_window_changes.tenant_id = count_starts.tenant_id
-        and rolling_window_changes.change_date >= count_starts.count_from
-    group by rolling_window_changes.tenant_id, rolling_window_changes.change_date
+    where change_date >= count_from
+    group by tenant_id, change_date
 
 ),
 
