@@ -20,6 +20,7 @@
     new, continuing the table's sums of the day before (changes dated before
     the window come from user days incremental runs keep). -#}
 -- depends_on: {{ ref('int_sessions_sessionized') }}
+{%- set retention_days = [1, 7, 30] %}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
@@ -525,13 +526,11 @@ daily_retention as (
 
     select
         tenant_id,
-        kpi_date,
-        sum(cohort_users) filter (where days_after_signup = 1) as d1_cohort_users,
-        sum(retained_users) filter (where days_after_signup = 1) as d1_retained_users,
-        sum(cohort_users) filter (where days_after_signup = 7) as d7_cohort_users,
-        sum(retained_users) filter (where days_after_signup = 7) as d7_retained_users,
-        sum(cohort_users) filter (where days_after_signup = 30) as d30_cohort_users,
-        sum(retained_users) filter (where days_after_signup = 30) as d30_retained_users
+        {%- for days in retention_days %}
+        sum(cohort_users) filter (where days_after_signup = {{ days }}) as d{{ days }}_cohort_users,
+        sum(retained_users) filter (where days_after_signup = {{ days }}) as d{{ days }}_retained_users,
+        {%- endfor %}
+        kpi_date
     from day_n_retention
     group by tenant_id, kpi_date
 
@@ -539,35 +538,20 @@ daily_retention as (
 
 joined as (
 
+    -- each day to build's small measures with its counts, sessions and retention
     select
-        days_to_build.tenant_id,
-        days_to_build.period_start as kpi_date,
+        days_to_build.*,
         case
             when counted.tenant_id is not null then counted.active_users else built.active_users
         end as active_users,
-        days_to_build.new_users,
-        coalesce(daily_sessions.sessions, 0) as sessions,
-        daily_sessions.avg_session_seconds,
-        days_to_build.matches,
-        days_to_build.messages,
-        days_to_build.gross_revenue_cents,
-        days_to_build.refund_cents,
-        days_to_build.net_revenue_cents,
-        days_to_build.payments_attempted,
-        days_to_build.payments_succeeded,
-        days_to_build.new_subscriptions,
-        days_to_build.mrr,
-        days_to_build.paying_users,
         case when counted.tenant_id is not null then counted.wau else built.wau end as wau,
         case when counted.tenant_id is not null then counted.mau else built.mau end as mau,
-        days_to_build.signups_30d,
-        days_to_build.converted_30d,
-        daily_retention.d1_cohort_users,
-        daily_retention.d1_retained_users,
-        daily_retention.d7_cohort_users,
-        daily_retention.d7_retained_users,
-        daily_retention.d30_cohort_users,
-        daily_retention.d30_retained_users
+        {%- for days in retention_days %}
+        daily_retention.d{{ days }}_cohort_users,
+        daily_retention.d{{ days }}_retained_users,
+        {%- endfor %}
+        coalesce(daily_sessions.sessions, 0) as sessions,
+        daily_sessions.avg_session_seconds
     from days_to_build
     left join counted
         on days_to_build.tenant_id = counted.tenant_id
@@ -588,7 +572,7 @@ final as (
 
     select
         cast(tenant_id as text) as tenant_id,
-        cast(kpi_date as date) as kpi_date,
+        cast(period_start as date) as kpi_date,
         cast(active_users as integer) as active_users,
         cast(new_users as integer) as new_users,
         cast(sessions as integer) as sessions,

@@ -310,19 +310,12 @@ period_activity as (
 
 joined as (
 
+    -- each period to build's small measures with its cohort users' activity
     select
-        periods_to_build.tenant_id,
-        periods_to_build.cohort_grain,
-        periods_to_build.cohort_start,
-        periods_to_build.period_number,
-        periods_to_build.period_start,
-        periods_to_build.cohort_size,
+        periods_to_build.*,
         coalesce(period_activity.retained_users, 0) as retained_users,
         coalesce(period_activity.sessions_started, 0) as sessions_started,
-        coalesce(period_activity.matches, 0) as matches,
-        periods_to_build.revenue_cents,
-        periods_to_build.cumulative_revenue_cents,
-        periods_to_build.converted_users
+        coalesce(period_activity.matches, 0) as matches
     from periods_to_build
     left join period_activity
         on periods_to_build.tenant_id = period_activity.tenant_id
