@@ -161,35 +161,19 @@ user_periods as (
 
 ),
 
-active_user_periods as (
-
-    select
-        periods_to_count.tenant_id,
-        periods_to_count.period_type,
-        periods_to_count.period_start,
-        user_periods.user_id
-    from user_periods
-    inner join periods_to_count
-        on
-        user_periods.tenant_id = periods_to_count.tenant_id
-        and user_periods.period_type = periods_to_count.period_type
-        and user_periods.period_start = periods_to_count.period_start
-
-),
-
 active as (
 
     select
         periods_to_count.tenant_id,
         periods_to_count.period_type,
         periods_to_count.period_start,
-        count(active_user_periods.user_id) as active_users
+        count(user_periods.user_id) as active_users
     from periods_to_count
-    left join active_user_periods
+    left join user_periods
         on
-        periods_to_count.tenant_id = active_user_periods.tenant_id
-        and periods_to_count.period_type = active_user_periods.period_type
-        and periods_to_count.period_start = active_user_periods.period_start
+        periods_to_count.tenant_id = user_periods.tenant_id
+        and periods_to_count.period_type = user_periods.period_type
+        and periods_to_count.period_start = user_periods.period_start
     group by periods_to_count.tenant_id, periods_to_count.period_type, periods_to_count.period_start
 
 ),
