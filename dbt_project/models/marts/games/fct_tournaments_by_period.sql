@@ -119,11 +119,9 @@ format_ranks as (
 
 joined as (
 
+    -- every period of the spine with its tournaments' measures
     select
-        periods.tenant_id,
-        periods.period_type,
-        periods.period_start,
-        periods.period_end,
+        periods.*,
         coalesce(period_totals.tournament_count, 0) as tournament_count,
         coalesce(period_totals.completed_count, 0) as completed_count,
         coalesce(period_totals.total_players, 0) as total_players,
