@@ -288,7 +288,7 @@ user_activity_periods as (
     -- an index range on activity_date: the earliest day any period to build reads
     where user_activity.activity_date >= (select min(earliest.period_start) from periods_to_build as earliest)
     {%- endif %}
-    -- grouped by position: period_number is a macro expression
+    -- grouped by position: period_number is a macro expression on a full refresh
     group by 1, 2, 3, 4, 5  -- noqa: AM06
 
 ),
