@@ -80,22 +80,17 @@ signups as (
 {% if is_incremental() %}
 changed_signups as (
 
-    -- periods whose signups differ from the table's: users who became visible late
+    -- the table's periods whose signups differ from its count: users who became visible late
     select
-        periods.tenant_id,
-        periods.period_type,
-        periods.period_start
-    from periods
-    inner join {{ this }} as built
-        on
-        periods.tenant_id = built.tenant_id
-        and periods.period_type = built.period_type
-        and periods.period_start = built.period_start
+        built.tenant_id,
+        built.period_type,
+        built.period_start
+    from {{ this }} as built
     left join signups
         on
-        periods.tenant_id = signups.tenant_id
-        and periods.period_type = signups.period_type
-        and periods.period_start = signups.period_start
+        built.tenant_id = signups.tenant_id
+        and built.period_type = signups.period_type
+        and built.period_start = signups.period_start
     where coalesce(signups.new_users, 0) <> built.new_users
 
 ),
