@@ -31,6 +31,13 @@
 
 {%- set comparisons = [('day', 1), ('week', 7), ('month', 30)] -%}
 {%- set active_users_column = {'day': 'active_users', 'week': 'wau', 'month': 'mau'} -%}
+{#- the daily columns summed over each window, and those a metric reports as is (with its unit) -#}
+{%- set summed_columns = [
+    'new_users', 'gross_revenue', 'net_revenue', 'payments_succeeded', 'attempts_succeeded', 'attempts_failed'
+] -%}
+{%- set summed_metrics = [
+    ('new_users', 'count'), ('gross_revenue', 'money'), ('net_revenue', 'money'), ('payments_succeeded', 'count')
+] -%}
 
 with
 
@@ -66,17 +73,9 @@ daily_payment_outcomes as (
 
 daily as (
 
+    -- each day's KPIs with the outcomes of the payment attempts created that day
     select
-        daily_kpis.tenant_id,
-        daily_kpis.kpi_date,
-        daily_kpis.active_users,
-        daily_kpis.wau,
-        daily_kpis.mau,
-        daily_kpis.new_users,
-        daily_kpis.gross_revenue,
-        daily_kpis.net_revenue,
-        daily_kpis.payments_succeeded,
-        daily_kpis.mrr,
+        daily_kpis.*,
         coalesce(daily_payment_outcomes.attempts_succeeded, 0) as attempts_succeeded,
         coalesce(daily_payment_outcomes.attempts_failed, 0) as attempts_failed
     from daily_kpis
@@ -99,18 +98,10 @@ comparison_windows as (
         {{ days }} as window_days,
         {{ active_users_column[comparison] }} as active_users_current,
         coalesce(sum({{ active_users_column[comparison] }}) over point_window, 0) as active_users_previous,
-        sum(new_users) over current_window as new_users_current,
-        coalesce(sum(new_users) over previous_window, 0) as new_users_previous,
-        sum(gross_revenue) over current_window as gross_revenue_current,
-        coalesce(sum(gross_revenue) over previous_window, 0) as gross_revenue_previous,
-        sum(net_revenue) over current_window as net_revenue_current,
-        coalesce(sum(net_revenue) over previous_window, 0) as net_revenue_previous,
-        sum(payments_succeeded) over current_window as payments_succeeded_current,
-        coalesce(sum(payments_succeeded) over previous_window, 0) as payments_succeeded_previous,
-        sum(attempts_succeeded) over current_window as attempts_succeeded_current,
-        coalesce(sum(attempts_succeeded) over previous_window, 0) as attempts_succeeded_previous,
-        sum(attempts_failed) over current_window as attempts_failed_current,
-        coalesce(sum(attempts_failed) over previous_window, 0) as attempts_failed_previous,
+        {%- for column in summed_columns %}
+        sum({{ column }}) over current_window as {{ column }}_current,
+        coalesce(sum({{ column }}) over previous_window, 0) as {{ column }}_previous,
+        {%- endfor %}
         mrr as mrr_current,
         coalesce(sum(mrr) over point_window, 0) as mrr_previous
     from daily
@@ -158,26 +149,13 @@ metric_values as (
             cast(comparison_windows.active_users_current as numeric),
             cast(comparison_windows.active_users_previous as numeric)
         ),
+        {%- for metric, unit in summed_metrics %}
         (
-            'new_users', 'count',
-            cast(comparison_windows.new_users_current as numeric),
-            cast(comparison_windows.new_users_previous as numeric)
+            '{{ metric }}', '{{ unit }}',
+            cast(comparison_windows.{{ metric }}_current as numeric),
+            cast(comparison_windows.{{ metric }}_previous as numeric)
         ),
-        (
-            'gross_revenue', 'money',
-            cast(comparison_windows.gross_revenue_current as numeric),
-            cast(comparison_windows.gross_revenue_previous as numeric)
-        ),
-        (
-            'net_revenue', 'money',
-            cast(comparison_windows.net_revenue_current as numeric),
-            cast(comparison_windows.net_revenue_previous as numeric)
-        ),
-        (
-            'payments_succeeded', 'count',
-            cast(comparison_windows.payments_succeeded_current as numeric),
-            cast(comparison_windows.payments_succeeded_previous as numeric)
-        ),
+        {%- endfor %}
         (
             'payment_success_rate', 'rate',
             cast({{ safe_rate(

@@ -61,13 +61,7 @@ tournament_series as (
 
 periods as (
 
-    {%- for period_type in ['day', 'week', 'month', 'quarter', 'year'] %}
-    select
-        '{{ period_type }}' as period_type,
-        spine.*
-    from ({{ tenant_spine(period_type, extra_starts='tournament_series') }}) as spine
-    {{- '\n    union all' if not loop.last }}
-    {%- endfor %}
+    {{ tenant_spine_by_period_type(['day', 'week', 'month', 'quarter', 'year'], extra_starts='tournament_series') }}
 
 ),
 
@@ -125,11 +119,9 @@ format_ranks as (
 
 joined as (
 
+    -- every period of the spine with its tournaments' measures
     select
-        periods.tenant_id,
-        periods.period_type,
-        periods.period_start,
-        periods.period_end,
+        periods.*,
         coalesce(period_totals.tournament_count, 0) as tournament_count,
         coalesce(period_totals.completed_count, 0) as completed_count,
         coalesce(period_totals.total_players, 0) as total_players,

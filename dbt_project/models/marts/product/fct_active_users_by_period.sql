@@ -24,6 +24,8 @@
     their days, matched to periods by equality); a period rebuilt for its signups
     alone keeps the table's count, its user days lying before the window. -#}
 
+{%- set period_types = ['week', 'month', 'quarter'] -%}
+
 with
 
 user_days as (
@@ -38,48 +40,21 @@ users as (
 
 ),
 
-weeks as (
-
-    {{ tenant_spine('week') }}
-
-),
-
-months as (
-
-    {{ tenant_spine('month') }}
-
-),
-
-quarters as (
-
-    {{ tenant_spine('quarter') }}
-
-),
-
 periods as (
 
-    select
-        'week' as period_type,
-        *
-    from weeks
-    union all
-    select
-        'month' as period_type,
-        *
-    from months
-    union all
-    select
-        'quarter' as period_type,
-        *
-    from quarters
+    {{ tenant_spine_by_period_type(period_types) }}
 
 ),
-
 
 period_types as (
 
     select period_type
-    from (values ('week'), ('month'), ('quarter')) as period_types (period_type)
+    from (
+        values
+        {%- for period_type in period_types %}
+        ('{{ period_type }}'){{ ',' if not loop.last }}
+        {%- endfor %}
+    ) as period_types (period_type)
 
 ),
 
@@ -105,22 +80,17 @@ signups as (
 {% if is_incremental() %}
 changed_signups as (
 
-    -- periods whose signups differ from the table's: users who became visible late
+    -- the table's periods whose signups differ from its count: users who became visible late
     select
-        periods.tenant_id,
-        periods.period_type,
-        periods.period_start
-    from periods
-    inner join {{ this }} as built
-        on
-        periods.tenant_id = built.tenant_id
-        and periods.period_type = built.period_type
-        and periods.period_start = built.period_start
+        built.tenant_id,
+        built.period_type,
+        built.period_start
+    from {{ this }} as built
     left join signups
         on
-        periods.tenant_id = signups.tenant_id
-        and periods.period_type = signups.period_type
-        and periods.period_start = signups.period_start
+        built.tenant_id = signups.tenant_id
+        and built.period_type = signups.period_type
+        and built.period_start = signups.period_start
     where coalesce(signups.new_users, 0) <> built.new_users
 
 ),
@@ -174,42 +144,15 @@ user_periods as (
 
     -- one row per user and period it was active in (a hash aggregate; count(distinct)
     -- would sort every user day), the period found by equality, not a range join
+    {%- for period_type in period_types %}
     select distinct
         tenant_id,
         user_id,
-        'week' as period_type,
-        {{ truncate_to_period("'week'", 'activity_date') }} as period_start
+        '{{ period_type }}' as period_type,
+        {{ truncate_to_period("'" ~ period_type ~ "'", 'activity_date') }} as period_start
     from recent_user_days
-    union all
-    select distinct
-        tenant_id,
-        user_id,
-        'month' as period_type,
-        {{ truncate_to_period("'month'", 'activity_date') }} as period_start
-    from recent_user_days
-    union all
-    select distinct
-        tenant_id,
-        user_id,
-        'quarter' as period_type,
-        {{ truncate_to_period("'quarter'", 'activity_date') }} as period_start
-    from recent_user_days
-
-),
-
-active_user_periods as (
-
-    select
-        periods_to_count.tenant_id,
-        periods_to_count.period_type,
-        periods_to_count.period_start,
-        user_periods.user_id
-    from user_periods
-    inner join periods_to_count
-        on
-        user_periods.tenant_id = periods_to_count.tenant_id
-        and user_periods.period_type = periods_to_count.period_type
-        and user_periods.period_start = periods_to_count.period_start
+    {{- '\n    union all' if not loop.last }}
+    {%- endfor %}
 
 ),
 
@@ -219,13 +162,13 @@ active as (
         periods_to_count.tenant_id,
         periods_to_count.period_type,
         periods_to_count.period_start,
-        count(active_user_periods.user_id) as active_users
+        count(user_periods.user_id) as active_users
     from periods_to_count
-    left join active_user_periods
+    left join user_periods
         on
-        periods_to_count.tenant_id = active_user_periods.tenant_id
-        and periods_to_count.period_type = active_user_periods.period_type
-        and periods_to_count.period_start = active_user_periods.period_start
+        periods_to_count.tenant_id = user_periods.tenant_id
+        and periods_to_count.period_type = user_periods.period_type
+        and periods_to_count.period_start = user_periods.period_start
     group by periods_to_count.tenant_id, periods_to_count.period_type, periods_to_count.period_start
 
 ),

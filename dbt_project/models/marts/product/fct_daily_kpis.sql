@@ -20,6 +20,7 @@
     new, continuing the table's sums of the day before (changes dated before
     the window come from user days incremental runs keep). -#}
 -- depends_on: {{ ref('int_sessions_sessionized') }}
+{%- set retention_days = [1, 7, 30] %}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
@@ -371,8 +372,10 @@ count_starts as (
 
 recent_user_activity as (
 
-    -- user days whose changes fall on counted days
-    select user_activity.*
+    -- user days whose changes fall on counted days, with their tenant's first counted day
+    select
+        user_activity.*,
+        count_starts.count_from
     from user_activity
     inner join count_starts
         on user_activity.tenant_id = count_starts.tenant_id
@@ -385,14 +388,12 @@ recent_user_activity as (
 daily_active_users as (
 
     select
-        recent_user_activity.tenant_id,
-        recent_user_activity.activity_date,
+        tenant_id,
+        activity_date,
         count(*) as active_users
     from recent_user_activity
-    inner join count_starts
-        on recent_user_activity.tenant_id = count_starts.tenant_id
-        and recent_user_activity.activity_date >= count_starts.count_from
-    group by recent_user_activity.tenant_id, recent_user_activity.activity_date
+    where activity_date >= count_from
+    group by tenant_id, activity_date
 
 ),
 
@@ -402,7 +403,8 @@ rolling_window_changes as (
         tenant_id,
         activity_date as change_date,
         1 as wau_change,
-        0 as mau_change
+        0 as mau_change,
+        count_from
     from recent_user_activity
     where previous_activity_date is null or activity_date - previous_activity_date >= 7
 
@@ -412,7 +414,8 @@ rolling_window_changes as (
         tenant_id,
         activity_date + 7 as change_date,
         -1 as wau_change,
-        0 as mau_change
+        0 as mau_change,
+        count_from
     from recent_user_activity
     where next_activity_date is null or next_activity_date - activity_date >= 7
 
@@ -422,7 +425,8 @@ rolling_window_changes as (
         tenant_id,
         activity_date as change_date,
         0 as wau_change,
-        1 as mau_change
+        1 as mau_change,
+        count_from
     from recent_user_activity
     where previous_activity_date is null or activity_date - previous_activity_date >= 30
 
@@ -432,7 +436,8 @@ rolling_window_changes as (
         tenant_id,
         activity_date + 30 as change_date,
         0 as wau_change,
-        -1 as mau_change
+        -1 as mau_change,
+        count_from
     from recent_user_activity
     where next_activity_date is null or next_activity_date - activity_date >= 30
 
@@ -441,15 +446,13 @@ rolling_window_changes as (
 daily_window_changes as (
 
     select
-        rolling_window_changes.tenant_id,
-        rolling_window_changes.change_date,
-        sum(rolling_window_changes.wau_change) as wau_change,
-        sum(rolling_window_changes.mau_change) as mau_change
+        tenant_id,
+        change_date,
+        sum(wau_change) as wau_change,
+        sum(mau_change) as mau_change
     from rolling_window_changes
-    inner join count_starts
-        on rolling_window_changes.tenant_id = count_starts.tenant_id
-        and rolling_window_changes.change_date >= count_starts.count_from
-    group by rolling_window_changes.tenant_id, rolling_window_changes.change_date
+    where change_date >= count_from
+    group by tenant_id, change_date
 
 ),
 
@@ -523,13 +526,11 @@ daily_retention as (
 
     select
         tenant_id,
-        kpi_date,
-        sum(cohort_users) filter (where days_after_signup = 1) as d1_cohort_users,
-        sum(retained_users) filter (where days_after_signup = 1) as d1_retained_users,
-        sum(cohort_users) filter (where days_after_signup = 7) as d7_cohort_users,
-        sum(retained_users) filter (where days_after_signup = 7) as d7_retained_users,
-        sum(cohort_users) filter (where days_after_signup = 30) as d30_cohort_users,
-        sum(retained_users) filter (where days_after_signup = 30) as d30_retained_users
+        {%- for days in retention_days %}
+        sum(cohort_users) filter (where days_after_signup = {{ days }}) as d{{ days }}_cohort_users,
+        sum(retained_users) filter (where days_after_signup = {{ days }}) as d{{ days }}_retained_users,
+        {%- endfor %}
+        kpi_date
     from day_n_retention
     group by tenant_id, kpi_date
 
@@ -537,35 +538,20 @@ daily_retention as (
 
 joined as (
 
+    -- each day to build's small measures with its counts, sessions and retention
     select
-        days_to_build.tenant_id,
-        days_to_build.period_start as kpi_date,
+        days_to_build.*,
         case
             when counted.tenant_id is not null then counted.active_users else built.active_users
         end as active_users,
-        days_to_build.new_users,
-        coalesce(daily_sessions.sessions, 0) as sessions,
-        daily_sessions.avg_session_seconds,
-        days_to_build.matches,
-        days_to_build.messages,
-        days_to_build.gross_revenue_cents,
-        days_to_build.refund_cents,
-        days_to_build.net_revenue_cents,
-        days_to_build.payments_attempted,
-        days_to_build.payments_succeeded,
-        days_to_build.new_subscriptions,
-        days_to_build.mrr,
-        days_to_build.paying_users,
         case when counted.tenant_id is not null then counted.wau else built.wau end as wau,
         case when counted.tenant_id is not null then counted.mau else built.mau end as mau,
-        days_to_build.signups_30d,
-        days_to_build.converted_30d,
-        daily_retention.d1_cohort_users,
-        daily_retention.d1_retained_users,
-        daily_retention.d7_cohort_users,
-        daily_retention.d7_retained_users,
-        daily_retention.d30_cohort_users,
-        daily_retention.d30_retained_users
+        {%- for days in retention_days %}
+        daily_retention.d{{ days }}_cohort_users,
+        daily_retention.d{{ days }}_retained_users,
+        {%- endfor %}
+        coalesce(daily_sessions.sessions, 0) as sessions,
+        daily_sessions.avg_session_seconds
     from days_to_build
     left join counted
         on days_to_build.tenant_id = counted.tenant_id
@@ -586,7 +572,7 @@ final as (
 
     select
         cast(tenant_id as text) as tenant_id,
-        cast(kpi_date as date) as kpi_date,
+        cast(period_start as date) as kpi_date,
         cast(active_users as integer) as active_users,
         cast(new_users as integer) as new_users,
         cast(sessions as integer) as sessions,

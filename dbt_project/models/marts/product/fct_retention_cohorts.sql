@@ -31,18 +31,6 @@
 
 with
 
-weeks as (
-
-    {{ tenant_spine('week') }}
-
-),
-
-months as (
-
-    {{ tenant_spine('month') }}
-
-),
-
 users as (
 
     select * from {{ ref('stg_app__users') }}
@@ -67,21 +55,19 @@ customer_milestones as (
 
 ),
 
+cohort_spine as (
+
+    {{ tenant_spine_by_period_type(['week', 'month']) }}
+
+),
+
 cohorts as (
 
     select
         tenant_id,
-        'week' as cohort_grain,
+        period_type as cohort_grain,
         period_start as cohort_start
-    from weeks
-
-    union all
-
-    select
-        tenant_id,
-        'month' as cohort_grain,
-        period_start as cohort_start
-    from months
+    from cohort_spine
 
 ),
 
@@ -269,41 +255,21 @@ periods_to_build as (
 ),
 
 user_activity_periods as (
-    {%- if is_incremental() %}
 
-    -- each period to build with its cohort users' days within its dates (a few periods:
-    -- no period number computed for every user day)
-    select
-        periods_to_build.tenant_id,
-        periods_to_build.cohort_grain,
-        periods_to_build.cohort_start,
-        periods_to_build.period_number,
-        cohort_users.user_id,
-        sum(user_activity.sessions_started) as sessions_started,
-        sum(user_activity.matches) as matches
-    from periods_to_build
-    inner join cohort_users
-        on periods_to_build.tenant_id = cohort_users.tenant_id
-        and periods_to_build.cohort_grain = cohort_users.cohort_grain
-        and periods_to_build.cohort_start = cohort_users.cohort_start
-    inner join user_activity
-        on cohort_users.tenant_id = user_activity.tenant_id
-        and cohort_users.user_id = user_activity.user_id
-        and user_activity.activity_date >= periods_to_build.period_start
-        and user_activity.activity_date < periods_to_build.period_end
-    -- an index range on activity_date: the earliest day any period to build reads
-    where user_activity.activity_date >= (select min(earliest.period_start) from periods_to_build as earliest)
-    group by 1, 2, 3, 4, 5  -- noqa: AM06
-    {%- else %}
-
-    -- every user day, in the period its number names (every period is built)
+    -- each cohort user's sessions and matches per period. Incremental: the periods to build
+    -- only, their days matched by date range (a few periods: no period number computed for
+    -- every user day). Full refresh: every user day, in the period its number names.
     select
         cohort_users.tenant_id,
         cohort_users.cohort_grain,
         cohort_users.cohort_start,
+        {%- if is_incremental() %}
+        periods_to_build.period_number,
+        {%- else %}
         {{ periods_between(
             'cohort_users.cohort_grain', 'cohort_users.cohort_start', 'user_activity.activity_date'
         ) }} as period_number,
+        {%- endif %}
         cohort_users.user_id,
         sum(user_activity.sessions_started) as sessions_started,
         sum(user_activity.matches) as matches
@@ -312,9 +278,18 @@ user_activity_periods as (
         on cohort_users.tenant_id = user_activity.tenant_id
         and cohort_users.user_id = user_activity.user_id
         and user_activity.activity_date >= cohort_users.cohort_start
-    -- grouped by position: period_number is a macro expression
-    group by 1, 2, 3, 4, 5  -- noqa: AM06
+    {%- if is_incremental() %}
+    inner join periods_to_build
+        on cohort_users.tenant_id = periods_to_build.tenant_id
+        and cohort_users.cohort_grain = periods_to_build.cohort_grain
+        and cohort_users.cohort_start = periods_to_build.cohort_start
+        and user_activity.activity_date >= periods_to_build.period_start
+        and user_activity.activity_date < periods_to_build.period_end
+    -- an index range on activity_date: the earliest day any period to build reads
+    where user_activity.activity_date >= (select min(earliest.period_start) from periods_to_build as earliest)
     {%- endif %}
+    -- grouped by position: period_number is a macro expression on a full refresh
+    group by 1, 2, 3, 4, 5  -- noqa: AM06
 
 ),
 
@@ -335,19 +310,12 @@ period_activity as (
 
 joined as (
 
+    -- each period to build's small measures with its cohort users' activity
     select
-        periods_to_build.tenant_id,
-        periods_to_build.cohort_grain,
-        periods_to_build.cohort_start,
-        periods_to_build.period_number,
-        periods_to_build.period_start,
-        periods_to_build.cohort_size,
+        periods_to_build.*,
         coalesce(period_activity.retained_users, 0) as retained_users,
         coalesce(period_activity.sessions_started, 0) as sessions_started,
-        coalesce(period_activity.matches, 0) as matches,
-        periods_to_build.revenue_cents,
-        periods_to_build.cumulative_revenue_cents,
-        periods_to_build.converted_users
+        coalesce(period_activity.matches, 0) as matches
     from periods_to_build
     left join period_activity
         on periods_to_build.tenant_id = period_activity.tenant_id
