@@ -41,10 +41,7 @@ joined as (
     select
         months.tenant_id,
         months.period_start as invoice_month,
-        coalesce(monthly_invoices.invoices, 0) as invoices,
-        coalesce(monthly_invoices.invoices_with_failure, 0) as invoices_with_failure,
-        coalesce(monthly_invoices.recovered, 0) as recovered,
-        coalesce(monthly_invoices.attempts, 0) as attempts
+        {{ measures_or_zero('monthly_invoices', ['invoices', 'invoices_with_failure', 'recovered', 'attempts']) }}
     from months
     left join monthly_invoices
         on months.tenant_id = monthly_invoices.tenant_id

@@ -43,12 +43,6 @@ payment_attempts as (
 
 ),
 
-payments as (
-
-    select * from {{ ref('stg_billing__payments') }}
-
-),
-
 tenant_methods as (
 
     select distinct
@@ -92,30 +86,14 @@ tenant_methods_flagged as (
 changed_days as (
 
     -- days of the payment rows that changed in the window
-    select distinct
-        tenant_id,
-        {{ utc_date('created_at') }} as changed_date
-    from payments
-    where {{ in_incremental_window(utc_date('updated_at'), 'payment_date') }}
+    {{ changed_payment_days() }}
 
 ),
 
 day_method_grid as (
 
     -- the (day, method) rows this run builds
-    select
-        days.tenant_id,
-        days.period_start as payment_date,
-        tenant_methods_flagged.method
-    from days
-    inner join tenant_methods_flagged
-        on days.tenant_id = tenant_methods_flagged.tenant_id
-    left join changed_days
-        on days.tenant_id = changed_days.tenant_id
-        and days.period_start = changed_days.changed_date
-    where {{ in_incremental_window('days.period_start', 'payment_date') }}
-        or tenant_methods_flagged.is_new_series
-        or changed_days.changed_date is not null
+    {{ days_to_rebuild('tenant_methods_flagged', keys=['method'], day_column='payment_date') }}
 
 ),
 
@@ -157,12 +135,9 @@ joined as (
         day_method_grid.method,
         daily_method_attempts.latency_avg_ms,
         daily_method_attempts.latency_percentiles_ms,
-        coalesce(daily_method_attempts.attempts, 0) as attempts,
-        coalesce(daily_method_attempts.succeeded, 0) as succeeded,
-        coalesce(daily_method_attempts.failed, 0) as failed,
-        coalesce(daily_method_attempts.pending, 0) as pending,
-        coalesce(daily_method_attempts.revenue_cents, 0) as revenue_cents,
-        coalesce(daily_method_attempts.unique_payers, 0) as unique_payers
+        {{ measures_or_zero('daily_method_attempts', [
+            'attempts', 'succeeded', 'failed', 'pending', 'revenue_cents', 'unique_payers'
+        ]) }}
     from day_method_grid
     left join daily_method_attempts
         on day_method_grid.tenant_id = daily_method_attempts.tenant_id

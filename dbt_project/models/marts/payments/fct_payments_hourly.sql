@@ -25,40 +25,21 @@
 
 with
 
-days as (
-
-    {{ tenant_spine('day') }}
-
-),
-
 payment_attempts as (
 
     select * from {{ ref('int_payments_attempts') }}
 
 ),
 
-payments as (
-
-    select * from {{ ref('stg_billing__payments') }}
-
-),
-
--- the tenants and whether each is new to the table
-{{ tenants_new_to_table() }}
-
 changed_days as (
 
     -- days of the payment rows that changed in the window
-    select distinct
-        tenant_id,
-        {{ utc_date('created_at') }} as changed_date
-    from payments
-    where {{ in_incremental_window(utc_date('updated_at'), 'hour_start') }}
+    {{ changed_payment_days() }}
 
 ),
 
--- the days this run rebuilds and their hours
-{{ hours_to_rebuild() }}
+-- the covered days, the tenants new to the table, the days this run rebuilds and their hours
+{{ hourly_rebuild_scaffold() }}
 
 attempts_to_count as (
 
@@ -96,11 +77,7 @@ joined as (
     select
         hours.tenant_id,
         hours.hour_start,
-        coalesce(hourly_attempts.attempts, 0) as attempts,
-        coalesce(hourly_attempts.succeeded, 0) as succeeded,
-        coalesce(hourly_attempts.failed, 0) as failed,
-        coalesce(hourly_attempts.pending, 0) as pending,
-        coalesce(hourly_attempts.revenue_cents, 0) as revenue_cents
+        {{ measures_or_zero('hourly_attempts', ['attempts', 'succeeded', 'failed', 'pending', 'revenue_cents']) }}
     from hours
     left join hourly_attempts
         on hours.tenant_id = hourly_attempts.tenant_id

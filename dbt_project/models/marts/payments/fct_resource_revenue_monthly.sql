@@ -79,9 +79,7 @@ joined as (
         month_resource_grid.tenant_id,
         month_resource_grid.revenue_month,
         month_resource_grid.resource_name,
-        coalesce(monthly_resource_revenue.payments_succeeded, 0) as payments_succeeded,
-        coalesce(monthly_resource_revenue.revenue_cents, 0) as revenue_cents,
-        coalesce(monthly_resource_revenue.unique_payers, 0) as unique_payers
+        {{ measures_or_zero('monthly_resource_revenue', ['payments_succeeded', 'revenue_cents', 'unique_payers']) }}
     from month_resource_grid
     left join monthly_resource_revenue
         on month_resource_grid.tenant_id = monthly_resource_revenue.tenant_id

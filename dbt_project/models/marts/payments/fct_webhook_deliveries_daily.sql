@@ -76,10 +76,7 @@ joined as (
         daily_deliveries.avg_attempts,
         daily_deliveries.avg_response_ms,
         daily_deliveries.p95_response_ms,
-        coalesce(daily_deliveries.deliveries, 0) as deliveries,
-        coalesce(daily_deliveries.delivered, 0) as delivered,
-        coalesce(daily_deliveries.failed, 0) as failed,
-        coalesce(daily_deliveries.pending, 0) as pending
+        {{ measures_or_zero('daily_deliveries', ['deliveries', 'delivered', 'failed', 'pending']) }}
     from day_type_grid
     left join daily_deliveries
         on day_type_grid.tenant_id = daily_deliveries.tenant_id

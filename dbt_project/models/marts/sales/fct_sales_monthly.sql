@@ -121,19 +121,15 @@ joined as (
     select
         sales_months.tenant_id,
         sales_months.sales_month,
-        coalesce(leads_created.leads_created, 0) as leads_created,
-        coalesce(leads_qualified.leads_qualified, 0) as leads_qualified,
-        coalesce(leads_created.leads_created_qualified, 0) as leads_created_qualified,
         leads_created.avg_lead_score,
-        coalesce(proposals_created.proposals_created, 0) as proposals_created,
-        coalesce(proposals_decided.proposals_won, 0) as proposals_won,
-        coalesce(proposals_decided.proposals_lost, 0) as proposals_lost,
-        coalesce(month_end_pipeline.open_proposals, 0) as open_proposals,
-        coalesce(month_end_pipeline.pipeline_cents, 0) as pipeline_cents,
-        coalesce(month_end_pipeline.weighted_pipeline_cents, 0) as weighted_pipeline_cents,
         proposals_decided.avg_deal_size_cents,
         proposals_decided.avg_sales_cycle_days,
-        leads_created.avg_hours_to_first_contact
+        leads_created.avg_hours_to_first_contact,
+        {{ measures_or_zero('leads_created', ['leads_created', 'leads_created_qualified']) }},
+        coalesce(leads_qualified.leads_qualified, 0) as leads_qualified,
+        coalesce(proposals_created.proposals_created, 0) as proposals_created,
+        {{ measures_or_zero('proposals_decided', ['proposals_won', 'proposals_lost']) }},
+        {{ measures_or_zero('month_end_pipeline', ['open_proposals', 'pipeline_cents', 'weighted_pipeline_cents']) }}
     from sales_months
     left join leads_created
         on sales_months.tenant_id = leads_created.tenant_id
