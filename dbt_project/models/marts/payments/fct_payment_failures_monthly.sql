@@ -44,13 +44,7 @@ tenant_failure_reasons as (
 
 month_reason_grid as (
 
-    select
-        months.tenant_id,
-        months.period_start as failure_month,
-        tenant_failure_reasons.failure_reason
-    from months
-    inner join tenant_failure_reasons
-        on months.tenant_id = tenant_failure_reasons.tenant_id
+    {{ spine_per_series('months', 'tenant_failure_reasons', ['failure_reason'], 'failure_month') }}
 
 ),
 

@@ -52,34 +52,10 @@ tenant_methods as (
 
 ),
 
-built_methods as (
-
-    -- the series already in the table (none on a full refresh: every series is new)
-    {%- if is_incremental() %}
-    select distinct
-        tenant_id,
-        method
-    from {{ this }}
-    {%- else %}
-    select
-        tenant_id,
-        method
-    from tenant_methods
-    where false
-    {%- endif %}
-
-),
-
 tenant_methods_flagged as (
 
-    select
-        tenant_methods.tenant_id,
-        tenant_methods.method,
-        built_methods.method is null as is_new_series
-    from tenant_methods
-    left join built_methods
-        on tenant_methods.tenant_id = built_methods.tenant_id
-        and tenant_methods.method = built_methods.method
+    -- whether each (tenant, method) series is new to the table
+    {{ series_new_to_table('tenant_methods', keys=['method']) }}
 
 ),
 

@@ -49,13 +49,7 @@ tenant_resources as (
 
 month_resource_grid as (
 
-    select
-        months.tenant_id,
-        months.period_start as revenue_month,
-        tenant_resources.resource_name
-    from months
-    inner join tenant_resources
-        on months.tenant_id = tenant_resources.tenant_id
+    {{ spine_per_series('months', 'tenant_resources', ['resource_name'], 'revenue_month') }}
 
 ),
 

@@ -70,14 +70,7 @@ payment_attempts as (
 
 month_plan_grid as (
 
-    select
-        months.tenant_id,
-        months.period_start as revenue_month,
-        plans.plan_id,
-        plans.plan_name
-    from months
-    inner join plans
-        on months.tenant_id = plans.tenant_id
+    {{ spine_per_series('months', 'plans', ['plan_id', 'plan_name'], 'revenue_month') }}
 
 ),
 

@@ -121,6 +121,7 @@ joined as (
     select
         sales_months.tenant_id,
         sales_months.sales_month,
+        -- averages stay null in a month with nothing to average; counts and amounts are zero
         leads_created.avg_lead_score,
         proposals_decided.avg_deal_size_cents,
         proposals_decided.avg_sales_cycle_days,
