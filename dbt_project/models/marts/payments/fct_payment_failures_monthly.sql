@@ -62,16 +62,9 @@ monthly_failures as (
 
 joined as (
 
-    select
-        month_reason_grid.tenant_id,
-        month_reason_grid.failure_month,
-        month_reason_grid.failure_reason,
-        coalesce(monthly_failures.failures, 0) as failures
-    from month_reason_grid
-    left join monthly_failures
-        on month_reason_grid.tenant_id = monthly_failures.tenant_id
-        and month_reason_grid.failure_month = monthly_failures.failure_month
-        and month_reason_grid.failure_reason = monthly_failures.failure_reason
+    {{ spine_with_measures('month_reason_grid', 'failure_month', {
+        'monthly_failures': ['failures'],
+    }, keys=['failure_reason'], spine_period_column='failure_month') }}
 
 ),
 

@@ -38,14 +38,9 @@ monthly_invoices as (
 
 joined as (
 
-    select
-        months.tenant_id,
-        months.period_start as invoice_month,
-        {{ measures_or_zero('monthly_invoices', ['invoices', 'invoices_with_failure', 'recovered', 'attempts']) }}
-    from months
-    left join monthly_invoices
-        on months.tenant_id = monthly_invoices.tenant_id
-        and months.period_start = monthly_invoices.invoice_month
+    {{ spine_with_measures('months', 'invoice_month', {
+        'monthly_invoices': ['invoices', 'invoices_with_failure', 'recovered', 'attempts'],
+    }) }}
 
 ),
 

@@ -49,7 +49,7 @@ attempts_to_count as (
         payment_attempts.is_succeeded,
         payment_attempts.is_failed,
         payment_attempts.is_pending,
-        date_trunc('hour', payment_attempts.created_at at time zone 'UTC') at time zone 'UTC' as hour_start
+        {{ utc_hour_start('payment_attempts.created_at') }} as hour_start
     from payment_attempts
     inner join days_to_build
         on payment_attempts.tenant_id = days_to_build.tenant_id
@@ -72,16 +72,12 @@ hourly_attempts as (
 
 ),
 
+-- every hour of the days rebuilt, zeros in hours without attempts
 joined as (
 
-    select
-        hours.tenant_id,
-        hours.hour_start,
-        {{ measures_or_zero('hourly_attempts', ['attempts', 'succeeded', 'failed', 'pending', 'revenue_cents']) }}
-    from hours
-    left join hourly_attempts
-        on hours.tenant_id = hourly_attempts.tenant_id
-        and hours.hour_start = hourly_attempts.hour_start
+    {{ spine_with_measures('hours', 'hour_start', {
+        'hourly_attempts': ['attempts', 'succeeded', 'failed', 'pending', 'revenue_cents'],
+    }, spine_period_column='hour_start') }}
 
 ),
 

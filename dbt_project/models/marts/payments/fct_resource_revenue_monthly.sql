@@ -69,16 +69,9 @@ monthly_resource_revenue as (
 
 joined as (
 
-    select
-        month_resource_grid.tenant_id,
-        month_resource_grid.revenue_month,
-        month_resource_grid.resource_name,
-        {{ measures_or_zero('monthly_resource_revenue', ['payments_succeeded', 'revenue_cents', 'unique_payers']) }}
-    from month_resource_grid
-    left join monthly_resource_revenue
-        on month_resource_grid.tenant_id = monthly_resource_revenue.tenant_id
-        and month_resource_grid.revenue_month = monthly_resource_revenue.revenue_month
-        and month_resource_grid.resource_name = monthly_resource_revenue.resource_name
+    {{ spine_with_measures('month_resource_grid', 'revenue_month', {
+        'monthly_resource_revenue': ['payments_succeeded', 'revenue_cents', 'unique_payers'],
+    }, keys=['resource_name'], spine_period_column='revenue_month') }}
 
 ),
 

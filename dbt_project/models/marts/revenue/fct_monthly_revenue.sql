@@ -67,25 +67,17 @@ monthly_payments as (
 
 joined as (
 
-    select
-        months.tenant_id,
-        months.period_start as revenue_month,
-        {{ measures_or_zero('monthly_mrr', [
+    {{ spine_with_measures('months', 'revenue_month', {
+        'monthly_mrr': [
             'starting_mrr', 'new_mrr', 'expansion_mrr', 'reactivation_mrr', 'contraction_mrr', 'churned_mrr',
             'ending_mrr', 'paying_customers', 'starting_paying_customers', 'new_customers', 'churned_customers',
-            'reactivated_customers'
-        ]) }},
-        {{ measures_or_zero('monthly_payments', [
+            'reactivated_customers',
+        ],
+        'monthly_payments': [
             'gross_revenue_cents', 'refund_cents', 'net_revenue_cents', 'payments_attempted', 'payments_succeeded',
-            'refund_count'
-        ]) }}
-    from months
-    left join monthly_mrr
-        on months.tenant_id = monthly_mrr.tenant_id
-        and months.period_start = monthly_mrr.revenue_month
-    left join monthly_payments
-        on months.tenant_id = monthly_payments.tenant_id
-        and months.period_start = monthly_payments.revenue_month
+            'refund_count',
+        ],
+    }) }}
 
 ),
 
