@@ -105,20 +105,11 @@ daily_method_attempts as (
 
 joined as (
 
-    select
-        day_method_grid.tenant_id,
-        day_method_grid.payment_date,
-        day_method_grid.method,
-        daily_method_attempts.latency_avg_ms,
-        daily_method_attempts.latency_percentiles_ms,
-        {{ measures_or_zero('daily_method_attempts', [
-            'attempts', 'succeeded', 'failed', 'pending', 'revenue_cents', 'unique_payers'
-        ]) }}
-    from day_method_grid
-    left join daily_method_attempts
-        on day_method_grid.tenant_id = daily_method_attempts.tenant_id
-        and day_method_grid.payment_date = daily_method_attempts.payment_date
-        and day_method_grid.method = daily_method_attempts.method
+    {{ spine_with_measures('day_method_grid', 'payment_date', {
+        'daily_method_attempts': ['attempts', 'succeeded', 'failed', 'pending', 'revenue_cents', 'unique_payers'],
+    }, keys=['method'], spine_period_column='payment_date', nullable_measures={
+        'daily_method_attempts': ['latency_avg_ms', 'latency_percentiles_ms'],
+    }) }}
 
 ),
 

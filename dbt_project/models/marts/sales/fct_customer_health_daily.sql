@@ -84,18 +84,12 @@ daily_book as (
 
 joined as (
 
-    select
-        days.tenant_id,
-        days.period_start as as_of_date,
-        daily_book.avg_health_score,
-        {{ measures_or_zero('daily_book', [
+    {{ spine_with_measures('days', 'as_of_date', {
+        'daily_book': [
             'total_customers', 'active', 'onboarding', 'at_risk', 'churned_this_month', 'healthy', 'stable',
-            'at_risk_band', 'critical', 'churned', 'customers_with_known_state'
-        ]) }}
-    from days
-    left join daily_book
-        on days.tenant_id = daily_book.tenant_id
-        and days.period_start = daily_book.as_of_date
+            'at_risk_band', 'critical', 'churned', 'customers_with_known_state',
+        ],
+    }, nullable_measures={'daily_book': ['avg_health_score']}) }}
 
 ),
 
