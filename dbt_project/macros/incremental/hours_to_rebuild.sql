@@ -1,25 +1,15 @@
 {#- The two CTEs an hourly incremental mart rebuilds over: `days_to_build`
     (tenant_id, period_start), the days of `days` in the incremental window,
     of a tenant new to the table (tenants_flagged.is_new_series) or whose
-    counts changed (changed_days.changed_date), and `hours` (tenant_id,
+    counts changed (changed_days.changed_date; see days_to_rebuild), and `hours` (tenant_id,
     hour_start), their UTC hours that start before the as-of instant (24 a
     day; the day holding the instant ends with the partial hour holding it). Expects CTEs named days,
-    tenants_flagged and changed_days; emits the CTEs followed by a comma. -#}
-{% macro hours_to_rebuild() -%}
+    tenants_flagged and changed_days (or the name passed); emits the CTEs
+    followed by a comma. -#}
+{% macro hours_to_rebuild(changed_days='changed_days') -%}
 days_to_build as (
 
-    select
-        days.tenant_id,
-        days.period_start
-    from days
-    inner join tenants_flagged
-        on days.tenant_id = tenants_flagged.tenant_id
-    left join changed_days
-        on days.tenant_id = changed_days.tenant_id
-        and days.period_start = changed_days.changed_date
-    where {{ in_incremental_window('days.period_start', 'hour_start') }}
-        or tenants_flagged.is_new_series
-        or changed_days.changed_date is not null
+    {{ days_to_rebuild(changed_days=changed_days) }}
 
 ),
 

@@ -44,13 +44,7 @@ tenant_failure_reasons as (
 
 month_reason_grid as (
 
-    select
-        months.tenant_id,
-        months.period_start as failure_month,
-        tenant_failure_reasons.failure_reason
-    from months
-    inner join tenant_failure_reasons
-        on months.tenant_id = tenant_failure_reasons.tenant_id
+    {{ spine_per_series('months', 'tenant_failure_reasons', ['failure_reason'], 'failure_month') }}
 
 ),
 
@@ -68,16 +62,9 @@ monthly_failures as (
 
 joined as (
 
-    select
-        month_reason_grid.tenant_id,
-        month_reason_grid.failure_month,
-        month_reason_grid.failure_reason,
-        coalesce(monthly_failures.failures, 0) as failures
-    from month_reason_grid
-    left join monthly_failures
-        on month_reason_grid.tenant_id = monthly_failures.tenant_id
-        and month_reason_grid.failure_month = monthly_failures.failure_month
-        and month_reason_grid.failure_reason = monthly_failures.failure_reason
+    {{ spine_with_measures('month_reason_grid', 'failure_month', {
+        'monthly_failures': ['failures'],
+    }, keys=['failure_reason'], spine_period_column='failure_month') }}
 
 ),
 

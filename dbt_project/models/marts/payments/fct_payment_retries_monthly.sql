@@ -38,17 +38,9 @@ monthly_invoices as (
 
 joined as (
 
-    select
-        months.tenant_id,
-        months.period_start as invoice_month,
-        coalesce(monthly_invoices.invoices, 0) as invoices,
-        coalesce(monthly_invoices.invoices_with_failure, 0) as invoices_with_failure,
-        coalesce(monthly_invoices.recovered, 0) as recovered,
-        coalesce(monthly_invoices.attempts, 0) as attempts
-    from months
-    left join monthly_invoices
-        on months.tenant_id = monthly_invoices.tenant_id
-        and months.period_start = monthly_invoices.invoice_month
+    {{ spine_with_measures('months', 'invoice_month', {
+        'monthly_invoices': ['invoices', 'invoices_with_failure', 'recovered', 'attempts'],
+    }) }}
 
 ),
 

@@ -43,12 +43,6 @@ payment_attempts as (
 
 ),
 
-payments as (
-
-    select * from {{ ref('stg_billing__payments') }}
-
-),
-
 tenant_methods as (
 
     select distinct
@@ -58,64 +52,24 @@ tenant_methods as (
 
 ),
 
-built_methods as (
-
-    -- the series already in the table (none on a full refresh: every series is new)
-    {%- if is_incremental() %}
-    select distinct
-        tenant_id,
-        method
-    from {{ this }}
-    {%- else %}
-    select
-        tenant_id,
-        method
-    from tenant_methods
-    where false
-    {%- endif %}
-
-),
-
 tenant_methods_flagged as (
 
-    select
-        tenant_methods.tenant_id,
-        tenant_methods.method,
-        built_methods.method is null as is_new_series
-    from tenant_methods
-    left join built_methods
-        on tenant_methods.tenant_id = built_methods.tenant_id
-        and tenant_methods.method = built_methods.method
+    -- whether each (tenant, method) series is new to the table
+    {{ series_new_to_table('tenant_methods', keys=['method']) }}
 
 ),
 
 changed_days as (
 
     -- days of the payment rows that changed in the window
-    select distinct
-        tenant_id,
-        {{ utc_date('created_at') }} as changed_date
-    from payments
-    where {{ in_incremental_window(utc_date('updated_at'), 'payment_date') }}
+    {{ changed_payment_days() }}
 
 ),
 
 day_method_grid as (
 
     -- the (day, method) rows this run builds
-    select
-        days.tenant_id,
-        days.period_start as payment_date,
-        tenant_methods_flagged.method
-    from days
-    inner join tenant_methods_flagged
-        on days.tenant_id = tenant_methods_flagged.tenant_id
-    left join changed_days
-        on days.tenant_id = changed_days.tenant_id
-        and days.period_start = changed_days.changed_date
-    where {{ in_incremental_window('days.period_start', 'payment_date') }}
-        or tenant_methods_flagged.is_new_series
-        or changed_days.changed_date is not null
+    {{ days_to_rebuild('tenant_methods_flagged', keys=['method'], day_column='payment_date') }}
 
 ),
 
@@ -151,23 +105,11 @@ daily_method_attempts as (
 
 joined as (
 
-    select
-        day_method_grid.tenant_id,
-        day_method_grid.payment_date,
-        day_method_grid.method,
-        daily_method_attempts.latency_avg_ms,
-        daily_method_attempts.latency_percentiles_ms,
-        coalesce(daily_method_attempts.attempts, 0) as attempts,
-        coalesce(daily_method_attempts.succeeded, 0) as succeeded,
-        coalesce(daily_method_attempts.failed, 0) as failed,
-        coalesce(daily_method_attempts.pending, 0) as pending,
-        coalesce(daily_method_attempts.revenue_cents, 0) as revenue_cents,
-        coalesce(daily_method_attempts.unique_payers, 0) as unique_payers
-    from day_method_grid
-    left join daily_method_attempts
-        on day_method_grid.tenant_id = daily_method_attempts.tenant_id
-        and day_method_grid.payment_date = daily_method_attempts.payment_date
-        and day_method_grid.method = daily_method_attempts.method
+    {{ spine_with_measures('day_method_grid', 'payment_date', {
+        'daily_method_attempts': ['attempts', 'succeeded', 'failed', 'pending', 'revenue_cents', 'unique_payers'],
+    }, keys=['method'], spine_period_column='payment_date', nullable_measures={
+        'daily_method_attempts': ['latency_avg_ms', 'latency_percentiles_ms'],
+    }) }}
 
 ),
 

@@ -25,40 +25,21 @@
 
 with
 
-days as (
-
-    {{ tenant_spine('day') }}
-
-),
-
 payment_attempts as (
 
     select * from {{ ref('int_payments_attempts') }}
 
 ),
 
-payments as (
-
-    select * from {{ ref('stg_billing__payments') }}
-
-),
-
--- the tenants and whether each is new to the table
-{{ tenants_new_to_table() }}
-
 changed_days as (
 
     -- days of the payment rows that changed in the window
-    select distinct
-        tenant_id,
-        {{ utc_date('created_at') }} as changed_date
-    from payments
-    where {{ in_incremental_window(utc_date('updated_at'), 'hour_start') }}
+    {{ changed_payment_days() }}
 
 ),
 
--- the days this run rebuilds and their hours
-{{ hours_to_rebuild() }}
+-- the covered days, the tenants new to the table, the days this run rebuilds and their hours
+{{ hourly_rebuild_scaffold() }}
 
 attempts_to_count as (
 
@@ -68,7 +49,7 @@ attempts_to_count as (
         payment_attempts.is_succeeded,
         payment_attempts.is_failed,
         payment_attempts.is_pending,
-        date_trunc('hour', payment_attempts.created_at at time zone 'UTC') at time zone 'UTC' as hour_start
+        {{ utc_hour_start('payment_attempts.created_at') }} as hour_start
     from payment_attempts
     inner join days_to_build
         on payment_attempts.tenant_id = days_to_build.tenant_id
@@ -91,20 +72,12 @@ hourly_attempts as (
 
 ),
 
+-- every hour of the days rebuilt, zeros in hours without attempts
 joined as (
 
-    select
-        hours.tenant_id,
-        hours.hour_start,
-        coalesce(hourly_attempts.attempts, 0) as attempts,
-        coalesce(hourly_attempts.succeeded, 0) as succeeded,
-        coalesce(hourly_attempts.failed, 0) as failed,
-        coalesce(hourly_attempts.pending, 0) as pending,
-        coalesce(hourly_attempts.revenue_cents, 0) as revenue_cents
-    from hours
-    left join hourly_attempts
-        on hours.tenant_id = hourly_attempts.tenant_id
-        and hours.hour_start = hourly_attempts.hour_start
+    {{ spine_with_measures('hours', 'hour_start', {
+        'hourly_attempts': ['attempts', 'succeeded', 'failed', 'pending', 'revenue_cents'],
+    }, spine_period_column='hour_start') }}
 
 ),
 

@@ -49,13 +49,7 @@ tenant_resources as (
 
 month_resource_grid as (
 
-    select
-        months.tenant_id,
-        months.period_start as revenue_month,
-        tenant_resources.resource_name
-    from months
-    inner join tenant_resources
-        on months.tenant_id = tenant_resources.tenant_id
+    {{ spine_per_series('months', 'tenant_resources', ['resource_name'], 'revenue_month') }}
 
 ),
 
@@ -75,18 +69,9 @@ monthly_resource_revenue as (
 
 joined as (
 
-    select
-        month_resource_grid.tenant_id,
-        month_resource_grid.revenue_month,
-        month_resource_grid.resource_name,
-        coalesce(monthly_resource_revenue.payments_succeeded, 0) as payments_succeeded,
-        coalesce(monthly_resource_revenue.revenue_cents, 0) as revenue_cents,
-        coalesce(monthly_resource_revenue.unique_payers, 0) as unique_payers
-    from month_resource_grid
-    left join monthly_resource_revenue
-        on month_resource_grid.tenant_id = monthly_resource_revenue.tenant_id
-        and month_resource_grid.revenue_month = monthly_resource_revenue.revenue_month
-        and month_resource_grid.resource_name = monthly_resource_revenue.resource_name
+    {{ spine_with_measures('month_resource_grid', 'revenue_month', {
+        'monthly_resource_revenue': ['payments_succeeded', 'revenue_cents', 'unique_payers'],
+    }, keys=['resource_name'], spine_period_column='revenue_month') }}
 
 ),
 

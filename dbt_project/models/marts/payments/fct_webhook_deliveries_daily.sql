@@ -69,22 +69,11 @@ daily_deliveries as (
 
 joined as (
 
-    select
-        day_type_grid.tenant_id,
-        day_type_grid.period_start as delivery_date,
-        day_type_grid.event_type,
-        daily_deliveries.avg_attempts,
-        daily_deliveries.avg_response_ms,
-        daily_deliveries.p95_response_ms,
-        coalesce(daily_deliveries.deliveries, 0) as deliveries,
-        coalesce(daily_deliveries.delivered, 0) as delivered,
-        coalesce(daily_deliveries.failed, 0) as failed,
-        coalesce(daily_deliveries.pending, 0) as pending
-    from day_type_grid
-    left join daily_deliveries
-        on day_type_grid.tenant_id = daily_deliveries.tenant_id
-        and day_type_grid.period_start = daily_deliveries.delivery_date
-        and day_type_grid.event_type = daily_deliveries.event_type
+    {{ spine_with_measures('day_type_grid', 'delivery_date', {
+        'daily_deliveries': ['deliveries', 'delivered', 'failed', 'pending'],
+    }, keys=['event_type'], nullable_measures={
+        'daily_deliveries': ['avg_attempts', 'avg_response_ms', 'p95_response_ms'],
+    }) }}
 
 ),
 

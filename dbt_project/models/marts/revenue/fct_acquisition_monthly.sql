@@ -124,13 +124,7 @@ tenant_channels as (
 
 month_channel_grid as (
 
-    select
-        months.tenant_id,
-        months.period_start as acquisition_month,
-        tenant_channels.channel
-    from months
-    inner join tenant_channels
-        on months.tenant_id = tenant_channels.tenant_id
+    {{ spine_per_series('months', 'tenant_channels', ['channel'], 'acquisition_month') }}
 
 ),
 

@@ -67,34 +67,17 @@ monthly_payments as (
 
 joined as (
 
-    select
-        months.tenant_id,
-        months.period_start as revenue_month,
-        coalesce(monthly_mrr.starting_mrr, 0) as starting_mrr,
-        coalesce(monthly_mrr.new_mrr, 0) as new_mrr,
-        coalesce(monthly_mrr.expansion_mrr, 0) as expansion_mrr,
-        coalesce(monthly_mrr.reactivation_mrr, 0) as reactivation_mrr,
-        coalesce(monthly_mrr.contraction_mrr, 0) as contraction_mrr,
-        coalesce(monthly_mrr.churned_mrr, 0) as churned_mrr,
-        coalesce(monthly_mrr.ending_mrr, 0) as ending_mrr,
-        coalesce(monthly_mrr.paying_customers, 0) as paying_customers,
-        coalesce(monthly_mrr.starting_paying_customers, 0) as starting_paying_customers,
-        coalesce(monthly_mrr.new_customers, 0) as new_customers,
-        coalesce(monthly_mrr.churned_customers, 0) as churned_customers,
-        coalesce(monthly_mrr.reactivated_customers, 0) as reactivated_customers,
-        coalesce(monthly_payments.gross_revenue_cents, 0) as gross_revenue_cents,
-        coalesce(monthly_payments.refund_cents, 0) as refund_cents,
-        coalesce(monthly_payments.net_revenue_cents, 0) as net_revenue_cents,
-        coalesce(monthly_payments.payments_attempted, 0) as payments_attempted,
-        coalesce(monthly_payments.payments_succeeded, 0) as payments_succeeded,
-        coalesce(monthly_payments.refund_count, 0) as refund_count
-    from months
-    left join monthly_mrr
-        on months.tenant_id = monthly_mrr.tenant_id
-        and months.period_start = monthly_mrr.revenue_month
-    left join monthly_payments
-        on months.tenant_id = monthly_payments.tenant_id
-        and months.period_start = monthly_payments.revenue_month
+    {{ spine_with_measures('months', 'revenue_month', {
+        'monthly_mrr': [
+            'starting_mrr', 'new_mrr', 'expansion_mrr', 'reactivation_mrr', 'contraction_mrr', 'churned_mrr',
+            'ending_mrr', 'paying_customers', 'starting_paying_customers', 'new_customers', 'churned_customers',
+            'reactivated_customers',
+        ],
+        'monthly_payments': [
+            'gross_revenue_cents', 'refund_cents', 'net_revenue_cents', 'payments_attempted', 'payments_succeeded',
+            'refund_count',
+        ],
+    }) }}
 
 ),
 

@@ -85,9 +85,7 @@ parameters as (
         base_months.tenant_id,
         base_months.base_month,
         coalesce(monthly_revenue.ending_mrr, 0) as base_mrr,
-        coalesce(growth.history_months, 0) as history_months,
-        coalesce(growth.growth_rate, 0) as growth_rate,
-        coalesce(growth.growth_rate_stddev, 0) as growth_rate_stddev
+        {{ measures_or_zero('growth', ['history_months', 'growth_rate', 'growth_rate_stddev']) }}
     from base_months
     left join monthly_revenue
         on base_months.tenant_id = monthly_revenue.tenant_id

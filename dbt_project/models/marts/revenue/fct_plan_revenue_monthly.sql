@@ -70,14 +70,7 @@ payment_attempts as (
 
 month_plan_grid as (
 
-    select
-        months.tenant_id,
-        months.period_start as revenue_month,
-        plans.plan_id,
-        plans.plan_name
-    from months
-    inner join plans
-        on months.tenant_id = plans.tenant_id
+    {{ spine_per_series('months', 'plans', ['plan_id', 'plan_name'], 'revenue_month') }}
 
 ),
 
@@ -208,12 +201,10 @@ joined as (
         month_plan_grid.revenue_month,
         month_plan_grid.plan_id,
         month_plan_grid.plan_name,
-        coalesce(month_end_plan_subscriptions.active_subscriptions, 0) as active_subscriptions,
+        {{ measures_or_zero('month_end_plan_subscriptions', ['active_subscriptions', 'arr_cents']) }},
         coalesce(monthly_new_subscriptions.new_subscriptions, 0) as new_subscriptions,
         coalesce(monthly_canceled_subscriptions.canceled_subscriptions, 0) as canceled_subscriptions,
-        coalesce(month_end_plan_subscriptions.arr_cents, 0) as arr_cents,
-        coalesce(monthly_plan_revenue.gross_revenue_cents, 0) as gross_revenue_cents,
-        coalesce(monthly_plan_revenue.renewed_subscriptions, 0) as renewed_subscriptions
+        {{ measures_or_zero('monthly_plan_revenue', ['gross_revenue_cents', 'renewed_subscriptions']) }}
     from month_plan_grid
     left join month_end_plan_subscriptions
         on month_plan_grid.tenant_id = month_end_plan_subscriptions.tenant_id

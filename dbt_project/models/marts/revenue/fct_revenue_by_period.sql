@@ -55,72 +55,7 @@ customer_period_movements as (
 
 ),
 
-days as (
-
-    {{ tenant_spine('day') }}
-
-),
-
-weeks as (
-
-    {{ tenant_spine('week') }}
-
-),
-
-months as (
-
-    {{ tenant_spine('month') }}
-
-),
-
-quarters as (
-
-    {{ tenant_spine('quarter') }}
-
-),
-
-years as (
-
-    {{ tenant_spine('year') }}
-
-),
-
-periods as (
-
-    select
-        'day' as period_type,
-        days.*
-    from days
-
-    union all
-
-    select
-        'week' as period_type,
-        weeks.*
-    from weeks
-
-    union all
-
-    select
-        'month' as period_type,
-        months.*
-    from months
-
-    union all
-
-    select
-        'quarter' as period_type,
-        quarters.*
-    from quarters
-
-    union all
-
-    select
-        'year' as period_type,
-        years.*
-    from years
-
-),
+{{ tenant_spines_by_period_type(['day', 'week', 'month', 'quarter', 'year']) }}
 
 period_types as (
 
@@ -146,12 +81,10 @@ daily as (
     select
         days.tenant_id,
         days.period_start as revenue_date,
-        coalesce(revenue_daily.gross_revenue_cents, 0) as gross_revenue_cents,
-        coalesce(revenue_daily.refund_cents, 0) as refund_cents,
-        coalesce(revenue_daily.refund_count, 0) as refund_count,
-        coalesce(revenue_daily.net_revenue_cents, 0) as net_revenue_cents,
-        coalesce(revenue_daily.payments_attempted, 0) as payments_attempted,
-        coalesce(revenue_daily.payments_succeeded, 0) as payments_succeeded,
+        {{ measures_or_zero('revenue_daily', [
+            'gross_revenue_cents', 'refund_cents', 'refund_count', 'net_revenue_cents', 'payments_attempted',
+            'payments_succeeded'
+        ]) }},
         sum(coalesce(daily_mrr_changes.mrr_change, 0)) over (
             partition by days.tenant_id
             order by days.period_start
@@ -249,19 +182,15 @@ joined as (
         periods.period_end,
         least(periods.period_end - 1, {{ as_of_date() }}) as mrr_measured_on_date,
         periods.period_end <= {{ as_of_date() }} + 1 as is_complete,
-        coalesce(period_sums.gross_revenue_cents, 0) as gross_revenue_cents,
-        coalesce(period_sums.refund_cents, 0) as refund_cents,
-        coalesce(period_sums.refund_count, 0) as refund_count,
-        coalesce(period_sums.net_revenue_cents, 0) as net_revenue_cents,
-        coalesce(period_sums.payments_attempted, 0) as payments_attempted,
-        coalesce(period_sums.payments_succeeded, 0) as payments_succeeded,
+        {{ measures_or_zero('period_sums', [
+            'gross_revenue_cents', 'refund_cents', 'refund_count', 'net_revenue_cents', 'payments_attempted',
+            'payments_succeeded'
+        ]) }},
         coalesce(period_new_revenue.new_revenue_cents, 0) as new_revenue_cents,
         coalesce(period_end_mrr.mrr, 0) as mrr,
-        coalesce(period_mrr_movements.new_mrr, 0) as new_mrr,
-        coalesce(period_mrr_movements.expansion_mrr, 0) as expansion_mrr,
-        coalesce(period_mrr_movements.reactivation_mrr, 0) as reactivation_mrr,
-        coalesce(period_mrr_movements.contraction_mrr, 0) as contraction_mrr,
-        coalesce(period_mrr_movements.churned_mrr, 0) as churned_mrr
+        {{ measures_or_zero('period_mrr_movements', [
+            'new_mrr', 'expansion_mrr', 'reactivation_mrr', 'contraction_mrr', 'churned_mrr'
+        ]) }}
     from periods
     left join period_sums
         on periods.tenant_id = period_sums.tenant_id

@@ -84,25 +84,12 @@ daily_book as (
 
 joined as (
 
-    select
-        days.tenant_id,
-        days.period_start as as_of_date,
-        coalesce(daily_book.total_customers, 0) as total_customers,
-        coalesce(daily_book.active, 0) as active,
-        coalesce(daily_book.onboarding, 0) as onboarding,
-        coalesce(daily_book.at_risk, 0) as at_risk,
-        coalesce(daily_book.churned_this_month, 0) as churned_this_month,
-        daily_book.avg_health_score,
-        coalesce(daily_book.healthy, 0) as healthy,
-        coalesce(daily_book.stable, 0) as stable,
-        coalesce(daily_book.at_risk_band, 0) as at_risk_band,
-        coalesce(daily_book.critical, 0) as critical,
-        coalesce(daily_book.churned, 0) as churned,
-        coalesce(daily_book.customers_with_known_state, 0) as customers_with_known_state
-    from days
-    left join daily_book
-        on days.tenant_id = daily_book.tenant_id
-        and days.period_start = daily_book.as_of_date
+    {{ spine_with_measures('days', 'as_of_date', {
+        'daily_book': [
+            'total_customers', 'active', 'onboarding', 'at_risk', 'churned_this_month', 'healthy', 'stable',
+            'at_risk_band', 'critical', 'churned', 'customers_with_known_state',
+        ],
+    }, nullable_measures={'daily_book': ['avg_health_score']}) }}
 
 ),
 

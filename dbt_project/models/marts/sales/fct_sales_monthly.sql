@@ -118,38 +118,16 @@ month_end_pipeline as (
 
 joined as (
 
-    select
-        sales_months.tenant_id,
-        sales_months.sales_month,
-        coalesce(leads_created.leads_created, 0) as leads_created,
-        coalesce(leads_qualified.leads_qualified, 0) as leads_qualified,
-        coalesce(leads_created.leads_created_qualified, 0) as leads_created_qualified,
-        leads_created.avg_lead_score,
-        coalesce(proposals_created.proposals_created, 0) as proposals_created,
-        coalesce(proposals_decided.proposals_won, 0) as proposals_won,
-        coalesce(proposals_decided.proposals_lost, 0) as proposals_lost,
-        coalesce(month_end_pipeline.open_proposals, 0) as open_proposals,
-        coalesce(month_end_pipeline.pipeline_cents, 0) as pipeline_cents,
-        coalesce(month_end_pipeline.weighted_pipeline_cents, 0) as weighted_pipeline_cents,
-        proposals_decided.avg_deal_size_cents,
-        proposals_decided.avg_sales_cycle_days,
-        leads_created.avg_hours_to_first_contact
-    from sales_months
-    left join leads_created
-        on sales_months.tenant_id = leads_created.tenant_id
-        and sales_months.sales_month = leads_created.sales_month
-    left join leads_qualified
-        on sales_months.tenant_id = leads_qualified.tenant_id
-        and sales_months.sales_month = leads_qualified.sales_month
-    left join proposals_created
-        on sales_months.tenant_id = proposals_created.tenant_id
-        and sales_months.sales_month = proposals_created.sales_month
-    left join proposals_decided
-        on sales_months.tenant_id = proposals_decided.tenant_id
-        and sales_months.sales_month = proposals_decided.sales_month
-    left join month_end_pipeline
-        on sales_months.tenant_id = month_end_pipeline.tenant_id
-        and sales_months.sales_month = month_end_pipeline.sales_month
+    {{ spine_with_measures('sales_months', 'sales_month', {
+        'leads_created': ['leads_created', 'leads_created_qualified'],
+        'leads_qualified': ['leads_qualified'],
+        'proposals_created': ['proposals_created'],
+        'proposals_decided': ['proposals_won', 'proposals_lost'],
+        'month_end_pipeline': ['open_proposals', 'pipeline_cents', 'weighted_pipeline_cents'],
+    }, spine_period_column='sales_month', nullable_measures={
+        'leads_created': ['avg_lead_score', 'avg_hours_to_first_contact'],
+        'proposals_decided': ['avg_deal_size_cents', 'avg_sales_cycle_days'],
+    }) }}
 
 ),
 

@@ -86,9 +86,7 @@ joined as (
         rep_month_grid.sales_month,
         rep_month_grid.rep_id,
         rep_month_grid.rep_name,
-        coalesce(rep_deals.deals_closed, 0) as deals_closed,
-        coalesce(rep_deals.deals_lost, 0) as deals_lost,
-        coalesce(rep_deals.revenue_cents, 0) as revenue_cents
+        {{ measures_or_zero('rep_deals', ['deals_closed', 'deals_lost', 'revenue_cents']) }}
     from rep_month_grid
     left join rep_deals
         on rep_month_grid.tenant_id = rep_deals.tenant_id
