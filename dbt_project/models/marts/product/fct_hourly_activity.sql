@@ -30,12 +30,6 @@
 
 with
 
-days as (
-
-    {{ tenant_spine('day') }}
-
-),
-
 sessionized_events as (
 
     select * from {{ ref('int_sessions_sessionized') }}
@@ -57,9 +51,6 @@ signups as (
     where signup_at < {{ as_of_end() }}
 
 ),
-
--- the tenants and whether each is new to the table
-{{ tenants_new_to_table() }}
 
 daily_totals as (
 
@@ -109,8 +100,8 @@ changed_days as (
 
 ),
 
--- the days this run rebuilds and their hours
-{{ hours_to_rebuild() }}
+-- the day spine, the tenants new to the table, the days this run rebuilds and their hours
+{{ hourly_rebuild_scaffold() }}
 
 events_to_count as (
 
@@ -119,7 +110,7 @@ events_to_count as (
         sessionized_events.user_id,
         sessionized_events.event_type,
         sessionized_events.is_session_start,
-        date_trunc('hour', sessionized_events.occurred_at at time zone 'UTC') at time zone 'UTC' as hour_start
+        {{ utc_hour_start('sessionized_events.occurred_at') }} as hour_start
     from sessionized_events
     inner join days_to_build
         on sessionized_events.tenant_id = days_to_build.tenant_id
@@ -133,7 +124,7 @@ signups_to_count as (
 
     select
         signups.tenant_id,
-        date_trunc('hour', signups.signup_at at time zone 'UTC') at time zone 'UTC' as hour_start
+        {{ utc_hour_start('signups.signup_at') }} as hour_start
     from signups
     inner join days_to_build
         on signups.tenant_id = days_to_build.tenant_id
@@ -166,23 +157,13 @@ hourly_signups as (
 
 ),
 
+-- every hour of the days rebuilt, zeros in hours without activity
 joined as (
 
-    select
-        hours.tenant_id,
-        hours.hour_start,
-        coalesce(hourly_events.active_users, 0) as active_users,
-        coalesce(hourly_events.events, 0) as events,
-        coalesce(hourly_events.sessions_started, 0) as sessions_started,
-        coalesce(hourly_signups.new_users, 0) as new_users,
-        coalesce(hourly_events.messages, 0) as messages
-    from hours
-    left join hourly_events
-        on hours.tenant_id = hourly_events.tenant_id
-        and hours.hour_start = hourly_events.hour_start
-    left join hourly_signups
-        on hours.tenant_id = hourly_signups.tenant_id
-        and hours.hour_start = hourly_signups.hour_start
+    {{ spine_with_measures('hours', 'hour_start', {
+        'hourly_events': ['active_users', 'events', 'sessions_started', 'messages'],
+        'hourly_signups': ['new_users'],
+    }, spine_period_column='hour_start') }}
 
 ),
 
