@@ -26,17 +26,7 @@ current_events as (
 final as (
 
     select
-        cast(id as text) as id,
-        cast(tenant_id as text) as tenant_id,
-        cast(user_id as text) as user_id,
-        cast(session_id as text) as session_id,
-        cast(event_type as text) as event_type,
-        cast(properties as jsonb) as properties,
-        cast(platform as text) as platform,
-        cast(app_version as text) as app_version,
-        cast(country as char(2)) as country,
-        cast(occurred_at as timestamptz) as occurred_at,
-        cast(received_at as timestamptz) as received_at,
+        {{ cast_to_source_contract('app__events') }},
         origin
     from current_events
 
