@@ -80,8 +80,8 @@ def test_customers_as_the_whole_history_query(client, api_world, tenant, period)
 
 
 @pytest.mark.parametrize(("path", "needle"), [
-    ("/kpis/revenue?timeframe=30d", "earlier.subscription_id"),
-    ("/payments/customers?period=month", "earlier.user_id"),
+    ("/kpis/revenue?timeframe=30d", "subscription_first_paid_at"),
+    ("/payments/customers?period=month", "payer_first_paid_at"),
     ("/payments/realtime", "status = 'pending'"),
     # /analytics/dashboards/revenue reads revenue by country from fct_revenue_by_country_monthly (its primary key
     # leads with tenant and month), no longer from the payment rows
