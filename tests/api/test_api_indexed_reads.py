@@ -30,7 +30,7 @@ select country, count(*) filter (where paid_in_period) as paying,
 count(*) filter (where paid_in_period and first_paid_at >= %(start)s::date) as new
 from payers group by country order by paying desc, country
 """
-INDEXES = ("paid_at", "settled_at", "pending")
+INDEXES = ("paid_at", "settled_at", "unsettled", "pending")
 
 
 def fetch(sql: str, params: dict) -> list[tuple]:

@@ -21,6 +21,7 @@
         'fct_payment_attempts': [
             {'name': 'paid_at', 'columns': ['tenant_id', paid_at]},
             {'name': 'settled_at', 'columns': ['tenant_id', 'settled_at']},
+            {'name': 'unsettled', 'columns': ['tenant_id', 'created_at'], 'where': 'settled_at is null'},
             {'name': 'pending', 'columns': ['tenant_id', 'created_at'], 'where': "status = 'pending'"},
         ],
         'fct_event_counts_daily': [
