@@ -64,6 +64,13 @@ def build_at(instant: datetime, *, full_refresh: bool = False) -> dict:
     return plan.as_dict()
 
 
+def quarantine_rows() -> dict[str, list[tuple]]:
+    """audit.quarantine as text rows: its app events are added run by run (quarantine_events), so it is compared
+    with a full refresh's like a mart."""
+    rows = query("select quarantine::text as row from audit.quarantine")
+    return {"audit.quarantine": sorted((row["row"],) for row in rows)}
+
+
 @pytest.fixture(scope="module")
 def hourly(warehouse_server):
     from meridian.airflow_env import airflow_env, run_airflow
@@ -102,7 +109,7 @@ def hourly(warehouse_server):
                 for path in held_back.iterdir():
                     path.rename(cfg.landing_dir / path.name)
             plans.append(build_at(instant))
-            marts[instant] = snapshot_schema("marts", as_text=True)
+            marts[instant] = {**snapshot_schema("marts", as_text=True), **quarantine_rows()}
         hourly_view = {
             "hours": query("select max(hour_start) as last, count(*) as n from marts.fct_hourly_activity"),
         }
@@ -113,7 +120,7 @@ def hourly(warehouse_server):
         full = {}
         for instant in (MIDNIGHT, MIDDLE, HOURLY[-1]):
             build_at(instant, full_refresh=True)
-            full[instant] = snapshot_schema("marts", as_text=True)
+            full[instant] = {**snapshot_schema("marts", as_text=True), **quarantine_rows()}
             if instant == MIDDLE:
                 hourly_view["hours_at_middle"] = query(
                     "select max(hour_start) as last from marts.fct_hourly_activity")[0]["last"]
@@ -142,7 +149,8 @@ def test_runs_within_the_day_are_incremental(hourly):
 @pytest.mark.parametrize("instant", [HOURLY[-1], MIDDLE, MIDNIGHT], ids=["12:00 after hourly runs", "15:30:07",
                                                                        "midnight"])
 def test_hour_by_hour_equals_a_full_refresh_at_the_same_instant(hourly, instant):
-    """Every mart, byte for byte (rows as PostgreSQL returns them, every column), after incremental runs."""
+    """Every mart and the quarantine, byte for byte (rows as PostgreSQL returns them, every column), after
+    incremental runs."""
     incremental, full = hourly["marts"][instant], hourly["full"][instant]
     assert sorted(incremental) == sorted(full)
     from meridian.config import settings
@@ -150,6 +158,7 @@ def test_hour_by_hour_equals_a_full_refresh_at_the_same_instant(hourly, instant)
     # every mart of the project is compared, none left out
     marts = {path.stem for path in (settings().dbt_project_dir / "models" / "marts").rglob("*.sql")}
     assert marts <= set(full), f"marts missing from the comparison: {sorted(marts - set(full))}"
+    assert any("event" in row[0] for row in full["audit.quarantine"]), "no quarantined event to compare"
     differing = {
         name: {
             "only incremental": sorted(set(incremental[name]) - set(full[name]), key=repr)[:3],

@@ -21,9 +21,7 @@
         'fct_payment_attempts': [
             {'name': 'paid_at', 'columns': ['tenant_id', paid_at]},
             {'name': 'settled_at', 'columns': ['tenant_id', 'settled_at']},
-            {'name': 'subscription_paid_at', 'columns': ['tenant_id', 'subscription_id', paid_at],
-             'where': 'is_succeeded'},
-            {'name': 'user_paid_at', 'columns': ['tenant_id', 'user_id', paid_at], 'where': 'is_succeeded'},
+            {'name': 'unsettled', 'columns': ['tenant_id', 'created_at'], 'where': 'settled_at is null'},
             {'name': 'pending', 'columns': ['tenant_id', 'created_at'], 'where': "status = 'pending'"},
         ],
         'fct_event_counts_daily': [

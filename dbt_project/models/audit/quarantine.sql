@@ -45,61 +45,17 @@ quarantined_{{ table_name }} as (
 ),
 
 {% endfor %}
-events as (
+quarantined_events as (
 
-    -- only the quarantined events (an index scan: the rest are ~99% of 2M rows)
-    select * from {{ ref('base_app__events') }}
-    where row_status = 'quarantined'
-
-),
-
-event_file_lines as (
-
-    select * from {{ ref('base_app__event_file_lines') }}
-
-),
-
-quarantined_db_events as (
-
+    -- the app events' and event-file lines' (incremental by batch: quarantine_events)
     select
-        'app' as source,
-        'events' as table_name,
-        {{ landed_record(source_columns('app__events')) | indent(8) }} as record,
+        source,
+        table_name,
+        record,
         reasons,
-        _batch_id as batch_id,
-        _loaded_at as quarantined_at
-    from events
-    where row_status = 'quarantined'
-        and origin = 'db'
-
-),
-
-quarantined_file_events as (
-
-    select
-        'app' as source,
-        'event_files' as table_name,
-        case
-            when event_file_lines._error is not null
-                then jsonb_build_object('file', event_file_lines._file_name, 'error', event_file_lines._error)
-            when jsonb_typeof(event_file_lines.record) = 'object' then event_file_lines.record
-            else
-                jsonb_build_object(
-                    'file', event_file_lines._file_name,
-                    'line_number', event_file_lines._line_number,
-                    'line', coalesce(event_file_lines._line, cast(event_file_lines.record as text))
-                )
-        end as record,
-        events.reasons,
-        events._batch_id as batch_id,
-        events._loaded_at as quarantined_at
-    from events
-    inner join event_file_lines
-        on events._batch_id = event_file_lines._batch_id
-        and events._file_name = event_file_lines._file_name
-        and events._line_number = event_file_lines._line_number
-    where events.row_status = 'quarantined'
-        and events.origin = 'file'
+        batch_id,
+        quarantined_at
+    from {{ ref('quarantine_events') }}
 
 ),
 
@@ -109,9 +65,7 @@ final as (
     select * from quarantined_{{ table_name }}
     union all
     {% endfor %}
-    select * from quarantined_db_events
-    union all
-    select * from quarantined_file_events
+    select * from quarantined_events
 
 )
 

@@ -56,21 +56,7 @@ funnel_windows as (
 -- came into range since the last build). A user's business events are app events and session
 -- starts (int_sessions_sessionized, whose rows change only for users with new events), so every
 -- other user's progress is the table's already: only these users are recomputed.
-touched_events as (
-
-    {{ touched_event_keys() }}
-
-),
-
-touched_users as materialized (
-
-    select distinct
-        touched_events.tenant_id,
-        touched_events.user_id as entity_id
-    from touched_events
-    where touched_events.user_id is not null
-
-),
+{{ touched_user_ctes(user_column='entity_id') }}
 
 -- per touched user and funnel, the instant its step events are read from: its entry as the table
 -- holds it, or the window's start when the table holds no entry (a user that enters now does so at

@@ -43,22 +43,8 @@
 with
 
 {% if is_incremental() %}
-touched_events as (
-
-    {{ touched_event_keys() }}
-
-),
-
--- the users a new event touches: only their window is sessionized again
-window_users as materialized (
-
-    select distinct
-        touched_events.tenant_id,
-        touched_events.user_id
-    from touched_events
-    where touched_events.user_id is not null
-
-),
+-- the users a new event touches (window_users): only their window is sessionized again
+{{ touched_user_ctes(name='window_users') }}
 
 new_anonymous_events as (
 
@@ -227,3 +213,8 @@ final as (
 )
 
 select * from final
+{%- if not is_incremental() %}
+-- stored in day order: every later run reads a few days of this table (event_date index ranges),
+-- and a day's rows kept together are a few pages instead of a page from every day of the history
+order by event_date
+{%- endif %}

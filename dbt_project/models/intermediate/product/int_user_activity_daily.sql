@@ -25,21 +25,7 @@
 with
 
 {% if is_incremental() %}
-touched_events as (
-
-    {{ touched_event_keys() }}
-
-),
-
-window_users as materialized (
-
-    select distinct
-        touched_events.tenant_id,
-        touched_events.user_id
-    from touched_events
-    where touched_events.user_id is not null
-
-),
+{{ touched_user_ctes(name='window_users') }}
 
 -- the touched users' events (user_days bounds them to the window)
 sessionized_events as (

@@ -8,7 +8,9 @@
     percentiles; the ledger of the read API). latency_ms = settled_at −
     created_at of succeeded attempts (status succeeded or refunded) that have a
     settled_at, the same definition as fct_payments_daily. country is the
-    paying user's (`ZZ` when unknown); currency the tenant's. -#}
+    paying user's (`ZZ` when unknown); currency the tenant's. payer_first_paid_at
+    and subscription_first_paid_at: the earliest succeeded payment (settled_at,
+    else created_at) of the row's user and country, and of its subscription. -#}
 
 with
 
@@ -50,7 +52,22 @@ final as (
         cast(payment_attempts.user_id as text) as user_id,
         cast(payment_attempts.invoice_id as text) as invoice_id,
         cast(payment_attempts.subscription_id as text) as subscription_id,
-        cast(coalesce(users.country, 'ZZ') as text) as country
+        cast(coalesce(users.country, 'ZZ') as text) as country,
+        -- the first succeeded payment's instant (settled_at, else created_at) of the same user and country, and
+        -- of the same subscription: whether a payer is new in a period, or a payment renews its subscription, is
+        -- then read from the period's own rows instead of probing every payer's or subscription's history
+        cast(
+            case
+                when payment_attempts.user_id is not null
+                    then min(payment_attempts.succeeded_at) over payer_payments
+            end as timestamptz
+        ) as payer_first_paid_at,
+        cast(
+            case
+                when payment_attempts.subscription_id is not null
+                    then min(payment_attempts.succeeded_at) over subscription_payments
+            end as timestamptz
+        ) as subscription_first_paid_at
     from payment_attempts
     left join users
         on
@@ -58,6 +75,11 @@ final as (
         and payment_attempts.user_id = users.id
     left join organizations
         on payment_attempts.tenant_id = organizations.id
+    window
+        payer_payments as (
+            partition by payment_attempts.tenant_id, payment_attempts.user_id, coalesce(users.country, 'ZZ')
+        ),
+        subscription_payments as (partition by payment_attempts.tenant_id, payment_attempts.subscription_id)
 
 )
 

@@ -25,21 +25,7 @@
 
 with
 {% if is_incremental() %}
-touched_events as (
-
-    {{ touched_event_keys() }}
-
-),
-
-touched_users as materialized (
-
-    select distinct
-        touched_events.tenant_id,
-        touched_events.user_id
-    from touched_events
-    where touched_events.user_id is not null
-
-),
+{{ touched_user_ctes() }}
 
 -- the touched users' sessions with an event in the incremental window
 touched_sessions as (

@@ -170,18 +170,13 @@ def revenue(ctx: Context) -> dict:
         "where tenant_id = %(tenant)s and kpi_date between %(start)s and %(end)s", window)
     queries["end_row"] = Query("select mrr, paying_users from marts.fct_daily_kpis where tenant_id = %(tenant)s "
                                "and kpi_date = least(%(end)s, %(as_of)s)", window)
-    # subscriptions paid in the range by a payment that was not their first: the range's payments (paid-at ranges),
-    # each checked for an earlier one of its subscription (subscription index), never the tenant's whole history;
-    # ``offset 0`` keeps the check a probe per payment (a subplan): as a semi-join the planner may hash every
-    # succeeded payment of the tenant instead
+    # subscriptions paid in the range by a payment that was not their first: the range's payments (paid-at ranges)
+    # after their subscription's first paid instant (a column of each row), no lookup into any subscription's history
     queries["renewed"] = Query(
         "select count(distinct paid.subscription_id) as renewed from marts.fct_payment_attempts as paid "
         "where paid.tenant_id = %(tenant)s and paid.is_succeeded and paid.subscription_id is not null "
         f"and {paid_in_range('paid')} "
-        "and exists (select 1 from marts.fct_payment_attempts as earlier where earlier.tenant_id = %(tenant)s "
-        "    and earlier.is_succeeded and earlier.subscription_id = paid.subscription_id "
-        "    and coalesce(earlier.settled_at, earlier.created_at) < coalesce(paid.settled_at, paid.created_at) "
-        "    offset 0)",
+        "and paid.subscription_first_paid_at < coalesce(paid.settled_at, paid.created_at)",
         window)
     queries["months"] = Query(
         "select plan_id, plan_name, sum(new_subscriptions) as new_subscriptions, "

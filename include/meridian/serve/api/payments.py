@@ -309,16 +309,13 @@ def revenue(ctx: Context) -> dict:
 def customers(ctx: Context) -> dict:
     period = ctx.args["period"] or "month"
     span = period_range(ctx, period)
-    # the (user, country) pairs paid in the period (paid-at index); new when the pair has no earlier payment (user
-    # index): the period's payments only, never the tenant's whole payment history
+    # the (user, country) pairs paid in the period (paid-at index); new when the pair's first paid instant (a column
+    # of each row) is not before the period: the period's payments only, no lookup into any payer's history
     rows = ctx.rows(
-        "with payers as (select distinct user_id, country from marts.fct_payment_attempts "
+        "with payers as (select distinct user_id, country, payer_first_paid_at from marts.fct_payment_attempts "
         f"    where tenant_id = %(tenant)s and is_succeeded and {one_pass.paid_in_range()}) "
-        "select country, count(*) as paying, count(*) filter (where not exists ("
-        "    select 1 from marts.fct_payment_attempts as earlier where earlier.tenant_id = %(tenant)s "
-        "    and earlier.is_succeeded and earlier.user_id = payers.user_id "
-        "    and earlier.country is not distinct from payers.country "
-        "    and coalesce(earlier.settled_at, earlier.created_at) < %(start)s::date::timestamptz)) as new "
+        "select country, count(*) as paying, count(*) filter (where payer_first_paid_at is null "
+        "    or payer_first_paid_at >= %(start)s::date::timestamptz) as new "
         "from payers group by country order by paying desc, country", window(span))
     paying = sum(row["paying"] for row in rows)
     new = sum(row["new"] for row in rows)
