@@ -4,7 +4,8 @@ The project in these tests is a small manifest of the shape dbt writes, over
 three raw sources with their batches in audit.batches of a private warehouse:
 
     raw.app__users  -> base_users (table, visibility macro) -> stg_users (view) -> fct_users (table)
-    raw.crm__leads  -> base_leads (table, visibility macro) -> stg_leads (view) -> fct_leads (table, reads as_of)
+    raw.crm__leads  -> base_leads (table, visibility macro through a shared landing macro) -> stg_leads (view)
+                                                                              -> fct_leads (table, reads as_of)
     raw.app__events -> base_events (incremental)            -> stg_events (view) -> fct_events (table)
     seed plans ------------------------------------------------------------------^ (fct_users reads it too)
 """
@@ -36,6 +37,7 @@ LAST_INSTANT = datetime(2026, 10, 31, tzinfo=UTC)  # the last successful build's
 LAST_STARTED = datetime(2026, 11, 1, 0, 5, tzinfo=UTC)  # ... and when it started
 VISIBLE = "macro.meridian.extraction_key_visible"
 AS_OF_END = "macro.meridian.as_of_end"
+LANDED = "macro.meridian.landed_source_rows"  # a shared macro of the base models that applies the visibility macro
 
 
 def node(name: str, materialized: str, parents: list[str], *, code: str = "select 1", macros: list[str] = (),
@@ -54,7 +56,7 @@ def manifest() -> dict:
         node("stg_users", "view", ["model.meridian.base_users"]),
         node("plans", "seed", [], resource_type="seed"),
         node("fct_users", "table", ["model.meridian.stg_users", "seed.meridian.plans"]),
-        node("base_leads", "table", ["source.meridian.raw.crm__leads"], macros=[VISIBLE]),
+        node("base_leads", "table", ["source.meridian.raw.crm__leads"], macros=[LANDED]),
         node("stg_leads", "view", ["model.meridian.base_leads"]),
         node("fct_leads", "table", ["model.meridian.stg_leads"], code="select {{ var('as_of') }}"),
         node("base_events", "incremental", ["source.meridian.raw.app__events"], macros=[VISIBLE, AS_OF_END]),
@@ -71,6 +73,8 @@ def manifest() -> dict:
     macros = {
         VISIBLE: {"macro_sql": "{% macro extraction_key_visible(k) %}{{ k }} < {{ as_of_end() }}{% endmacro %}",
                   "depends_on": {"macros": [AS_OF_END]}},
+        LANDED: {"macro_sql": "{% macro landed_source_rows(t, k) %}select * from {{ t }} where "
+                          "{{ extraction_key_visible(k) }}{% endmacro %}", "depends_on": {"macros": [VISIBLE]}},
         AS_OF_END: {"macro_sql": "{% macro as_of_end() %}cast('{{ var(\"as_of\") }}' as timestamptz){% endmacro %}",
                     "depends_on": {"macros": []}},
     }

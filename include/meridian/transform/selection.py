@@ -98,16 +98,22 @@ def _name(uid: str) -> str:
 
 
 def _macro_reads_run(manifest: Mapping[str, Any]):
+    """``reads(uid, reads_raw)``: whether the macro, or a macro it calls at any depth, reads the run. For a node
+    that reads a raw source (``reads_raw``) the visibility macros do not count, whether the node calls them or a
+    shared macro of the base models does."""
     macros = manifest.get("macros", {})
-    memo: dict[str, bool] = {}
+    memo: dict[tuple[str, bool], bool] = {}
 
-    def reads(uid: str) -> bool:
-        if uid not in memo:
-            memo[uid] = False  # a recursive macro is read once
+    def reads(uid: str, reads_raw: bool = False) -> bool:
+        if reads_raw and uid in VISIBILITY_MACROS:
+            return False
+        key = (uid, reads_raw)
+        if key not in memo:
+            memo[key] = False  # a recursive macro is read once
             macro = macros.get(uid, {})
-            memo[uid] = bool(RUN_DEPENDENT.search(macro.get("macro_sql", ""))) or any(
-                reads(called) for called in macro.get("depends_on", {}).get("macros", []))
-        return memo[uid]
+            memo[key] = bool(RUN_DEPENDENT.search(macro.get("macro_sql", ""))) or any(
+                reads(called, reads_raw) for called in macro.get("depends_on", {}).get("macros", []))
+        return memo[key]
 
     return reads
 
@@ -117,13 +123,13 @@ def reads_the_run(node: Mapping[str, Any], macro_reads_run) -> bool:
 
     A model that reads a raw source filters it with the visibility macro (the
     row's extraction key before the instant; the base models, the one place
-    the project applies it): what that shows changes only with the source's
-    batches, which :func:`changed_sources` judges.
+    the project applies it, directly or through their shared landing macros):
+    what that shows changes only with the source's batches, which
+    :func:`changed_sources` judges.
     """
     reads_raw = any(parent.startswith(RAW_SOURCE_PREFIX) for parent in node.get("depends_on", {}).get("nodes", []))
     return bool(RUN_DEPENDENT.search(node.get("raw_code", ""))) or any(
-        macro_reads_run(macro) for macro in node.get("depends_on", {}).get("macros", [])
-        if not (reads_raw and macro in VISIBILITY_MACROS))
+        macro_reads_run(macro, reads_raw) for macro in node.get("depends_on", {}).get("macros", []))
 
 
 def select_nodes(
