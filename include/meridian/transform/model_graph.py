@@ -4,12 +4,13 @@
 the DAG file needs the models and their ``ref()`` edges at parse time, when no
 dbt parse may run (it takes seconds and the DAG processor parses often). The
 model files are read instead: every ``models/**/*.sql`` is a model named like
-its file, and its parents are the models it refs, directly or through a
-project macro that refs them (``tenant_spine`` refs ``int_tenant_coverage``),
-or through a ref built in Jinja (``ref(name)`` over a list of quoted model
+its file, and its parents are the models it refs, directly or through the
+project macros it calls at any depth (``tenant_spine`` refs
+``int_tenant_coverage``; a macro given a quoted model name to ref makes that
+name a parent), or through a ref built in Jinja (``ref(name)`` over a list of quoted model
 names, ``ref('base_' ~ source ~ '__' ~ table)`` over quoted pieces).
 Refs to seeds and snapshots are not model edges (they are built by the same
-``dbt build`` first). tests/unit/test_model_graph.py compares this graph with
+``dbt build`` first). tests/e2e/test_model_tasks.py compares this graph with
 dbt's own manifest.
 """
 
@@ -37,19 +38,46 @@ class Model:
     parents: tuple[str, ...]
 
 
-def _macro_refs(project_dir: Path) -> dict[str, set[str]]:
-    """Macro name → the names it refs (one level: project macros calling macros that ref are not followed)."""
-    refs: dict[str, set[str]] = {}
+# a macro that refs a name it is given (ref(reference), ref(model ~ ...)): its callers' quoted names may be models
+_ARGUMENT_REF = re.compile(r"""\bref\(\s*[A-Za-z_]""")
+
+
+@dataclass(frozen=True)
+class _MacroRefs:
+    refs: dict[str, set[str]]  # macro name -> the models it refs, through the project macros it calls at any depth
+    by_argument: set[str]  # macros that ref a name given to them, directly or through a macro they call
+
+
+def _macro_refs(project_dir: Path) -> _MacroRefs:
+    """What each project macro refs, following the project macros it calls (``hourly_rebuild_scaffold`` calls
+    ``tenant_spine``, which refs ``int_tenant_coverage``)."""
+    own: dict[str, set[str]] = {}
+    calls: dict[str, set[str]] = {}
+    by_argument: set[str] = set()
     for path in sorted((project_dir / "macros").rglob("*.sql")):
         text = path.read_text()
         # split the file into its macros: each body runs to the next macro start
         starts = [(match.start(), match.group(1)) for match in _MACRO.finditer(text)]
         for index, (start, name) in enumerate(starts):
             end = starts[index + 1][0] if index + 1 < len(starts) else len(text)
-            found = set(_REF.findall(text[start:end]))
-            if found:
-                refs[name] = found
-    return refs
+            body = text[start:end]
+            own[name] = set(_REF.findall(body))
+            calls[name] = set(_CALL.findall(body))
+            if _ARGUMENT_REF.search(body):
+                by_argument.add(name)
+
+    def closure(name: str, seen: frozenset[str] = frozenset()) -> tuple[set[str], bool]:
+        refs, argument = set(own.get(name, ())), name in by_argument
+        for called in calls.get(name, set()) & set(own):
+            if called not in seen and called != name:
+                more, more_argument = closure(called, seen | {name})
+                refs |= more
+                argument = argument or more_argument
+        return refs, argument
+
+    resolved = {name: closure(name) for name in own}
+    return _MacroRefs(refs={name: refs for name, (refs, _) in resolved.items() if refs},
+                      by_argument={name for name, (_, argument) in resolved.items() if argument})
 
 
 def _built_refs(prefix: str, quoted: set[str], names: Iterable[str]) -> set[str]:
@@ -71,10 +99,15 @@ def read_models(project_dir: Path) -> dict[str, Model]:
     for name, path in sources.items():
         text = path.read_text()
         refs = set(_REF.findall(text))
+        quoted = set(_QUOTED.findall(text))
         for match in _VARIABLE_REF.finditer(text):
-            refs |= _built_refs(match.group(1) or "", set(_QUOTED.findall(text)), sources)
-        for called in set(_CALL.findall(text)) & set(macro_refs):
-            refs |= macro_refs[called]
+            refs |= _built_refs(match.group(1) or "", quoted, sources)
+        called = set(_CALL.findall(text))
+        for macro in called & set(macro_refs.refs):
+            refs |= macro_refs.refs[macro]
+        if called & macro_refs.by_argument:
+            # a model name quoted in the file and handed to a macro that refs it (reference='base_x')
+            refs |= quoted & set(sources)
         relative = path.relative_to(project_dir)
         models[name] = Model(
             name=name, path=str(relative), layer=relative.parts[1] if len(relative.parts) > 2 else "",
