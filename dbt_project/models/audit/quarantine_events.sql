@@ -1,10 +1,9 @@
--- depends_on: {{ source('audit', 'transform_runs') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='batch_id',
     on_schema_change='fail',
-    indexes=[{'columns': ['batch_id']}],
+    indexes=[{'columns': ['batch_id']}, {'columns': ['transformed_at']}],
 ) }}
 
 {#-
@@ -15,19 +14,19 @@
     file that could not be read.
 
     Incremental by batch: base_app__events never changes a row it holds (events
-    are append-only; a run adds the rows of new batches), so a run adds the
-    quarantined rows of the batches base_app__events added since the last
-    successful build ended (_transformed_at, as touched_event_keys) and keeps
-    the rest: its cost follows the new batches, not the ~1% of every event ever
-    landed that is quarantined. Deletion on request rewrites these rows like
-    any landed record and asks for a full refresh.
+    are append-only; a run adds the rows of new batches, stamped with the run's
+    start in _transformed_at), so a run adds the quarantined rows stamped after
+    the latest stamp this table holds (transformed_at; an index range of
+    base_app__events) and keeps the rest: its cost follows the new batches, not
+    the ~1% of every event ever landed that is quarantined. A batch stamped
+    again is replaced whole (delete+insert on batch_id). Deletion on request
+    rewrites these rows like any landed record and asks for a full refresh.
 -#}
 
-{%- set added_since_last_build -%}
+{%- set added_since_built -%}
     _transformed_at > (
-        select coalesce(max(last_build.ended_at), '-infinity')
-        from {{ source('audit', 'transform_runs') }} as last_build
-        where last_build.status = 'success'
+        select coalesce(max(built.transformed_at), '-infinity')
+        from {{ this }} as built
     )
 {%- endset %}
 
@@ -39,7 +38,7 @@ events as (
     select * from {{ ref('base_app__events') }}
     where
         row_status = 'quarantined'
-        and {{ added_since_last_build if is_incremental() else 'true' }}
+        and {{ added_since_built if is_incremental() else 'true' }}
 
 ),
 
@@ -57,7 +56,8 @@ quarantined_db_events as (
         {{ landed_record(source_columns('app__events')) | indent(8) }} as record,
         reasons,
         _batch_id as batch_id,
-        _loaded_at as quarantined_at
+        _loaded_at as quarantined_at,
+        _transformed_at as transformed_at
     from events
     where row_status = 'quarantined'
         and origin = 'db'
@@ -82,7 +82,8 @@ quarantined_file_events as (
         end as record,
         events.reasons,
         events._batch_id as batch_id,
-        events._loaded_at as quarantined_at
+        events._loaded_at as quarantined_at,
+        events._transformed_at as transformed_at
     from events
     inner join event_file_lines
         on events._batch_id = event_file_lines._batch_id
