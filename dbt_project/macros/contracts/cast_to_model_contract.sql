@@ -1,0 +1,20 @@
+{#- The select list of a contracted model's final CTE: every column the model's
+    YAML declares, in the YAML's order, cast to its declared data_type from the
+    same-named column of `relation` (a CTE that computed the values), as
+    `cast(<relation>.<column> as <type>) as <column>`; unit tests render it too. The YAML stays the one
+    copy of the column list and types; the SQL computes values only. Fails
+    compilation when a column has no data_type. -#}
+{% macro cast_to_model_contract(relation) -%}
+    {#- at parse time the YAML's columns are not attached to the node yet: nothing to render -#}
+    {%- if not execute -%}{{ return(relation ~ '.*') }}{%- endif -%}
+    {%- set columns = model['columns'].values() | list -%}
+    {%- if not columns -%}
+        {{ exceptions.raise_compiler_error("cast_to_model_contract: " ~ model['name'] ~ " declares no columns") }}
+    {%- endif -%}
+    {%- for column in columns %}
+        {%- if not column['data_type'] -%}
+            {{ exceptions.raise_compiler_error("cast_to_model_contract: " ~ model['name'] ~ "." ~ column['name'] ~ " has no data_type") }}
+        {%- endif %}
+        cast({{ relation }}.{{ column['name'] }} as {{ column['data_type'] }}) as {{ column['name'] }}{{ ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
