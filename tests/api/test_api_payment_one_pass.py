@@ -119,6 +119,9 @@ def test_range_figures_from_the_payment_rows(client, api_world, tenant, first, l
 
     latency = get(client, api_world, tenant, f"/payments/latency?{query}")
     assert latency["latency_ms"] == metrics["latency_ms"]
+    # its own statement (latency columns only): every method of the range, with the same figures as /metrics
+    assert latency["by_method"] == [{"method": row["method"], "latency_ms": row["latency_ms"]}
+                                    for row in metrics["by_method"]]
     by_day = defaultdict(list)
     for row in rows:
         by_day[row["created_at"].astimezone(UTC).date().isoformat()].append(row)

@@ -26,13 +26,19 @@ from meridian.serve.api.endpoint import Context
 PERCENTILES = (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
 PERCENTILE_ARRAY = "array[" + ", ".join(str(fraction) for _, fraction in PERCENTILES) + "]"
 
-# the payment rows of [start, end] (created_at UTC dates), read once per statement
-RANGE_ROWS = """range_rows as materialized (
-    select method, status, is_succeeded, amount, user_id, latency_ms, failure_reason, invoice_id, payment_date,
-        created_at
+RANGE_COLUMNS = ("method, status, is_succeeded, amount, user_id, latency_ms, failure_reason, invoice_id, "
+                 "payment_date, created_at")
+
+
+def range_rows(columns: str = RANGE_COLUMNS) -> str:
+    """The CTE ``range_rows``: the payment rows of [start, end] (created_at UTC dates), read once per statement,
+    with the ``columns`` the statement's sections read (the fewer, the less the CTE holds and its sorts move)."""
+    return f"""range_rows as materialized (
+    select {columns}
     from marts.fct_payment_attempts
     where tenant_id = %(tenant)s and created_at >= %(start)s::date::timestamptz and created_at < (%(end)s::date + 1)::timestamptz
 )"""
+
 
 
 
@@ -60,14 +66,27 @@ SUMMARY_COLUMNS = f"""
 """
 
 
-def summary_section(where: str = "true") -> str:
+# the latency figures alone (/payments/latency): no distinct-payer count, so no sort by user
+LATENCY_COLUMNS = f"""
+    avg(latency_ms) as latency_avg_ms,
+    percentile_cont({PERCENTILE_ARRAY}) within group (order by latency_ms) as latency_percentiles_ms
+"""
+LATENCY_RANGE_COLUMNS = "method, payment_date, latency_ms"
+
+
+def summary_section(where: str = "true", columns: str = SUMMARY_COLUMNS) -> str:
     """The summary of the range rows matching ``where``: one JSON object (an aggregate without group by always
     has its one row, zeros and nulls when nothing matches)."""
-    return f"(select to_json(summary) from (select {SUMMARY_COLUMNS} from range_rows where {where}) as summary)"
+    return f"(select to_json(summary) from (select {columns} from range_rows where {where}) as summary)"
 
 
-BY_METHOD = (f"(select json_agg(per_method order by per_method.method) from (select method, {SUMMARY_COLUMNS} "
-             "from range_rows group by method) as per_method)")
+def by_method_section(columns: str = SUMMARY_COLUMNS) -> str:
+    """``columns`` per payment method of the range rows, in method order: a JSON array."""
+    return (f"(select json_agg(per_method order by per_method.method) from (select method, {columns} "
+            "from range_rows group by method) as per_method)")
+
+
+BY_METHOD = by_method_section()
 FAILURE_REASONS = (
     "(select json_agg(reasons order by reasons.failures desc, reasons.failure_reason) from ("
     "select coalesce(failure_reason, '(none)') as failure_reason, count(*) as failures from range_rows "
@@ -97,12 +116,13 @@ def parse(value: str | None) -> Any:
     return None if value is None else json.loads(value, parse_float=Decimal)
 
 
-def fetch(ctx: Context, sections: dict[str, str], params: dict[str, Any], rows: bool = True) -> dict[str, Any]:
+def fetch(ctx: Context, sections: dict[str, str], params: dict[str, Any], rows: bool = True,
+          columns: str = RANGE_COLUMNS) -> dict[str, Any]:
     """Run the sections (name → a scalar subquery returning json) as one statement, over the range rows of
-    ``params['start']``–``params['end']`` when ``rows``; each section's value parsed. A ``currency`` section
-    also answers ``ctx.currency`` (no second query)."""
+    ``params['start']``–``params['end']`` (their ``columns``) when ``rows``; each section's value parsed. A
+    ``currency`` section also answers ``ctx.currency`` (no second query)."""
     select = ", ".join(f"({sql})::text as {name}" for name, sql in sections.items())
-    sql = f"with {RANGE_ROWS} select {select}" if rows else f"select {select}"
+    sql = f"with {range_rows(columns)} select {select}" if rows else f"select {select}"
     found = {name: parse(value) for name, value in ctx.one(sql, params).items()}
     if "currency" in found:
         ctx.__dict__["currency"] = found["currency"]  # primes the cached_property

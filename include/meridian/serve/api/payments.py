@@ -29,9 +29,14 @@ def _summary(row: dict) -> dict:
         "volume": money(row["volume"]),
         "avg_value": round(float(row["volume"]) / succeeded, 2) if succeeded else None,
         "unique_payers": row["unique_payers"],
-        "latency_ms": {key: None if row[f"latency_{key}_ms"] is None else round(float(row[f"latency_{key}_ms"]), 2)
-                       for key in ("avg", "p50", "p95", "p99")},
+        "latency_ms": _latency(row),
     }
+
+
+def _latency(row: dict) -> dict:
+    """avg, p50, p95 and p99 of a row with the latency aggregates (percentiles spread), in ms to 2 decimals."""
+    return {key: None if row[f"latency_{key}_ms"] is None else round(float(row[f"latency_{key}_ms"]), 2)
+            for key in ("avg", "p50", "p95", "p99")}
 
 
 def window(span: DateRange) -> dict:
@@ -221,13 +226,16 @@ def failures(ctx: Context) -> dict:
 
 def latency(ctx: Context) -> dict:
     span = ctx.range()
-    found = range_figures(ctx, span, {"summary": one_pass.summary_section(), "by_method": one_pass.BY_METHOD,
-                                      "daily": one_pass.DAILY_LATENCY})
-    overall, methods = _stats(found)
+    # only the latency figures: the range rows' three columns, no per-payer sort (the summary's distinct payers)
+    found = one_pass.fetch(ctx, {"summary": one_pass.summary_section(columns=one_pass.LATENCY_COLUMNS),
+                                 "by_method": one_pass.by_method_section(one_pass.LATENCY_COLUMNS),
+                                 "daily": one_pass.DAILY_LATENCY}, window(span),
+                           columns=one_pass.LATENCY_RANGE_COLUMNS)
     daily = [one_pass.with_percentiles(row, "percentiles_ms", "", "_ms") for row in found.get("daily") or []]
-    return {"range": span.as_dict(), "latency_ms": overall["latency_ms"],
+    return {"range": span.as_dict(), "latency_ms": _latency(_spread(found["summary"])),
             "definition": "settled_at − created_at of succeeded payments, percentile_cont over the range's payments",
-            "by_method": [{"method": row["method"], "latency_ms": row["latency_ms"]} for row in methods],
+            "by_method": [{"method": row["method"], "latency_ms": _latency(_spread(row))}
+                          for row in found.get("by_method") or []],
             "daily": [{key: round(float(value), 2) if key.endswith("_ms") and value is not None else
                        (value.isoformat() if isinstance(value, date) else value) for key, value in row.items()}
                       for row in daily]}
