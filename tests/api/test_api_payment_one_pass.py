@@ -135,6 +135,11 @@ def test_range_figures_from_the_payment_rows(client, api_world, tenant, first, l
 
     rate = get(client, api_world, tenant, f"/payments/success-rate?{query}")
     assert (rate["attempts"], rate["success_rate"]) == (metrics["attempts"], metrics["success_rate"])
+    # its own statement (counts only): the same counts as /metrics, overall and per method
+    assert [rate[key] for key in ("succeeded", "failed", "pending")] == [metrics[key] for key in
+                                                                          ("succeeded", "failed", "pending")]
+    assert rate["by_method"] == [{"method": row["method"], "success_rate": row["success_rate"],
+                                  "attempts": row["attempts"]} for row in metrics["by_method"]]
     assert sum(day["attempts"] for day in rate["daily"]) == len(rows)
     assert get(client, api_world, tenant, f"/payments/payment-methods?{query}")["methods"] == metrics["by_method"]
 

@@ -72,6 +72,14 @@ LATENCY_COLUMNS = f"""
     percentile_cont({PERCENTILE_ARRAY}) within group (order by latency_ms) as latency_percentiles_ms
 """
 LATENCY_RANGE_COLUMNS = "method, payment_date, latency_ms"
+# the attempt counts alone (/payments/success-rate): no sort at all
+COUNT_COLUMNS = """
+    count(*) as attempts,
+    count(*) filter (where is_succeeded) as succeeded,
+    count(*) filter (where status = 'failed') as failed,
+    count(*) filter (where status = 'pending') as pending
+"""
+COUNT_RANGE_COLUMNS = "method, status, is_succeeded"
 
 
 def summary_section(where: str = "true", columns: str = SUMMARY_COLUMNS) -> str:

@@ -202,15 +202,21 @@ def _daily(found: dict) -> list[dict]:
     return [_with_success_rate(row) for row in found.get("daily") or []]
 
 
+def _success(row: dict) -> dict:
+    """The attempt counts of a row (one_pass.COUNT_COLUMNS) with their success rate."""
+    return {"success_rate": ratio_pct(row["succeeded"], row["succeeded"] + row["failed"]), "attempts": row["attempts"],
+            "succeeded": row["succeeded"], "failed": row["failed"], "pending": row["pending"]}
+
+
 def success_rate(ctx: Context) -> dict:
     span = ctx.range()
-    found = range_figures(ctx, span, {"summary": one_pass.summary_section(), "by_method": one_pass.BY_METHOD,
-                                      "daily": one_pass.DAILY_TOTALS})
-    overall, methods = _stats(found)
-    return {"range": span.as_dict(), "success_rate": overall["success_rate"], "attempts": overall["attempts"],
-            "succeeded": overall["succeeded"], "failed": overall["failed"], "pending": overall["pending"],
-            "by_method": [{"method": row["method"], "success_rate": row["success_rate"], "attempts": row["attempts"]}
-                          for row in methods],
+    # only the counts: the range rows' three columns, no sort (no distinct payers, no percentiles)
+    found = one_pass.fetch(ctx, {"summary": one_pass.summary_section(columns=one_pass.COUNT_COLUMNS),
+                                 "by_method": one_pass.by_method_section(one_pass.COUNT_COLUMNS),
+                                 "daily": one_pass.DAILY_TOTALS}, window(span), columns=one_pass.COUNT_RANGE_COLUMNS)
+    return {"range": span.as_dict(), **_success(found["summary"]),
+            "by_method": [{"method": row["method"], "success_rate": _success(row)["success_rate"],
+                           "attempts": row["attempts"]} for row in found.get("by_method") or []],
             "daily": _daily(found)}
 
 
