@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -16,6 +17,25 @@ import pytest
 
 from meridian.devtools.bench_api import stop_group
 from tests.conftest import free_port
+
+
+def first_answer(server: subprocess.Popen, url: str, *, seconds: float, pause: float, failure: Callable[[], str],
+                 accept: Callable[[httpx.Response], bool] = lambda answer: True) -> httpx.Response:
+    """The first answer to GET ``url`` that ``accept`` takes while ``server`` runs (a connection error is none).
+
+    An AssertionError with the text ``failure()`` when the server exits or ``seconds`` pass first.
+    """
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            answer = httpx.get(url, timeout=5)
+            if accept(answer):
+                return answer
+        except httpx.HTTPError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(failure())
+        time.sleep(pause)
 
 
 @pytest.fixture(scope="module")
@@ -34,16 +54,11 @@ def api_server(api_world, tmp_path_factory) -> str:
                               start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 240
-        while True:
-            try:
-                if httpx.get(f"{base}/meridian/api/v1/health", timeout=5).status_code in (200, 503):
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"airflow api-server did not come up:\n{(home / 'api-server.log').read_text()[-3000:]}")
-            time.sleep(1)
+        first_answer(
+            server, f"{base}/meridian/api/v1/health", seconds=240, pause=1,
+            failure=lambda: f"airflow api-server did not come up:\n{(home / 'api-server.log').read_text()[-3000:]}",
+            accept=lambda answer: answer.status_code in (200, 503),
+        )
         yield base
     finally:
         stop_group(server, timeout=30)
@@ -74,15 +89,10 @@ def test_meridian_api_serves_the_same_app_standalone(api_world):
                               start_new_session=True)
     base = f"http://127.0.0.1:{port}/api/v1"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                health = httpx.get(f"{base}/health", timeout=5)
-                break
-            except httpx.HTTPError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"meridian api did not start: {server.stderr.read().decode()[-2000:]}") from None
-                time.sleep(0.3)
+        health = first_answer(
+            server, f"{base}/health", seconds=60, pause=0.3,
+            failure=lambda: f"meridian api did not start: {server.stderr.read().decode()[-2000:]}",
+        )
         assert health.status_code == 200
         key = api_world["keys"]["globex"]
         answer = httpx.get(f"{base}/payments/metrics?days=30", headers={"Authorization": f"Bearer {key}"}, timeout=30)

@@ -61,47 +61,45 @@ def test_monthly_revenue_bridge_matches_the_movements(pipeline, accepted):
     assert not mismatches(ending, actual), mismatches(ending, actual)
 
 
-def test_retention_cohort_sizes_and_retained_users(pipeline, accepted):
-    rows = query(
+# marts compared key by key with expected.py: (the query, its key columns, the compared column(s),
+# the expected figures from the accepted rows and as_of, a check that they are not trivial, what it means)
+KEYED_MARTS = {
+    "retention_cohort_sizes_and_retained_users": (
         "select tenant_id, cohort_grain, cohort_start, period_number, cohort_size, retained_users "
-        "from marts.fct_retention_cohorts"
-    )
-    actual = keyed(rows, COHORT_KEY, ("cohort_size", "retained_users"))
-    wanted = expected.retention_cohorts(accepted, pipeline["as_of"])
-    assert any(size > 0 and retained > 0 for size, retained in wanted.values())
-    assert not mismatches(wanted, actual), mismatches(wanted, actual)
-
-
-def test_onboarding_funnel_counts(pipeline, accepted):
-    rows = query(
+        "from marts.fct_retention_cohorts",
+        COHORT_KEY, ("cohort_size", "retained_users"), expected.retention_cohorts,
+        lambda wanted: any(size > 0 and retained > 0 for size, retained in wanted.values()), "no user retained",
+    ),
+    "onboarding_funnel_counts": (
         "select tenant_id, funnel_name, cohort_week, step_number, entities_reached from marts.fct_funnel_steps "
-        "where funnel_name = 'onboarding'"
-    )
-    actual = keyed(rows, FUNNEL_STEP_KEY, "entities_reached")
-    wanted = expected.funnel_counts(accepted, pipeline["as_of"], funnels=(expected.ONBOARDING,))
-    assert any(step == 8 and count > 0 for (_t, _f, _w, step), count in wanted.items())
-    assert not mismatches(wanted, actual), mismatches(wanted, actual)
-
-
-def test_onboarding_funnel_average_seconds(pipeline, accepted):
-    rows = query(
+        "where funnel_name = 'onboarding'",
+        FUNNEL_STEP_KEY, "entities_reached",
+        lambda accepted, as_of: expected.funnel_counts(accepted, as_of, funnels=(expected.ONBOARDING,)),
+        lambda wanted: any(step == 8 and count > 0 for (_t, _f, _w, step), count in wanted.items()),
+        "nobody reached the last step",
+    ),
+    "onboarding_funnel_average_seconds": (
         "select tenant_id, funnel_name, cohort_week, step_number, avg_seconds_from_previous "
-        "from marts.fct_funnel_steps where funnel_name = 'onboarding' and avg_seconds_from_previous is not null"
-    )
-    actual = keyed(rows, FUNNEL_STEP_KEY, "avg_seconds_from_previous")
-    wanted = expected.funnel_avg_seconds(accepted, pipeline["as_of"], funnels=(expected.ONBOARDING,))
-    assert any(step == 4 for (_t, _f, _w, step) in wanted), "nobody reached first_session"
-    assert not mismatches(wanted, actual), mismatches(wanted, actual)
-
-
-def test_retention_cohort_matches_per_user(pipeline, accepted):
-    rows = query(
+        "from marts.fct_funnel_steps where funnel_name = 'onboarding' and avg_seconds_from_previous is not null",
+        FUNNEL_STEP_KEY, "avg_seconds_from_previous",
+        lambda accepted, as_of: expected.funnel_avg_seconds(accepted, as_of, funnels=(expected.ONBOARDING,)),
+        lambda wanted: any(step == 4 for (_t, _f, _w, step) in wanted), "nobody reached first_session",
+    ),
+    "retention_cohort_matches_per_user": (
         "select tenant_id, cohort_grain, cohort_start, period_number, avg_matches_per_user "
-        "from marts.fct_retention_cohorts"
-    )
-    actual = keyed(rows, COHORT_KEY, "avg_matches_per_user")
-    wanted = expected.retention_matches(accepted, pipeline["as_of"])
-    assert any(value for value in wanted.values())
+        "from marts.fct_retention_cohorts",
+        COHORT_KEY, "avg_matches_per_user", expected.retention_matches,
+        lambda wanted: any(value for value in wanted.values()), "no cohort has matches",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", KEYED_MARTS)
+def test_keyed_mart(pipeline, accepted, case):
+    sql, key, columns, expected_figures, not_trivial, trivial_means = KEYED_MARTS[case]
+    actual = keyed(query(sql), key, columns)
+    wanted = expected_figures(accepted, pipeline["as_of"])
+    assert not_trivial(wanted), trivial_means
     assert not mismatches(wanted, actual), mismatches(wanted, actual)
 
 

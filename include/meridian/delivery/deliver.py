@@ -331,7 +331,7 @@ def deliver_due_reports(
             read_conn=read_conn,
             smtp_conn_id=smtp_conn_id,
             out_dir=target,
-            max_periods_per_report=max(1, max_periods_per_report),
+            max_periods=max(1, max_periods_per_report),
             smtp_attempts=smtp_attempts,
             smtp_backoff_seconds=smtp_backoff_seconds,
             clock=clock or (lambda: datetime.now(UTC)),

@@ -8,6 +8,7 @@ the report's row lock.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -18,39 +19,29 @@ from meridian.reports.periods import Period, next_due
 from meridian.smtp import SmtpSettings
 
 
+@dataclass(kw_only=True, eq=False)
 class DeliveryLedger:
     """The delivery's state in the reporting tables: the schedule, the claim, the outcome of each period.
 
     The connections and options of one call of deliver_due_reports; :class:`_Deliverer` adds the sending.
     """
 
-    def __init__(
-        self,
-        *,
-        now: datetime,
-        lock_conn: psycopg2.extensions.connection,
-        write_conn: psycopg2.extensions.connection,
-        read_conn: psycopg2.extensions.connection,
-        smtp_conn_id: str,
-        out_dir: Path,
-        max_periods_per_report: int,
-        smtp_attempts: int,
-        smtp_backoff_seconds: float,
-        clock: Callable[[], datetime],
-        report_ids: Sequence[int] | None = None,
-    ) -> None:
-        self.now = now
-        self.report_ids = None if report_ids is None else sorted({int(report_id) for report_id in report_ids})
-        self.lock_conn = lock_conn
-        self.write_conn = write_conn
-        self.read_conn = read_conn
-        self.smtp_conn_id = smtp_conn_id
-        self.out_dir = out_dir
-        self.max_periods = max_periods_per_report
-        self.smtp_attempts = smtp_attempts
-        self.smtp_backoff_seconds = smtp_backoff_seconds
-        self.clock = clock
-        self._smtp: SmtpSettings | None = None
+    now: datetime
+    lock_conn: psycopg2.extensions.connection
+    write_conn: psycopg2.extensions.connection
+    read_conn: psycopg2.extensions.connection
+    smtp_conn_id: str
+    out_dir: Path
+    max_periods: int  # periods one report may catch up on in this call
+    smtp_attempts: int
+    smtp_backoff_seconds: float
+    clock: Callable[[], datetime]
+    report_ids: Sequence[int] | None = None
+    _smtp: SmtpSettings | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        if self.report_ids is not None:
+            self.report_ids = sorted({int(report_id) for report_id in self.report_ids})
 
     # --- the schedule (lock_conn: one transaction per report, holding its row lock) ----------------
 

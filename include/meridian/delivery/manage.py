@@ -36,7 +36,7 @@ import psycopg2.errors
 import psycopg2.extensions
 from psycopg2.extras import Json
 
-from meridian.delivery.validate import ReportSettings, validate_recipients
+from meridian.delivery.validate import ReportSettings, ScheduledReport, validate_recipients
 from meridian.reports.periods import (
     EARLIEST_DATE,
     LATEST_DATE,
@@ -65,33 +65,27 @@ class ReportNotFoundError(LookupError):
 
 
 @dataclass(frozen=True)
-class ReportRow:
-    id: int
-    tenant_id: str
-    name: str
-    report_type: str
-    frequency: str
-    formats: list[str]
-    recipients: list[str]
-    parameters: dict[str, Any]
+class ReportRow(ScheduledReport):
+    """A row of reporting.scheduled_reports: the report's settings and id, and its bookkeeping."""
+
     last_run_at: datetime | None
-    next_run_at: datetime
     is_active: bool
     updated_at: datetime
 
 
-COLUMNS = (
-    "id, tenant_id, name, report_type, frequency, formats, recipients, parameters, "
-    "last_run_at, next_run_at, is_active, updated_at"
+COLUMN_NAMES = (
+    "id", "tenant_id", "name", "report_type", "frequency", "formats", "recipients", "parameters",
+    "last_run_at", "next_run_at", "is_active", "updated_at",
 )
+COLUMNS = ", ".join(COLUMN_NAMES)
 
 
 def report_row(values: Sequence[Any]) -> ReportRow:
-    values = list(values)
-    values[5] = list(values[5] or [])
-    values[6] = list(values[6] or [])
-    values[7] = values[7] if values[7] is not None else {}
-    return ReportRow(*values)
+    row = dict(zip(COLUMN_NAMES, values, strict=True))
+    row["formats"] = list(row["formats"] or [])
+    row["recipients"] = list(row["recipients"] or [])
+    row["parameters"] = row["parameters"] if row["parameters"] is not None else {}
+    return ReportRow(**row)
 
 
 # --- parsing and validation -----------------------------------------------------------------------

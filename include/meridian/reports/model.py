@@ -192,6 +192,11 @@ def summed(column: str, label: str, kind: str = MONEY) -> Aggregate:
     return Aggregate(column, label, SUM, column, kind)
 
 
+def sums(kind: str, **labels: str) -> tuple[Aggregate, ...]:
+    """:func:`summed` over several mart columns of one kind, in order: ``sums(COUNT, failed="Failed", ...)``."""
+    return tuple(summed(column, label, kind) for column, label in labels.items())
+
+
 def largest(column: str, label: str, kind: str = MONEY) -> Aggregate:
     """A breakdown column: the largest value of the mart column of the same name in a group."""
     return Aggregate(column, label, MAX, column, kind)

@@ -11,16 +11,22 @@ from collections.abc import Callable
 from typing import Any
 
 from meridian.reports.model import (
+    BREAKDOWN_TABLE,
     COHORT,
+    COUNT,
     DAY,
     FORECAST,
     HOUR,
+    HOUR_OF_DAY,
     MONTH,
     PERIOD_TYPED,
     WEEK_COHORT,
+    Aggregate,
     FreshnessCheck,
     Parameter,
+    Section,
     Source,
+    sums,
 )
 
 
@@ -96,3 +102,19 @@ MONTHLY_ONLY = ("monthly",)
 DAILY_WEEKLY = ("daily", "weekly")
 
 FRESHNESS = FreshnessCheck("marts.fct_daily_kpis", "kpi_date")
+
+# --- shared section layouts --------------------------------------------------------------------------
+
+# the succeeded payments and distinct payers of a group (the marts by resource and by country)
+PAYMENTS_AND_PAYERS = sums(COUNT, payments_succeeded="Payments", unique_payers="Payers")
+
+HOURS_OF_DAY = tuple((hour, f"{hour:02d}:00") for hour in range(24))
+
+
+def by_hour_of_day(key: str, title: str, source: Source, aggregates: tuple[Aggregate, ...], bars: str) -> Section:
+    """A breakdown of an hour mart over the 24 UTC hours of the day: a bar chart with a total, no table."""
+    return Section(
+        key=key, title=title, kind=BREAKDOWN_TABLE, source=source,
+        group_by=HOUR_OF_DAY, group_label="Hour (UTC)", groups=HOURS_OF_DAY, aggregates=aggregates,
+        total_label="Total", bars=bars, show_table=False,
+    )

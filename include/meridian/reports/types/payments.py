@@ -7,7 +7,6 @@ from __future__ import annotations
 from meridian.reports.model import (
     BREAKDOWN_TABLE,
     COUNT,
-    HOUR_OF_DAY,
     KPI_TILES,
     MAX,
     METRIC_TABLE,
@@ -23,16 +22,19 @@ from meridian.reports.model import (
     Section,
     share_of,
     summed,
+    sums,
 )
 from meridian.reports.types.common import (
     COMMON_PARAMETERS,
     FRESHNESS,
     PAYMENT_FAILURES,
     PAYMENT_RETRIES,
+    PAYMENTS_AND_PAYERS,
     PAYMENTS_DAILY,
     PAYMENTS_HOURLY,
     RESOURCE_REVENUE,
     WEBHOOK_DELIVERIES,
+    by_hour_of_day,
 )
 
 SUCCESS_RATE = Metric("succeeded", "Success rate", RATE, agg=RATIO, over=("succeeded", "failed"), name="success_rate")
@@ -41,11 +43,7 @@ ATTEMPTS = Metric("attempts", "Attempts", COUNT)
 LATENCY = Metric("latency_avg_ms", "Avg latency (ms)", NUMBER, False, agg=WEIGHTED, over=("succeeded",))
 
 # the attempts of a group of payments and how they ended
-PAYMENT_COUNTS = (
-    summed("attempts", "Attempts", COUNT),
-    summed("succeeded", "Succeeded", COUNT),
-    summed("failed", "Failed", COUNT),
-)
+PAYMENT_COUNTS = sums(COUNT, attempts="Attempts", succeeded="Succeeded", failed="Failed")
 
 PAYMENT_SECTIONS = (
     Section(
@@ -95,34 +93,21 @@ PAYMENT_SECTIONS = (
             Metric("avg_attempts", "Attempts per invoice", NUMBER, higher_is_better=None),
         ),
     ),
-    Section(
-        key="hourly_peak", title="Payments by hour of day (UTC)", kind=BREAKDOWN_TABLE, source=PAYMENTS_HOURLY,
-        group_by=HOUR_OF_DAY, group_label="Hour (UTC)",
-        groups=tuple((hour, f"{hour:02d}:00") for hour in range(24)),
-        aggregates=(
-            *PAYMENT_COUNTS,
-            summed("revenue", "Revenue", MONEY),
-        ),
-        total_label="Total", bars="attempts", show_table=False,
+    by_hour_of_day(
+        "hourly_peak", "Payments by hour of day (UTC)", PAYMENTS_HOURLY,
+        (*PAYMENT_COUNTS, summed("revenue", "Revenue", MONEY)), bars="attempts",
     ),
     Section(
         key="top_resources", title="Top resources", kind=BREAKDOWN_TABLE, source=RESOURCE_REVENUE,
         group_by="resource", group_label="Resource",
-        aggregates=(
-            summed("revenue", "Revenue", MONEY),
-            summed("payments_succeeded", "Payments", COUNT),
-            summed("unique_payers", "Payers", COUNT),
-        ),
+        aggregates=(summed("revenue", "Revenue", MONEY), *PAYMENTS_AND_PAYERS),
         order_by="revenue", limit=10, bars="revenue",
     ),
     Section(
         key="webhooks", title="Webhook deliveries", kind=BREAKDOWN_TABLE, source=WEBHOOK_DELIVERIES,
         group_by="event_type", group_label="Event type",
         aggregates=(
-            summed("deliveries", "Deliveries", COUNT),
-            summed("delivered", "Delivered", COUNT),
-            summed("failed", "Failed", COUNT),
-            summed("pending", "Pending", COUNT),
+            *sums(COUNT, deliveries="Deliveries", delivered="Delivered", failed="Failed", pending="Pending"),
             Aggregate("success_rate", "Success rate", RATIO, "delivered", RATE, over=("delivered", "failed")),
             Aggregate("avg_response_ms", "Avg response (ms)", WEIGHTED, "avg_response_ms", NUMBER, ("deliveries",)),
         ),

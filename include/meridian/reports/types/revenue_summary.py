@@ -27,6 +27,7 @@ from meridian.reports.model import (
     largest,
     share_of,
     summed,
+    sums,
 )
 from meridian.reports.types.common import (
     ACQUISITION,
@@ -38,6 +39,7 @@ from meridian.reports.types.common import (
     MONTHLY_REVENUE,
     MRR_FORECAST,
     MRR_MOVEMENTS,
+    PAYMENTS_AND_PAYERS,
     PLAN_REVENUE,
     REVENUE_BY_COUNTRY,
     REVENUE_BY_PERIOD,
@@ -141,11 +143,9 @@ REVENUE_SECTIONS = (
         key="plan_revenue", title="Revenue by plan", kind=BREAKDOWN_TABLE, source=PLAN_REVENUE,
         group_by="plan_id", group_label="Plan", label_column="plan_name",
         aggregates=(
-            summed("active_subscriptions", "Active subscriptions", COUNT),
-            summed("new_subscriptions", "New", COUNT),
-            summed("canceled_subscriptions", "Canceled", COUNT),
-            summed("mrr", "MRR", MONEY),
-            summed("gross_revenue", "Gross revenue", MONEY),
+            *sums(COUNT, active_subscriptions="Active subscriptions", new_subscriptions="New",
+                  canceled_subscriptions="Canceled"),
+            *sums(MONEY, mrr="MRR", gross_revenue="Gross revenue"),
         ),
         order_by="mrr", total_label="Total", bars="mrr",
     ),
@@ -153,11 +153,8 @@ REVENUE_SECTIONS = (
         key="revenue_by_country", title="Revenue by country", kind=BREAKDOWN_TABLE, source=REVENUE_BY_COUNTRY,
         group_by="country", group_label="Country",
         aggregates=(
-            summed("gross_revenue", "Gross revenue", MONEY),
-            summed("refunds", "Refunds", MONEY),
-            summed("net_revenue", "Net revenue", MONEY),
-            summed("payments_succeeded", "Payments", COUNT),
-            summed("unique_payers", "Payers", COUNT),
+            *sums(MONEY, gross_revenue="Gross revenue", refunds="Refunds", net_revenue="Net revenue"),
+            *PAYMENTS_AND_PAYERS,
             share_of("gross_revenue", "Share of gross"),
         ),
         order_by="gross_revenue", limit=15, total_label="Total", bars="gross_revenue",
@@ -168,8 +165,7 @@ REVENUE_SECTIONS = (
         group_by="channel", group_label="Channel",
         aggregates=(
             summed("spend", "Spend", MONEY),
-            summed("new_users", "New users", COUNT),
-            summed("new_paying_users", "New paying users", COUNT),
+            *sums(COUNT, new_users="New users", new_paying_users="New paying users"),
             Aggregate("cac", "CAC", RATIO, "spend", MONEY, over=("new_paying_users",)),
             largest("ltv", "LTV", MONEY),
             largest("ltv_cac_ratio", "LTV/CAC", NUMBER),
@@ -184,11 +180,9 @@ REVENUE_SECTIONS = (
     Section(
         key="mrr_forecast", title="MRR forecast", kind=BREAKDOWN_TABLE, source=MRR_FORECAST,
         group_by="forecast_month", group_label="Month",
-        aggregates=(
-            summed("forecast_mrr", "Forecast MRR", MONEY),
-            summed("lower_bound_mrr", "Lower bound", MONEY),
-            summed("upper_bound_mrr", "Upper bound", MONEY),
-            summed("forecast_arr", "Forecast ARR", MONEY),
+        aggregates=sums(
+            MONEY, forecast_mrr="Forecast MRR", lower_bound_mrr="Lower bound", upper_bound_mrr="Upper bound",
+            forecast_arr="Forecast ARR",
         ),
         bars="forecast_mrr",
         description=(

@@ -10,7 +10,6 @@ from meridian.reports.model import (
     COUNT,
     FUNNEL,
     HEATMAP,
-    HOUR_OF_DAY,
     KPI_TILES,
     LAST,
     METRIC_TABLE,
@@ -24,6 +23,7 @@ from meridian.reports.model import (
     Section,
     share_of,
     summed,
+    sums,
 )
 from meridian.reports.types.common import (
     COHORT_BENCHMARKS,
@@ -34,6 +34,7 @@ from meridian.reports.types.common import (
     HOURLY_ACTIVITY,
     ONBOARDING_FUNNEL,
     RETENTION_COHORTS,
+    by_hour_of_day,
 )
 
 DAU = Metric("active_users", "Active users (daily avg)", NUMBER, agg=AVG)
@@ -117,17 +118,10 @@ USER_SECTIONS = (
         ),
         order_by="events", limit=12, total_label="Total", bars="events",
     ),
-    Section(
-        key="hourly_activity", title="Activity by hour of day (UTC)", kind=BREAKDOWN_TABLE, source=HOURLY_ACTIVITY,
-        group_by=HOUR_OF_DAY, group_label="Hour (UTC)",
-        groups=tuple((hour, f"{hour:02d}:00") for hour in range(24)),
-        aggregates=(
-            summed("events", "Events", COUNT),
-            summed("sessions_started", "Sessions", COUNT),
-            summed("new_users", "New users", COUNT),
-            summed("messages", "Messages", COUNT),
-        ),
-        total_label="Total", bars="events", show_table=False,
+    by_hour_of_day(
+        "hourly_activity", "Activity by hour of day (UTC)", HOURLY_ACTIVITY,
+        sums(COUNT, events="Events", sessions_started="Sessions", new_users="New users", messages="Messages"),
+        bars="events",
     ),
 )
 
