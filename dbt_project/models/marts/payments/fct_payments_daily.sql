@@ -90,11 +90,7 @@ daily_method_attempts as (
         tenant_id,
         payment_date,
         method,
-        count(*) as attempts,
-        count(*) filter (where is_succeeded) as succeeded,
-        count(*) filter (where is_failed) as failed,
-        count(*) filter (where is_pending) as pending,
-        coalesce(sum(amount_cents) filter (where is_succeeded), 0) as revenue_cents,
+        {{ payment_attempt_measures() }},
         count(distinct user_id) filter (where is_succeeded) as unique_payers,
         avg(settlement_latency_ms) as latency_avg_ms,
         percentile_cont(array[0.5, 0.95, 0.99]) within group (order by settlement_latency_ms) as latency_percentiles_ms

@@ -62,11 +62,7 @@ hourly_attempts as (
     select
         tenant_id,
         hour_start,
-        count(*) as attempts,
-        count(*) filter (where is_succeeded) as succeeded,
-        count(*) filter (where is_failed) as failed,
-        count(*) filter (where is_pending) as pending,
-        coalesce(sum(amount_cents) filter (where is_succeeded), 0) as revenue_cents
+        {{ payment_attempt_measures() }}
     from attempts_to_count
     group by tenant_id, hour_start
 
