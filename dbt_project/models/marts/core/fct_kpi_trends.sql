@@ -135,7 +135,8 @@ metric_values as (
         metric_values.metric,
         metric_values.metric_unit,
         metric_values.current_value,
-        metric_values.previous_value
+        metric_values.previous_value,
+        metric_values.current_value - metric_values.previous_value as change
     from comparison_windows
     -- one row per day of the covered range (tenant_spine); fct_daily_kpis holds exactly
     -- these days, and the windows above were computed over all of them
@@ -185,15 +186,6 @@ metric_values as (
 
 ),
 
-compared as (
-
-    select
-        *,
-        current_value - previous_value as change
-    from metric_values
-
-),
-
 final as (
 
     select
@@ -216,7 +208,7 @@ final as (
         cast(metric_unit as text) as metric_unit,
         cast(window_days as integer) as window_days,
         cast(as_of_date - window_days as date) as previous_as_of_date
-    from compared
+    from metric_values
 
 )
 

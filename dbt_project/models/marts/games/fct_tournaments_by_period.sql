@@ -122,12 +122,11 @@ joined as (
     -- every period of the spine with its tournaments' measures
     select
         periods.*,
-        coalesce(period_totals.tournament_count, 0) as tournament_count,
-        coalesce(period_totals.completed_count, 0) as completed_count,
-        coalesce(period_totals.total_players, 0) as total_players,
         period_totals.avg_duration_minutes,
         format_ranks.format as most_popular_format,
-        coalesce(period_totals.revenue_cents, 0) as revenue_cents
+        {{ measures_or_zero('period_totals', [
+            'tournament_count', 'completed_count', 'total_players', 'revenue_cents'
+        ]) }}
     from periods
     left join period_totals
         on periods.tenant_id = period_totals.tenant_id

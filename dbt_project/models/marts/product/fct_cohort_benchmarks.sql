@@ -67,46 +67,27 @@ benchmarks as (
 
 ),
 
-joined as (
+final as (
 
+    -- every period of a grain, benchmarked over its cohorts with signups
     select
-        grain_periods.tenant_id,
-        grain_periods.cohort_grain,
-        grain_periods.period_number,
-        coalesce(benchmarks.cohorts, 0) as cohorts,
-        benchmarks.avg_retention_rate,
-        benchmarks.retained_users,
-        benchmarks.cohort_users,
-        benchmarks.median_retention_rate,
-        benchmarks.best_cohort_start,
-        benchmarks.worst_cohort_start,
-        benchmarks.best_retention_rate,
-        benchmarks.worst_retention_rate,
-        benchmarks.avg_cumulative_revenue_per_user
+        cast(grain_periods.tenant_id as text) as tenant_id,
+        cast(grain_periods.cohort_grain as text) as cohort_grain,
+        cast(grain_periods.period_number as integer) as period_number,
+        cast(coalesce(benchmarks.cohorts, 0) as integer) as cohorts,
+        cast(round(benchmarks.avg_retention_rate, 4) as numeric(7, 4)) as avg_retention_rate,
+        {{ safe_rate('benchmarks.retained_users', 'benchmarks.cohort_users') }} as pooled_retention_rate,
+        cast(round(cast(benchmarks.median_retention_rate as numeric), 4) as numeric(7, 4)) as median_retention_rate,
+        cast(benchmarks.best_cohort_start as date) as best_cohort_start,
+        cast(benchmarks.best_retention_rate as numeric(7, 4)) as best_retention_rate,
+        cast(benchmarks.worst_cohort_start as date) as worst_cohort_start,
+        cast(benchmarks.worst_retention_rate as numeric(7, 4)) as worst_retention_rate,
+        cast(round(benchmarks.avg_cumulative_revenue_per_user, 2) as numeric(14, 2)) as avg_cumulative_revenue_per_user
     from grain_periods
     left join benchmarks
         on grain_periods.tenant_id = benchmarks.tenant_id
         and grain_periods.cohort_grain = benchmarks.cohort_grain
         and grain_periods.period_number = benchmarks.period_number
-
-),
-
-final as (
-
-    select
-        cast(tenant_id as text) as tenant_id,
-        cast(cohort_grain as text) as cohort_grain,
-        cast(period_number as integer) as period_number,
-        cast(cohorts as integer) as cohorts,
-        cast(round(avg_retention_rate, 4) as numeric(7, 4)) as avg_retention_rate,
-        {{ safe_rate('retained_users', 'cohort_users') }} as pooled_retention_rate,
-        cast(round(cast(median_retention_rate as numeric), 4) as numeric(7, 4)) as median_retention_rate,
-        cast(best_cohort_start as date) as best_cohort_start,
-        cast(best_retention_rate as numeric(7, 4)) as best_retention_rate,
-        cast(worst_cohort_start as date) as worst_cohort_start,
-        cast(worst_retention_rate as numeric(7, 4)) as worst_retention_rate,
-        cast(round(avg_cumulative_revenue_per_user, 2) as numeric(14, 2)) as avg_cumulative_revenue_per_user
-    from joined
 
 )
 

@@ -208,13 +208,10 @@ small_measures as (
         days.period_start,
         days.period_end,
         coalesce(daily_signups.new_users, 0) as new_users,
-        coalesce(daily_event_counts.matches, 0) as matches,
-        coalesce(daily_event_counts.messages, 0) as messages,
-        coalesce(revenue.gross_revenue_cents, 0) as gross_revenue_cents,
-        coalesce(revenue.refund_cents, 0) as refund_cents,
-        coalesce(revenue.net_revenue_cents, 0) as net_revenue_cents,
-        coalesce(revenue.payments_attempted, 0) as payments_attempted,
-        coalesce(revenue.payments_succeeded, 0) as payments_succeeded,
+        {{ measures_or_zero('daily_event_counts', ['matches', 'messages']) }},
+        {{ measures_or_zero('revenue', [
+            'gross_revenue_cents', 'refund_cents', 'net_revenue_cents', 'payments_attempted', 'payments_succeeded'
+        ]) }},
         coalesce(daily_new_subscriptions.new_subscriptions, 0) as new_subscriptions,
         sum(coalesce(daily_mrr_changes.mrr_change, 0)) over tenant_days as mrr,
         sum(coalesce(daily_mrr_changes.paying_users_change, 0)) over tenant_days as paying_users,
