@@ -142,20 +142,26 @@ lead_step_events as (
         on business_events.event_type = funnel_definitions.event_type
     inner join funnel_windows
         on funnel_definitions.funnel_name = funnel_windows.funnel_name
+    -- the lead's entry if the table holds it as final: one index probe per event (tenant_id,
+    -- funnel_name, entity_type, entity_id; limit 1 keeps it a probe), where a not exists became a
+    -- scan and sort of the whole table
+    left join lateral (
+        select true as is_final
+        from {{ this }} as final_entries
+        where
+            final_entries.tenant_id = business_events.tenant_id
+            and final_entries.funnel_name = funnel_definitions.funnel_name
+            and final_entries.entity_type = business_events.entity_type
+            and final_entries.entity_id = business_events.entity_id
+            and final_entries.step_number = 1
+            and final_entries.entered_at < {{ window_start }} - funnel_windows.window_days * interval '1 day'
+        order by final_entries.entered_at
+        limit 1
+    ) as final_entry on true
     where
         business_events.entity_type <> 'user'
         and business_events.occurred_at >= {{ window_start }} - funnel_windows.window_days * interval '1 day'
-        and not exists (
-            select 1
-            from {{ this }} as final_entries
-            where
-                final_entries.tenant_id = business_events.tenant_id
-                and final_entries.funnel_name = funnel_definitions.funnel_name
-                and final_entries.entity_type = business_events.entity_type
-                and final_entries.entity_id = business_events.entity_id
-                and final_entries.step_number = 1
-                and final_entries.entered_at < {{ window_start }} - funnel_windows.window_days * interval '1 day'
-        )
+        and final_entry.is_final is null
 
 ),
 {% endif %}

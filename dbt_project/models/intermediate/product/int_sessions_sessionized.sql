@@ -33,7 +33,10 @@
     added since the last successful build, and the events that came into range
     since its instant), each over its events from incremental_window_start on,
     continuing the session of its last event before the window as the table
-    holds it. A new event can join, split or extend only its user's sessions;
+    holds it. Those window events are read from the table itself (per user an
+    index range) and the new events from staging by id: an event of the window
+    is either in the last successful build or touched. A new event can join,
+    split or extend only its user's sessions;
     every other user's rows stay as they are. New events without a user are
     added (they belong to no session). An event older than the window waits for
     the weekly full refresh. -#}
@@ -46,28 +49,53 @@ with
 -- the users a new event touches (window_users): only their window is sessionized again
 {{ touched_user_ctes(name='window_users') }}
 
-new_anonymous_events as (
-
-    select touched_events.event_id
-    from touched_events
-    where touched_events.user_id is null
-
-),
-
--- the touched users' events and the new events without a user (events_in_range bounds them to the window)
+-- the touched users' window events and the new events without a user (events_in_range bounds them
+-- to the window): those the table already holds, per user an index range on (tenant_id, user_id,
+-- occurred_at), and the new ones (touched_event_keys) by id. Every other staging event of a touched
+-- user in the window was in the last successful build: its row is in the table (events are
+-- append-only, and an event added or come into range since is a touched one)
 events as (
 
-    select stg_events.*
-    from {{ ref('stg_app__events') }} as stg_events
-    where
-        stg_events.id in (select new_anonymous_events.event_id from new_anonymous_events)
-        or exists (
-            select 1
-            from window_users
+    select
+        held.event_id as id,
+        held.tenant_id,
+        held.user_id,
+        held.event_type,
+        held.platform,
+        held.occurred_at
+    from window_users
+    cross join
+        lateral (
+            select
+                sessionized.event_id,
+                sessionized.tenant_id,
+                sessionized.user_id,
+                sessionized.event_type,
+                sessionized.platform,
+                sessionized.occurred_at
+            from {{ this }} as sessionized
             where
-                window_users.tenant_id = stg_events.tenant_id
-                and window_users.user_id = stg_events.user_id
-        )
+                sessionized.tenant_id = window_users.tenant_id
+                and sessionized.user_id = window_users.user_id
+                and sessionized.occurred_at >= {{ window_start }}
+            order by sessionized.occurred_at
+            -- offset 0 keeps the subquery a per-user index range: pulled up into the outer join, it
+            -- becomes a merge join over the whole window
+            offset 0
+        ) as held
+
+    union
+
+    select
+        stg_events.id,
+        stg_events.tenant_id,
+        stg_events.user_id,
+        stg_events.event_type,
+        stg_events.platform,
+        stg_events.occurred_at
+    from {{ ref('stg_app__events') }} as stg_events
+    -- = any(array(...)): an index scan of the new events' ids
+    where stg_events.id = any(array(select touched_events.event_id from touched_events))
 
 ),
 {% else %}

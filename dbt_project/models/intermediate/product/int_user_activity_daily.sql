@@ -27,14 +27,25 @@ with
 {% if is_incremental() %}
 {{ touched_user_ctes(name='window_users') }}
 
--- the touched users' events (user_days bounds them to the window)
+-- the touched users' events of the window: per user an index range on (tenant_id, user_id,
+-- occurred_at) of int_sessions_sessionized (event_date >= the window's start is occurred_at >= its
+-- first instant)
 sessionized_events as (
 
-    select events.*
-    from {{ ref('int_sessions_sessionized') }} as events
-    inner join window_users
-        on events.tenant_id = window_users.tenant_id
-        and events.user_id = window_users.user_id
+    select user_events.*
+    from window_users
+    cross join lateral (
+        select events.*
+        from {{ ref('int_sessions_sessionized') }} as events
+        where
+            events.tenant_id = window_users.tenant_id
+            and events.user_id = window_users.user_id
+            and events.occurred_at >= cast({{ incremental_window_start() }} as timestamp) at time zone 'UTC'
+        order by events.occurred_at
+        -- offset 0 keeps the subquery a per-user index range: pulled up into the outer join, it
+        -- becomes a merge join over the whole window
+        offset 0
+    ) as user_events
 
 ),
 {% else %}

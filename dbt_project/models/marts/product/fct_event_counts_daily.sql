@@ -1,9 +1,11 @@
+-- depends_on: {{ ref('base_app__events') }}
+-- depends_on: {{ source('audit', 'transform_runs') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key=['tenant_id', 'event_date', 'event_type', 'platform'],
     on_schema_change='fail',
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where event_date >= {{ incremental_window_start() }}{% endif %}",
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where event_date > {{ as_of_date() }}{% endif %}",
 ) }}
 
 {#- Accepted app events per tenant, UTC day, event_type and platform (docs/metrics.md
@@ -16,15 +18,18 @@
     events by the as-of date, zeros on days without such events (as methods in
     fct_payments_daily); combinations never seen get no rows.
 
-    Incremental (delete+insert on the grain): a run rebuilds the days from
+    Incremental (delete+insert on the grain): of the days from
     incremental_window_start on (the as-of date − var late_arrival_days, which the
-    DAG widens after skipped days); a pre-hook first deletes the table's rows from
-    that day on, so a rerun of an earlier date leaves no later rows behind. A
-    (tenant, event_type, platform) series the table does not hold yet (a new event
-    type or platform) is built over the whole covered range, so its zero rows
-    before the window exist as after a full refresh. An event that arrives later
-    than the window is counted by the next full refresh (weekly): an incremental
-    run reads only the window's events (an index range on event_date). -#}
+    DAG widens after skipped days), a run rebuilds those a new event touches
+    (touched_event_keys) and those the table does not hold yet (a day that came
+    into range); every other day keeps its rows, its events unchanged. A pre-hook
+    first deletes the table's rows after the as-of date, so a rerun of an earlier
+    date leaves no later rows behind. A (tenant, event_type, platform) series the
+    table does not hold yet (a new event type or platform) is built over the
+    whole covered range, so its zero rows before the window exist as after a full
+    refresh. An event that arrives later than the window is counted by the next
+    full refresh (weekly): an incremental run reads only the events of the days it
+    rebuilds (an index range on event_date). -#}
 
 with
 
@@ -53,14 +58,68 @@ keyed_events as not materialized (
 
 ),
 
+{% if is_incremental() %}
+touched_events as (
+
+    {{ touched_event_keys() }}
+
+),
+
+-- the window's days this run rebuilds: those a new event touches, and those not in the table yet
+days_to_count as materialized (
+
+    select
+        days.tenant_id,
+        days.period_start as event_date
+    from days
+    where
+        days.period_start >= {{ incremental_window_start() }}
+        and (
+            exists (
+                select 1
+                from touched_events
+                where
+                    touched_events.tenant_id = days.tenant_id
+                    and touched_events.event_date = days.period_start
+            )
+            or not exists (
+                select 1
+                from {{ this }} as built
+                where
+                    built.tenant_id = days.tenant_id
+                    and built.event_date = days.period_start
+            )
+        )
+
+),
+
 window_events as (
 
-    -- every event on a full refresh; the window's events on an incremental run
+    -- the events of the days to rebuild (= any(array(...)): an index scan of those days)
+    select keyed_events.*
+    from keyed_events
+    where
+        keyed_events.event_date = any(array(select distinct days_to_count.event_date from days_to_count))
+        and exists (
+            select 1
+            from days_to_count
+            where
+                days_to_count.tenant_id = keyed_events.tenant_id
+                and days_to_count.event_date = keyed_events.event_date
+        )
+
+),
+{% else %}
+window_events as (
+
+    -- every event (a full refresh)
     select keyed_events.*
     from keyed_events
     where {{ in_incremental_window('keyed_events.event_date', 'event_date') }}
 
 ),
+
+{% endif %}
 
 built_combinations as (
 
@@ -116,8 +175,8 @@ new_combinations as (
 
 day_combination_grid as (
 
-    -- the (day, event_type, platform) rows this run builds: the window's days of every
-    -- series, every day of a new series
+    -- the (day, event_type, platform) rows this run builds: the days to rebuild of every
+    -- series (every day on a full refresh), every day of a new series
     select
         days.tenant_id,
         days.period_start as event_date,
@@ -126,7 +185,17 @@ day_combination_grid as (
     from days
     inner join tenant_combinations
         on days.tenant_id = tenant_combinations.tenant_id
+    {%- if is_incremental() %}
+    where exists (
+            select 1
+            from days_to_count
+            where
+                days_to_count.tenant_id = days.tenant_id
+                and days_to_count.event_date = days.period_start
+        )
+    {%- else %}
     where {{ in_incremental_window('days.period_start', 'event_date') }}
+    {%- endif %}
     union
     select
         days.tenant_id,
@@ -144,7 +213,7 @@ events_to_count as (
     select window_events.*
     from window_events
     union all
-    -- a new series' events before the window (none on a full refresh, which reads them all above)
+    -- a new series' events of the other days (none on a full refresh, which reads them all above)
     select keyed_events.*
     from keyed_events
     inner join new_combinations
@@ -152,7 +221,17 @@ events_to_count as (
         and keyed_events.event_type = new_combinations.event_type
         and keyed_events.platform = new_combinations.platform
     where
+        {%- if is_incremental() %}
+        not exists (
+            select 1
+            from days_to_count
+            where
+                days_to_count.tenant_id = keyed_events.tenant_id
+                and days_to_count.event_date = keyed_events.event_date
+        )
+        {%- else %}
         not ({{ in_incremental_window('keyed_events.event_date', 'event_date') }})
+        {%- endif %}
         -- evaluated once: no new series, no scan of the older events
         and exists (
             select 1

@@ -1,9 +1,11 @@
+-- depends_on: {{ ref('base_app__events') }}
+-- depends_on: {{ source('audit', 'transform_runs') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key=['tenant_id', 'hour_start'],
     on_schema_change='fail',
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where hour_start at time zone 'UTC' >= {{ incremental_window_start() }}{% endif %}",
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where hour_start >= {{ as_of_end() }}{% endif %}",
 ) }}
 
 {#- Product activity per tenant and UTC hour (docs/metrics.md fct_hourly_activity).
@@ -16,16 +18,20 @@
     per hour of every day of the tenant's covered range (tenant_spine), 24 per day,
     zeros in hours without activity.
 
-    Incremental (delete+insert on the grain): a run rebuilds the hours of the days
-    from incremental_window_start on (the as-of date − var late_arrival_days, which
-    the DAG widens after skipped days; a pre-hook first deletes the table's rows
-    from that day on, so a rerun of an earlier date leaves no later rows behind), of
-    older days whose signup count no longer matches the table's (a user who signed
-    up long ago but became visible only now, users being read by updated_at: the
-    users are few, so this check is cheap), and of the whole covered range of a
-    tenant the table does not hold yet. An event that arrives later than the window
-    is counted by the next full refresh (weekly): an incremental run reads only the
-    window's events and those of the days it rebuilds.
+    Incremental (delete+insert on the grain): of the hours of the days from
+    incremental_window_start on (the as-of date − var late_arrival_days, which the
+    DAG widens after skipped days), a run rebuilds only those a new event touches
+    (touched_event_keys: its own hour, and the hour of its user's next event,
+    whose session-start flag it can change), those the table does not hold yet
+    (hours that came into range since the last build, a new tenant's whole
+    covered range) and the hours of older days whose signup count no longer
+    matches the table's (a user who signed up long ago but became visible only
+    now, users being read by updated_at: the users are few, so this check is
+    cheap). Each rebuilt hour reads its events by an index range on occurred_at;
+    every other hour keeps its row, its events unchanged. A pre-hook first
+    deletes the table's hours from the as-of instant on, so a rerun of an earlier
+    instant leaves no later rows behind. An event that arrives later than the
+    window is counted by the next full refresh (weekly).
     -#}
 
 with
@@ -103,6 +109,114 @@ changed_days as (
 -- the day spine, the tenants new to the table, the days this run rebuilds and their hours
 {{ hourly_rebuild_scaffold() }}
 
+{% if is_incremental() %}
+touched_events as (
+
+    {{ touched_event_keys() }}
+
+),
+
+-- the hours a new event changes: its own, and that of its user's next event (the gap before
+-- that event is now measured from the new one: its session-start flag may change), found per
+-- event by an index range on (tenant_id, user_id, occurred_at)
+touched_hours as (
+
+    select
+        touched_events.tenant_id,
+        touched_events.hour_start
+    from touched_events
+
+    union
+
+    select
+        touched_events.tenant_id,
+        {{ utc_hour_start('next_event.occurred_at') }} as hour_start
+    from touched_events
+    cross join lateral (
+        select later.occurred_at
+        from {{ ref('int_sessions_sessionized') }} as later
+        where
+            later.tenant_id = touched_events.tenant_id
+            and later.user_id = touched_events.user_id
+            and later.occurred_at > touched_events.occurred_at
+        order by later.occurred_at
+        limit 1
+    ) as next_event
+
+),
+
+-- the hours this run rebuilds: touched, of a day whose signups changed or of a new tenant, or not
+-- in the table yet
+hours_to_build as (
+
+    select hours.*
+    from hours
+    inner join tenants_flagged
+        on hours.tenant_id = tenants_flagged.tenant_id
+    where
+        tenants_flagged.is_new_series
+        or exists (
+            select 1
+            from touched_hours
+            where
+                touched_hours.tenant_id = hours.tenant_id
+                and touched_hours.hour_start = hours.hour_start
+        )
+        or exists (
+            select 1
+            from changed_days
+            where
+                changed_days.tenant_id = hours.tenant_id
+                and changed_days.changed_date = {{ utc_date('hours.hour_start') }}
+        )
+        or not exists (
+            select 1
+            from {{ this }} as built
+            where
+                built.tenant_id = hours.tenant_id
+                and built.hour_start = hours.hour_start
+        )
+
+),
+
+events_to_count as (
+
+    -- per hour to build an index range on occurred_at
+    select
+        sessionized_events.tenant_id,
+        sessionized_events.user_id,
+        sessionized_events.event_type,
+        sessionized_events.is_session_start,
+        rebuilt_hours.hour_start
+    from (select distinct hours_to_build.hour_start from hours_to_build) as rebuilt_hours
+    cross join
+        lateral (
+            select hour_events.*
+            from sessionized_events as hour_events
+            where
+                hour_events.occurred_at >= rebuilt_hours.hour_start
+                and hour_events.occurred_at < rebuilt_hours.hour_start + interval '1 hour'
+            order by hour_events.occurred_at
+            -- offset 0 keeps the subquery a per-hour index range: pulled up into the outer join, it
+            -- becomes a merge join over every event
+            offset 0
+        ) as sessionized_events
+    where exists (
+            select 1
+            from hours_to_build
+            where
+                hours_to_build.tenant_id = sessionized_events.tenant_id
+                and hours_to_build.hour_start = rebuilt_hours.hour_start
+        )
+
+),
+{% else %}
+hours_to_build as (
+
+    select * from hours
+
+),
+
 events_to_count as (
 
     select
@@ -119,6 +233,8 @@ events_to_count as (
     where sessionized_events.event_date = any(array(select distinct rebuilt.period_start from days_to_build as rebuilt))
 
 ),
+
+{% endif %}
 
 signups_to_count as (
 
@@ -157,10 +273,10 @@ hourly_signups as (
 
 ),
 
--- every hour of the days rebuilt, zeros in hours without activity
+-- every hour rebuilt, zeros in hours without activity
 joined as (
 
-    {{ spine_with_measures('hours', 'hour_start', {
+    {{ spine_with_measures('hours_to_build', 'hour_start', {
         'hourly_events': ['active_users', 'events', 'sessions_started', 'messages'],
         'hourly_signups': ['new_users'],
     }, spine_period_column='hour_start') }}

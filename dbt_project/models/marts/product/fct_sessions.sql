@@ -27,56 +27,78 @@ with
 {% if is_incremental() %}
 {{ touched_user_ctes() }}
 
--- the touched users' sessions with an event in the incremental window
+-- the touched users' sessions with an event in the incremental window: per user an index range on
+-- (tenant_id, user_id, occurred_at) of int_sessions_sessionized (event_date >= the window's start is
+-- occurred_at >= its first instant)
 touched_sessions as (
 
     select distinct
-        recent_events.tenant_id,
-        recent_events.user_id,
+        touched_users.tenant_id,
+        touched_users.user_id,
         recent_events.session_started_at
-    from {{ ref('int_sessions_sessionized') }} as recent_events
-    inner join touched_users
-        on recent_events.tenant_id = touched_users.tenant_id
-        and recent_events.user_id = touched_users.user_id
-    where
-        recent_events.event_date >= {{ incremental_window_start() }}
-        and recent_events.session_started_at is not null
+    from touched_users
+    cross join lateral (
+        select sessionized.session_started_at
+        from {{ ref('int_sessions_sessionized') }} as sessionized
+        where
+            sessionized.tenant_id = touched_users.tenant_id
+            and sessionized.user_id = touched_users.user_id
+            and sessionized.occurred_at >= cast({{ incremental_window_start() }} as timestamp) at time zone 'UTC'
+            and sessionized.session_started_at is not null
+        order by sessionized.occurred_at
+        -- offset 0 keeps the subquery a per-user index range: pulled up into the outer join, it
+        -- becomes a merge join over the whole window
+        offset 0
+    ) as recent_events
 
 ),
-{% else %}
--- none on a full refresh, which reads every event
-touched_sessions as (
+
+-- each touched user's earliest touched session start: its events are read from there on
+touched_user_starts as (
 
     select
-        recent_events.tenant_id,
-        recent_events.user_id,
-        recent_events.session_started_at
-    from {{ ref('int_sessions_sessionized') }} as recent_events
-    where false
+        tenant_id,
+        user_id,
+        min(session_started_at) as earliest_started_at
+    from touched_sessions
+    group by tenant_id, user_id
 
 ),
-{% endif %}
 
 sessionized_events as (
 
-    -- a full refresh reads every event; an incremental run every event of the touched sessions
-    -- (sessions start at their first event)
-    select sessionized.*
-    from {{ ref('int_sessions_sessionized') }} as sessionized
-    where
-        not {{ is_incremental() }}
-        or (
-            (sessionized.tenant_id, sessionized.user_id, sessionized.session_started_at) in (
-                select
-                    touched_sessions.tenant_id,
-                    touched_sessions.user_id,
-                    touched_sessions.session_started_at
-                from touched_sessions
-            )
-            and sessionized.occurred_at >= (select min(earliest.session_started_at) from touched_sessions as earliest)
+    -- every event of the touched sessions (sessions start at their first event): per user an index
+    -- range from its earliest touched session's start
+    select user_events.*
+    from touched_user_starts
+    cross join
+        lateral (
+            select sessionized.*
+            from {{ ref('int_sessions_sessionized') }} as sessionized
+            where
+                sessionized.tenant_id = touched_user_starts.tenant_id
+                and sessionized.user_id = touched_user_starts.user_id
+                and sessionized.occurred_at >= touched_user_starts.earliest_started_at
+            order by sessionized.occurred_at
+            offset 0
+        ) as user_events
+    where (user_events.tenant_id, user_events.user_id, user_events.session_started_at) in (
+            select
+                touched_sessions.tenant_id,
+                touched_sessions.user_id,
+                touched_sessions.session_started_at
+            from touched_sessions
         )
 
 ),
+{% else %}
+sessionized_events as (
+
+    -- a full refresh reads every event
+    select * from {{ ref('int_sessions_sessionized') }}
+
+),
+{% endif %}
 
 sessions as (
 
