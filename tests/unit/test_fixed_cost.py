@@ -39,12 +39,17 @@ def test_the_in_process_api_is_built_before_the_run_only_under_dags_test(monkeyp
         def transport(self):
             touched.append("transport")
 
+    class FakeClient:
+        def get(self, path):
+            touched.append(path.split("/")[0])
+
     api = FakeApi()
     monkeypatch.setattr(supervisor, "in_process_api_server", lambda: api)
+    monkeypatch.setattr(supervisor.InProcessTestSupervisor, "_api_client", staticmethod(lambda dag=None: FakeClient()))
     assert warm_in_process_api(["/venv/bin/airflow", "dag-processor"]) is False
     assert touched == []
     assert warm_in_process_api(["/venv/bin/airflow", "dags", "test", "extract_sources"]) is True
-    assert touched == ["app", "transport"]
+    assert touched == ["app", "transport", "health", "task-instances"]
 
     def broken():
         raise RuntimeError("no metadata database")

@@ -3,8 +3,8 @@
 Under the scheduler a task talks to the running API server. Under ``airflow
 dags test`` (the demo, the bench, the end-to-end tests) the Task SDK builds an
 in-process execution API instead, lazily, on the first task's first request:
-importing and assembling its FastAPI app takes seconds (3-6 s on the 2-core
-machine), and since the first task's start date is taken just before that
+importing and assembling its FastAPI app, then starting it on that request,
+takes seconds (3-10 s, up to 30 s on the loaded 2-core machine), and since the first task's start date is taken just before that
 request, those seconds were counted in the first task of every DAG run
 (``plan_transform``, ``prepare_warehouse``) though no pipeline work runs in
 them. :func:`warm_in_process_api` builds the same cached API while the DAG
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import uuid
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -31,17 +32,22 @@ def warm_in_process_api(argv: list[str] | None = None) -> bool:
     """Under ``airflow dags test``, build the in-process execution API its tasks will use; True when built.
 
     The Task SDK keeps one such API per process (``in_process_api_server`` is cached), so the tasks get
-    this one. Anywhere else (the dag-processor, a worker, the tests) it does nothing. A failure is only
+    this one, already started by two read-only requests. Anywhere else (the dag-processor, a worker, the tests) it does nothing. A failure is only
     logged: the first task then builds the API itself, as before.
     """
     if not runs_in_one_process(argv):
         return False
     try:
-        from airflow.sdk.execution_time.supervisor import in_process_api_server
+        from airflow.sdk.execution_time.supervisor import InProcessTestSupervisor, in_process_api_server
 
         api = in_process_api_server()
-        api.app  # noqa: B018 - the cached FastAPI app: the costly part
-        api.transport  # noqa: B018 - its event loop and ASGI bridge, as the first request would make them
+        api.app  # noqa: B018 - the cached FastAPI app
+        api.transport  # noqa: B018 - its event loop and ASGI bridge
+        # the first request starts the app (its lifespan, the versioned routes), the first task-instance
+        # request its metadata session: both read-only here (health, and a task instance that does not exist)
+        client = InProcessTestSupervisor._api_client()
+        client.get("health")
+        client.get(f"task-instances/{uuid.uuid4()}/previous-successful-dagrun")
     except Exception:  # noqa: BLE001 - an Airflow without it: the first task builds it
         log.warning("could not build the in-process execution API ahead of the run", exc_info=True)
         return False
