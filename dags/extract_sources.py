@@ -10,6 +10,7 @@ from meridian.assets import RAW_ASSET
 from meridian.config import extract_schedule
 from meridian.quality.pipeline_runs import pipeline_task_defaults
 from meridian.sources.schema import TABLES
+from meridian.transform.one_process import warm_in_process_api
 
 # the source databases, in the contract's order: one task each
 SOURCES = tuple(dict.fromkeys(table.source for table in TABLES))
@@ -54,6 +55,9 @@ directory (`MERIDIAN_LANDING_DIR`) into the append-only `raw` schema of the
 An instant before the DAG's start date (loading years of history) runs like any
 other. Reruns are safe.
 """
+
+# under `airflow dags test` only: the in-process execution API is built now, not in the first task
+warm_in_process_api()
 
 # one audit.pipeline_runs row per task try (state, timings, rows landed, error); retries from 30 s
 default_args = pipeline_task_defaults(retry_delay=timedelta(seconds=30))

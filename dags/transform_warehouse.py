@@ -12,6 +12,7 @@ from meridian.quality.pipeline_runs import pipeline_run_callbacks, pipeline_task
 from meridian.transform.model_graph import project_models
 from meridian.transform.model_producer import PRODUCER_TIMEOUT
 from meridian.transform.model_tasks import add_model_tasks
+from meridian.transform.one_process import warm_in_process_api
 
 DOC = """
 ### transform_warehouse
@@ -71,6 +72,9 @@ partial rows that later runs complete.
    checksums), full refresh or not; otherwise it keeps them.
 6. `publish_marts` emits the marts asset that schedules `deliver_reports`.
 """
+
+# under `airflow dags test` only: the in-process execution API is built now, not in the first task
+warm_in_process_api()
 
 # one audit.pipeline_runs row per task try (state, timings, error); retries from 30 s
 default_args = pipeline_task_defaults(retry_delay=timedelta(seconds=30))

@@ -20,14 +20,20 @@ from meridian.extract.event_files import load_landing_dir
 from meridian.extract.tables import extract_table
 from meridian.sources.schema import TABLES, SourceTable
 from meridian.sources.schema import table as source_table
-from meridian.warehouse.bootstrap import ensure_warehouse
+from meridian.warehouse.bootstrap import ensure_warehouse_current
 
 log = logging.getLogger(__name__)
 
 
-def prepare_warehouse() -> None:
+def prepare_warehouse() -> bool:
+    """The warehouse objects, when this code's bootstrap has not run or one of its tables is missing; True when
+    it ran. Otherwise a few catalog lookups: the DDL (an exclusive lock per table it alters) runs once per code
+    version, not before every extract."""
     with db.connection(WAREHOUSE_CONN_ID) as conn:
-        ensure_warehouse(conn)
+        applied = ensure_warehouse_current(conn)
+    if applied:
+        log.info("warehouse bootstrap applied (new code version, a new warehouse or a table missing)")
+    return applied
 
 
 def extract_source_table(

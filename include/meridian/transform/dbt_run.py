@@ -224,13 +224,16 @@ def build_warehouse(
     callbacks: Sequence[Callable[[Any], None]] = (),
     links: Callable[[dict], Mapping[str, str]] | None = None,
     raise_on_failure: bool = True,
+    artifacts: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """``dbt build`` for the plan, then the sources' freshness; results and alerts into audit.*.
 
     ``callbacks`` get the build's dbt events; ``links(manifest)`` gives each
     node's log URL for its alert. Raises DbtBuildError after recording, when
     any node failed, unless ``raise_on_failure`` is False (the summary's
-    ``failed`` lists them; the model tasks report them).
+    ``failed`` lists them; the model tasks report them). ``artifacts``, when
+    given, gets the build's ``manifest`` and ``run_results`` as read here (None
+    when dbt wrote none), so a caller does not read the files again.
     """
     from meridian.quality.dbt_results import record_dbt_artifact
 
@@ -269,6 +272,8 @@ def build_warehouse(
 
     manifest_file = dbt.target / "manifest.json"
     manifest = json.loads(manifest_file.read_text()) if manifest_file.exists() else None
+    if artifacts is not None:
+        artifacts.update(manifest=manifest, run_results=run_results or None)
     # the sources' freshness queries from the same manifest, in this process: no second dbt invocation
     freshness_started = time.monotonic()
     freshness_results = {}

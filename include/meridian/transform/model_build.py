@@ -57,14 +57,14 @@ def build_and_report(plan: Any, run_id: str, *, finish_dag_id: str | None = None
         record_start(conn, run_id, this_try)
     try:
         lines = NodeLines()
+        artifacts: dict[str, Any] = {}  # the build's manifest and run results, read once by build_warehouse
         summary = build_warehouse(plan, run_id=run_id, callbacks=[lines],
-                                  links=lambda manifest: alert_links(manifest, run_id), raise_on_failure=False)
-        target = target_dir()
-        manifest_file, results_file = target / "manifest.json", target / "run_results.json"
-        if not manifest_file.exists() or not results_file.exists():
-            raise DbtBuildError(f"dbt build wrote no manifest or run results to {target}: {summary['failed']}")
-        manifest = json.loads(manifest_file.read_text())
-        reports = build_reports(manifest, json.loads(results_file.read_text()), lines.lines)
+                                  links=lambda manifest: alert_links(manifest, run_id), raise_on_failure=False,
+                                  artifacts=artifacts)
+        manifest, run_results = artifacts.get("manifest"), artifacts.get("run_results")
+        if manifest is None or run_results is None:
+            raise DbtBuildError(f"dbt build wrote no manifest or run results to {target_dir()}: {summary['failed']}")
+        reports = build_reports(manifest, run_results, lines.lines)
         with db.connection(WAREHOUSE_CONN_ID) as conn:
             forget_old_reports(conn)
             written = write_reports(conn, reports.values(), run_id=run_id, invocation_id=summary["invocation_id"],

@@ -191,9 +191,10 @@ def airflow_base_url() -> str:
     return f"http://127.0.0.1:{conf.get('api', 'port', fallback=None) or airflow_port()}"
 
 
-def task_url(run_id: str, task_id: str, dag_id: str = DAG_ID) -> str:
-    """The task's page (and log) in this run, in the Airflow UI."""
-    return f"{airflow_base_url()}/dags/{dag_id}/runs/{quote(run_id, safe='')}/tasks/{quote(task_id, safe='')}"
+def task_url(run_id: str, task_id: str, dag_id: str = DAG_ID, *, base_url: str | None = None) -> str:
+    """The task's page (and log) in this run, in the Airflow UI (``base_url``: :func:`airflow_base_url`)."""
+    base = base_url or airflow_base_url()
+    return f"{base}/dags/{dag_id}/runs/{quote(run_id, safe='')}/tasks/{quote(task_id, safe='')}"
 
 
 def alert_links(manifest: Mapping[str, Any], run_id: str) -> dict[str, str]:
@@ -201,7 +202,8 @@ def alert_links(manifest: Mapping[str, Any], run_id: str) -> dict[str, str]:
     nodes = manifest.get("nodes") or {}
     owners = {uid: uid for uid, node in nodes.items() if node.get("resource_type") == "model"}
     owners.update(test_owners(manifest))
-    return {uid: task_url(run_id, nodes[owner]["name"]) for uid, owner in owners.items()}
+    base = airflow_base_url()  # read once, not once per node (~560)
+    return {uid: task_url(run_id, nodes[owner]["name"], base_url=base) for uid, owner in owners.items()}
 
 
 def write_reports(conn: psycopg2.extensions.connection, reports: Iterable[ModelReport], *, run_id: str,

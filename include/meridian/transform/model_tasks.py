@@ -53,9 +53,7 @@ names stay importable from here.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from airflow.sdk import BaseOperator
@@ -81,18 +79,13 @@ from meridian.transform.model_trigger import (
     logs_read,
     unread_socket_bytes,
 )
+from meridian.transform.one_process import runs_in_one_process
 
 __all__ = [
     "DEFAULT_LOG_TEMPLATE", "POLL_SECONDS", "PRODUCER_TASK_ID", "STUCK_SECONDS", "WAIT_TIMEOUT", "DbtModelOperator",
     "DbtModelTrigger", "Outcome", "add_model_tasks", "build_and_report", "conclude", "finish_in_place",
     "log_file_name", "logs_read", "runs_in_one_process", "unread_socket_bytes", "waiting_verdict",
 ]
-
-
-def runs_in_one_process(argv: list[str] | None = None) -> bool:
-    """True under ``airflow dags test``: one process runs one task at a time and no triggerer runs."""
-    args = sys.argv if argv is None else argv
-    return any(Path(arg).name == "airflow" for arg in args[:1]) and args[1:3] == ["dags", "test"]
 
 
 class DbtModelOperator(BaseOperator):
