@@ -373,6 +373,14 @@ def owned_tables() -> tuple[str, ...]:
     return (*raw, f"raw.{EVENT_FILES_TABLE}", *OWNED_TABLES)
 
 
+def missing_tables(conn: psycopg2.extensions.connection) -> list[str]:
+    """The tables of :func:`owned_tables` the warehouse does not have (one catalog lookup each, no locks)."""
+    with conn.cursor() as cur:
+        cur.execute("select name from unnest(%s::text[]) as name where to_regclass(name) is null",
+                    (list(owned_tables()),))
+        return [row[0] for row in cur.fetchall()]
+
+
 def bootstrap_is_current(conn: psycopg2.extensions.connection) -> bool:
     """Whether this code's bootstrap already ran on the warehouse and its tables are all there.
 
@@ -382,9 +390,7 @@ def bootstrap_is_current(conn: psycopg2.extensions.connection) -> bool:
         cur.execute("select to_regclass('audit.warehouse_bootstrap') is not null")
         if not cur.fetchone()[0]:
             return False
-        cur.execute("select count(*) from unnest(%s::text[]) as name where to_regclass(name) is null",
-                    (list(owned_tables()),))
-        if cur.fetchone()[0]:
+        if missing_tables(conn):
             return False
         cur.execute("select fingerprint from audit.warehouse_bootstrap")
         return [row[0] for row in cur.fetchall()] == [bootstrap_fingerprint()]
