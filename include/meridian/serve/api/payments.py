@@ -17,6 +17,11 @@ IN_RANGE = "tenant_id = %(tenant)s and created_at >= %(start)s::date::timestampt
 PERIODS = {"today": 1, "week": 7, "month": 30}
 
 
+def _success_rate(row: dict) -> float | None:
+    """succeeded / (succeeded + failed) of a row with attempt counts, in percent (None without outcomes)."""
+    return ratio_pct(row["succeeded"], row["succeeded"] + row["failed"])
+
+
 def _summary(row: dict) -> dict:
     """The summary figures of one aggregate row (meridian.serve.api.one_pass.SUMMARY_COLUMNS, percentiles spread)."""
     succeeded, failed = row["succeeded"], row["failed"]
@@ -25,7 +30,7 @@ def _summary(row: dict) -> dict:
         "succeeded": succeeded,
         "failed": failed,
         "pending": row["pending"],
-        "success_rate": ratio_pct(succeeded, succeeded + failed),
+        "success_rate": _success_rate(row),
         "volume": money(row["volume"]),
         "avg_value": round(float(row["volume"]) / succeeded, 2) if succeeded else None,
         "unique_payers": row["unique_payers"],
@@ -175,7 +180,7 @@ def trend(period: str):
 
 
 def _with_success_rate(row: dict) -> dict:
-    return {**clean(row), "success_rate": ratio_pct(row["succeeded"], row["succeeded"] + row["failed"])}
+    return {**clean(row), "success_rate": _success_rate(row)}
 
 
 def _hourly_totals_by(part: str, name: str) -> str:
@@ -204,7 +209,7 @@ def _daily(found: dict) -> list[dict]:
 
 def _success(row: dict) -> dict:
     """The attempt counts of a row (one_pass.COUNT_COLUMNS) with their success rate."""
-    return {"success_rate": ratio_pct(row["succeeded"], row["succeeded"] + row["failed"]), "attempts": row["attempts"],
+    return {"success_rate": _success_rate(row), "attempts": row["attempts"],
             "succeeded": row["succeeded"], "failed": row["failed"], "pending": row["pending"]}
 
 
@@ -215,7 +220,7 @@ def success_rate(ctx: Context) -> dict:
                                  "by_method": one_pass.by_method_section(one_pass.COUNT_COLUMNS),
                                  "daily": one_pass.DAILY_TOTALS}, window(span), columns=one_pass.COUNT_RANGE_COLUMNS)
     return {"range": span.as_dict(), **_success(found["summary"]),
-            "by_method": [{"method": row["method"], "success_rate": _success(row)["success_rate"],
+            "by_method": [{"method": row["method"], "success_rate": _success_rate(row),
                            "attempts": row["attempts"]} for row in found.get("by_method") or []],
             "daily": _daily(found)}
 
