@@ -94,6 +94,9 @@ COUNT_COLUMNS = """
     count(*) filter (where status = 'pending') as pending
 """
 COUNT_RANGE_COLUMNS = "method, status, is_succeeded"
+# the columns the summary, per-method and failure-reason sections read (the payers are user_id's), and the retries'
+STATS_RANGE_COLUMNS = "method, status, is_succeeded, amount, user_id, latency_ms, failure_reason"
+RETRIES_RANGE_COLUMNS = "status, is_succeeded, invoice_id"
 
 
 def summary_section(where: str = "true", columns: str = SUMMARY_COLUMNS) -> str:
