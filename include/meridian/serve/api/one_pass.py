@@ -99,6 +99,17 @@ STATS_RANGE_COLUMNS = "method, status, is_succeeded, amount, user_id, latency_ms
 RETRIES_RANGE_COLUMNS = "status, is_succeeded, invoice_id"
 
 
+def split_stats(rows: list[dict]) -> tuple[dict, list[dict]]:
+    """The total row and the per-method rows (in method order) of a :data:`SUMMARY_AND_METHODS` section, without ``is_total``."""
+    total, methods = {}, []
+    for row in rows:
+        if row.pop("is_total"):
+            total = row
+        else:
+            methods.append(row)
+    return total, methods
+
+
 def summary_section(where: str = "true", columns: str = SUMMARY_COLUMNS) -> str:
     """The summary of the range rows matching ``where``: one JSON object (an aggregate without group by always
     has its one row, zeros and nulls when nothing matches); with SUMMARY_COLUMNS, ``unique_payers`` too."""
@@ -119,6 +130,15 @@ def by_method_section(columns: str = SUMMARY_COLUMNS) -> str:
 
 
 BY_METHOD = by_method_section()
+# the summary and the per-method figures in one pass over the range rows: grouping sets sort them by method once and
+# feed each row to its method's aggregates and to the total's (two separate sections scan and aggregate them twice)
+SUMMARY_AND_METHODS = (
+    "(select json_agg(stats order by stats.is_total desc, stats.method) from (select figures.*, "
+    f"case when figures.is_total = 1 then {payers_count()} else coalesce(payers.unique_payers, 0) end "
+    "as unique_payers from (select grouping(method) as is_total, method, "
+    f"{SUMMARY_COLUMNS} from range_rows group by grouping sets ((), (method))) as figures "
+    f"left join {PAYERS_BY_METHOD} as payers on figures.is_total = 0 "
+    "and payers.method is not distinct from figures.method) as stats)")
 FAILURE_REASONS = (
     "(select json_agg(reasons order by reasons.failures desc, reasons.failure_reason) from ("
     "select coalesce(failure_reason, '(none)') as failure_reason, count(*) as failures from range_rows "

@@ -49,10 +49,14 @@ def window(span: DateRange) -> dict:
 
 
 def _stats(found: dict) -> tuple[dict, list[dict]]:
-    """The summary (empty when not asked for) and the per-method figures of a one-pass answer, shaped as the
-    responses give them."""
-    total = _summary(_spread(found["summary"])) if "summary" in found else {}
-    rows = [_spread(row) for row in found.get("by_method") or []]
+    """The summary (empty when not asked for: a ``by_method`` section alone) and the per-method figures of a
+    one-pass answer (its ``stats`` section, else its ``by_method``), shaped as the responses give them."""
+    if "stats" in found:  # one_pass.SUMMARY_AND_METHODS: the total and the methods
+        total_row, method_rows = one_pass.split_stats(found["stats"])
+        total = _summary(_spread(total_row))
+    else:
+        total, method_rows = {}, found.get("by_method") or []
+    rows = [_spread(row) for row in method_rows]
     volume = sum(float(row["volume"]) for row in rows)
     methods = [{"method": row["method"], **_summary(row), "share_of_volume": ratio_pct(row["volume"], volume)}
                for row in rows]
@@ -73,7 +77,7 @@ def _retries(row: dict) -> dict:
     return {**clean(row), "recovery_rate": ratio_pct(row.get("recovered"), row.get("invoices_with_failure"))}
 
 
-STATS = {"currency": one_pass.CURRENCY, "summary": one_pass.summary_section(), "by_method": one_pass.BY_METHOD,
+STATS = {"currency": one_pass.CURRENCY, "stats": one_pass.SUMMARY_AND_METHODS,
          "failure_reasons": one_pass.FAILURE_REASONS}
 
 
