@@ -1,5 +1,8 @@
 {{ config(
     indexes=[{'columns': ['tenant_id', 'created_at']}],
+    post_hook=[
+        "{{ payment_range_reads_index(this) }}",
+    ],
 ) }}
 
 {#- One row per accepted payment created before the as-of instant (docs/metrics.md
