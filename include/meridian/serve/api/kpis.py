@@ -20,7 +20,7 @@ from meridian.serve.api.kpi_reads import (
     monday,
     trends_of,
 )
-from meridian.serve.api.one_pass import paid_in_range
+from meridian.serve.api.one_pass import paid_rows
 
 RATE_COLUMNS = ("stickiness_rate", "retention_d1_rate", "retention_d7_rate", "retention_d30_rate",
                 "paid_conversion_30d_rate")
@@ -159,6 +159,11 @@ def retention(ctx: Context) -> dict:
 # --- revenue ------------------------------------------------------------------------------------
 
 
+# a succeeded payment of a subscription after the subscription's first paid instant
+RENEWAL = ("is_succeeded and subscription_id is not null "
+           "and subscription_first_paid_at < coalesce(settled_at, created_at)")
+
+
 def revenue(ctx: Context) -> dict:
     span = ctx.range()
     window = {"start": span.start, "end": span.end}
@@ -173,11 +178,8 @@ def revenue(ctx: Context) -> dict:
     # subscriptions paid in the range by a payment that was not their first: the range's payments (paid-at ranges)
     # after their subscription's first paid instant (a column of each row), no lookup into any subscription's history
     queries["renewed"] = Query(
-        "select count(distinct paid.subscription_id) as renewed from marts.fct_payment_attempts as paid "
-        "where paid.tenant_id = %(tenant)s and paid.is_succeeded and paid.subscription_id is not null "
-        f"and {paid_in_range('paid')} "
-        "and paid.subscription_first_paid_at < coalesce(paid.settled_at, paid.created_at)",
-        window)
+        "select count(distinct paid.subscription_id) as renewed from "
+        f"{paid_rows('subscription_id', RENEWAL)} as paid", window)
     queries["months"] = Query(
         "select plan_id, plan_name, sum(new_subscriptions) as new_subscriptions, "
         "sum(canceled_subscriptions) as canceled_subscriptions, sum(gross_revenue) as gross_revenue "

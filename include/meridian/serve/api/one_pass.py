@@ -44,20 +44,25 @@ def range_rows(columns: str = RANGE_COLUMNS) -> str:
 
 
 
-def paid_in_range(alias: str = "") -> str:
-    """``coalesce(settled_at, created_at)`` (the paid-at instant) within the UTC days ``%(start)s``–``%(end)s``,
-    spelled with the plain columns. Under row-level security the planner does not take a ``coalesce(...)`` qual as
-    an index condition for a tenant role (it stays a filter over the tenant's every payment), so the range is
-    the settled payments' ``settled_at`` range or the unsettled ones' ``created_at`` range: index ranges of
-    (tenant_id, settled_at) and (tenant_id, created_at) (dbt_project/macros/security/mart_indexes.sql)."""
-    column = f"{alias}." if alias else ""
+def paid_rows(columns: str, where: str = "true") -> str:
+    """A subquery of the ``columns`` of the tenant's payments paid within the UTC days ``%(start)s``–``%(end)s`` (whose
+    ``coalesce(settled_at, created_at)``, the paid-at instant, is in them) that match ``where``.
+
+    Spelled with the plain columns: under row-level security the planner does not take a ``coalesce(...)`` qual as an
+    index condition for a tenant role (it stays a filter over the tenant's every payment). The settled payments'
+    ``settled_at`` range and the unsettled ones' ``created_at`` range are two range reads joined by ``union all``
+    (disjoint: a row has a settled_at or none), each an index-only scan of its covering index (the
+    payment_range_reads_index post-hook of fct_payment_attempts) once the table is vacuumed, where one scan of the
+    ``or`` of both ranges is a bitmap scan of the heap."""
     start, end = "%(start)s::date::timestamptz", "(%(end)s::date + 1)::timestamptz"
-    return (f"(({column}settled_at >= {start} and {column}settled_at < {end}) or ({column}settled_at is null "
-            f"and {column}created_at >= {start} and {column}created_at < {end}))")
+    table = "marts.fct_payment_attempts where tenant_id = %(tenant)s"
+    return (f"(select {columns} from {table} and settled_at >= {start} and settled_at < {end} and {where} "
+            f"union all select {columns} from {table} and settled_at is null and created_at >= {start} "
+            f"and created_at < {end} and {where})")
 
 
-# ``unique_payers`` is not an aggregate of these: summary_section and by_method_section add it from a hashed
-# distinct of the succeeded rows' user ids (payers_count, payers_by_method)
+# ``unique_payers`` is not an aggregate of these: summary_section, by_method_section and SUMMARY_AND_METHODS add it
+# from a hashed distinct of the succeeded rows' user ids (payers_count, PAYERS_BY_METHOD)
 SUMMARY_COLUMNS = f"""
     count(*) as attempts,
     count(*) filter (where is_succeeded) as succeeded,

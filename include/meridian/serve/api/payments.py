@@ -338,8 +338,8 @@ def customers(ctx: Context) -> dict:
     # the (user, country) pairs paid in the period (paid-at index); new when the pair's first paid instant (a column
     # of each row) is not before the period: the period's payments only, no lookup into any payer's history
     rows = ctx.rows(
-        "with payers as (select distinct user_id, country, payer_first_paid_at from marts.fct_payment_attempts "
-        f"    where tenant_id = %(tenant)s and is_succeeded and {one_pass.paid_in_range()}) "
+        "with payers as (select distinct user_id, country, payer_first_paid_at from "
+        f"    {one_pass.paid_rows('user_id, country, payer_first_paid_at', 'is_succeeded')} as paid) "
         "select country, count(*) as paying, count(*) filter (where payer_first_paid_at is null "
         "    or payer_first_paid_at >= %(start)s::date::timestamptz) as new "
         "from payers group by country order by paying desc, country", window(span))
