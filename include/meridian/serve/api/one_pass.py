@@ -61,7 +61,7 @@ def paid_rows(columns: str, where: str = "true") -> str:
             f"and created_at < {end} and {where})")
 
 
-# ``unique_payers`` is not an aggregate of these: summary_section, by_method_section and SUMMARY_AND_METHODS add it
+# ``unique_payers`` is not an aggregate of these: summary_section, by_method_section and summary_and_methods add it
 # from a hashed distinct of the succeeded rows' user ids (payers_count, PAYERS_BY_METHOD)
 SUMMARY_COLUMNS = f"""
     count(*) as attempts,
@@ -105,7 +105,8 @@ RETRIES_RANGE_COLUMNS = "status, is_succeeded, invoice_id"
 
 
 def split_stats(rows: list[dict]) -> tuple[dict, list[dict]]:
-    """The total row and the per-method rows (in method order) of a :data:`SUMMARY_AND_METHODS` section, without ``is_total``."""
+    """The total row and the per-method rows (in method order) of a :func:`summary_and_methods` section, without
+    ``is_total``."""
     total, methods = {}, []
     for row in rows:
         if row.pop("is_total"):
@@ -135,15 +136,23 @@ def by_method_section(columns: str = SUMMARY_COLUMNS) -> str:
 
 
 BY_METHOD = by_method_section()
-# the summary and the per-method figures in one pass over the range rows: grouping sets sort them by method once and
-# feed each row to its method's aggregates and to the total's (two separate sections scan and aggregate them twice)
-SUMMARY_AND_METHODS = (
-    "(select json_agg(stats order by stats.is_total desc, stats.method) from (select figures.*, "
-    f"case when figures.is_total = 1 then {payers_count()} else coalesce(payers.unique_payers, 0) end "
-    "as unique_payers from (select grouping(method) as is_total, method, "
-    f"{SUMMARY_COLUMNS} from range_rows group by grouping sets ((), (method))) as figures "
-    f"left join {PAYERS_BY_METHOD} as payers on figures.is_total = 0 "
-    "and payers.method is not distinct from figures.method) as stats)")
+def summary_and_methods(columns: str = SUMMARY_COLUMNS) -> str:
+    """The summary and the per-method figures (``columns``) of the range rows in one pass: grouping sets sort them by
+    method once (or hash them, without ordered aggregates) and feed each row to its method's aggregates and to the
+    total's, where a summary_section and a by_method_section scan and aggregate them twice. A JSON array: the total
+    first (``is_total`` 1, always there, zeros and nulls without rows), then the methods in method order; with
+    SUMMARY_COLUMNS each with its ``unique_payers``. :func:`split_stats` parts them."""
+    grouped = (f"(select grouping(method) as is_total, method, {columns} from range_rows "
+               "group by grouping sets ((), (method)))")
+    if columns is not SUMMARY_COLUMNS:
+        return f"(select json_agg(stats order by stats.is_total desc, stats.method) from {grouped} as stats)"
+    return ("(select json_agg(stats order by stats.is_total desc, stats.method) from (select figures.*, "
+            f"case when figures.is_total = 1 then {payers_count()} else coalesce(payers.unique_payers, 0) end "
+            f"as unique_payers from {grouped} as figures left join {PAYERS_BY_METHOD} as payers "
+            "on figures.is_total = 0 and payers.method is not distinct from figures.method) as stats)")
+
+
+SUMMARY_AND_METHODS = summary_and_methods()
 FAILURE_REASONS = (
     "(select json_agg(reasons order by reasons.failures desc, reasons.failure_reason) from ("
     "select coalesce(failure_reason, '(none)') as failure_reason, count(*) as failures from range_rows "

@@ -222,12 +222,12 @@ def _success(row: dict) -> dict:
 def success_rate(ctx: Context) -> dict:
     span = ctx.range()
     # only the counts: the range rows' three columns, no sort (no distinct payers, no percentiles)
-    found = one_pass.fetch(ctx, {"summary": one_pass.summary_section(columns=one_pass.COUNT_COLUMNS),
-                                 "by_method": one_pass.by_method_section(one_pass.COUNT_COLUMNS),
+    found = one_pass.fetch(ctx, {"stats": one_pass.summary_and_methods(one_pass.COUNT_COLUMNS),
                                  "daily": one_pass.DAILY_TOTALS}, window(span), columns=one_pass.COUNT_RANGE_COLUMNS)
-    return {"range": span.as_dict(), **_success(found["summary"]),
+    total, methods = one_pass.split_stats(found["stats"])
+    return {"range": span.as_dict(), **_success(total),
             "by_method": [{"method": row["method"], "success_rate": _success_rate(row),
-                           "attempts": row["attempts"]} for row in found.get("by_method") or []],
+                           "attempts": row["attempts"]} for row in methods],
             "daily": _daily(found)}
 
 
@@ -244,15 +244,14 @@ def failures(ctx: Context) -> dict:
 def latency(ctx: Context) -> dict:
     span = ctx.range()
     # only the latency figures: the range rows' three columns, no per-payer sort (the summary's distinct payers)
-    found = one_pass.fetch(ctx, {"summary": one_pass.summary_section(columns=one_pass.LATENCY_COLUMNS),
-                                 "by_method": one_pass.by_method_section(one_pass.LATENCY_COLUMNS),
+    found = one_pass.fetch(ctx, {"stats": one_pass.summary_and_methods(one_pass.LATENCY_COLUMNS),
                                  "daily": one_pass.DAILY_LATENCY}, window(span),
                            columns=one_pass.LATENCY_RANGE_COLUMNS)
+    total, methods = one_pass.split_stats(found["stats"])
     daily = [one_pass.with_percentiles(row, "percentiles_ms", "", "_ms") for row in found.get("daily") or []]
-    return {"range": span.as_dict(), "latency_ms": _latency(_spread(found["summary"])),
+    return {"range": span.as_dict(), "latency_ms": _latency(_spread(total)),
             "definition": "settled_at − created_at of succeeded payments, percentile_cont over the range's payments",
-            "by_method": [{"method": row["method"], "latency_ms": _latency(_spread(row))}
-                          for row in found.get("by_method") or []],
+            "by_method": [{"method": row["method"], "latency_ms": _latency(_spread(row))} for row in methods],
             "daily": [{key: round(float(value), 2) if key.endswith("_ms") and value is not None else
                        (value.isoformat() if isinstance(value, date) else value) for key, value in row.items()}
                       for row in daily]}
