@@ -76,3 +76,19 @@ def test_payers_of_part_of_the_range_as_count_distinct(api_world, tenant, start,
         start, end)
     assert found["current"] == found["current_reference"]
     assert found["previous"] == found["previous_reference"]
+
+
+@pytest.mark.parametrize("tenant", ["acme", "globex"])
+@pytest.mark.parametrize(("start", "end"), RANGES)
+@pytest.mark.parametrize("columns", ["LATENCY_COLUMNS", "COUNT_COLUMNS"])
+def test_latency_and_count_figures_as_the_two_aggregates(api_world, tenant, start, end, columns):
+    """/payments/latency's and /payments/success-rate's one pass against their summary and per-method sections."""
+    figures = getattr(one_pass, columns)
+    found = sections(tenant, {
+        "stats": one_pass.summary_and_methods(figures),
+        "summary": REFERENCE_SUMMARY.format(columns=figures, where="true"),
+        "by_method": REFERENCE_BY_METHOD.format(columns=figures)}, start, end)
+    total, methods = one_pass.split_stats(found["stats"])
+    assert total.pop("method") is None
+    assert total == found["summary"]
+    assert methods == (found["by_method"] or [])
