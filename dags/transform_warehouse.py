@@ -70,7 +70,9 @@ partial rows that later runs complete.
 5. `generate_docs` refreshes the dbt docs site (menu *Docs → dbt docs*) when
    the project changed since the published docs (the build's manifest
    checksums), full refresh or not; otherwise it keeps them.
-6. `publish_marts` emits the marts asset that schedules `deliver_reports`.
+6. `publish_marts` vacuums the marts the KPI API reads by index-only scans
+   (meridian.transform.serving) and emits the marts asset that schedules
+   `deliver_reports`.
 """
 
 # under `airflow dags test` only: the in-process execution API is built now, not in the first task
@@ -156,6 +158,10 @@ def transform_warehouse():
 
     @task(outlets=[MARTS_ASSET])
     def publish_marts(plan: dict) -> str:
+        """Ready the marts the API reads by index-only scans, then emit the marts asset."""
+        from meridian.transform.serving import ready_served_marts
+
+        ready_served_marts()
         extra = {"as_of": str(plan["as_of_at"]), "as_of_date": str(plan["as_of"])}
         get_current_context()["outlet_events"][MARTS_ASSET].extra = extra
         return extra["as_of"]

@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 import psycopg2
 import psycopg2.extensions
+from psycopg2 import sql
 
 from meridian.config import normalize_postgres_uri, postgres_dsn
 
@@ -68,3 +69,15 @@ def connection(
         raise
     finally:
         conn.close()
+
+
+def vacuum_analyze(conn_id: str, tables: Iterable[str]) -> list[str]:
+    """``VACUUM (ANALYZE)`` each of ``tables`` (``schema.name``) on its own autocommit connection.
+
+    VACUUM cannot run inside a transaction block, so it never shares a connection with other work.
+    """
+    names = list(tables)
+    with connection(conn_id, autocommit=True) as conn, conn.cursor() as cur:
+        for name in names:
+            cur.execute(sql.SQL("vacuum (analyze) {}").format(sql.Identifier(*name.split("."))))
+    return names

@@ -274,9 +274,7 @@ def _purge_month(
 def vacuum_raw_events(conn_id: str = WAREHOUSE_CONN_ID) -> list[str]:
     """VACUUM (ANALYZE) the raw event tables (every partition) and the history table."""
     tables = [*(f"raw.{table}" for table in partitions.PARTITIONED_TABLES), HISTORY_TABLE]
-    with db.connection(conn_id, autocommit=True) as conn, conn.cursor() as cur:
-        for name in tables:
-            cur.execute(sql.SQL("vacuum (analyze) {}").format(sql.SQL(name)))
+    db.vacuum_analyze(conn_id, tables)
     log.info("vacuumed and analyzed %s", ", ".join(tables))
     return tables
 
