@@ -130,14 +130,6 @@ class Source:
     filters: tuple[tuple[str, str], ...] = ()  # (column, value) pairs every read adds
 
     @property
-    def schema_name(self) -> str:
-        return self.table.split(".", 1)[0]
-
-    @property
-    def table_name(self) -> str:
-        return self.table.split(".", 1)[1]
-
-    @property
     def key_columns(self) -> tuple[str, ...]:
         extra = {
             PERIOD_TYPED: ("period_type",),
@@ -239,14 +231,6 @@ class Section:
     @property
     def period_column(self) -> str:
         return self.source.period_column
-
-    @property
-    def schema_name(self) -> str:
-        return self.source.schema_name
-
-    @property
-    def table_name(self) -> str:
-        return self.source.table_name
 
     @property
     def columns(self) -> tuple[str, ...]:
