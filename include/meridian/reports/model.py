@@ -130,6 +130,14 @@ class Source:
     filters: tuple[tuple[str, str], ...] = ()  # (column, value) pairs every read adds
 
     @property
+    def schema_name(self) -> str:
+        return self.table.split(".", 1)[0]
+
+    @property
+    def table_name(self) -> str:
+        return self.table.split(".", 1)[1]
+
+    @property
     def key_columns(self) -> tuple[str, ...]:
         extra = {
             PERIOD_TYPED: ("period_type",),
