@@ -45,18 +45,20 @@ AS_OF = date(2026, 10, 31)
 STEADY = [20, 22, 19, 18, 21, 20, 20]
 
 
+def create_checked_tables(conn) -> None:
+    """The staging tables and batch outcomes the checks read, empty."""
+    with conn.cursor() as cur:
+        cur.execute("create table staging.stg_app__events "
+                    "(id text, tenant_id text, event_type text, occurred_at timestamptz)")
+        cur.execute("create table staging.stg_billing__payments (id text, tenant_id text, created_at timestamptz)")
+        cur.execute("""create table audit.batch_outcomes (batch_id bigint, source text, table_name text,
+                       as_of_date date, landed integer, accepted integer, quarantined integer,
+                       duplicates integer, classified integer)""")
+
+
 @pytest.fixture(scope="module")
 def warehouse() -> Iterator[Path]:
-    with private_warehouse("meridian-quality-test-") as base:
-        with db.connection("warehouse") as conn:
-            ensure_warehouse(conn)
-            with conn.cursor() as cur:
-                cur.execute("create table staging.stg_app__events "
-                            "(id text, tenant_id text, event_type text, occurred_at timestamptz)")
-                cur.execute("create table staging.stg_billing__payments (id text, tenant_id text, created_at timestamptz)")
-                cur.execute("""create table audit.batch_outcomes (batch_id bigint, source text, table_name text,
-                               as_of_date date, landed integer, accepted integer, quarantined integer,
-                               duplicates integer, classified integer)""")
+    with private_warehouse("meridian-quality-test-", ensure_warehouse, create_checked_tables) as base:
         yield base
 
 

@@ -49,18 +49,21 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 MONEY_TEXT = re.compile(r"(?<![\d.,])-?\d{1,3}(?:,\d{3})*\.\d{2}(?![\d%])")
 
 
+def add_tenants_and_event_types(conn) -> None:
+    """``marts.dim_tenants`` with each tenant's currency, and the event types beyond the marts' own."""
+    with conn.cursor() as cur:
+        cur.execute("create table marts.dim_tenants (tenant_id text primary key, tenant_name text, currency text)")
+        for tenant, currency in CURRENCY.items():
+            cur.execute("insert into marts.dim_tenants values (%s, %s, %s)", (tenant, tenant.title(), currency))
+        add_event_types(cur)
+    conn.commit()
+
+
 @pytest.fixture(scope="module")
 def warehouse() -> Iterator[Path]:
-    with private_warehouse("meridian-report-rendering-test-") as base:
-        with db.connection("warehouse") as conn:
-            create_marts(conn)
-            with conn.cursor() as cur:
-                cur.execute("create table marts.dim_tenants (tenant_id text primary key, tenant_name text, currency text)")
-                for tenant, currency in CURRENCY.items():
-                    cur.execute("insert into marts.dim_tenants values (%s, %s, %s)", (tenant, tenant.title(), currency))
-                add_event_types(cur)
-            conn.commit()
-            ensure_delivery_schema(conn)
+    with private_warehouse(
+        "meridian-report-rendering-test-", create_marts, add_tenants_and_event_types, ensure_delivery_schema
+    ) as base:
         yield base
 
 

@@ -40,21 +40,23 @@ def batches_query(table: str) -> str:
     return f"select max(loaded_at) from audit.batches where source = 'app' and table_name = '{table}' and landed > 0"
 
 
+def add_loads(conn) -> None:
+    """App batches landed hours ago, and a raw table whose freshness is its own loaded_at field."""
+    with conn.cursor() as cur:
+        for table, hours_ago, landed in (("fresh", 10, 5), ("late", 40, 5), ("gone", 60, 5),
+                                         ("fresh", 2, 0)):  # a batch with nothing landed does not count
+            cur.execute(
+                "insert into audit.batches (source, table_name, as_of_date, window_end, landed, loaded_at) "
+                "values ('app', %s, current_date, now(), %s, now() - %s * interval '1 hour')",
+                (table, landed, hours_ago))
+        cur.execute("create table raw.by_field (loaded timestamptz)")
+        cur.execute("insert into raw.by_field values (now() - interval '31 hours'), "
+                    "(now() - interval '100 hours')")
+
+
 @pytest.fixture(scope="module")
 def warehouse() -> Iterator[Path]:
-    with private_warehouse("meridian-freshness-test-") as base:
-        with db.connection("warehouse") as conn:
-            ensure_warehouse(conn)
-            with conn.cursor() as cur:
-                for table, hours_ago, landed in (("fresh", 10, 5), ("late", 40, 5), ("gone", 60, 5),
-                                                 ("fresh", 2, 0)):  # a batch with nothing landed does not count
-                    cur.execute(
-                        "insert into audit.batches (source, table_name, as_of_date, window_end, landed, loaded_at) "
-                        "values ('app', %s, current_date, now(), %s, now() - %s * interval '1 hour')",
-                        (table, landed, hours_ago))
-                cur.execute("create table raw.by_field (loaded timestamptz)")
-                cur.execute("insert into raw.by_field values (now() - interval '31 hours'), "
-                            "(now() - interval '100 hours')")
+    with private_warehouse("meridian-freshness-test-", ensure_warehouse, add_loads) as base:
         yield base
 
 

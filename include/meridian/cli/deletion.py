@@ -73,23 +73,31 @@ def cmd_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tenant_action(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], command: str, help: str, action: str, action_help: str,
+    func: Callable[[argparse.Namespace], int],
+) -> argparse.ArgumentParser:
+    """``meridian <command> <action> TENANT``: a command with one required action whose first argument is the
+    tenant; returns the action's parser for the arguments after it."""
+    parser = sub.add_parser(command, help=help)
+    action_parser = parser.add_subparsers(dest="action", required=True).add_parser(action, help=action_help)
+    action_parser.add_argument("tenant", metavar="TENANT", help="the tenant (organization) id")
+    parser.set_defaults(func=func)
+    return action_parser
+
+
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add these subcommands to ``meridian``'s (in the order ``meridian --help`` lists them)."""
-    tenant = sub.add_parser("tenant", help="delete a tenant's data on request")
-    tenant_actions = tenant.add_subparsers(dest="action", required=True)
-    purge = tenant_actions.add_parser(
-        "purge", help="remove every row of a tenant from every warehouse schema, its API keys and BI roles "
-                      "(docs/deletion.md)")
-    purge.add_argument("tenant", metavar="TENANT", help="the tenant (organization) id")
+    purge = _tenant_action(
+        sub, "tenant", "delete a tenant's data on request",
+        "purge", "remove every row of a tenant from every warehouse schema, its API keys and BI roles "
+                 "(docs/deletion.md)",
+        cmd_tenant)
     purge.add_argument("--yes", action="store_true",
                        help="remove for real; without it the command prints what it would remove and exits 2")
-    tenant.set_defaults(func=cmd_tenant)
-
-    user = sub.add_parser("user", help="detach a deleted user from their data on request")
-    user_actions = user.add_subparsers(dest="action", required=True)
-    forget = user_actions.add_parser(
-        "forget", help="replace a user's id by a pseudonym in every row of the tenant and clear its e-mail; "
-                       "counts stay (docs/deletion.md)")
-    forget.add_argument("tenant", metavar="TENANT", help="the tenant (organization) id")
+    forget = _tenant_action(
+        sub, "user", "detach a deleted user from their data on request",
+        "forget", "replace a user's id by a pseudonym in every row of the tenant and clear its e-mail; "
+                  "counts stay (docs/deletion.md)",
+        cmd_user)
     forget.add_argument("user", metavar="USER", help="the user's id (app.users.id)")
-    user.set_defaults(func=cmd_user)

@@ -241,14 +241,6 @@ class Section:
         return self.source.period_column
 
     @property
-    def schema_name(self) -> str:
-        return self.source.schema_name
-
-    @property
-    def table_name(self) -> str:
-        return self.source.table_name
-
-    @property
     def columns(self) -> tuple[str, ...]:
         """The columns this section reads (``tenant_id`` is always read and filtered on)."""
         cols: list[str] = list(self.source.key_columns)
