@@ -76,8 +76,7 @@ daily as (
     -- each day's KPIs with the outcomes of the payment attempts created that day
     select
         daily_kpis.*,
-        coalesce(daily_payment_outcomes.attempts_succeeded, 0) as attempts_succeeded,
-        coalesce(daily_payment_outcomes.attempts_failed, 0) as attempts_failed
+        {{ measures_or_zero('daily_payment_outcomes', ['attempts_succeeded', 'attempts_failed']) }}
     from daily_kpis
     left join daily_payment_outcomes
         on daily_kpis.tenant_id = daily_payment_outcomes.tenant_id

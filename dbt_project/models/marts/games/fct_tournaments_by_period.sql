@@ -117,26 +117,27 @@ format_ranks as (
 
 ),
 
+most_popular_formats as (
+
+    select
+        tenant_id,
+        period_type,
+        period_start,
+        format as most_popular_format
+    from format_ranks
+    where format_rank = 1
+
+),
+
+-- every period of the spine with its tournaments' measures
 joined as (
 
-    -- every period of the spine with its tournaments' measures
-    select
-        periods.*,
-        period_totals.avg_duration_minutes,
-        format_ranks.format as most_popular_format,
-        {{ measures_or_zero('period_totals', [
-            'tournament_count', 'completed_count', 'total_players', 'revenue_cents'
-        ]) }}
-    from periods
-    left join period_totals
-        on periods.tenant_id = period_totals.tenant_id
-        and periods.period_type = period_totals.period_type
-        and periods.period_start = period_totals.period_start
-    left join format_ranks
-        on periods.tenant_id = format_ranks.tenant_id
-        and periods.period_type = format_ranks.period_type
-        and periods.period_start = format_ranks.period_start
-        and format_ranks.format_rank = 1
+    {{ spine_with_measures('periods', 'period_start', {
+        'period_totals': ['tournament_count', 'completed_count', 'total_players', 'revenue_cents'],
+    }, keys=['period_type'], spine_columns=['period_end'], nullable_measures={
+        'period_totals': ['avg_duration_minutes'],
+        'most_popular_formats': ['most_popular_format'],
+    }) }}
 
 ),
 

@@ -196,32 +196,12 @@ monthly_plan_revenue as (
 
 joined as (
 
-    select
-        month_plan_grid.tenant_id,
-        month_plan_grid.revenue_month,
-        month_plan_grid.plan_id,
-        month_plan_grid.plan_name,
-        {{ measures_or_zero('month_end_plan_subscriptions', ['active_subscriptions', 'arr_cents']) }},
-        coalesce(monthly_new_subscriptions.new_subscriptions, 0) as new_subscriptions,
-        coalesce(monthly_canceled_subscriptions.canceled_subscriptions, 0) as canceled_subscriptions,
-        {{ measures_or_zero('monthly_plan_revenue', ['gross_revenue_cents', 'renewed_subscriptions']) }}
-    from month_plan_grid
-    left join month_end_plan_subscriptions
-        on month_plan_grid.tenant_id = month_end_plan_subscriptions.tenant_id
-        and month_plan_grid.revenue_month = month_end_plan_subscriptions.revenue_month
-        and month_plan_grid.plan_id = month_end_plan_subscriptions.plan_id
-    left join monthly_new_subscriptions
-        on month_plan_grid.tenant_id = monthly_new_subscriptions.tenant_id
-        and month_plan_grid.revenue_month = monthly_new_subscriptions.revenue_month
-        and month_plan_grid.plan_id = monthly_new_subscriptions.plan_id
-    left join monthly_canceled_subscriptions
-        on month_plan_grid.tenant_id = monthly_canceled_subscriptions.tenant_id
-        and month_plan_grid.revenue_month = monthly_canceled_subscriptions.revenue_month
-        and month_plan_grid.plan_id = monthly_canceled_subscriptions.plan_id
-    left join monthly_plan_revenue
-        on month_plan_grid.tenant_id = monthly_plan_revenue.tenant_id
-        and month_plan_grid.revenue_month = monthly_plan_revenue.revenue_month
-        and month_plan_grid.plan_id = monthly_plan_revenue.plan_id
+    {{ spine_with_measures('month_plan_grid', 'revenue_month', {
+        'month_end_plan_subscriptions': ['active_subscriptions', 'arr_cents'],
+        'monthly_new_subscriptions': ['new_subscriptions'],
+        'monthly_canceled_subscriptions': ['canceled_subscriptions'],
+        'monthly_plan_revenue': ['gross_revenue_cents', 'renewed_subscriptions'],
+    }, keys=['plan_id'], spine_period_column='revenue_month', spine_columns=['plan_name']) }}
 
 ),
 

@@ -111,15 +111,6 @@ country_months as (
 
 ),
 
-with_share as (
-
-    select
-        *,
-        sum(gross_cents) over (partition by tenant_id, revenue_month) as tenant_gross_cents
-    from country_months
-
-),
-
 final as (
 
     select
@@ -131,8 +122,10 @@ final as (
         {{ cents_to_money('refund_cents') }} as refunds,
         {{ cents_to_money('gross_cents - refund_cents') }} as net_revenue,
         cast(unique_payers as integer) as unique_payers,
-        {{ safe_rate('gross_cents', 'tenant_gross_cents') }} as share_of_gross_rate
-    from with_share
+        -- the tenant's gross of the month: the sum over its countries
+        {{ safe_rate('gross_cents', 'sum(gross_cents) over (partition by tenant_id, revenue_month)') }}
+            as share_of_gross_rate
+    from country_months
 
 )
 

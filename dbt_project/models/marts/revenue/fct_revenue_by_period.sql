@@ -23,6 +23,11 @@
     A table: the coarse periods need all their days anyway, and it reads only the
     sparse revenue intermediates. -#}
 
+{#- the measures of int_revenue_daily, on the day rows and summed into the longer periods -#}
+{%- set day_measure_columns = [
+    'gross_revenue_cents', 'refund_cents', 'refund_count', 'net_revenue_cents', 'payments_attempted', 'payments_succeeded'
+] -%}
+
 with
 
 revenue_daily as (
@@ -68,10 +73,19 @@ daily_mrr_changes as (
 
     select
         tenant_id,
-        mrr_date,
+        mrr_date as revenue_date,
         sum(mrr_change) as mrr_change
     from customer_mrr_changes
     group by tenant_id, mrr_date
+
+),
+
+day_measures as (
+
+    {{ spine_with_measures('days', 'revenue_date', {
+        'revenue_daily': day_measure_columns,
+        'daily_mrr_changes': ['mrr_change'],
+    }) }}
 
 ),
 
@@ -79,24 +93,13 @@ daily as (
 
     -- every covered day with its measures and the tenant's MRR at the end of the day
     select
-        days.tenant_id,
-        days.period_start as revenue_date,
-        {{ measures_or_zero('revenue_daily', [
-            'gross_revenue_cents', 'refund_cents', 'refund_count', 'net_revenue_cents', 'payments_attempted',
-            'payments_succeeded'
-        ]) }},
-        sum(coalesce(daily_mrr_changes.mrr_change, 0)) over (
-            partition by days.tenant_id
-            order by days.period_start
+        *,
+        sum(mrr_change) over (
+            partition by tenant_id
+            order by revenue_date
             rows between unbounded preceding and current row
         ) as mrr
-    from days
-    left join revenue_daily
-        on days.tenant_id = revenue_daily.tenant_id
-        and days.period_start = revenue_daily.revenue_date
-    left join daily_mrr_changes
-        on days.tenant_id = daily_mrr_changes.tenant_id
-        and days.period_start = daily_mrr_changes.mrr_date
+    from day_measures
 
 ),
 
@@ -163,50 +166,34 @@ period_mrr_movements as (
         tenant_id,
         period_type,
         period_start,
-        sum(mrr_change) filter (where movement = 'new') as new_mrr,
-        sum(mrr_change) filter (where movement = 'expansion') as expansion_mrr,
-        sum(mrr_change) filter (where movement = 'reactivation') as reactivation_mrr,
-        -sum(mrr_change) filter (where movement = 'contraction') as contraction_mrr,
-        -sum(mrr_change) filter (where movement = 'churn') as churned_mrr
+        {{ mrr_movement_amounts() }}
     from customer_period_movements
     group by tenant_id, period_type, period_start
 
 ),
 
+period_measures as (
+
+    {{ spine_with_measures('periods', 'period_start', {
+        'period_sums': day_measure_columns,
+        'period_new_revenue': ['new_revenue_cents'],
+        'period_mrr_movements': ['new_mrr', 'expansion_mrr', 'reactivation_mrr', 'contraction_mrr', 'churned_mrr'],
+    }, keys=['period_type'], spine_columns=['period_end']) }}
+
+),
+
 joined as (
 
+    -- with the tenant's MRR at the end of the period's last day, or of the as-of date
     select
-        periods.tenant_id,
-        periods.period_type,
-        periods.period_start,
-        periods.period_end,
-        least(periods.period_end - 1, {{ as_of_date() }}) as mrr_measured_on_date,
-        periods.period_end <= {{ as_of_date() }} + 1 as is_complete,
-        {{ measures_or_zero('period_sums', [
-            'gross_revenue_cents', 'refund_cents', 'refund_count', 'net_revenue_cents', 'payments_attempted',
-            'payments_succeeded'
-        ]) }},
-        coalesce(period_new_revenue.new_revenue_cents, 0) as new_revenue_cents,
-        coalesce(period_end_mrr.mrr, 0) as mrr,
-        {{ measures_or_zero('period_mrr_movements', [
-            'new_mrr', 'expansion_mrr', 'reactivation_mrr', 'contraction_mrr', 'churned_mrr'
-        ]) }}
-    from periods
-    left join period_sums
-        on periods.tenant_id = period_sums.tenant_id
-        and periods.period_type = period_sums.period_type
-        and periods.period_start = period_sums.period_start
-    left join period_new_revenue
-        on periods.tenant_id = period_new_revenue.tenant_id
-        and periods.period_type = period_new_revenue.period_type
-        and periods.period_start = period_new_revenue.period_start
+        period_measures.*,
+        least(period_measures.period_end - 1, {{ as_of_date() }}) as mrr_measured_on_date,
+        period_measures.period_end <= {{ as_of_date() }} + 1 as is_complete,
+        coalesce(period_end_mrr.mrr, 0) as mrr
+    from period_measures
     left join daily as period_end_mrr
-        on periods.tenant_id = period_end_mrr.tenant_id
-        and least(periods.period_end - 1, {{ as_of_date() }}) = period_end_mrr.revenue_date
-    left join period_mrr_movements
-        on periods.tenant_id = period_mrr_movements.tenant_id
-        and periods.period_type = period_mrr_movements.period_type
-        and periods.period_start = period_mrr_movements.period_start
+        on period_measures.tenant_id = period_end_mrr.tenant_id
+        and least(period_measures.period_end - 1, {{ as_of_date() }}) = period_end_mrr.revenue_date
 
 ),
 

@@ -81,17 +81,9 @@ rep_deals as (
 
 joined as (
 
-    select
-        rep_month_grid.tenant_id,
-        rep_month_grid.sales_month,
-        rep_month_grid.rep_id,
-        rep_month_grid.rep_name,
-        {{ measures_or_zero('rep_deals', ['deals_closed', 'deals_lost', 'revenue_cents']) }}
-    from rep_month_grid
-    left join rep_deals
-        on rep_month_grid.tenant_id = rep_deals.tenant_id
-        and rep_month_grid.sales_month = rep_deals.sales_month
-        and rep_month_grid.rep_id = rep_deals.rep_id
+    {{ spine_with_measures('rep_month_grid', 'sales_month', {
+        'rep_deals': ['deals_closed', 'deals_lost', 'revenue_cents'],
+    }, keys=['rep_id'], spine_period_column='sales_month', spine_columns=['rep_name']) }}
 
 ),
 
