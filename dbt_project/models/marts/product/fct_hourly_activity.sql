@@ -110,15 +110,70 @@ changed_days as (
 {{ hourly_rebuild_scaffold() }}
 
 {% if is_incremental() %}
+{%- set window_start -%}cast({{ incremental_window_start() }} as timestamp) at time zone 'UTC'{%- endset %}
+{#- above this many new events, one read of the window beats a lookup per event (a var so the
+    unit tests reach both branches) #}
+{%- set many_touched_events = var('hourly_activity_window_read_above', 20000) | int %}
 touched_events as (
 
     {{ touched_event_keys() }}
 
 ),
 
+touched_event_count as (
+
+    select count(*) as touched_count
+    from touched_events
+
+),
+
+-- the users of the new events and the instants of their events in the window, in time order (a
+-- set read: the window's range on occurred_at hashed against these users), for a run with many
+-- new events
+touched_users as materialized (
+
+    select distinct
+        touched_events.tenant_id,
+        touched_events.user_id
+    from touched_events
+    where
+        touched_events.user_id is not null
+        and (select touched_event_count.touched_count from touched_event_count) > {{ many_touched_events }}
+
+),
+
+touched_user_instants as (
+
+    select
+        user_instants.tenant_id,
+        user_instants.user_id,
+        user_instants.occurred_at,
+        lead(user_instants.occurred_at) over (
+            partition by user_instants.tenant_id, user_instants.user_id
+            order by user_instants.occurred_at
+        ) as next_occurred_at
+    from (
+        select distinct
+            window_events.tenant_id,
+            window_events.user_id,
+            window_events.occurred_at
+        from {{ ref('int_sessions_sessionized') }} as window_events
+        inner join touched_users
+            on window_events.tenant_id = touched_users.tenant_id
+            and window_events.user_id = touched_users.user_id
+        where
+            window_events.occurred_at >= {{ window_start }}
+            and (select touched_event_count.touched_count from touched_event_count) > {{ many_touched_events }}
+    ) as user_instants
+
+),
+
 -- the hours a new event changes: its own, and that of its user's next event (the gap before
--- that event is now measured from the new one: its session-start flag may change), found per
--- event by an index range on (tenant_id, user_id, occurred_at)
+-- that event is now measured from the new one: its session-start flag may change). With few new
+-- events (an hour's run) the next event is found per event by an index range on (tenant_id,
+-- user_id, occurred_at); with many (a day's) per-event lookups cost more than one read of the
+-- window, so the next instants come from touched_user_instants. Only one of the two branches
+-- runs: each is gated on the count of new events (a one-time filter)
 touched_hours as (
 
     select
@@ -132,16 +187,30 @@ touched_hours as (
         touched_events.tenant_id,
         {{ utc_hour_start('next_event.occurred_at') }} as hour_start
     from touched_events
-    cross join lateral (
-        select later.occurred_at
-        from {{ ref('int_sessions_sessionized') }} as later
-        where
-            later.tenant_id = touched_events.tenant_id
-            and later.user_id = touched_events.user_id
-            and later.occurred_at > touched_events.occurred_at
-        order by later.occurred_at
-        limit 1
-    ) as next_event
+    cross join
+        lateral (
+            select later.occurred_at
+            from {{ ref('int_sessions_sessionized') }} as later
+            where
+                later.tenant_id = touched_events.tenant_id
+                and later.user_id = touched_events.user_id
+                and later.occurred_at > touched_events.occurred_at
+            order by later.occurred_at
+            limit 1
+        ) as next_event
+    where (select touched_event_count.touched_count from touched_event_count) <= {{ many_touched_events }}
+
+    union
+
+    select
+        touched_events.tenant_id,
+        {{ utc_hour_start('touched_user_instants.next_occurred_at') }} as hour_start
+    from touched_events
+    inner join touched_user_instants
+        on touched_events.tenant_id = touched_user_instants.tenant_id
+        and touched_events.user_id = touched_user_instants.user_id
+        and touched_events.occurred_at = touched_user_instants.occurred_at
+    where touched_user_instants.next_occurred_at is not null
 
 ),
 
