@@ -22,9 +22,10 @@
     incremental_window_start on (the as-of date − var late_arrival_days, which the
     DAG widens after skipped days), a run rebuilds only those a new event touches
     (touched_event_keys: its own hour, and the hour of its user's next event,
-    whose session-start flag it can change), those the table does not hold yet
-    (hours that came into range since the last build, a new tenant's whole
-    covered range) and the hours of older days whose signup count no longer
+    whose session-start flag it can change: looked up for the last new event of
+    each user and hour only, the others' next events lying in that hour), those
+    the table does not hold yet (hours that came into range since the last
+    build, a new tenant's whole covered range) and the hours of older days whose signup count no longer
     matches the table's (a user who signed up long ago but became visible only
     now, users being read by updated_at: the users are few, so this check is
     cheap). Each rebuilt hour reads its events by an index range on occurred_at;
@@ -110,70 +111,32 @@ changed_days as (
 {{ hourly_rebuild_scaffold() }}
 
 {% if is_incremental() %}
-{%- set window_start -%}cast({{ incremental_window_start() }} as timestamp) at time zone 'UTC'{%- endset %}
-{#- above this many new events, one read of the window beats a lookup per event (a var so the
-    unit tests reach both branches) #}
-{%- set many_touched_events = var('hourly_activity_window_read_above', 20000) | int %}
 touched_events as (
 
     {{ touched_event_keys() }}
 
 ),
 
-touched_event_count as (
-
-    select count(*) as touched_count
-    from touched_events
-
-),
-
--- the users of the new events and the instants of their events in the window, in time order (a
--- set read: the window's range on occurred_at hashed against these users), for a run with many
--- new events
-touched_users as materialized (
-
-    select distinct
-        touched_events.tenant_id,
-        touched_events.user_id
-    from touched_events
-    where
-        touched_events.user_id is not null
-        and (select touched_event_count.touched_count from touched_event_count) > {{ many_touched_events }}
-
-),
-
-touched_user_instants as (
+-- the last new event of each user in each hour it touches: an earlier new event of that user and
+-- hour is followed by an event of the same hour (at the latest that last one), whose hour is
+-- touched anyway, so only the last one's next event can lie in another hour (a day's run has
+-- about a quarter as many of these as new events)
+touched_user_hours as (
 
     select
-        user_instants.tenant_id,
-        user_instants.user_id,
-        user_instants.occurred_at,
-        lead(user_instants.occurred_at) over (
-            partition by user_instants.tenant_id, user_instants.user_id
-            order by user_instants.occurred_at
-        ) as next_occurred_at
-    from (
-        select distinct
-            window_events.tenant_id,
-            window_events.user_id,
-            window_events.occurred_at
-        from {{ ref('int_sessions_sessionized') }} as window_events
-        inner join touched_users
-            on window_events.tenant_id = touched_users.tenant_id
-            and window_events.user_id = touched_users.user_id
-        where
-            window_events.occurred_at >= {{ window_start }}
-            and (select touched_event_count.touched_count from touched_event_count) > {{ many_touched_events }}
-    ) as user_instants
+        touched_events.tenant_id,
+        touched_events.user_id,
+        touched_events.hour_start,
+        max(touched_events.occurred_at) as last_occurred_at
+    from touched_events
+    where touched_events.user_id is not null
+    group by touched_events.tenant_id, touched_events.user_id, touched_events.hour_start
 
 ),
 
 -- the hours a new event changes: its own, and that of its user's next event (the gap before
--- that event is now measured from the new one: its session-start flag may change). With few new
--- events (an hour's run) the next event is found per event by an index range on (tenant_id,
--- user_id, occurred_at); with many (a day's) per-event lookups cost more than one read of the
--- window, so the next instants come from touched_user_instants. Only one of the two branches
--- runs: each is gated on the count of new events (a one-time filter)
+-- that event is now measured from the new one: its session-start flag may change), found per
+-- user and touched hour by an index range on (tenant_id, user_id, occurred_at)
 touched_hours as (
 
     select
@@ -184,33 +147,19 @@ touched_hours as (
     union
 
     select
-        touched_events.tenant_id,
+        touched_user_hours.tenant_id,
         {{ utc_hour_start('next_event.occurred_at') }} as hour_start
-    from touched_events
-    cross join
-        lateral (
-            select later.occurred_at
-            from {{ ref('int_sessions_sessionized') }} as later
-            where
-                later.tenant_id = touched_events.tenant_id
-                and later.user_id = touched_events.user_id
-                and later.occurred_at > touched_events.occurred_at
-            order by later.occurred_at
-            limit 1
-        ) as next_event
-    where (select touched_event_count.touched_count from touched_event_count) <= {{ many_touched_events }}
-
-    union
-
-    select
-        touched_events.tenant_id,
-        {{ utc_hour_start('touched_user_instants.next_occurred_at') }} as hour_start
-    from touched_events
-    inner join touched_user_instants
-        on touched_events.tenant_id = touched_user_instants.tenant_id
-        and touched_events.user_id = touched_user_instants.user_id
-        and touched_events.occurred_at = touched_user_instants.occurred_at
-    where touched_user_instants.next_occurred_at is not null
+    from touched_user_hours
+    cross join lateral (
+        select later.occurred_at
+        from {{ ref('int_sessions_sessionized') }} as later
+        where
+            later.tenant_id = touched_user_hours.tenant_id
+            and later.user_id = touched_user_hours.user_id
+            and later.occurred_at > touched_user_hours.last_occurred_at
+        order by later.occurred_at
+        limit 1
+    ) as next_event
 
 ),
 
