@@ -37,7 +37,10 @@
     index range) and the new events from staging by id: an event of the window
     is either in the last successful build or touched. A new event can join,
     split or extend only its user's sessions;
-    every other user's rows stay as they are. New events without a user are
+    every other user's rows stay as they are. Of a touched user's held events
+    only those whose is_session_start or session_started_at changed are
+    written again, with the new events (a day's run rewrote every touched
+    user's window, twice the rows it changes). New events without a user are
     added (they belong to no session). An event older than the window waits for
     the weekly full refresh. -#}
 
@@ -54,15 +57,9 @@ with
 -- occurred_at), and the new ones (touched_event_keys) by id. Every other staging event of a touched
 -- user in the window was in the last successful build: its row is in the table (events are
 -- append-only, and an event added or come into range since is a touched one)
-events as (
+held_events as materialized (
 
-    select
-        held.event_id as id,
-        held.tenant_id,
-        held.user_id,
-        held.event_type,
-        held.platform,
-        held.occurred_at
+    select held.*
     from window_users
     cross join
         lateral (
@@ -72,7 +69,9 @@ events as (
                 sessionized.user_id,
                 sessionized.event_type,
                 sessionized.platform,
-                sessionized.occurred_at
+                sessionized.occurred_at,
+                sessionized.is_session_start,
+                sessionized.session_started_at
             from {{ this }} as sessionized
             where
                 sessionized.tenant_id = window_users.tenant_id
@@ -83,6 +82,19 @@ events as (
             -- becomes a merge join over the whole window
             offset 0
         ) as held
+
+),
+
+events as (
+
+    select
+        held_events.event_id as id,
+        held_events.tenant_id,
+        held_events.user_id,
+        held_events.event_type,
+        held_events.platform,
+        held_events.occurred_at
+    from held_events
 
     union
 
@@ -240,7 +252,21 @@ final as (
 
 )
 
+{% if is_incremental() %}
+-- only the rows that are new or whose session changed: a held event whose flags are the table's
+-- is left as it is (most of a touched user's window), so the delete+insert writes the new events
+-- and the sessions they join, split or extend
+select final.*
+from final
+left join held_events
+    on final.event_id = held_events.event_id
+where
+    held_events.event_id is null
+    or (final.is_session_start, final.session_started_at)
+    is distinct from (held_events.is_session_start, held_events.session_started_at)
+{% else %}
 select * from final
+{%- endif %}
 {%- if not is_incremental() %}
 -- stored in day order: every later run reads a few days of this table (event_date index ranges),
 -- and a day's rows kept together are a few pages instead of a page from every day of the history

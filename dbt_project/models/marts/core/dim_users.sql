@@ -1,9 +1,29 @@
+-- depends_on: {{ ref('base_app__events') }}
+-- depends_on: {{ source('audit', 'transform_runs') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['tenant_id', 'user_id'],
+    on_schema_change='fail',
+    pre_hook="{% if is_incremental() %}delete from {{ this }} as built where not exists (select 1 from {{ ref('stg_app__users') }} as users where users.tenant_id = built.tenant_id and users.id = built.user_id){% endif %}",
+) }}
+
 {#- One row per app user (customer = user_id) as of the end of the as-of date:
     signup and acquisition attributes, activity span, subscription milestones, current
     MRR and lifetime payments. first_paid_at is the first instant the user's MRR was
     > 0 (int_customer_milestones); first_payment_at the settled time of their first
     succeeded payment. lifetime_revenue is gross succeeded payments (as in cohort
-    revenue), lifetime_net_revenue net of refunds. Deleted users are kept, flagged. -#}
+    revenue), lifetime_net_revenue net of refunds. Deleted users are kept, flagged.
+
+    Incremental (delete+insert on tenant_id, user_id): the activity span is the one
+    large input, and only the users a new event touches (touched_user_ctes) change
+    theirs in int_user_activity_daily; so a run reads the span of those users and of
+    the users the table does not hold yet (an index range on (tenant_id, user_id,
+    activity_date) each), and keeps the table's span for every other user. The
+    other inputs (users, milestones, MRR, payments, refunds) are small and read
+    whole; each user's row is compared with the table's and only a new or changed
+    row is written. A pre-hook deletes the rows of users no longer in
+    stg_app__users. -#}
 
 with
 
@@ -43,6 +63,78 @@ refunds as (
 
 ),
 
+{% if is_incremental() %}
+{{ touched_user_ctes(name='touched_users') }}
+
+-- the users whose span this run reads: those a new event touches and those new to the table
+span_users as (
+
+    select
+        touched_users.tenant_id,
+        touched_users.user_id
+    from touched_users
+
+    union
+
+    select
+        users.tenant_id,
+        users.id as user_id
+    from users
+    where not exists (
+            select 1
+            from {{ this }} as built
+            where
+                built.tenant_id = users.tenant_id
+                and built.user_id = users.id
+        )
+
+),
+
+user_activity_spans as (
+
+    -- per user an index range on (tenant_id, user_id, activity_date)
+    select
+        span_users.tenant_id,
+        span_users.user_id,
+        user_span.first_active_date,
+        user_span.last_active_date,
+        user_span.active_days
+    from span_users
+    cross join
+        lateral (
+            select
+                min(user_activity.activity_date) as first_active_date,
+                max(user_activity.activity_date) as last_active_date,
+                count(*) as active_days
+            from user_activity
+            where
+                user_activity.tenant_id = span_users.tenant_id
+                and user_activity.user_id = span_users.user_id
+        ) as user_span
+    where user_span.active_days > 0
+
+    union all
+
+    -- every other user keeps the table's span
+    select
+        built.tenant_id,
+        built.user_id,
+        built.first_active_date,
+        built.last_active_date,
+        built.active_days
+    from {{ this }} as built
+    where
+        built.active_days > 0
+        and not exists (
+            select 1
+            from span_users
+            where
+                span_users.tenant_id = built.tenant_id
+                and span_users.user_id = built.user_id
+        )
+
+),
+{% else %}
 user_activity_spans as (
 
     select
@@ -55,6 +147,7 @@ user_activity_spans as (
     group by tenant_id, user_id
 
 ),
+{% endif %}
 
 current_mrr as (
 
@@ -138,4 +231,31 @@ final as (
 
 )
 
+{% if is_incremental() %}
+{%- set compared_columns = [
+    'signup_at', 'signup_date', 'platform', 'country', 'acquisition_channel', 'deleted_at',
+    'is_deleted', 'first_active_date', 'last_active_date', 'active_days',
+    'first_subscription_active_at', 'first_paid_at', 'first_payment_at', 'current_mrr',
+    'is_paying', 'payments_succeeded', 'lifetime_revenue', 'lifetime_refunds',
+    'lifetime_net_revenue',
+] %}
+-- only the rows that are new or differ from the table's
+select final.*
+from final
+left join {{ this }} as built
+    on final.tenant_id = built.tenant_id
+    and final.user_id = built.user_id
+where
+    built.user_id is null
+    or row(
+        {%- for column in compared_columns %}
+        final.{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    ) is distinct from row(
+        {%- for column in compared_columns %}
+        built.{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    )
+{% else %}
 select * from final
+{% endif %}
