@@ -83,10 +83,10 @@ def volume_inputs_unchanged(cur: Any, as_of: date, inputs: dict[str, Any]) -> st
     followed = cur.fetchone()
     if followed is None or followed[1] is None or followed[2] != "success":
         return None
-    cur.execute("select invocation_id, full_refresh, selection, project_state, status from audit.transform_runs "
+    cur.execute("select full_refresh, selection, project_state, status from audit.transform_runs "
                 "where started_at > %s order by started_at", (followed[0],))
     builds = cur.fetchall()
-    for invocation, full_refresh, selection, state, status in builds:
+    for full_refresh, selection, state, status in builds:
         if status != "success" or full_refresh or selection is None or state != followed[1]:
             return None
         if any(not name.startswith("audit.") for name in selection.get("changed_sources", [])):
