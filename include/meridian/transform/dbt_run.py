@@ -126,6 +126,19 @@ class Dbt:
         with _environment(profile_env(self.conn_id)):
             return dbtRunner(manifest=self.manifest, callbacks=list(callbacks)).invoke(self._args(command))
 
+    def write_build_artifacts(self, result: Any) -> None:
+        """run_results.json and manifest.json of a build invoked with ``--no-write-json``, as dbt writes them.
+
+        The manifest is the parsed one the build ran on (dbt compiled its nodes in place); a build that
+        produced no result (dbt could not start) writes neither.
+        """
+        from dbt.parser.manifest import write_manifest
+
+        if result.result is None or not hasattr(result.result, "write"):
+            return
+        result.result.write(str(self.target / "run_results.json"))
+        write_manifest(self.manifest, str(self.target))
+
     def read_artifact(self, name: str) -> dict:
         return json.loads((self.target / name).read_text())
 
@@ -269,11 +282,14 @@ def build_warehouse(
     log.info("transform %s at %s: %s (late_arrival_days=%s)", "full refresh" if plan.full_refresh else "incremental",
              plan.as_of_at.isoformat(), plan.reason, plan.late_arrival_days)
     log.info("dbt parse: %.1fs", parse_seconds)
-    for artifact in ("run_results.json", "manifest.json"):  # the build writes both: none left from an earlier run
+    for artifact in ("run_results.json", "manifest.json"):  # written below: none left from an earlier run
         (dbt.target / artifact).unlink(missing_ok=True)
     started = time.monotonic()
-    result = dbt.invoke(build_args(plan), callbacks=callbacks)
+    # --no-write-json: dbt would also write graph.gpickle (every node serialized, before the first node runs), a
+    # file nothing reads; the two artifacts the run reads are written here, as dbt writes them
+    result = dbt.invoke([*build_args(plan), "--no-write-json"], callbacks=callbacks)
     build_seconds = time.monotonic() - started
+    dbt.write_build_artifacts(result)
     run_results = dbt.read_artifact("run_results.json") if (dbt.target / "run_results.json").exists() else {}
     failed = _failed_nodes(run_results)
     if result.exception is not None and not run_results:
