@@ -64,7 +64,8 @@ partial rows that later runs complete.
    `execution_timeout`, plus Airflow's time to notice and retry it).
 3. `check_data_quality` raises quarantine, new-event-type and volume alerts for
    the last closed day and emails the high and critical ones to the operations
-   address.
+   address; the event and payment reads are skipped when nothing they read
+   changed since the last check of that day (meridian.transform.quality).
 4. `reconcile_batches` writes the batch counts that are new or changed and
    checks `landed = accepted + quarantined + duplicates` for every batch.
 5. `generate_docs` refreshes the dbt docs site (menu *Docs → dbt docs*) when

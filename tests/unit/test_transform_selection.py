@@ -12,6 +12,7 @@ three raw sources with their batches in audit.batches of a private warehouse:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -29,6 +30,7 @@ from meridian.transform.selection import (
     existing_nodes,
     select_nodes,
     selector_criteria,
+    touched_row_tests,
 )
 from meridian.warehouse.bootstrap import ensure_warehouse
 from tests.conftest import private_warehouse
@@ -202,3 +204,34 @@ def test_the_incremental_selector_as_criteria_and_the_build_arguments():
     assert "--selector" not in args and args[-2:] == ["--exclude", "stg_leads"]
     assert args[args.index("--select") + 1:args.index("--indirect-selection")] == incremental_criteria()
     assert "resource_type:model" in incremental_criteria()
+
+
+def test_the_tests_of_a_model_with_tested_rows_run_incrementally_over_the_rows_written_since_the_last_build():
+    project = manifest()
+    nodes = project["nodes"]
+    nodes["model.meridian.base_users"]["config"]["meta"] = {"tested_rows": {"added_after": "_transformed_at"}}
+    uid, test = node("not_null_base_users_id", "test", ["model.meridian.base_users"], resource_type="test")
+    nodes[f"{uid}.1a2b3c4d5e"] = {**test, "attached_node": "model.meridian.base_users"}
+    # a test of a model without the meta is not added
+    nodes["test.meridian.not_null_stg_events_id.5f6a7b8c9d"]["attached_node"] = "model.meridian.stg_events"
+    assert touched_row_tests(project) == ("test.meridian.not_null_base_users_id.1a2b3c4d5e",)
+
+    selection = select_nodes(project, project_state(project), {"source.meridian.raw.app__users"}, ALL_BUILT)
+    assert selection.include() == ("not_null_base_users_id",)
+    assert selection.record()["tests_on_touched_rows"] == 1
+    # left out with its model when nothing new reached it
+    quiet = select_nodes(project, project_state(project), set(), ALL_BUILT)
+    assert quiet.include() == () and "not_null_base_users_id" in quiet.exclude()
+
+    since = LAST_STARTED + timedelta(minutes=3)
+    plan = RunPlan(LAST_INSTANT + timedelta(days=1), False, "incremental", 3, LAST_INSTANT,
+                   include=selection.include(), tested_rows_since=since)
+    args = build_args(plan)
+    assert args[args.index("--select") + 1:args.index("--indirect-selection")] == [
+        *incremental_criteria(), "not_null_base_users_id"]
+    assert "--exclude" not in args
+    assert json.loads(args[args.index("--vars") + 1])["tested_rows_since"] == since.isoformat()
+    # a full refresh tests every row: no var, no added tests
+    full = RunPlan(plan.as_of_at, True, "weekly full refresh", 3, LAST_INSTANT, tested_rows_since=since)
+    assert "tested_rows_since" not in json.loads(build_args(full)[build_args(full).index("--vars") + 1])
+    assert "tested_rows_since" not in plan.as_dict() and "include" not in plan.as_dict()

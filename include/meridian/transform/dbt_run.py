@@ -126,6 +126,19 @@ class Dbt:
         with _environment(profile_env(self.conn_id)):
             return dbtRunner(manifest=self.manifest, callbacks=list(callbacks)).invoke(self._args(command))
 
+    def write_build_artifacts(self, result: Any) -> None:
+        """run_results.json and manifest.json of a build invoked with ``--no-write-json``, as dbt writes them.
+
+        The manifest is the parsed one the build ran on (dbt compiled its nodes in place); a build that
+        produced no result (dbt could not start) writes neither.
+        """
+        from dbt.parser.manifest import write_manifest
+
+        if result.result is None or not hasattr(result.result, "write"):
+            return
+        result.result.write(str(self.target / "run_results.json"))
+        write_manifest(self.manifest, str(self.target))
+
     def read_artifact(self, name: str) -> dict:
         return json.loads((self.target / name).read_text())
 
@@ -145,9 +158,12 @@ def build_args(plan: RunPlan) -> list[str]:
     if plan.full_refresh:
         # every data test: the weekly full refresh is also the full check of the data
         args.append("--full-refresh")
-    elif plan.exclude:
-        # the selector's nodes less those whose output cannot change (meridian.transform.selection)
-        args += ["--select", *incremental_criteria(), "--indirect-selection", "empty", "--exclude", *plan.exclude]
+    elif plan.exclude or plan.include:
+        # the selector's nodes and the tests over touched rows, less the nodes whose output cannot change
+        # (meridian.transform.selection)
+        args += ["--select", *incremental_criteria(), *plan.include, "--indirect-selection", "empty"]
+        if plan.exclude:
+            args += ["--exclude", *plan.exclude]
     else:
         # models over the late-arrival window plus the cheap mart and invariant tests (selectors.yml)
         args += ["--selector", INCREMENTAL_SELECTOR]
@@ -156,16 +172,18 @@ def build_args(plan: RunPlan) -> list[str]:
 
 @dataclass(frozen=True)
 class LastBuild:
-    """The last successful build: its project state, when it started, the instant it built to, its batches."""
+    """The last successful build: its project state, when it started, the instant it built to, its batches,
+    when it ended."""
 
     project_state: dict[str, str] | None = None
     started_at: Any = None
     as_of_at: Any = None
     batches_seen: dict[str, list[int]] | None = None
+    ended_at: Any = None
 
 
 def last_successful_build(cur: Any) -> LastBuild:
-    cur.execute("select project_state, started_at, as_of_at, batches_seen from audit.transform_runs "
+    cur.execute("select project_state, started_at, as_of_at, batches_seen, ended_at from audit.transform_runs "
                 "where status = 'success' order by ended_at desc limit 1")
     row = cur.fetchone()
     return LastBuild(*row) if row else LastBuild()
@@ -186,7 +204,11 @@ def select_incremental(plan: RunPlan, cur: Any, last: LastBuild, manifest: dict,
     changed = changed_sources(cur, manifest, seen, last.batches_seen, last.as_of_at, last.started_at)
     selection = select_nodes(manifest, last.project_state, changed, existing_nodes(cur, manifest))
     log.info("selection: %s", selection.describe())
-    return replace(plan, exclude=selection.exclude()), selection.record()
+    # the tests over touched rows read the rows written after the last successful build ended (a row of this run
+    # or of a failed run since); without that instant they are not added
+    include = selection.include() if last.ended_at is not None else ()
+    return replace(plan, exclude=selection.exclude(), include=include,
+                   tested_rows_since=last.ended_at), selection.record()
 
 
 def full_refresh_if_project_changed(plan: RunPlan, previous: dict[str, str] | None, manifest: dict) -> RunPlan:
@@ -260,11 +282,14 @@ def build_warehouse(
     log.info("transform %s at %s: %s (late_arrival_days=%s)", "full refresh" if plan.full_refresh else "incremental",
              plan.as_of_at.isoformat(), plan.reason, plan.late_arrival_days)
     log.info("dbt parse: %.1fs", parse_seconds)
-    for artifact in ("run_results.json", "manifest.json"):  # the build writes both: none left from an earlier run
+    for artifact in ("run_results.json", "manifest.json"):  # written below: none left from an earlier run
         (dbt.target / artifact).unlink(missing_ok=True)
     started = time.monotonic()
-    result = dbt.invoke(build_args(plan), callbacks=callbacks)
+    # --no-write-json: dbt would also write graph.gpickle (every node serialized, before the first node runs), a
+    # file nothing reads; the two artifacts the run reads are written here, as dbt writes them
+    result = dbt.invoke([*build_args(plan), "--no-write-json"], callbacks=callbacks)
     build_seconds = time.monotonic() - started
+    dbt.write_build_artifacts(result)
     run_results = dbt.read_artifact("run_results.json") if (dbt.target / "run_results.json").exists() else {}
     failed = _failed_nodes(run_results)
     if result.exception is not None and not run_results:

@@ -84,6 +84,11 @@ class RunPlan:
     serves_requests_up_to: int | None = None
     # nodes an incremental build leaves out (meridian.transform.selection), set by the build itself
     exclude: tuple[str, ...] = ()
+    # data tests an incremental build adds to its selector's, over the rows it touched (set by the build)
+    include: tuple[str, ...] = ()
+    # an incremental build's tests of models with meta.tested_rows read the rows written after this instant,
+    # the end of the last successful build (macros/testing/tested_rows_condition.sql); set by the build
+    tested_rows_since: datetime | None = None
 
     @property
     def as_of(self) -> date:
@@ -101,15 +106,20 @@ class RunPlan:
         return day if to_instant(day) == self.as_of_at else date.fromordinal(day.toordinal() - 1)
 
     def dbt_vars(self) -> dict[str, object]:
-        return {
+        values: dict[str, object] = {
             "as_of": self.as_of_at.isoformat(),
             "as_of_date": self.as_of.isoformat(),
             "late_arrival_days": self.late_arrival_days,
         }
+        if self.tested_rows_since is not None and not self.full_refresh:
+            values["tested_rows_since"] = self.tested_rows_since.isoformat()
+        return values
 
     def as_dict(self) -> dict[str, object]:
         values = asdict(self)
-        values.pop("exclude")  # the build's own choice, recorded with the run (audit.transform_runs.selection)
+        for built_by_the_build in ("exclude", "include", "tested_rows_since"):
+            # the build's own choice, recorded with the run (audit.transform_runs.selection)
+            values.pop(built_by_the_build)
         values["as_of_at"] = self.as_of_at.isoformat()
         values["last_built_at"] = self.last_built_at.isoformat() if self.last_built_at else None
         values["as_of"] = self.as_of.isoformat()

@@ -88,6 +88,8 @@ def manifest_facts(manifest: Any) -> dict[str, Any]:
             "schema": node.schema,
             "alias": getattr(node, "alias", None),
             "raw_code": getattr(node, "raw_code", "") or "",
+            # a generic data test's model, seed or snapshot (None for other nodes)
+            "attached_node": getattr(node, "attached_node", None),
             "checksum": {"checksum": node.checksum.checksum},
             "config": node.config.to_dict(omit_none=False),
             "depends_on": {"nodes": list(getattr(node.depends_on, "nodes", [])),

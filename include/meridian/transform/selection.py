@@ -24,6 +24,11 @@ already hold. A node is left out only when all of these hold:
 Snapshots always run (their validity timestamps are the run's instant). A data
 test is left out when every model, seed or snapshot it reads is left out. The
 full-refresh runs build everything; this selection applies to incremental runs.
+
+Besides the selector's tests, an incremental run runs the generic data tests
+of every model whose ``meta.tested_rows`` says which of its rows a run touched
+(:func:`touched_row_tests`); they read only those rows
+(dbt_project/macros/testing/tested_rows_condition.sql).
 """
 
 from __future__ import annotations
@@ -63,6 +68,13 @@ class Selection:
     left_out: Mapping[str, str] = field(default_factory=dict)  # unique id -> reason
     tests_left_out: tuple[str, ...] = ()
     changed_sources: tuple[str, ...] = ()
+    # generic tests added over the touched rows of their model (touched_row_tests)
+    tests_on_touched_rows: tuple[str, ...] = ()
+
+    def include(self) -> tuple[str, ...]:
+        """The data tests the run adds to its selector's (``dbt build --select``), by name; none left out."""
+        left_out = set(self.tests_left_out)
+        return tuple(sorted(_name(uid) for uid in self.tests_on_touched_rows if uid not in left_out))
 
     def exclude(self) -> tuple[str, ...]:
         """The nodes for ``dbt build --exclude`` (models, seeds and tests), by name."""
@@ -77,6 +89,7 @@ class Selection:
             "built": len(self.built),
             "left_out": len(self.left_out),
             "tests_left_out": len(self.tests_left_out),
+            "tests_on_touched_rows": len(self.include()),
             "by_reason": by_reason,
             "changed_sources": [_name(uid) for uid in self.changed_sources],
         }
@@ -87,7 +100,8 @@ class Selection:
                             for reason, names in record["by_reason"].items())
         return (f"{record['built']} model/seed/snapshot node(s) selected, {record['left_out']} left out"
                 f"{': ' + reasons if reasons else ''}; data tests on left-out nodes only excluded "
-                f"({record['tests_left_out']}); sources with new data: {', '.join(record['changed_sources']) or 'none'}")
+                f"({record['tests_left_out']}); {record['tests_on_touched_rows']} data test(s) over the touched rows; "
+                f"sources with new data: {', '.join(record['changed_sources']) or 'none'}")
 
 
 def _name(uid: str) -> str:
@@ -130,6 +144,21 @@ def reads_the_run(node: Mapping[str, Any], macro_reads_run) -> bool:
     reads_raw = any(parent.startswith(RAW_SOURCE_PREFIX) for parent in node.get("depends_on", {}).get("nodes", []))
     return bool(RUN_DEPENDENT.search(node.get("raw_code", ""))) or any(
         macro_reads_run(macro, reads_raw) for macro in node.get("depends_on", {}).get("macros", []))
+
+
+def touched_row_tests(manifest: Mapping[str, Any]) -> tuple[str, ...]:
+    """The generic data tests of the models, seeds and snapshots whose ``meta.tested_rows`` names their touched rows.
+
+    An incremental run runs them over those rows only (the ``get_where_subquery``
+    override of dbt_project/macros/testing/); a full refresh runs them over
+    every row, with every other data test.
+    """
+    nodes = manifest.get("nodes", {})
+    return tuple(sorted(
+        uid for uid, node in nodes.items()
+        if node.get("resource_type") == "test" and (attached := node.get("attached_node")) in nodes
+        and (nodes[attached].get("config", {}).get("meta") or {}).get("tested_rows")
+    ))
 
 
 def select_nodes(
@@ -182,7 +211,8 @@ def select_nodes(
         and all(parent in left_out for parent in parents)
     )
     return Selection(built=tuple(uid for uid in candidates if built[uid]), left_out=left_out,
-                     tests_left_out=tuple(tests), changed_sources=tuple(sorted(changed_sources)))
+                     tests_left_out=tuple(tests), changed_sources=tuple(sorted(changed_sources)),
+                     tests_on_touched_rows=touched_row_tests(manifest))
 
 
 def batches_seen(cur: Any) -> dict[str, list[int]]:
