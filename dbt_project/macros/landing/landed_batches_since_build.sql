@@ -1,0 +1,20 @@
+{#- The batches of a raw table (source_name, table_name) with rows that an
+    incremental base model treats as landed since its last build: the window
+    ends at or after the latest window of the model's own rows, or the batch
+    was loaded at or after the model's latest batch. Every batch loaded after
+    the last build is among them (a few before it too: harmless, their rows
+    are validated again). Expects the CTEs batches (base_audit__batches) and
+    last_build (window_end, loaded_at) of changed_landed_versions; emits a
+    complete select statement of batch_id. -#}
+{% macro landed_batches_since_build(source_name, table_name) -%}
+    select batches.batch_id
+    from batches
+    where
+        batches.source = '{{ source_name }}'
+        and batches.table_name = '{{ table_name }}'
+        and batches.landed > 0
+        and (
+            batches.window_end >= (select last_build.window_end from last_build)
+            or batches.loaded_at >= (select last_build.loaded_at from last_build)
+        )
+{%- endmacro %}
