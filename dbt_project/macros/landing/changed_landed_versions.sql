@@ -6,7 +6,7 @@
     deleted by the pre-hook delete_keyless_landed_rows and all emitted again).
 
     The run knows the table's last build from the table itself and the batches
-    (base_audit__batches), never from the run's instant, so a model whose
+    (base_audit__batch_windows), never from the run's instant, so a model whose
     inputs did not change is still left out (meridian.transform.selection):
     - changed batches of this table: those with rows but none in the table
       (new), and those whose window ends after the latest updated_at the table
@@ -14,9 +14,9 @@
       last build: an extraction key at or after its instant, before the
       window's end); their visible rows are read again from raw (_batch_id);
     - changed batches of the organizations and of the referenced model: those
-      whose window ends at or after the latest window this table's rows came
-      from, or loaded at or after its latest batch (so every batch loaded
-      after the last build is among them);
+      whose window ends after the latest updated_at the table holds (before
+      the last build's instant), or loaded at or after its latest batch (so
+      every batch loaded after the last build is among them);
     - ids to rebuild: those of the changed batches' rows; those of the
       table's rows in a tenant whose known organization (existence, currency)
       may differ from what the last build saw (a changed organization row whose
@@ -29,7 +29,11 @@
     keys; their copies are numbered together by content, so all are read again
     from raw). Arguments as validated_landed_versions. -#}
 {% macro changed_landed_versions(raw_table, required, timestamps, rules=[], reference=none) -%}
-{%- if not is_incremental() -%}
+-- depends_on: {{ ref('base_audit__batch_windows') }}
+{%- if reference %}
+-- depends_on: {{ source('raw', reference['model'][5:]) }}
+{%- endif %}
+{% if not is_incremental() -%}
 {{ validated_landed_versions(raw_table, required, timestamps, rules, reference) }}
 {%- else -%}
 {%- set source_name, table_name = raw_table.split('__') -%}
@@ -38,7 +42,7 @@ with
 
 batches as (
 
-    select * from {{ ref('base_audit__batches') }}
+    select * from {{ ref('base_audit__batch_windows') }}
 
 ),
 
@@ -47,7 +51,6 @@ built_batches as materialized (
 
     select
         batches.batch_id,
-        batches.window_end,
         batches.loaded_at
     from batches
     where
@@ -63,7 +66,6 @@ built_batches as materialized (
 last_build as materialized (
 
     select
-        coalesce(max(built_batches.window_end), '-infinity') as window_end,
         coalesce(max(built_batches.loaded_at), '-infinity') as loaded_at,
         coalesce((select max(built.updated_at) from {{ this }} as built), '-infinity') as updated_at
     from built_batches

@@ -26,11 +26,7 @@ final as (
         file_name,
         landed,
         -- the raw retention dropped rows of the batch: its reconciled counts in audit.batches stand
-        purged_at is not null as is_purged,
-        -- the extraction window's end (every row's key is before it) and when the batch was recorded: the
-        -- incremental base models (changed_landed_versions) find the batches landed since their last build
-        window_end,
-        loaded_at
+        purged_at is not null as is_purged
     from batches
 
 )
