@@ -13,10 +13,11 @@
       holds that hold fewer rows in it than they landed (rows invisible at the
       last build: an extraction key at or after its instant, before the
       window's end); their visible rows are read again from raw (_batch_id);
-    - changed batches of the organizations and of the referenced model: those
-      whose window ends after the latest updated_at the table holds (before
-      the last build's instant), or loaded at or after its latest batch (so
-      every batch loaded after the last build is among them);
+    - rows of the organizations and of the referenced table the last build may
+      not have seen: those of batches loaded at or after the table's latest
+      batch (every batch loaded after the build is among them), and those with
+      an extraction key after the latest updated_at the table holds (which
+      lies before the build's instant);
     - ids to rebuild: those of the changed batches' rows; those of the
       table's rows in a tenant whose known organization (existence, currency)
       may differ from what the last build saw (a changed organization row whose
@@ -114,16 +115,30 @@ tenants as (
 
 ),
 
-changed_organization_batches as materialized (
+-- each organization version, and whether the last build saw it: landed in a batch loaded before the table's
+-- latest one, with an extraction key at or before the latest the table holds (before the build's instant)
+organization_versions as (
 
-    {{ landed_batches_since_build('app', 'organizations') }}
+    select
+        organizations.*,
+        coalesce(
+            batches.loaded_at < (select last_build.loaded_at from last_build)
+            and (
+                organizations.updated_at <= (select last_build.updated_at from last_build)
+                or organizations.updated_at is null
+            ),
+            false
+        ) as is_seen
+    from organizations
+    left join batches
+        on organizations._batch_id = batches.batch_id
 
 ),
 
 unchanged_organizations as (
 
-    select * from organizations
-    where not (organizations._batch_id = any(array(select changed_organization_batches.batch_id from changed_organization_batches)))
+    select * from organization_versions
+    where is_seen
 
 ),
 
@@ -137,19 +152,19 @@ unchanged_tenants as (
 -- rows' latest and the changed rows, so it is unchanged only when all of those agree with the current one
 changed_tenants as (
 
-    select distinct organizations.id as tenant_id
-    from organizations
+    select distinct organization_versions.id as tenant_id
+    from organization_versions
     left join tenants
-        on organizations.id = tenants.known_tenant_id
+        on organization_versions.id = tenants.known_tenant_id
     left join unchanged_tenants
-        on organizations.id = unchanged_tenants.known_tenant_id
+        on organization_versions.id = unchanged_tenants.known_tenant_id
     where
-        organizations._batch_id = any(array(select changed_organization_batches.batch_id from changed_organization_batches))
-        and organizations.id is not null
-        and organizations.id <> ''
+        not organization_versions.is_seen
+        and organization_versions.id is not null
+        and organization_versions.id <> ''
         and (
             unchanged_tenants.known_tenant_id is null
-            or organizations.currency is distinct from tenants.tenant_currency
+            or organization_versions.currency is distinct from tenants.tenant_currency
             or unchanged_tenants.tenant_currency is distinct from tenants.tenant_currency
         )
 
@@ -159,6 +174,7 @@ changed_tenants as (
 {%- set referenced_source, referenced_table = reference['model'][5:].split('__') %}
 {%- set entity = reference['entity'] %}
 {%- set id_column = reference.get('id_column', 'id') %}
+{%- set referenced_key = 'updated_at' if 'updated_at' in source_columns(reference['model'][5:]) else 'received_at' %}
 
 {{ referenced }} as (
 
@@ -166,22 +182,42 @@ changed_tenants as (
 
 ),
 
-changed_{{ referenced }}_batches as materialized (
-
-    {{ landed_batches_since_build(referenced_source, referenced_table) }}
-
-),
-
--- the {{ entity }} ids the changed batches of {{ reference['model'] }} hold, in their tenants (rows with them may
--- stop being orphans; an id landed before keeps them as they are)
+-- the {{ entity }} ids landed since the last build in their tenants (rows naming them may stop being orphans;
+-- an id landed before keeps them as they are): those of batches loaded at or after the table's latest, and
+-- those of earlier batches with an extraction key after the latest the table holds
 changed_known_{{ entity }}s as materialized (
 
-    select distinct
+    select
         referenced_rows.tenant_id,
         referenced_rows.{{ id_column }} as {{ entity }}_id
     from {{ source('raw', referenced_source ~ '__' ~ referenced_table) }} as referenced_rows
     where
-        referenced_rows._batch_id = any(array(select changed_{{ referenced }}_batches.batch_id from changed_{{ referenced }}_batches))
+        referenced_rows._batch_id = any(array(
+            select batches.batch_id
+            from batches
+            where
+                batches.source = '{{ referenced_source }}'
+                and batches.table_name = '{{ referenced_table }}'
+                and batches.loaded_at >= (select last_build.loaded_at from last_build)
+        ))
+        and referenced_rows.{{ id_column }} is not null
+
+    union
+
+    select
+        referenced_rows.tenant_id,
+        referenced_rows.{{ id_column }} as {{ entity }}_id
+    from {{ source('raw', referenced_source ~ '__' ~ referenced_table) }} as referenced_rows
+    where
+        referenced_rows._batch_id = any(array(
+            select batches.batch_id
+            from batches
+            where
+                batches.source = '{{ referenced_source }}'
+                and batches.table_name = '{{ referenced_table }}'
+                and batches.window_end > (select last_build.updated_at from last_build)
+        ))
+        and referenced_rows.{{ referenced_key }} > (select last_build.updated_at from last_build)
         and referenced_rows.{{ id_column }} is not null
 
 ),
