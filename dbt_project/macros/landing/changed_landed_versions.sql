@@ -30,9 +30,12 @@
     keys; their copies are numbered together by content, so all are read again
     from raw). Arguments as validated_landed_versions. -#}
 {% macro changed_landed_versions(raw_table, required, timestamps, rules=[], reference=none) -%}
+{#- the incremental branch's inputs, recorded when the project is parsed (that branch is not rendered then) -#}
+{%- if not execute %}
 -- depends_on: {{ ref('base_audit__batch_windows') }}
 {%- if reference %}
 -- depends_on: {{ source('raw', reference['model'][5:]) }}
+{%- endif %}
 {%- endif %}
 {% if not is_incremental() -%}
 {{ validated_landed_versions(raw_table, required, timestamps, rules, reference) }}
