@@ -71,6 +71,22 @@ def quarantine_rows() -> dict[str, list[tuple]]:
     return {"audit.quarantine": sorted((row["row"],) for row in rows)}
 
 
+# the base models over mutable source tables, incremental over the ids their new batches touch
+# (changed_landed_versions): every version, reason and status as a full refresh classifies them
+INCREMENTAL_BASE_MODELS = tuple(
+    f"base_{spec.source}__{spec.name}" for spec in TABLES
+    if spec.name not in ("organizations", "events", "subscription_events")
+)
+
+
+def base_rows() -> dict[str, list[tuple]]:
+    """The incremental base models as text rows, compared with a full refresh's like the marts."""
+    return {
+        f"staging.{model}": sorted((row["row"],) for row in query(f"select t::text as row from staging.{model} as t"))
+        for model in INCREMENTAL_BASE_MODELS
+    }
+
+
 @pytest.fixture(scope="module")
 def hourly(warehouse_server):
     from meridian.airflow_env import airflow_env, run_airflow
@@ -109,7 +125,7 @@ def hourly(warehouse_server):
                 for path in held_back.iterdir():
                     path.rename(cfg.landing_dir / path.name)
             plans.append(build_at(instant))
-            marts[instant] = {**snapshot_schema("marts", as_text=True), **quarantine_rows()}
+            marts[instant] = {**snapshot_schema("marts", as_text=True), **quarantine_rows(), **base_rows()}
         hourly_view = {
             "hours": query("select max(hour_start) as last, count(*) as n from marts.fct_hourly_activity"),
         }
@@ -120,7 +136,7 @@ def hourly(warehouse_server):
         full = {}
         for instant in (MIDNIGHT, MIDDLE, HOURLY[-1]):
             build_at(instant, full_refresh=True)
-            full[instant] = {**snapshot_schema("marts", as_text=True), **quarantine_rows()}
+            full[instant] = {**snapshot_schema("marts", as_text=True), **quarantine_rows(), **base_rows()}
             if instant == MIDDLE:
                 hourly_view["hours_at_middle"] = query(
                     "select max(hour_start) as last from marts.fct_hourly_activity")[0]["last"]

@@ -5,9 +5,22 @@
     event landed by the as-of date in the row's own tenant, or the row is an
     orphan_reference.
 -#}
-{{ config(materialized='table') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='id',
+    on_schema_change='fail',
+    pre_hook="{{ delete_keyless_landed_rows() }}",
+    indexes=[
+        {'columns': ['id']},
+        {'columns': ['_batch_id']},
+        {'columns': ['updated_at']},
+        {'columns': ['tenant_id']},
+        {'columns': ['subscription_id']},
+    ],
+) }}
 
-{{ validated_landed_versions(
+{{ changed_landed_versions(
     'billing__payments',
     required=['id', 'tenant_id', 'user_id', 'amount_cents', 'currency', 'method', 'status', 'attempt_number', 'created_at'],
     timestamps=['created_at', 'settled_at', 'updated_at'],

@@ -14,7 +14,12 @@
 
     A table, as every base model (why: validated_landed_versions).
 -#}
-{{ config(materialized='table') }}
+{#- indexed on subscription_id: base_billing__payments looks up the subscriptions of the payments it validates
+    again (changed_landed_versions) -#}
+{{ config(
+    materialized='table',
+    indexes=[{'columns': ['subscription_id']}],
+) }}
 
 with
 

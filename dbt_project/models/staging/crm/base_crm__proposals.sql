@@ -6,9 +6,22 @@
     must name a lead landed by the as-of date in the row's own tenant (any
     status), or the row is an orphan_reference.
 -#}
-{{ config(materialized='table') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='id',
+    on_schema_change='fail',
+    pre_hook="{{ delete_keyless_landed_rows() }}",
+    indexes=[
+        {'columns': ['id']},
+        {'columns': ['_batch_id']},
+        {'columns': ['updated_at']},
+        {'columns': ['tenant_id']},
+        {'columns': ['lead_id']},
+    ],
+) }}
 
-{{ validated_landed_versions(
+{{ changed_landed_versions(
     'crm__proposals',
     required=['id', 'tenant_id', 'lead_id', 'amount_cents', 'status', 'created_at'],
     timestamps=['created_at', 'sent_at', 'decided_at', 'updated_at'],

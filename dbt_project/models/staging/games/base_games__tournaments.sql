@@ -3,9 +3,21 @@
     status and entry fee checked here, the current version kept by
     stg_games__tournaments.
 -#}
-{{ config(materialized='table') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='id',
+    on_schema_change='fail',
+    pre_hook="{{ delete_keyless_landed_rows() }}",
+    indexes=[
+        {'columns': ['id']},
+        {'columns': ['_batch_id']},
+        {'columns': ['updated_at']},
+        {'columns': ['tenant_id']},
+    ],
+) }}
 
-{{ validated_landed_versions(
+{{ changed_landed_versions(
     'games__tournaments',
     required=['id', 'tenant_id', 'format', 'status', 'created_at'],
     timestamps=['created_at', 'started_at', 'ended_at', 'updated_at'],
