@@ -11,7 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -163,3 +163,36 @@ def test_two_connections_load_every_file_once_in_name_order(warehouse, tmp_path)
         with pytest.raises(EventFileLoadError, match=r"hf5\.jsonl.*no_h5"):
             load_landing_dir(landing, AS_OF, wh, [second])
     assert (landing / "hf5.jsonl").exists()  # left for the next run
+
+
+# UTC with milliseconds (the generated files' shape, checked by a round trip), and texts of that length the round
+# trip must not take: each lands with the occurred_at the Python rule gives
+UTC_MS = {
+    "2024-01-01T10:00:00.123+00:00": datetime(2024, 1, 1, 10, 0, 0, 123000, tzinfo=UTC),
+    "2024-02-29T23:59:59.999+00:00": datetime(2024, 2, 29, 23, 59, 59, 999000, tzinfo=UTC),
+    "0001-01-01T00:00:00.000+00:00": datetime(1, 1, 1, tzinfo=UTC),
+    "9999-12-31T23:59:59.999+00:00": datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC),
+    "2024-01-01t10:00:00.000+00:00": datetime(2024, 1, 1, 10, tzinfo=UTC),  # the rule takes a lower-case t
+    "2024-01-01 10:00:00.000+00:00": datetime(2024, 1, 1, 10, tzinfo=UTC),  # and a space
+    "2024-02-30T00:00:00.000+00:00": None,  # no such day
+    "2024-01-01T24:00:00.000+00:00": None,  # PostgreSQL reads hour 24, the rule does not
+    "2024-01-01T10:00:60.000+00:00": None,  # nor second 60
+    "0000-01-01T00:00:00.000+00:00": None,
+    "2024-1-01T10:00:00.0000+00:00": None,
+    "+2024-01-01T10:00:00.00+00:00": None,
+    "2024-01-01T10:00:00.123-00:00": datetime(2024, 1, 1, 10, 0, 0, 123000, tzinfo=UTC),
+}
+
+
+def test_the_round_trip_of_utc_milliseconds_gives_the_rule(warehouse, tmp_path, monkeypatch, caplog):
+    from meridian.warehouse.event_time import parse_occurred_at
+
+    caplog.set_level(logging.INFO, logger="meridian.extract")
+    content = "\n".join(json.dumps(record(i, value)) for i, value in enumerate(UTC_MS)).encode() + b"\n"
+    fast = load(tmp_path / "fast", "utc.jsonl", content, fast=True, caplog=caplog)
+    reset_loaded_files()
+    monkeypatch.setattr(event_files, "clean_text", lambda path: None)
+    slow = load(tmp_path / "slow", "utc.jsonl", content, fast=False, caplog=caplog)
+    assert fast == slow
+    assert [row[3] for row in fast] == list(UTC_MS.values())
+    assert [parse_occurred_at(value) for value in UTC_MS] == list(UTC_MS.values())

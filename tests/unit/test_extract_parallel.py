@@ -229,6 +229,42 @@ def test_a_first_load_builds_the_indexes_after_the_rows(clean_databases, caplog,
     assert _indexes(relation) == before
 
 
+def test_a_first_load_goes_straight_into_the_only_partition_and_is_routed_once_there_are_months(
+        clean_databases, caplog):  # noqa: F811 - the fixture
+    """A first build's events go into the default partition directly (no routing of each row): the same rows
+    where routing would put them. Once warehouse_maintenance has made month partitions, a first load is routed."""
+    from meridian.warehouse import partitions
+
+    _app_rows()
+    _source("insert into public.events (id, tenant_id, event_type, occurred_at, received_at) "
+            "values ('e-late', 't1', 'app_open', '2023-12-31T23:00:00Z', '2024-01-01T10:00:02Z')")
+    events = table("app", "events")
+    with caplog.at_level(logging.INFO, logger="meridian.extract.tables"):
+        with db.connection("source_app") as src, db.connection("warehouse") as wh:
+            first = extract_table(events, AS_OF, src, wh)
+    assert "the rows went straight into its only partition, raw.app__events_default" in caplog.text
+    assert first.landed == 501
+    assert _warehouse("select tableoid::regclass::text, count(*) from raw.app__events group by 1") == [
+        ("raw.app__events_default", 501)]
+    # the loaded rows are the same through the partitioned table, and its index covers them
+    assert _warehouse("select count(*) from raw.app__events where _batch_id = %s", (first.batch_id,)) == [(501,)]
+
+    # the raw layer rebuilt with month partitions in place: a first load is routed to them
+    _warehouse("truncate raw.app__events")
+    _warehouse("delete from audit.watermarks")
+    with db.connection("warehouse") as conn, conn.cursor() as cur:
+        partitions.ensure_month_partition(cur, "app__events", partitions.Month(2024, 1))
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="meridian.extract.tables"):
+        with db.connection("source_app") as src, db.connection("warehouse") as wh:
+            again = extract_table(events, AS_OF, src, wh)
+    assert "raw.app__events was empty: loaded without maintaining its indexes" in caplog.text
+    assert "straight into" not in caplog.text
+    assert again.landed == 501
+    assert _warehouse("select tableoid::regclass::text, count(*) from raw.app__events group by 1 order by 1") == [
+        ("raw.app__events_default", 1), ("raw.app__events_p2024_01", 500)]
+
+
 def test_a_failed_first_load_keeps_the_indexes(clean_databases):  # noqa: F811 - the fixture
     _app_rows()
     before = _indexes("raw.app__events")

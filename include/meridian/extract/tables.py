@@ -207,8 +207,17 @@ def sweep_by_age(previous: SourceSnapshot, current: SourceSnapshot) -> bool:
     return 0 <= reach < SWEEP_REACH and previous.xmin % XID_SPACE >= FIRST_NORMAL_XID
 
 
-def _prepare_bulk_load(cur: psycopg2.extensions.cursor, relation: str) -> list[str] | None:
-    """When ``relation`` (a raw table) is empty: clear the way for a bulk load; returns the indexes to build after.
+@dataclass(frozen=True)
+class BulkLoad:
+    """How a first load into an empty raw table goes: the indexes to build after the COPY, and the relation the
+    COPY writes to (the table itself, or its one partition)."""
+
+    indexes: list[str]
+    target: str
+
+
+def _prepare_bulk_load(cur: psycopg2.extensions.cursor, relation: str) -> BulkLoad | None:
+    """When ``relation`` (a raw table) is empty: clear the way for a bulk load; None when it holds rows.
 
     In the load's transaction: an exclusive lock (taken only once the table
     looks empty, and the emptiness checked again under it, so no concurrent
@@ -218,6 +227,11 @@ def _prepare_bulk_load(cur: psycopg2.extensions.cursor, relation: str) -> list[s
     Truncating the empty table gives it new files, which PostgreSQL need not
     WAL-log with ``wal_level=minimal``. Everything is undone if the load
     fails. None: the table holds rows, it is loaded as it is.
+
+    A partitioned table whose only partition is its default one (a first build: the month partitions come
+    later, from warehouse_maintenance) is loaded straight into that partition: every row would be routed
+    there, and the COPY skips the routing of each row. The lock on the partitioned table keeps any other
+    partition from being created meanwhile.
     """
     cur.execute(f"select exists (select from {relation})")
     if cur.fetchone()[0]:
@@ -241,7 +255,26 @@ def _prepare_bulk_load(cur: psycopg2.extensions.cursor, relation: str) -> list[s
         cur.execute(f"drop index {name}")
     cur.execute(f"truncate {relation}")
     # a partitioned table's index prints as "on only": built again on the whole table, it covers every partition
-    return [definition.replace(" ON ONLY ", " ON ", 1) for _, definition in indexes]
+    return BulkLoad([definition.replace(" ON ONLY ", " ON ", 1) for _, definition in indexes],
+                    _only_default_partition(cur, relation) or relation)
+
+
+def _only_default_partition(cur: psycopg2.extensions.cursor, relation: str) -> str | None:
+    """The default partition of ``relation`` when it is its only partition; None otherwise (or not partitioned)."""
+    cur.execute(
+        """
+        select partition_.partdefid::regclass::text, count(inherits.inhrelid)
+        from pg_partitioned_table as partition_
+        left join pg_inherits as inherits on inherits.inhparent = partition_.partrelid
+        where partition_.partrelid = %s::regclass
+        group by partition_.partdefid
+        """,
+        (relation,),
+    )
+    row = cur.fetchone()
+    if row is None or row[0] in (None, "-") or row[1] != 1:
+        return None
+    return row[0]
 
 
 def _data_error(table: SourceTable, changes: list[ColumnChange], exc: psycopg2.Error) -> SourceTableError:
@@ -356,18 +389,21 @@ def _load(
             f"copy (select {', '.join(selected)} from public.{table.name} "
             f"where ({row_filter(key, window_start, window_end, previous, current)})) to stdout{options}"
         )
-        copy_in = f"copy raw.{table.raw_table} ({', '.join(columns)}) from stdin{options}"
-        deferred_indexes = _prepare_bulk_load(cur, f"raw.{table.raw_table}")
+        bulk = _prepare_bulk_load(cur, f"raw.{table.raw_table}")
+        target = bulk.target if bulk else f"raw.{table.raw_table}"
+        copy_in = f"copy {target} ({', '.join(columns)}) from stdin{options}"
         try:
             landed = stream_copy(source_conn, copy_out, cur, copy_in, label=table.qualified)
         except psycopg2.DataError as exc:
             warehouse_conn.rollback()
             raise _data_error(table, changes, exc) from exc
-        for definition in deferred_indexes or ():
+        for definition in bulk.indexes if bulk else ():
             cur.execute(definition)
-        if deferred_indexes is not None:
-            log.info("%s: raw.%s was empty: loaded without maintaining its indexes, built them after (%s)",
-                     table.qualified, table.raw_table, len(deferred_indexes))
+        if bulk is not None:
+            log.info("%s: raw.%s was empty: loaded without maintaining its indexes, built them after (%s)%s",
+                     table.qualified, table.raw_table, len(bulk.indexes),
+                     f"; the rows went straight into its only partition, {target}" if target != f"raw.{table.raw_table}"
+                     else "")
         cur.execute("update audit.batches set landed = %s where batch_id = %s", (landed, batch_id))
         cur.execute(
             """
