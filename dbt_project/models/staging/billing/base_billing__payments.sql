@@ -5,20 +5,7 @@
     event landed by the as-of date in the row's own tenant, or the row is an
     orphan_reference.
 -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='id',
-    on_schema_change='fail',
-    pre_hook="{{ delete_keyless_landed_rows() }}",
-    indexes=[
-        {'columns': ['id']},
-        {'columns': ['_batch_id']},
-        {'columns': ['updated_at']},
-        {'columns': ['tenant_id']},
-        {'columns': ['subscription_id']},
-    ],
-) }}
+{{ config(**landed_versions_config('subscription_id')) }}
 
 {{ changed_landed_versions(
     'billing__payments',

@@ -4,20 +4,7 @@
     payment_id must name a payment landed by the as-of date in the row's
     own tenant (any status), or the row is an orphan_reference.
 -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='id',
-    on_schema_change='fail',
-    pre_hook="{{ delete_keyless_landed_rows() }}",
-    indexes=[
-        {'columns': ['id']},
-        {'columns': ['_batch_id']},
-        {'columns': ['updated_at']},
-        {'columns': ['tenant_id']},
-        {'columns': ['payment_id']},
-    ],
-) }}
+{{ config(**landed_versions_config('payment_id')) }}
 
 {{ changed_landed_versions(
     'billing__refunds',

@@ -4,19 +4,7 @@
     A score outside 0–100 is out_of_range: the marts' average score and health
     bands hold only that range.
 -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='id',
-    on_schema_change='fail',
-    pre_hook="{{ delete_keyless_landed_rows() }}",
-    indexes=[
-        {'columns': ['id']},
-        {'columns': ['_batch_id']},
-        {'columns': ['updated_at']},
-        {'columns': ['tenant_id']},
-    ],
-) }}
+{{ config(**landed_versions_config()) }}
 
 {{ changed_landed_versions(
     'crm__leads',

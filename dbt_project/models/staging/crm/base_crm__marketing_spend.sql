@@ -6,19 +6,7 @@
     out_of_range. channel has no fixed list: it takes the values of
     users.acquisition_channel, whatever they are.
 -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='id',
-    on_schema_change='fail',
-    pre_hook="{{ delete_keyless_landed_rows() }}",
-    indexes=[
-        {'columns': ['id']},
-        {'columns': ['_batch_id']},
-        {'columns': ['updated_at']},
-        {'columns': ['tenant_id']},
-    ],
-) }}
+{{ config(**landed_versions_config()) }}
 
 {{ changed_landed_versions(
     'crm__marketing_spend',

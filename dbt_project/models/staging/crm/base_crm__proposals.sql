@@ -6,20 +6,7 @@
     must name a lead landed by the as-of date in the row's own tenant (any
     status), or the row is an orphan_reference.
 -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='id',
-    on_schema_change='fail',
-    pre_hook="{{ delete_keyless_landed_rows() }}",
-    indexes=[
-        {'columns': ['id']},
-        {'columns': ['_batch_id']},
-        {'columns': ['updated_at']},
-        {'columns': ['tenant_id']},
-        {'columns': ['lead_id']},
-    ],
-) }}
+{{ config(**landed_versions_config('lead_id')) }}
 
 {{ changed_landed_versions(
     'crm__proposals',

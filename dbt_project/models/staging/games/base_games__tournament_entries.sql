@@ -5,20 +5,7 @@
     An entry whose tournament is not among those landed in its own tenant by
     the as-of date (any status) is an orphan_reference.
 -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='id',
-    on_schema_change='fail',
-    pre_hook="{{ delete_keyless_landed_rows() }}",
-    indexes=[
-        {'columns': ['id']},
-        {'columns': ['_batch_id']},
-        {'columns': ['updated_at']},
-        {'columns': ['tenant_id']},
-        {'columns': ['tournament_id']},
-    ],
-) }}
+{{ config(**landed_versions_config('tournament_id')) }}
 
 {{ changed_landed_versions(
     'games__tournament_entries',

@@ -3,19 +3,7 @@
     status and entry fee checked here, the current version kept by
     stg_games__tournaments.
 -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='id',
-    on_schema_change='fail',
-    pre_hook="{{ delete_keyless_landed_rows() }}",
-    indexes=[
-        {'columns': ['id']},
-        {'columns': ['_batch_id']},
-        {'columns': ['updated_at']},
-        {'columns': ['tenant_id']},
-    ],
-) }}
+{{ config(**landed_versions_config()) }}
 
 {{ changed_landed_versions(
     'games__tournaments',
