@@ -152,7 +152,7 @@ def transform_warehouse():
 
     @task
     def generate_docs(plan: dict) -> dict:
-        from meridian.transform.dbt_run import generate_docs as generate
+        from meridian.transform.dbt_docs import generate_docs as generate
         from meridian.transform.plan import RunPlan
 
         return generate(RunPlan.from_dict(plan))

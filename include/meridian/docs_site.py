@@ -37,7 +37,7 @@ FRAME_HEADERS = {"Content-Security-Policy": "frame-ancestors 'self'", "X-Content
 def docs_dir() -> Path:
     """The folder the transform DAG publishes the docs into: ``MERIDIAN_DBT_DOCS_DIR``, else <state dir>/dbt/docs."""
     # the DAG's own rule, read on each request (imported here: the plugin module stays light to load)
-    from meridian.transform.dbt_run import docs_dir as published_docs_dir
+    from meridian.transform.dbt_docs import docs_dir as published_docs_dir
 
     return published_docs_dir()
 

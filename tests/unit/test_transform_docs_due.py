@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from meridian.transform.dbt_run import DOCS_FILES, _manifest_checksum, docs_due
+from meridian.transform.dbt_docs import DOCS_FILES, _manifest_checksum, docs_due
 
 
 def manifest(path: Path, model_checksum: str) -> Path:
