@@ -47,17 +47,30 @@ def sections(tenant: str, named: dict[str, str], start: date, end: date) -> dict
     return {name: one_pass.parse(value) for name, value in zip(named, values, strict=True)}
 
 
-@pytest.mark.parametrize("tenant", ["acme", "globex"])
-@pytest.mark.parametrize(("start", "end"), RANGES)
-def test_summary_and_methods_as_the_two_aggregates(api_world, tenant, start, end):
+def one_pass_against_the_two_aggregates(tenant: str, start: date, end: date, figures: str,
+                                         reference: str) -> tuple[dict, list[dict]]:
+    """summary_and_methods(figures) and by_method_section(figures) against the summary and per-method aggregates of
+    ``reference`` (the same figures, as they were spelled): the same JSON values. The total and the methods."""
     found = sections(tenant, {
-        "stats": one_pass.SUMMARY_AND_METHODS,
-        "summary": REFERENCE_SUMMARY.format(columns=REFERENCE_COLUMNS, where="true"),
-        "by_method": REFERENCE_BY_METHOD.format(columns=REFERENCE_COLUMNS)}, start, end)
+        "stats": one_pass.summary_and_methods(figures),
+        "methods": one_pass.by_method_section(figures),
+        "summary": REFERENCE_SUMMARY.format(columns=reference, where="true"),
+        "by_method": REFERENCE_BY_METHOD.format(columns=reference)}, start, end)
     total, methods = one_pass.split_stats(found["stats"])
     assert total.pop("method") is None
     assert total == found["summary"]
     assert methods == (found["by_method"] or [])
+    assert found["methods"] == found["by_method"]
+    return total, methods
+
+
+@pytest.mark.parametrize("tenant", ["acme", "globex"])
+@pytest.mark.parametrize(("start", "end"), RANGES)
+def test_summary_and_methods_as_the_two_aggregates(api_world, tenant, start, end):
+    assert one_pass.SUMMARY_AND_METHODS == one_pass.summary_and_methods(one_pass.SUMMARY_COLUMNS)
+    assert one_pass.BY_METHOD == one_pass.by_method_section(one_pass.SUMMARY_COLUMNS)
+    total, methods = one_pass_against_the_two_aggregates(tenant, start, end, one_pass.SUMMARY_COLUMNS,
+                                                         REFERENCE_COLUMNS)
     if (start, end) == RANGES[0]:
         assert total["unique_payers"] and len(methods) > 1, "the history has payers and several methods to compare"
     if start.year == 2020:
@@ -84,11 +97,4 @@ def test_payers_of_part_of_the_range_as_count_distinct(api_world, tenant, start,
 def test_latency_and_count_figures_as_the_two_aggregates(api_world, tenant, start, end, columns):
     """/payments/latency's and /payments/success-rate's one pass against their summary and per-method sections."""
     figures = getattr(one_pass, columns)
-    found = sections(tenant, {
-        "stats": one_pass.summary_and_methods(figures),
-        "summary": REFERENCE_SUMMARY.format(columns=figures, where="true"),
-        "by_method": REFERENCE_BY_METHOD.format(columns=figures)}, start, end)
-    total, methods = one_pass.split_stats(found["stats"])
-    assert total.pop("method") is None
-    assert total == found["summary"]
-    assert methods == (found["by_method"] or [])
+    one_pass_against_the_two_aggregates(tenant, start, end, figures, figures)

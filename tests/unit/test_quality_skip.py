@@ -22,6 +22,7 @@ from meridian.transform.plan import TRANSFORM_RUNS_DDL
 from meridian.transform.quality import check_and_notify
 from meridian.warehouse.bootstrap import ensure_warehouse
 from tests.conftest import private_warehouse
+from tests.unit.test_quality_checks import STEADY, create_checked_tables
 
 AS_OF = date(2026, 10, 31)
 STATE = {"model.meridian.stg_app__events": "a1"}
@@ -33,16 +34,11 @@ def warehouse() -> Iterator[None]:
         with db.connection("warehouse") as conn, conn.cursor() as cur:
             ensure_warehouse(conn)
             cur.execute(TRANSFORM_RUNS_DDL)
-            cur.execute("create table staging.stg_app__events "
-                        "(id text, tenant_id text, event_type text, occurred_at timestamptz)")
-            cur.execute("create table staging.stg_billing__payments (id text, tenant_id text, created_at timestamptz)")
-            cur.execute("""create table audit.batch_outcomes (batch_id bigint, source text, table_name text,
-                           as_of_date date, landed integer, accepted integer, quarantined integer,
-                           duplicates integer, classified integer)""")
+            create_checked_tables(conn)
             # 28 steady days of 20 events with a wobble, then 80 on the checked day: a data_spike
             for offset in range(28, -1, -1):
                 day = AS_OF - timedelta(days=offset)
-                count = 80 if offset == 0 else (20, 22, 19, 18, 21, 20, 20)[offset % 7]
+                count = 80 if offset == 0 else STEADY[offset % 7]
                 cur.execute("insert into staging.stg_app__events select 't' || %s || '-' || n, 'acme', 'page_view', "
                             "%s from generate_series(1, %s) as n",
                             (offset, datetime.combine(day, time(12), tzinfo=UTC), count))

@@ -13,7 +13,7 @@ from datetime import datetime
 import psycopg2.extensions
 from psycopg2.extras import Json
 
-from meridian.warehouse.bootstrap import AUDIT_DDL
+from meridian.warehouse.audit_tables import AUDIT_DDL
 from meridian.warehouse.reporting import ensure_reporting_schema
 
 

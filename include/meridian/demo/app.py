@@ -26,7 +26,8 @@ The model, in the order it is generated:
    ``FILE_SHARE`` of the others go only to the event files, the rest to
    app.events; some are duplicated (file and table, or twice in files) with
    identical content.
-6. Bad events (``dirty`` kinds for events) are extra copies of good events.
+6. Bad events (``dirty`` kinds for events) are extra copies of good events,
+   broken by meridian.demo.bad_events.
 
 A new event type, ``story_view``, appears in the last ``STORY_LAUNCH_DAYS``
 days (a feature launch) so the pipeline's ``new_event_type`` alert has
@@ -34,7 +35,11 @@ something to find.
 
 Over 400 lines on purpose: the model's constants (shares, weights, funnel
 steps, event mixes) and the one generator that draws from them read
-together, step by step as above; it is demo tooling, not product code.
+together, step by step as above, and steps 1 to 5 share the generator's
+state (its random stream, ids, time tables and the event buffers), so
+cutting them apart would pass that state around instead; the bad copies of
+step 6 need none of it and live in meridian.demo.bad_events. It is demo
+tooling, not product code.
 """
 
 from __future__ import annotations
@@ -46,13 +51,13 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any
 
+from meridian.demo.bad_events import bad_copy
 from meridian.demo.copy_loader import CHUNK_LINES, SourceLoader, copy_line
-from meridian.demo.dirty import EPOCH_ZERO, UNKNOWN_TENANTS, Y2K_EVE
 from meridian.demo.ids import Ids
 from meridian.demo.landing import Buckets
 from meridian.demo.sampling import Weighted
 from meridian.demo.tenants import FIRST_NAMES, LAST_NAMES, Plan, Tenant
-from meridian.demo.timeline import DAY, HOUR, MINUTE, SECOND, Window, iso
+from meridian.demo.timeline import DAY, HOUR, MINUTE, SECOND, Window
 from meridian.sources.schema import EVENT_FILE_FIELDS, table
 
 EVENTS = table("app", "events")
@@ -64,7 +69,7 @@ FILE_ONLY_LAST_DAYS = 2
 LATE_SHARE = 0.004
 DUPLICATE_DB_AND_FILE = 0.003
 DUPLICATE_IN_FILES = 0.002
-BAD_EVENT_SHARE = 0.007  # split evenly over EVENT_BAD_KINDS (0.1 % each)
+BAD_EVENT_SHARE = 0.007  # split evenly over bad_events.EVENT_BAD_KINDS (0.1 % each)
 STORY_LAUNCH_DAYS = 10
 STORY_SHARE_OF_SCREEN_VIEWS = 0.05
 ANONYMOUS_WEB_SHARE = 0.03  # of web sessions, preceded by a logged-out page view
@@ -86,9 +91,6 @@ CORE_SHARE_BY_DEPTH = (0.0, 0.0, 0.08, 0.15, 0.15, 0.3, 0.7)
 
 ONE_OFF_SKUS = (("boost_1", 499, 30), ("super_likes_5", 399, 30), ("super_likes_25", 1499, 10),
                 ("spotlight_24h", 799, 15), ("rose_gift", 199, 15))
-
-EVENT_BAD_KINDS = ("unknown_tenant", "missing_required", "future_timestamp", "implausible_timestamp",
-                   "invalid_json", "invalid_json_line", "multiple")
 
 
 def events_target(users: int, days: int) -> int:
@@ -610,54 +612,11 @@ class TenantApp:
             self.db_lines.append(copy_line(values))
 
     def _bad_event(self, fields: dict[str, Any], received: int) -> None:
-        rng = self.rng
-        kind = EVENT_BAD_KINDS[int(rng.random() * len(EVENT_BAD_KINDS))]
+        """A bad copy of the event (meridian.demo.bad_events) with its own id, counted by kind and routed."""
+        kind, bad, in_file = bad_copy(self.rng, dict(fields, id=self._next_event_id()), received)
         key = f"events.{kind}"
         self.stats[key] = self.stats.get(key, 0) + 1
-        fields = dict(fields, id=self._next_event_id())
-        in_file = rng.random() < 0.4
-        if kind == "unknown_tenant":
-            fields["tenant_id"] = None if rng.random() < 0.4 else rng.choice(UNKNOWN_TENANTS)
-        elif kind == "missing_required":
-            column = rng.choice(("event_type", "event_type", "occurred_at", "received_at", "id"))
-            if column in ("id", "received_at"):
-                # app.events.id is a primary key, and a table row without received_at is never extracted
-                # (it is read by received_at): only a file line can lack these
-                in_file = True
-            if in_file and rng.random() < 0.5:
-                del fields[column]
-            else:
-                fields[column] = "" if column == "event_type" and rng.random() < 0.3 else None
-        elif kind == "future_timestamp":  # a device clock running ahead
-            fields["occurred_at"] = iso(received + int(rng.uniform(1.2, 40) * DAY))
-        elif kind == "implausible_timestamp":
-            fields["occurred_at"] = rng.choice((EPOCH_ZERO, Y2K_EVE, "1970-01-01T00:00:12.345+00:00"))
-        elif kind == "invalid_json":  # properties that are not an object
-            props = fields["properties"]
-            fields["properties"] = rng.choice((json.dumps(props), [props], "screen=home", 0))
-        elif kind == "invalid_json_line":
-            self._to_file((received - self.window.start_ms) // DAY, received, self._broken_line(fields) + "\n")
-            return
-        else:  # several rules at once
-            if rng.random() < 0.5:
-                fields.update(tenant_id=None, occurred_at=EPOCH_ZERO, properties=json.dumps(fields["properties"]))
-            else:
-                fields.update(tenant_id=rng.choice(UNKNOWN_TENANTS), event_type=None,
-                              occurred_at=iso(received + 3 * DAY))
-        self._route_fields(fields, received, in_file=in_file)
-
-    def _broken_line(self, fields: dict[str, Any]) -> str:
-        """A landing-file line that is not a JSON object."""
-        rng = self.rng
-        text = json.dumps(fields)
-        choice = rng.random()
-        if choice < 0.35:
-            return text[: int(rng.uniform(0.2, 0.9) * len(text))]  # truncated upload
-        if choice < 0.55:
-            return json.dumps([fields.get(name) for name in EVENT_FILE_FIELDS])  # an array, not an object
-        if choice < 0.7:
-            return text + text  # two objects glued together
-        if choice < 0.85:
-            return rng.choice(("<html><body><h1>502 Bad Gateway</h1></body></html>", "ERROR upstream timeout",
-                               "null", "42", '"event"'))
-        return text.replace('"id": ', "id: ", 1)  # unquoted key
+        if isinstance(bad, str):  # a file line that is not JSON
+            self._to_file((received - self.window.start_ms) // DAY, received, bad)
+        else:
+            self._route_fields(bad, received, in_file=in_file)

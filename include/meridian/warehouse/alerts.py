@@ -23,7 +23,7 @@ from datetime import date
 
 import psycopg2.extensions
 
-# the check constraint in meridian.warehouse.bootstrap.AUDIT_DDL lists the same types
+# the check constraint in meridian.warehouse.audit_tables.AUDIT_DDL lists the same types
 ALERT_TYPES = (
     "missing_data", "data_spike", "data_drop", "freshness", "test_failure", "new_event_type", "quarantine",
     "schema_change",

@@ -42,8 +42,6 @@ def range_rows(columns: str = RANGE_COLUMNS) -> str:
 )"""
 
 
-
-
 def paid_rows(columns: str, where: str = "true") -> str:
     """A subquery of the ``columns`` of the tenant's payments paid within the UTC days ``%(start)s``–``%(end)s`` (whose
     ``coalesce(settled_at, created_at)``, the paid-at instant, is in them) that match ``where``.
@@ -61,17 +59,25 @@ def paid_rows(columns: str, where: str = "true") -> str:
             f"and created_at < {end} and {where})")
 
 
-# ``unique_payers`` is not an aggregate of these: summary_section, by_method_section and summary_and_methods add it
-# from a hashed distinct of the succeeded rows' user ids (payers_count, PAYERS_BY_METHOD)
-SUMMARY_COLUMNS = f"""
+# the attempt counts alone (/payments/success-rate): no sort at all
+COUNT_COLUMNS = """
     count(*) as attempts,
     count(*) filter (where is_succeeded) as succeeded,
     count(*) filter (where status = 'failed') as failed,
-    count(*) filter (where status = 'pending') as pending,
-    coalesce(sum(amount) filter (where is_succeeded), 0) as volume,
+    count(*) filter (where status = 'pending') as pending
+"""
+COUNT_RANGE_COLUMNS = "method, status, is_succeeded"
+# the latency figures alone (/payments/latency): no distinct-payer count, so no sort by user
+LATENCY_COLUMNS = f"""
     avg(latency_ms) as latency_avg_ms,
     percentile_cont({PERCENTILE_ARRAY}) within group (order by latency_ms) as latency_percentiles_ms
 """
+LATENCY_RANGE_COLUMNS = "method, payment_date, latency_ms"
+# the summary's figures: the counts, the volume and the latency. ``unique_payers`` is not an aggregate of these:
+# summary_section and method_figures add it from a hashed distinct of the succeeded rows' user ids (payers_count,
+# PAYERS_BY_METHOD)
+SUMMARY_COLUMNS = (f"{COUNT_COLUMNS.rstrip()},\n    coalesce(sum(amount) filter (where is_succeeded), 0) as volume,"
+                   f"{LATENCY_COLUMNS}")
 
 
 def payers_count(where: str = "true") -> str:
@@ -83,22 +89,6 @@ def payers_count(where: str = "true") -> str:
 
 PAYERS_BY_METHOD = ("(select method, count(user_id) as unique_payers from (select distinct method, user_id "
                     "from range_rows where is_succeeded) as payers group by method)")
-
-
-# the latency figures alone (/payments/latency): no distinct-payer count, so no sort by user
-LATENCY_COLUMNS = f"""
-    avg(latency_ms) as latency_avg_ms,
-    percentile_cont({PERCENTILE_ARRAY}) within group (order by latency_ms) as latency_percentiles_ms
-"""
-LATENCY_RANGE_COLUMNS = "method, payment_date, latency_ms"
-# the attempt counts alone (/payments/success-rate): no sort at all
-COUNT_COLUMNS = """
-    count(*) as attempts,
-    count(*) filter (where is_succeeded) as succeeded,
-    count(*) filter (where status = 'failed') as failed,
-    count(*) filter (where status = 'pending') as pending
-"""
-COUNT_RANGE_COLUMNS = "method, status, is_succeeded"
 # the columns the summary, per-method and failure-reason sections read (the payers are user_id's), and the retries'
 STATS_RANGE_COLUMNS = "method, status, is_succeeded, amount, user_id, latency_ms, failure_reason"
 RETRIES_RANGE_COLUMNS = "status, is_succeeded, invoice_id"
@@ -123,33 +113,39 @@ def summary_section(where: str = "true", columns: str = SUMMARY_COLUMNS) -> str:
     return f"(select to_json(summary) from (select {columns}{payers} from range_rows where {where}) as summary)"
 
 
-def by_method_section(columns: str = SUMMARY_COLUMNS) -> str:
-    """``columns`` per payment method of the range rows, in method order: a JSON array; with SUMMARY_COLUMNS,
-    ``unique_payers`` of each method too (0 for a method without a succeeded payment)."""
+def method_figures(columns: str, with_total: bool) -> str:
+    """``columns`` per payment method of the range rows, in method order, as a JSON array; ``with_total``, the
+    total first (``is_total`` 1, always there, zeros and nulls without rows), the methods' rows ``is_total`` 0, all
+    from one pass: grouping sets sort the rows by method once (or hash them, without ordered aggregates) and feed
+    each to its method's aggregates and to the total's. With SUMMARY_COLUMNS, each row's ``unique_payers`` too (0
+    for a method without a succeeded payment), the methods' from one join of PAYERS_BY_METHOD."""
+    keys, groups = ("grouping(method) as is_total, method", "grouping sets ((), (method))") if with_total else (
+        "method", "method")
+    order = "stats.is_total desc, stats.method" if with_total else "stats.method"
+    grouped = f"(select {keys}, {columns} from range_rows group by {groups})"
     if columns is not SUMMARY_COLUMNS:
-        return (f"(select json_agg(per_method order by per_method.method) from (select method, {columns} "
-                "from range_rows group by method) as per_method)")
-    return ("(select json_agg(per_method order by per_method.method) from (select methods.*, "
-            "coalesce(payers.unique_payers, 0) as unique_payers from (select method, "
-            f"{columns} from range_rows group by method) as methods left join {PAYERS_BY_METHOD} as payers "
-            "on payers.method is not distinct from methods.method) as per_method)")
+        return f"(select json_agg(stats order by {order}) from {grouped} as stats)"
+    payers, joined = "coalesce(payers.unique_payers, 0)", "payers.method is not distinct from figures.method"
+    if with_total:
+        payers = f"case when figures.is_total = 1 then {payers_count()} else {payers} end"
+        joined = f"figures.is_total = 0 and {joined}"
+    return (f"(select json_agg(stats order by {order}) from (select figures.*, {payers} as unique_payers "
+            f"from {grouped} as figures left join {PAYERS_BY_METHOD} as payers on {joined}) as stats)")
+
+
+def by_method_section(columns: str = SUMMARY_COLUMNS) -> str:
+    """``columns`` per payment method of the range rows, in method order: a JSON array (see method_figures)."""
+    return method_figures(columns, with_total=False)
 
 
 BY_METHOD = by_method_section()
+
+
 def summary_and_methods(columns: str = SUMMARY_COLUMNS) -> str:
-    """The summary and the per-method figures (``columns``) of the range rows in one pass: grouping sets sort them by
-    method once (or hash them, without ordered aggregates) and feed each row to its method's aggregates and to the
-    total's, where a summary_section and a by_method_section scan and aggregate them twice. A JSON array: the total
-    first (``is_total`` 1, always there, zeros and nulls without rows), then the methods in method order; with
-    SUMMARY_COLUMNS each with its ``unique_payers``. :func:`split_stats` parts them."""
-    grouped = (f"(select grouping(method) as is_total, method, {columns} from range_rows "
-               "group by grouping sets ((), (method)))")
-    if columns is not SUMMARY_COLUMNS:
-        return f"(select json_agg(stats order by stats.is_total desc, stats.method) from {grouped} as stats)"
-    return ("(select json_agg(stats order by stats.is_total desc, stats.method) from (select figures.*, "
-            f"case when figures.is_total = 1 then {payers_count()} else coalesce(payers.unique_payers, 0) end "
-            f"as unique_payers from {grouped} as figures left join {PAYERS_BY_METHOD} as payers "
-            "on figures.is_total = 0 and payers.method is not distinct from figures.method) as stats)")
+    """The summary and the per-method figures (``columns``) of the range rows in one pass, where a summary_section
+    and a by_method_section scan and aggregate them twice: the total, then the methods (see method_figures).
+    :func:`split_stats` parts them."""
+    return method_figures(columns, with_total=True)
 
 
 SUMMARY_AND_METHODS = summary_and_methods()
