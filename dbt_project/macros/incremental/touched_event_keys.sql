@@ -20,21 +20,22 @@
     incremental runs. -#}
 {% macro touched_event_keys() -%}
     {%- set window_start -%}cast({{ incremental_window_start() }} as timestamp) at time zone 'UTC'{%- endset -%}
-    {%- set columns -%}
+    {#- what both branches select and filter on: the accepted, current events before the as-of instant -#}
+    {%- set current_events -%}
+    select
         touched.tenant_id,
         touched.user_id,
         touched.id as event_id,
         touched.occurred_at,
         {{ utc_date('touched.occurred_at') }} as event_date,
         date_trunc('hour', touched.occurred_at at time zone 'UTC') at time zone 'UTC' as hour_start
-    {%- endset -%}
-    -- rows added since the last successful build ended (index range on _transformed_at)
-    select
-        {{ columns }}
     from {{ ref('base_app__events') }} as touched
     where
         touched.is_current
         and touched.occurred_at < {{ as_of_end() }}
+    {%- endset -%}
+    -- rows added since the last successful build ended (index range on _transformed_at)
+    {{ current_events }}
         and touched.occurred_at >= {{ window_start }}
         and touched._transformed_at > (
             select coalesce(max(last_build.ended_at), '-infinity')
@@ -45,12 +46,7 @@
     union all
 
     -- events that came into range since the last successful build's instant (index range on occurred_at)
-    select
-        {{ columns }}
-    from {{ ref('base_app__events') }} as touched
-    where
-        touched.is_current
-        and touched.occurred_at < {{ as_of_end() }}
+    {{ current_events }}
         and touched.occurred_at >= greatest(
             {{ window_start }},
             coalesce((

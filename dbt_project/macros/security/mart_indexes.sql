@@ -6,7 +6,8 @@
     paths are listed. The API's queries run as tenant roles under row-level
     security, where a qual on an expression such as coalesce(settled_at,
     created_at) is no index condition: settled_at has a plain index for the
-    paid-at ranges (meridian.serve.api.one_pass.paid_in_range). Emitted by
+    paid-at ranges (meridian.serve.api.one_pass.paid_rows: settled payments by
+    settled_at, unsettled ones by created_at). Emitted by
     secure_mart (the marts' post-hook), so a rebuilt or new mart gets them in
     its build transaction.
 

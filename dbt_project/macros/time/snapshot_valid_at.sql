@@ -5,11 +5,8 @@
     exactly at the instant is not yet visible, as staging reads rows with
     updated_at strictly before the end of the as-of date, so at the end of a
     date each id has at most one valid version: the one staging would have
-    shown at that as-of date. relation_alias qualifies the columns. -#}
+    shown at that as-of date (version_in_force_at over dbt_valid_from and
+    dbt_valid_to). relation_alias qualifies the columns. -#}
 {% macro snapshot_valid_at(instant, relation_alias=none) -%}
-    {%- set prefix = relation_alias ~ '.' if relation_alias else '' -%}
-    (
-        {{ prefix }}dbt_valid_from < {{ instant }}
-        and ({{ prefix }}dbt_valid_to is null or {{ prefix }}dbt_valid_to >= {{ instant }})
-    )
+    {{ version_in_force_at(instant, relation_alias, 'dbt_valid_from', 'dbt_valid_to') }}
 {%- endmacro %}

@@ -52,11 +52,7 @@ end_of_day_mrr as (
     left join subscription_states
         on candidate_days.tenant_id = subscription_states.tenant_id
         and candidate_days.user_id = subscription_states.user_id
-        and subscription_states.valid_from < {{ utc_day_end('candidate_days.mrr_date') }}
-        and (
-            subscription_states.valid_to is null
-            or subscription_states.valid_to >= {{ utc_day_end('candidate_days.mrr_date') }}
-        )
+        and {{ version_in_force_at(utc_day_end('candidate_days.mrr_date'), 'subscription_states') }}
     group by candidate_days.tenant_id, candidate_days.user_id, candidate_days.mrr_date
 
 ),

@@ -4,7 +4,8 @@
     month-end state is trialing, active or past_due. The end of a month is the end
     of its last day, and for the as-of month the end of the as-of date; the state
     in force then is the one of the subscription's last event with occurred_at
-    before that instant (as in int_customer_mrr_daily: valid_from < end <= valid_to).
+    before that instant (version_in_force_at, as in int_customer_mrr_daily:
+    valid_from < end <= valid_to).
     is_mrr_bearing (status active or past_due) marks the subscriptions that count
     as active at month end in fct_plan_revenue_monthly and dim_plans;
     subscription_arr_cents is 12 × their MRR in integer cents. -#}
@@ -49,11 +50,7 @@ states_at_month_end as (
     from month_ends
     inner join subscription_states
         on month_ends.tenant_id = subscription_states.tenant_id
-        and month_ends.month_end_at > subscription_states.valid_from
-        and (
-            subscription_states.valid_to is null
-            or month_ends.month_end_at <= subscription_states.valid_to
-        )
+        and {{ version_in_force_at('month_ends.month_end_at', 'subscription_states') }}
     where subscription_states.status <> 'canceled'
 
 ),
