@@ -139,14 +139,19 @@ class Dbt:
         return json.loads((self.target / name).read_text())
 
 
-def incremental_criteria() -> list[str]:
-    """The ``incremental_run`` selector (dbt_project/selectors.yml) as ``--select`` criteria."""
+def incremental_definition() -> dict[str, Any]:
+    """The ``incremental_run`` selector's definition (dbt_project/selectors.yml)."""
     import yaml
 
+    selectors = yaml.safe_load((settings().dbt_project_dir / "selectors.yml").read_text())["selectors"]
+    return next(item for item in selectors if item["name"] == INCREMENTAL_SELECTOR)["definition"]
+
+
+def incremental_criteria() -> list[str]:
+    """The ``incremental_run`` selector (dbt_project/selectors.yml) as ``--select`` criteria."""
     from meridian.transform.selection import selector_criteria
 
-    selectors = yaml.safe_load((settings().dbt_project_dir / "selectors.yml").read_text())["selectors"]
-    return selector_criteria(next(item for item in selectors if item["name"] == INCREMENTAL_SELECTOR)["definition"])
+    return selector_criteria(incremental_definition())
 
 
 def build_args(plan: RunPlan) -> list[str]:
@@ -193,7 +198,7 @@ def last_project_state(cur: Any) -> dict[str, str] | None:
 def select_incremental(plan: RunPlan, cur: Any, last: LastBuild, manifest: dict,
                        seen: dict[str, list[int]]) -> tuple[RunPlan, dict | None]:
     """The incremental plan with the nodes it leaves out (meridian.transform.selection), and the record of it."""
-    from meridian.transform.selection import changed_sources, existing_nodes, select_nodes
+    from meridian.transform.selection import changed_sources, existing_nodes, select_nodes, selectable_tests
 
     if plan.full_refresh:
         return plan, None
@@ -203,7 +208,9 @@ def select_incremental(plan: RunPlan, cur: Any, last: LastBuild, manifest: dict,
     # the tests over touched rows read the rows written after the last successful build ended (a row of this run
     # or of a failed run since); without that instant they are not added
     include = selection.include() if last.ended_at is not None else ()
-    return replace(plan, exclude=selection.exclude(), include=include,
+    # only the left-out tests the selector can pick are named: dbt matches each name against every node
+    exclude = selection.exclude(selectable_tests(manifest, incremental_definition()))
+    return replace(plan, exclude=exclude, include=include,
                    tested_rows_since=last.ended_at), selection.record()
 
 

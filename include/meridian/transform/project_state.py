@@ -94,6 +94,8 @@ def manifest_facts(manifest: Any) -> dict[str, Any]:
             "config": node.config.to_dict(omit_none=False),
             "depends_on": {"nodes": list(getattr(node.depends_on, "nodes", [])),
                            "macros": list(node.depends_on.macros)},
+            # a generic data test's name (not_null, expression_is_true...): what ``test_name:`` selects on
+            **({"test_metadata": {"name": node.test_metadata.name}} if getattr(node, "test_metadata", None) else {}),
         }
 
     nodes = {uid: node_facts(node) for uid, node in manifest.nodes.items()}

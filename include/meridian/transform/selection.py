@@ -37,6 +37,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from fnmatch import fnmatch
 from typing import Any
 
 from meridian.transform.project_state import project_state
@@ -76,9 +77,15 @@ class Selection:
         left_out = set(self.tests_left_out)
         return tuple(sorted(_name(uid) for uid in self.tests_on_touched_rows if uid not in left_out))
 
-    def exclude(self) -> tuple[str, ...]:
-        """The nodes for ``dbt build --exclude`` (models, seeds and tests), by name."""
-        return tuple(sorted(_name(uid) for uid in [*self.left_out, *self.tests_left_out]))
+    def exclude(self, selectable: Iterable[str] | None = None) -> tuple[str, ...]:
+        """The nodes for ``dbt build --exclude`` (models, seeds and tests), by name.
+
+        ``selectable``: the data tests the run's ``--select`` can pick at all (:func:`selectable_tests`); a
+        left-out test outside them is not named, as excluding it changes nothing (dbt matches every name of
+        ``--exclude`` against every node of the project, so each name costs start-up time). None: name them all.
+        """
+        tests = self.tests_left_out if selectable is None else sorted(set(self.tests_left_out) & set(selectable))
+        return tuple(sorted(_name(uid) for uid in [*self.left_out, *tests]))
 
     def record(self) -> dict[str, Any]:
         """What audit.transform_runs.selection keeps: counts, the left-out nodes by reason, the changed sources."""
@@ -213,6 +220,38 @@ def select_nodes(
     return Selection(built=tuple(uid for uid in candidates if built[uid]), left_out=left_out,
                      tests_left_out=tuple(tests), changed_sources=tuple(sorted(changed_sources)),
                      tests_on_touched_rows=touched_row_tests(manifest))
+
+
+def selectable_tests(manifest: Mapping[str, Any], definition: Mapping[str, Any]) -> set[str]:
+    """The data tests a selectors.yml ``definition`` can select directly, a superset: by its ``test_type`` and
+    ``test_name`` criteria; an intersection is at most its test-specific members' picks, a union all of its
+    members'; ``resource_type`` of models, seeds or snapshots picks no test (the incremental run selects with
+    ``--indirect-selection empty``); any other criterion (``path``, ``tag``...) alone could pick any test.
+    """
+    tests = {uid: node for uid, node in manifest.get("nodes", {}).items() if node.get("resource_type") == "test"}
+
+    def picks(member: Mapping[str, Any]) -> set[str] | None:  # None: any test
+        if "union" in member:
+            parts = [picks(item) for item in member["union"]]
+            return None if any(part is None for part in parts) else set().union(*parts)
+        if "intersection" in member:
+            parts = [part for part in (picks(item) for item in member["intersection"]) if part is not None]
+            return set.intersection(*parts) if parts else None
+        method, value = member.get("method"), str(member.get("value"))
+        if method == "resource_type":
+            return None if value == "test" else set()
+        if method == "test_name":
+            return {uid for uid, node in tests.items()
+                    if "test_metadata" in node and fnmatch(node["test_metadata"]["name"], value)}
+        if method == "test_type":
+            kinds = {"singular": False, "generic": True}
+            if value not in kinds:
+                return None
+            return {uid for uid, node in tests.items() if ("test_metadata" in node) == kinds[value]}
+        return None
+
+    chosen = picks(definition)
+    return set(tests) if chosen is None else chosen
 
 
 def batches_seen(cur: Any) -> dict[str, list[int]]:
