@@ -257,19 +257,9 @@ daily_event_counts as (
 
 joined as (
 
-    select
-        day_combination_grid.tenant_id,
-        day_combination_grid.event_date,
-        day_combination_grid.event_type,
-        day_combination_grid.platform,
-        coalesce(daily_event_counts.events, 0) as events,
-        coalesce(daily_event_counts.unique_users, 0) as unique_users
-    from day_combination_grid
-    left join daily_event_counts
-        on day_combination_grid.tenant_id = daily_event_counts.tenant_id
-        and day_combination_grid.event_date = daily_event_counts.event_date
-        and day_combination_grid.event_type = daily_event_counts.event_type
-        and day_combination_grid.platform = daily_event_counts.platform
+    {{ spine_with_measures('day_combination_grid', 'event_date', {
+        'daily_event_counts': ['events', 'unique_users'],
+    }, keys=['event_type', 'platform'], spine_period_column='event_date') }}
 
 ),
 
