@@ -82,13 +82,7 @@ days_to_count as materialized (
                     touched_events.tenant_id = days.tenant_id
                     and touched_events.event_date = days.period_start
             )
-            or not exists (
-                select 1
-                from {{ this }} as built
-                where
-                    built.tenant_id = days.tenant_id
-                    and built.event_date = days.period_start
-            )
+            or {{ missing_from_table({'tenant_id': 'days.tenant_id', 'event_date': 'days.period_start'}) }}
         )
 
 ),

@@ -118,14 +118,11 @@ inner join funnel_windows
     on funnel_weeks.funnel_name = funnel_windows.funnel_name
 where
     funnel_weeks.period_end > {{ incremental_window_start() }} - cast(funnel_windows.window_days as integer)
-    or not exists (
-        select 1
-        from {{ this }} as built
-        where
-            built.tenant_id = funnel_weeks.tenant_id
-            and built.funnel_name = funnel_weeks.funnel_name
-            and built.cohort_week = funnel_weeks.period_start
-    )
+    or {{ missing_from_table({
+        'tenant_id': 'funnel_weeks.tenant_id',
+        'funnel_name': 'funnel_weeks.funnel_name',
+        'cohort_week': 'funnel_weeks.period_start',
+    }) }}
     {%- endif %}
 
 ),
