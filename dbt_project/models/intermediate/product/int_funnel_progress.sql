@@ -9,6 +9,19 @@
 ) }}
 
 {%- set window_start -%}cast({{ incremental_window_start() }} as timestamp) at time zone 'UTC'{%- endset %}
+{#- the funnels' step events: every business event of a step's event type, once per entity and instant -#}
+{%- set funnel_step_events %}
+    select distinct
+        business_events.tenant_id,
+        funnel_definitions.funnel_name,
+        funnel_definitions.step_number,
+        business_events.entity_type,
+        business_events.entity_id,
+        business_events.occurred_at
+    from business_events
+    inner join funnel_definitions
+        on business_events.event_type = funnel_definitions.event_type
+{%- endset %}
 
 {#- Funnel progress (docs/metrics.md fct_funnel_steps), for every funnel of the seed
     funnel_definitions: an entity enters at its first step-1 event; it reaches step
@@ -130,16 +143,7 @@ lead_step_events as (
 
     -- other entities (leads: few, and their CRM timestamps may move): every one not final yet,
     -- from its events since the funnel's lookback
-    select distinct
-        business_events.tenant_id,
-        funnel_definitions.funnel_name,
-        funnel_definitions.step_number,
-        business_events.entity_type,
-        business_events.entity_id,
-        business_events.occurred_at
-    from business_events
-    inner join funnel_definitions
-        on business_events.event_type = funnel_definitions.event_type
+    {{ funnel_step_events }}
     inner join funnel_windows
         on funnel_definitions.funnel_name = funnel_windows.funnel_name
     -- the lead's entry if the table holds it as final: one index probe per event (tenant_id,
@@ -172,16 +176,7 @@ step_events as (
     union all
     select * from lead_step_events
     {%- else %}
-    select distinct
-        business_events.tenant_id,
-        funnel_definitions.funnel_name,
-        funnel_definitions.step_number,
-        business_events.entity_type,
-        business_events.entity_id,
-        business_events.occurred_at
-    from business_events
-    inner join funnel_definitions
-        on business_events.event_type = funnel_definitions.event_type
+    {{ funnel_step_events }}
     {%- endif %}
 
 ),

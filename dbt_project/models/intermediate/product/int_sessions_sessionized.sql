@@ -164,12 +164,7 @@ context_events as (
 timeline as (
 
     select
-        event_id,
-        tenant_id,
-        user_id,
-        event_type,
-        platform,
-        occurred_at,
+        *,
         false as is_context,
         cast(null as timestamptz) as context_session_started_at
     from events_in_range

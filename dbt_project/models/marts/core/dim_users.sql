@@ -80,13 +80,7 @@ span_users as (
         users.tenant_id,
         users.id as user_id
     from users
-    where not exists (
-            select 1
-            from {{ this }} as built
-            where
-                built.tenant_id = users.tenant_id
-                and built.user_id = users.id
-        )
+    where {{ missing_from_table({'tenant_id': 'users.tenant_id', 'user_id': 'users.id'}) }}
 
 ),
 

@@ -36,12 +36,6 @@ days as (
 
 ),
 
-users as (
-
-    select * from {{ ref('stg_app__users') }}
-
-),
-
 user_activity as not materialized (
 
     select * from {{ ref('int_user_activity_daily') }}
@@ -78,24 +72,9 @@ customer_mrr_changes as (
 
 ),
 
-customer_milestones as (
-
-    select * from {{ ref('int_customer_milestones') }}
-
-),
-
 signups as (
 
-    select
-        users.tenant_id,
-        users.id as user_id,
-        {{ utc_date('users.signup_at') }} as signup_date,
-        {{ utc_date('customer_milestones.first_active_at') }} as first_active_date
-    from users
-    left join customer_milestones
-        on users.tenant_id = customer_milestones.tenant_id
-        and users.id = customer_milestones.user_id
-    where users.signup_at < {{ as_of_end() }}
+    select * from {{ ref('int_users_signed_up') }}
 
 ),
 

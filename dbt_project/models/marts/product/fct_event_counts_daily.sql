@@ -82,13 +82,7 @@ days_to_count as materialized (
                     touched_events.tenant_id = days.tenant_id
                     and touched_events.event_date = days.period_start
             )
-            or not exists (
-                select 1
-                from {{ this }} as built
-                where
-                    built.tenant_id = days.tenant_id
-                    and built.event_date = days.period_start
-            )
+            or {{ missing_from_table({'tenant_id': 'days.tenant_id', 'event_date': 'days.period_start'}) }}
         )
 
 ),
@@ -257,19 +251,9 @@ daily_event_counts as (
 
 joined as (
 
-    select
-        day_combination_grid.tenant_id,
-        day_combination_grid.event_date,
-        day_combination_grid.event_type,
-        day_combination_grid.platform,
-        coalesce(daily_event_counts.events, 0) as events,
-        coalesce(daily_event_counts.unique_users, 0) as unique_users
-    from day_combination_grid
-    left join daily_event_counts
-        on day_combination_grid.tenant_id = daily_event_counts.tenant_id
-        and day_combination_grid.event_date = daily_event_counts.event_date
-        and day_combination_grid.event_type = daily_event_counts.event_type
-        and day_combination_grid.platform = daily_event_counts.platform
+    {{ spine_with_measures('day_combination_grid', 'event_date', {
+        'daily_event_counts': ['events', 'unique_users'],
+    }, keys=['event_type', 'platform'], spine_period_column='event_date') }}
 
 ),
 

@@ -118,14 +118,11 @@ inner join funnel_windows
     on funnel_weeks.funnel_name = funnel_windows.funnel_name
 where
     funnel_weeks.period_end > {{ incremental_window_start() }} - cast(funnel_windows.window_days as integer)
-    or not exists (
-        select 1
-        from {{ this }} as built
-        where
-            built.tenant_id = funnel_weeks.tenant_id
-            and built.funnel_name = funnel_weeks.funnel_name
-            and built.cohort_week = funnel_weeks.period_start
-    )
+    or {{ missing_from_table({
+        'tenant_id': 'funnel_weeks.tenant_id',
+        'funnel_name': 'funnel_weeks.funnel_name',
+        'cohort_week': 'funnel_weeks.period_start',
+    }) }}
     {%- endif %}
 
 ),
@@ -169,23 +166,14 @@ steps_reached as (
 
 ),
 
+-- every step of every week built, zero entities where none reached it (no median or average)
 joined as (
 
-    select
-        step_grid.tenant_id,
-        step_grid.funnel_name,
-        step_grid.cohort_week,
-        step_grid.step_number,
-        step_grid.step_name,
-        coalesce(steps_reached.entities_reached, 0) as entities_reached,
-        steps_reached.median_seconds_from_previous,
-        steps_reached.avg_seconds_from_previous
-    from step_grid
-    left join steps_reached
-        on step_grid.tenant_id = steps_reached.tenant_id
-        and step_grid.funnel_name = steps_reached.funnel_name
-        and step_grid.cohort_week = steps_reached.cohort_week
-        and step_grid.step_number = steps_reached.step_number
+    {{ spine_with_measures('step_grid', 'cohort_week', {
+        'steps_reached': ['entities_reached'],
+    }, keys=['funnel_name', 'step_number'], spine_period_column='cohort_week', nullable_measures={
+        'steps_reached': ['median_seconds_from_previous', 'avg_seconds_from_previous'],
+    }, spine_columns=['step_name']) }}
 
 ),
 

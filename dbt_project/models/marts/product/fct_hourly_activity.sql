@@ -187,13 +187,7 @@ hours_to_build as (
                 changed_days.tenant_id = hours.tenant_id
                 and changed_days.changed_date = {{ utc_date('hours.hour_start') }}
         )
-        or not exists (
-            select 1
-            from {{ this }} as built
-            where
-                built.tenant_id = hours.tenant_id
-                and built.hour_start = hours.hour_start
-        )
+        or {{ missing_from_table({'tenant_id': 'hours.tenant_id', 'hour_start': 'hours.hour_start'}) }}
 
 ),
 

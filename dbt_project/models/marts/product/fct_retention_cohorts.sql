@@ -31,9 +31,9 @@
 
 with
 
-users as (
+signups as (
 
-    select * from {{ ref('stg_app__users') }}
+    select * from {{ ref('int_users_signed_up') }}
 
 ),
 
@@ -46,12 +46,6 @@ user_activity as (
 payment_attempts as (
 
     select * from {{ ref('int_payments_attempts') }}
-
-),
-
-customer_milestones as (
-
-    select * from {{ ref('int_customer_milestones') }}
 
 ),
 
@@ -108,17 +102,13 @@ started_cohort_periods as (
 cohort_users as (
 
     select
-        users.tenant_id,
+        signups.tenant_id,
         grains.cohort_grain,
-        {{ truncate_to_period('grains.cohort_grain', utc_date('users.signup_at')) }} as cohort_start,
-        users.id as user_id,
-        {{ utc_date('customer_milestones.first_paid_at') }} as first_paid_date
-    from users
+        {{ truncate_to_period('grains.cohort_grain', 'signups.signup_date') }} as cohort_start,
+        signups.user_id,
+        signups.first_paid_date
+    from signups
     cross join (values ('week'), ('month')) as grains (cohort_grain)
-    left join customer_milestones
-        on users.tenant_id = customer_milestones.tenant_id
-        and users.id = customer_milestones.user_id
-    where users.signup_at < {{ as_of_end() }}
 
 ),
 
