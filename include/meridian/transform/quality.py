@@ -40,11 +40,13 @@ create index if not exists quality_check_runs_checked_at on audit.quality_check_
 
 def check_inputs() -> dict[str, Any]:
     """What decides the checks' result besides the data: their code and the known event types."""
-    from meridian.quality import checks
+    from meridian.quality import checks, event_counts
     from meridian.sources.schema import KNOWN_EVENT_TYPES
 
-    return {"code": hashlib.sha256(Path(checks.__file__).read_bytes()).hexdigest(),
-            "known_event_types": sorted(KNOWN_EVENT_TYPES)}
+    code = hashlib.sha256()
+    for module in (checks, event_counts):
+        code.update(Path(module.__file__).read_bytes())
+    return {"code": code.hexdigest(), "known_event_types": sorted(KNOWN_EVENT_TYPES)}
 
 
 def _last_build(cur: Any) -> str | None:
