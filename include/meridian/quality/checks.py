@@ -262,8 +262,12 @@ def event_window_counts(conn: psycopg2.extensions.connection, as_of: date) -> li
 def event_alerts(conn: psycopg2.extensions.connection, as_of: date) -> list[Alert]:
     """``new_event_type``, ``missing_data`` and event ``data_spike``/``data_drop`` from the counts of D-28 .. D."""
     rows = event_window_counts(conn, as_of)
-    if rows is None:
-        return []
+    return [] if rows is None else event_alerts_from_counts(rows, as_of)
+
+
+def event_alerts_from_counts(rows: Iterable[tuple[str, str, date, int]], as_of: date) -> list[Alert]:
+    """The event alerts of ``as_of`` from its window's (tenant_id, event_type, day, count) rows."""
+    rows = list(rows)
     daily: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
     for tenant_id, _event_type, day, count in rows:
         daily[tenant_id][day] += count
