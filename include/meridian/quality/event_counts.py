@@ -15,32 +15,35 @@ while the view, and so the checks, count it from the run that lands it.
 ``is_current`` and ``occurred_at`` is before the view's as-of instant T (the
 model's SQL). An incremental build only appends rows to the base table, each
 stamped ``_transformed_at`` with its dbt invocation's start, and never
-changes a row it holds (its doc: events are append-only). A count made at
-one snapshot, with M = the largest ``_transformed_at`` and V = the latest
-``occurred_at`` the view showed, holds exactly the current rows with
-``occurred_at <= V`` (a current row before T is visible, and none visible is
-after V). Later, with T not earlier, the view holds in addition exactly
+changes a row it holds (its doc: events are append-only). The counts kept,
+from the day ``covered_from`` on, are those of the current rows with
+``occurred_at <= V``, V being the latest event the view showed at the count
+(a current row before T is visible, and none visible is after V), and every
+row stamped at or before M, the largest ``_transformed_at`` then. Later, with
+T not earlier, the view holds in addition exactly
 
 - the current rows added since (``_transformed_at > M``) with
-  ``occurred_at <= V`` (before T: visible), read from the base table by its
-  ``_transformed_at`` index, and
+  ``occurred_at <= V`` (before T: visible; a late event of a day long
+  closed), read from the base table by its ``_transformed_at`` index, and
 - the view's rows after V (added since, or held before but stamped at or
-  after the earlier T, a client clock ahead), read from the view by the
-  ``occurred_at`` index.
+  after the earlier T: a client clock ahead), read from the view by the
+  ``occurred_at`` index; the latest of them is the new V.
 
-Both are added in one statement, which also records the new M and V from the
-same snapshot. The days before ``covered_from`` are not kept; a check of an
-earlier window counts its missing days from the view once.
+Both are added in one statement, which also records the new M and V, so
+every read sees one snapshot. The days before ``covered_from`` are not kept;
+a check of an earlier window counts its missing days from the view once, in
+the same statement.
 
 **Counted again from the view** (one read of the window, as the checks did
-before) when the counts may no longer be the view's: no count yet, or of
+before) when the counts may no longer be the view's: no count yet, or one of
 another :data:`COUNTS_VERSION`; the base table is another table than the one
 counted (a full refresh, from the DAG or a bare ``dbt build``, replaces it); a
-transform build that was a full refresh started or ended after the count; the digests of ``stg_app__events`` or ``base_app__events`` in the
-project state of the last successful build differ from those of the count's
-(their SQL changed); the view holds no event at or after V (rows left).
-A tenant's purge (meridian.warehouse.deletion) deletes its rows here with
-those of the base table; a forgotten user changes no count.
+transform build that was a full refresh started or ended after the count; the
+digests of ``stg_app__events`` or ``base_app__events`` in the project state
+of the last successful build differ from the count's (their SQL changed); the
+view holds no event at or after V (an earlier instant: a backfill). A
+tenant's purge (meridian.warehouse.deletion) deletes its rows here with those
+of the base table; a forgotten user changes no count.
 
 The builds that write the base table run one at a time (the transform DAG's
 ``max_active_runs=1``; a model task's retry starts after its build ended),
@@ -72,8 +75,8 @@ COUNTS_VERSION = 1
 
 COUNTS_DDL = f"""
 create table if not exists {COUNTS_TABLE} (
-    event_day date not null,
     tenant_id text,
+    event_day date not null,
     event_type text,
     events bigint not null,
     constraint quality_event_counts_key unique nulls not distinct (event_day, tenant_id, event_type)
