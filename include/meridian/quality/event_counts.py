@@ -47,7 +47,9 @@ of the base table; a forgotten user changes no count.
 
 The builds that write the base table run one at a time (the transform DAG's
 ``max_active_runs=1``; a model task's retry starts after its build ended),
-so no row stamped at or before M commits after a count.
+so no row stamped at or before M commits after a count. The stamps come from
+the clock of the host dbt runs on; the hosts of one deployment keep one time
+(the event models' ``touched_event_keys`` compares those stamps the same way).
 """
 
 from __future__ import annotations
