@@ -1,7 +1,9 @@
 """The data-quality step of the transform DAG: the SQL checks, then mail for high/critical alerts.
 
 The event and payment checks (new event types, missing data, spikes and
-drops) read 29 days of ``staging.stg_app__events`` and
+drops) read the per-day event counts kept in ``audit.quality_event_counts``
+(brought up to date with the events the builds added:
+meridian.quality.event_counts) and 29 days of
 ``staging.stg_billing__payments``. Their reads are skipped when nothing they
 read changed since the last check of the same closed day
 (:func:`volume_inputs_unchanged`): they would find exactly the alerts that
