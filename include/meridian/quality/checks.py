@@ -38,11 +38,15 @@ Days are UTC calendar days; D is the as-of date.
     count. Key ``<type>:D:<tenant>:<events|payments>``. A tenant with no
     events at all on D can raise both ``missing_data`` and ``data_drop``.
 
-Cost: one scan of the accepted events and one of the payments, each
-restricted to the 29 days with a range predicate on the timestamp
-(index-friendly), grouped to per-tenant daily counts; the statistics are
-computed here. A check whose relation does not exist yet (no dbt build
-ran) is skipped with a warning.
+Cost: the event checks read per-tenant daily counts by event type that
+``audit.quality_event_counts`` keeps (meridian.quality.event_counts): each
+run adds the events the builds added since the last one, so it reads the new
+events, not the 29 days (a warehouse whose view is not over the dbt base
+table is scanned over the window instead). The payment check scans the
+payments of the 29 days (``stg_billing__payments`` is small, and its mutable
+rows carry no change stamp to follow). The statistics are computed here. A
+check whose relation does not exist yet (no dbt build ran) is skipped with a
+warning.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import psycopg2.extensions
 
 from meridian.config import settings
+from meridian.quality import event_counts
 from meridian.sources.schema import KNOWN_EVENT_TYPES
 from meridian.warehouse.alerts import Alert, record_alerts
 
@@ -229,16 +234,40 @@ def _window_counts(conn: psycopg2.extensions.connection, as_of: date, relation: 
         return cur.fetchall()
 
 
+EVENT_WINDOW_SQL = f"""
+    select tenant_id, event_type, cast(occurred_at at time zone 'UTC' as date) as event_day, count(*)
+    from {EVENTS_RELATION}
+    where occurred_at >= %s and occurred_at < %s
+    group by 1, 2, 3
+    """
+
+
+def event_window_counts(conn: psycopg2.extensions.connection, as_of: date) -> list[tuple] | None:
+    """(tenant_id, event_type, day, count) of the accepted events of D-28 .. D; None while there are no events.
+
+    From the counts kept in audit (meridian.quality.event_counts: the events the
+    builds added since the last check are read, not the 29 days) when the view
+    stands on the base table they follow, else by a scan of the window.
+    """
+    if not relation_exists(conn, EVENTS_RELATION):
+        log.warning("%s does not exist (no dbt build yet): event checks skipped", EVENTS_RELATION)
+        return None
+    if event_counts.can_keep_counts(conn):
+        window = Window(as_of)
+        event_counts.refresh_event_counts(conn, window.first_day)
+        return event_counts.window_event_counts(conn, window.first_day, as_of)
+    return _window_counts(conn, as_of, EVENTS_RELATION, "event", EVENT_WINDOW_SQL)
+
+
 def event_alerts(conn: psycopg2.extensions.connection, as_of: date) -> list[Alert]:
-    """``new_event_type``, ``missing_data`` and event ``data_spike``/``data_drop`` from one scan of D-28 .. D."""
-    rows = _window_counts(conn, as_of, EVENTS_RELATION, "event", f"""
-        select tenant_id, event_type, cast(occurred_at at time zone 'UTC' as date) as event_day, count(*)
-        from {EVENTS_RELATION}
-        where occurred_at >= %s and occurred_at < %s
-        group by 1, 2, 3
-        """)
-    if rows is None:
-        return []
+    """``new_event_type``, ``missing_data`` and event ``data_spike``/``data_drop`` from the counts of D-28 .. D."""
+    rows = event_window_counts(conn, as_of)
+    return [] if rows is None else event_alerts_from_counts(rows, as_of)
+
+
+def event_alerts_from_counts(rows: Iterable[tuple[str, str, date, int]], as_of: date) -> list[Alert]:
+    """The event alerts of ``as_of`` from its window's (tenant_id, event_type, day, count) rows."""
+    rows = list(rows)
     daily: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
     for tenant_id, _event_type, day, count in rows:
         daily[tenant_id][day] += count

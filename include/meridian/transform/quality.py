@@ -1,7 +1,9 @@
 """The data-quality step of the transform DAG: the SQL checks, then mail for high/critical alerts.
 
 The event and payment checks (new event types, missing data, spikes and
-drops) read 29 days of ``staging.stg_app__events`` and
+drops) read the per-day event counts kept in ``audit.quality_event_counts``
+(brought up to date with the events the builds added:
+meridian.quality.event_counts) and 29 days of
 ``staging.stg_billing__payments``. Their reads are skipped when nothing they
 read changed since the last check of the same closed day
 (:func:`volume_inputs_unchanged`): they would find exactly the alerts that
@@ -40,11 +42,13 @@ create index if not exists quality_check_runs_checked_at on audit.quality_check_
 
 def check_inputs() -> dict[str, Any]:
     """What decides the checks' result besides the data: their code and the known event types."""
-    from meridian.quality import checks
+    from meridian.quality import checks, event_counts
     from meridian.sources.schema import KNOWN_EVENT_TYPES
 
-    return {"code": hashlib.sha256(Path(checks.__file__).read_bytes()).hexdigest(),
-            "known_event_types": sorted(KNOWN_EVENT_TYPES)}
+    code = hashlib.sha256()
+    for module in (checks, event_counts):
+        code.update(Path(module.__file__).read_bytes())
+    return {"code": code.hexdigest(), "known_event_types": sorted(KNOWN_EVENT_TYPES)}
 
 
 def _last_build(cur: Any) -> str | None:
