@@ -29,7 +29,6 @@ from typing import Any
 
 from meridian import db
 from meridian.config import WAREHOUSE_CONN_ID, settings
-from meridian.transform.dbt_connections import connections_kept_open
 from meridian.transform.freshness import measure_freshness
 from meridian.transform.plan import TRANSFORM_RUNS_DDL, RunPlan
 from meridian.transform.project_state import (
@@ -119,7 +118,7 @@ class Dbt:
 
         self.ensure_parsed()
         log.info("dbt %s", " ".join(command))
-        with _environment(profile_env(self.conn_id)), connections_kept_open():
+        with _environment(profile_env(self.conn_id)):
             return dbtRunner(manifest=self.manifest, callbacks=list(callbacks)).invoke(self._args(command))
 
     def write_build_artifacts(self, result: Any) -> None:
