@@ -161,6 +161,16 @@ def _manifest(**changes: str) -> dict:
     }
     if "materialized" in changes:
         nodes["model.p.stg"]["config"]["materialized"] = changes["materialized"]
+    # the mart's declared table: a column, a model constraint, a row invariant (an expression_is_true test)
+    nodes["model.p.mart"].update(
+        description=changes.get("description", "the mart"),
+        columns={"n": {"data_type": changes.get("column_type", "integer"), "description": "a count",
+                       "constraints": [{"type": "not_null"}]}},
+        constraints=[{"type": "check", "expression": changes.get("constraint", "n < 10")}])
+    nodes["test.p.expression_is_true_mart"] = {
+        "resource_type": "test", "attached_node": "model.p.mart", "config": {"where": changes.get("where")},
+        "test_metadata": {"name": "expression_is_true", "kwargs": {"expression": changes.get("invariant", "n >= 0")}},
+        "depends_on": {"macros": [], "nodes": ["model.p.mart"]}}
     macros = {
         "macro.p.outer": {"macro_sql": "{{ inner() }}", "depends_on": {"macros": ["macro.p.inner"]}},
         "macro.p.inner": {"macro_sql": changes.get("macro.p.inner", "select 1"), "depends_on": {"macros": []}},
@@ -177,7 +187,15 @@ def _manifest(**changes: str) -> dict:
     ({"materialized": "table"}, ["model.p.mart"]),  # configuration counts, not only SQL
     ({"seed.p.plans": "v2"}, ["model.p.mart", "model.p.other"]),
     ({"macro.p.inner": "select 2"}, ["model.p.base", "model.p.mart"]),  # a macro called through another
-], ids=["unchanged", "table downstream", "own SQL", "upstream view", "upstream config", "seed", "nested macro"])
+    # the table's declared shape: a column type, a constraint, a row invariant (a check constraint of the table,
+    # macros/invariants/row_invariant_constraints.sql) and whether a test is one; not its descriptions
+    ({"column_type": "bigint"}, ["model.p.mart"]),
+    ({"constraint": "n < 20"}, ["model.p.mart"]),
+    ({"invariant": "n > 0"}, ["model.p.mart"]),
+    ({"where": "n is not null"}, ["model.p.mart"]),
+    ({"description": "the mart, described again"}, []),
+], ids=["unchanged", "table downstream", "own SQL", "upstream view", "upstream config", "seed", "nested macro",
+        "column type", "model constraint", "row invariant", "invariant with a where", "description"])
 def test_incremental_models_changed_since_the_last_build(change, rebuilt):
     from meridian.transform.project_state import incremental_models_changed, project_state
 

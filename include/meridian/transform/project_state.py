@@ -9,7 +9,10 @@ with the new one's. Such a run must rebuild those models from scratch.
 
 :func:`project_state` digests, from the manifest the run parsed, every model,
 seed and snapshot: its file checksum, the configuration that shapes its table,
-and the code of every macro it calls (transitively). The build records the
+its table's declared shape (column types, constraints, and the row invariants
+its contract makes check constraints: dbt_project/macros/invariants/
+row_invariant_constraints.sql), and the code of every macro it calls
+(transitively). The build records the
 digests of a successful run in ``audit.transform_runs.project_state``;
 :func:`incremental_models_changed` compares the next run's with them and names
 the incremental models that are changed or lie downstream of a change. The
@@ -57,9 +60,33 @@ def _macro_digester(manifest: Mapping[str, Any]) -> Callable[[str], str]:
     return digest
 
 
+def row_invariants(manifest: Mapping[str, Any]) -> dict[str, list[list[str | None]]]:
+    """Per model, the ``[column_name, expression]`` of each expression_is_true test attached without a ``where``.
+
+    What dbt_project/macros/invariants/row_invariant_constraints.sql makes check constraints of a contracted
+    table, so a changed invariant changes the table's shape.
+    """
+    found: dict[str, list[list[str | None]]] = {}
+    for node in manifest.get("nodes", {}).values():
+        test = node.get("test_metadata") or {}
+        if test.get("name") != "expression_is_true" or node.get("config", {}).get("where"):
+            continue
+        kwargs = test.get("kwargs", {})
+        found.setdefault(node.get("attached_node"), []).append([kwargs.get("column_name"), kwargs.get("expression")])
+    return {uid: sorted(checks, key=json.dumps) for uid, checks in found.items()}
+
+
+def _table_shape(node: Mapping[str, Any], invariants: list[list[str | None]]) -> list[Any]:
+    """What a contracted table is declared to be: its column types and constraints, its model constraints."""
+    columns = {name: [column.get("data_type"), column.get("constraints", [])]
+               for name, column in node.get("columns", {}).items()}
+    return [columns, node.get("constraints", []), invariants]
+
+
 def project_state(manifest: Mapping[str, Any]) -> dict[str, str]:
     """The digest of every model, seed and snapshot of the parsed project, by unique id."""
     macro_digest = _macro_digester(manifest)
+    invariants = row_invariants(manifest)
     state = {}
     for uid, node in manifest.get("nodes", {}).items():
         if node.get("resource_type") not in BUILT_TYPES:
@@ -68,7 +95,8 @@ def project_state(manifest: Mapping[str, Any]) -> dict[str, str]:
         shaping = {key: config.get(key) for key in SHAPING_CONFIG if key in config}
         used = sorted(macro_digest(macro) for macro in node.get("depends_on", {}).get("macros", []))
         state[uid] = _sha(json.dumps(
-            [node.get("checksum", {}).get("checksum"), shaping, used], sort_keys=True, default=str))
+            [node.get("checksum", {}).get("checksum"), shaping, _table_shape(node, invariants.get(uid, [])), used],
+            sort_keys=True, default=str))
     return state
 
 
@@ -94,8 +122,15 @@ def manifest_facts(manifest: Any) -> dict[str, Any]:
             "config": node.config.to_dict(omit_none=False),
             "depends_on": {"nodes": list(getattr(node.depends_on, "nodes", [])),
                            "macros": list(node.depends_on.macros)},
-            # a generic data test's name (not_null, expression_is_true...): what ``test_name:`` selects on
-            **({"test_metadata": {"name": node.test_metadata.name}} if getattr(node, "test_metadata", None) else {}),
+            # a contracted table's declared shape (project_state)
+            "columns": {name: {"data_type": column.data_type,
+                               "constraints": [constraint.to_dict() for constraint in column.constraints]}
+                        for name, column in getattr(node, "columns", {}).items()},
+            "constraints": [constraint.to_dict() for constraint in getattr(node, "constraints", [])],
+            # a generic data test's name (not_null, expression_is_true...): what ``test_name:`` selects on;
+            # its arguments: an expression_is_true test's are a row invariant (row_invariants)
+            **({"test_metadata": {"name": node.test_metadata.name, "kwargs": node.test_metadata.kwargs}}
+               if getattr(node, "test_metadata", None) else {}),
         }
 
     nodes = {uid: node_facts(node) for uid, node in manifest.nodes.items()}
