@@ -188,25 +188,20 @@ changed_tenants as (
 -- the {{ entity }} ids landed since the last build in their tenants (rows naming them may stop being orphans;
 -- an id landed before keeps them as they are): those of batches loaded at or after the table's latest, and
 -- those of earlier batches with an extraction key after the latest the table holds
+{#- the two reads of the referenced table: (batch condition, extra row condition) -#}
+{%- set referenced_reads = [
+    ('batches.loaded_at >= (select last_build.loaded_at from last_build)', none),
+    (
+        'batches.window_end > (select last_build.updated_at from last_build)',
+        'referenced_rows.' ~ referenced_key ~ ' > (select last_build.updated_at from last_build)',
+    ),
+] %}
 changed_known_{{ entity }}s as materialized (
-
-    select
-        referenced_rows.tenant_id,
-        referenced_rows.{{ id_column }} as {{ entity }}_id
-    from {{ source('raw', referenced_source ~ '__' ~ referenced_table) }} as referenced_rows
-    where
-        referenced_rows._batch_id = any(array(
-            select batches.batch_id
-            from batches
-            where
-                batches.source = '{{ referenced_source }}'
-                and batches.table_name = '{{ referenced_table }}'
-                and batches.loaded_at >= (select last_build.loaded_at from last_build)
-        ))
-        and referenced_rows.{{ id_column }} is not null
+{% for batch_condition, row_condition in referenced_reads %}
+    {%- if not loop.first %}
 
     union
-
+{% endif %}
     select
         referenced_rows.tenant_id,
         referenced_rows.{{ id_column }} as {{ entity }}_id
@@ -218,11 +213,13 @@ changed_known_{{ entity }}s as materialized (
             where
                 batches.source = '{{ referenced_source }}'
                 and batches.table_name = '{{ referenced_table }}'
-                and batches.window_end > (select last_build.updated_at from last_build)
+                and {{ batch_condition }}
         ))
-        and referenced_rows.{{ referenced_key }} > (select last_build.updated_at from last_build)
+        {%- if row_condition %}
+        and {{ row_condition }}
+        {%- endif %}
         and referenced_rows.{{ id_column }} is not null
-
+{% endfor %}
 ),
 {%- endif %}
 

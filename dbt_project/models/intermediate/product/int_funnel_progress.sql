@@ -56,11 +56,7 @@ business_events as not materialized (
 
 funnel_windows as (
 
-    select
-        funnel_name,
-        max(window_days) as window_days
-    from funnel_definitions
-    group by funnel_name
+    {{ funnel_windows('funnel_definitions') }}
 
 ),
 

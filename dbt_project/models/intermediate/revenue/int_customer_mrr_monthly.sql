@@ -38,7 +38,7 @@ customer_months as (
         customers.tenant_id,
         customers.user_id,
         months.period_start as revenue_month,
-        least(months.period_end - 1, {{ as_of_date() }}) as measured_on_date
+        {{ period_last_covered_date('months.period_end') }} as measured_on_date
     from customers
     inner join months
         on customers.tenant_id = months.tenant_id

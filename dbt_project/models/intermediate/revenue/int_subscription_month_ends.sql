@@ -29,8 +29,8 @@ month_ends as (
     select
         tenant_id,
         period_start as revenue_month,
-        least(period_end - 1, {{ as_of_date() }}) as measured_on_date,
-        {{ utc_day_end('least(period_end - 1, ' ~ as_of_date() ~ ')') }} as month_end_at
+        {{ period_last_covered_date('period_end') }} as measured_on_date,
+        {{ utc_day_end(period_last_covered_date('period_end')) }} as month_end_at
     from months
 
 ),

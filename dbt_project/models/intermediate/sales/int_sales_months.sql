@@ -87,7 +87,7 @@ final as (
         cast(tenant_id as text) as tenant_id,
         cast(period_start as date) as sales_month,
         cast(period_end as date) as next_month_start,
-        cast({{ utc_day_end('least(period_end - 1, ' ~ as_of_date() ~ ')') }} as timestamptz) as month_end_at
+        cast({{ utc_day_end(period_last_covered_date('period_end')) }} as timestamptz) as month_end_at
     from months
 
 )

@@ -120,7 +120,7 @@ days_to_read as (
     from periods_to_count
     cross join lateral generate_series(
         cast(periods_to_count.period_start as timestamp),
-        cast(least(periods_to_count.period_end - 1, {{ as_of_date() }}) as timestamp),
+        cast({{ period_last_covered_date('periods_to_count.period_end') }} as timestamp),
         interval '1 day'
     ) as period_days (day_start)
 

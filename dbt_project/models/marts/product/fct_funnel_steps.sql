@@ -76,11 +76,7 @@ funnels as (
 
 funnel_windows as (
 
-    select
-        funnel_name,
-        max(window_days) as window_days
-    from funnel_definitions
-    group by funnel_name
+    {{ funnel_windows('funnel_definitions') }}
 
 ),
 

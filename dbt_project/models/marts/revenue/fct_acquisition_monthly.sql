@@ -68,7 +68,7 @@ signups as (
 
     select
         users.tenant_id,
-        coalesce(nullif(trim(users.acquisition_channel), ''), 'unknown') as channel,
+        {{ acquisition_channel('users.acquisition_channel') }} as channel,
         {{ truncate_to_period("'month'", utc_date('users.signup_at')) }} as acquisition_month,
         coalesce(customer_milestones.first_paid_at < {{ as_of_end() }}, false) as has_paid
     from users
@@ -97,14 +97,14 @@ monthly_spend as (
     select
         tenant_id,
         {{ truncate_to_period("'month'", 'spend_date') }} as acquisition_month,
-        coalesce(nullif(trim(channel), ''), 'unknown') as channel,
+        {{ acquisition_channel('channel') }} as channel,
         sum(amount_cents) as spend_cents
     from marketing_spend
     where spend_date <= {{ as_of_date() }}
     group by
         tenant_id,
         {{ truncate_to_period("'month'", 'spend_date') }},
-        coalesce(nullif(trim(channel), ''), 'unknown')
+        {{ acquisition_channel('channel') }}
 
 ),
 

@@ -187,13 +187,13 @@ joined as (
     -- with the tenant's MRR at the end of the period's last day, or of the as-of date
     select
         period_measures.*,
-        least(period_measures.period_end - 1, {{ as_of_date() }}) as mrr_measured_on_date,
+        {{ period_last_covered_date('period_measures.period_end') }} as mrr_measured_on_date,
         period_measures.period_end <= {{ as_of_date() }} + 1 as is_complete,
         coalesce(period_end_mrr.mrr, 0) as mrr
     from period_measures
     left join daily as period_end_mrr
         on period_measures.tenant_id = period_end_mrr.tenant_id
-        and least(period_measures.period_end - 1, {{ as_of_date() }}) = period_end_mrr.revenue_date
+        and {{ period_last_covered_date('period_measures.period_end') }} = period_end_mrr.revenue_date
 
 ),
 

@@ -331,45 +331,13 @@ earlier_accepted as (
     where landed_for_new_ids.row_status = 'accepted'
 
 ),
-
-numbered as (
-
-    select
-        validated.*,
-        {{ copy_number('_loaded_at, _batch_id, origin, _file_name, _line_number, reasons') }}
-        + coalesce(earlier_copies.copies, 0) as _copy_number
-    from validated
-    left join earlier_copies
-        on validated.id is not distinct from earlier_copies.copied_id
-        and validated._row_hash = earlier_copies.copied_row_hash
-
-),
-
-classified as (
-
-    select
-        numbered.*,
-        {{ row_status() }} as row_status
-    from numbered
-
-),
-
-final as (
-
-    select
-        classified.*,
-        {{ is_current_version('_loaded_at, _batch_id, origin, _file_name, _line_number') }}
-        and earlier_accepted.accepted_id is null as is_current
-    from classified
-    left join earlier_accepted
-        on classified.id = earlier_accepted.accepted_id
-
-)
-{% else %}
+{% endif %}
 {{ classify_landed_rows(
     'validated',
     '_loaded_at, _batch_id, origin, _file_name, _line_number, reasons',
-    '_loaded_at, _batch_id, origin, _file_name, _line_number'
+    '_loaded_at, _batch_id, origin, _file_name, _line_number',
+    earlier_copies='earlier_copies' if is_incremental() else none,
+    earlier_accepted='earlier_accepted' if is_incremental() else none,
 ) }}
-{% endif %}
+
 select * from final
