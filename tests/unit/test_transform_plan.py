@@ -161,7 +161,9 @@ def _manifest(**changes: str) -> dict:
     }
     if "materialized" in changes:
         nodes["model.p.stg"]["config"]["materialized"] = changes["materialized"]
-    # the mart's declared table: a column, a model constraint, a row invariant (an expression_is_true test)
+    # the mart's declared table (its contract): a column, a model constraint, a row invariant (an
+    # expression_is_true test); the base table has an invariant too, but no contract
+    nodes["model.p.mart"]["config"]["contract"] = {"enforced": True}
     nodes["model.p.mart"].update(
         description=changes.get("description", "the mart"),
         columns={"n": {"data_type": changes.get("column_type", "integer"), "description": "a count",
@@ -171,6 +173,11 @@ def _manifest(**changes: str) -> dict:
         "resource_type": "test", "attached_node": "model.p.mart", "config": {"where": changes.get("where")},
         "test_metadata": {"name": "expression_is_true", "kwargs": {"expression": changes.get("invariant", "n >= 0")}},
         "depends_on": {"macros": [], "nodes": ["model.p.mart"]}}
+    nodes["test.p.expression_is_true_base"] = {
+        "resource_type": "test", "attached_node": "model.p.base", "config": {},
+        "test_metadata": {"name": "expression_is_true",
+                          "kwargs": {"expression": changes.get("base_invariant", "n >= 0")}},
+        "depends_on": {"macros": [], "nodes": ["model.p.base"]}}
     macros = {
         "macro.p.outer": {"macro_sql": "{{ inner() }}", "depends_on": {"macros": ["macro.p.inner"]}},
         "macro.p.inner": {"macro_sql": changes.get("macro.p.inner", "select 1"), "depends_on": {"macros": []}},
@@ -194,8 +201,10 @@ def _manifest(**changes: str) -> dict:
     ({"invariant": "n > 0"}, ["model.p.mart"]),
     ({"where": "n is not null"}, ["model.p.mart"]),
     ({"description": "the mart, described again"}, []),
+    ({"base_invariant": "n > 0"}, []),  # a test of a table without a contract: no constraint of the table
 ], ids=["unchanged", "table downstream", "own SQL", "upstream view", "upstream config", "seed", "nested macro",
-        "column type", "model constraint", "row invariant", "invariant with a where", "description"])
+        "column type", "model constraint", "row invariant", "invariant with a where", "description",
+        "invariant without a contract"])
 def test_incremental_models_changed_since_the_last_build(change, rebuilt):
     from meridian.transform.project_state import incremental_models_changed, project_state
 

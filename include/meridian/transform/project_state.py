@@ -76,8 +76,11 @@ def row_invariants(manifest: Mapping[str, Any]) -> dict[str, list[list[str | Non
     return {uid: sorted(checks, key=json.dumps) for uid, checks in found.items()}
 
 
-def _table_shape(node: Mapping[str, Any], invariants: list[list[str | None]]) -> list[Any]:
-    """What a contracted table is declared to be: its column types and constraints, its model constraints."""
+def _table_shape(node: Mapping[str, Any], invariants: list[list[str | None]]) -> list[Any] | None:
+    """What a contracted table is declared to be: its column types and constraints, its model constraints and
+    row invariants. None without an enforced contract: dbt then creates the table from its SQL alone."""
+    if not (node.get("config", {}).get("contract") or {}).get("enforced"):
+        return None
     columns = {name: [column.get("data_type"), column.get("constraints", [])]
                for name, column in node.get("columns", {}).items()}
     return [columns, node.get("constraints", []), invariants]
