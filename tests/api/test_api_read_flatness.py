@@ -57,11 +57,14 @@ def _copy_history(cur, mart: str, copies: range) -> int:
     cur.execute("select attname from pg_index join pg_attribute on attrelid = indrelid and attnum = any(indkey) "
                 "where indrelid = %s::regclass and indisprimary", (f"marts.{mart}",))
     key = {row[0] for row in cur.fetchall()}
-    types = dict(columns)
     dated = [name for name, data_type in columns if data_type == "date" or data_type.startswith("timestamp")]
-    # a key without a date or instant (a payment id, a transaction id) gets the copies their own ids
+    # a key without a date or instant (a payment id, a transaction id) gets the copies their own ids: the key's and
+    # every other object id of the row (payment, refund, invoice...; the user stays), so a copy is a valid row of
+    # the mart (fct_accounting_transactions' row invariant, a check constraint: transaction_id = 'ch_' || payment_id)
     renamed = set() if key & set(dated) else {
-        name for name in key if name != "tenant_id" and types[name] in ("text", "character varying")}
+        name for name, data_type in columns
+        if (name in key or name.endswith("_id")) and name not in ("tenant_id", "user_id")
+        and data_type in ("text", "character varying")}
     select = []
     for name, data_type in columns:
         if name in renamed:
