@@ -29,7 +29,7 @@ from typing import Any
 
 from meridian import db
 from meridian.config import WAREHOUSE_CONN_ID, settings
-from meridian.transform import jinja_cache
+from meridian.transform import jinja_cache, name_index
 from meridian.transform.freshness import measure_freshness
 from meridian.transform.plan import TRANSFORM_RUNS_DDL, RunPlan
 from meridian.transform.project_state import (
@@ -107,6 +107,7 @@ class Dbt:
             return
         self.target.mkdir(parents=True, exist_ok=True)
         jinja_cache.install(self.target.parent / "jinja-cache")
+        name_index.install()
         with _environment(profile_env(self.conn_id)):
             parsed = dbtRunner(callbacks=list(callbacks)).invoke(
                 self._args(["parse", *([] if write_json else ["--no-write-json"])]))
