@@ -64,11 +64,16 @@ def build_at(instant: datetime, *, full_refresh: bool = False) -> dict:
     return plan.as_dict()
 
 
-def quarantine_rows() -> dict[str, list[tuple]]:
-    """audit.quarantine as text rows: its app events are added run by run (quarantine_events), so it is compared
-    with a full refresh's like a mart."""
-    rows = query("select quarantine::text as row from audit.quarantine")
-    return {"audit.quarantine": sorted((row["row"],) for row in rows)}
+def audit_rows() -> dict[str, list[tuple]]:
+    """audit.quarantine and audit.batch_outcomes as text rows: their app events are added run by run
+    (quarantine_events, event_batch_outcomes), so they are compared with a full refresh's like a mart. Of the
+    batch outcomes, those of the batches loaded up to the instant (is_reconcilable): a backfill also lists the
+    batches later runs loaded, which the run at the instant could not know."""
+    return {
+        f"audit.{table}": sorted((row["row"],) for row in query(f"select t::text as row from audit.{table} as t "
+                                                               f"where {condition}"))
+        for table, condition in (("quarantine", "true"), ("batch_outcomes", "t.is_reconcilable"))
+    }
 
 
 # the base models over mutable source tables, incremental over the ids their new batches touch
@@ -125,7 +130,7 @@ def hourly(warehouse_server):
                 for path in held_back.iterdir():
                     path.rename(cfg.landing_dir / path.name)
             plans.append(build_at(instant))
-            marts[instant] = {**snapshot_schema("marts", as_text=True), **quarantine_rows(), **base_rows()}
+            marts[instant] = {**snapshot_schema("marts", as_text=True), **audit_rows(), **base_rows()}
         hourly_view = {
             "hours": query("select max(hour_start) as last, count(*) as n from marts.fct_hourly_activity"),
         }
@@ -136,7 +141,7 @@ def hourly(warehouse_server):
         full = {}
         for instant in (MIDNIGHT, MIDDLE, HOURLY[-1]):
             build_at(instant, full_refresh=True)
-            full[instant] = {**snapshot_schema("marts", as_text=True), **quarantine_rows(), **base_rows()}
+            full[instant] = {**snapshot_schema("marts", as_text=True), **audit_rows(), **base_rows()}
             if instant == MIDDLE:
                 hourly_view["hours_at_middle"] = query(
                     "select max(hour_start) as last from marts.fct_hourly_activity")[0]["last"]
@@ -175,6 +180,7 @@ def test_hour_by_hour_equals_a_full_refresh_at_the_same_instant(hourly, instant)
     marts = {path.stem for path in (settings().dbt_project_dir / "models" / "marts").rglob("*.sql")}
     assert marts <= set(full), f"marts missing from the comparison: {sorted(marts - set(full))}"
     assert any("event" in row[0] for row in full["audit.quarantine"]), "no quarantined event to compare"
+    assert any(",app,event" in row[0] for row in full["audit.batch_outcomes"]), "no event batch to compare"
     differing = {
         name: {
             "only incremental": sorted(set(incremental[name]) - set(full[name]), key=repr)[:3],

@@ -10,10 +10,10 @@
     (is_purged) is not reconcilable: its counts in audit.batches were
     reconciled before the purge and stay as they were.
 -#}
+{#- every base model but base_app__events, whose batches event_batch_outcomes counts as they are staged -#}
 {%- set base_models = [
     'base_app__organizations',
     'base_app__users',
-    'base_app__events',
     'base_billing__plans',
     'base_billing__subscription_events',
     'base_billing__payments',
@@ -35,12 +35,19 @@ classified_rows as (
     {% for model in base_models %}
     select
         _batch_id as batch_id,
-        row_status,
-        count(*) as row_count
+        {{ row_status_counts() | indent(8) }}
     from {{ ref(model) }}
-    group by _batch_id, row_status
-    {{ 'union all' if not loop.last }}
+    group by _batch_id
+
+    union all
     {% endfor %}
+
+    select
+        batch_id,
+        accepted,
+        quarantined,
+        duplicates
+    from {{ ref('event_batch_outcomes') }}
 
 ),
 
@@ -65,9 +72,9 @@ counted as (
 
     select
         batch_id,
-        sum(row_count) filter (where row_status = 'accepted') as accepted,
-        sum(row_count) filter (where row_status = 'quarantined') as quarantined,
-        sum(row_count) filter (where row_status = 'duplicate') as duplicates
+        sum(accepted) as accepted,
+        sum(quarantined) as quarantined,
+        sum(duplicates) as duplicates
     from classified_rows
     group by batch_id
 

@@ -23,17 +23,6 @@
     rewrites these rows like any landed record and asks for a full refresh.
 -#}
 
-{#- The stamp is unknown when the query is planned: alone, `_transformed_at > (subquery)` is estimated at a third
-    of base_app__events and planned as a bitmap scan of every quarantined event; bounded on both sides it is
-    estimated as a narrow range and read from the _transformed_at index (the new rows only). -#}
-{%- set added_since_built -%}
-    _transformed_at > (
-        select coalesce(max(built.transformed_at), '-infinity')
-        from {{ this }} as built
-    )
-    and _transformed_at < 'infinity'
-{%- endset %}
-
 with
 
 events as (
@@ -42,7 +31,7 @@ events as (
     select * from {{ ref('base_app__events') }}
     where
         row_status = 'quarantined'
-        and {{ added_since_built if is_incremental() else 'true' }}
+        and {{ staged_since_built() if is_incremental() else 'true' }}
 
 ),
 
