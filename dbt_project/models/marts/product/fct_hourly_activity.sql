@@ -28,8 +28,12 @@
     build, a new tenant's whole covered range) and the hours of older days whose signup count no longer
     matches the table's (a user who signed up long ago but became visible only
     now, users being read by updated_at: the users are few, so this check is
-    cheap). Each rebuilt hour reads its events by an index range on occurred_at;
-    every other hour keeps its row, its events unchanged. A pre-hook first
+    cheap). Each hour with new events, new to the table or of a new tenant reads
+    its events by an index range on occurred_at (is_recounted); an hour rebuilt
+    for its day's signups alone keeps the table's event measures (no new event
+    touched it) and counts its new users again: at 10 M events a day's run finds
+    ~25 such days per tenant, whose events it used to read again. Every other
+    hour keeps its row, its events unchanged. A pre-hook first
     deletes the table's hours from the as-of instant on, so a rerun of an earlier
     instant leaves no later rows behind. An event that arrives later than the
     window is counted by the next full refresh (weekly).
@@ -163,31 +167,38 @@ touched_hours as (
 
 ),
 
--- the hours this run rebuilds: touched, of a day whose signups changed or of a new tenant, or not
--- in the table yet
+-- the hours this run rebuilds: touched, of a new tenant or not in the table yet (their events are
+-- counted: is_recounted), or of a day whose signups changed (only their new users change: the
+-- table's event measures are kept)
 hours_to_build as (
 
-    select hours.*
-    from hours
-    inner join tenants_flagged
-        on hours.tenant_id = tenants_flagged.tenant_id
-    where
-        tenants_flagged.is_new_series
-        or exists (
-            select 1
-            from touched_hours
-            where
-                touched_hours.tenant_id = hours.tenant_id
-                and touched_hours.hour_start = hours.hour_start
-        )
-        or exists (
-            select 1
-            from changed_days
-            where
-                changed_days.tenant_id = hours.tenant_id
-                and changed_days.changed_date = {{ utc_date('hours.hour_start') }}
-        )
-        or {{ missing_from_table({'tenant_id': 'hours.tenant_id', 'hour_start': 'hours.hour_start'}) }}
+    select *
+    from (
+        select
+            hours.*,
+            (
+                tenants_flagged.is_new_series
+                or exists (
+                    select 1
+                    from touched_hours
+                    where
+                        touched_hours.tenant_id = hours.tenant_id
+                        and touched_hours.hour_start = hours.hour_start
+                )
+                or {{ missing_from_table({'tenant_id': 'hours.tenant_id', 'hour_start': 'hours.hour_start'}) | indent(16) }}
+            ) as is_recounted,
+            exists (
+                select 1
+                from changed_days
+                where
+                    changed_days.tenant_id = hours.tenant_id
+                    and changed_days.changed_date = {{ utc_date('hours.hour_start') }}
+            ) as is_signup_day
+        from hours
+        inner join tenants_flagged
+            on hours.tenant_id = tenants_flagged.tenant_id
+    ) as flagged_hours
+    where is_recounted or is_signup_day
 
 ),
 
@@ -200,7 +211,7 @@ events_to_count as (
         sessionized_events.event_type,
         sessionized_events.is_session_start,
         rebuilt_hours.hour_start
-    from (select distinct hours_to_build.hour_start from hours_to_build) as rebuilt_hours
+    from (select distinct hours_to_build.hour_start from hours_to_build where hours_to_build.is_recounted) as rebuilt_hours
     cross join
         lateral (
             select hour_events.*
@@ -219,7 +230,27 @@ events_to_count as (
             where
                 hours_to_build.tenant_id = sessionized_events.tenant_id
                 and hours_to_build.hour_start = rebuilt_hours.hour_start
+                and hours_to_build.is_recounted
         )
+
+),
+
+-- the event measures of the hours rebuilt for their signups alone: their events are the ones the
+-- table counted
+kept_hourly_events as (
+
+    select
+        built.tenant_id,
+        built.hour_start,
+        built.active_users,
+        built.events,
+        built.sessions_started,
+        built.messages
+    from {{ this }} as built
+    inner join hours_to_build
+        on built.tenant_id = hours_to_build.tenant_id
+        and built.hour_start = hours_to_build.hour_start
+    where not hours_to_build.is_recounted
 
 ),
 {% else %}
@@ -271,6 +302,19 @@ hourly_events as (
         count(*) filter (where event_type = 'message_sent') as messages
     from events_to_count
     group by tenant_id, hour_start
+    {%- if is_incremental() %}
+
+    union all
+
+    select
+        tenant_id,
+        hour_start,
+        active_users,
+        events,
+        sessions_started,
+        messages
+    from kept_hourly_events
+    {%- endif %}
 
 ),
 
