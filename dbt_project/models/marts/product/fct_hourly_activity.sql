@@ -185,18 +185,18 @@ hours_to_build as (
                         touched_hours.tenant_id = hours.tenant_id
                         and touched_hours.hour_start = hours.hour_start
                 )
-                or {{ missing_from_table({'tenant_id': 'hours.tenant_id', 'hour_start': 'hours.hour_start'}) | indent(16) }}
+                or {{ missing_from_table({
+                    'tenant_id': 'hours.tenant_id', 'hour_start': 'hours.hour_start',
+                }) | indent(16) }}
             ) as is_recounted,
-            exists (
-                select 1
-                from changed_days
-                where
-                    changed_days.tenant_id = hours.tenant_id
-                    and changed_days.changed_date = {{ utc_date('hours.hour_start') }}
-            ) as is_signup_day
+            changed_days.changed_date is not null as is_signup_day
         from hours
         inner join tenants_flagged
             on hours.tenant_id = tenants_flagged.tenant_id
+        -- changed_days holds a tenant's day once
+        left join changed_days
+            on hours.tenant_id = changed_days.tenant_id
+            and {{ utc_date('hours.hour_start') }} = changed_days.changed_date
     ) as flagged_hours
     where is_recounted or is_signup_day
 
@@ -211,7 +211,11 @@ events_to_count as (
         sessionized_events.event_type,
         sessionized_events.is_session_start,
         rebuilt_hours.hour_start
-    from (select distinct hours_to_build.hour_start from hours_to_build where hours_to_build.is_recounted) as rebuilt_hours
+    from (
+        select distinct hours_to_build.hour_start
+        from hours_to_build
+        where hours_to_build.is_recounted
+    ) as rebuilt_hours
     cross join
         lateral (
             select hour_events.*
